@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.ts';
+import { type Context, createContextInner, credentialsFromHeaders, resolveViewer, type Services, type Viewer } from './context.ts';
+import type { Database } from './db/database.ts';
+import { AppError } from './errors.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { schema } from './schema.ts';
+
+export type AppOptions = {
+  config: Config;
+  database: Database;
+  logger?: Logger;
+  /** Secret for customer tokens; defaults to config.customerTokenSecret. */
+  tokenSecret?: string;
+};
+
+export type App = {
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  services: Services;
+  /** Starts HTTP + WebSocket on config.port (0 = any free port); resolves to the base URL. */
+  start(): Promise<string>;
+  /** Stops accepting connections, lets in-flight requests finish (up to 10 s), closes sockets. */
+  stop(): Promise<void>;
+};
+
+const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
+
+/** Expected errors keep their message and code; everything else is masked with a code and request id. */
+function maskError(logger: Logger) {
+  return (error: unknown, message: string): Error => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    const gqlErr = error instanceof GraphQLError ? error : null;
+    const appErr = original instanceof AppError ? original : (original as { originalError?: unknown })?.originalError;
+    if (appErr instanceof AppError) {
+      return new GraphQLError(appErr.message, {
+        nodes: gqlErr?.nodes,
+        path: gqlErr?.path,
+        extensions: { code: appErr.code, ...(HTTP_STATUS[appErr.code] ? { http: { status: HTTP_STATUS[appErr.code] } } : {}) },
+      });
+    }
+    // GraphQL validation/parse errors (no original error) are the client's and safe to show.
+    if (gqlErr && !gqlErr.originalError) {
+      return new GraphQLError(gqlErr.message, {
+        nodes: gqlErr.nodes,
+        path: gqlErr.path,
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...gqlErr.extensions },
+      });
+    }
+    if (gqlErr?.extensions?.code === 'QUERY_TOO_COMPLEX' || /complexity|depth|breadth/i.test(String((original as Error)?.message))) {
+      return new GraphQLError((original as Error).message, { nodes: gqlErr?.nodes, extensions: { code: 'QUERY_TOO_COMPLEX' } });
+    }
+    const errorId = randomUUID();
+    logger.error('unexpected error', { errorId, error: String((original as Error)?.stack ?? original).slice(0, 2000) });
+    return new GraphQLError(message, { nodes: gqlErr?.nodes, path: gqlErr?.path, extensions: { code: 'INTERNAL', errorId } });
+  };
+}
+
+function loggingPlugin(logger: Logger): Plugin<Context> {
+  return {
+    onExecute({ args }) {
+      const start = performance.now();
+      const ctx = args.contextValue as Context;
+      return {
+        onExecuteDone({ result }) {
+          const errors = 'errors' in result && result.errors ? result.errors.map((e) => e.extensions?.code ?? 'ERROR') : undefined;
+          logger.info('graphql', {
+            requestId: ctx.requestId,
+            operationName: args.operationName ?? undefined,
+            shopId: ctx.viewer.kind === 'anonymous' ? undefined : ctx.viewer.shopId,
+            keyKind: ctx.viewer.kind,
+            ms: Math.round(performance.now() - start),
+            errors,
+          });
+        },
+      };
+    },
+  };
+}
+
+function wsCredentials(wsCtx: {
+  connectionParams?: Readonly<Record<string, unknown>>;
+  extra: { request: { headers: Record<string, string | string[] | undefined> } };
+}) {
+  const p = wsCtx.connectionParams ?? {};
+  const get = (name: string) => {
+    const v = p[name] ?? p[name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] ?? wsCtx.extra.request.headers[name];
+    return typeof v === 'string' ? v : null;
+  };
+  const creds = credentialsFromHeaders(get);
+  return { ...creds, apiKey: creds.apiKey ?? get('apiKey') };
+}
+
+export function buildApp(opts: AppOptions): App {
+  const { config, database } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const tokenSecret = opts.tokenSecret ?? config.customerTokenSecret;
+  if (!tokenSecret) throw new Error('A customer token secret is required (CUSTOMER_TOKEN_SECRET)');
+  const services: Services = { database, config, logger, tokenSecret };
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: config.env === 'development' ? { title: 'Headless CRM', subscriptionsProtocol: 'WS' } : false,
+    landingPage: false,
+    logging: false,
+    maskedErrors: { maskError: maskError(logger) },
+    context: async ({ request }) => {
+      const viewer = await resolveViewer(
+        services,
+        credentialsFromHeaders((h) => request.headers.get(h)),
+      );
+      return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID());
+    },
+    plugins: [
+      loggingPlugin(logger),
+      {
+        onRequest({ request, url, endResponse, fetchAPI }) {
+          if (url.pathname === '/health') {
+            const ok = database.prisma.$queryRaw`SELECT 1`.then(
+              () => true,
+              () => false,
+            );
+            return ok.then((up) =>
+              endResponse(
+                new fetchAPI.Response(JSON.stringify({ status: up ? 'ok' : 'degraded', database: up ? 'up' : 'down' }), {
+                  status: up ? 200 : 503,
+                  headers: { 'content-type': 'application/json' },
+                }),
+              ),
+            );
+          }
+          void request;
+        },
+      },
+    ],
+  });
+
+  let server: Server | null = null;
+  let wss: WebSocketServer | null = null;
+  let wsCleanup: { dispose(): void | Promise<void> } | null = null;
+
+  return {
+    yoga,
+    services,
+    async start() {
+      server = createServer(yoga);
+      wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+      wsCleanup = useServer(
+        {
+          execute: (args) => (args.rootValue as { execute: (a: unknown) => never }).execute(args),
+          subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => never }).subscribe(args),
+          // Credentials come in the connection_init payload ({ authorization: "Bearer <key>" } or
+          // { apiKey }) or the upgrade request's headers; bad credentials close the socket (4403).
+          onConnect: async (wsCtx) => {
+            const viewer = await resolveViewer(services, wsCredentials(wsCtx)).catch(() => null);
+            if (!viewer) return false;
+            (wsCtx.extra as { viewer?: Viewer }).viewer = viewer;
+            return true;
+          },
+          onSubscribe: async (wsCtx, _id, params) => {
+            const {
+              schema: s,
+              execute,
+              subscribe,
+              parse,
+              validate,
+            } = yoga.getEnveloped({
+              ...wsCtx,
+              req: wsCtx.extra.request,
+              socket: wsCtx.extra.socket,
+              params,
+            });
+            const viewer = (wsCtx.extra as { viewer?: Viewer }).viewer ?? { kind: 'anonymous' as const };
+            const args = {
+              schema: s,
+              operationName: params.operationName,
+              document: parse(params.query),
+              variableValues: params.variables,
+              contextValue: createContextInner(services, viewer),
+              rootValue: { execute, subscribe },
+            };
+            const errors = validate(args.schema, args.document);
+            if (errors.length) return errors;
+            return args;
+          },
+        },
+        wss,
+      );
+      await new Promise<void>((resolve, reject) => {
+        server?.once('error', reject);
+        server?.listen(config.port, config.host, () => resolve());
+      });
+      const addr = server.address() as AddressInfo;
+      const url = `http://${config.host}:${addr.port}`;
+      logger.info('listening', { url: `${url}/graphql` });
+      return url;
+    },
+    async stop() {
+      if (!server) return;
+      const s = server;
+      server = null;
+      await wsCleanup?.dispose();
+      wss?.close();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          s.closeAllConnections();
+          resolve();
+        }, 10_000);
+        s.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        s.closeIdleConnections();
+      });
+      logger.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { AppError } from './errors.ts';
+import { createShop } from './modules/shops/shop.service.ts';
+
+/**
+ * Platform administration CLI.
+ *   pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email a@b.c --owner-name "A B"]
+ * Prints the new shop's publishable and secret keys (shown once).
+ */
+const [command, ...rest] = process.argv.slice(2);
+const config = loadConfig();
+if (command !== 'shop:create') {
+  console.error('usage: pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email owner@shop.com] [--owner-name "Owner"]');
+  process.exit(2);
+}
+const { values } = parseArgs({
+  args: rest,
+  options: { name: { type: 'string' }, slug: { type: 'string' }, 'owner-email': { type: 'string' }, 'owner-name': { type: 'string' } },
+});
+if (!values.name) {
+  console.error('--name is required');
+  process.exit(2);
+}
+const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') });
+try {
+  const r = await createShop(database.prisma, {
+    name: values.name,
+    slug: values.slug,
+    ownerEmail: values['owner-email'],
+    ownerName: values['owner-name'],
+  });
+  console.log(JSON.stringify(r, null, 2));
+} catch (err) {
+  if (err instanceof AppError) {
+    console.error(`${err.code}: ${err.message}`);
+    process.exitCode = 1;
+  } else throw err;
+} finally {
+  await database.close();
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+const Env = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** PostgreSQL URL. Without it an embedded PGlite database is started in DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('./.data'),
+  REDIS_URL: z.string().url().optional(),
+  /** Secret used to sign customer tokens (publishable-key access to one customer's profile). */
+  CUSTOMER_TOKEN_SECRET: z.string().min(16).optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(10),
+  MAX_QUERY_COMPLEXITY: z.coerce.number().int().positive().default(5000),
+});
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  dataDir: string;
+  redisUrl?: string;
+  customerTokenSecret?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  maxQueryDepth: number;
+  maxQueryComplexity: number;
+};
+
+/** Parses the environment into one typed Config; throws with every problem listed. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    customerTokenSecret: e.CUSTOMER_TOKEN_SECRET,
+    logLevel: e.LOG_LEVEL,
+    maxQueryDepth: e.MAX_QUERY_DEPTH,
+    maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
+  };
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { forShop, type ScopedDb } from './db/tenant.ts';
+import { ForbiddenError, UnauthenticatedError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { findActiveKey, type Scope, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
+
+export type StaffActor = { id: string; role: 'OWNER' | 'MANAGER' | 'AGENT' };
+
+export type Viewer =
+  | { kind: 'anonymous' }
+  | { kind: 'secret'; shopId: string; keyId: string; scopes: ReadonlySet<string>; staff: StaffActor | null }
+  | { kind: 'publishable'; shopId: string; keyId: string; customerId: string | null };
+
+const NO_SHOP = '00000000-0000-0000-0000-000000000000';
+
+export type Services = { database: Database; config: Config; logger: Logger; tokenSecret: string };
+
+export type Context = {
+  requestId: string;
+  viewer: Viewer;
+  services: Services;
+  /** Tenant-scoped client of the viewer's shop (anonymous callers get one scoped to no shop). */
+  db: ScopedDb;
+};
+
+/** Builds a context from already-resolved credentials (tests use this directly, without HTTP). */
+export function createContextInner(services: Services, viewer: Viewer, requestId: string = randomUUID()): Context {
+  return {
+    requestId,
+    viewer,
+    services,
+    db: forShop(services.database.prisma, viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId),
+  };
+}
+
+export type Credentials = { apiKey?: string | null; staffId?: string | null; customerToken?: string | null };
+
+/** Reads credentials from headers: `Authorization: Bearer <key>` (or `x-api-key`), `x-crm-staff-id`, `x-customer-token`. */
+export function credentialsFromHeaders(get: (name: string) => string | null | undefined): Credentials {
+  const auth = get('authorization');
+  const bearer = auth?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  return {
+    apiKey: bearer ?? get('x-api-key') ?? null,
+    staffId: get('x-crm-staff-id') ?? null,
+    customerToken: get('x-customer-token') ?? null,
+  };
+}
+
+/** Resolves credentials to a Viewer. Invalid credentials throw UnauthenticatedError (never silently anonymous). */
+export async function resolveViewer(services: Services, creds: Credentials): Promise<Viewer> {
+  if (!creds.apiKey) return { kind: 'anonymous' };
+  const prisma = services.database.prisma;
+  const key = await findActiveKey(prisma, creds.apiKey);
+  if (!key) throw new UnauthenticatedError('Unknown or revoked API key');
+  void touchKey(prisma, key);
+  if (key.kind === 'PUBLISHABLE') {
+    let customerId: string | null = null;
+    if (creds.customerToken) {
+      const t = verifyCustomerToken(services.tokenSecret, creds.customerToken);
+      if (!t || t.shopId !== key.shopId) throw new UnauthenticatedError('Invalid or expired customer token');
+      customerId = t.customerId;
+    }
+    return { kind: 'publishable', shopId: key.shopId, keyId: key.id, customerId };
+  }
+  let staff: StaffActor | null = null;
+  if (creds.staffId) {
+    const s = /^[0-9a-f-]{36}$/i.test(creds.staffId)
+      ? await prisma.staffUser.findFirst({ where: { id: creds.staffId, shopId: key.shopId, active: true } })
+      : null;
+    if (!s) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
+    staff = { id: s.id, role: s.role };
+  }
+  return { kind: 'secret', shopId: key.shopId, keyId: key.id, scopes: new Set(key.scopes), staff };
+}
+
+/** Any authenticated caller (publishable or secret key). */
+export function requireShop(ctx: Context): { db: ScopedDb; shopId: string } {
+  const v = ctx.viewer;
+  if (v.kind === 'anonymous') throw new UnauthenticatedError();
+  return { db: ctx.db, shopId: v.shopId };
+}
+
+/** A secret key holding `scope`. */
+export function requireScope(ctx: Context, scope: Scope) {
+  const v = ctx.viewer;
+  if (v.kind === 'anonymous') throw new UnauthenticatedError();
+  if (v.kind !== 'secret') throw new ForbiddenError(`A secret key with scope ${scope} is required`);
+  if (!v.scopes.has(scope)) throw new ForbiddenError(`This key lacks the scope ${scope}`);
+  return { db: ctx.db, shopId: v.shopId, staff: v.staff };
+}
+
+/** A publishable key used with a customer token: the customer may act on their own profile. */
+export function requireCustomerSelf(ctx: Context): { db: ScopedDb; shopId: string; customerId: string } {
+  const v = ctx.viewer;
+  if (v.kind === 'anonymous') throw new UnauthenticatedError();
+  if (v.kind !== 'publishable' || !v.customerId) {
+    throw new ForbiddenError('A publishable key with an x-customer-token is required');
+  }
+  return { db: ctx.db, shopId: v.shopId, customerId: v.customerId };
+}

@@ -1,0 +1,30 @@
+import DataLoader from 'dataloader';
+import type { Context } from '../context.ts';
+
+const perContext = new WeakMap<Context, Map<string, DataLoader<string, unknown>>>();
+
+/**
+ * A request-scoped DataLoader, created on first use. `batch` receives unique keys and returns rows
+ * with an `id`; results are matched back by id (missing ones resolve to null).
+ */
+export function loader<T extends { id: string }>(
+  ctx: Context,
+  name: string,
+  batch: (ids: readonly string[]) => Promise<T[]>,
+): DataLoader<string, T | null> {
+  let map = perContext.get(ctx);
+  if (!map) {
+    map = new Map();
+    perContext.set(ctx, map);
+  }
+  let l = map.get(name) as DataLoader<string, T | null> | undefined;
+  if (!l) {
+    l = new DataLoader<string, T | null>(async (ids) => {
+      const rows = await batch(ids);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+    map.set(name, l as DataLoader<string, unknown>);
+  }
+  return l;
+}

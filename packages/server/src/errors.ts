@@ -1,0 +1,81 @@
+/**
+ * The error model. Expected failures are AppError subclasses: mutations return them as typed
+ * members of their result union (all implement the GraphQL `Error` interface: message, code,
+ * path); queries raise them as GraphQL errors with `extensions.code`. Anything else is masked.
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'VERSION_CONFLICT'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'RATE_LIMITED'
+  | 'INTERNAL';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  /** Input path the error refers to, e.g. ["input", "email"]. */
+  readonly path: string[];
+  constructor(code: ErrorCode, message: string, path: string[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.path = path;
+  }
+}
+
+export type FieldIssue = { path: string[]; message: string; code: string };
+
+export class ValidationError extends AppError {
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[], message?: string) {
+    const first = issues[0];
+    super(
+      'VALIDATION_FAILED',
+      message ?? (first ? `${first.path.join('.') || 'input'}: ${first.message}` : 'Invalid input'),
+      first?.path ?? [],
+    );
+    this.issues = issues;
+  }
+  static field(path: string[], message: string, code = 'invalid'): ValidationError {
+    return new ValidationError([{ path, message, code }]);
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly resource: string;
+  constructor(resource: string, path: string[] = []) {
+    super('NOT_FOUND', `${resource} not found`, path);
+    this.resource = resource;
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, path: string[] = []) {
+    super('CONFLICT', message, path);
+  }
+}
+
+export class VersionConflictError extends AppError {
+  readonly currentVersion: number;
+  constructor(currentVersion: number) {
+    super('VERSION_CONFLICT', `The record was changed by someone else (current version ${currentVersion}); reload and retry`, [
+      'input',
+      'version',
+    ]);
+    this.currentVersion = currentVersion;
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'This key is not allowed to do that') {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'A valid API key is required (Authorization: Bearer <key>)') {
+    super('UNAUTHENTICATED', message);
+  }
+}

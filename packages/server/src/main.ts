@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { createLogger } from './logger.ts';
+import { seedDemo } from './seed-demo.ts';
+
+/**
+ * CLI entry: `tsx src/main.ts [--seed-demo]`. Without DATABASE_URL an embedded PGlite database is
+ * kept in DATA_DIR (default ./.data) and migrated on start. With --seed-demo, a demo shop with
+ * customers is created on first start and its API keys are printed.
+ */
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+
+function tokenSecret(): string {
+  if (config.customerTokenSecret) return config.customerTokenSecret;
+  if (config.databaseUrl) {
+    logger.warn('CUSTOMER_TOKEN_SECRET is not set: customer tokens will not survive a restart');
+    return randomBytes(32).toString('hex');
+  }
+  // Embedded mode: keep a generated secret beside the data so tokens survive restarts.
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'customer-token-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') });
+logger.info('database ready', { kind: database.kind });
+const app = buildApp({ config, database, logger, tokenSecret: tokenSecret() });
+
+let demo: Awaited<ReturnType<typeof seedDemo>> | null = null;
+if (process.argv.includes('--seed-demo')) demo = await seedDemo(database.prisma, join(config.dataDir, 'demo-keys.json'));
+
+const url = await app.start();
+const lines = [
+  '',
+  `  Headless CRM API   ${url}/graphql${config.env === 'development' ? '   (GraphiQL: open it in a browser)' : ''}`,
+  `  Health             ${url}/health`,
+  `  Database           ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}`,
+];
+if (demo) {
+  lines.push(
+    `  Demo shop          ${demo.shop.name} (${demo.shop.slug})`,
+    `  Secret key         ${demo.secretKey}`,
+    `  Publishable key    ${demo.publishableKey}`,
+    '',
+    `  Try: curl -s ${url}/graphql -H 'content-type: application/json' \\`,
+    `         -H 'authorization: Bearer ${demo.secretKey}' \\`,
+    `         -d '{"query":"{ customers(first: 3) { totalCount edges { node { displayName stage } } } }"}'`,
+  );
+}
+process.stdout.write(`${lines.join('\n')}\n\n`);
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, async () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal: sig });
+    await app.stop();
+    await database.close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,92 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ScopedDb } from '../../db/tenant.ts';
+import { ValidationError } from '../../errors.ts';
+import type { ApiKey, PrismaClient } from '../../generated/prisma/client.ts';
+
+/**
+ * API keys. `pk_` keys are publishable (browser-safe: capture leads, track interactions, and read
+ * or update the one customer named by a customer token); `sk_` keys are secret (server/partner:
+ * whatever their scopes allow). The plain key is returned once; only its SHA-256 is stored.
+ */
+export const SCOPES = ['customers:read', 'customers:write', 'staff:read', 'staff:write', 'keys:manage'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export type KeyKind = 'PUBLISHABLE' | 'SECRET';
+
+export function hashKey(plain: string): string {
+  return createHash('sha256').update(plain).digest('hex');
+}
+
+export function generateKey(kind: KeyKind): { plain: string; prefix: string; hash: string } {
+  const plain = `${kind === 'SECRET' ? 'sk' : 'pk'}_live_${randomBytes(24).toString('base64url')}`;
+  return { plain, prefix: plain.slice(0, 12), hash: hashKey(plain) };
+}
+
+export type CreateKeyInput = { kind: KeyKind; name: string; scopes?: string[] | null };
+
+export function validateScopes(kind: KeyKind, scopes: string[] | null | undefined): string[] {
+  if (kind === 'PUBLISHABLE') return [];
+  if (!scopes || scopes.length === 0) return [...SCOPES];
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (unknown.length) {
+    throw ValidationError.field(['input', 'scopes'], `Unknown scope(s): ${unknown.join(', ')}. Known: ${SCOPES.join(', ')}`);
+  }
+  return [...new Set(scopes)];
+}
+
+/** Creates a key for the shop the db is scoped to. Returns the stored row and the plain key. */
+export async function createApiKey(db: ScopedDb, input: CreateKeyInput): Promise<{ apiKey: ApiKey; plainKey: string }> {
+  const name = input.name.trim();
+  if (!name || name.length > 100) throw ValidationError.field(['input', 'name'], 'Name must be 1-100 characters');
+  const scopes = validateScopes(input.kind, input.scopes);
+  const k = generateKey(input.kind);
+  const apiKey = await db.apiKey.create({
+    data: { kind: input.kind, name, scopes, prefix: k.prefix, hash: k.hash } as never,
+  });
+  return { apiKey, plainKey: k.plain };
+}
+
+/** Looks up an active key by its plain value (unscoped: this is how the shop is found). */
+export async function findActiveKey(prisma: PrismaClient, plain: string) {
+  if (!/^(pk|sk)_live_[A-Za-z0-9_-]{20,64}$/.test(plain)) return null;
+  const key = await prisma.apiKey.findUnique({ where: { hash: hashKey(plain) } });
+  if (!key || key.revokedAt) return null;
+  return key;
+}
+
+const LAST_USED_GRANULARITY_MS = 60_000;
+/** Records last use, at most once a minute per key, without delaying the request. */
+export function touchKey(prisma: PrismaClient, key: ApiKey, now = new Date()): Promise<unknown> {
+  if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < LAST_USED_GRANULARITY_MS) return Promise.resolve();
+  key.lastUsedAt = now;
+  return prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now } }).catch(() => undefined);
+}
+
+/**
+ * Customer tokens: issued by a shop's backend (secret key) for one of its customers, then used by
+ * the browser alongside the publishable key to read/update that customer's own profile.
+ * Format: base64url(payload).base64url(hmac). Payload: shop id, customer id, expiry (epoch s).
+ */
+export function signCustomerToken(secret: string, shopId: string, customerId: string, ttlSeconds: number): string {
+  const payload = Buffer.from(JSON.stringify({ s: shopId, c: customerId, e: Math.floor(Date.now() / 1000) + ttlSeconds })).toString(
+    'base64url',
+  );
+  const mac = createHmac('sha256', secret).update(payload).digest('base64url');
+  return `ct_${payload}.${mac}`;
+}
+
+export function verifyCustomerToken(secret: string, token: string): { shopId: string; customerId: string } | null {
+  if (!token.startsWith('ct_')) return null;
+  const [payload, mac] = token.slice(3).split('.');
+  if (!payload || !mac) return null;
+  const expected = createHmac('sha256', secret).update(payload).digest();
+  const given = Buffer.from(mac, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  try {
+    const p = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { s: string; c: string; e: number };
+    if (typeof p.e !== 'number' || p.e < Date.now() / 1000) return null;
+    return { shopId: p.s, customerId: p.c };
+  } catch {
+    return null;
+  }
+}

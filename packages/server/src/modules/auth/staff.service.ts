@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { ScopedDb } from '../../db/tenant.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import type { StaffRole } from '../../generated/prisma/enums.ts';
+import { normalizeEmail } from '../customers/customer.schema.ts';
+import { isUuid } from '../customers/customer.service.ts';
+
+export type StaffInput = { email: string; name: string; role?: StaffRole | null };
+
+const nameSchema = z.string().trim().min(1, 'Required').max(100, 'At most 100 characters');
+
+export async function createStaffUser(db: ScopedDb, input: StaffInput) {
+  const email = normalizeEmail(input.email);
+  if (!email) throw ValidationError.field(['input', 'email'], 'Not a valid email address');
+  const name = nameSchema.safeParse(input.name);
+  if (!name.success) throw ValidationError.field(['input', 'name'], name.error.issues[0]?.message ?? 'Invalid');
+  if (await db.staffUser.findFirst({ where: { email } }))
+    throw new ConflictError('A staff user with this email exists', ['input', 'email']);
+  return db.staffUser.create({ data: { email, name: name.data, role: input.role ?? 'AGENT' } as never });
+}
+
+export async function updateStaffUser(
+  db: ScopedDb,
+  id: string,
+  patch: { name?: string | null; role?: StaffRole | null; active?: boolean | null },
+) {
+  const current = isUuid(id) ? await db.staffUser.findUnique({ where: { id } }) : null;
+  if (!current) throw new NotFoundError('Staff user', ['input', 'id']);
+  const data: Record<string, unknown> = {};
+  if (patch.name != null) {
+    const n = nameSchema.safeParse(patch.name);
+    if (!n.success) throw ValidationError.field(['input', 'name'], n.error.issues[0]?.message ?? 'Invalid');
+    data.name = n.data;
+  }
+  if (patch.role != null) data.role = patch.role;
+  if (patch.active != null) data.active = patch.active;
+  if (current.role === 'OWNER' && ((data.role && data.role !== 'OWNER') || data.active === false)) {
+    const owners = await db.staffUser.count({ where: { role: 'OWNER', active: true } });
+    if (owners <= 1) throw new ConflictError('A shop keeps at least one active owner', ['input', 'role']);
+  }
+  return db.staffUser.update({ where: { id }, data });
+}

@@ -1,0 +1,24 @@
+import { builder } from '../../builder.ts';
+import { requireScope } from '../../context.ts';
+import { StaffRole } from '../../generated/prisma/enums.ts';
+
+export const StaffRoleEnum = builder.enumType(StaffRole, {
+  name: 'StaffRole',
+  description: 'OWNER and MANAGER see and act on everything; AGENT on their own customers and the lead pool.',
+});
+
+export const StaffUserNode = builder.prismaNode('StaffUser', {
+  id: { field: 'id' },
+  description: 'A sales rep or service agent of the shop.',
+  findUnique: (id, ctx) => {
+    requireScope(ctx, 'staff:read');
+    return { id };
+  },
+  fields: (t) => ({
+    email: t.exposeString('email'),
+    name: t.exposeString('name'),
+    role: t.expose('role', { type: StaffRoleEnum }),
+    active: t.exposeBoolean('active'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});

@@ -1,0 +1,66 @@
+import { builder } from '../../builder.ts';
+import { requireScope } from '../../context.ts';
+import { customerOrderBy, customerWhere } from './customer.filters.ts';
+import { CustomerFilterInput, CustomerOrderInput } from './customer.inputs.ts';
+import { findCustomerBy, isUuid } from './customer.service.ts';
+import { CustomerNode, TagObject } from './customer.type.ts';
+
+builder.queryFields((t) => ({
+  customer: t.prismaField({
+    type: CustomerNode,
+    nullable: true,
+    description: 'A customer by id; merged duplicates resolve to their survivor. Null when not in this shop.',
+    args: { id: t.arg.globalID({ required: true, for: CustomerNode }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      const { db } = requireScope(ctx, 'customers:read');
+      if (!isUuid(id.id)) return null;
+      const c = await db.customer.findUnique({ ...query, where: { id: id.id } });
+      if (c?.status === 'MERGED' && c.mergedIntoId) return db.customer.findUnique({ ...query, where: { id: c.mergedIntoId } });
+      return c;
+    },
+  }),
+  customerBy: t.prismaField({
+    type: CustomerNode,
+    nullable: true,
+    description:
+      'A customer by exactly one identifier: email, phone (international format) or externalId. Secondary emails/phones match too.',
+    args: { email: t.arg.string(), phone: t.arg.string(), externalId: t.arg.string() },
+    resolve: async (query, _root, args, ctx) => {
+      const { db } = requireScope(ctx, 'customers:read');
+      const found = await findCustomerBy(db, args);
+      return found ? db.customer.findUnique({ ...query, where: { id: found.id } }) : null;
+    },
+  }),
+  customers: t.prismaConnection(
+    {
+      type: CustomerNode,
+      cursor: 'id',
+      totalCount: (_conn, args, ctx) => requireScope(ctx, 'customers:read').db.customer.count({ where: listWhere(args.filter) }),
+      description: 'Customers of the shop, filtered and sorted, as a Relay connection (max 100 per page).',
+      args: {
+        filter: t.arg({ type: CustomerFilterInput }),
+        orderBy: t.arg({ type: CustomerOrderInput }),
+      },
+      resolve: (query, _root, args, ctx) => {
+        const { db } = requireScope(ctx, 'customers:read');
+        return db.customer.findMany({
+          ...query,
+          where: listWhere(args.filter),
+          orderBy: customerOrderBy(args.orderBy?.field, args.orderBy?.direction ?? 'DESC'),
+        });
+      },
+    },
+    {},
+  ),
+  tags: t.prismaField({
+    type: [TagObject],
+    description: 'All tags of the shop, by name.',
+    resolve: (query, _root, _args, ctx) => {
+      const { db } = requireScope(ctx, 'customers:read');
+      return db.tag.findMany({ ...query, orderBy: { name: 'asc' } });
+    },
+  }),
+}));
+
+type FilterArg = (typeof CustomerFilterInput)['$inferInput'] | null | undefined;
+const listWhere = (f: FilterArg) => customerWhere(f ? { ...f, ownerIds: f.ownerIds?.map((g) => g.id) } : null);

@@ -1,0 +1,489 @@
+import type { z } from 'zod';
+import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
+import type { Customer, Prisma } from '../../generated/prisma/client.ts';
+import type { ConsentChannel, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
+import {
+  normalizeEmail,
+  normalizePhone,
+  type Profile,
+  type ProfileInput,
+  profileSchema,
+  reasonSchema,
+  tagListSchema,
+} from './customer.schema.ts';
+
+/** Who performs a change: the acting staff user (if any) and how it came about. */
+export type Actor = { staffId: string | null; source?: string };
+
+export type ConsentInput = { channel: ConsentChannel; granted: boolean; source?: string | null };
+
+export type CreateCustomerInput = ProfileInput & {
+  stage?: LifecycleStage | null;
+  tags?: string[] | null;
+  consents?: ConsentInput[] | null;
+};
+
+export type UpdateCustomerInput = ProfileInput & { consents?: ConsentInput[] | null };
+
+export const STAGE_ORDER: LifecycleStage[] = ['SUSPECT', 'PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER'];
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID_RE.test(s);
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, path: string[]): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new ValidationError(r.error.issues.map((i) => ({ path: [...path, ...i.path.map(String)], message: i.message, code: i.code })));
+}
+
+/** Maps validated profile input to Prisma column data (undefined = untouched, null = cleared). */
+function toColumns(p: Profile): Prisma.CustomerUncheckedUpdateInput {
+  const d: Record<string, unknown> = {};
+  const copy = [
+    'externalId',
+    'firstName',
+    'lastName',
+    'company',
+    'email',
+    'phone',
+    'jobTitle',
+    'occupation',
+    'industry',
+    'incomeBand',
+    'gender',
+    'birthDate',
+    'maritalStatus',
+    'householdNotes',
+    'stylePreferences',
+    'purchasePurpose',
+    'priceSensitivity',
+    'personality',
+    'preferredChannel',
+    'preferredContactTime',
+    'contactTolerance',
+    'dealLikelihood',
+    'expectedPurchaseAt',
+    'ownerId',
+  ] as const;
+  for (const k of copy) {
+    const v = p[k];
+    if (v !== undefined) d[k] = v === '' ? null : v;
+  }
+  const lists = ['otherEmails', 'otherPhones', 'productInterests', 'hobbies', 'focusFactors'] as const;
+  for (const k of lists) if (p[k] !== undefined) d[k] = [...new Set(p[k] ?? [])];
+  if (p.imHandles !== undefined) d.imHandles = p.imHandles ?? [];
+  if (p.attributes !== undefined) d.attributes = p.attributes ?? {};
+  if (p.location !== undefined) {
+    const l = p.location;
+    d.country = l?.country ?? null;
+    d.region = l?.region ?? null;
+    d.city = l?.city ?? null;
+    d.postalCode = l?.postalCode ?? null;
+    d.addressLine = l?.addressLine ?? null;
+  }
+  if (p.source !== undefined) {
+    const s = p.source;
+    d.sourceChannel = s?.channel ?? null;
+    d.sourceCampaign = s?.campaign ?? null;
+    d.sourceMedium = s?.medium ?? null;
+    d.sourceContent = s?.content ?? null;
+    d.sourceReferrerId = s?.referrerCustomerId ?? null;
+    d.sourceReferrerName = s?.referrerName ?? null;
+    d.sourceReferrerContact = s?.referrerContact ?? null;
+  }
+  return d as Prisma.CustomerUncheckedUpdateInput;
+}
+
+/** Checks references (owner, referrer) exist in this shop and identifiers are not taken. */
+async function checkReferencesAndUniques(tx: ScopedTx, p: Profile, selfId: string | null) {
+  if (p.ownerId) {
+    const owner = isUuid(p.ownerId) ? await tx.staffUser.findUnique({ where: { id: p.ownerId } }) : null;
+    if (!owner) throw new NotFoundError('Staff user', ['input', 'ownerId']);
+    if (!owner.active) throw ValidationError.field(['input', 'ownerId'], 'Staff user is inactive');
+  }
+  const ref = p.source?.referrerCustomerId;
+  if (ref) {
+    if (ref === selfId) throw ValidationError.field(['input', 'source', 'referrerCustomerId'], 'A customer cannot refer themselves');
+    const c = isUuid(ref) ? await tx.customer.findUnique({ where: { id: ref }, select: { id: true } }) : null;
+    if (!c) throw new NotFoundError('Referrer customer', ['input', 'source', 'referrerCustomerId']);
+  }
+  const checks: [keyof Profile, Prisma.CustomerWhereInput][] = [];
+  if (p.email) checks.push(['email', { email: p.email }]);
+  if (p.phone) checks.push(['phone', { phone: p.phone }]);
+  if (p.externalId) checks.push(['externalId', { externalId: p.externalId }]);
+  for (const [field, where] of checks) {
+    const other = await tx.customer.findFirst({ where: { ...where, ...(selfId ? { id: { not: selfId } } : {}) }, select: { id: true } });
+    if (other) throw new ConflictError(`Another customer already has this ${field}`, ['input', field]);
+  }
+}
+
+async function recordConsents(tx: ScopedTx, customerId: string, consents: ConsentInput[], defaultSource: string) {
+  const seen = new Set<string>();
+  for (const [i, c] of consents.entries()) {
+    if (seen.has(c.channel)) throw ValidationError.field(['input', 'consents', String(i), 'channel'], 'Channel given twice');
+    seen.add(c.channel);
+    const source = (c.source ?? defaultSource).slice(0, 100);
+    const current = await tx.consent.findUnique({ where: { customerId_channel: { customerId, channel: c.channel } } });
+    if (current && current.granted === c.granted) continue;
+    const now = new Date();
+    await tx.consent.upsert({
+      where: { customerId_channel: { customerId, channel: c.channel } },
+      create: { customerId, channel: c.channel, granted: c.granted, source, updatedAt: now } as never,
+      update: { granted: c.granted, source, updatedAt: now },
+    });
+    await tx.consentChange.create({
+      data: { customerId, channel: c.channel, granted: c.granted, source, changedAt: now } as never,
+    });
+  }
+}
+
+async function ensureTags(tx: ScopedTx, names: string[]): Promise<string[]> {
+  const unique = [...new Set(names)];
+  if (!unique.length) return [];
+  await tx.tag.createMany({ data: unique.map((name) => ({ name })) as never, skipDuplicates: true });
+  const tags = await tx.tag.findMany({ where: { name: { in: unique } }, select: { id: true } });
+  return tags.map((t) => t.id);
+}
+
+async function recordStage(
+  tx: ScopedTx,
+  customerId: string,
+  from: LifecycleStage | null,
+  to: LifecycleStage,
+  source: StageChangeSource,
+  actor: Actor,
+  reason: string | null,
+) {
+  await tx.stageTransition.create({
+    data: { customerId, fromStage: from, toStage: to, source, reason, actorStaffId: actor.staffId } as never,
+  });
+}
+
+function uniqueViolation(err: unknown): string[] | null {
+  const e = err as { code?: string; meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } };
+  if (e?.code !== 'P2002') return null;
+  const fields =
+    e.meta?.driverAdapterError?.cause?.constraint?.fields ?? (Array.isArray(e.meta?.target) ? (e.meta?.target as string[]) : []);
+  return fields.map((f) => f.replaceAll('"', ''));
+}
+
+/** Runs fn in a transaction and turns unique-index races into ConflictError. */
+async function tx<T>(db: ScopedDb, fn: (tx: ScopedTx) => Promise<T>): Promise<T> {
+  try {
+    return await db.$transaction(fn);
+  } catch (err) {
+    const fields = uniqueViolation(err);
+    if (fields) {
+      const field = fields.find((f) => f !== 'shopId') ?? 'input';
+      throw new ConflictError(`Another record already has this ${field}`, ['input', field]);
+    }
+    throw err;
+  }
+}
+
+export async function createCustomer(db: ScopedDb, actor: Actor, input: CreateCustomerInput): Promise<Customer> {
+  const { stage, tags, consents, ...profileInput } = input;
+  const p = parse(profileSchema, profileInput, ['input']);
+  const tagNames = parse(tagListSchema, tags ?? [], ['input', 'tags']);
+  const initialStage: LifecycleStage = stage ?? 'PROSPECT';
+  return tx(db, async (t) => {
+    await checkReferencesAndUniques(t, p, null);
+    const customer = await t.customer.create({ data: { ...toColumns(p), stage: initialStage } as never });
+    await recordStage(t, customer.id, null, initialStage, actor.source === 'import' ? 'IMPORT' : 'MANUAL', actor, 'Created');
+    const tagIds = await ensureTags(t, tagNames);
+    if (tagIds.length) {
+      await t.customerTag.createMany({ data: tagIds.map((tagId) => ({ customerId: customer.id, tagId })) as never });
+    }
+    if (consents?.length) await recordConsents(t, customer.id, consents, actor.source ?? 'api');
+    return customer;
+  });
+}
+
+/** Loads a customer of this shop, following merges when `followMerges` is set. */
+export async function getCustomer(db: ScopedDb | ScopedTx, id: string, followMerges = false): Promise<Customer | null> {
+  if (!isUuid(id)) return null;
+  let c = await db.customer.findUnique({ where: { id } });
+  for (let hops = 0; followMerges && c?.status === 'MERGED' && c.mergedIntoId && hops < 5; hops++) {
+    c = await db.customer.findUnique({ where: { id: c.mergedIntoId } });
+  }
+  return c;
+}
+
+async function requireLive(db: ScopedDb | ScopedTx, id: string, path: string[] = ['input', 'id']): Promise<Customer> {
+  const c = await getCustomer(db, id);
+  if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', path);
+  return c;
+}
+
+export type Lookup = { email?: string | null; phone?: string | null; externalId?: string | null };
+
+/** Finds a customer by one identifier (primary or secondary email/phone), following merges. */
+export async function findCustomerBy(db: ScopedDb | ScopedTx, by: Lookup): Promise<Customer | null> {
+  const given = (['email', 'phone', 'externalId'] as const).filter((k) => by[k] != null);
+  if (given.length !== 1) throw ValidationError.field([], 'Give exactly one of email, phone, externalId');
+  let where: Prisma.CustomerWhereInput;
+  if (by.email != null) {
+    const e = normalizeEmail(by.email);
+    if (!e) throw ValidationError.field(['email'], 'Not a valid email address');
+    where = { OR: [{ email: e }, { otherEmails: { has: e } }] };
+  } else if (by.phone != null) {
+    const p = normalizePhone(by.phone);
+    if (!p) throw ValidationError.field(['phone'], 'Not a valid phone number (use international format)');
+    where = { OR: [{ phone: p }, { otherPhones: { has: p } }] };
+  } else {
+    where = { externalId: String(by.externalId) };
+  }
+  const found = await db.customer.findMany({ where, orderBy: [{ status: 'asc' }, { createdAt: 'asc' }], take: 2 });
+  const best = found.find((c) => c.status !== 'MERGED') ?? found[0];
+  if (!best) return null;
+  return best.status === 'MERGED' ? getCustomer(db, best.id, true) : best;
+}
+
+export async function updateCustomer(
+  db: ScopedDb,
+  actor: Actor,
+  id: string,
+  expectedVersion: number | null,
+  input: UpdateCustomerInput,
+): Promise<Customer> {
+  const { consents, ...profileInput } = input;
+  const p = parse(profileSchema, profileInput, ['input']);
+  return tx(db, async (t) => {
+    const current = await requireLive(t, id);
+    if (expectedVersion != null && current.version !== expectedVersion) throw new VersionConflictError(current.version);
+    await checkReferencesAndUniques(t, p, current.id);
+    const res = await t.customer.updateMany({
+      where: { id: current.id, version: current.version },
+      data: { ...toColumns(p), version: { increment: 1 } } as never,
+    });
+    if (res.count !== 1) {
+      const now = await t.customer.findUnique({ where: { id: current.id }, select: { version: true } });
+      throw new VersionConflictError(now?.version ?? current.version);
+    }
+    if (consents?.length) await recordConsents(t, current.id, consents, actor.source ?? 'api');
+    return (await t.customer.findUnique({ where: { id: current.id } })) as Customer;
+  });
+}
+
+export type UpsertResult = { customer: Customer; created: boolean };
+
+/**
+ * Creates or updates by identity: externalId first, then email, then phone (whichever the input
+ * carries). Only fields present in the input change on update; tags are added, never removed.
+ */
+export async function upsertCustomer(db: ScopedDb, actor: Actor, input: CreateCustomerInput): Promise<UpsertResult> {
+  const p = parse(profileSchema, { ...input, stage: undefined, tags: undefined, consents: undefined }, ['input']);
+  const attempt = async (): Promise<UpsertResult> => {
+    let existing: Customer | null = null;
+    if (p.externalId) existing = await findCustomerBy(db, { externalId: p.externalId });
+    if (!existing && p.email) existing = await findCustomerBy(db, { email: p.email });
+    if (!existing && p.phone) existing = await findCustomerBy(db, { phone: p.phone });
+    if (!existing) return { customer: await createCustomer(db, actor, input), created: true };
+    const { stage: _s, tags, ...rest } = input;
+    // Identifiers already held by the found customer elsewhere (secondary) are not re-assigned.
+    const patch: UpdateCustomerInput = { ...rest };
+    if (p.email && existing.email && existing.email !== p.email) {
+      patch.email = undefined;
+      patch.otherEmails = [...new Set([...existing.otherEmails, p.email])];
+    }
+    if (p.phone && existing.phone && existing.phone !== p.phone) {
+      patch.phone = undefined;
+      patch.otherPhones = [...new Set([...existing.otherPhones, p.phone])];
+    }
+    const customer = await updateCustomer(db, actor, existing.id, null, patch);
+    if (tags?.length) await tagCustomer(db, customer.id, tags);
+    return { customer, created: false };
+  };
+  try {
+    return await attempt();
+  } catch (err) {
+    // A concurrent upsert created the same identity between our lookup and insert: retry as update.
+    if (err instanceof ConflictError) return attempt();
+    throw err;
+  }
+}
+
+export async function setStage(
+  db: ScopedDb,
+  actor: Actor,
+  id: string,
+  stage: LifecycleStage,
+  reason?: string | null,
+  source: StageChangeSource = 'MANUAL',
+): Promise<Customer> {
+  const why = parse(reasonSchema, reason, ['input', 'reason']) ?? null;
+  return tx(db, async (t) => {
+    const c = await requireLive(t, id);
+    if (c.stage === stage) return c;
+    await recordStage(t, c.id, c.stage, stage, source, actor, why);
+    await t.customer.update({ where: { id: c.id }, data: { stage, version: { increment: 1 } } });
+    return (await t.customer.findUnique({ where: { id: c.id } })) as Customer;
+  });
+}
+
+export async function tagCustomer(db: ScopedDb, id: string, tags: string[]): Promise<Customer> {
+  const names = parse(tagListSchema.min(1, 'Give at least one tag'), tags, ['input', 'tags']);
+  return tx(db, async (t) => {
+    const c = await requireLive(t, id);
+    const tagIds = await ensureTags(t, names);
+    await t.customerTag.createMany({ data: tagIds.map((tagId) => ({ customerId: c.id, tagId })) as never, skipDuplicates: true });
+    return c;
+  });
+}
+
+export async function untagCustomer(db: ScopedDb, id: string, tags: string[]): Promise<Customer> {
+  const names = parse(tagListSchema.min(1, 'Give at least one tag'), tags, ['input', 'tags']);
+  return tx(db, async (t) => {
+    const c = await requireLive(t, id);
+    await t.customerTag.deleteMany({ where: { customerId: c.id, tag: { name: { in: names } } } });
+    return c;
+  });
+}
+
+export async function archiveCustomer(db: ScopedDb, id: string, archived: boolean): Promise<Customer> {
+  return tx(db, async (t) => {
+    const c = await requireLive(t, id);
+    if ((c.status === 'ARCHIVED') === archived) return c;
+    return t.customer.update({
+      where: { id: c.id },
+      data: { status: archived ? 'ARCHIVED' : 'ACTIVE', archivedAt: archived ? new Date() : null, version: { increment: 1 } },
+    });
+  });
+}
+
+/** Erases a customer and everything attached (right to erasure). Returns the erased id. */
+export async function deleteCustomer(db: ScopedDb, id: string): Promise<string> {
+  return tx(db, async (t) => {
+    const c = await getCustomer(t, id);
+    if (!c) throw new NotFoundError('Customer', ['input', 'id']);
+    // Tombstones merged into this customer go too: they hold its former identifiers.
+    await t.customer.deleteMany({ where: { mergedIntoId: c.id } });
+    await t.customer.delete({ where: { id: c.id } });
+    return c.id;
+  });
+}
+
+/**
+ * Steps other modules add to a merge (moving their rows from the duplicate to the survivor), run in
+ * the merge's transaction. Orders, interactions and follow-ups register theirs.
+ */
+export type MergeStep = (tx: ScopedTx, survivorId: string, duplicateId: string) => Promise<void>;
+const mergeSteps: MergeStep[] = [];
+export function registerMergeStep(step: MergeStep) {
+  mergeSteps.push(step);
+}
+
+const FILLABLE = [
+  'externalId',
+  'firstName',
+  'lastName',
+  'company',
+  'jobTitle',
+  'occupation',
+  'industry',
+  'incomeBand',
+  'gender',
+  'birthDate',
+  'maritalStatus',
+  'country',
+  'region',
+  'city',
+  'postalCode',
+  'addressLine',
+  'householdNotes',
+  'stylePreferences',
+  'purchasePurpose',
+  'priceSensitivity',
+  'personality',
+  'preferredChannel',
+  'preferredContactTime',
+  'contactTolerance',
+  'dealLikelihood',
+  'expectedPurchaseAt',
+  'ownerId',
+  'sourceChannel',
+  'sourceCampaign',
+  'sourceMedium',
+  'sourceContent',
+  'sourceReferrerId',
+  'sourceReferrerName',
+  'sourceReferrerContact',
+] as const;
+
+const stageRank = (s: LifecycleStage) => STAGE_ORDER.indexOf(s);
+
+/**
+ * Merges `duplicateId` into `survivorId`. The survivor keeps its values and gains the duplicate's
+ * where it had none; lists and identifiers are united; tags, consents (newest wins), stage history,
+ * consent history, referrals and every registered module's rows move to the survivor. The duplicate
+ * stays as a MERGED tombstone pointing at the survivor (lookups by its old identifiers follow it),
+ * and a snapshot of it is kept in the merge record. Nothing is lost.
+ */
+export async function mergeCustomers(db: ScopedDb, actor: Actor, survivorId: string, duplicateId: string): Promise<Customer> {
+  if (survivorId === duplicateId) throw ValidationError.field(['input', 'duplicateId'], 'Cannot merge a customer into itself');
+  return tx(db, async (t) => {
+    const survivor = await requireLive(t, survivorId, ['input', 'survivorId']);
+    const dup = await requireLive(t, duplicateId, ['input', 'duplicateId']);
+    const data: Record<string, unknown> = {};
+    for (const k of FILLABLE) {
+      if (survivor[k] == null && dup[k] != null && !(k === 'externalId')) data[k] = dup[k];
+    }
+    if (data.sourceReferrerId === survivor.id) data.sourceReferrerId = undefined;
+    const union = <T>(a: T[], b: T[]) => [...new Set([...a, ...b])];
+    data.otherEmails = union(
+      survivor.otherEmails,
+      [dup.email, ...dup.otherEmails].filter((e): e is string => !!e && e !== survivor.email),
+    );
+    data.otherPhones = union(
+      survivor.otherPhones,
+      [dup.phone, ...dup.otherPhones].filter((e): e is string => !!e && e !== survivor.phone),
+    );
+    data.productInterests = union(survivor.productInterests, dup.productInterests);
+    data.hobbies = union(survivor.hobbies, dup.hobbies);
+    data.focusFactors = union(survivor.focusFactors, dup.focusFactors);
+    const handles = [...(survivor.imHandles as object[]), ...(dup.imHandles as object[])];
+    data.imHandles = handles.filter((h, i) => handles.findIndex((x) => JSON.stringify(x) === JSON.stringify(h)) === i);
+    data.attributes = { ...(dup.attributes as object), ...(survivor.attributes as object) };
+    let stage = survivor.stage;
+    if (survivor.stage !== 'CHURNED' && dup.stage !== 'CHURNED' && stageRank(dup.stage) > stageRank(survivor.stage)) stage = dup.stage;
+    if (survivor.stage === 'CHURNED' && dup.stage !== 'CHURNED') stage = dup.stage;
+
+    await t.customerMerge.create({
+      data: { survivorId: survivor.id, mergedId: dup.id, snapshot: JSON.parse(JSON.stringify(dup)) } as never,
+    });
+    // Tags: copy those the survivor lacks, then drop the duplicate's.
+    const dupTags = await t.customerTag.findMany({ where: { customerId: dup.id }, select: { tagId: true } });
+    if (dupTags.length) {
+      await t.customerTag.createMany({
+        data: dupTags.map((x) => ({ customerId: survivor.id, tagId: x.tagId })) as never,
+        skipDuplicates: true,
+      });
+      await t.customerTag.deleteMany({ where: { customerId: dup.id } });
+    }
+    // Consents: the most recent decision per channel wins.
+    const dupConsents = await t.consent.findMany({ where: { customerId: dup.id } });
+    for (const dc of dupConsents) {
+      const sc = await t.consent.findUnique({ where: { customerId_channel: { customerId: survivor.id, channel: dc.channel } } });
+      if (!sc) await t.consent.update({ where: { id: dc.id }, data: { customerId: survivor.id } });
+      else {
+        if (dc.updatedAt > sc.updatedAt)
+          await t.consent.update({ where: { id: sc.id }, data: { granted: dc.granted, source: dc.source, updatedAt: dc.updatedAt } });
+        await t.consent.delete({ where: { id: dc.id } });
+      }
+    }
+    await t.consentChange.updateMany({ where: { customerId: dup.id }, data: { customerId: survivor.id } });
+    await t.stageTransition.updateMany({ where: { customerId: dup.id }, data: { customerId: survivor.id } });
+    await t.customer.updateMany({ where: { sourceReferrerId: dup.id, id: { not: survivor.id } }, data: { sourceReferrerId: survivor.id } });
+    await t.customer.updateMany({ where: { mergedIntoId: dup.id }, data: { mergedIntoId: survivor.id } });
+    for (const step of mergeSteps) await step(t, survivor.id, dup.id);
+    await t.customer.update({
+      where: { id: dup.id },
+      data: { status: 'MERGED', mergedIntoId: survivor.id, sourceReferrerId: null, version: { increment: 1 } },
+    });
+    if (stage !== survivor.stage) {
+      await recordStage(t, survivor.id, survivor.stage, stage, 'MERGE', actor, `Merged with ${dup.id}`);
+    }
+    return t.customer.update({ where: { id: survivor.id }, data: { ...data, stage, version: { increment: 1 } } as never });
+  });
+}

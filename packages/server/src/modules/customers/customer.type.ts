@@ -1,0 +1,201 @@
+import { builder } from '../../builder.ts';
+import { requireScope } from '../../context.ts';
+import { loader } from '../../db/loaders.ts';
+import type { Customer } from '../../generated/prisma/client.ts';
+import * as E from '../../generated/prisma/enums.ts';
+import { StaffUserNode } from '../auth/staff.type.ts';
+
+export const LifecycleStageEnum = builder.enumType(E.LifecycleStage, {
+  name: 'LifecycleStage',
+  description:
+    'SUSPECT: fits the picture, no contact yet. PROSPECT: showed interest. FIRST_PURCHASE, REPEAT: bought once / again. LOYAL: long-term buyer. ADVOCATE: recommends the shop. PARTNER: brings others in. CHURNED: gone quiet.',
+});
+export const StageChangeSourceEnum = builder.enumType(E.StageChangeSource, { name: 'StageChangeSource' });
+export const CustomerStatusEnum = builder.enumType(E.CustomerStatus, {
+  name: 'CustomerStatus',
+  description: 'ARCHIVED customers are hidden from lists by default; MERGED ones are tombstones of a merge.',
+});
+export const GenderEnum = builder.enumType(E.Gender, { name: 'Gender' });
+export const MaritalStatusEnum = builder.enumType(E.MaritalStatus, { name: 'MaritalStatus' });
+export const IncomeBandEnum = builder.enumType(E.IncomeBand, { name: 'IncomeBand' });
+export const PriceSensitivityEnum = builder.enumType(E.PriceSensitivity, { name: 'PriceSensitivity' });
+export const FocusFactorEnum = builder.enumType(E.FocusFactor, {
+  name: 'FocusFactor',
+  description: 'What the customer focuses on when buying.',
+});
+export const ContactChannelEnum = builder.enumType(E.ContactChannel, { name: 'ContactChannel' });
+export const ConsentChannelEnum = builder.enumType(E.ConsentChannel, {
+  name: 'ConsentChannel',
+  description: 'Channels needing consent; THIRD_PARTY_SHARING covers passing contact data on.',
+});
+export const ContactTimeEnum = builder.enumType(E.ContactTime, { name: 'ContactTime' });
+export const ContactToleranceEnum = builder.enumType(E.ContactTolerance, {
+  name: 'ContactTolerance',
+  description: 'How often the customer accepts being contacted at most.',
+});
+export const SourceChannelEnum = builder.enumType(E.SourceChannel, { name: 'SourceChannel' });
+
+type ImHandle = { network: string; handle: string };
+export const ImHandleRef = builder.objectRef<ImHandle>('ImHandle').implement({
+  description: 'An instant-messaging handle (WeChat, WhatsApp, QQ, Telegram, ...).',
+  fields: (t) => ({ network: t.exposeString('network'), handle: t.exposeString('handle') }),
+});
+
+export const LocationRef = builder.objectRef<Customer>('Location').implement({
+  fields: (t) => ({
+    country: t.exposeString('country', { nullable: true, description: 'ISO 3166-1 alpha-2' }),
+    region: t.exposeString('region', { nullable: true }),
+    city: t.exposeString('city', { nullable: true }),
+    postalCode: t.exposeString('postalCode', { nullable: true }),
+    addressLine: t.exposeString('addressLine', { nullable: true }),
+  }),
+});
+
+export const CustomerRefForSource = builder.objectRef<Customer>('AcquisitionSource');
+
+export const TagObject = builder.prismaObject('Tag', {
+  description: 'A free label on customers (unique by name per shop).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const ConsentObject = builder.prismaObject('Consent', {
+  description: 'The current consent decision for one channel.',
+  fields: (t) => ({
+    channel: t.expose('channel', { type: ConsentChannelEnum }),
+    granted: t.exposeBoolean('granted'),
+    source: t.exposeString('source', { description: 'Where the decision was captured, e.g. "checkout-form".' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const ConsentChangeObject = builder.prismaObject('ConsentChange', {
+  fields: (t) => ({
+    channel: t.expose('channel', { type: ConsentChannelEnum }),
+    granted: t.exposeBoolean('granted'),
+    source: t.exposeString('source'),
+    changedAt: t.expose('changedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const StageTransitionObject = builder.prismaObject('StageTransition', {
+  description: 'One recorded lifecycle move.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    fromStage: t.expose('fromStage', { type: LifecycleStageEnum, nullable: true }),
+    toStage: t.expose('toStage', { type: LifecycleStageEnum }),
+    source: t.expose('source', { type: StageChangeSourceEnum }),
+    reason: t.exposeString('reason', { nullable: true }),
+    actor: t.relation('actor', { nullable: true }),
+    at: t.expose('at', { type: 'DateTime' }),
+  }),
+});
+
+export function ageFrom(birth: Date | null, now = new Date()): number | null {
+  if (!birth) return null;
+  let age = now.getUTCFullYear() - birth.getUTCFullYear();
+  const m = now.getUTCMonth() - birth.getUTCMonth();
+  if (m < 0 || (m === 0 && now.getUTCDate() < birth.getUTCDate())) age--;
+  return age;
+}
+
+export const CustomerNode = builder.prismaNode('Customer', {
+  id: { field: 'id' },
+  description: 'A customer or lead of the shop: basic, subjective and transactional facets in one profile.',
+  findUnique: (id, ctx) => {
+    requireScope(ctx, 'customers:read');
+    return { id };
+  },
+  fields: (t) => ({
+    externalId: t.exposeString('externalId', { nullable: true, description: "The shop's own id (e.g. from its commerce platform)." }),
+    status: t.expose('status', { type: CustomerStatusEnum }),
+    version: t.exposeInt('version', { description: 'Increments on every change; pass it to updateCustomer for optimistic concurrency.' }),
+    firstName: t.exposeString('firstName', { nullable: true }),
+    lastName: t.exposeString('lastName', { nullable: true }),
+    displayName: t.string({
+      description: 'Full name, else company, else email, else phone.',
+      resolve: (c) => [c.firstName, c.lastName].filter(Boolean).join(' ') || c.company || c.email || c.phone || 'Unnamed customer',
+    }),
+    company: t.exposeString('company', { nullable: true }),
+    email: t.exposeString('email', { nullable: true, description: 'Primary email (lower-cased).' }),
+    phone: t.exposeString('phone', { nullable: true, description: 'Primary phone (E.164).' }),
+    otherEmails: t.exposeStringList('otherEmails'),
+    otherPhones: t.exposeStringList('otherPhones'),
+    imHandles: t.field({ type: [ImHandleRef], resolve: (c) => (c.imHandles as ImHandle[]) ?? [] }),
+    jobTitle: t.exposeString('jobTitle', { nullable: true }),
+    occupation: t.exposeString('occupation', { nullable: true }),
+    industry: t.exposeString('industry', { nullable: true }),
+    incomeBand: t.expose('incomeBand', { type: IncomeBandEnum, nullable: true }),
+    gender: t.expose('gender', { type: GenderEnum, nullable: true }),
+    birthDate: t.expose('birthDate', { type: 'Date', nullable: true }),
+    age: t.int({ nullable: true, resolve: (c) => ageFrom(c.birthDate) }),
+    maritalStatus: t.expose('maritalStatus', { type: MaritalStatusEnum, nullable: true }),
+    location: t.field({ type: LocationRef, resolve: (c) => c }),
+    householdNotes: t.exposeString('householdNotes', {
+      nullable: true,
+      description: "Household context (a spouse's or children's opinion often decides a purchase).",
+    }),
+    productInterests: t.exposeStringList('productInterests'),
+    stylePreferences: t.exposeString('stylePreferences', { nullable: true }),
+    purchasePurpose: t.exposeString('purchasePurpose', { nullable: true }),
+    focusFactors: t.expose('focusFactors', { type: [FocusFactorEnum] }),
+    priceSensitivity: t.expose('priceSensitivity', { type: PriceSensitivityEnum, nullable: true }),
+    personality: t.exposeString('personality', { nullable: true }),
+    hobbies: t.exposeStringList('hobbies'),
+    preferredChannel: t.expose('preferredChannel', { type: ContactChannelEnum, nullable: true }),
+    preferredContactTime: t.expose('preferredContactTime', { type: ContactTimeEnum, nullable: true }),
+    contactTolerance: t.expose('contactTolerance', { type: ContactToleranceEnum, nullable: true }),
+    dealLikelihood: t.exposeInt('dealLikelihood', { nullable: true, description: '0..100' }),
+    expectedPurchaseAt: t.expose('expectedPurchaseAt', { type: 'DateTime', nullable: true }),
+    attributes: t.expose('attributes', { type: 'JSON', description: 'Custom attributes (an object).' }),
+    stage: t.expose('stage', { type: LifecycleStageEnum }),
+    owner: t.relation('owner', { nullable: true, description: 'The responsible sales rep.' }),
+    source: t.field({ type: CustomerRefForSource, resolve: (c) => c }),
+    tags: t.field({
+      type: [TagObject],
+      select: { tags: { include: { tag: true }, orderBy: { createdAt: 'asc' } } },
+      resolve: (c) => c.tags.map((x) => x.tag),
+    }),
+    consents: t.relation('consents', { query: { orderBy: { channel: 'asc' } } }),
+    consentHistory: t.relatedConnection('consentChanges', {
+      cursor: 'id',
+      totalCount: true,
+      query: { orderBy: [{ changedAt: 'desc' }, { id: 'desc' }] },
+    }),
+    stageHistory: t.relatedConnection('stageTransitions', {
+      cursor: 'id',
+      totalCount: true,
+      description: 'Lifecycle moves, newest first.',
+      query: { orderBy: [{ at: 'desc' }, { id: 'desc' }] },
+    }),
+    mergedInto: t.relation('mergedInto', { nullable: true }),
+    archivedAt: t.expose('archivedAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+CustomerRefForSource.implement({
+  description: 'Where the customer came from: channel, campaign/medium/content (UTM-like), and who referred them.',
+  fields: (t) => ({
+    channel: t.expose('sourceChannel', { type: SourceChannelEnum, nullable: true }),
+    campaign: t.exposeString('sourceCampaign', { nullable: true }),
+    medium: t.exposeString('sourceMedium', { nullable: true }),
+    content: t.exposeString('sourceContent', { nullable: true }),
+    referrer: t.field({
+      type: CustomerNode,
+      nullable: true,
+      description: 'The referring customer, when they are in the CRM.',
+      resolve: (c, _args, ctx) =>
+        c.sourceReferrerId
+          ? loader(ctx, 'customerById', (ids) => ctx.db.customer.findMany({ where: { id: { in: [...ids] } } })).load(c.sourceReferrerId)
+          : null,
+    }),
+    referrerName: t.exposeString('sourceReferrerName', { nullable: true }),
+    referrerContact: t.exposeString('sourceReferrerContact', { nullable: true }),
+  }),
+});
+
+export { StaffUserNode };

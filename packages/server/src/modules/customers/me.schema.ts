@@ -1,0 +1,79 @@
+import { builder } from '../../builder.ts';
+import { requireCustomerSelf } from '../../context.ts';
+import { NotFoundError } from '../../errors.ts';
+import type { Customer } from '../../generated/prisma/client.ts';
+import { COMMON_ERRORS } from '../common/common.type.ts';
+import { ConsentInput, LocationInput } from './customer.inputs.ts';
+import { profileSchema as P } from './customer.schema.ts';
+import { getCustomer, updateCustomer } from './customer.service.ts';
+import { ConsentObject, ContactChannelEnum, ContactTimeEnum, ContactToleranceEnum, LocationRef } from './customer.type.ts';
+
+/**
+ * The customer's own view of their profile, for storefronts using a publishable key plus a
+ * customer token. Only what a customer may see and change: no internal sales notes, owner,
+ * deal likelihood or tags.
+ */
+const MyProfile = builder.prismaObject('Customer', {
+  variant: 'MyProfile',
+  description: "The signed-in customer's own profile (publishable key + x-customer-token).",
+  fields: (t) => ({
+    firstName: t.exposeString('firstName', { nullable: true }),
+    lastName: t.exposeString('lastName', { nullable: true }),
+    email: t.exposeString('email', { nullable: true }),
+    phone: t.exposeString('phone', { nullable: true }),
+    location: t.field({ type: LocationRef, resolve: (c) => c }),
+    productInterests: t.exposeStringList('productInterests'),
+    preferredChannel: t.expose('preferredChannel', { type: ContactChannelEnum, nullable: true }),
+    preferredContactTime: t.expose('preferredContactTime', { type: ContactTimeEnum, nullable: true }),
+    contactTolerance: t.expose('contactTolerance', { type: ContactToleranceEnum, nullable: true }),
+    consents: t.relation('consents', { type: ConsentObject, query: { orderBy: { channel: 'asc' } } }),
+  }),
+});
+
+const S = P.shape;
+const UpdateMyProfileInput = builder.inputType('UpdateMyProfileInput', {
+  fields: (t) => ({
+    firstName: t.string({ validate: S.firstName }),
+    lastName: t.string({ validate: S.lastName }),
+    phone: t.string({ validate: S.phone }),
+    location: t.field({ type: LocationInput }),
+    productInterests: t.stringList({ validate: S.productInterests }),
+    preferredChannel: t.field({ type: ContactChannelEnum }),
+    preferredContactTime: t.field({ type: ContactTimeEnum }),
+    contactTolerance: t.field({ type: ContactToleranceEnum }),
+    consents: t.field({ type: [ConsentInput], description: 'Consent decisions; recorded with source "self-service".' }),
+  }),
+});
+
+builder.queryField('me', (t) =>
+  t.prismaField({
+    type: MyProfile,
+    nullable: true,
+    description: 'The customer named by the x-customer-token header (publishable keys only).',
+    resolve: async (query, _r, _a, ctx) => {
+      const { db, customerId } = requireCustomerSelf(ctx);
+      const c = await getCustomer(db, customerId, true);
+      return c ? db.customer.findUnique({ ...query, where: { id: c.id } }) : null;
+    },
+  }),
+);
+
+builder.mutationField('updateMyProfile', (t) =>
+  t.field({
+    type: MyProfile,
+    errors: {
+      types: [...COMMON_ERRORS],
+      result: { name: 'UpdateMyProfileSuccess' },
+      union: { name: 'UpdateMyProfileResult' },
+      dataField: { name: 'profile' },
+    },
+    args: { input: t.arg({ type: UpdateMyProfileInput, required: true }) },
+    resolve: async (_r, { input }, ctx): Promise<Customer> => {
+      const { db, customerId } = requireCustomerSelf(ctx);
+      const c = await getCustomer(db, customerId, true);
+      if (!c) throw new NotFoundError('Customer');
+      const consents = input.consents?.map((x) => ({ ...x, source: 'self-service' }));
+      return updateCustomer(db, { staffId: null, source: 'self-service' }, c.id, null, { ...input, consents });
+    },
+  }),
+);

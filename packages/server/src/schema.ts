@@ -1,0 +1,12 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+// Modules register their types, queries and mutations on import.
+import './modules/common/common.type.ts';
+import './modules/auth/staff.type.ts';
+import './modules/customers/customer.type.ts';
+import './modules/customers/customer.queries.ts';
+import './modules/customers/customer.mutations.ts';
+import './modules/customers/me.schema.ts';
+import './modules/auth/auth.schema.ts';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

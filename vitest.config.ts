@@ -1,0 +1,46 @@
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Every test runs twice: on a real PostgreSQL (project "postgres") and on embedded PGlite
+ * (project "pglite"). PostgreSQL is used when reachable at TEST_DATABASE_URL (default: the local
+ * service); without it the postgres project is skipped with a notice, unless REQUIRE_POSTGRES=1
+ * (CI), which makes its absence an error.
+ */
+// One graphql instance for everything (Pothos and Yoga must share it): the CommonJS build.
+const graphqlEntry = createRequire(new URL('./packages/server/package.json', import.meta.url)).resolve('graphql');
+
+const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+async function postgresReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export default defineConfig(async () => {
+  const hasPg = await postgresReachable();
+  if (!hasPg) {
+    if (process.env.REQUIRE_POSTGRES === '1') throw new Error(`PostgreSQL is required but not reachable at ${adminUrl}`);
+    console.warn(`\n[tests] PostgreSQL not reachable at ${adminUrl}: running on PGlite only.\n`);
+  }
+  const include = ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'];
+  const common = { include, testTimeout: 60_000, hookTimeout: 120_000, pool: 'forks' as const };
+  return {
+    resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
+    test: {
+      projects: [
+        { extends: true, test: { ...common, name: 'pglite', env: { TEST_DB: 'pglite', TEST_DATABASE_URL: adminUrl } } },
+        ...(hasPg ? [{ extends: true, test: { ...common, name: 'postgres', env: { TEST_DB: 'postgres', TEST_DATABASE_URL: adminUrl } } }] : []),
+      ],
+    },
+  };
+});
