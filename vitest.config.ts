@@ -39,7 +39,9 @@ export default defineConfig(async () => {
     test: {
       projects: [
         { extends: true, test: { ...common, name: 'pglite', env: { TEST_DB: 'pglite', TEST_DATABASE_URL: adminUrl } } },
-        ...(hasPg ? [{ extends: true, test: { ...common, name: 'postgres', env: { TEST_DB: 'postgres', TEST_DATABASE_URL: adminUrl } } }] : []),
+        ...(hasPg
+          ? [{ extends: true, test: { ...common, name: 'postgres', env: { TEST_DB: 'postgres', TEST_DATABASE_URL: adminUrl } } }]
+          : []),
       ],
     },
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -55,6 +56,15 @@ function maskError(logger: Logger) {
     if (gqlErr?.extensions?.code === 'QUERY_TOO_COMPLEX' || /complexity|depth|breadth/i.test(String((original as Error)?.message))) {
       return new GraphQLError((original as Error).message, { nodes: gqlErr?.nodes, extensions: { code: 'QUERY_TOO_COMPLEX' } });
     }
+    // Bad input rejected by GraphQL or Pothos while coercing/mapping it (a variable with an unknown
+    // enum value or malformed scalar; an invalid global id or cursor): the client's, not a crash.
+    if (gqlErr && original instanceof GraphQLError && !original.originalError) {
+      return new GraphQLError(gqlErr.message, {
+        nodes: gqlErr.nodes,
+        path: gqlErr.path,
+        extensions: { code: original instanceof PothosValidationError ? 'VALIDATION_FAILED' : 'GRAPHQL_VALIDATION_FAILED' },
+      });
+    }
     const errorId = randomUUID();
     logger.error('unexpected error', { errorId, error: String((original as Error)?.stack ?? original).slice(0, 2000) });
     return new GraphQLError(message, { nodes: gqlErr?.nodes, path: gqlErr?.path, extensions: { code: 'INTERNAL', errorId } });
@@ -106,6 +116,8 @@ export function buildApp(opts: AppOptions): App {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    // Liveness (process up): /livez; readiness with the database: /health (below).
+    healthCheckEndpoint: '/livez',
     graphiql: config.env === 'development' ? { title: 'Headless CRM', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
     logging: false,
@@ -120,22 +132,18 @@ export function buildApp(opts: AppOptions): App {
     plugins: [
       loggingPlugin(logger),
       {
-        onRequest({ request, url, endResponse, fetchAPI }) {
-          if (url.pathname === '/health') {
-            const ok = database.prisma.$queryRaw`SELECT 1`.then(
-              () => true,
-              () => false,
-            );
-            return ok.then((up) =>
-              endResponse(
-                new fetchAPI.Response(JSON.stringify({ status: up ? 'ok' : 'degraded', database: up ? 'up' : 'down' }), {
-                  status: up ? 200 : 503,
-                  headers: { 'content-type': 'application/json' },
-                }),
-              ),
-            );
-          }
-          void request;
+        async onRequest({ url, endResponse, fetchAPI }) {
+          if (url.pathname !== '/health') return;
+          const up = await database.prisma.$queryRaw`SELECT 1`.then(
+            () => true,
+            () => false,
+          );
+          endResponse(
+            new fetchAPI.Response(JSON.stringify({ status: up ? 'ok' : 'degraded', database: up ? 'up' : 'down' }), {
+              status: up ? 200 : 503,
+              headers: { 'content-type': 'application/json' },
+            }),
+          );
         },
       },
     ],

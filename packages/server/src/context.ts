@@ -48,6 +48,14 @@ export function credentialsFromHeaders(get: (name: string) => string | null | un
   };
 }
 
+/** x-crm-staff-id takes the StaffUser id the API hands out (a global id) or the raw row id. */
+function staffRowId(value: string): string | null {
+  const isRowId = (v: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+  if (isRowId(value)) return value;
+  const [type, id] = Buffer.from(value, 'base64').toString('utf8').split(':');
+  return type === 'StaffUser' && id && isRowId(id) ? id : null;
+}
+
 /** Resolves credentials to a Viewer. Invalid credentials throw UnauthenticatedError (never silently anonymous). */
 export async function resolveViewer(services: Services, creds: Credentials): Promise<Viewer> {
   if (!creds.apiKey) return { kind: 'anonymous' };
@@ -66,9 +74,8 @@ export async function resolveViewer(services: Services, creds: Credentials): Pro
   }
   let staff: StaffActor | null = null;
   if (creds.staffId) {
-    const s = /^[0-9a-f-]{36}$/i.test(creds.staffId)
-      ? await prisma.staffUser.findFirst({ where: { id: creds.staffId, shopId: key.shopId, active: true } })
-      : null;
+    const staffId = staffRowId(creds.staffId);
+    const s = staffId ? await prisma.staffUser.findFirst({ where: { id: staffId, shopId: key.shopId, active: true } }) : null;
     if (!s) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
     staff = { id: s.id, role: s.role };
   }

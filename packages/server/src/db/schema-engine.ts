@@ -26,10 +26,13 @@ let enginePromise: Promise<EngineModule> | undefined;
 function loadEngine(): Promise<EngineModule> {
   enginePromise ??= (async () => {
     const require = createRequire(import.meta.url);
-    const glue = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg.js');
-    const bg = (await import(glue)) as Record<string, unknown> & { __wbg_set_wasm(x: unknown): void };
+    const bg = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as unknown as Record<string, unknown> & {
+      __wbg_set_wasm(x: unknown): void;
+    };
     const bundled = join(dirname(require.resolve('prisma/package.json')), 'build/schema_engine_bg.wasm');
-    const wasm = existsSync(bundled) ? bundled : glue.replace(/\.js$/, '.wasm');
+    const wasm = existsSync(bundled)
+      ? bundled
+      : require.resolve('@prisma/schema-engine-wasm').replace(/schema_engine\.js$/, 'schema_engine_bg.wasm');
     const { instance } = await WebAssembly.instantiate(readFileSync(wasm), { './schema_engine_bg.js': bg as WebAssembly.ModuleImports });
     bg.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
@@ -91,10 +94,9 @@ export function postgresEngineAdapter(url: string): EngineAdapter {
 }
 
 export function pgliteEngineAdapter(db: PGlite): EngineAdapter {
-  const f = new PrismaPGlite(db);
-  const connect = f.connect.bind(f);
-  f.connect = async () => fixCharOid(await connect());
-  return bindMigrationAwareSqlAdapterFactory(f as unknown as SqlMigrationAwareDriverAdapterFactory);
+  // PGlite's adapter maps "char" itself (and PGlite is PostgreSQL 18, whose NOT NULL constraints
+  // the engine reads as "char" rows): no OID fix here.
+  return bindMigrationAwareSqlAdapterFactory(new PrismaPGlite(db) as unknown as SqlMigrationAwareDriverAdapterFactory);
 }
 
 const FILTERS = { externalTables: [], externalEnums: [] };

@@ -43,6 +43,12 @@ export function customerWhere(f: CustomerFilter | null | undefined): Prisma.Cust
   const q = f?.search?.trim();
   if (q) {
     if (q.length > 100) throw ValidationError.field(['filter', 'search'], 'At most 100 characters');
+    const digitsOnly = q.replace(/[^\d]/g, '');
+    if (/^[+\d\s().-]+$/.test(q) && digitsOnly.length >= 3) {
+      // Looks like a phone number: match its digits however they were spaced.
+      and.push({ OR: [{ phone: { contains: digitsOnly } }, { otherPhones: { has: `+${digitsOnly}` } }] });
+      return { AND: and };
+    }
     const words = q.split(/\s+/).slice(0, 5);
     for (const w of words) {
       const digits = w.replace(/[^\d]/g, '');

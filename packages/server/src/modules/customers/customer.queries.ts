@@ -1,9 +1,18 @@
 import { builder } from '../../builder.ts';
 import { requireScope } from '../../context.ts';
+import { ValidationError } from '../../errors.ts';
 import { customerOrderBy, customerWhere } from './customer.filters.ts';
 import { CustomerFilterInput, CustomerOrderInput } from './customer.inputs.ts';
 import { findCustomerBy, isUuid } from './customer.service.ts';
 import { CustomerNode, TagObject } from './customer.type.ts';
+
+const MAX_PAGE_SIZE = 100;
+/** The connection would silently cap larger pages; the documented maximum is an error instead. */
+function checkPageSize(args: { first?: number | null; last?: number | null }) {
+  for (const k of ['first', 'last'] as const) {
+    if ((args[k] ?? 0) > MAX_PAGE_SIZE) throw ValidationError.field([k], `At most ${MAX_PAGE_SIZE} per page`);
+  }
+}
 
 builder.queryFields((t) => ({
   customer: t.prismaField({
@@ -35,7 +44,10 @@ builder.queryFields((t) => ({
     {
       type: CustomerNode,
       cursor: 'id',
-      totalCount: (_conn, args, ctx) => requireScope(ctx, 'customers:read').db.customer.count({ where: listWhere(args.filter) }),
+      totalCount: (_conn, args, ctx) => {
+        checkPageSize(args);
+        return requireScope(ctx, 'customers:read').db.customer.count({ where: listWhere(args.filter) });
+      },
       description: 'Customers of the shop, filtered and sorted, as a Relay connection (max 100 per page).',
       args: {
         filter: t.arg({ type: CustomerFilterInput }),
@@ -43,6 +55,7 @@ builder.queryFields((t) => ({
       },
       resolve: (query, _root, args, ctx) => {
         const { db } = requireScope(ctx, 'customers:read');
+        checkPageSize(args);
         return db.customer.findMany({
           ...query,
           where: listWhere(args.filter),

@@ -253,8 +253,10 @@ export async function updateCustomer(
     const current = await requireLive(t, id);
     if (expectedVersion != null && current.version !== expectedVersion) throw new VersionConflictError(current.version);
     await checkReferencesAndUniques(t, p, current.id);
+    // With a version, the write only lands if nobody changed the row since; without one, the
+    // row lock serialises concurrent writers (last write wins, as asked).
     const res = await t.customer.updateMany({
-      where: { id: current.id, version: current.version },
+      where: { id: current.id, ...(expectedVersion != null ? { version: expectedVersion } : {}) },
       data: { ...toColumns(p), version: { increment: 1 } } as never,
     });
     if (res.count !== 1) {

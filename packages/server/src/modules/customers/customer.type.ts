@@ -155,7 +155,7 @@ export const CustomerNode = builder.prismaNode('Customer', {
     source: t.field({ type: CustomerRefForSource, resolve: (c) => c }),
     tags: t.field({
       type: [TagObject],
-      select: { tags: { include: { tag: true }, orderBy: { createdAt: 'asc' } } },
+      select: { tags: { include: { tag: true }, orderBy: { tag: { name: 'asc' } } } },
       resolve: (c) => c.tags.map((x) => x.tag),
     }),
     consents: t.relation('consents', { query: { orderBy: { channel: 'asc' } } }),

@@ -1,0 +1,64 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { applyMigrations, migrationsDir } from './db/migrate.ts';
+import { diffDatabaseToSchema, pgliteEngineAdapter, postgresEngineAdapter } from './db/schema-engine.ts';
+
+/**
+ * Migrations without the native schema engine:
+ *   pnpm migrate:new <name>   write prisma/migrations/<timestamp>_<name>/migration.sql for the
+ *                             difference between the existing migrations and schema.prisma
+ *   pnpm migrate:deploy       apply pending migrations to DATABASE_URL (same as `prisma migrate deploy`)
+ *   pnpm migrate:status       print the drift between DATABASE_URL and schema.prisma (exit 2 on drift)
+ */
+const [cmd, name] = process.argv.slice(2);
+
+async function pgliteWithMigrations() {
+  const lite = await PGlite.create('memory://');
+  await applyMigrations({ exec: async (s) => void (await lite.exec(s)), query: async (s, p) => (await lite.query(s, p)).rows as never });
+  return lite;
+}
+
+if (cmd === 'new') {
+  if (!name || !/^[a-z0-9_]+$/.test(name)) {
+    console.error('usage: pnpm migrate:new <snake_case_name>');
+    process.exit(2);
+  }
+  const lite = await pgliteWithMigrations();
+  const sql = await diffDatabaseToSchema(pgliteEngineAdapter(lite));
+  await lite.close();
+  if (!sql.trim()) {
+    console.log('schema.prisma matches the migrations: nothing to write');
+  } else {
+    const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    const dir = join(migrationsDir, `${stamp}_${name}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'migration.sql'), sql.replace(/^-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS "public";\n\n/, ''));
+    console.log(`wrote ${dir}/migration.sql`);
+  }
+} else if (cmd === 'deploy' || cmd === 'status') {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error('DATABASE_URL is required');
+    process.exit(2);
+  }
+  if (cmd === 'deploy') {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const ran = await applyMigrations({
+      exec: async (s) => void (await client.query(s)),
+      query: async (s, p) => (await client.query(s, p)).rows as never,
+    });
+    await client.end();
+    console.log(ran.length ? `applied: ${ran.join(', ')}` : 'database is up to date');
+  } else {
+    const sql = await diffDatabaseToSchema(postgresEngineAdapter(url));
+    console.log(sql.trim() ? sql : 'no drift: the database matches schema.prisma');
+    process.exitCode = sql.trim() ? 2 : 0;
+  }
+} else {
+  console.error('usage: pnpm migrate:new <name> | migrate:deploy | migrate:status');
+  process.exit(2);
+}
+process.exit(process.exitCode ?? 0);
