@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { applyMigrations, migrationsDir } from './db/migrate.ts';
+import { applyMigrations, migrationsDir, readMigrations } from './db/migrate.ts';
 import { diffDatabaseToSchema, pgliteEngineAdapter, postgresEngineAdapter } from './db/schema-engine.ts';
 
 /**
@@ -31,7 +31,10 @@ if (cmd === 'new') {
   if (!sql.trim()) {
     console.log('schema.prisma matches the migrations: nothing to write');
   } else {
-    const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    // Migrations apply in name order: the new one must sort after every existing one.
+    const last = readMigrations().at(-1)?.name.slice(0, 14) ?? '0';
+    let stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    if (stamp <= last) stamp = String(BigInt(last) + 1n);
     const dir = join(migrationsDir, `${stamp}_${name}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'migration.sql'), sql.replace(/^-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS "public";\n\n/, ''));
