@@ -313,7 +313,7 @@ WITH page AS (
 )
 SELECT p."id", p."firstName", p."lastName", p."company", p."email", p."phone", p."stage"::text AS "stage",
        p."sourceChannel"::text AS "sourceChannel", p."sourceCampaign", s."name" AS "ownerName",
-       COALESCE((SELECT json_agg(t."name" ORDER BY ct."createdAt", t."id")
+       COALESCE((SELECT json_agg(t."name" ORDER BY t."name")
                  FROM "CustomerTag" ct JOIN "Tag" t ON t."id" = ct."tagId"
                  WHERE ct."customerId" = p."id"), '[]'::json) AS "tags",
        total.n AS "totalCount"

@@ -28,7 +28,11 @@ function tokenSecret(): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') });
+const database = await openDatabase({
+  url: config.databaseUrl,
+  dataDir: join(config.dataDir, 'pglite'),
+  onPoolError: (err) => logger.warn('database connection lost', { error: err.message }),
+});
 logger.info('database ready', { kind: database.kind });
 const app = buildApp({ config, database, logger, tokenSecret: tokenSecret() });
 

@@ -27,6 +27,8 @@ export type DatabaseOptions = {
   /** Log every SQL statement (tests, debugging). */
   onQuery?: (sql: string) => void;
   poolSize?: number;
+  /** Called when an idle pooled connection fails (it is discarded either way). */
+  onPoolError?: (err: Error) => void;
 };
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -34,6 +36,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const log = [{ emit: 'event', level: 'query' }] as const;
   if (opts.url) {
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+    // An idle client losing its connection (database restart, failover) must not crash the
+    // process: the pool drops it and the next query opens a new one.
+    pool.on('error', (err) => opts.onPoolError?.(err));
     const sql: SqlRunner = {
       exec: async (s) => {
         await pool.query(s);
