@@ -9,6 +9,8 @@ export const StaffRoleEnum = builder.enumType(StaffRole, {
 
 export const StaffUserNode = builder.prismaNode('StaffUser', {
   id: { field: 'id' },
+  // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
+  nullable: true,
   description: 'A sales rep or service agent of the shop.',
   findUnique: (id, ctx) => {
     requireScope(ctx, 'staff:read');

@@ -103,6 +103,8 @@ export function ageFrom(birth: Date | null, now = new Date()): number | null {
 
 export const CustomerNode = builder.prismaNode('Customer', {
   id: { field: 'id' },
+  // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
+  nullable: true,
   description: 'A customer or lead of the shop: basic, subjective and transactional facets in one profile.',
   findUnique: (id, ctx) => {
     requireScope(ctx, 'customers:read');

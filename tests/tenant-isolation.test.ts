@@ -1,0 +1,495 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDatamodel } from '../packages/server/src/generated/pothos-types.ts';
+import { signCustomerToken } from '../packages/server/src/modules/auth/api-key.service.ts';
+import { schema } from '../packages/server/src/schema.ts';
+import { type Caller, createTestApp, type GqlResult, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
+import {
+  type ApiKeyOut,
+  type CustomerOut,
+  createCustomer,
+  createStaff,
+  errorCodes,
+  expectError,
+  mutate,
+  ok,
+  type Result,
+  type StaffOut,
+  sleep,
+  succeed,
+} from './helpers/crm.ts';
+
+/**
+ * Tenant isolation: shop B's keys (secret and publishable) against shop A's ids and identifiers,
+ * for EVERY field of Query and Mutation. Each case proves nothing of A leaks (null / NotFoundError /
+ * empty / only B's rows) and, through a snapshot of A's rows read with the unscoped client, that
+ * nothing of A changed. Adding a Query or Mutation field without a case here fails the suite.
+ */
+
+let t: TestApp;
+
+/** Shop A: the victim with data. */
+const A = {
+  shopId: '',
+  g: null as unknown as Caller,
+  ownerId: '',
+  rep: null as unknown as StaffOut,
+  alice: null as unknown as CustomerOut,
+  bob: null as unknown as CustomerOut,
+  archived: null as unknown as CustomerOut,
+  dup: null as unknown as CustomerOut,
+  extraKey: null as unknown as ApiKeyOut,
+  token: '',
+  pk: '',
+  extraKeyPlain: '',
+  keyIds: [] as string[],
+  /** Every string that would reveal A's data if it appeared in a response to B. */
+  secrets: [] as string[],
+};
+/** Shop B: the attacker. */
+const B = { shopId: '', sk: '', pk: '', g: null as unknown as Caller, p: null as unknown as Caller, mine: null as unknown as CustomerOut };
+
+/** Every tenant-owned model (one with a shopId column), so new modules' tables are covered too. */
+const TENANT_MODELS = Object.entries(getDatamodel().datamodel.models)
+  .filter(([, m]) => m.fields.some((f) => f.name === 'shopId' && f.kind === 'scalar'))
+  .map(([name]) => name);
+type Delegate = { findMany(args: object): Promise<unknown[]> };
+
+/** All of a shop's rows in every tenant table, read with the unscoped client. */
+async function snapshot(shopId: string): Promise<Record<string, unknown[]>> {
+  const p = t.db.prisma;
+  const out: Record<string, unknown[]> = { Shop: [JSON.stringify(await p.shop.findUnique({ where: { id: shopId } }))] };
+  for (const model of TENANT_MODELS) {
+    const delegate = (p as unknown as Record<string, Delegate>)[`${model[0]?.toLowerCase()}${model.slice(1)}`];
+    if (!delegate) throw new Error(`no delegate for ${model}`);
+    out[model] = (await delegate.findMany({ where: { shopId } })).map((r) => JSON.stringify(r)).sort();
+  }
+  return out;
+}
+let initialA: Record<string, unknown[]>;
+
+/** Fails if any of A's identifying strings appears in the response (except those in `allow`). */
+function expectNoLeak(res: unknown, allow: string[] = []) {
+  const json = JSON.stringify(res);
+  for (const s of A.secrets) if (!allow.includes(s)) expect(json, `leaked ${s}`).not.toContain(s);
+}
+
+const ALICE = { email: 'alice@alpha.test', phone: '+49 30 1000001', e164: '+49301000001', externalId: 'alpha-ext-1' };
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const a = await t.newShop('Alpha Boutique', 'owner@alpha.test');
+  A.shopId = a.shop.id;
+  A.ownerId = a.ownerId as string;
+  A.g = t.gql(a.secretKey);
+  A.rep = await createStaff(A.g, { name: 'Alpha Rep', email: 'rep@alpha.test' });
+  A.alice = await createCustomer(A.g, {
+    email: ALICE.email,
+    phone: ALICE.phone,
+    externalId: ALICE.externalId,
+    firstName: 'Alicia',
+    lastName: 'Alphason',
+    company: 'Alpha Holdings',
+    tags: ['alpha-vip'],
+    consents: [{ channel: 'EMAIL', granted: true }],
+    ownerId: A.rep.id,
+    source: { channel: 'SOCIAL', campaign: 'alpha-campaign' },
+  });
+  A.bob = await createCustomer(A.g, { email: 'bob@alpha.test', firstName: 'Bobbie', source: { referrerCustomerId: A.alice.id } });
+  A.archived = await createCustomer(A.g, { email: 'archived@alpha.test', firstName: 'Archibald' });
+  await succeed(A.g, 'archiveCustomer', { id: A.archived.id });
+  A.dup = await createCustomer(A.g, { email: 'dup@alpha.test', firstName: 'Duplicata' });
+  await succeed(A.g, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: A.dup.id });
+  await succeed(A.g, 'setCustomerStage', { id: A.bob.id, stage: 'LOYAL', reason: 'alpha reason' });
+  const extra = await succeed(A.g, 'createApiKey', { kind: 'SECRET', name: 'alpha-extra-key' });
+  A.extraKey = extra.apiKey as ApiKeyOut;
+  A.extraKeyPlain = extra.key as string;
+  A.pk = a.publishableKey;
+  A.token = (await succeed(A.g, 'createCustomerToken', { customerId: A.alice.id })).token as string;
+  const keys = (await ok<{ apiKeys: ApiKeyOut[] }>(A.g, '{ apiKeys { id prefix name } }')).apiKeys;
+  A.keyIds = keys.map((k) => k.id);
+  const customers = [A.alice, A.bob, A.archived, A.dup];
+  const staffIds = [A.rep.id, globalId('StaffUser', A.ownerId)];
+  A.secrets = [
+    a.shop.id,
+    globalId('Shop', a.shop.id),
+    'Alpha Boutique',
+    'alpha-boutique',
+    ...customers.flatMap((c) => [c.id, rawId(c.id)]),
+    ...staffIds.flatMap((id) => [id, rawId(id)]),
+    ...keys.flatMap((k) => [k.id, rawId(k.id), k.prefix]),
+    'alpha-extra-key',
+    'alpha.test',
+    ALICE.e164,
+    ALICE.externalId,
+    'Alicia',
+    'Alphason',
+    'Alpha Holdings',
+    'Bobbie',
+    'Archibald',
+    'Duplicata',
+    'Alpha Rep',
+    'alpha-vip',
+    'alpha-campaign',
+    'alpha reason',
+  ];
+
+  const b = await t.newShop('Bravo Store', 'owner@bravo.test');
+  B.shopId = b.shop.id;
+  B.sk = b.secretKey;
+  B.pk = b.publishableKey;
+  B.g = t.gql(b.secretKey);
+  B.p = t.gql(b.publishableKey);
+  B.mine = await createCustomer(B.g, { email: 'mine@bravo.test', firstName: 'Bravo', tags: ['bravo-tag'] });
+
+  await sleep(300); // lets the asynchronous last-use update of A's key land before the first snapshot
+  expect(TENANT_MODELS).toEqual(
+    expect.arrayContaining(['ApiKey', 'StaffUser', 'Customer', 'Tag', 'CustomerTag', 'Consent', 'StageTransition']),
+  );
+  initialA = await snapshot(A.shopId);
+  expect(initialA.Customer).toHaveLength(4);
+  expect(initialA.CustomerTag).toHaveLength(1);
+  expect(initialA.StaffUser).toHaveLength(2);
+});
+afterAll(() => t.close());
+
+/** A token for A's customer, signed with the server's secret but naming shop B (a confused-deputy token). */
+const crossToken = () => signCustomerToken(t.app.services.tokenSecret, B.shopId, rawId(A.alice.id), 3600);
+
+type Data = Record<string, unknown>;
+async function gql(g: Caller, query: string, variables?: Data, headers?: Record<string, string>): Promise<GqlResult<Data>> {
+  const r = await g<Data>(query, variables, headers);
+  expectNoLeak(r);
+  return r;
+}
+async function mut(g: Caller, field: string, input: unknown, headers?: Record<string, string>, allow: string[] = []): Promise<Result> {
+  const r = await mutate(g, field, input, headers);
+  expectNoLeak(r, allow);
+  return r;
+}
+const notFound = (r: Result, path?: string[]) => expectError(r, 'NotFoundError', 'NOT_FOUND', path);
+
+async function bCount(): Promise<number> {
+  return t.db.prisma.customer.count({ where: { shopId: B.shopId, status: { not: 'MERGED' } } });
+}
+/** Erases a customer B created with A's identifiers, so later cases start from the same state. */
+async function eraseInB(id: string) {
+  await succeed(B.g, 'deleteCustomer', { id });
+}
+
+const queryCases: Record<string, () => Promise<void>> = {
+  apiKeys: async () => {
+    const r = await gql(B.g, '{ apiKeys { id prefix name } }');
+    const keys = (r.data?.apiKeys ?? []) as ApiKeyOut[];
+    expect(keys.map((k) => rawId(k.id)).sort()).toEqual(
+      (await t.db.prisma.apiKey.findMany({ where: { shopId: B.shopId } })).map((k) => k.id).sort(),
+    );
+    expect(keys.length).toBeGreaterThan(0);
+    expect(errorCodes(await gql(B.p, '{ apiKeys { id } }'))).toEqual(['FORBIDDEN']);
+  },
+  customer: async () => {
+    for (const c of [A.alice, A.bob, A.archived, A.dup]) {
+      const r = await gql(B.g, 'query($id: ID!) { customer(id: $id) { id email } }', { id: c.id });
+      expect(r.errors).toBeUndefined();
+      expect(r.data).toEqual({ customer: null });
+    }
+    const p = await gql(B.p, 'query($id: ID!) { customer(id: $id) { id email } }', { id: A.alice.id });
+    expect(errorCodes(p)).toEqual(['FORBIDDEN']);
+  },
+  customerBy: async () => {
+    const lookups: [string, string][] = [
+      ['email', ALICE.email],
+      ['email', 'dup@alpha.test'], // a secondary email after the merge
+      ['phone', ALICE.phone],
+      ['externalId', ALICE.externalId],
+    ];
+    for (const [by, value] of lookups) {
+      const r = await gql(B.g, `query($v: String!) { customerBy(${by}: $v) { id } }`, { v: value });
+      expect(r.errors).toBeUndefined();
+      expect(r.data).toEqual({ customerBy: null });
+    }
+    expect(errorCodes(await gql(B.p, '{ customerBy(email: "alice@alpha.test") { id } }'))).toEqual(['FORBIDDEN']);
+  },
+  customers: async () => {
+    const Q = 'query($f: CustomerFilter) { customers(first: 100, filter: $f) { totalCount edges { node { id } } } }';
+    type Conn = { customers: { totalCount: number; edges: { node: { id: string } }[] } };
+    const all = await ok<Conn>(B.g, Q, { f: { statuses: ['ACTIVE', 'ARCHIVED', 'MERGED'] } });
+    expectNoLeak(all);
+    expect(all.customers.totalCount).toBe(await bCount());
+    expect(all.customers.edges.map((e) => e.node.id)).toContain(B.mine.id);
+    const filters = [
+      { ownerIds: [A.rep.id] },
+      { search: 'Alicia' },
+      { search: 'alpha' },
+      { search: '1000001' },
+      { tagsAny: ['alpha-vip'] },
+      { tagsAll: ['alpha-vip'] },
+      { sourceCampaign: 'alpha-campaign' },
+      { statuses: ['ARCHIVED'] },
+    ];
+    for (const f of filters) {
+      const r = await ok<Conn>(B.g, Q, { f });
+      expect(r.customers, JSON.stringify(f)).toEqual({ totalCount: 0, edges: [] });
+    }
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  me: async () => {
+    const stolen = await gql(B.p, '{ me { email firstName } }', undefined, { 'x-customer-token': A.token });
+    expect(stolen.status).toBe(401);
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    const cross = await gql(B.p, '{ me { email firstName } }', undefined, { 'x-customer-token': crossToken() });
+    expect(cross.errors).toBeUndefined();
+    expect(cross.data).toEqual({ me: null });
+    expect(errorCodes(await gql(B.g, '{ me { email } }'))).toEqual(['FORBIDDEN']);
+  },
+  node: async () => {
+    for (const id of [A.alice.id, A.dup.id, A.rep.id, globalId('StaffUser', A.ownerId)]) {
+      const r = await gql(
+        B.g,
+        'query($id: ID!) { node(id: $id) { id ... on Customer { email } ... on StaffUser { staffEmail: email } } }',
+        { id },
+      );
+      expect(r.errors).toBeUndefined();
+      expect(r.data).toEqual({ node: null });
+    }
+    expect(errorCodes(await gql(B.p, 'query($id: ID!) { node(id: $id) { id } }', { id: A.alice.id }))).toEqual(['FORBIDDEN']);
+  },
+  nodes: async () => {
+    const ids = [A.alice.id, A.bob.id, A.rep.id, B.mine.id];
+    const r = await gql(B.g, 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids });
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ nodes: [null, null, null, { id: B.mine.id }] });
+    expect(errorCodes(await gql(B.p, 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids }))).toEqual(['FORBIDDEN']);
+  },
+  shop: async () => {
+    const r = await gql(B.g, '{ shop { id name slug } }');
+    expect(r.data).toEqual({ shop: { id: globalId('Shop', B.shopId), name: 'Bravo Store', slug: 'bravo-store' } });
+    expect(errorCodes(await gql(B.p, '{ shop { id } }'))).toEqual(['FORBIDDEN']);
+  },
+  staffUsers: async () => {
+    const r = await gql(B.g, '{ staffUsers(includeInactive: true) { id email } }');
+    const staff = (r.data?.staffUsers ?? []) as StaffOut[];
+    expect(staff.map((s) => rawId(s.id)).sort()).toEqual(
+      (await t.db.prisma.staffUser.findMany({ where: { shopId: B.shopId } })).map((s) => s.id).sort(),
+    );
+    expect(errorCodes(await gql(B.p, '{ staffUsers { id } }'))).toEqual(['FORBIDDEN']);
+  },
+  tags: async () => {
+    const r = await gql(B.g, '{ tags { name } }');
+    const names = ((r.data?.tags ?? []) as { name: string }[]).map((x) => x.name);
+    expect(names).toEqual((await t.db.prisma.tag.findMany({ where: { shopId: B.shopId }, orderBy: { name: 'asc' } })).map((x) => x.name));
+    expect(names).toContain('bravo-tag');
+    expect(errorCodes(await gql(B.p, '{ tags { name } }'))).toEqual(['FORBIDDEN']);
+  },
+  viewer: async () => {
+    const r = await gql(B.g, '{ viewer { keyKind staffUserId customerId } }');
+    expect(r.data).toEqual({ viewer: { keyKind: 'SECRET', staffUserId: null, customerId: null } });
+    // A's staff cannot act through B's key; A's customer token does not work with B's publishable key.
+    const asA = await gql(B.g, '{ viewer { staffUserId } }', undefined, { 'x-crm-staff-id': A.rep.id });
+    expect(asA.status).toBe(401);
+    expect(errorCodes(asA)).toEqual(['UNAUTHENTICATED']);
+    const asARaw = await gql(B.g, '{ viewer { staffUserId } }', undefined, { 'x-crm-staff-id': A.ownerId });
+    expect(asARaw.status).toBe(401);
+    const p = await gql(B.p, '{ viewer { keyKind customerId } }', undefined, { 'x-customer-token': A.token });
+    expect(p.status).toBe(401);
+    expect(errorCodes(p)).toEqual(['UNAUTHENTICATED']);
+  },
+};
+
+const mutationCases: Record<string, () => Promise<void>> = {
+  archiveCustomer: async () => {
+    notFound(await mut(B.g, 'archiveCustomer', { id: A.alice.id }), ['input', 'id']);
+    notFound(await mut(B.g, 'archiveCustomer', { id: A.dup.id }));
+    expectError(await mut(B.p, 'archiveCustomer', { id: A.alice.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  createApiKey: async () => {
+    const created = await mut(B.g, 'createApiKey', { kind: 'SECRET', name: 'bravo-new' });
+    const key = created.key as string;
+    expect(await t.db.prisma.apiKey.findFirst({ where: { id: rawId(created.apiKey?.id as string) } })).toMatchObject({ shopId: B.shopId });
+    // The new key is B's: it sees nothing of A.
+    const r = await gql(t.gql(key), 'query($id: ID!) { customer(id: $id) { id } apiKeys { id } }', { id: A.alice.id });
+    expect(r.data?.customer).toBeNull();
+    expectError(await mut(B.p, 'createApiKey', { kind: 'SECRET', name: 'escalate' }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  createCustomer: async () => {
+    // A's identifiers are free in B: no ConflictError that would reveal they exist in A.
+    const before = await bCount();
+    const res = await mut(B.g, 'createCustomer', { email: ALICE.email, phone: ALICE.phone, externalId: ALICE.externalId }, undefined, [
+      'alpha.test',
+      ALICE.e164,
+      ALICE.externalId,
+    ]);
+    expect(res.__typename).toBe('CreateCustomerSuccess');
+    const row = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(res.customer?.id as string) } });
+    expect(row.shopId).toBe(B.shopId);
+    expect(row.id).not.toBe(rawId(A.alice.id));
+    expect(await bCount()).toBe(before + 1);
+    await eraseInB(res.customer?.id as string);
+    // A's staff and customers cannot be referenced.
+    notFound(await mut(B.g, 'createCustomer', { firstName: 'X', ownerId: A.rep.id }), ['input', 'ownerId']);
+    notFound(await mut(B.g, 'createCustomer', { firstName: 'X', source: { referrerCustomerId: A.alice.id } }), [
+      'input',
+      'source',
+      'referrerCustomerId',
+    ]);
+    expectError(await mut(B.p, 'createCustomer', { email: 'lead@bravo.test' }), 'ForbiddenError', 'FORBIDDEN');
+    expect(await bCount()).toBe(before);
+  },
+  createCustomerToken: async () => {
+    notFound(await mut(B.g, 'createCustomerToken', { customerId: A.alice.id }), ['input', 'customerId']);
+    notFound(await mut(B.g, 'createCustomerToken', { customerId: A.dup.id }), ['input', 'customerId']);
+    expectError(await mut(B.p, 'createCustomerToken', { customerId: A.alice.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  createStaffUser: async () => {
+    // A's staff email is free in B.
+    const res = await mut(B.g, 'createStaffUser', { name: 'Bravo Rep', email: 'rep@alpha.test' }, undefined, ['alpha.test']);
+    expect(res.__typename).toBe('CreateStaffUserSuccess');
+    const row = await t.db.prisma.staffUser.findUniqueOrThrow({ where: { id: rawId(res.staffUser?.id as string) } });
+    expect(row.shopId).toBe(B.shopId);
+    await succeed(B.g, 'updateStaffUser', { id: res.staffUser?.id, active: false });
+    expectError(await mut(B.p, 'createStaffUser', { name: 'X', email: 'x@bravo.test' }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  deleteCustomer: async () => {
+    for (const c of [A.alice, A.dup, A.archived]) notFound(await mut(B.g, 'deleteCustomer', { id: c.id }), ['input', 'id']);
+    expectError(await mut(B.p, 'deleteCustomer', { id: A.bob.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  mergeCustomers: async () => {
+    const mineBefore = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(B.mine.id) } });
+    notFound(await mut(B.g, 'mergeCustomers', { survivorId: B.mine.id, duplicateId: A.alice.id }), ['input', 'duplicateId']);
+    notFound(await mut(B.g, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: B.mine.id }), ['input', 'survivorId']);
+    notFound(await mut(B.g, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: A.bob.id }));
+    expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(B.mine.id) } })).toEqual(mineBefore);
+    expectError(await mut(B.p, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: A.bob.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  revokeApiKey: async () => {
+    for (const id of A.keyIds) notFound(await mut(B.g, 'revokeApiKey', { id }), ['input', 'id']);
+    expectError(await mut(B.p, 'revokeApiKey', { id: A.extraKey.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  setCustomerStage: async () => {
+    notFound(await mut(B.g, 'setCustomerStage', { id: A.alice.id, stage: 'CHURNED', reason: 'evil' }), ['input', 'id']);
+    notFound(await mut(B.g, 'setCustomerStage', { id: A.dup.id, stage: 'CHURNED' }));
+    expectError(await mut(B.p, 'setCustomerStage', { id: A.alice.id, stage: 'CHURNED' }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  tagCustomer: async () => {
+    const bTags = await t.db.prisma.tag.count({ where: { shopId: B.shopId } });
+    notFound(await mut(B.g, 'tagCustomer', { id: A.alice.id, tags: ['evil-tag'] }), ['input', 'id']);
+    expect(await t.db.prisma.tag.count({ where: { shopId: B.shopId } })).toBe(bTags);
+    expectError(await mut(B.p, 'tagCustomer', { id: A.alice.id, tags: ['evil-tag'] }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  unarchiveCustomer: async () => {
+    notFound(await mut(B.g, 'unarchiveCustomer', { id: A.archived.id }), ['input', 'id']);
+    expectError(await mut(B.p, 'unarchiveCustomer', { id: A.archived.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  untagCustomer: async () => {
+    notFound(await mut(B.g, 'untagCustomer', { id: A.alice.id, tags: ['alpha-vip'] }), ['input', 'id']);
+    expectError(await mut(B.p, 'untagCustomer', { id: A.alice.id, tags: ['alpha-vip'] }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  updateCustomer: async () => {
+    notFound(await mut(B.g, 'updateCustomer', { id: A.alice.id, firstName: 'Evil', consents: [{ channel: 'SMS', granted: true }] }), [
+      'input',
+      'id',
+    ]);
+    notFound(await mut(B.g, 'updateCustomer', { id: A.dup.id, firstName: 'Evil' }));
+    // B's own customer cannot point at A's staff or customers.
+    notFound(await mut(B.g, 'updateCustomer', { id: B.mine.id, ownerId: A.rep.id }), ['input', 'ownerId']);
+    notFound(await mut(B.g, 'updateCustomer', { id: B.mine.id, source: { referrerCustomerId: A.alice.id } }), [
+      'input',
+      'source',
+      'referrerCustomerId',
+    ]);
+    // ... and may take A's email (no cross-shop uniqueness that would reveal it).
+    const took = await mut(B.g, 'updateCustomer', { id: B.mine.id, email: ALICE.email }, undefined, ['alpha.test']);
+    expect(took.customer?.email).toBe(ALICE.email);
+    await succeed(B.g, 'updateCustomer', { id: B.mine.id, email: 'mine@bravo.test' });
+    expectError(await mut(B.p, 'updateCustomer', { id: A.alice.id, firstName: 'Evil' }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  updateMyProfile: async () => {
+    const stolen = await gql(B.p, 'mutation { updateMyProfile(input: { firstName: "Evil" }) { __typename } }', undefined, {
+      'x-customer-token': A.token,
+    });
+    expect(stolen.status).toBe(401);
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    const cross = await mut(
+      B.p,
+      'updateMyProfile',
+      { firstName: 'Evil', consents: [{ channel: 'SMS', granted: true }] },
+      {
+        'x-customer-token': crossToken(),
+      },
+    );
+    notFound(cross);
+    expectError(await mut(B.g, 'updateMyProfile', { firstName: 'Evil' }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  updateStaffUser: async () => {
+    notFound(await mut(B.g, 'updateStaffUser', { id: A.rep.id, role: 'OWNER' }), ['input', 'id']);
+    notFound(await mut(B.g, 'updateStaffUser', { id: globalId('StaffUser', A.ownerId), active: false }), ['input', 'id']);
+    expectError(await mut(B.p, 'updateStaffUser', { id: A.rep.id, name: 'Evil' }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  upsertCustomer: async () => {
+    // Matching never reaches into A: each of A's identifiers creates a new customer in B.
+    const inputs = [{ email: ALICE.email }, { phone: ALICE.phone }, { externalId: ALICE.externalId }, { email: 'dup@alpha.test' }];
+    for (const input of inputs) {
+      const res = await mut(B.g, 'upsertCustomer', { ...input, firstName: 'Evil' }, undefined, [
+        'alpha.test',
+        ALICE.e164,
+        ALICE.externalId,
+      ]);
+      expect(res.created, JSON.stringify(input)).toBe(true);
+      const row = await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(res.customer?.id as string) } });
+      expect(row.shopId).toBe(B.shopId);
+      await eraseInB(res.customer?.id as string);
+    }
+    notFound(await mut(B.g, 'upsertCustomer', { email: 'new@bravo.test', ownerId: A.rep.id }), ['input', 'ownerId']);
+    expectError(await mut(B.p, 'upsertCustomer', { email: ALICE.email }), 'ForbiddenError', 'FORBIDDEN');
+  },
+};
+
+const fieldsOf = (type: 'query' | 'mutation') =>
+  Object.keys((type === 'query' ? schema.getQueryType() : schema.getMutationType())?.getFields() ?? {}).sort();
+
+describe('tenant isolation', () => {
+  it('has a case for every Query field and every Mutation field', () => {
+    expect(fieldsOf('query').length).toBeGreaterThan(0);
+    // On failure, `withoutCase` names the fields a case must be written for.
+    const diff = (cases: object, fields: string[]) => ({
+      withoutCase: fields.filter((f) => !(f in cases)),
+      caseWithoutField: Object.keys(cases).filter((k) => !fields.includes(k)),
+    });
+    const none = { withoutCase: [], caseWithoutField: [] };
+    expect({ Query: diff(queryCases, fieldsOf('query')), Mutation: diff(mutationCases, fieldsOf('mutation')) }).toEqual({
+      Query: none,
+      Mutation: none,
+    });
+    expect(Object.keys(queryCases).sort()).toEqual(fieldsOf('query'));
+    expect(Object.keys(mutationCases).sort()).toEqual(fieldsOf('mutation'));
+    // The schema the app serves is the one enumerated here.
+    expect(Object.keys(t.app.yoga.getEnveloped().schema.getMutationType()?.getFields() ?? {}).sort()).toEqual(fieldsOf('mutation'));
+    expect(Object.keys(t.app.yoga.getEnveloped().schema.getQueryType()?.getFields() ?? {}).sort()).toEqual(fieldsOf('query'));
+  });
+
+  const run = async (cases: Record<string, () => Promise<void>>, field: string) => {
+    const before = await snapshot(A.shopId);
+    expect(before).toEqual(initialA);
+    const c = cases[field];
+    if (!c) throw new Error(`no case for ${field}`);
+    await c();
+    expect(await snapshot(A.shopId)).toEqual(before);
+  };
+  it.each(Object.keys(queryCases))('Query.%s with B keys and A ids: nothing leaks, nothing changes', (field) => run(queryCases, field));
+  it.each(Object.keys(mutationCases))('Mutation.%s with B keys and A ids: nothing leaks, nothing changes', (field) =>
+    run(mutationCases, field),
+  );
+
+  it("afterwards A's data is intact and A's keys still work", async () => {
+    expect(await snapshot(A.shopId)).toEqual(initialA);
+    const alice = await ok<{ customer: CustomerOut }>(A.g, 'query($id: ID!) { customer(id: $id) { id email firstName } }', {
+      id: A.alice.id,
+    });
+    expect(alice.customer).toEqual({ id: A.alice.id, email: ALICE.email, firstName: 'Alicia' });
+    // The token refused to B works with A's own publishable key; A's extra key was not revoked.
+    const me = await ok<{ me: { email: string } }>(t.gql(A.pk), '{ me { email } }', undefined, { 'x-customer-token': A.token });
+    expect(me.me.email).toBe(ALICE.email);
+    const extra = await t.gql(A.extraKeyPlain)('{ customers { totalCount } }');
+    expect(extra.status).toBe(200);
+    expect(extra.data).toEqual({ customers: { totalCount: 2 } }); // alice and bob (one archived, one merged)
+  });
+});
