@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
@@ -31,9 +32,36 @@ export type DatabaseOptions = {
   onPoolError?: (err: Error) => void;
 };
 
-export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+/** Wraps a client with query counting and a close that releases the driver too. */
+function withClient(
+  kind: Database['kind'],
+  sql: SqlRunner,
+  adapter: SqlDriverAdapterFactory,
+  closeDriver: () => Promise<void>,
+  onQuery?: (sql: string) => void,
+): Database {
   let count = 0;
-  const log = [{ emit: 'event', level: 'query' }] as const;
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' } as const] });
+  prisma.$on('query', (e) => {
+    count++;
+    onQuery?.(e.query);
+  });
+  return {
+    kind,
+    prisma,
+    sql,
+    queryCount: () => count,
+    resetQueryCount: () => {
+      count = 0;
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await closeDriver();
+    },
+  };
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
     // An idle client losing its connection (database restart, failover) must not crash the
@@ -46,6 +74,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       query: async <T>(s: string, p?: unknown[]) => (await pool.query(s, p)).rows as T[],
     };
     if (opts.migrate !== false) {
+      // One connection for the whole run: the advisory lock is per session.
       const client = await pool.connect();
       try {
         await applyMigrations({
@@ -58,24 +87,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         client.release();
       }
     }
-    const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [...log] });
-    prisma.$on('query', (e) => {
-      count++;
-      opts.onQuery?.(e.query);
-    });
-    return {
-      kind: 'postgres',
-      prisma,
-      sql,
-      queryCount: () => count,
-      resetQueryCount: () => {
-        count = 0;
-      },
-      close: async () => {
-        await prisma.$disconnect();
-        await pool.end();
-      },
-    };
+    return withClient('postgres', sql, new PrismaPg(pool), () => pool.end(), opts.onQuery);
   }
   const dataDir = opts.dataDir ?? './.data';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
@@ -87,22 +99,5 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     query: async <T>(s: string, p?: unknown[]) => (await lite.query<T>(s, p)).rows,
   };
   if (opts.migrate !== false) await applyMigrations(sql);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite), log: [...log] });
-  prisma.$on('query', (e) => {
-    count++;
-    opts.onQuery?.(e.query);
-  });
-  return {
-    kind: 'pglite',
-    prisma,
-    sql,
-    queryCount: () => count,
-    resetQueryCount: () => {
-      count = 0;
-    },
-    close: async () => {
-      await prisma.$disconnect();
-      await lite.close();
-    },
-  };
+  return withClient('pglite', sql, new PrismaPGlite(lite), () => lite.close(), opts.onQuery);
 }
