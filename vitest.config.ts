@@ -4,14 +4,14 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Every test runs twice: on a real PostgreSQL (project "postgres") and on embedded PGlite
- * (project "pglite"). PostgreSQL is used when reachable at TEST_DATABASE_URL (default: the local
+ * (project "pglite"). PostgreSQL is used when reachable at TEST_DATABASE_URL or DATABASE_URL (default: the local
  * service); without it the postgres project is skipped with a notice, unless REQUIRE_POSTGRES=1
  * (CI), which makes its absence an error.
  */
 // One graphql instance for everything (Pothos and Yoga must share it): the CommonJS build.
 const graphqlEntry = createRequire(new URL('./packages/server/package.json', import.meta.url)).resolve('graphql');
 
-const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 async function postgresReachable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
