@@ -176,7 +176,89 @@ async function eraseInB(id: string) {
   await succeed(B.g, 'deleteCustomer', { id });
 }
 
+/** Interactions and orders of shop A (added with the interactions/orders module). */
+const AX = { order: '', interaction: '' };
+const B_ORDER = `mutation($input: UpsertOrderInput!) { upsertOrder(input: $input) { __typename
+  ... on UpsertOrderPayload { created order { id externalId customer { id } } } ... on Error { code message path } } }`;
+const B_RECORD = `mutation($input: RecordInteractionInput!) { recordInteraction(input: $input) { __typename
+  ... on RecordInteractionSuccess { interaction { id } } ... on Error { code message path } } }`;
+const B_UPDATE_I = `mutation($input: UpdateInteractionInput!) { updateInteraction(input: $input) { __typename
+  ... on UpdateInteractionSuccess { interaction { id subject } } ... on Error { code message path } } }`;
+const B_DELETE_I = `mutation($input: InteractionIdInput!) { deleteInteraction(input: $input) { __typename
+  ... on DeletedInteraction { deletedId } ... on Error { code message path } } }`;
+const B_CAPTURE = `mutation($input: CaptureLeadInput!) { captureLead(input: $input) { __typename
+  ... on CaptureLeadPayload { accepted created customer { id email } interaction { id } } ... on Error { code message path } } }`;
+const B_TRACK = `mutation($input: TrackInteractionInput!) { trackInteraction(input: $input) { __typename
+  ... on TrackInteractionPayload { accepted interaction { id customer { id } } } ... on Error { code message path } } }`;
+const ORDER_ITEMS = [{ sku: 'ALPHA-SKU', name: 'Alpha sofa', quantity: 1, unitPrice: '100.00' }];
+type Member = { __typename: string; code?: string; path?: string[] } & Record<string, unknown>;
+const member = (r: GqlResult<Data>, field: string) => {
+  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+  return r.data?.[field] as Member;
+};
+const expectNotFound = (m: Member, path: string[]) => expect(m).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', path });
+const expectForbidden = (m: Member) => expect(m).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
+
+beforeAll(async () => {
+  const o = await ok<{ upsertOrder: { order: { id: string } } }>(A.g, B_ORDER, {
+    input: { externalId: 'alpha-order-1', customerId: A.alice.id, currency: 'EUR', items: ORDER_ITEMS },
+  });
+  AX.order = o.upsertOrder.order.id;
+  const i = await ok<{ recordInteraction: { interaction: { id: string } } }>(A.g, B_RECORD, {
+    input: {
+      customerId: A.alice.id,
+      channel: 'PHONE',
+      direction: 'INBOUND',
+      type: 'COMPLAINT',
+      subject: 'alpha-complaint',
+      staffId: A.rep.id,
+      orderId: AX.order,
+    },
+  });
+  AX.interaction = i.recordInteraction.interaction.id;
+  A.secrets.push(AX.order, rawId(AX.order), AX.interaction, rawId(AX.interaction), 'alpha-order-1', 'alpha-complaint', 'ALPHA-SKU');
+  await sleep(100);
+  initialA = await snapshot(A.shopId);
+  expect(initialA.Order).toHaveLength(1);
+  expect(initialA.Interaction).toHaveLength(1);
+});
+/** gql() allowing some of A's strings (B may reuse A's identifiers in its own shop). */
+async function g_(g: Caller, query: string, variables: Data, allow: string[]): Promise<GqlResult<Data>> {
+  const r = await g<Data>(query, variables);
+  expectNoLeak(r, allow);
+  return r;
+}
+
 const queryCases: Record<string, () => Promise<void>> = {
+  interactions: async () => {
+    const Q = 'query($f: InteractionFilter) { interactions(first: 100, filter: $f) { totalCount edges { node { id subject } } } }';
+    const all = member(await gql(B.g, Q), 'interactions') as unknown as { totalCount: number };
+    expect(all.totalCount).toBe(await t.db.prisma.interaction.count({ where: { shopId: B.shopId, deletedAt: null } }));
+    for (const f of [{ customerId: A.alice.id }, { staffIds: [A.rep.id] }, { types: ['COMPLAINT'] }]) {
+      const r = member(await gql(B.g, Q, { f }), 'interactions') as unknown as { totalCount: number; edges: unknown[] };
+      expect(r, JSON.stringify(f)).toEqual({ totalCount: 0, edges: [] });
+    }
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  order: async () => {
+    const Q = 'query($id: ID!) { order(id: $id) { id externalId } }';
+    const r = await gql(B.g, Q, { id: AX.order });
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ order: null });
+    const node = await gql(B.g, 'query($id: ID!) { node(id: $id) { id } }', { id: AX.order });
+    expect(node.data).toEqual({ node: null });
+    expect(errorCodes(await gql(B.p, Q, { id: AX.order }))).toEqual(['FORBIDDEN']);
+  },
+  orders: async () => {
+    const Q = 'query($f: OrderFilter) { orders(first: 100, filter: $f) { totalCount edges { node { id externalId } } } }';
+    const all = member(await gql(B.g, Q), 'orders') as unknown as { totalCount: number };
+    expect(all.totalCount).toBe(await t.db.prisma.order.count({ where: { shopId: B.shopId } }));
+    for (const f of [{ customerId: A.alice.id }, { externalId: 'alpha-order-1' }]) {
+      const r = member(await gql(B.g, Q, { f }), 'orders') as unknown as { totalCount: number; edges: unknown[] };
+      expect(r, JSON.stringify(f)).toEqual({ totalCount: 0, edges: [] });
+    }
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
   apiKeys: async () => {
     const r = await gql(B.g, '{ apiKeys { id prefix name } }');
     const keys = (r.data?.apiKeys ?? []) as ApiKeyOut[];
@@ -296,6 +378,70 @@ const queryCases: Record<string, () => Promise<void>> = {
 };
 
 const mutationCases: Record<string, () => Promise<void>> = {
+  captureLead: async () => {
+    // A's customer's email creates a separate lead in B; the browser learns nothing.
+    const r = member(await gql(B.p, B_CAPTURE, { input: { email: ALICE.email, firstName: 'Evil', message: 'hi' } }), 'captureLead');
+    expect(r).toEqual({ __typename: 'CaptureLeadPayload', accepted: true, created: null, customer: null, interaction: null });
+    const inB = await t.db.prisma.customer.findFirstOrThrow({ where: { shopId: B.shopId, email: ALICE.email } });
+    expect(inB.id).not.toBe(rawId(A.alice.id));
+    await eraseInB(globalId('Customer', inB.id));
+  },
+  deleteInteraction: async () => {
+    expectNotFound(member(await gql(B.g, B_DELETE_I, { input: { id: AX.interaction } }), 'deleteInteraction'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_DELETE_I, { input: { id: AX.interaction } }), 'deleteInteraction'));
+  },
+  recordInteraction: async () => {
+    const base = { customerId: B.mine.id, channel: 'PHONE', direction: 'INBOUND', type: 'INQUIRY' };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ customerId: A.alice.id }, 'customerId'],
+      [{ customerId: A.dup.id }, 'customerId'],
+      [{ staffId: A.rep.id }, 'staffId'],
+      [{ orderId: AX.order }, 'orderId'],
+    ];
+    const before = await t.db.prisma.interaction.count({ where: { shopId: B.shopId } });
+    for (const [over, field] of cases) {
+      expectNotFound(member(await gql(B.g, B_RECORD, { input: { ...base, ...over } }), 'recordInteraction'), ['input', field]);
+    }
+    expect(await t.db.prisma.interaction.count({ where: { shopId: B.shopId } })).toBe(before);
+    expectForbidden(member(await gql(B.p, B_RECORD, { input: { ...base, customerId: A.alice.id } }), 'recordInteraction'));
+  },
+  trackInteraction: async () => {
+    const stolen = await gql(B.p, B_TRACK, { input: { type: 'REVIEW' } }, { 'x-customer-token': A.token });
+    expect(stolen.status).toBe(401);
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    const cross = member(
+      await gql(B.p, B_TRACK, { input: { type: 'COMPLAINT' } }, { 'x-customer-token': crossToken() }),
+      'trackInteraction',
+    );
+    expectNotFound(cross, ['input', 'customerId']);
+    expectNotFound(member(await gql(B.g, B_TRACK, { input: { type: 'GREETING', customerId: A.alice.id } }), 'trackInteraction'), [
+      'input',
+      'customerId',
+    ]);
+  },
+  updateInteraction: async () => {
+    expectNotFound(member(await gql(B.g, B_UPDATE_I, { input: { id: AX.interaction, subject: 'Evil' } }), 'updateInteraction'), [
+      'input',
+      'id',
+    ]);
+    expectForbidden(member(await gql(B.p, B_UPDATE_I, { input: { id: AX.interaction, subject: 'Evil' } }), 'updateInteraction'));
+  },
+  upsertOrder: async () => {
+    // A's externalId is free in B: a new order of a (throwaway) customer of B, A's order untouched.
+    const buyer = await createCustomer(B.g, { email: 'buyer@bravo.test' });
+    const mine = { externalId: 'alpha-order-1', customerId: buyer.id, currency: 'EUR', items: ORDER_ITEMS };
+    const r = await g_(B.g, B_ORDER, { input: mine }, ['alpha-order-1']);
+    const created = member(r, 'upsertOrder') as unknown as { created: boolean; order: { id: string; customer: { id: string } } };
+    expect(created.created).toBe(true);
+    expect(created.order.customer.id).toBe(buyer.id);
+    expect(await t.db.prisma.order.findUniqueOrThrow({ where: { id: rawId(created.order.id) } })).toMatchObject({ shopId: B.shopId });
+    await eraseInB(buyer.id); // erases its order too
+    expectNotFound(member(await gql(B.g, B_ORDER, { input: { ...mine, externalId: 'b-1', customerId: A.alice.id } }), 'upsertOrder'), [
+      'input',
+      'customerId',
+    ]);
+    expectForbidden(member(await gql(B.p, B_ORDER, { input: mine }), 'upsertOrder'));
+  },
   archiveCustomer: async () => {
     notFound(await mut(B.g, 'archiveCustomer', { id: A.alice.id }), ['input', 'id']);
     notFound(await mut(B.g, 'archiveCustomer', { id: A.dup.id }));

@@ -7,9 +7,17 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
-import { type Context, createContextInner, credentialsFromHeaders, resolveViewer, type Services, type Viewer } from './context.ts';
+import {
+  type Context,
+  clientIpOf,
+  createContextInner,
+  credentialsFromHeaders,
+  resolveViewer,
+  type Services,
+  type Viewer,
+} from './context.ts';
 import type { Database } from './db/database.ts';
-import { AppError } from './errors.ts';
+import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { schema } from './schema.ts';
 
@@ -42,7 +50,18 @@ function maskError(logger: Logger) {
       return new GraphQLError(appErr.message, {
         nodes: gqlErr?.nodes,
         path: gqlErr?.path,
-        extensions: { code: appErr.code, ...(HTTP_STATUS[appErr.code] ? { http: { status: HTTP_STATUS[appErr.code] } } : {}) },
+        extensions: {
+          code: appErr.code,
+          ...(HTTP_STATUS[appErr.code]
+            ? {
+                http: {
+                  status: HTTP_STATUS[appErr.code],
+                  ...(appErr instanceof RateLimitedError ? { headers: { 'Retry-After': String(appErr.retryAfterSeconds) } } : {}),
+                },
+              }
+            : {}),
+          ...(appErr instanceof RateLimitedError ? { retryAfterSeconds: appErr.retryAfterSeconds } : {}),
+        },
       });
     }
     // GraphQL validation/parse errors (no original error) are the client's and safe to show.
@@ -122,12 +141,14 @@ export function buildApp(opts: AppOptions): App {
     landingPage: false,
     logging: false,
     maskedErrors: { maskError: maskError(logger) },
-    context: async ({ request }) => {
+    context: async ({ request, req }) => {
       const viewer = await resolveViewer(
         services,
         credentialsFromHeaders((h) => request.headers.get(h)),
       );
-      return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID());
+      const socketAddress = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
+      const ip = clientIpOf(config.trustProxy, request.headers.get('x-forwarded-for'), socketAddress);
+      return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
     },
     plugins: [
       loggingPlugin(logger),
@@ -190,7 +211,16 @@ export function buildApp(opts: AppOptions): App {
               operationName: params.operationName,
               document: parse(params.query),
               variableValues: params.variables,
-              contextValue: createContextInner(services, viewer),
+              contextValue: createContextInner(
+                services,
+                viewer,
+                undefined,
+                clientIpOf(
+                  config.trustProxy,
+                  wsCtx.extra.request.headers['x-forwarded-for'] as string | undefined,
+                  wsCtx.extra.request.socket.remoteAddress,
+                ),
+              ),
               rootValue: { execute, subscribe },
             };
             const errors = validate(args.schema, args.document);

@@ -20,6 +20,7 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     Date: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
+    Decimal: { Input: string; Output: string | { toFixed(digits: number): string } };
   };
 }>({
   defaultFieldNullability: false,

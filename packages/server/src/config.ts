@@ -13,6 +13,11 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(10),
   MAX_QUERY_COMPLEXITY: z.coerce.number().int().positive().default(5000),
+  /** Storefront ingestion (captureLead, trackInteraction): requests per minute per client IP / per API key. */
+  RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(60),
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().positive().default(600),
+  /** 1: take the client IP from the first hop of X-Forwarded-For (behind a trusted proxy). */
+  TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('0'),
 });
 
 export type Config = {
@@ -26,6 +31,10 @@ export type Config = {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   maxQueryDepth: number;
   maxQueryComplexity: number;
+  /** Storefront ingestion limits, requests per minute. */
+  rateLimitPerIp: number;
+  rateLimitPerKey: number;
+  trustProxy: boolean;
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -47,5 +56,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     maxQueryDepth: e.MAX_QUERY_DEPTH,
     maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
+    rateLimitPerIp: e.RATE_LIMIT_PER_IP,
+    rateLimitPerKey: e.RATE_LIMIT_PER_KEY,
+    trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
   };
 }

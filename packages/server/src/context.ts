@@ -23,16 +23,33 @@ export type Context = {
   services: Services;
   /** Tenant-scoped client of the viewer's shop (anonymous callers get one scoped to no shop). */
   db: ScopedDb;
+  /** The caller's IP address (X-Forwarded-For first hop with TRUST_PROXY=1, else the socket's); null when unknown. */
+  clientIp: string | null;
 };
 
 /** Builds a context from already-resolved credentials (tests use this directly, without HTTP). */
-export function createContextInner(services: Services, viewer: Viewer, requestId: string = randomUUID()): Context {
+export function createContextInner(
+  services: Services,
+  viewer: Viewer,
+  requestId: string = randomUUID(),
+  clientIp: string | null = null,
+): Context {
   return {
     requestId,
     viewer,
     services,
     db: forShop(services.database.prisma, viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId),
+    clientIp,
   };
+}
+
+/** The client address: the first X-Forwarded-For hop when the proxy is trusted, else the socket's. */
+export function clientIpOf(trustProxy: boolean, forwardedFor: string | null | undefined, socketAddress: string | null | undefined) {
+  if (trustProxy && forwardedFor) {
+    const first = forwardedFor.split(',')[0]?.trim();
+    if (first) return first.slice(0, 64);
+  }
+  return socketAddress ?? null;
 }
 
 export type Credentials = { apiKey?: string | null; staffId?: string | null; customerToken?: string | null };

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
   | 'RATE_LIMITED'
+  | 'IDEMPOTENCY_CONFLICT'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -77,5 +78,21 @@ export class ForbiddenError extends AppError {
 export class UnauthenticatedError extends AppError {
   constructor(message = 'A valid API key is required (Authorization: Bearer <key>)') {
     super('UNAUTHENTICATED', message);
+  }
+}
+
+/** The same idempotency key was used earlier with a different input. */
+export class IdempotencyConflictError extends AppError {
+  constructor(message = 'This idempotency key was already used with a different input') {
+    super('IDEMPOTENCY_CONFLICT', message, ['input', 'idempotencyKey']);
+  }
+}
+
+/** Too many requests for a key or client address; retry after `retryAfterSeconds`. */
+export class RateLimitedError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, message = 'Too many requests; retry later') {
+    super('RATE_LIMITED', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -8,5 +8,11 @@ import './modules/customers/customer.queries.ts';
 import './modules/customers/customer.mutations.ts';
 import './modules/customers/me.schema.ts';
 import './modules/auth/auth.schema.ts';
+import './modules/orders/order.type.ts';
+import './modules/orders/order.graphql.ts';
+import './modules/interactions/interaction.type.ts';
+import './modules/interactions/interaction.graphql.ts';
+import './modules/interactions/timeline.type.ts';
+import './modules/interactions/storefront.graphql.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

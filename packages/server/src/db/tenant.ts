@@ -19,6 +19,10 @@ const TENANT_MODELS = new Set([
   'ConsentChange',
   'StageTransition',
   'CustomerMerge',
+  'Interaction',
+  'Order',
+  'OrderItem',
+  'IdempotencyKey',
 ]);
 
 const WHERE_OPS = new Set([

@@ -5,6 +5,7 @@ import {
   ConflictError,
   type FieldIssue,
   ForbiddenError,
+  IdempotencyConflictError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
@@ -69,6 +70,20 @@ builder.scalarType('JSON', {
   parseLiteral: literalToJson,
 });
 
+function parseDecimal(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  throw new GraphQLError('Decimal must be a string such as "19.90"');
+}
+
+builder.scalarType('Decimal', {
+  description:
+    'An exact decimal amount as a string with at most two decimals, e.g. "19.90" (output always has two). Invalid amounts are reported as ValidationError issues.',
+  serialize: (v) => (typeof v === 'string' ? v : v.toFixed(2)),
+  parseValue: parseDecimal,
+  parseLiteral: (ast) => parseDecimal(ast.kind === Kind.STRING || ast.kind === Kind.INT || ast.kind === Kind.FLOAT ? ast.value : null),
+});
+
 /** The interface every expected error implements. */
 export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
   description: 'An expected failure: a stable `code`, a human message, and the input path it concerns.',
@@ -120,6 +135,12 @@ builder.objectType(VersionConflictError, {
 builder.objectType(ForbiddenError, {
   name: 'ForbiddenError',
   description: 'The key may not perform this operation.',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(IdempotencyConflictError, {
+  name: 'IdempotencyConflictError',
+  description: 'The idempotency key was already used with a different input; nothing was changed.',
   interfaces: [ErrorInterface],
 });
 

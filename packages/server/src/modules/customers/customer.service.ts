@@ -479,12 +479,18 @@ export async function mergeCustomers(db: ScopedDb, actor: Actor, survivorId: str
     await t.customer.updateMany({ where: { sourceReferrerId: dup.id, id: { not: survivor.id } }, data: { sourceReferrerId: survivor.id } });
     await t.customer.updateMany({ where: { mergedIntoId: dup.id }, data: { mergedIntoId: survivor.id } });
     for (const step of mergeSteps) await step(t, survivor.id, dup.id);
+    // A step may have moved the survivor forward itself (the merged orders make it a REPEAT buyer):
+    // keep the furthest stage, and record the merge's move from where the steps left it.
+    const afterSteps = (await t.customer.findUnique({ where: { id: survivor.id }, select: { stage: true } }))?.stage ?? survivor.stage;
+    if (afterSteps !== survivor.stage && afterSteps !== 'CHURNED' && (stage === 'CHURNED' || stageRank(afterSteps) > stageRank(stage))) {
+      stage = afterSteps;
+    }
     await t.customer.update({
       where: { id: dup.id },
       data: { status: 'MERGED', mergedIntoId: survivor.id, sourceReferrerId: null, version: { increment: 1 } },
     });
-    if (stage !== survivor.stage) {
-      await recordStage(t, survivor.id, survivor.stage, stage, 'MERGE', actor, `Merged with ${dup.id}`);
+    if (stage !== afterSteps) {
+      await recordStage(t, survivor.id, afterSteps, stage, 'MERGE', actor, `Merged with ${dup.id}`);
     }
     return t.customer.update({ where: { id: survivor.id }, data: { ...data, stage, version: { increment: 1 } } as never });
   });

@@ -1,0 +1,44 @@
+import { builder } from '../../builder.ts';
+import { requireScope } from '../../context.ts';
+import * as E from '../../generated/prisma/enums.ts';
+import { CustomerNode } from '../customers/customer.type.ts';
+import { OrderNode } from '../orders/order.type.ts';
+
+export const InteractionChannelEnum = builder.enumType(E.InteractionChannel, { name: 'InteractionChannel' });
+export const InteractionDirectionEnum = builder.enumType(E.InteractionDirection, {
+  name: 'InteractionDirection',
+  description: 'INBOUND: the customer reached out. OUTBOUND: the shop did.',
+});
+export const InteractionTypeEnum = builder.enumType(E.InteractionType, {
+  name: 'InteractionType',
+  description:
+    'What happened: inquiries, visits, messages, registrations, support before/during/after a sale, complaints, disputes, reviews, word of mouth, referrals, event attendance, survey answers, Q&A participation, suggestions, greetings, follow-up calls.',
+});
+export const SentimentEnum = builder.enumType(E.Sentiment, { name: 'Sentiment' });
+
+export const InteractionNode = builder.prismaNode('Interaction', {
+  id: { field: 'id' },
+  // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
+  nullable: true,
+  description: 'A touchpoint with a customer.',
+  findUnique: (id, ctx) => {
+    requireScope(ctx, 'customers:read');
+    return { id, deletedAt: null };
+  },
+  fields: (t) => ({
+    customer: t.relation('customer', { type: CustomerNode }),
+    channel: t.expose('channel', { type: InteractionChannelEnum }),
+    direction: t.expose('direction', { type: InteractionDirectionEnum }),
+    type: t.expose('type', { type: InteractionTypeEnum }),
+    subject: t.exposeString('subject', { nullable: true }),
+    body: t.exposeString('body', { nullable: true }),
+    sentiment: t.expose('sentiment', { type: SentimentEnum, nullable: true }),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
+    staff: t.relation('staff', { nullable: true, description: 'The staff user who handled it.' }),
+    order: t.relation('order', { type: OrderNode, nullable: true, description: 'The order it is about.' }),
+    metadata: t.expose('metadata', { type: 'JSON', description: 'Free JSON object (at most 50 keys, 8 KB).' }),
+    source: t.exposeString('source', { description: '"api" (secret key) or "storefront" (publishable key).' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});

@@ -1,0 +1,106 @@
+import type { ScopedDb } from '../../db/tenant.ts';
+import type { TenantSql } from '../../db/tenant-sql.ts';
+import { ValidationError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+
+/**
+ * The customer timeline: interactions (not deleted), orders (at placedAt), stage transitions and
+ * consent changes, newest first, paginated in SQL. One UNION ALL statement orders by
+ * (at DESC, kind ASC, id DESC) and continues after an opaque keyset cursor (at, kind, id), taking
+ * first + 1 rows; the page's rows are then loaded by id, at most one query per kind.
+ */
+export const TIMELINE_KINDS = ['consent', 'interaction', 'order', 'stage'] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+export type TimelineEntry = { kind: TimelineKind; id: string; at: Date };
+
+export function encodeTimelineCursor(e: TimelineEntry): string {
+  return Buffer.from(JSON.stringify([e.at.toISOString(), e.kind, e.id])).toString('base64url');
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function decodeTimelineCursor(cursor: string): TimelineEntry {
+  try {
+    const [at, kind, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, TimelineKind, string];
+    const d = new Date(at);
+    if (typeof at !== 'string' || Number.isNaN(d.getTime()) || !TIMELINE_KINDS.includes(kind) || !UUID_RE.test(id)) throw new Error();
+    return { at: d, kind, id };
+  } catch {
+    throw ValidationError.field(['after'], 'Invalid cursor');
+  }
+}
+
+/** Rows after the cursor in (at DESC, kind ASC, id DESC) order, for one branch of constant kind. */
+function after(kind: TimelineKind, at: Prisma.Sql, c: TimelineEntry | null): Prisma.Sql {
+  if (!c) return Prisma.empty;
+  const cAt = c.at.toISOString();
+  if (kind > c.kind) return Prisma.sql`AND ${at} <= ${cAt}::timestamptz`;
+  if (kind < c.kind) return Prisma.sql`AND ${at} < ${cAt}::timestamptz`;
+  return Prisma.sql`AND (${at} < ${cAt}::timestamptz OR (${at} = ${cAt}::timestamptz AND x.id < ${c.id}::uuid))`;
+}
+
+function branch(kind: TimelineKind, shop: Prisma.Sql, customerId: string, c: TimelineEntry | null): Prisma.Sql {
+  // Identifiers are constants of this file, never input.
+  const spec = {
+    interaction: { table: '"Interaction"', at: '"occurredAt"', extra: 'AND x."deletedAt" IS NULL' },
+    order: { table: '"Order"', at: '"placedAt"', extra: '' },
+    stage: { table: '"StageTransition"', at: '"at"', extra: '' },
+    consent: { table: '"ConsentChange"', at: '"changedAt"', extra: '' },
+  }[kind];
+  const at = Prisma.raw(`x.${spec.at}`);
+  return Prisma.sql`SELECT ${kind}::text AS kind, x.id, ${at} AS at, x."shopId" FROM ${Prisma.raw(spec.table)} x
+    WHERE x."shopId" = ${shop} AND x."customerId" = ${customerId}::uuid ${Prisma.raw(spec.extra)} ${after(kind, at, c)}`;
+}
+
+const compare = (a: TimelineEntry, b: TimelineEntry) =>
+  b.at.getTime() - a.at.getTime() || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+export type TimelinePage = { entries: TimelineEntry[]; hasNextPage: boolean };
+
+export async function timelinePage(
+  sql: TenantSql,
+  customerId: string,
+  opts: { first: number; after?: string | null; kinds?: TimelineKind[] | null },
+): Promise<TimelinePage> {
+  if (!Number.isInteger(opts.first) || opts.first < 0 || opts.first > 100) throw ValidationError.field(['first'], 'Between 0 and 100');
+  const cursor = opts.after ? decodeTimelineCursor(opts.after) : null;
+  const kinds = opts.kinds?.length ? [...new Set(opts.kinds)] : [...TIMELINE_KINDS];
+  if (!UUID_RE.test(customerId) || opts.first === 0) return { entries: [], hasNextPage: false };
+  const rows = await sql<{ kind: TimelineKind; id: string; at: Date | string }>(
+    (shop) =>
+      Prisma.sql`SELECT * FROM (${Prisma.join(
+        kinds.map((k) => branch(k, shop, customerId, cursor)),
+        ' UNION ALL ',
+      )}) AS timeline ORDER BY at DESC, kind ASC, id DESC LIMIT ${opts.first + 1}`,
+  );
+  const entries = rows.map((r) => ({ kind: r.kind, id: String(r.id), at: new Date(r.at) })).sort(compare);
+  return { entries: entries.slice(0, opts.first), hasNextPage: entries.length > opts.first };
+}
+
+/** Loads the rows of a page: one findMany per kind present, returned in page order. */
+export async function loadTimelineRows(db: ScopedDb, entries: TimelineEntry[]) {
+  const ids = (k: TimelineKind) => entries.filter((e) => e.kind === k).map((e) => e.id);
+  const load = async <T extends { id: string }>(k: TimelineKind, find: (ids: string[]) => Promise<T[]>) => {
+    const want = ids(k);
+    return want.length ? find(want) : [];
+  };
+  const [interactions, orders, stages, consents] = await Promise.all([
+    load('interaction', (i) => db.interaction.findMany({ where: { id: { in: i } } })),
+    load('order', (i) => db.order.findMany({ where: { id: { in: i } } })),
+    load('stage', (i) => db.stageTransition.findMany({ where: { id: { in: i } } })),
+    load('consent', (i) => db.consentChange.findMany({ where: { id: { in: i } } })),
+  ]);
+  const byKey = new Map<string, object>();
+  for (const [k, rows] of [
+    ['interaction', interactions],
+    ['order', orders],
+    ['stage', stages],
+    ['consent', consents],
+  ] as const) {
+    for (const r of rows) byKey.set(`${k}:${r.id}`, r);
+  }
+  return entries.flatMap((e) => {
+    const row = byKey.get(`${e.kind}:${e.id}`);
+    return row ? [{ entry: e, row }] : [];
+  });
+}
