@@ -1,0 +1,422 @@
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+import { CrmError } from './errors.js';
+import {
+  ArchiveCustomerDocument,
+  type ArchiveCustomerMutation,
+  CaptureLeadDocument,
+  type CaptureLeadInput,
+  type CaptureLeadMutation,
+  CreateApiKeyDocument,
+  type CreateApiKeyInput,
+  type CreateApiKeyMutation,
+  CreateCustomerDocument,
+  type CreateCustomerInput,
+  type CreateCustomerMutation,
+  CreateCustomerTokenDocument,
+  type CreateCustomerTokenInput,
+  type CreateCustomerTokenMutation,
+  CreateStaffUserDocument,
+  type CreateStaffUserInput,
+  type CreateStaffUserMutation,
+  CustomerTimelineDocument,
+  type CustomerTimelineQuery,
+  type CustomerTimelineQueryVariables,
+  DeleteCustomerDocument,
+  type DeleteCustomerMutation,
+  DeleteInteractionDocument,
+  type DeleteInteractionMutation,
+  GetCustomerByDocument,
+  type GetCustomerByQuery,
+  type GetCustomerByQueryVariables,
+  GetCustomerDocument,
+  type GetCustomerQuery,
+  GetOrderDocument,
+  type GetOrderQuery,
+  ListApiKeysDocument,
+  type ListApiKeysQuery,
+  ListCustomersDocument,
+  type ListCustomersQuery,
+  type ListCustomersQueryVariables,
+  ListInteractionsDocument,
+  type ListInteractionsQuery,
+  type ListInteractionsQueryVariables,
+  ListOrdersDocument,
+  type ListOrdersQuery,
+  type ListOrdersQueryVariables,
+  ListStaffUsersDocument,
+  type ListStaffUsersQuery,
+  ListTagsDocument,
+  type ListTagsQuery,
+  MeDocument,
+  type MeQuery,
+  MergeCustomersDocument,
+  type MergeCustomersInput,
+  type MergeCustomersMutation,
+  RecordInteractionDocument,
+  type RecordInteractionInput,
+  type RecordInteractionMutation,
+  RevokeApiKeyDocument,
+  type RevokeApiKeyMutation,
+  SetCustomerStageDocument,
+  type SetCustomerStageInput,
+  type SetCustomerStageMutation,
+  ShopDocument,
+  type ShopQuery,
+  TagCustomerDocument,
+  type TagCustomerMutation,
+  TrackInteractionDocument,
+  type TrackInteractionInput,
+  type TrackInteractionMutation,
+  UnarchiveCustomerDocument,
+  type UnarchiveCustomerMutation,
+  UntagCustomerDocument,
+  type UntagCustomerMutation,
+  UpdateCustomerDocument,
+  type UpdateCustomerInput,
+  type UpdateCustomerMutation,
+  UpdateInteractionDocument,
+  type UpdateInteractionInput,
+  type UpdateInteractionMutation,
+  UpdateMyProfileDocument,
+  type UpdateMyProfileInput,
+  type UpdateMyProfileMutation,
+  UpdateStaffUserDocument,
+  type UpdateStaffUserInput,
+  type UpdateStaffUserMutation,
+  UpsertCustomerDocument,
+  type UpsertCustomerInput,
+  type UpsertCustomerMutation,
+  UpsertOrderDocument,
+  type UpsertOrderInput,
+  type UpsertOrderMutation,
+  ViewerDocument,
+  type ViewerQuery,
+} from './generated/graphql.js';
+import { type CrmLogger, type CrmRequestOptions, createTransport } from './transport.js';
+
+/** How the client authenticates: a fixed key, or a function returning one per request. */
+export type CrmCredentials =
+  | {
+      /** A publishable (`pk_live_…`, browser) or secret (`sk_live_…`, server) key, sent as `Authorization: Bearer`. */
+      apiKey: string;
+      getToken?: never;
+    }
+  | {
+      apiKey?: never;
+      /** Returns the key to send, called before every attempt (e.g. to read it from a vault or rotate it). */
+      getToken: () => string | Promise<string>;
+    };
+
+/** Options of {@link createCrmClient} (besides `apiKey` or `getToken`). */
+export type CrmClientBaseOptions = {
+  /** The GraphQL endpoint, e.g. `https://crm.example.com/graphql`. */
+  url: string;
+  /**
+   * Customer token for the storefront's "my profile" area (`crm.me`), sent as `x-customer-token`
+   * with a publishable key. Your backend issues it with `crm.tokens.createCustomerToken`.
+   * @default undefined
+   */
+  customerToken?: string;
+  /**
+   * Acting staff user id (secret keys only), sent as `x-crm-staff-id`; stage changes and other
+   * records then name that person.
+   * @default undefined
+   */
+  staffId?: string;
+  /**
+   * Extra headers on every request.
+   * @default {}
+   */
+  headers?: Record<string, string>;
+  /**
+   * The fetch implementation.
+   * @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
+  /**
+   * How many times to retry a failed call. Retried: network errors, timeouts, HTTP 429 and 503,
+   * for queries and for mutations whose input takes an `idempotencyKey` (the SDK sets one before
+   * the first attempt and sends the same on every retry). Other mutations are never retried.
+   * @default 2
+   */
+  retries?: number;
+  /**
+   * Per-attempt timeout in milliseconds; a timeout is a {@link CrmNetworkError} with code `TIMEOUT`.
+   * @default 15000
+   */
+  timeoutMs?: number;
+  /**
+   * Base of the exponential backoff (full jitter: a random delay up to `retryDelayMs * 2^attempt`,
+   * at most `maxRetryDelayMs`). A `Retry-After` header replaces it.
+   * @default 300
+   */
+  retryDelayMs?: number;
+  /**
+   * Longest wait before a retry; a `Retry-After` longer than this is not waited for (the error is thrown).
+   * @default 30000
+   */
+  maxRetryDelayMs?: number;
+  /**
+   * Receives diagnostics (attempts at `debug`, retries at `warn`); `console` fits. Never given keys,
+   * tokens or variables.
+   * @default undefined (silent)
+   */
+  logger?: CrmLogger;
+  /**
+   * Turns a `DocumentNode` without source text (e.g. a TypedDocumentNode built by codegen in AST
+   * mode) into a query string; pass `print` from `graphql`. Strings, TypedDocumentStrings and
+   * documents parsed from source (`gql`, `parse`) need nothing.
+   * @default undefined
+   */
+  print?: (document: never) => string;
+};
+
+/** Options of {@link createCrmClient}. */
+export type CrmClientOptions = CrmClientBaseOptions & CrmCredentials;
+
+/** `[variables?, options?]` when every variable is optional, else `[variables, options?]`. */
+export type RequestArgs<V> = {} extends V ? [variables?: V, options?: CrmRequestOptions] : [variables: V, options?: CrmRequestOptions];
+
+/** A GraphQL document `request` accepts: a string, a TypedDocumentString or a (Typed)DocumentNode. */
+export type CrmDocument<R = unknown, V = Record<string, unknown>> =
+  | string
+  | (DocumentTypeDecoration<R, V> & (string | String | { kind: 'Document'; loc?: { source: { body: string } } }));
+
+function documentText(document: unknown, print?: (d: never) => string): string {
+  if (typeof document === 'string') return document;
+  if (document instanceof String) return document.toString();
+  const d = document as { kind?: string; loc?: { source?: { body?: string } } };
+  if (d && d.kind === 'Document') {
+    if (print) return print(document as never);
+    if (d.loc?.source?.body) return d.loc.source.body;
+  }
+  throw new CrmError('Cannot send this document: pass a string, a TypedDocumentString, or set options.print (graphql print)', {
+    code: 'CONFIGURATION',
+  });
+}
+
+/**
+ * Creates a client for the CRM API. The client is frozen and safe to share; it works in browsers
+ * and Node 20+.
+ *
+ * Query methods resolve to the data (or `null` when not found) and throw a {@link CrmError}
+ * subclass on failure. Mutation methods resolve to the result union: switch on `__typename`, or
+ * pass it to {@link unwrap} to get the success member or throw a typed error.
+ *
+ * @example
+ * const crm = createCrmClient({ url: 'https://crm.example.com/graphql', apiKey: process.env.CRM_SECRET_KEY! });
+ * const { customer } = unwrap(await crm.customers.create({ email: 'anna@example.com', tags: ['newsletter'] }));
+ * const page = await crm.customers.list({ first: 20, filter: { stages: ['PROSPECT'] } });
+ */
+export function createCrmClient(options: CrmClientOptions) {
+  const doFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
+  if (!doFetch) throw new CrmError('No fetch implementation available: pass options.fetch', { code: 'CONFIGURATION' });
+  const { apiKey, getToken } = options;
+  if ((apiKey === undefined) === (getToken === undefined)) {
+    throw new CrmError('Pass exactly one of apiKey or getToken', { code: 'CONFIGURATION' });
+  }
+  const { execute } = createTransport({
+    url: options.url,
+    getToken: getToken ?? (() => apiKey as string),
+    customerToken: options.customerToken,
+    staffId: options.staffId,
+    headers: options.headers,
+    fetch: doFetch,
+    retries: options.retries ?? 2,
+    timeoutMs: options.timeoutMs ?? 15_000,
+    retryDelayMs: options.retryDelayMs ?? 300,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
+    logger: options.logger,
+  });
+
+  /**
+   * Runs any query or mutation: a generated document (typed result and variables), a
+   * TypedDocumentNode, or a string. Throws a {@link CrmError} subclass on failure; retries as
+   * described for `retries`.
+   *
+   * @example
+   * import { GetCustomerDocument } from '@crm/sdk';
+   * const { customer } = await crm.request(GetCustomerDocument, { id });
+   * const data = await crm.request<{ shop: { name: string } }>('{ shop { name } }');
+   */
+  function request<R, V>(document: DocumentTypeDecoration<R, V> & object, ...args: RequestArgs<V>): Promise<R>;
+  function request<R = unknown, V extends Record<string, unknown> = Record<string, unknown>>(
+    document: string,
+    variables?: V,
+    options?: CrmRequestOptions,
+  ): Promise<R>;
+  async function request(document: unknown, variables?: Record<string, unknown>, opts?: CrmRequestOptions): Promise<unknown> {
+    return execute(documentText(document, options.print), variables, opts);
+  }
+
+  /** Runs a generated document and picks the field. */
+  const run = <R, V, T>(doc: DocumentTypeDecoration<R, V>, variables: V, opts: CrmRequestOptions | undefined, pick: (r: R) => T) =>
+    execute<R>(doc.toString(), variables as Record<string, unknown>, opts).then(pick);
+
+  const customers = Object.freeze({
+    /** A customer by id (a merged duplicate's id resolves to the survivor); `null` when not in this shop. */
+    get: (id: string, opts?: CrmRequestOptions): Promise<GetCustomerQuery['customer']> =>
+      run(GetCustomerDocument, { id }, opts, (r) => r.customer),
+    /** A customer by exactly one of `email`, `phone` (international format) or `externalId`; secondary emails/phones match too. */
+    getBy: (by: GetCustomerByQueryVariables, opts?: CrmRequestOptions): Promise<GetCustomerByQuery['customerBy']> =>
+      run(GetCustomerByDocument, by, opts, (r) => r.customerBy),
+    /** A page of customers (Relay connection, at most 100 per page); use with {@link paginate} for all. */
+    list: (variables: ListCustomersQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListCustomersQuery['customers']> =>
+      run(ListCustomersDocument, variables, opts, (r) => r.customers),
+    /** A page of the customer's timeline (interactions, orders, stage and consent changes, newest first); `null` when not in this shop. */
+    timeline: (
+      id: string,
+      variables: Omit<CustomerTimelineQueryVariables, 'id'> = {},
+      opts?: CrmRequestOptions,
+    ): Promise<NonNullable<CustomerTimelineQuery['customer']>['timeline'] | null> =>
+      run(CustomerTimelineDocument, { ...variables, id }, opts, (r) => r.customer?.timeline ?? null),
+    /** Creates a customer (emails lower-cased, phones to E.164); a taken email/phone/externalId is a `ConflictError`. */
+    create: (input: CreateCustomerInput, opts?: CrmRequestOptions): Promise<CreateCustomerMutation['createCustomer']> =>
+      run(CreateCustomerDocument, { input }, opts, (r) => r.createCustomer),
+    /** Changes the given fields (`null` clears); pass `version` to get a `VersionConflictError` instead of overwriting. */
+    update: (input: UpdateCustomerInput, opts?: CrmRequestOptions): Promise<UpdateCustomerMutation['updateCustomer']> =>
+      run(UpdateCustomerDocument, { input }, opts, (r) => r.updateCustomer),
+    /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
+    upsert: (input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']> =>
+      run(UpsertCustomerDocument, { input }, opts, (r) => r.upsertCustomer),
+    /** Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. */
+    merge: (input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']> =>
+      run(MergeCustomersDocument, { input }, opts, (r) => r.mergeCustomers),
+    /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
+    setStage: (input: SetCustomerStageInput, opts?: CrmRequestOptions): Promise<SetCustomerStageMutation['setCustomerStage']> =>
+      run(SetCustomerStageDocument, { input }, opts, (r) => r.setCustomerStage),
+    /** Adds tags by name (created when new). */
+    tag: (id: string, tags: string[], opts?: CrmRequestOptions): Promise<TagCustomerMutation['tagCustomer']> =>
+      run(TagCustomerDocument, { input: { id, tags } }, opts, (r) => r.tagCustomer),
+    /** Removes tags by name. */
+    untag: (id: string, tags: string[], opts?: CrmRequestOptions): Promise<UntagCustomerMutation['untagCustomer']> =>
+      run(UntagCustomerDocument, { input: { id, tags } }, opts, (r) => r.untagCustomer),
+    /** Hides the customer from default lists. */
+    archive: (id: string, opts?: CrmRequestOptions): Promise<ArchiveCustomerMutation['archiveCustomer']> =>
+      run(ArchiveCustomerDocument, { input: { id } }, opts, (r) => r.archiveCustomer),
+    /** Returns an archived customer to default lists. */
+    unarchive: (id: string, opts?: CrmRequestOptions): Promise<UnarchiveCustomerMutation['unarchiveCustomer']> =>
+      run(UnarchiveCustomerDocument, { input: { id } }, opts, (r) => r.unarchiveCustomer),
+    /** Erases the customer and everything attached (right to erasure). Irreversible. */
+    delete: (id: string, opts?: CrmRequestOptions): Promise<DeleteCustomerMutation['deleteCustomer']> =>
+      run(DeleteCustomerDocument, { input: { id } }, opts, (r) => r.deleteCustomer),
+  });
+
+  const tags = Object.freeze({
+    /** All tags of the shop, by name. */
+    list: (opts?: CrmRequestOptions): Promise<ListTagsQuery['tags']> => run(ListTagsDocument, {}, opts, (r) => r.tags),
+  });
+
+  const me = Object.freeze({
+    /** The customer named by `customerToken` (publishable key); `null` without a valid token. */
+    get: (opts?: CrmRequestOptions): Promise<MeQuery['me']> => run(MeDocument, {}, opts, (r) => r.me),
+    /** Updates the own profile (preferred channel, consents with source "self-service", …). */
+    update: (input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']> =>
+      run(UpdateMyProfileDocument, { input }, opts, (r) => r.updateMyProfile),
+  });
+
+  const keys = Object.freeze({
+    /** The shop's API keys (never the keys themselves), newest first. Needs `keys:manage`. */
+    list: (opts?: CrmRequestOptions): Promise<ListApiKeysQuery['apiKeys']> => run(ListApiKeysDocument, {}, opts, (r) => r.apiKeys),
+    /** Creates a key; the result's `key` is shown only now. */
+    create: (input: CreateApiKeyInput, opts?: CrmRequestOptions): Promise<CreateApiKeyMutation['createApiKey']> =>
+      run(CreateApiKeyDocument, { input }, opts, (r) => r.createApiKey),
+    /** Revokes a key at once (a key cannot revoke itself). */
+    revoke: (id: string, opts?: CrmRequestOptions): Promise<RevokeApiKeyMutation['revokeApiKey']> =>
+      run(RevokeApiKeyDocument, { input: { id } }, opts, (r) => r.revokeApiKey),
+  });
+
+  const staff = Object.freeze({
+    /** Staff users (sales reps, agents); inactive ones with `includeInactive`. */
+    list: (variables: { includeInactive?: boolean } = {}, opts?: CrmRequestOptions): Promise<ListStaffUsersQuery['staffUsers']> =>
+      run(ListStaffUsersDocument, variables, opts, (r) => r.staffUsers),
+    /** Creates a staff user (role default AGENT). */
+    create: (input: CreateStaffUserInput, opts?: CrmRequestOptions): Promise<CreateStaffUserMutation['createStaffUser']> =>
+      run(CreateStaffUserDocument, { input }, opts, (r) => r.createStaffUser),
+    /** Changes name, role or active; a shop always keeps one active owner. */
+    update: (input: UpdateStaffUserInput, opts?: CrmRequestOptions): Promise<UpdateStaffUserMutation['updateStaffUser']> =>
+      run(UpdateStaffUserDocument, { input }, opts, (r) => r.updateStaffUser),
+  });
+
+  const tokens = Object.freeze({
+    /** Issues a short-lived customer token for the storefront's "my profile" area (secret key only). */
+    createCustomerToken: (
+      input: CreateCustomerTokenInput,
+      opts?: CrmRequestOptions,
+    ): Promise<CreateCustomerTokenMutation['createCustomerToken']> =>
+      run(CreateCustomerTokenDocument, { input }, opts, (r) => r.createCustomerToken),
+  });
+
+  const shop = Object.freeze({
+    /** The caller's shop. */
+    get: (opts?: CrmRequestOptions): Promise<ShopQuery['shop']> => run(ShopDocument, {}, opts, (r) => r.shop),
+    /** The calling key: kind, scopes, acting staff user or customer; `null` without credentials. */
+    viewer: (opts?: CrmRequestOptions): Promise<ViewerQuery['viewer']> => run(ViewerDocument, {}, opts, (r) => r.viewer),
+  });
+
+  const interactions = Object.freeze({
+    /** A page of the shop's interactions, newest first. */
+    list: (variables: ListInteractionsQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListInteractionsQuery['interactions']> =>
+      run(ListInteractionsDocument, variables, opts, (r) => r.interactions),
+    /** Records a touchpoint. Idempotent: the SDK sets `idempotencyKey` when missing, so it is retried safely. */
+    record: (input: RecordInteractionInput, opts?: CrmRequestOptions): Promise<RecordInteractionMutation['recordInteraction']> =>
+      run(RecordInteractionDocument, { input }, opts, (r) => r.recordInteraction),
+    /** Changes the given fields (`null` clears the optional ones). */
+    update: (input: UpdateInteractionInput, opts?: CrmRequestOptions): Promise<UpdateInteractionMutation['updateInteraction']> =>
+      run(UpdateInteractionDocument, { input }, opts, (r) => r.updateInteraction),
+    /** Soft-deletes an interaction. */
+    delete: (id: string, opts?: CrmRequestOptions): Promise<DeleteInteractionMutation['deleteInteraction']> =>
+      run(DeleteInteractionDocument, { input: { id } }, opts, (r) => r.deleteInteraction),
+    /** A storefront-reported interaction (publishable key; the customer from the token or email/phone). Idempotent, retried safely. */
+    track: (input: TrackInteractionInput, opts?: CrmRequestOptions): Promise<TrackInteractionMutation['trackInteraction']> =>
+      run(TrackInteractionDocument, { input }, opts, (r) => r.trackInteraction),
+  });
+
+  const leads = Object.freeze({
+    /** Lead capture from a storefront form (publishable key): creates or updates a PROSPECT. Idempotent, retried safely. */
+    capture: (input: CaptureLeadInput, opts?: CrmRequestOptions): Promise<CaptureLeadMutation['captureLead']> =>
+      run(CaptureLeadDocument, { input }, opts, (r) => r.captureLead),
+  });
+
+  const orders = Object.freeze({
+    /** An order by id; `null` when not in this shop. */
+    get: (id: string, opts?: CrmRequestOptions): Promise<GetOrderQuery['order']> => run(GetOrderDocument, { id }, opts, (r) => r.order),
+    /** A page of the shop's orders, newest (placedAt) first. */
+    list: (variables: ListOrdersQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListOrdersQuery['orders']> =>
+      run(ListOrdersDocument, variables, opts, (r) => r.orders),
+    /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
+    upsert: (input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']> =>
+      run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),
+  });
+
+  return Object.freeze({
+    /**
+     * Runs any query or mutation: a generated document (typed result and variables), a
+     * TypedDocumentNode, or a string. Throws a {@link CrmError} subclass on failure.
+     */
+    request,
+    /** Customers: lookups, lists, the timeline and every customer mutation. */
+    customers,
+    /** The shop's tags. */
+    tags,
+    /** The signed-in customer's own profile (publishable key + `customerToken`). */
+    me,
+    /** API keys (`keys:manage`). */
+    keys,
+    /** Staff users (sales reps, agents). */
+    staff,
+    /** Customer tokens for the storefront's "my profile" area (secret key). */
+    tokens,
+    /** The caller's shop and key. */
+    shop,
+    /** Touchpoints with customers (record/update/delete with a secret key; track from a storefront). */
+    interactions,
+    /** Storefront lead capture (publishable key). */
+    leads,
+    /** Orders synced from commerce platforms. */
+    orders,
+  });
+}
+
+/** The client {@link createCrmClient} returns. */
+export type CrmClient = ReturnType<typeof createCrmClient>;

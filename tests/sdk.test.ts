@@ -1,0 +1,458 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CrmAuthError,
+  type CrmClient,
+  type CrmClientOptions,
+  CrmConflictError,
+  CrmError,
+  CrmGraphQLError,
+  CrmNetworkError,
+  CrmNotFoundError,
+  CrmRateLimitError,
+  CrmValidationError,
+  createCrmClient,
+  GetCustomerDocument,
+  isResultError,
+  paginate,
+  type ShopDocument,
+  unwrap,
+} from '../packages/sdk/src/index.ts';
+import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
+
+/** The SDK (from source) against a real running server: every domain group, errors, retries, pagination. */
+
+let t: TestApp;
+let url: string;
+let secretKey: string;
+let publishableKey: string;
+let crm: CrmClient;
+
+const email = (p = 'c') => `${p}-${Math.random().toString(36).slice(2, 10)}@sdk.test`;
+const client = (opts: Partial<CrmClientOptions> = {}) => createCrmClient({ url, apiKey: secretKey, ...opts } as CrmClientOptions);
+
+async function newCustomer(input: Parameters<CrmClient['customers']['create']>[0] = {}) {
+  return unwrap(await crm.customers.create({ email: email(), ...input })).customer;
+}
+
+beforeAll(async () => {
+  t = await createTestApp();
+  ({ secretKey, publishableKey } = await t.newShop('SDK Shop'));
+  url = `${await t.app.start()}/graphql`;
+  crm = client();
+});
+afterAll(() => t?.close());
+
+describe('client', () => {
+  it('is frozen, grouped by domain, and accepts getToken instead of apiKey', async () => {
+    expect(Object.isFrozen(crm)).toBe(true);
+    expect(Object.isFrozen(crm.customers)).toBe(true);
+    expect(Object.keys(crm).sort()).toEqual(
+      ['customers', 'interactions', 'keys', 'leads', 'me', 'orders', 'request', 'shop', 'staff', 'tags', 'tokens'].sort(),
+    );
+    let calls = 0;
+    const viaToken = createCrmClient({
+      url,
+      getToken: async () => {
+        calls++;
+        return secretKey;
+      },
+    });
+    expect((await viaToken.shop.get()).name).toBe('SDK Shop');
+    expect(calls).toBe(1);
+    expect(() => createCrmClient({ url } as CrmClientOptions)).toThrow(CrmError);
+  });
+
+  it('request() runs generated documents and strings', async () => {
+    const c = await newCustomer({ firstName: 'Raw' });
+    const typed = await crm.request(GetCustomerDocument, { id: c.id });
+    expect(typed.customer?.firstName).toBe('Raw');
+    const raw = await crm.request<{ shop: { name: string } }>('{ shop { name } }');
+    expect(raw.shop.name).toBe('SDK Shop');
+    // A TypedDocumentNode parsed from source (gql/parse keep loc), and one without source with options.print.
+    const parsed = { kind: 'Document', definitions: [], loc: { source: { body: 'query ShopName { shop { name } }' } } };
+    expect((await crm.request(parsed as unknown as typeof ShopDocument)).shop.name).toBe('SDK Shop');
+    const astOnly = { kind: 'Document', definitions: [] } as unknown as typeof ShopDocument;
+    await expect(crm.request(astOnly)).rejects.toMatchObject({ code: 'CONFIGURATION' });
+    expect((await client({ print: () => '{ shop { name } }' }).request(astOnly)).shop.name).toBe('SDK Shop');
+  });
+});
+
+describe('customers', () => {
+  it('create, get, getBy, update (with version), upsert, setStage', async () => {
+    const created = await crm.customers.create({ firstName: 'Anna', lastName: 'Schmidt', email: ' Anna.S@Example.com ', tags: ['new'] });
+    expect(created.__typename).toBe('CreateCustomerSuccess');
+    const { customer } = unwrap(created);
+    expect(customer.email).toBe('anna.s@example.com');
+    expect(customer.tags.map((x) => x.name)).toEqual(['new']);
+    expect((await crm.customers.get(customer.id))?.displayName).toBe('Anna Schmidt');
+    expect((await crm.customers.getBy({ email: 'anna.s@example.com' }))?.id).toBe(customer.id);
+
+    const updated = unwrap(await crm.customers.update({ id: customer.id, version: customer.version, company: 'Atelier' })).customer;
+    expect(updated.company).toBe('Atelier');
+    const stale = await crm.customers.update({ id: customer.id, version: customer.version, company: 'Stale' });
+    expect(stale.__typename).toBe('VersionConflictError');
+    if (stale.__typename === 'VersionConflictError') expect(stale.currentVersion).toBe(updated.version);
+    const err = (() => {
+      try {
+        unwrap(stale);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(CrmConflictError);
+    expect((err as CrmConflictError).currentVersion).toBe(updated.version);
+
+    const up1 = unwrap(await crm.customers.upsert({ externalId: 'erp-1', email: email('up'), firstName: 'Up' }));
+    const up2 = unwrap(await crm.customers.upsert({ externalId: 'erp-1', lastName: 'Serted' }));
+    expect([up1.created, up2.created]).toEqual([true, false]);
+    expect(up2.customer.displayName).toBe('Up Serted');
+
+    const staged = unwrap(await crm.customers.setStage({ id: customer.id, stage: 'LOYAL', reason: 'sdk test' })).customer;
+    expect(staged.stage).toBe('LOYAL');
+    const timeline = await crm.customers.timeline(customer.id, { first: 10, kinds: ['STAGE_CHANGE'] });
+    expect(timeline?.edges.map((e) => e.node.__typename === 'StageTransition' && e.node.toStage)).toContain('LOYAL');
+  });
+
+  it('tag, untag, tags.list, archive, unarchive, merge, delete', async () => {
+    const c = await newCustomer();
+    expect(unwrap(await crm.customers.tag(c.id, ['vip', 'b2b'])).customer.tags.map((x) => x.name)).toEqual(['b2b', 'vip']);
+    expect(unwrap(await crm.customers.untag(c.id, ['b2b'])).customer.tags.map((x) => x.name)).toEqual(['vip']);
+    expect((await crm.tags.list()).map((x) => x.name)).toEqual(expect.arrayContaining(['b2b', 'vip']));
+
+    expect(unwrap(await crm.customers.archive(c.id)).customer.status).toBe('ARCHIVED');
+    const inDefault = await crm.customers.list({ first: 100, filter: { tagsAny: ['vip'] } });
+    expect(inDefault.edges.map((e) => e.node.id)).not.toContain(c.id);
+    expect(unwrap(await crm.customers.unarchive(c.id)).customer.status).toBe('ACTIVE');
+
+    const dup = await newCustomer({ company: 'DupCo' });
+    const merged = unwrap(await crm.customers.merge({ survivorId: c.id, duplicateId: dup.id })).customer;
+    expect(merged.company).toBe('DupCo');
+    expect((await crm.customers.get(dup.id))?.id).toBe(c.id);
+
+    expect(unwrap(await crm.customers.delete(c.id)).deletedId).toBe(c.id);
+    expect(await crm.customers.get(c.id)).toBeNull();
+    const gone = await crm.customers.archive(c.id);
+    expect(gone.__typename).toBe('NotFoundError');
+    expect(() => unwrap(gone)).toThrow(CrmNotFoundError);
+  });
+
+  it('a ValidationError result: a typed value, and unwrap throws CrmValidationError with issues', async () => {
+    const r = await crm.customers.create({ email: 'not-an-email' });
+    expect(r.__typename).toBe('ValidationError');
+    expect(isResultError(r)).toBe(true);
+    try {
+      unwrap(r);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(CrmValidationError);
+      expect(e).toBeInstanceOf(CrmError);
+      const v = e as CrmValidationError;
+      expect(v.code).toBe('VALIDATION_FAILED');
+      expect(v.issues.map((i) => i.path.join('.'))).toEqual(['input.email']);
+      expect(v.issues[0]?.message).toBeTruthy();
+    }
+  });
+
+  it('paginate() follows endCursor: 25 customers in pages of 10 yield 25 unique nodes', async () => {
+    for (let i = 0; i < 25; i++) await newCustomer({ tags: ['page-test'], lastName: `P${i}` });
+    let pages = 0;
+    const ids: string[] = [];
+    for await (const node of paginate((after) => {
+      pages++;
+      return crm.customers.list({ first: 10, after, filter: { tagsAll: ['page-test'] } });
+    })) {
+      ids.push(node.id);
+    }
+    expect(ids).toHaveLength(25);
+    expect(new Set(ids).size).toBe(25);
+    expect(pages).toBe(3);
+    const limited: string[] = [];
+    for await (const n of paginate((after) => crm.customers.list({ first: 10, after, filter: { tagsAll: ['page-test'] } }), {
+      limit: 12,
+    })) {
+      limited.push(n.id);
+    }
+    expect(limited).toEqual(ids.slice(0, 12));
+  });
+});
+
+describe('shop, keys, staff, tokens, me', () => {
+  it('shop.get, shop.viewer, keys.list/create/revoke', async () => {
+    expect((await crm.shop.get()).name).toBe('SDK Shop');
+    expect((await crm.shop.viewer())?.keyKind).toBe('SECRET');
+    const created = unwrap(await crm.keys.create({ kind: 'SECRET', name: 'erp', scopes: ['customers:read'] }));
+    expect(created.key).toMatch(/^sk_/);
+    expect(created.apiKey.scopes).toEqual(['customers:read']);
+    expect((await crm.keys.list()).map((k) => k.id)).toContain(created.apiKey.id);
+    const readOnly = client({ apiKey: created.key });
+    expect(isResultError(await readOnly.customers.create({ email: email() }))).toBe(true);
+    expect(() => unwrap({ __typename: 'ForbiddenError', code: 'FORBIDDEN', message: 'no', path: [] })).toThrow(CrmAuthError);
+    expect(unwrap(await crm.keys.revoke(created.apiKey.id)).apiKey.revokedAt).toBeTruthy();
+    await expect(readOnly.shop.get()).rejects.toMatchObject({ name: 'CrmAuthError', status: 401, code: 'UNAUTHENTICATED' });
+  });
+
+  it('staff.list/create/update, and staffId acts as that user', async () => {
+    const s = unwrap(await crm.staff.create({ name: 'Sam Sales', email: email('staff'), role: 'AGENT' })).staffUser;
+    expect((await crm.staff.list()).map((x) => x.id)).toContain(s.id);
+    expect(unwrap(await crm.staff.update({ id: s.id, role: 'MANAGER' })).staffUser.role).toBe('MANAGER');
+    const asSam = client({ staffId: s.id });
+    expect((await asSam.shop.viewer())?.staffUserId).toBeTruthy();
+    unwrap(await crm.staff.update({ id: s.id, active: false }));
+    expect((await crm.staff.list()).map((x) => x.id)).not.toContain(s.id);
+    expect((await crm.staff.list({ includeInactive: true })).map((x) => x.id)).toContain(s.id);
+  });
+
+  it('tokens.createCustomerToken, then me.get/me.update with a publishable key', async () => {
+    const c = await newCustomer({ firstName: 'Mia' });
+    const { token } = unwrap(await crm.tokens.createCustomerToken({ customerId: c.id, ttlSeconds: 600 }));
+    const shopper = createCrmClient({ url, apiKey: publishableKey, customerToken: token });
+    expect((await shopper.me.get())?.firstName).toBe('Mia');
+    const profile = unwrap(
+      await shopper.me.update({
+        preferredChannel: 'SMS',
+        consents: [
+          { channel: 'SMS', granted: true },
+          { channel: 'EMAIL', granted: false },
+        ],
+      }),
+    ).profile;
+    expect(profile.preferredChannel).toBe('SMS');
+    const back = await crm.customers.get(c.id);
+    expect(back?.preferredChannel).toBe('SMS');
+    expect(back?.consents.find((x) => x.channel === 'SMS')).toMatchObject({ granted: true, source: 'self-service' });
+    // A publishable key may not list customers: 403.
+    await expect(shopper.customers.list()).rejects.toMatchObject({ name: 'CrmAuthError', status: 403, code: 'FORBIDDEN' });
+  });
+});
+
+describe('interactions, orders, leads', () => {
+  it('interactions.record/update/list/delete; orders.upsert/get/list; leads.capture; interactions.track', async () => {
+    const c = await newCustomer();
+    const rec = unwrap(
+      await crm.interactions.record({ customerId: c.id, channel: 'PHONE', direction: 'INBOUND', type: 'INQUIRY', subject: 'Sofa?' }),
+    ).interaction;
+    expect(rec.customer.id).toBe(c.id);
+    expect(unwrap(await crm.interactions.update({ id: rec.id, sentiment: 'POSITIVE' })).interaction.sentiment).toBe('POSITIVE');
+    expect((await crm.interactions.list({ first: 10, filter: { customerId: c.id } })).edges.map((e) => e.node.id)).toEqual([rec.id]);
+
+    const order = unwrap(
+      await crm.orders.upsert({
+        customerId: c.id,
+        externalId: 'o-1',
+        currency: 'EUR',
+        items: [{ name: 'Sofa', quantity: 1, unitPrice: '499.90' }],
+      }),
+    );
+    expect(order.created).toBe(true);
+    expect(order.order.total).toBe('499.90');
+    expect((await crm.orders.get(order.order.id))?.externalId).toBe('o-1');
+    expect((await crm.orders.list({ first: 5, filter: { customerId: c.id } })).totalCount).toBe(1);
+
+    expect(unwrap(await crm.interactions.delete(rec.id)).deletedId).toBe(rec.id);
+
+    const storefront = createCrmClient({ url, apiKey: publishableKey });
+    const lead = unwrap(
+      await storefront.leads.capture({ email: email('lead'), firstName: 'Lea', consents: [{ channel: 'EMAIL', granted: true }] }),
+    );
+    expect(lead.accepted).toBe(true);
+    expect(lead.customer).toBeNull();
+    const tracked = unwrap(await storefront.interactions.track({ type: 'VISIT', email: email('visit') }));
+    expect(tracked.accepted).toBe(true);
+  });
+});
+
+describe('errors', () => {
+  it('a bad key: CrmAuthError with status 401 and a request id', async () => {
+    const bad = client({ apiKey: 'sk_live_nope' });
+    const e = await bad.customers.list().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CrmAuthError);
+    expect(e).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect((e as CrmAuthError).requestId).toMatch(/^sdk-/);
+  });
+
+  it('an invalid query: CrmGraphQLError with the errors', async () => {
+    const e = await crm.request('{ noSuchField }').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CrmGraphQLError);
+    expect((e as CrmGraphQLError).errors[0]?.message).toMatch(/noSuchField/);
+  });
+
+  it('the largest page (100) of every list stays within the default query complexity', async () => {
+    await crm.customers.list({ first: 100 });
+    await crm.interactions.list({ first: 100 });
+    await crm.orders.list({ first: 100 });
+    const c = await newCustomer();
+    await crm.customers.timeline(c.id, { first: 100 });
+  });
+
+  it('asking for more than 100 per page: CrmGraphQLError', async () => {
+    await expect(crm.customers.list({ first: 101 })).rejects.toBeInstanceOf(CrmGraphQLError);
+  });
+});
+
+/** A local HTTP server in front of the real one: each attempt gets the next action of `plan`. */
+type Action = 'forward' | 'forward-then-503' | 'hang' | 'destroy' | { status: number; retryAfter?: string };
+type Proxy = { url: string; bodies: Record<string, unknown>[]; close(): Promise<void> };
+async function startProxy(plan: (attempt: number) => Action): Promise<Proxy> {
+  const bodies: Record<string, unknown>[] = [];
+  const hanging: ServerResponse[] = [];
+  const forward = async (req: IncomingMessage, body: string) => {
+    const headers: Record<string, string> = {};
+    for (const h of ['content-type', 'accept', 'authorization', 'x-request-id', 'x-customer-token', 'x-crm-staff-id']) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
+    return fetch(url, { method: 'POST', headers, body });
+  };
+  const server: Server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    bodies.push(JSON.parse(body));
+    const action = plan(bodies.length);
+    if (action === 'hang') return void hanging.push(res);
+    if (action === 'destroy') return void req.socket.destroy();
+    if (action === 'forward' || action === 'forward-then-503') {
+      const r = await forward(req, body);
+      const text = await r.text();
+      if (action === 'forward') {
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+        return void res.end(text);
+      }
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '0' });
+      return void res.end('upstream lost');
+    }
+    res.writeHead(action.status, {
+      'content-type': 'application/json',
+      ...(action.retryAfter !== undefined ? { 'retry-after': action.retryAfter } : {}),
+    });
+    res.end(
+      JSON.stringify({
+        errors: [{ message: `HTTP ${action.status}`, extensions: { code: action.status === 429 ? 'RATE_LIMITED' : 'UNAVAILABLE' } }],
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    bodies,
+    close: async () => {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+describe('retries', () => {
+  const unavailable = { status: 503, retryAfter: '0' } as const;
+
+  it('a query: 503 with Retry-After: 0 twice, then 200: three attempts, one result', async () => {
+    const p = await startProxy((n) => (n <= 2 ? unavailable : 'forward'));
+    try {
+      const warnings: unknown[] = [];
+      const c = createCrmClient({ url: p.url, apiKey: secretKey, logger: { warn: (_m, f) => warnings.push(f) } });
+      expect((await c.shop.get()).name).toBe('SDK Shop');
+      expect(p.bodies).toHaveLength(3);
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatchObject({ operation: 'Shop', attempt: 1, delayMs: 0, code: 'SERVICE_UNAVAILABLE' });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('gives up after `retries` (default 2): 3 attempts, then CrmNetworkError with status 503', async () => {
+    const p = await startProxy(() => unavailable);
+    try {
+      const c = createCrmClient({ url: p.url, apiKey: secretKey });
+      const e = await c.shop.get().catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(CrmNetworkError);
+      expect(e).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+      expect(p.bodies).toHaveLength(3);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a plain mutation (no idempotency key in its input) is NOT retried on 503', async () => {
+    const p = await startProxy(() => unavailable);
+    try {
+      const c = createCrmClient({ url: p.url, apiKey: secretKey });
+      await expect(c.customers.create({ email: email() })).rejects.toMatchObject({ status: 503 });
+      expect(p.bodies).toHaveLength(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('an idempotent mutation gets a key before the first attempt and reuses it: a lost response is retried, recorded once', async () => {
+    const c0 = await newCustomer();
+    const p = await startProxy((n) => (n === 1 ? 'forward-then-503' : 'forward'));
+    try {
+      const c = createCrmClient({ url: p.url, apiKey: secretKey });
+      const input = { customerId: c0.id, channel: 'EMAIL', direction: 'OUTBOUND', type: 'GREETING', subject: 'Hi' } as const;
+      const rec = unwrap(await c.interactions.record(input)).interaction;
+      expect(p.bodies).toHaveLength(2);
+      const keys = p.bodies.map((b) => (b.variables as { input: { idempotencyKey?: string } }).input.idempotencyKey);
+      expect(keys[0]).toMatch(/^[0-9a-f-]{32,36}$/);
+      expect(keys[1]).toBe(keys[0]);
+      expect(input).not.toHaveProperty('idempotencyKey'); // the caller's object is not changed
+      const list = await crm.interactions.list({ first: 10, filter: { customerId: c0.id } });
+      expect(list.edges.map((e) => e.node.id)).toEqual([rec.id]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('429 respects Retry-After (1 s) and ends in CrmRateLimitError when retries run out', async () => {
+    const p = await startProxy((n) => (n === 1 ? { status: 429, retryAfter: '1' } : 'forward'));
+    try {
+      const c = createCrmClient({ url: p.url, apiKey: secretKey });
+      const started = Date.now();
+      expect((await c.shop.get()).name).toBe('SDK Shop');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      expect(p.bodies).toHaveLength(2);
+    } finally {
+      await p.close();
+    }
+    const p2 = await startProxy(() => ({ status: 429, retryAfter: '0' }));
+    try {
+      const e = await createCrmClient({ url: p2.url, apiKey: secretKey, retries: 1 })
+        .shop.get()
+        .catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(CrmRateLimitError);
+      expect(e).toMatchObject({ status: 429, retryAfterMs: 0 });
+      expect(p2.bodies).toHaveLength(2);
+    } finally {
+      await p2.close();
+    }
+  });
+
+  it('a dropped connection is retried for queries (backoff with jitter)', async () => {
+    const p = await startProxy((n) => (n === 1 ? 'destroy' : 'forward'));
+    try {
+      const c = createCrmClient({ url: p.url, apiKey: secretKey, retryDelayMs: 10 });
+      expect((await c.shop.get()).name).toBe('SDK Shop');
+      expect(p.bodies).toHaveLength(2);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a timeout is a CrmNetworkError (code TIMEOUT); an aborted call is not retried', async () => {
+    const p = await startProxy(() => 'hang');
+    try {
+      const c = createCrmClient({ url: p.url, apiKey: secretKey, timeoutMs: 200, retries: 1, retryDelayMs: 10 });
+      const e = await c.shop.get().catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(CrmNetworkError);
+      expect(e).toMatchObject({ code: 'TIMEOUT' });
+      expect(p.bodies).toHaveLength(2);
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 50);
+      await expect(c.shop.get({ signal: ac.signal })).rejects.toMatchObject({ name: 'CrmNetworkError', code: 'ABORTED' });
+      expect(p.bodies).toHaveLength(3);
+    } finally {
+      await p.close();
+    }
+  });
+});
