@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: list customers through the GraphQL API vs. a raw pg + node:http baseline.
+ * `pnpm bench`, first half (timeline.bench.ts follows): list customers through the GraphQL API vs. a
+ * raw pg + node:http baseline.
  *
  * Env: BENCH_CUSTOMERS (100000), BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_CONNECTIONS (10),
  * BENCH_POOL (10, both targets), BENCH_WORKERS (1: autocannon in a worker thread; 0: in-process),

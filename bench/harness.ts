@@ -603,13 +603,13 @@ export async function runCustomersList(opts: ScenarioOptions): Promise<ScenarioR
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 
-/** A readable table of a result. */
-export function formatReport(r: ScenarioResult): string {
+/** The API and raw rows of a report, as aligned text lines (header, rule, one line per target). */
+export function formatLoadTable(results: LoadResult[]): string[] {
   const rows = [
     ['target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'requests', 'errors', 'non-2xx', 'mismatch'],
-    ...[r.api, r.raw].map((x) => [
+    ...results.map((x) => [
       x.target === 'api' ? 'GraphQL API' : 'raw pg + node:http',
       fmt(x.rps),
       fmt(x.p50, 2),
@@ -624,25 +624,31 @@ export function formatReport(r: ScenarioResult): string {
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(rows[0]!), line(widths.map((w) => '-'.repeat(w))), ...rows.slice(1).map(line)];
+}
+
+/** A readable table of a result. */
+export function formatReport(r: ScenarioResult): string {
   return [
     `customers-list: ${r.customers} customers on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
     `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per request`,
     '',
-    line(rows[0]!),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.slice(1).map(line),
+    ...formatLoadTable([r.api, r.raw]),
     '',
     `API / raw: req/s ${fmt(r.ratio.rps, 2)}x, p50 ${fmt(r.ratio.p50, 2)}x`,
   ].join('\n');
+}
+
+/** Writes `value` as pretty JSON at `path`, creating the folder. */
+export function writeJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Prints the table and, when `jsonPath` is given, writes the result as JSON there. */
 export function report(r: ScenarioResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
   const text = formatReport(r);
   (opts.print ?? console.log)(text);
-  if (opts.jsonPath) {
-    mkdirSync(dirname(opts.jsonPath), { recursive: true });
-    writeFileSync(opts.jsonPath, `${JSON.stringify(r, null, 2)}\n`);
-  }
+  if (opts.jsonPath) writeJson(opts.jsonPath, r);
   return text;
 }

@@ -1,86 +1,62 @@
 /**
- * Customer timeline under load: `customer(id) { timeline(first: 50) }` for one customer with many
- * events (interactions, orders, stage and consent changes), through the real API. Reports req/s,
- * p50/p99 and the SQL statements of one request (constant: the keyset UNION ALL plus one query per
- * kind, whatever the number of events). There is no raw baseline yet: compare runs on one machine.
+ * Customer timeline: `customer(id) { timeline(first: 50) }` of one customer with BENCH_EVENTS
+ * events (interactions, orders, stage and consent changes) through the GraphQL API vs. a raw
+ * pg + node:http baseline running the same keyset UNION ALL page in one statement. Both answers are
+ * verified equal (global ids, cursors, every field) before measuring; reports req/s, p50, p99 and
+ * the API / raw ratios, and writes results/timeline.json.
  *
- *   pnpm --filter @crm/bench exec tsx timeline.bench.ts
+ *   pnpm --filter @crm/bench exec tsx timeline.bench.ts     (also the second half of `pnpm bench`)
  *
- * Env: BENCH_EVENTS (20000 interactions; orders are a fifth of that), BENCH_CUSTOMERS (1000),
- * BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_CONNECTIONS (10), BENCH_WORKERS (1),
- * BENCH_DATABASE_URL, BENCH_BACKEND (auto | postgres | pglite).
+ * Env: BENCH_EVENTS (10000), BENCH_TIMELINE_CUSTOMERS (1000 other customers in the shop),
+ * BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_CONNECTIONS (10), BENCH_POOL (10, both targets),
+ * BENCH_WORKERS (1: autocannon in a worker thread; 0: in-process), BENCH_DATABASE_URL (admin URL;
+ * a fresh crm_bench_* database is created there and dropped; PGlite in memory when unreachable),
+ * BENCH_BACKEND (auto | postgres | pglite), BENCH_SHOW_SQL=1 prints the SQL the API sent for one request.
  */
-import { DEFAULT_ADMIN_URL, load, openBenchDatabase, type RequestSpec, seed, startApi } from './harness.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { closeAllBenchDatabases, DEFAULT_ADMIN_URL } from './harness.ts';
+import { reportTimeline, runTimeline } from './timeline-harness.ts';
 
 const env = process.env;
 const int = (name: string, fallback: number) => {
   const v = env[name];
-  const n = v == null || v === '' ? fallback : Number(v.replace(/_/g, ''));
+  if (v == null || v === '') return fallback;
+  const n = Number(v.replace(/_/g, ''));
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${v}"`);
   return n;
 };
 const backend = (env.BENCH_BACKEND ?? 'auto') as 'auto' | 'postgres' | 'pglite';
-const events = int('BENCH_EVENTS', 20_000);
-const log = (line: string) => console.log(`[bench] ${line}`);
+if (!['auto', 'postgres', 'pglite'].includes(backend)) throw new Error('BENCH_BACKEND must be auto, postgres or pglite');
 
-const TIMELINE_QUERY = `query($id: ID!) { customer(id: $id) { timeline(first: 50) {
-  pageInfo { hasNextPage endCursor }
-  edges { cursor at kind node { __typename ... on Interaction { id type channel } ... on Order { id externalId total }
-    ... on StageTransition { toStage } ... on ConsentChange { consentChannel: channel granted } } } } } }`;
+// Interrupted: drop the bench database before leaving.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n[bench] ${signal}: dropping the bench database`);
+    void closeAllBenchDatabases().finally(() => process.exit(130));
+  });
+}
 
-const bench = await openBenchDatabase({ backend, adminUrl: env.BENCH_DATABASE_URL ?? DEFAULT_ADMIN_URL, poolSize: 10 });
-try {
-  log(bench.note ?? `database: ${bench.kind}`);
-  const seeded = await seed(bench.db, { customers: int('BENCH_CUSTOMERS', 1000) });
-  const [customer] = await bench.db.sql.query<{ id: string }>(`SELECT id FROM "Customer" WHERE "shopId" = $1 ORDER BY id LIMIT 1`, [
-    seeded.shopId,
-  ]);
-  if (!customer) throw new Error('no customer seeded');
-  const started = performance.now();
-  await bench.db.sql.query(
-    `INSERT INTO "Interaction" ("shopId", "customerId", "channel", "direction", "type", "occurredAt")
-     SELECT $1::uuid, $2::uuid, 'EMAIL', 'INBOUND', 'MESSAGE', timestamptz '2026-01-01' - make_interval(mins => g)
-     FROM generate_series(1, $3::int) g`,
-    [seeded.shopId, customer.id, events],
-  );
-  await bench.db.sql.query(
-    `INSERT INTO "Order" ("shopId", "customerId", "externalId", "placedAt", "currency", "subtotal", "total")
-     SELECT $1::uuid, $2::uuid, 'bench-' || g, timestamptz '2026-01-01' - make_interval(mins => g * 5), 'EUR', 10, 10
-     FROM generate_series(1, $3::int) g`,
-    [seeded.shopId, customer.id, Math.floor(events / 5)],
-  );
-  await bench.db.sql.exec('ANALYZE');
-  log(`seeded ${events} interactions and ${Math.floor(events / 5)} orders in ${Math.round(performance.now() - started)} ms`);
-
-  const api = await startApi(bench.db);
-  try {
-    const request: RequestSpec = {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${seeded.secretKey}` },
-      body: JSON.stringify({ query: TIMELINE_QUERY, variables: { id: Buffer.from(`Customer:${customer.id}`).toString('base64') } }),
-    };
-    await fetch(api.url, request); // warms the key's last-use update
-    const stop = bench.recordSql();
-    const res = await fetch(api.url, request);
-    const sql = stop();
-    const body = await res.text();
-    const json = JSON.parse(body) as { data?: { customer?: { timeline?: { edges: unknown[] } } }; errors?: unknown[] };
-    if (res.status !== 200 || json.errors?.length || json.data?.customer?.timeline?.edges.length !== 50) {
-      throw new Error(`unexpected response (HTTP ${res.status}): ${body.slice(0, 500)}`);
-    }
-    const result = await load(api, request, body, {
-      connections: int('BENCH_CONNECTIONS', 10),
-      duration: int('BENCH_DURATION', 10),
-      warmup: int('BENCH_WARMUP', 3),
-      workers: int('BENCH_WORKERS', 1),
-    });
-    console.log(
-      JSON.stringify({ scenario: 'customer-timeline', backend: bench.kind, events, sqlStatements: sql.length, ...result }, null, 2),
-    );
-    if (result.errors + result.timeouts + result.non2xx + result.mismatches > 0) process.exitCode = 1;
-  } finally {
-    await api.stop();
-  }
-} finally {
-  await bench.close();
+const result = await runTimeline({
+  events: int('BENCH_EVENTS', 10_000),
+  customers: int('BENCH_TIMELINE_CUSTOMERS', 1000),
+  duration: int('BENCH_DURATION', 10),
+  warmup: int('BENCH_WARMUP', 3),
+  connections: int('BENCH_CONNECTIONS', 10),
+  poolSize: int('BENCH_POOL', 10),
+  workers: int('BENCH_WORKERS', 1),
+  backend,
+  adminUrl: env.BENCH_DATABASE_URL ?? DEFAULT_ADMIN_URL,
+  log: (line) => console.log(`[bench] ${line}`),
+});
+if (env.BENCH_SHOW_SQL === '1')
+  console.log(`\nSQL sent by the API for one request:\n${result.apiSql.map((s, i) => `${i + 1}. ${s}`).join('\n')}\n`);
+const jsonPath = join(dirname(fileURLToPath(import.meta.url)), 'results', 'timeline.json');
+console.log('');
+reportTimeline(result, { jsonPath });
+console.log(`\nwritten: ${jsonPath}`);
+const bad = [result.api, result.raw].filter((x) => x.errors + x.timeouts + x.non2xx + x.mismatches > 0);
+if (bad.length) {
+  console.error(`\nFAILED: ${bad.map((x) => x.target).join(', ')} had errors, timeouts, non-2xx or mismatched responses under load`);
+  process.exitCode = 1;
 }

@@ -198,6 +198,10 @@ describe('publishable keys and customer tokens', () => {
   it('cannot list or read customers, nor use node/nodes: FORBIDDEN', async () => {
     const r = await pk(COUNT);
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+    // Query errors keep their response path and source location.
+    const located = r.errors?.[0] as { path?: unknown[]; locations?: unknown[] } | undefined;
+    expect(located?.path).toEqual(['customers', 'totalCount']);
+    expect(located?.locations?.length).toBe(1);
     expect(r.status).toBe(403);
     const one = await pk('query($id: ID!) { customer(id: $id) { id email } }', { id: customerId });
     expect(errorCodes(one)).toEqual(['FORBIDDEN']);

@@ -16,13 +16,17 @@ export type ErrorCode =
 
 export class AppError extends Error {
   readonly code: ErrorCode;
-  /** Input path the error refers to, e.g. ["input", "email"]. */
-  readonly path: string[];
+  /**
+   * Input path the error refers to, e.g. ["input", "email"] (the GraphQL `Error.path` field).
+   * Not named `path`: graphql-js would take such an error for an already-located one and drop the
+   * response path and locations of errors raised from queries.
+   */
+  readonly inputPath: string[];
   constructor(code: ErrorCode, message: string, path: string[] = []) {
     super(message);
     this.name = new.target.name;
     this.code = code;
-    this.path = path;
+    this.inputPath = path;
   }
 }
 

@@ -90,7 +90,7 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
   fields: (t) => ({
     message: t.exposeString('message'),
     code: t.exposeString('code', { description: 'Stable machine-readable code, e.g. VALIDATION_FAILED.' }),
-    path: t.exposeStringList('path', {
+    path: t.exposeStringList('inputPath', {
       description: 'Path of the input field concerned, e.g. ["input","email"]; empty when not field-specific.',
     }),
   }),

@@ -100,7 +100,7 @@ describe('createCustomer', () => {
       const before = await countAll();
       const err = await svc.createCustomer(db, actor, input).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConflictError);
-      expect((err as ConflictError).path).toEqual(['input', Object.keys(input)[0]]);
+      expect((err as ConflictError).inputPath).toEqual(['input', Object.keys(input)[0]]);
       expect(await countAll()).toEqual(before);
     }
   });

@@ -114,7 +114,7 @@ describe('recordInteraction', () => {
     for (const [over, field] of cases) {
       const err = await svc.recordInteraction(db, actor, { ...base(c.id), ...over }).catch((e: unknown) => e);
       expect(err, field).toBeInstanceOf(NotFoundError);
-      expect((err as NotFoundError).path).toEqual(['input', field]);
+      expect((err as NotFoundError).inputPath).toEqual(['input', field]);
     }
     expect(await counts()).toEqual(before);
   });

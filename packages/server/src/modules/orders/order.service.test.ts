@@ -137,7 +137,7 @@ describe('upsertOrder', () => {
     for (const id of [foreign.id, '00000000-0000-0000-0000-000000000000', 'nope']) {
       const err = await upsertOrder(db, actor, order_(id)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NotFoundError);
-      expect((err as NotFoundError).path).toEqual(['input', 'customerId']);
+      expect((err as NotFoundError).inputPath).toEqual(['input', 'customerId']);
     }
     expect(await counts()).toEqual(before);
   });

@@ -1,0 +1,505 @@
+/**
+ * Benchmark harness: `customer(id) { timeline(first: 50) }` for one customer with many events
+ * (interactions, orders, stage transitions, consent changes) through the GraphQL API, versus a bare
+ * node:http server that runs the equivalent SQL with `pg` directly: the same UNION ALL keyset page
+ * of the 51 newest events joined back to the concrete rows, in one statement. Everything is an
+ * importable function (the CLI in timeline.bench.ts and the smoke test both call them); nothing
+ * here asserts on timings.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
+import pg from 'pg';
+import type { Database } from '../packages/server/src/db/database.ts';
+import type { SqlRunner } from '../packages/server/src/db/migrate.ts';
+import {
+  type BenchDatabase,
+  fmt,
+  formatLoadTable,
+  type LoadOptions,
+  type LoadResult,
+  load,
+  type OpenOptions,
+  openBenchDatabase,
+  type RequestSpec,
+  type Seeded,
+  seed,
+  startApi,
+  type Target,
+  writeJson,
+} from './harness.ts';
+
+export const TIMELINE_PAGE_SIZE = 50;
+
+/**
+ * The measured query. Every field of the four node types that the raw baseline can render is a
+ * plain column; `channel` of ConsentChange is aliased because it is a different enum than
+ * Interaction.channel (GraphQL cannot merge them).
+ */
+export const TIMELINE_QUERY = `query Timeline($id: ID!) { customer(id: $id) { id timeline(first: ${TIMELINE_PAGE_SIZE}) {
+  edges { cursor at kind node { __typename
+    ... on Interaction { id type channel direction subject occurredAt }
+    ... on Order { id externalId status total currency placedAt }
+    ... on StageTransition { id fromStage toStage source at }
+    ... on ConsentChange { consentChannel: channel granted changedAt } } }
+  pageInfo { hasNextPage endCursor } } } }`;
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** The global id the API gives a node (Relay: base64 of "Type:uuid"). */
+export const globalId = (type: string, id: string) => b64(`${type}:${id}`);
+
+export const timelineRequest = (secretKey: string, customerId: string): RequestSpec => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${secretKey}` },
+  body: JSON.stringify({ query: TIMELINE_QUERY, variables: { id: globalId('Customer', customerId) } }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Seeding
+
+export type TimelineSeedOptions = {
+  /** Events of the measured customer (all four kinds, interleaved; soft-deleted interactions not counted). */
+  events: number;
+  /** Other customers of the shop (from the customers generator). */
+  customers?: number;
+  seed?: number;
+};
+
+export type TimelineSeeded = Seeded & {
+  /** The measured customer. */
+  customerId: string;
+  events: number;
+  byKind: { interaction: number; order: number; stage: number; consent: number };
+  /** Soft-deleted interactions of the customer (excluded from the timeline). */
+  deletedInteractions: number;
+  /** Interactions of another customer at the same instants (excluded too). */
+  otherCustomerEvents: number;
+  timelineMs: number;
+};
+
+// Event g (1..events) of the customer: its kind is g % 20 (0: stage, 1: consent, 2-5: order, else
+// interaction: 70 / 20 / 5 / 5 %) and it happened (g / 2) minutes before 2026-01-01, so events come in
+// pairs at the same instant: ties broken by kind, and by id when both are of the same kind.
+const AT = `timestamptz '2026-01-01T00:00:00Z' - make_interval(mins => g / 2)`;
+const SERIES = `FROM generate_series(1, $3::int) g`;
+
+const SEED_SQL = {
+  interaction: `
+INSERT INTO "Interaction" ("shopId", "customerId", "channel", "direction", "type", "subject", "occurredAt", "source")
+SELECT $1::uuid, $2::uuid,
+  (ARRAY['PHONE','EMAIL','SMS','IM','WEB','IN_STORE','EVENT','SOCIAL','SURVEY','OTHER'])[1 + (g / 20) % 10]::"InteractionChannel",
+  (ARRAY['INBOUND','OUTBOUND'])[1 + g % 2]::"InteractionDirection",
+  (ARRAY['INQUIRY','VISIT','MESSAGE','REGISTRATION','COMPLAINT','REVIEW','REFERRAL'])[1 + g % 7]::"InteractionType",
+  CASE WHEN g % 3 = 0 THEN NULL ELSE 'Subject ' || g END,
+  ${AT}, 'api'
+${SERIES} WHERE g % 20 >= 6`,
+  order: `
+INSERT INTO "Order" ("shopId", "customerId", "externalId", "status", "placedAt", "currency", "subtotal", "total")
+SELECT $1::uuid, $2::uuid, 'bench-' || g,
+  (ARRAY['PLACED','PAID','FULFILLED','CANCELLED','REFUNDED'])[1 + (g / 20) % 5]::"OrderStatus",
+  ${AT}, 'EUR', (g % 997) + 0.9, (g % 997) + 0.9
+${SERIES} WHERE g % 20 BETWEEN 2 AND 5`,
+  stage: `
+INSERT INTO "StageTransition" ("shopId", "customerId", "fromStage", "toStage", "source", "at")
+SELECT $1::uuid, $2::uuid,
+  CASE WHEN (g / 20) % 4 = 0 THEN NULL ELSE (ARRAY['SUSPECT','PROSPECT','FIRST_PURCHASE','REPEAT'])[1 + (g / 20) % 4]::"LifecycleStage" END,
+  (ARRAY['PROSPECT','FIRST_PURCHASE','REPEAT','LOYAL'])[1 + (g / 20) % 4]::"LifecycleStage",
+  (ARRAY['MANUAL','AUTOMATIC'])[1 + (g / 20) % 2]::"StageChangeSource",
+  ${AT}
+${SERIES} WHERE g % 20 = 0`,
+  consent: `
+INSERT INTO "ConsentChange" ("shopId", "customerId", "channel", "granted", "source", "changedAt")
+SELECT $1::uuid, $2::uuid,
+  (ARRAY['EMAIL','SMS','PHONE','IM','POSTAL','THIRD_PARTY_SHARING'])[1 + (g / 20) % 6]::"ConsentChannel",
+  (g / 20) % 3 <> 0, 'bench', ${AT}
+${SERIES} WHERE g % 20 = 1`,
+};
+
+const SEED_DELETED = `
+INSERT INTO "Interaction" ("shopId", "customerId", "channel", "direction", "type", "occurredAt", "deletedAt")
+SELECT $1::uuid, $2::uuid, 'EMAIL', 'INBOUND', 'MESSAGE',
+  timestamptz '2026-01-01T00:00:00Z' - make_interval(mins => g * 7, secs => 30), timestamptz '2026-01-02T00:00:00Z'
+${SERIES}`;
+
+const SEED_OTHER = `
+INSERT INTO "Interaction" ("shopId", "customerId", "channel", "direction", "type", "occurredAt")
+SELECT $1::uuid, $2::uuid, 'PHONE', 'OUTBOUND', 'VISIT', ${AT}
+${SERIES}`;
+
+/**
+ * Creates a shop with `customers` customers (the customers-list seed), then gives one of them
+ * `events` timeline events (set-based INSERT ... SELECT FROM generate_series), plus soft-deleted
+ * interactions and another customer's interactions at the same instants, which must not show.
+ */
+export async function seedTimeline(db: Database, opts: TimelineSeedOptions): Promise<TimelineSeeded> {
+  const base = await seed(db, { customers: Math.max(2, opts.customers ?? 1000), seed: opts.seed });
+  const started = performance.now();
+  const [customer, other] = await db.sql.query<{ id: string }>(`SELECT id FROM "Customer" WHERE "shopId" = $1 ORDER BY id LIMIT 2`, [
+    base.shopId,
+  ]);
+  if (!customer || !other) throw new Error('no customers seeded');
+  const events = opts.events;
+  for (const sql of Object.values(SEED_SQL)) await db.sql.query(sql, [base.shopId, customer.id, events]);
+  const deletedInteractions = Math.floor(events / 20);
+  if (deletedInteractions) await db.sql.query(SEED_DELETED, [base.shopId, customer.id, deletedInteractions]);
+  const otherCustomerEvents = Math.floor(events / 10);
+  if (otherCustomerEvents) await db.sql.query(SEED_OTHER, [base.shopId, other.id, otherCustomerEvents]);
+  for (const table of ['Interaction', 'Order', 'StageTransition', 'ConsentChange']) await db.sql.exec(`VACUUM ANALYZE "${table}"`);
+  const count = (table: string, extra = '') =>
+    db.sql
+      .query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}" WHERE "customerId" = $1 ${extra}`, [customer.id])
+      .then((r) => r[0]?.n ?? 0);
+  const byKind = {
+    interaction: await count('Interaction', 'AND "deletedAt" IS NULL'),
+    order: await count('Order'),
+    stage: await count('StageTransition'),
+    consent: await count('ConsentChange'),
+  };
+  const total = byKind.interaction + byKind.order + byKind.stage + byKind.consent;
+  if (total !== events) throw new Error(`seeded ${total} events, expected ${events}`);
+  return {
+    ...base,
+    customerId: customer.id,
+    events,
+    byKind,
+    deletedInteractions,
+    otherCustomerEvents,
+    timelineMs: Math.round(performance.now() - started),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw baseline
+
+/**
+ * One statement: the keyset page (same UNION ALL, order and LIMIT first + 1 as the API), joined
+ * back to the concrete rows, for a customer of the shop; no row when the customer is not in the
+ * shop, one row with a null kind when it has no events.
+ */
+const RAW_SQL = `
+WITH page AS (
+  SELECT * FROM (
+    SELECT 'consent'::text AS kind, x.id, x."changedAt" AS at FROM "ConsentChange" x
+      WHERE x."shopId" = $1 AND x."customerId" = $2
+    UNION ALL
+    SELECT 'interaction'::text, x.id, x."occurredAt" FROM "Interaction" x
+      WHERE x."shopId" = $1 AND x."customerId" = $2 AND x."deletedAt" IS NULL
+    UNION ALL
+    SELECT 'order'::text, x.id, x."placedAt" FROM "Order" x
+      WHERE x."shopId" = $1 AND x."customerId" = $2
+    UNION ALL
+    SELECT 'stage'::text, x.id, x."at" FROM "StageTransition" x
+      WHERE x."shopId" = $1 AND x."customerId" = $2
+  ) t
+  ORDER BY at DESC, kind ASC, id DESC
+  LIMIT $3
+)
+SELECT p.kind, p.id, p.at,
+       i."type"::text AS "iType", i."channel"::text AS "iChannel", i."direction"::text AS "iDirection", i."subject" AS "iSubject",
+       o."externalId" AS "oExternalId", o."status"::text AS "oStatus", o."total"::text AS "oTotal", o."currency" AS "oCurrency",
+       s."fromStage"::text AS "sFrom", s."toStage"::text AS "sTo", s."source"::text AS "sSource",
+       c."channel"::text AS "cChannel", c."granted" AS "cGranted"
+FROM "Customer" cu
+LEFT JOIN page p ON true
+LEFT JOIN "Interaction" i ON p.kind = 'interaction' AND i.id = p.id
+LEFT JOIN "Order" o ON p.kind = 'order' AND o.id = p.id
+LEFT JOIN "StageTransition" s ON p.kind = 'stage' AND s.id = p.id
+LEFT JOIN "ConsentChange" c ON p.kind = 'consent' AND c.id = p.id
+WHERE cu."shopId" = $1 AND cu.id = $2
+ORDER BY p.at DESC, p.kind ASC, p.id DESC`;
+
+type Kind = 'consent' | 'interaction' | 'order' | 'stage';
+
+type RawRow = {
+  kind: Kind | null;
+  id: string | null;
+  at: Date | null;
+  iType: string | null;
+  iChannel: string | null;
+  iDirection: string | null;
+  iSubject: string | null;
+  oExternalId: string | null;
+  oStatus: string | null;
+  oTotal: string | null;
+  oCurrency: string | null;
+  sFrom: string | null;
+  sTo: string | null;
+  sSource: string | null;
+  cChannel: string | null;
+  cGranted: boolean | null;
+};
+
+const KIND_NAME: Record<Kind, string> = { interaction: 'INTERACTION', order: 'ORDER', stage: 'STAGE_CHANGE', consent: 'CONSENT_CHANGE' };
+
+/** The API's opaque cursor: base64url of JSON [at ISO, kind, id]. */
+export const timelineCursor = (at: string, kind: Kind, id: string) => Buffer.from(JSON.stringify([at, kind, id])).toString('base64url');
+
+function node(r: RawRow, at: string) {
+  const id = r.id as string;
+  switch (r.kind) {
+    case 'interaction':
+      return {
+        __typename: 'Interaction',
+        id: globalId('Interaction', id),
+        type: r.iType,
+        channel: r.iChannel,
+        direction: r.iDirection,
+        subject: r.iSubject,
+        occurredAt: at,
+      };
+    case 'order':
+      return {
+        __typename: 'Order',
+        id: globalId('Order', id),
+        externalId: r.oExternalId,
+        status: r.oStatus,
+        total: r.oTotal,
+        currency: r.oCurrency,
+        placedAt: at,
+      };
+    case 'stage':
+      return { __typename: 'StageTransition', id, fromStage: r.sFrom, toStage: r.sTo, source: r.sSource, at };
+    default:
+      return { __typename: 'ConsentChange', consentChannel: r.cChannel, granted: r.cGranted, changedAt: at };
+  }
+}
+
+/** Renders rows in the GraphQL response's shape (same ids, cursors, key order). */
+export function rawTimelineBody(customerId: string, rows: RawRow[] | null): string {
+  if (!rows) return JSON.stringify({ data: { customer: null } });
+  const events = rows.filter((r) => r.kind != null);
+  const page = events.slice(0, TIMELINE_PAGE_SIZE);
+  const edges = page.map((r) => {
+    const at = (r.at as Date).toISOString();
+    return { cursor: timelineCursor(at, r.kind as Kind, r.id as string), at, kind: KIND_NAME[r.kind as Kind], node: node(r, at) };
+  });
+  return JSON.stringify({
+    data: {
+      customer: {
+        id: globalId('Customer', customerId),
+        timeline: {
+          edges,
+          pageInfo: { hasNextPage: events.length > TIMELINE_PAGE_SIZE, endCursor: edges.at(-1)?.cursor ?? null },
+        },
+      },
+    },
+  });
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The customer uuid of the request's `variables.id` (a Customer global id), or null. */
+function customerIdOf(body: string): string | null {
+  try {
+    const id = (JSON.parse(body) as { variables?: { id?: unknown } }).variables?.id;
+    if (typeof id !== 'string') return null;
+    const [type, uuid] = Buffer.from(id, 'base64').toString('utf8').split(':');
+    return type === 'Customer' && uuid && UUID_RE.test(uuid) ? uuid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The baseline: a bare node:http server that reads the request's customer id, runs RAW_SQL and
+ * returns the same JSON as the API. On PostgreSQL it uses its own `pg` pool of `poolSize`; on
+ * PGlite the database's SqlRunner. Like the customers baseline it does no authentication, and it
+ * does not follow merged customers to their survivor (the bench customer is active).
+ */
+export async function startTimelineRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId: string, poolSize = 10): Promise<Target> {
+  const pool = bench.url ? new pg.Pool({ connectionString: bench.url, max: poolSize }) : null;
+  // An idle connection ended by the server (e.g. the database dropped on Ctrl-C) must not crash the process.
+  pool?.on('error', () => {});
+  const runner: SqlRunner = pool
+    ? { exec: async (s) => void (await pool.query(s)), query: async <T>(s: string, p?: unknown[]) => (await pool.query(s, p)).rows as T[] }
+    : bench.db.sql;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const customerId = customerIdOf(Buffer.concat(chunks).toString('utf8'));
+      const rows = customerId ? await runner.query<RawRow>(RAW_SQL, [shopId, customerId, TIMELINE_PAGE_SIZE + 1]) : [];
+      const body = rawTimelineBody(customerId ?? '', customerId && rows.length ? rows : null);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String((e as Error).message));
+    }
+  };
+  const server: Server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    name: 'raw',
+    url: `http://127.0.0.1:${port}/graphql`,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await pool?.end();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Correctness check
+
+type Edge = { cursor: string; at: string; kind: string; node: { __typename: string } };
+type TimelineData = {
+  data?: { customer?: { id: string; timeline: { edges: Edge[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null };
+  errors?: unknown[];
+};
+
+/**
+ * Calls both targets once and throws unless both answer 200 with a full first page of
+ * min(50, events) edges, newest first, the right hasNextPage, and deep-equal data (global ids,
+ * cursors, every field). Returns the bodies (used as autocannon's expectBody).
+ */
+export async function verifyTimeline(
+  api: Target,
+  raw: Target,
+  request: RequestSpec,
+  events: number,
+): Promise<{ api: string; raw: string; kinds: string[] }> {
+  const bodies: Record<string, string> = {};
+  const parsed: Record<string, TimelineData> = {};
+  let kinds: string[] = [];
+  for (const t of [api, raw]) {
+    const res = await fetch(t.url, request);
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`${t.name}: HTTP ${res.status}: ${text.slice(0, 500)}`);
+    const json = JSON.parse(text) as TimelineData;
+    if (json.errors?.length) throw new Error(`${t.name}: GraphQL errors: ${JSON.stringify(json.errors).slice(0, 500)}`);
+    const conn = json.data?.customer?.timeline;
+    if (!conn) throw new Error(`${t.name}: no data.customer.timeline in ${text.slice(0, 200)}`);
+    const page = Math.min(TIMELINE_PAGE_SIZE, events);
+    if (conn.edges.length !== page) throw new Error(`${t.name}: ${conn.edges.length} edges, expected ${page}`);
+    if (conn.pageInfo.hasNextPage !== events > TIMELINE_PAGE_SIZE) throw new Error(`${t.name}: wrong hasNextPage`);
+    for (let i = 1; i < conn.edges.length; i++) {
+      if (conn.edges[i]!.at > conn.edges[i - 1]!.at) throw new Error(`${t.name}: edges not newest first at ${i}`);
+    }
+    kinds = [...new Set(conn.edges.map((e) => e.kind))].sort();
+    bodies[t.name] = text;
+    parsed[t.name] = json;
+  }
+  if (!isDeepStrictEqual(parsed[api.name], parsed[raw.name])) {
+    throw new Error(`API and raw baseline disagree:\napi: ${bodies[api.name]!.slice(0, 800)}\nraw: ${bodies[raw.name]!.slice(0, 800)}`);
+  }
+  return { api: bodies[api.name]!, raw: bodies[raw.name]!, kinds };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One scenario end to end
+
+export type TimelineScenarioOptions = OpenOptions &
+  LoadOptions & {
+    events: number;
+    customers?: number;
+    seed?: number;
+    log?: (line: string) => void;
+  };
+
+export type TimelineResult = {
+  scenario: 'customer-timeline';
+  date: string;
+  backend: 'postgres' | 'pglite';
+  note?: string;
+  node: string;
+  events: number;
+  seeded: Omit<TimelineSeeded, 'shopId' | 'secretKey' | 'customerId'>;
+  load: { connections: number; duration: number; warmup: number; workers: number; poolSize: number };
+  query: string;
+  /** Kinds present on the verified first page. */
+  pageKinds: string[];
+  /** SQL statements Prisma sent for one API request. */
+  apiSql: string[];
+  api: LoadResult;
+  raw: LoadResult;
+  /** API / raw. */
+  ratio: { rps: number; p50: number; p99: number };
+};
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
+
+export async function runTimeline(opts: TimelineScenarioOptions): Promise<TimelineResult> {
+  const log = opts.log ?? (() => {});
+  const poolSize = opts.poolSize ?? 10;
+  const bench = await openBenchDatabase({ backend: opts.backend, adminUrl: opts.adminUrl, poolSize });
+  const targets: Target[] = [];
+  try {
+    log(bench.note ?? `database: ${bench.kind}${bench.url ? ` (${new URL(bench.url).pathname.slice(1)})` : ''}`);
+    log(`seeding ${opts.customers ?? 1000} customers and ${opts.events} timeline events for one of them...`);
+    const seeded = await seedTimeline(bench.db, { events: opts.events, customers: opts.customers, seed: opts.seed });
+    const k = seeded.byKind;
+    log(
+      `seeded in ${((seeded.ms + seeded.timelineMs) / 1000).toFixed(1)} s: ${k.interaction} interactions, ${k.order} orders, ${k.stage} stage changes, ${k.consent} consent changes (+${seeded.deletedInteractions} deleted, +${seeded.otherCustomerEvents} of another customer)`,
+    );
+    const api = await startApi(bench.db);
+    targets.push(api);
+    const raw = await startTimelineRaw(bench, seeded.shopId, poolSize);
+    targets.push(raw);
+    const request = timelineRequest(seeded.secretKey, seeded.customerId);
+    const bodies = await verifyTimeline(api, raw, request, opts.events);
+    // The SQL of one steady-state request (the first one of a key also records its last use).
+    const stopRecording = bench.recordSql();
+    await fetch(api.url, request).then((r) => r.text());
+    const apiSql = stopRecording();
+    log(`verified: API and raw baseline return the same page (kinds ${bodies.kinds.join(', ')})`);
+    const loadOpts: LoadOptions = { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers };
+    log(`load: ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per target`);
+    const apiResult = await load(api, request, bodies.api, loadOpts);
+    const rawResult = await load(raw, request, bodies.raw, loadOpts);
+    const { shopId: _s, secretKey: _k, customerId: _c, ...seededInfo } = seeded;
+    return {
+      scenario: 'customer-timeline',
+      date: new Date().toISOString(),
+      backend: bench.kind,
+      ...(bench.note ? { note: bench.note } : {}),
+      node: process.version,
+      events: opts.events,
+      seeded: seededInfo,
+      load: { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers ?? 0, poolSize },
+      query: TIMELINE_QUERY,
+      pageKinds: bodies.kinds,
+      apiSql,
+      api: apiResult,
+      raw: rawResult,
+      ratio: {
+        rps: ratio(apiResult.rps, rawResult.rps),
+        p50: ratio(apiResult.p50, rawResult.p50),
+        p99: ratio(apiResult.p99, rawResult.p99),
+      },
+    };
+  } finally {
+    for (const t of targets.reverse()) await t.stop().catch(() => {});
+    await bench.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+export function formatTimelineReport(r: TimelineResult): string {
+  return [
+    `customer-timeline: timeline(first: ${TIMELINE_PAGE_SIZE}) of a customer with ${r.events} events on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
+    `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per request, raw 1`,
+    '',
+    ...formatLoadTable([r.api, r.raw]),
+    '',
+    `API / raw: req/s ${fmt(r.ratio.rps, 2)}x, p50 ${fmt(r.ratio.p50, 2)}x, p99 ${fmt(r.ratio.p99, 2)}x`,
+  ].join('\n');
+}
+
+/** Prints the table and, when `jsonPath` is given, writes the result as JSON there. */
+export function reportTimeline(r: TimelineResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
+  const text = formatTimelineReport(r);
+  (opts.print ?? console.log)(text);
+  if (opts.jsonPath) writeJson(opts.jsonPath, r);
+  return text;
+}
