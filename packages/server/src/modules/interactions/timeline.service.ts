@@ -39,7 +39,11 @@ function after(kind: TimelineKind, at: Prisma.Sql, c: TimelineEntry | null): Pri
   return Prisma.sql`AND (${at} < ${cAt}::timestamptz OR (${at} = ${cAt}::timestamptz AND x.id < ${c.id}::uuid))`;
 }
 
-function branch(kind: TimelineKind, shop: Prisma.Sql, customerId: string, c: TimelineEntry | null): Prisma.Sql {
+/**
+ * One kind's next `limit` rows. Each branch is ordered and limited on its own, so PostgreSQL walks
+ * the (customerId, at) index backwards and stops early instead of sorting every event.
+ */
+function branch(kind: TimelineKind, shop: Prisma.Sql, customerId: string, c: TimelineEntry | null, limit: number): Prisma.Sql {
   // Identifiers are constants of this file, never input.
   const spec = {
     interaction: { table: '"Interaction"', at: '"occurredAt"', extra: 'AND x."deletedAt" IS NULL' },
@@ -48,8 +52,9 @@ function branch(kind: TimelineKind, shop: Prisma.Sql, customerId: string, c: Tim
     consent: { table: '"ConsentChange"', at: '"changedAt"', extra: '' },
   }[kind];
   const at = Prisma.raw(`x.${spec.at}`);
-  return Prisma.sql`SELECT ${kind}::text AS kind, x.id, ${at} AS at, x."shopId" FROM ${Prisma.raw(spec.table)} x
-    WHERE x."shopId" = ${shop} AND x."customerId" = ${customerId}::uuid ${Prisma.raw(spec.extra)} ${after(kind, at, c)}`;
+  return Prisma.sql`(SELECT ${kind}::text AS kind, x.id, ${at} AS at, x."shopId" FROM ${Prisma.raw(spec.table)} x
+    WHERE x."shopId" = ${shop} AND x."customerId" = ${customerId}::uuid ${Prisma.raw(spec.extra)} ${after(kind, at, c)}
+    ORDER BY ${at} DESC, x.id DESC LIMIT ${limit})`;
 }
 
 const compare = (a: TimelineEntry, b: TimelineEntry) =>
@@ -69,7 +74,7 @@ export async function timelinePage(
   const rows = await sql<{ kind: TimelineKind; id: string; at: Date | string }>(
     (shop) =>
       Prisma.sql`SELECT * FROM (${Prisma.join(
-        kinds.map((k) => branch(k, shop, customerId, cursor)),
+        kinds.map((k) => branch(k, shop, customerId, cursor, opts.first + 1)),
         ' UNION ALL ',
       )}) AS timeline ORDER BY at DESC, kind ASC, id DESC LIMIT ${opts.first + 1}`,
   );
