@@ -23,6 +23,8 @@ const TENANT_MODELS = new Set([
   'Order',
   'OrderItem',
   'IdempotencyKey',
+  'WebhookEndpoint',
+  'WebhookDelivery',
 ]);
 
 const WHERE_OPS = new Set([
