@@ -9,6 +9,7 @@ CREATE TABLE "WebhookEndpoint" (
     "eventTypes" TEXT[],
     "secret" TEXT NOT NULL,
     "active" BOOLEAN NOT NULL DEFAULT true,
+    "lastEventId" BIGINT NOT NULL DEFAULT 0,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "disabledAt" TIMESTAMPTZ(3),
 
