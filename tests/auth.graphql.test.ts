@@ -112,7 +112,7 @@ describe('API keys', () => {
     const { key, apiKey } = await newKey(s.g, { kind: 'SECRET', name: 'backend' });
     expect(key).toMatch(/^sk_live_[A-Za-z0-9_-]{20,}$/);
     expect(apiKey).toMatchObject({ kind: 'SECRET', name: 'backend', prefix: key.slice(0, 12), lastUsedAt: null, revokedAt: null });
-    expect(apiKey.scopes).toEqual(['customers:read', 'customers:write', 'staff:read', 'staff:write', 'keys:manage']);
+    expect(apiKey.scopes).toEqual(['customers:read', 'customers:write', 'staff:read', 'staff:write', 'keys:manage', 'webhooks:manage']);
 
     const listRes = await s.g(API_KEYS);
     const json = JSON.stringify(listRes);

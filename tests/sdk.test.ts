@@ -49,7 +49,23 @@ describe('client', () => {
     expect(Object.isFrozen(crm)).toBe(true);
     expect(Object.isFrozen(crm.customers)).toBe(true);
     expect(Object.keys(crm).sort()).toEqual(
-      ['customers', 'interactions', 'keys', 'leads', 'me', 'orders', 'request', 'shop', 'staff', 'tags', 'tokens'].sort(),
+      [
+        'close',
+        'customers',
+        'followUps',
+        'interactions',
+        'keys',
+        'leads',
+        'me',
+        'orders',
+        'request',
+        'shop',
+        'staff',
+        'subscriptions',
+        'tags',
+        'tokens',
+        'webhooks',
+      ].sort(),
     );
     let calls = 0;
     const viaToken = createCrmClient({

@@ -61,7 +61,8 @@ async function snapshot(shopId: string): Promise<Record<string, unknown[]>> {
   for (const model of TENANT_MODELS) {
     const delegate = (p as unknown as Record<string, Delegate>)[`${model[0]?.toLowerCase()}${model.slice(1)}`];
     if (!delegate) throw new Error(`no delegate for ${model}`);
-    out[model] = (await delegate.findMany({ where: { shopId } })).map((r) => JSON.stringify(r)).sort();
+    const bigintSafe = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+    out[model] = (await delegate.findMany({ where: { shopId } })).map((r) => JSON.stringify(r, bigintSafe)).sort();
   }
   return out;
 }
@@ -229,7 +230,170 @@ async function g_(g: Caller, query: string, variables: Data, allow: string[]): P
   return r;
 }
 
+/** A webhook endpoint and a delivery of shop A (added with the webhooks module). */
+const AW = { endpoint: '', delivery: '', secret: '' };
+const B_CREATE_HOOK = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { __typename
+  ... on WebhookEndpointWithSecret { secret endpoint { id url } } ... on Error { code message path } } }`;
+const B_HOOK_ID = (field: string, input: string, success: string) => `mutation($input: ${input}!) { ${field}(input: $input) { __typename
+  ... on ${success} { __typename } ... on Error { code message path } } }`;
+
+beforeAll(async () => {
+  const e = await ok<{ createWebhookEndpoint: { secret: string; endpoint: { id: string } } }>(A.g, B_CREATE_HOOK, {
+    input: { url: 'https://alpha-hooks.example/in' },
+  });
+  AW.endpoint = e.createWebhookEndpoint.endpoint.id;
+  AW.secret = e.createWebhookEndpoint.secret;
+  const d = await t.db.prisma.webhookDelivery.create({
+    data: {
+      shopId: A.shopId,
+      endpointId: rawId(AW.endpoint),
+      eventId: 1n,
+      eventType: 'CUSTOMER_CREATED',
+      payload: { alpha: 'alpha-payload' },
+    },
+  });
+  AW.delivery = globalId('WebhookDelivery', d.id);
+  A.secrets.push(AW.endpoint, rawId(AW.endpoint), AW.secret, 'alpha-hooks.example', AW.delivery, d.id, 'alpha-payload');
+  initialA = await snapshot(A.shopId);
+});
+
+/** Follow-ups, doubts, lead history and follow-up settings of shop A (added with the follow-ups module). */
+const AF = { pool: '', done: '', planned: '', doubt: '', bOwner: '' };
+const FU_ERR = '... on Error { code message path }';
+const F_MUT = (field: string, input: string, success: string) => `mutation($input: ${input}) { ${field}(input: $input) { __typename
+  ${FU_ERR} ${success} } }`;
+const B_CREATE_FU = F_MUT(
+  'createFollowUp',
+  'CreateFollowUpInput!',
+  '... on CreateFollowUpSuccess { followUp { id goal customer { id } } }',
+);
+const B_UPDATE_FU = F_MUT('updateFollowUp', 'UpdateFollowUpInput!', '... on UpdateFollowUpSuccess { followUp { id goal } }');
+const B_CANCEL_FU = F_MUT('cancelFollowUp', 'CloseFollowUpInput!', '... on CancelFollowUpSuccess { followUp { id status } }');
+const B_SKIP_FU = F_MUT('skipFollowUp', 'CloseFollowUpInput!', '... on SkipFollowUpSuccess { followUp { id status } }');
+const B_COMPLETE_FU = F_MUT(
+  'completeFollowUp',
+  'CompleteFollowUpInput!',
+  '... on CompleteFollowUpPayload { followUp { id notes } next { id } proposal { reasons } }',
+);
+const B_RESOLVE = F_MUT('resolveFollowUpDoubt', 'ResolveDoubtInput!', '... on ResolveFollowUpDoubtSuccess { doubt { id text } }');
+const B_RETENTION = F_MUT(
+  'generateRetentionFollowUps',
+  'GenerateRetentionFollowUpsInput!',
+  '... on RetentionFollowUpsPayload { createdCount created { id customer { id } } }',
+);
+const F_SETTINGS =
+  '... on FollowUpSettings { cadence { unknownLikelihoodDays } leadPool { mode returnAfterHours bySource { channel staffId } } }';
+const B_CADENCE = F_MUT('updateCadenceSettings', 'UpdateCadenceSettingsInput!', F_SETTINGS);
+const B_LEADPOOL = F_MUT('updateLeadPoolSettings', 'UpdateLeadPoolSettingsInput!', F_SETTINGS);
+const B_CLAIM = F_MUT('claimLead', 'ClaimLeadInput!', '... on ClaimLeadSuccess { customer { id owner { id } } }');
+const B_ASSIGN = F_MUT('assignLead', 'AssignLeadInput!', '... on AssignLeadSuccess { customer { id owner { id } } }');
+const B_BULK = (field: string) =>
+  F_MUT(field, 'LeadBatchInput', '... on LeadAssignmentsPayload { count assignments { customer { id } staff { id } } }');
+
+beforeAll(async () => {
+  const pool = await createCustomer(A.g, {
+    email: 'pool@alpha.test',
+    firstName: 'Poolina',
+    stage: 'PROSPECT',
+    source: { channel: 'SOCIAL' },
+  });
+  AF.pool = pool.id;
+  const f = await ok<{ createFollowUp: { followUp: { id: string } } }>(A.g, B_CREATE_FU, {
+    input: { customerId: A.alice.id, goal: 'alpha-goal', dueAt: new Date(Date.now() + 86_400_000).toISOString(), channel: 'EMAIL' },
+  });
+  AF.done = f.createFollowUp.followUp.id;
+  const c = await ok<{ completeFollowUp: { next: { id: string } } }>(A.g, B_COMPLETE_FU, {
+    input: { id: AF.done, notes: 'alpha-notes', doubts: ['alpha-doubt'], nextStep: 'alpha-next-step' },
+  });
+  AF.planned = c.completeFollowUp.next.id;
+  AF.doubt = globalId('FollowUpDoubt', (await t.db.prisma.followUpDoubt.findFirstOrThrow({ where: { shopId: A.shopId } })).id);
+  await ok(A.g, B_CADENCE, { input: { unknownLikelihoodDays: 9 } });
+  await ok(A.g, B_LEADPOOL, { input: { mode: 'BY_SOURCE', bySource: [{ channel: 'SOCIAL', staffId: A.rep.id }], returnAfterHours: 1 } });
+  AF.bOwner = globalId('StaffUser', (await t.db.prisma.staffUser.findFirstOrThrow({ where: { shopId: B.shopId, role: 'OWNER' } })).id);
+  A.secrets.push(
+    ...[AF.pool, AF.done, AF.planned, AF.doubt].flatMap((id) => [id, rawId(id)]),
+    'Poolina',
+    'alpha-goal',
+    'alpha-notes',
+    'alpha-doubt',
+    'alpha-next-step',
+  );
+  await sleep(100);
+  initialA = await snapshot(A.shopId);
+  expect(initialA.FollowUp).toHaveLength(2);
+  expect(initialA.FollowUpDoubt).toHaveLength(1);
+});
+
 const queryCases: Record<string, () => Promise<void>> = {
+  agenda: async () => {
+    const Q = `query($a: ID, $s: AgendaSection) { agenda(first: 100, assigneeId: $a, section: $s) {
+      totalCount overdueCount dueTodayCount upcomingCount edges { node { id goal customer { id } } } } }`;
+    for (const v of [{}, { a: A.rep.id }, { s: 'UPCOMING' }]) {
+      const r = member(await gql(B.g, Q, v), 'agenda') as unknown as Record<string, unknown>;
+      expect(r, JSON.stringify(v)).toEqual({ totalCount: 0, overdueCount: 0, dueTodayCount: 0, upcomingCount: 0, edges: [] });
+    }
+    // A's staff cannot be named as the acting user with B's key.
+    expect(errorCodes(await gql(B.g, Q, {}, { 'x-crm-staff-id': A.rep.id }))).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  followUp: async () => {
+    for (const id of [AF.done, AF.planned]) {
+      const r = await gql(B.g, 'query($id: ID!) { followUp(id: $id) { id goal } }', { id });
+      expect(r.errors).toBeUndefined();
+      expect(r.data).toEqual({ followUp: null });
+    }
+    for (const id of [AF.planned, AF.doubt]) {
+      expect((await gql(B.g, 'query($id: ID!) { node(id: $id) { id } }', { id })).data).toEqual({ node: null });
+    }
+    expect(errorCodes(await gql(B.p, 'query($id: ID!) { followUp(id: $id) { id } }', { id: AF.planned }))).toEqual(['FORBIDDEN']);
+  },
+  followUpSettings: async () => {
+    const Q = '{ followUpSettings { cadence { unknownLikelihoodDays } leadPool { mode returnAfterHours bySource { staffId } } } }';
+    const r = await gql(B.g, Q);
+    expect(r.data).toEqual({
+      followUpSettings: { cadence: { unknownLikelihoodDays: 7 }, leadPool: { mode: 'NONE', returnAfterHours: 72, bySource: [] } },
+    });
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  leadPool: async () => {
+    const Q = 'query($f: LeadPoolFilter) { leadPool(first: 100, filter: $f) { totalCount edges { node { id firstName } } } }';
+    const all = member(await gql(B.g, Q), 'leadPool') as unknown as { totalCount: number };
+    expect(all.totalCount).toBe(
+      await t.db.prisma.customer.count({
+        where: { shopId: B.shopId, ownerId: null, status: 'ACTIVE', stage: { in: ['SUSPECT', 'PROSPECT'] } },
+      }),
+    );
+    const social = member(await gql(B.g, Q, { f: { sourceChannels: ['SOCIAL'] } }), 'leadPool');
+    expect(social).toEqual({ totalCount: 0, edges: [] });
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  suggestNextFollowUp: async () => {
+    const Q = 'query($id: ID!) { suggestNextFollowUp(customerId: $id) { dueAt channel reasons } }';
+    for (const id of [A.alice.id, AF.pool, A.dup.id]) {
+      const r = await gql(B.g, Q, { id });
+      expect(r.errors).toBeUndefined();
+      expect(r.data).toEqual({ suggestNextFollowUp: null });
+    }
+    expect(errorCodes(await gql(B.p, Q, { id: A.alice.id }))).toEqual(['FORBIDDEN']);
+  },
+  webhookEndpoints: async () => {
+    const r = await gql(B.g, '{ webhookEndpoints { id url } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ webhookEndpoints: [] });
+    const node = await gql(B.g, 'query($id: ID!) { node(id: $id) { id } }', { id: AW.endpoint });
+    expect(node.data).toEqual({ node: null });
+    expect(errorCodes(await gql(B.p, '{ webhookEndpoints { id } }'))).toEqual(['FORBIDDEN']);
+  },
+  webhookDeliveries: async () => {
+    const Q = 'query($f: WebhookDeliveryFilter) { webhookDeliveries(first: 50, filter: $f) { totalCount edges { node { id payload } } } }';
+    for (const f of [undefined, { endpointId: AW.endpoint }]) {
+      const r = member(await gql(B.g, Q, { f }), 'webhookDeliveries') as unknown as { totalCount: number; edges: unknown[] };
+      expect(r).toEqual({ totalCount: 0, edges: [] });
+    }
+    const node = await gql(B.g, 'query($id: ID!) { node(id: $id) { id } }', { id: AW.delivery });
+    expect(node.data).toEqual({ node: null });
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
   interactions: async () => {
     const Q = 'query($f: InteractionFilter) { interactions(first: 100, filter: $f) { totalCount edges { node { id subject } } } }';
     const all = member(await gql(B.g, Q), 'interactions') as unknown as { totalCount: number };
@@ -378,6 +542,157 @@ const queryCases: Record<string, () => Promise<void>> = {
 };
 
 const mutationCases: Record<string, () => Promise<void>> = {
+  createFollowUp: async () => {
+    const due = new Date(Date.now() + 86_400_000).toISOString();
+    expectNotFound(member(await gql(B.g, B_CREATE_FU, { input: { customerId: A.alice.id, dueAt: due } }), 'createFollowUp'), [
+      'input',
+      'customerId',
+    ]);
+    expectNotFound(member(await gql(B.g, B_CREATE_FU, { input: { customerId: AF.pool, dueAt: due } }), 'createFollowUp'), [
+      'input',
+      'customerId',
+    ]);
+    expectNotFound(
+      member(await gql(B.g, B_CREATE_FU, { input: { customerId: B.mine.id, dueAt: due, assigneeId: A.rep.id } }), 'createFollowUp'),
+      ['input', 'assigneeId'],
+    );
+    expect(await t.db.prisma.followUp.count({ where: { shopId: B.shopId } })).toBe(0);
+    expectForbidden(member(await gql(B.p, B_CREATE_FU, { input: { customerId: A.alice.id, dueAt: due } }), 'createFollowUp'));
+  },
+  updateFollowUp: async () => {
+    expectNotFound(member(await gql(B.g, B_UPDATE_FU, { input: { id: AF.planned, goal: 'Evil' } }), 'updateFollowUp'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_UPDATE_FU, { input: { id: AF.planned, goal: 'Evil' } }), 'updateFollowUp'));
+  },
+  cancelFollowUp: async () => {
+    expectNotFound(member(await gql(B.g, B_CANCEL_FU, { input: { id: AF.planned } }), 'cancelFollowUp'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_CANCEL_FU, { input: { id: AF.planned } }), 'cancelFollowUp'));
+  },
+  skipFollowUp: async () => {
+    expectNotFound(member(await gql(B.g, B_SKIP_FU, { input: { id: AF.planned, reason: 'evil' } }), 'skipFollowUp'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_SKIP_FU, { input: { id: AF.planned } }), 'skipFollowUp'));
+  },
+  completeFollowUp: async () => {
+    expectNotFound(member(await gql(B.g, B_COMPLETE_FU, { input: { id: AF.planned, notes: 'Evil' } }), 'completeFollowUp'), [
+      'input',
+      'id',
+    ]);
+    // B's own follow-up cannot resolve A's doubt (and nothing of B's is written either).
+    const own = await ok<{ createFollowUp: { followUp: { id: string } } }>(B.g, B_CREATE_FU, {
+      input: { customerId: B.mine.id, dueAt: new Date(Date.now() + 86_400_000).toISOString() },
+    });
+    const r = member(
+      await gql(B.g, B_COMPLETE_FU, {
+        input: { id: own.createFollowUp.followUp.id, resolveDoubts: [{ id: AF.doubt, resolution: 'evil' }] },
+      }),
+      'completeFollowUp',
+    );
+    expectNotFound(r, ['input', 'resolveDoubts', '0', 'id']);
+    expect((await t.db.prisma.followUp.findUniqueOrThrow({ where: { id: rawId(own.createFollowUp.followUp.id) } })).status).toBe('PLANNED');
+    await t.db.prisma.followUp.deleteMany({ where: { shopId: B.shopId } });
+    expectForbidden(member(await gql(B.p, B_COMPLETE_FU, { input: { id: AF.planned } }), 'completeFollowUp'));
+  },
+  resolveFollowUpDoubt: async () => {
+    expectNotFound(member(await gql(B.g, B_RESOLVE, { input: { id: AF.doubt, resolution: 'evil' } }), 'resolveFollowUpDoubt'), [
+      'input',
+      'id',
+    ]);
+    expectForbidden(member(await gql(B.p, B_RESOLVE, { input: { id: AF.doubt, resolution: 'evil' } }), 'resolveFollowUpDoubt'));
+  },
+  generateRetentionFollowUps: async () => {
+    const input = {
+      kinds: ['HOLIDAY', 'BIRTHDAY', 'SERVICE_REMINDER'],
+      stages: ['SUSPECT', 'PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER', 'CHURNED'],
+      holidayDate: new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10),
+    };
+    const r = member(await gql(B.g, B_RETENTION, { input }), 'generateRetentionFollowUps') as unknown as {
+      created: { customer: { id: string } }[];
+    };
+    const bIds = (await t.db.prisma.customer.findMany({ where: { shopId: B.shopId } })).map((c) => globalId('Customer', c.id));
+    for (const f of r.created) expect(bIds).toContain(f.customer.id);
+    await t.db.prisma.followUp.deleteMany({ where: { shopId: B.shopId } });
+    expectForbidden(member(await gql(B.p, B_RETENTION, { input }), 'generateRetentionFollowUps'));
+  },
+  updateCadenceSettings: async () => {
+    const r = member(await gql(B.g, B_CADENCE, { input: { unknownLikelihoodDays: 11 } }), 'updateCadenceSettings');
+    expect(r).toMatchObject({ __typename: 'FollowUpSettings', cadence: { unknownLikelihoodDays: 11 } });
+    await ok(B.g, B_CADENCE, { input: { unknownLikelihoodDays: null } });
+    expectForbidden(member(await gql(B.p, B_CADENCE, { input: { unknownLikelihoodDays: 1 } }), 'updateCadenceSettings'));
+  },
+  updateLeadPoolSettings: async () => {
+    const r = member(
+      await gql(B.g, B_LEADPOOL, { input: { bySource: [{ channel: 'SOCIAL', staffId: A.rep.id }] } }),
+      'updateLeadPoolSettings',
+    );
+    expectNotFound(r, ['input', 'bySource', '0', 'staffId']);
+    expectForbidden(member(await gql(B.p, B_LEADPOOL, { input: { mode: 'ROUND_ROBIN' } }), 'updateLeadPoolSettings'));
+  },
+  claimLead: async () => {
+    const asBOwner = { 'x-crm-staff-id': AF.bOwner };
+    expectNotFound(member(await gql(B.g, B_CLAIM, { input: { customerId: AF.pool } }, asBOwner), 'claimLead'), ['input', 'customerId']);
+    expect(errorCodes(await gql(B.g, B_CLAIM, { input: { customerId: AF.pool } }, { 'x-crm-staff-id': A.rep.id }))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
+    expectForbidden(member(await gql(B.p, B_CLAIM, { input: { customerId: AF.pool } }), 'claimLead'));
+  },
+  assignLead: async () => {
+    expectNotFound(member(await gql(B.g, B_ASSIGN, { input: { customerId: AF.pool, staffId: AF.bOwner } }), 'assignLead'), [
+      'input',
+      'customerId',
+    ]);
+    expectNotFound(member(await gql(B.g, B_ASSIGN, { input: { customerId: B.mine.id, staffId: A.rep.id } }), 'assignLead'), [
+      'input',
+      'staffId',
+    ]);
+    expectForbidden(member(await gql(B.p, B_ASSIGN, { input: { customerId: AF.pool, staffId: A.rep.id } }), 'assignLead'));
+  },
+  autoAssignLeads: async () => {
+    // B's rule (NONE, then ROUND_ROBIN among B's agents) never touches A's pool lead.
+    expect(member(await gql(B.g, B_BULK('autoAssignLeads'), { input: null }), 'autoAssignLeads')).toMatchObject({ count: 0 });
+    await ok(B.g, B_LEADPOOL, { input: { mode: 'ROUND_ROBIN' } });
+    const r = member(await gql(B.g, B_BULK('autoAssignLeads'), { input: { limit: 500 } }), 'autoAssignLeads');
+    expect(r.__typename).toBe('LeadAssignmentsPayload');
+    await ok(B.g, B_LEADPOOL, { input: { mode: 'NONE' } });
+    await t.db.prisma.customer.updateMany({ where: { shopId: B.shopId }, data: { ownerId: null } });
+    expectForbidden(member(await gql(B.p, B_BULK('autoAssignLeads'), { input: null }), 'autoAssignLeads'));
+  },
+  returnStaleLeads: async () => {
+    // A's rule (1 hour) is not B's: B's run returns nothing of A.
+    const r = member(await gql(B.g, B_BULK('returnStaleLeads'), { input: { limit: 5000 } }), 'returnStaleLeads');
+    expect(r).toMatchObject({ __typename: 'LeadAssignmentsPayload', count: 0 });
+    expectForbidden(member(await gql(B.p, B_BULK('returnStaleLeads'), { input: null }), 'returnStaleLeads'));
+  },
+  createWebhookEndpoint: async () => {
+    const r = member(await gql(B.g, B_CREATE_HOOK, { input: { url: 'https://bravo.example/in' } }), 'createWebhookEndpoint') as unknown as {
+      endpoint: { id: string };
+    };
+    const row = await t.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: rawId(r.endpoint.id) } });
+    expect(row.shopId).toBe(B.shopId);
+    await t.db.prisma.webhookEndpoint.delete({ where: { id: row.id } });
+    expectForbidden(member(await gql(B.p, B_CREATE_HOOK, { input: { url: 'https://bravo.example/in' } }), 'createWebhookEndpoint'));
+  },
+  updateWebhookEndpoint: async () => {
+    const M = B_HOOK_ID('updateWebhookEndpoint', 'UpdateWebhookEndpointInput', 'UpdateWebhookEndpointSuccess');
+    expectNotFound(member(await gql(B.g, M, { input: { id: AW.endpoint, url: 'https://evil.example' } }), 'updateWebhookEndpoint'), [
+      'input',
+      'id',
+    ]);
+    expectForbidden(member(await gql(B.p, M, { input: { id: AW.endpoint, active: false } }), 'updateWebhookEndpoint'));
+  },
+  rotateWebhookSecret: async () => {
+    const M = B_HOOK_ID('rotateWebhookSecret', 'WebhookEndpointIdInput', 'WebhookEndpointWithSecret');
+    expectNotFound(member(await gql(B.g, M, { input: { id: AW.endpoint } }), 'rotateWebhookSecret'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, M, { input: { id: AW.endpoint } }), 'rotateWebhookSecret'));
+  },
+  deleteWebhookEndpoint: async () => {
+    const M = B_HOOK_ID('deleteWebhookEndpoint', 'WebhookEndpointIdInput', 'DeletedWebhookEndpoint');
+    expectNotFound(member(await gql(B.g, M, { input: { id: AW.endpoint } }), 'deleteWebhookEndpoint'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, M, { input: { id: AW.endpoint } }), 'deleteWebhookEndpoint'));
+  },
+  redeliverWebhook: async () => {
+    const M = B_HOOK_ID('redeliverWebhook', 'RedeliverWebhookInput', 'RedeliverWebhookSuccess');
+    expectNotFound(member(await gql(B.g, M, { input: { id: AW.delivery } }), 'redeliverWebhook'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, M, { input: { id: AW.delivery } }), 'redeliverWebhook'));
+  },
   captureLead: async () => {
     // A's customer's email creates a separate lead in B; the browser learns nothing.
     const r = member(await gql(B.p, B_CAPTURE, { input: { email: ALICE.email, firstName: 'Evil', message: 'hi' } }), 'captureLead');
@@ -636,6 +951,6 @@ describe('tenant isolation', () => {
     expect(me.me.email).toBe(ALICE.email);
     const extra = await t.gql(A.extraKeyPlain)('{ customers { totalCount } }');
     expect(extra.status).toBe(200);
-    expect(extra.data).toEqual({ customers: { totalCount: 2 } }); // alice and bob (one archived, one merged)
+    expect(extra.data).toEqual({ customers: { totalCount: 3 } }); // alice, bob and the follow-ups' pool lead (one archived, one merged)
   });
 });

@@ -1,11 +1,25 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { CrmError } from './errors.js';
 import {
+  AgendaDocument,
+  type AgendaQuery,
+  type AgendaQueryVariables,
   ArchiveCustomerDocument,
   type ArchiveCustomerMutation,
+  AssignLeadDocument,
+  type AssignLeadMutation,
+  AutoAssignLeadsDocument,
+  type AutoAssignLeadsMutation,
+  CancelFollowUpDocument,
+  type CancelFollowUpMutation,
   CaptureLeadDocument,
   type CaptureLeadInput,
   type CaptureLeadMutation,
+  ClaimLeadDocument,
+  type ClaimLeadMutation,
+  CompleteFollowUpDocument,
+  type CompleteFollowUpInput,
+  type CompleteFollowUpMutation,
   CreateApiKeyDocument,
   type CreateApiKeyInput,
   type CreateApiKeyMutation,
@@ -15,23 +29,53 @@ import {
   CreateCustomerTokenDocument,
   type CreateCustomerTokenInput,
   type CreateCustomerTokenMutation,
+  CreateFollowUpDocument,
+  type CreateFollowUpInput,
+  type CreateFollowUpMutation,
   CreateStaffUserDocument,
   type CreateStaffUserInput,
   type CreateStaffUserMutation,
+  CreateWebhookEndpointDocument,
+  type CreateWebhookEndpointInput,
+  type CreateWebhookEndpointMutation,
+  CustomerFollowUpsDocument,
+  type CustomerFollowUpsQuery,
+  type CustomerFollowUpsQueryVariables,
   CustomerTimelineDocument,
   type CustomerTimelineQuery,
   type CustomerTimelineQueryVariables,
+  CustomerUpdatedDocument,
+  type CustomerUpdatedSubscription,
   DeleteCustomerDocument,
   type DeleteCustomerMutation,
   DeleteInteractionDocument,
   type DeleteInteractionMutation,
+  DeleteWebhookEndpointDocument,
+  type DeleteWebhookEndpointMutation,
+  EventsDocument,
+  type EventsSubscription,
+  type EventType,
+  FollowUpSettingsDocument,
+  type FollowUpSettingsQuery,
+  GenerateRetentionFollowUpsDocument,
+  type GenerateRetentionFollowUpsInput,
+  type GenerateRetentionFollowUpsMutation,
   GetCustomerByDocument,
   type GetCustomerByQuery,
   type GetCustomerByQueryVariables,
   GetCustomerDocument,
   type GetCustomerQuery,
+  GetFollowUpDocument,
+  type GetFollowUpQuery,
   GetOrderDocument,
   type GetOrderQuery,
+  InteractionRecordedDocument,
+  type InteractionRecordedSubscription,
+  LeadCreatedDocument,
+  type LeadCreatedSubscription,
+  LeadPoolDocument,
+  type LeadPoolQuery,
+  type LeadPoolQueryVariables,
   ListApiKeysDocument,
   type ListApiKeysQuery,
   ListCustomersDocument,
@@ -47,6 +91,11 @@ import {
   type ListStaffUsersQuery,
   ListTagsDocument,
   type ListTagsQuery,
+  ListWebhookDeliveriesDocument,
+  type ListWebhookDeliveriesQuery,
+  type ListWebhookDeliveriesQueryVariables,
+  ListWebhookEndpointsDocument,
+  type ListWebhookEndpointsQuery,
   MeDocument,
   type MeQuery,
   MergeCustomersDocument,
@@ -55,13 +104,25 @@ import {
   RecordInteractionDocument,
   type RecordInteractionInput,
   type RecordInteractionMutation,
+  RedeliverWebhookDocument,
+  type RedeliverWebhookMutation,
+  ResolveFollowUpDoubtDocument,
+  type ResolveFollowUpDoubtMutation,
+  ReturnStaleLeadsDocument,
+  type ReturnStaleLeadsMutation,
   RevokeApiKeyDocument,
   type RevokeApiKeyMutation,
+  RotateWebhookSecretDocument,
+  type RotateWebhookSecretMutation,
   SetCustomerStageDocument,
   type SetCustomerStageInput,
   type SetCustomerStageMutation,
   ShopDocument,
   type ShopQuery,
+  SkipFollowUpDocument,
+  type SkipFollowUpMutation,
+  SuggestNextFollowUpDocument,
+  type SuggestNextFollowUpQuery,
   TagCustomerDocument,
   type TagCustomerMutation,
   TrackInteractionDocument,
@@ -71,18 +132,30 @@ import {
   type UnarchiveCustomerMutation,
   UntagCustomerDocument,
   type UntagCustomerMutation,
+  UpdateCadenceSettingsDocument,
+  type UpdateCadenceSettingsInput,
+  type UpdateCadenceSettingsMutation,
   UpdateCustomerDocument,
   type UpdateCustomerInput,
   type UpdateCustomerMutation,
+  UpdateFollowUpDocument,
+  type UpdateFollowUpInput,
+  type UpdateFollowUpMutation,
   UpdateInteractionDocument,
   type UpdateInteractionInput,
   type UpdateInteractionMutation,
+  UpdateLeadPoolSettingsDocument,
+  type UpdateLeadPoolSettingsInput,
+  type UpdateLeadPoolSettingsMutation,
   UpdateMyProfileDocument,
   type UpdateMyProfileInput,
   type UpdateMyProfileMutation,
   UpdateStaffUserDocument,
   type UpdateStaffUserInput,
   type UpdateStaffUserMutation,
+  UpdateWebhookEndpointDocument,
+  type UpdateWebhookEndpointInput,
+  type UpdateWebhookEndpointMutation,
   UpsertCustomerDocument,
   type UpsertCustomerInput,
   type UpsertCustomerMutation,
@@ -92,6 +165,7 @@ import {
   ViewerDocument,
   type ViewerQuery,
 } from './generated/graphql.js';
+import { type CrmSubscriptionOptions, createSubscriber, type SubscribeOptions } from './subscriptions.js';
 import { type CrmLogger, type CrmRequestOptions, createTransport } from './transport.js';
 
 /** How the client authenticates: a fixed key, or a function returning one per request. */
@@ -172,7 +246,7 @@ export type CrmClientBaseOptions = {
 };
 
 /** Options of {@link createCrmClient}. */
-export type CrmClientOptions = CrmClientBaseOptions & CrmCredentials;
+export type CrmClientOptions = CrmClientBaseOptions & CrmCredentials & CrmSubscriptionOptions;
 
 /** `[variables?, options?]` when every variable is optional, else `[variables, options?]`. */
 export type RequestArgs<V> = {} extends V ? [variables?: V, options?: CrmRequestOptions] : [variables: V, options?: CrmRequestOptions];
@@ -376,6 +450,155 @@ export function createCrmClient(options: CrmClientOptions) {
     /** Lead capture from a storefront form (publishable key): creates or updates a PROSPECT. Idempotent, retried safely. */
     capture: (input: CaptureLeadInput, opts?: CrmRequestOptions): Promise<CaptureLeadMutation['captureLead']> =>
       run(CaptureLeadDocument, { input }, opts, (r) => r.captureLead),
+    /** A page of the lead pool: SUSPECT / PROSPECT leads without an owner, newest first. */
+    pool: (variables: LeadPoolQueryVariables = {}, opts?: CrmRequestOptions): Promise<LeadPoolQuery['leadPool']> =>
+      run(LeadPoolDocument, variables, opts, (r) => r.leadPool),
+    /** The acting staff user (client option `staffId`) takes a lead from the pool; a lead claimed by someone else is a `ConflictError`. */
+    claim: (customerId: string, opts?: CrmRequestOptions): Promise<ClaimLeadMutation['claimLead']> =>
+      run(ClaimLeadDocument, { input: { customerId } }, opts, (r) => r.claimLead),
+    /** Gives a customer to a staff user (owners / managers / system). */
+    assign: (
+      customerId: string,
+      staffId: string,
+      options: { reason?: string } & CrmRequestOptions = {},
+    ): Promise<AssignLeadMutation['assignLead']> => {
+      const { reason, ...opts } = options;
+      return run(AssignLeadDocument, { input: { customerId, staffId, reason } }, opts, (r) => r.assignLead);
+    },
+    /** Distributes pool leads by the shop's rule (`followUps.updateLeadPoolSettings`). */
+    autoAssign: (limit?: number, opts?: CrmRequestOptions): Promise<AutoAssignLeadsMutation['autoAssignLeads']> =>
+      run(AutoAssignLeadsDocument, { input: { limit } }, opts, (r) => r.autoAssignLeads),
+    /** Returns leads without follow-up activity for `returnAfterHours` to the pool. */
+    returnStale: (limit?: number, opts?: CrmRequestOptions): Promise<ReturnStaleLeadsMutation['returnStaleLeads']> =>
+      run(ReturnStaleLeadsDocument, { input: { limit } }, opts, (r) => r.returnStaleLeads),
+  });
+
+  const followUps = Object.freeze({
+    /** A follow-up by id; `null` when not in this shop (or, for an agent, not theirs). */
+    get: (id: string, opts?: CrmRequestOptions): Promise<GetFollowUpQuery['followUp']> =>
+      run(GetFollowUpDocument, { id }, opts, (r) => r.followUp),
+    /** A page of a customer's follow-ups (latest due first) and their open doubts; `null` when not in this shop. */
+    forCustomer: (
+      id: string,
+      variables: Omit<CustomerFollowUpsQueryVariables, 'id'> = {},
+      opts?: CrmRequestOptions,
+    ): Promise<CustomerFollowUpsQuery['customer']> => run(CustomerFollowUpsDocument, { ...variables, id }, opts, (r) => r.customer),
+    /** A page of the agenda (PLANNED, by dueAt) with overdue / due today / upcoming counts; no `assigneeId` = own (agents) or whole shop (managers). */
+    agenda: (variables: AgendaQueryVariables = {}, opts?: CrmRequestOptions): Promise<AgendaQuery['agenda']> =>
+      run(AgendaDocument, variables, opts, (r) => r.agenda),
+    /** The cadence engine's proposal for the customer's next follow-up, with reasons; `null` when not in this shop. */
+    suggestNext: (customerId: string, opts?: CrmRequestOptions): Promise<SuggestNextFollowUpQuery['suggestNextFollowUp']> =>
+      run(SuggestNextFollowUpDocument, { customerId }, opts, (r) => r.suggestNextFollowUp),
+    /** Plans a follow-up (dueAt / channel default to the cadence proposal; channels need consent). */
+    create: (input: CreateFollowUpInput, opts?: CrmRequestOptions): Promise<CreateFollowUpMutation['createFollowUp']> =>
+      run(CreateFollowUpDocument, { input }, opts, (r) => r.createFollowUp),
+    /** Changes a PLANNED follow-up (pass `version` for optimistic concurrency). */
+    update: (input: UpdateFollowUpInput, opts?: CrmRequestOptions): Promise<UpdateFollowUpMutation['updateFollowUp']> =>
+      run(UpdateFollowUpDocument, { input }, opts, (r) => r.updateFollowUp),
+    /** Records outcome, notes and doubts and schedules the next follow-up (or only proposes it with `scheduleNext: false`). */
+    complete: (input: CompleteFollowUpInput, opts?: CrmRequestOptions): Promise<CompleteFollowUpMutation['completeFollowUp']> =>
+      run(CompleteFollowUpDocument, { input }, opts, (r) => r.completeFollowUp),
+    /** Cancels a PLANNED follow-up. */
+    cancel: (id: string, reason?: string, opts?: CrmRequestOptions): Promise<CancelFollowUpMutation['cancelFollowUp']> =>
+      run(CancelFollowUpDocument, { input: { id, reason } }, opts, (r) => r.cancelFollowUp),
+    /** Marks a PLANNED follow-up as skipped. */
+    skip: (id: string, reason?: string, opts?: CrmRequestOptions): Promise<SkipFollowUpMutation['skipFollowUp']> =>
+      run(SkipFollowUpDocument, { input: { id, reason } }, opts, (r) => r.skipFollowUp),
+    /** Resolves an open doubt / objection. */
+    resolveDoubt: (
+      id: string,
+      resolution: string,
+      opts?: CrmRequestOptions,
+    ): Promise<ResolveFollowUpDoubtMutation['resolveFollowUpDoubt']> =>
+      run(ResolveFollowUpDoubtDocument, { input: { id, resolution } }, opts, (r) => r.resolveFollowUpDoubt),
+    /** Birthday / holiday / service-reminder follow-ups for customers in the given stages (idempotent). */
+    generateRetention: (
+      input: GenerateRetentionFollowUpsInput,
+      opts?: CrmRequestOptions,
+    ): Promise<GenerateRetentionFollowUpsMutation['generateRetentionFollowUps']> =>
+      run(GenerateRetentionFollowUpsDocument, { input }, opts, (r) => r.generateRetentionFollowUps),
+    /** The shop's cadence and lead pool rules. */
+    settings: (opts?: CrmRequestOptions): Promise<FollowUpSettingsQuery['followUpSettings']> =>
+      run(FollowUpSettingsDocument, {}, opts, (r) => r.followUpSettings),
+    /** Changes cadence rules (omitted = unchanged, null = default). */
+    updateCadenceSettings: (
+      input: UpdateCadenceSettingsInput,
+      opts?: CrmRequestOptions,
+    ): Promise<UpdateCadenceSettingsMutation['updateCadenceSettings']> =>
+      run(UpdateCadenceSettingsDocument, { input }, opts, (r) => r.updateCadenceSettings),
+    /** Changes lead pool rules (mode, bySource, returnAfterHours). */
+    updateLeadPoolSettings: (
+      input: UpdateLeadPoolSettingsInput,
+      opts?: CrmRequestOptions,
+    ): Promise<UpdateLeadPoolSettingsMutation['updateLeadPoolSettings']> =>
+      run(UpdateLeadPoolSettingsDocument, { input }, opts, (r) => r.updateLeadPoolSettings),
+  });
+
+  const subscriber = createSubscriber({
+    url: options.url,
+    wsUrl: options.wsUrl,
+    webSocketImpl: options.webSocketImpl,
+    getToken: getToken ?? (() => apiKey as string),
+    staffId: options.staffId,
+    retryDelayMs: options.retryDelayMs ?? 300,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
+    logger: options.logger,
+  });
+  const sub = String;
+  const subscriptions = Object.freeze({
+    /** Every event of the shop (optionally only `types`), in order; resumes with `after`. */
+    events: (variables: { types?: EventType[] } = {}, opts?: SubscribeOptions): AsyncIterable<EventsSubscription['events']> =>
+      subscriber.subscribe(sub(EventsDocument), variables, (d: EventsSubscription) => d.events, opts),
+    /** New leads from storefront forms (LEAD_CAPTURED). */
+    leadCreated: (opts?: SubscribeOptions): AsyncIterable<LeadCreatedSubscription['leadCreated']> =>
+      subscriber.subscribe(sub(LeadCreatedDocument), {}, (d: LeadCreatedSubscription) => d.leadCreated, opts),
+    /** Changes to one customer (updated, stage changed, merged, deleted). */
+    customerUpdated: (id: string, opts?: SubscribeOptions): AsyncIterable<CustomerUpdatedSubscription['customerUpdated']> =>
+      subscriber.subscribe(sub(CustomerUpdatedDocument), { id }, (d: CustomerUpdatedSubscription) => d.customerUpdated, opts),
+    /** Recorded interactions, of one customer when given. */
+    interactionRecorded: (
+      customerId?: string,
+      opts?: SubscribeOptions,
+    ): AsyncIterable<InteractionRecordedSubscription['interactionRecorded']> =>
+      subscriber.subscribe(
+        sub(InteractionRecordedDocument),
+        customerId ? { customerId } : {},
+        (d: InteractionRecordedSubscription) => d.interactionRecorded,
+        opts,
+      ),
+  });
+
+  const webhooks = Object.freeze({
+    /** The shop's webhook endpoints (secrets are never listed). Needs `webhooks:manage`. */
+    list: (opts?: CrmRequestOptions): Promise<ListWebhookEndpointsQuery['webhookEndpoints']> =>
+      run(ListWebhookEndpointsDocument, {}, opts, (r) => r.webhookEndpoints),
+    /** The delivery log, newest first (filter by endpoint, status, event type). */
+    deliveries: (
+      variables: ListWebhookDeliveriesQueryVariables = {},
+      opts?: CrmRequestOptions,
+    ): Promise<ListWebhookDeliveriesQuery['webhookDeliveries']> =>
+      run(ListWebhookDeliveriesDocument, variables, opts, (r) => r.webhookDeliveries),
+    /** Adds an endpoint; the result's `secret` (for verifyWebhookSignature) is returned only here and by rotateSecret. */
+    create: (
+      input: CreateWebhookEndpointInput,
+      opts?: CrmRequestOptions,
+    ): Promise<CreateWebhookEndpointMutation['createWebhookEndpoint']> =>
+      run(CreateWebhookEndpointDocument, { input }, opts, (r) => r.createWebhookEndpoint),
+    /** Changes url, event types or active. */
+    update: (
+      input: UpdateWebhookEndpointInput,
+      opts?: CrmRequestOptions,
+    ): Promise<UpdateWebhookEndpointMutation['updateWebhookEndpoint']> =>
+      run(UpdateWebhookEndpointDocument, { input }, opts, (r) => r.updateWebhookEndpoint),
+    /** Issues a new signing secret. */
+    rotateSecret: (id: string, opts?: CrmRequestOptions): Promise<RotateWebhookSecretMutation['rotateWebhookSecret']> =>
+      run(RotateWebhookSecretDocument, { input: { id } }, opts, (r) => r.rotateWebhookSecret),
+    /** Removes an endpoint and its delivery log. */
+    delete: (id: string, opts?: CrmRequestOptions): Promise<DeleteWebhookEndpointMutation['deleteWebhookEndpoint']> =>
+      run(DeleteWebhookEndpointDocument, { input: { id } }, opts, (r) => r.deleteWebhookEndpoint),
+    /** Sends a delivery again as soon as possible (also a FAILED one). */
+    redeliver: (id: string, opts?: CrmRequestOptions): Promise<RedeliverWebhookMutation['redeliverWebhook']> =>
+      run(RedeliverWebhookDocument, { input: { id } }, opts, (r) => r.redeliverWebhook),
   });
 
   const orders = Object.freeze({
@@ -411,10 +634,18 @@ export function createCrmClient(options: CrmClientOptions) {
     shop,
     /** Touchpoints with customers (record/update/delete with a secret key; track from a storefront). */
     interactions,
-    /** Storefront lead capture (publishable key). */
+    /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
     leads,
+    /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
+    followUps,
     /** Orders synced from commerce platforms. */
     orders,
+    /** Webhook endpoints and their delivery log (`webhooks:manage`). */
+    webhooks,
+    /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */
+    subscriptions,
+    /** Closes the subscription connection (HTTP calls need no closing). */
+    close: () => subscriber.close(),
   });
 }
 

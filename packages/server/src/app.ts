@@ -19,6 +19,9 @@ import {
 import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
+import { eventDoorbells } from './modules/events/redis-doorbell.ts';
+import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { schema } from './schema.ts';
 
 export type AppOptions = {
@@ -36,6 +39,8 @@ export type App = {
   start(): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish (up to 10 s), closes sockets. */
   stop(): Promise<void>;
+  /** The webhook dispatcher (runs in the background between start and stop when enabled). */
+  webhooks: ReturnType<typeof createDispatcher>;
 };
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
@@ -130,7 +135,8 @@ export function buildApp(opts: AppOptions): App {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const tokenSecret = opts.tokenSecret ?? config.customerTokenSecret;
   if (!tokenSecret) throw new Error('A customer token secret is required (CUSTOMER_TOKEN_SECRET)');
-  const services: Services = { database, config, logger, tokenSecret };
+  const events = new EventBus({ database, logger, doorbells: eventDoorbells(config, logger) });
+  const services: Services = { database, config, logger, tokenSecret, events };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -152,6 +158,7 @@ export function buildApp(opts: AppOptions): App {
     },
     plugins: [
       loggingPlugin(logger),
+      eventPublishPlugin(events),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;
@@ -174,10 +181,21 @@ export function buildApp(opts: AppOptions): App {
   let wss: WebSocketServer | null = null;
   let wsCleanup: { dispose(): void | Promise<void> } | null = null;
 
+  const webhooks = createDispatcher({
+    prisma: database.prisma,
+    logger,
+    intervalMs: config.webhooks.intervalMs,
+    maxAttempts: config.webhooks.maxAttempts,
+    baseBackoffMs: config.webhooks.baseBackoffMs,
+    timeoutMs: config.webhooks.timeoutMs,
+  });
+
   return {
     yoga,
     services,
+    webhooks,
     async start() {
+      if (config.webhooks.enabled) webhooks.start();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(
@@ -240,11 +258,16 @@ export function buildApp(opts: AppOptions): App {
       return url;
     },
     async stop() {
-      if (!server) return;
+      await webhooks.stop();
       const s = server;
       server = null;
-      await wsCleanup?.dispose();
-      wss?.close();
+      if (s) {
+        await wsCleanup?.dispose();
+        wss?.close();
+      }
+      // Ends every open subscription stream (SSE responses finish, so the server can close).
+      await events.close();
+      if (!s) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           s.closeAllConnections();

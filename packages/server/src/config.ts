@@ -18,6 +18,12 @@ const Env = z.object({
   RATE_LIMIT_PER_KEY: z.coerce.number().int().positive().default(600),
   /** 1: take the client IP from the first hop of X-Forwarded-For (behind a trusted proxy). */
   TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('0'),
+  /** Webhook dispatcher: on/off, poll interval, attempts, first retry delay, per-attempt timeout. */
+  WEBHOOKS: z.enum(['0', '1', 'true', 'false']).default('1'),
+  WEBHOOK_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(30_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
 export type Config = {
@@ -35,6 +41,7 @@ export type Config = {
   rateLimitPerIp: number;
   rateLimitPerKey: number;
   trustProxy: boolean;
+  webhooks: { enabled: boolean; intervalMs: number; maxAttempts: number; baseBackoffMs: number; timeoutMs: number };
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -59,5 +66,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerIp: e.RATE_LIMIT_PER_IP,
     rateLimitPerKey: e.RATE_LIMIT_PER_KEY,
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
+    webhooks: {
+      enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
+      intervalMs: e.WEBHOOK_INTERVAL_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      baseBackoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
   };
 }

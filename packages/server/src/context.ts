@@ -5,6 +5,7 @@ import { forShop, type ScopedDb } from './db/tenant.ts';
 import { ForbiddenError, UnauthenticatedError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { findActiveKey, type Scope, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
+import type { EventBus } from './modules/events/event-bus.ts';
 
 export type StaffActor = { id: string; role: 'OWNER' | 'MANAGER' | 'AGENT' };
 
@@ -15,7 +16,14 @@ export type Viewer =
 
 const NO_SHOP = '00000000-0000-0000-0000-000000000000';
 
-export type Services = { database: Database; config: Config; logger: Logger; tokenSecret: string };
+export type Services = {
+  database: Database;
+  config: Config;
+  logger: Logger;
+  tokenSecret: string;
+  /** The process's event fan-out (subscriptions). */
+  events: EventBus;
+};
 
 export type Context = {
   requestId: string;

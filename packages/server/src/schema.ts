@@ -14,5 +14,9 @@ import './modules/interactions/interaction.type.ts';
 import './modules/interactions/interaction.graphql.ts';
 import './modules/interactions/timeline.type.ts';
 import './modules/interactions/storefront.graphql.ts';
+import './modules/events/event.graphql.ts';
+import './modules/webhooks/webhook.graphql.ts';
+import './modules/follow-ups/follow-up.type.ts';
+import './modules/follow-ups/follow-up.graphql.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -17,10 +17,31 @@ export type AcquisitionSourceInput = {
   referrerName?: string | null | undefined;
 };
 
+export type AgendaFilter = {
+  /** Deal likelihood at most (0-100). */
+  maxLikelihood?: number | null | undefined;
+  /** Deal likelihood at least (0-100). */
+  minLikelihood?: number | null | undefined;
+  /** Only customers in these stages. */
+  stages?: Array<LifecycleStage> | null | undefined;
+};
+
+/** OVERDUE: dueAt before now. DUE_TODAY: from now to the end of today. UPCOMING: later. */
+export type AgendaSection =
+  | 'DUE_TODAY'
+  | 'OVERDUE'
+  | 'UPCOMING';
+
 /** PUBLISHABLE keys are safe in a browser (lead capture, interaction tracking, own profile with a customer token); SECRET keys are for servers. */
 export type ApiKeyKind =
   | 'PUBLISHABLE'
   | 'SECRET';
+
+export type AssignLeadInput = {
+  customerId: string;
+  reason?: string | null | undefined;
+  staffId: string;
+};
 
 /** A visitor leaving contact data (email or phone required). Callable with a publishable key. */
 export type CaptureLeadInput = {
@@ -42,6 +63,34 @@ export type CaptureLeadInput = {
   subject?: string | null | undefined;
   /** Default INQUIRY. */
   type?: LeadType | null | undefined;
+};
+
+export type ClaimLeadInput = {
+  customerId: string;
+};
+
+export type CloseFollowUpInput = {
+  id: string;
+  /** Kept as the outcome; at most 2000 characters. */
+  reason?: string | null | undefined;
+};
+
+export type CompleteFollowUpInput = {
+  /** The customer's new doubts / objections (each resolvable later). */
+  doubts?: Array<string> | null | undefined;
+  id: string;
+  next?: NextFollowUpInput | null | undefined;
+  /** Becomes the goal of the next follow-up. */
+  nextStep?: string | null | undefined;
+  /** What was said. */
+  notes?: string | null | undefined;
+  /** What came of it. */
+  outcome?: string | null | undefined;
+  /** Open doubts of this customer answered in this follow-up. */
+  resolveDoubts?: Array<ResolveDoubtInput> | null | undefined;
+  /** Default true: create the next follow-up. false: only return the proposal. */
+  scheduleNext?: boolean | null | undefined;
+  version?: number | null | undefined;
 };
 
 /** Channels needing consent; THIRD_PARTY_SHARING covers passing contact data on. */
@@ -88,7 +137,7 @@ export type CreateApiKeyInput = {
   kind: ApiKeyKind;
   /** What the key is for, e.g. "storefront". */
   name: string;
-  /** Secret keys only; default all: customers:read, customers:write, staff:read, staff:write, keys:manage. */
+  /** Secret keys only; default all: customers:read, customers:write, staff:read, staff:write, keys:manage, webhooks:manage. */
   scopes?: Array<string> | null | undefined;
 };
 
@@ -144,10 +193,33 @@ export type CreateCustomerTokenInput = {
   ttlSeconds?: number | null | undefined;
 };
 
+export type CreateFollowUpInput = {
+  /** Default: the customer's owner, else the acting staff user. Agents may only assign themselves. */
+  assigneeId?: string | null | undefined;
+  /** Must have consent. Default: the proposal's channel. */
+  channel?: ContactChannel | null | undefined;
+  customerId: string;
+  /** Default: the cadence engine's proposal (see suggestNextFollowUp). */
+  dueAt?: string | null | undefined;
+  /** At most 500 characters. */
+  goal?: string | null | undefined;
+  /** Value of the product of interest (feeds the cadence). */
+  interestValue?: string | null | undefined;
+  nextStep?: string | null | undefined;
+  /** Preparation notes; at most 10000 characters. */
+  notes?: string | null | undefined;
+};
+
 export type CreateStaffUserInput = {
   email: string;
   name: string;
   role?: StaffRole | null | undefined;
+};
+
+export type CreateWebhookEndpointInput = {
+  /** Event types to deliver; omit or empty for all. */
+  eventTypes?: Array<EventType> | null | undefined;
+  url: string;
 };
 
 export type CustomerFilter = {
@@ -191,6 +263,21 @@ export type CustomerStatus =
   | 'ARCHIVED'
   | 'MERGED';
 
+/** What happened. Payloads carry global ids and small facts, never personal data. */
+export type EventType =
+  | 'CUSTOMER_CREATED'
+  | 'CUSTOMER_DELETED'
+  | 'CUSTOMER_MERGED'
+  | 'CUSTOMER_UPDATED'
+  | 'FOLLOW_UP_COMPLETED'
+  | 'FOLLOW_UP_CREATED'
+  | 'INTERACTION_RECORDED'
+  | 'LEAD_ASSIGNED'
+  | 'LEAD_CAPTURED'
+  | 'LEAD_RETURNED'
+  | 'ORDER_RECORDED'
+  | 'STAGE_CHANGED';
+
 /** What the customer focuses on when buying. */
 export type FocusFactor =
   | 'AFTER_SALES_SERVICE'
@@ -202,12 +289,48 @@ export type FocusFactor =
   | 'SAFETY'
   | 'STYLE';
 
+/** The status with OVERDUE derived from time: a PLANNED follow-up whose dueAt has passed. */
+export type FollowUpEffectiveStatus =
+  | 'CANCELLED'
+  | 'DONE'
+  | 'OVERDUE'
+  | 'PLANNED'
+  | 'SKIPPED';
+
+/** SALES: conversion follow-up. BIRTHDAY, HOLIDAY: greetings. SERVICE_REMINDER: maintenance / service visit. */
+export type FollowUpKind =
+  | 'BIRTHDAY'
+  | 'HOLIDAY'
+  | 'SALES'
+  | 'SERVICE_REMINDER';
+
+/** PLANNED (open), DONE (completed with an outcome), SKIPPED (passed without contact), CANCELLED. */
+export type FollowUpStatus =
+  | 'CANCELLED'
+  | 'DONE'
+  | 'PLANNED'
+  | 'SKIPPED';
+
 export type Gender =
   | 'FEMALE'
   | 'MALE'
   | 'NON_BINARY'
   | 'OTHER'
   | 'UNDISCLOSED';
+
+export type GenerateRetentionFollowUpsInput = {
+  /** Required for HOLIDAY. */
+  holidayDate?: string | null | undefined;
+  /** e.g. "New Year" (goes into the goal). */
+  holidayName?: string | null | undefined;
+  kinds: Array<RetentionKind>;
+  /** Service reminder this many days after the last order (default: cadence.serviceAfterDays). */
+  serviceAfterDays?: number | null | undefined;
+  /** Customers in these stages. */
+  stages: Array<LifecycleStage>;
+  /** Birthdays and service dates within this many days (default: cadence.retentionWindowDays). */
+  windowDays?: number | null | undefined;
+};
 
 export type ImHandleInput = {
   handle: string;
@@ -278,9 +401,38 @@ export type InteractionType =
   | 'VISIT'
   | 'WORD_OF_MOUTH';
 
+/** CLAIMED by an agent, ASSIGNED by a manager, AUTO_ASSIGNED by the shop rule, RETURNED to the pool. */
+export type LeadAssignmentAction =
+  | 'ASSIGNED'
+  | 'AUTO_ASSIGNED'
+  | 'CLAIMED'
+  | 'RETURNED';
+
+export type LeadBatchInput = {
+  /** At most this many leads in one call. */
+  limit?: number | null | undefined;
+};
+
 export type LeadConsentInput = {
   channel: ConsentChannel;
   granted: boolean;
+};
+
+export type LeadPoolFilter = {
+  sourceChannels?: Array<SourceChannel> | null | undefined;
+  /** SUSPECT and/or PROSPECT (default both). */
+  stages?: Array<LifecycleStage> | null | undefined;
+};
+
+/** How autoAssignLeads distributes pool leads: NONE, ROUND_ROBIN among active agents, BY_SOURCE (acquisition channel -> staff user). */
+export type LeadPoolMode =
+  | 'BY_SOURCE'
+  | 'NONE'
+  | 'ROUND_ROBIN';
+
+export type LeadSourceAssigneeInput = {
+  channel: SourceChannel;
+  staffId: string;
 };
 
 /** Where the visitor came from (UTM-like). */
@@ -308,6 +460,11 @@ export type LifecycleStage =
   | 'REPEAT'
   | 'SUSPECT';
 
+export type LikelihoodBandInput = {
+  intervalDays: number;
+  minLikelihood: number;
+};
+
 export type LocationInput = {
   addressLine?: string | null | undefined;
   city?: string | null | undefined;
@@ -330,6 +487,14 @@ export type MergeCustomersInput = {
   duplicateId: string;
   /** The customer that stays. */
   survivorId: string;
+};
+
+/** Overrides of the next follow-up (default: the cadence engine's proposal, the completed one's nextStep as goal, same assignee). */
+export type NextFollowUpInput = {
+  assigneeId?: string | null | undefined;
+  channel?: ContactChannel | null | undefined;
+  dueAt?: string | null | undefined;
+  goal?: string | null | undefined;
 };
 
 /** OWN_STORE: the shop's own store. MARKETPLACE, OFFLINE (in store / phone), OTHER_MERCHANT (sold by a partner). */
@@ -393,6 +558,21 @@ export type RecordInteractionInput = {
   subject?: string | null | undefined;
   type: InteractionType;
 };
+
+export type RedeliverWebhookInput = {
+  id: string;
+};
+
+export type ResolveDoubtInput = {
+  id: string;
+  /** How the doubt was answered. */
+  resolution: string;
+};
+
+export type RetentionKind =
+  | 'BIRTHDAY'
+  | 'HOLIDAY'
+  | 'SERVICE_REMINDER';
 
 export type RevokeApiKeyInput = {
   /** Global id of a ApiKey. */
@@ -478,6 +658,25 @@ export type TrackInteractionInput = {
   type: InteractionType;
 };
 
+/** Omitted fields stay; null restores the default (thresholds: null disables them). */
+export type UpdateCadenceSettingsInput = {
+  channelOrder?: Array<ContactChannel> | null | undefined;
+  defaultInterestValue?: number | null | undefined;
+  highValueFactor?: number | null | undefined;
+  highValueThreshold?: number | null | undefined;
+  likelihoodBands?: Array<LikelihoodBandInput> | null | undefined;
+  lowValueFactor?: number | null | undefined;
+  lowValueThreshold?: number | null | undefined;
+  maxIntervalDays?: number | null | undefined;
+  minIntervalDays?: number | null | undefined;
+  purchaseSoonDays?: number | null | undefined;
+  purchaseSoonFactor?: number | null | undefined;
+  retentionHourUtc?: number | null | undefined;
+  retentionWindowDays?: number | null | undefined;
+  serviceAfterDays?: number | null | undefined;
+  unknownLikelihoodDays?: number | null | undefined;
+};
+
 export type UpdateCustomerInput = {
   /** Custom attributes; replaces the whole object. */
   attributes?: unknown;
@@ -524,6 +723,20 @@ export type UpdateCustomerInput = {
   version?: number | null | undefined;
 };
 
+/** Changes a PLANNED follow-up. Omitted fields stay; null clears the optional ones. */
+export type UpdateFollowUpInput = {
+  assigneeId?: string | null | undefined;
+  channel?: ContactChannel | null | undefined;
+  dueAt?: string | null | undefined;
+  goal?: string | null | undefined;
+  id: string;
+  interestValue?: string | null | undefined;
+  nextStep?: string | null | undefined;
+  notes?: string | null | undefined;
+  /** Optimistic concurrency: the version you read. */
+  version?: number | null | undefined;
+};
+
 /** Omitted fields stay; null clears the optional ones. */
 export type UpdateInteractionInput = {
   body?: string | null | undefined;
@@ -537,6 +750,14 @@ export type UpdateInteractionInput = {
   staffId?: string | null | undefined;
   subject?: string | null | undefined;
   type?: InteractionType | null | undefined;
+};
+
+export type UpdateLeadPoolSettingsInput = {
+  /** Replaces the whole map. */
+  bySource?: Array<LeadSourceAssigneeInput> | null | undefined;
+  mode?: LeadPoolMode | null | undefined;
+  /** null: leads never return to the pool by themselves. */
+  returnAfterHours?: number | null | undefined;
 };
 
 export type UpdateMyProfileInput = {
@@ -557,6 +778,14 @@ export type UpdateStaffUserInput = {
   id: string;
   name?: string | null | undefined;
   role?: StaffRole | null | undefined;
+};
+
+export type UpdateWebhookEndpointInput = {
+  /** false pauses deliveries (events keep being queued when re-enabled from then on). */
+  active?: boolean | null | undefined;
+  eventTypes?: Array<EventType> | null | undefined;
+  id: string;
+  url?: string | null | undefined;
 };
 
 /** Matched by externalId, then email, then phone; created when none matches. */
@@ -631,6 +860,21 @@ export type UpsertOrderInput = {
   tax?: string | null | undefined;
   /** Optional check: must equal subtotal - discount + tax + shipping. */
   total?: string | null | undefined;
+};
+
+export type WebhookDeliveryFilter = {
+  endpointId?: string | null | undefined;
+  eventType?: EventType | null | undefined;
+  statuses?: Array<WebhookDeliveryStatus> | null | undefined;
+};
+
+export type WebhookDeliveryStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'SUCCEEDED';
+
+export type WebhookEndpointIdInput = {
+  id: string;
 };
 
 export type GetCustomerQueryVariables = Exact<{
@@ -821,6 +1065,243 @@ export type CreateCustomerTokenMutation = { createCustomerToken:
     | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
     | { __typename: 'CustomerToken', token: string, expiresAt: string }
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type FollowUpDoubtFieldsFragment = { id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string };
+
+export type FollowUpFieldsFragment = { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> };
+
+export type FollowUpSuggestionFieldsFragment = { dueAt: string | null, channel: ContactChannel | null, intervalDays: number | null, reasons: Array<string> };
+
+export type FollowUpSettingsFieldsFragment = { cadence: { unknownLikelihoodDays: number, purchaseSoonDays: number, purchaseSoonFactor: number, highValueThreshold: number | null, highValueFactor: number, lowValueThreshold: number | null, lowValueFactor: number, defaultInterestValue: number | null, minIntervalDays: number, maxIntervalDays: number, channelOrder: Array<ContactChannel>, retentionWindowDays: number, serviceAfterDays: number, retentionHourUtc: number, likelihoodBands: Array<{ minLikelihood: number, intervalDays: number }> }, leadPool: { mode: LeadPoolMode, returnAfterHours: number | null, bySource: Array<{ channel: SourceChannel, staffId: string }> } };
+
+export type LeadAssignmentFieldsFragment = { id: string, action: LeadAssignmentAction, at: string, reason: string | null, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, actor: { id: string } | null };
+
+export type LeadFieldsFragment = { id: string, version: number, displayName: string, email: string | null, phone: string | null, stage: LifecycleStage, dealLikelihood: number | null, expectedPurchaseAt: string | null, createdAt: string, inLeadPool: boolean, source: { channel: SourceChannel | null, campaign: string | null }, owner: { id: string, name: string } | null };
+
+export type GetFollowUpQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type GetFollowUpQuery = { followUp: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } | null };
+
+export type CustomerFollowUpsQueryVariables = Exact<{
+  id: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  statuses?: Array<FollowUpStatus> | FollowUpStatus | null | undefined;
+}>;
+
+
+export type CustomerFollowUpsQuery = { customer: { id: string, followUps: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } }> }, openDoubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } | null };
+
+export type AgendaQueryVariables = Exact<{
+  assigneeId?: string | null | undefined;
+  filter?: AgendaFilter | null | undefined;
+  section?: AgendaSection | null | undefined;
+  timeZone?: string | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+}>;
+
+
+export type AgendaQuery = { agenda: { totalCount: number, overdueCount: number, dueTodayCount: number, upcomingCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, section: AgendaSection, node: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } }> } };
+
+export type SuggestNextFollowUpQueryVariables = Exact<{
+  customerId: string;
+}>;
+
+
+export type SuggestNextFollowUpQuery = { suggestNextFollowUp: { dueAt: string | null, channel: ContactChannel | null, intervalDays: number | null, reasons: Array<string> } | null };
+
+export type LeadPoolQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+  filter?: LeadPoolFilter | null | undefined;
+}>;
+
+
+export type LeadPoolQuery = { leadPool: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, version: number, displayName: string, email: string | null, phone: string | null, stage: LifecycleStage, dealLikelihood: number | null, expectedPurchaseAt: string | null, createdAt: string, inLeadPool: boolean, source: { channel: SourceChannel | null, campaign: string | null }, owner: { id: string, name: string } | null } }> } };
+
+export type FollowUpSettingsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type FollowUpSettingsQuery = { followUpSettings: { cadence: { unknownLikelihoodDays: number, purchaseSoonDays: number, purchaseSoonFactor: number, highValueThreshold: number | null, highValueFactor: number, lowValueThreshold: number | null, lowValueFactor: number, defaultInterestValue: number | null, minIntervalDays: number, maxIntervalDays: number, channelOrder: Array<ContactChannel>, retentionWindowDays: number, serviceAfterDays: number, retentionHourUtc: number, likelihoodBands: Array<{ minLikelihood: number, intervalDays: number }> }, leadPool: { mode: LeadPoolMode, returnAfterHours: number | null, bySource: Array<{ channel: SourceChannel, staffId: string }> } } };
+
+export type CreateFollowUpMutationVariables = Exact<{
+  input: CreateFollowUpInput;
+}>;
+
+
+export type CreateFollowUpMutation = { createFollowUp:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'CreateFollowUpSuccess', followUp: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type UpdateFollowUpMutationVariables = Exact<{
+  input: UpdateFollowUpInput;
+}>;
+
+
+export type UpdateFollowUpMutation = { updateFollowUp:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'UpdateFollowUpSuccess', followUp: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+    | { __typename: 'VersionConflictError', currentVersion: number, code: string, message: string, path: Array<string> }
+   };
+
+export type CancelFollowUpMutationVariables = Exact<{
+  input: CloseFollowUpInput;
+}>;
+
+
+export type CancelFollowUpMutation = { cancelFollowUp:
+    | { __typename: 'CancelFollowUpSuccess', followUp: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } }
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type SkipFollowUpMutationVariables = Exact<{
+  input: CloseFollowUpInput;
+}>;
+
+
+export type SkipFollowUpMutation = { skipFollowUp:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'SkipFollowUpSuccess', followUp: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type CompleteFollowUpMutationVariables = Exact<{
+  input: CompleteFollowUpInput;
+}>;
+
+
+export type CompleteFollowUpMutation = { completeFollowUp:
+    | { __typename: 'CompleteFollowUpPayload', followUp: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> }, next: { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> } | null, proposal: { dueAt: string | null, channel: ContactChannel | null, intervalDays: number | null, reasons: Array<string> } }
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+    | { __typename: 'VersionConflictError', currentVersion: number, code: string, message: string, path: Array<string> }
+   };
+
+export type ResolveFollowUpDoubtMutationVariables = Exact<{
+  input: ResolveDoubtInput;
+}>;
+
+
+export type ResolveFollowUpDoubtMutation = { resolveFollowUpDoubt:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ResolveFollowUpDoubtSuccess', doubt: { id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type GenerateRetentionFollowUpsMutationVariables = Exact<{
+  input: GenerateRetentionFollowUpsInput;
+}>;
+
+
+export type GenerateRetentionFollowUpsMutation = { generateRetentionFollowUps:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'RetentionFollowUpsPayload', createdCount: number, alreadyScheduled: number, skippedNoConsent: number, skippedTolerance: number, created: Array<{ id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> }> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type UpdateCadenceSettingsMutationVariables = Exact<{
+  input: UpdateCadenceSettingsInput;
+}>;
+
+
+export type UpdateCadenceSettingsMutation = { updateCadenceSettings:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'FollowUpSettings', cadence: { unknownLikelihoodDays: number, purchaseSoonDays: number, purchaseSoonFactor: number, highValueThreshold: number | null, highValueFactor: number, lowValueThreshold: number | null, lowValueFactor: number, defaultInterestValue: number | null, minIntervalDays: number, maxIntervalDays: number, channelOrder: Array<ContactChannel>, retentionWindowDays: number, serviceAfterDays: number, retentionHourUtc: number, likelihoodBands: Array<{ minLikelihood: number, intervalDays: number }> }, leadPool: { mode: LeadPoolMode, returnAfterHours: number | null, bySource: Array<{ channel: SourceChannel, staffId: string }> } }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type UpdateLeadPoolSettingsMutationVariables = Exact<{
+  input: UpdateLeadPoolSettingsInput;
+}>;
+
+
+export type UpdateLeadPoolSettingsMutation = { updateLeadPoolSettings:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'FollowUpSettings', cadence: { unknownLikelihoodDays: number, purchaseSoonDays: number, purchaseSoonFactor: number, highValueThreshold: number | null, highValueFactor: number, lowValueThreshold: number | null, lowValueFactor: number, defaultInterestValue: number | null, minIntervalDays: number, maxIntervalDays: number, channelOrder: Array<ContactChannel>, retentionWindowDays: number, serviceAfterDays: number, retentionHourUtc: number, likelihoodBands: Array<{ minLikelihood: number, intervalDays: number }> }, leadPool: { mode: LeadPoolMode, returnAfterHours: number | null, bySource: Array<{ channel: SourceChannel, staffId: string }> } }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type ClaimLeadMutationVariables = Exact<{
+  input: ClaimLeadInput;
+}>;
+
+
+export type ClaimLeadMutation = { claimLead:
+    | { __typename: 'ClaimLeadSuccess', customer: { id: string, version: number, displayName: string, email: string | null, phone: string | null, stage: LifecycleStage, dealLikelihood: number | null, expectedPurchaseAt: string | null, createdAt: string, inLeadPool: boolean, source: { channel: SourceChannel | null, campaign: string | null }, owner: { id: string, name: string } | null } }
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type AssignLeadMutationVariables = Exact<{
+  input: AssignLeadInput;
+}>;
+
+
+export type AssignLeadMutation = { assignLead:
+    | { __typename: 'AssignLeadSuccess', customer: { id: string, version: number, displayName: string, email: string | null, phone: string | null, stage: LifecycleStage, dealLikelihood: number | null, expectedPurchaseAt: string | null, createdAt: string, inLeadPool: boolean, source: { channel: SourceChannel | null, campaign: string | null }, owner: { id: string, name: string } | null } }
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type AutoAssignLeadsMutationVariables = Exact<{
+  input?: LeadBatchInput | null | undefined;
+}>;
+
+
+export type AutoAssignLeadsMutation = { autoAssignLeads:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'LeadAssignmentsPayload', count: number, assignments: Array<{ id: string, action: LeadAssignmentAction, at: string, reason: string | null, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, actor: { id: string } | null }> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type ReturnStaleLeadsMutationVariables = Exact<{
+  input?: LeadBatchInput | null | undefined;
+}>;
+
+
+export type ReturnStaleLeadsMutation = { returnStaleLeads:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'LeadAssignmentsPayload', count: number, assignments: Array<{ id: string, action: LeadAssignmentAction, at: string, reason: string | null, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, actor: { id: string } | null }> }
     | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
@@ -1063,6 +1544,122 @@ export type UpdateStaffUserMutation = { updateStaffUser:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
 
+export type EventFieldsFragment = { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null };
+
+export type EventsSubscriptionVariables = Exact<{
+  types?: Array<EventType> | EventType | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type EventsSubscription = { events: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
+
+export type LeadCreatedSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+
+export type LeadCreatedSubscription = { leadCreated: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
+
+export type CustomerUpdatedSubscriptionVariables = Exact<{
+  id: string;
+  after?: string | null | undefined;
+}>;
+
+
+export type CustomerUpdatedSubscription = { customerUpdated: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
+
+export type InteractionRecordedSubscriptionVariables = Exact<{
+  customerId?: string | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type InteractionRecordedSubscription = { interactionRecorded: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
+
+export type WebhookEndpointFieldsFragment = { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null };
+
+export type WebhookDeliveryFieldsFragment = { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } };
+
+export type ListWebhookEndpointsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ListWebhookEndpointsQuery = { webhookEndpoints: Array<{ id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null }> };
+
+export type ListWebhookDeliveriesQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: WebhookDeliveryFilter | null | undefined;
+}>;
+
+
+export type ListWebhookDeliveriesQuery = { webhookDeliveries: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } } }> } };
+
+export type CreateWebhookEndpointMutationVariables = Exact<{
+  input: CreateWebhookEndpointInput;
+}>;
+
+
+export type CreateWebhookEndpointMutation = { createWebhookEndpoint:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+    | { __typename: 'WebhookEndpointWithSecret', secret: string, endpoint: { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null } }
+   };
+
+export type UpdateWebhookEndpointMutationVariables = Exact<{
+  input: UpdateWebhookEndpointInput;
+}>;
+
+
+export type UpdateWebhookEndpointMutation = { updateWebhookEndpoint:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'UpdateWebhookEndpointSuccess', endpoint: { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type RotateWebhookSecretMutationVariables = Exact<{
+  input: WebhookEndpointIdInput;
+}>;
+
+
+export type RotateWebhookSecretMutation = { rotateWebhookSecret:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+    | { __typename: 'WebhookEndpointWithSecret', secret: string, endpoint: { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null } }
+   };
+
+export type DeleteWebhookEndpointMutationVariables = Exact<{
+  input: WebhookEndpointIdInput;
+}>;
+
+
+export type DeleteWebhookEndpointMutation = { deleteWebhookEndpoint:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'DeletedWebhookEndpoint', deletedId: string }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type RedeliverWebhookMutationVariables = Exact<{
+  input: RedeliverWebhookInput;
+}>;
+
+
+export type RedeliverWebhookMutation = { redeliverWebhook:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'RedeliverWebhookSuccess', delivery: { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -1081,6 +1678,12 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const FollowUpDoubtFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}`, {"fragmentName":"FollowUpDoubtFields"}) as unknown as TypedDocumentString<FollowUpDoubtFieldsFragment, unknown>;
+export const FollowUpFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}`, {"fragmentName":"FollowUpFields"}) as unknown as TypedDocumentString<FollowUpFieldsFragment, unknown>;
+export const FollowUpSuggestionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment FollowUpSuggestionFields on FollowUpSuggestion{dueAt channel intervalDays reasons}`, {"fragmentName":"FollowUpSuggestionFields"}) as unknown as TypedDocumentString<FollowUpSuggestionFieldsFragment, unknown>;
+export const FollowUpSettingsFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment FollowUpSettingsFields on FollowUpSettings{cadence{likelihoodBands{minLikelihood intervalDays}unknownLikelihoodDays purchaseSoonDays purchaseSoonFactor highValueThreshold highValueFactor lowValueThreshold lowValueFactor defaultInterestValue minIntervalDays maxIntervalDays channelOrder retentionWindowDays serviceAfterDays retentionHourUtc}leadPool{mode bySource{channel staffId}returnAfterHours}}`, {"fragmentName":"FollowUpSettingsFields"}) as unknown as TypedDocumentString<FollowUpSettingsFieldsFragment, unknown>;
+export const LeadAssignmentFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LeadAssignmentFields on LeadAssignment{id action at reason customer{id displayName}staff{id name}actor{id}}`, {"fragmentName":"LeadAssignmentFields"}) as unknown as TypedDocumentString<LeadAssignmentFieldsFragment, unknown>;
+export const LeadFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LeadFields on Customer{id version displayName email phone stage dealLikelihood expectedPurchaseAt createdAt inLeadPool source{channel campaign}owner{id name}}`, {"fragmentName":"LeadFields"}) as unknown as TypedDocumentString<LeadFieldsFragment, unknown>;
 export const ErrorFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`, {"fragmentName":"ErrorFields"}) as unknown as TypedDocumentString<ErrorFieldsFragment, unknown>;
 export const PageInfoFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`, {"fragmentName":"PageInfoFields"}) as unknown as TypedDocumentString<PageInfoFieldsFragment, unknown>;
 export const StaffUserFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment StaffUserFields on StaffUser{id name email role active createdAt}`, {"fragmentName":"StaffUserFields"}) as unknown as TypedDocumentString<StaffUserFieldsFragment, unknown>;
@@ -1089,6 +1692,9 @@ export const MyProfileFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(
 export const ApiKeyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
 export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
 export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
+export const EventFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"fragmentName":"EventFields"}) as unknown as TypedDocumentString<EventFieldsFragment, unknown>;
+export const WebhookEndpointFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"fragmentName":"WebhookEndpointFields"}) as unknown as TypedDocumentString<WebhookEndpointFieldsFragment, unknown>;
+export const WebhookDeliveryFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"fragmentName":"WebhookDeliveryFields"}) as unknown as TypedDocumentString<WebhookDeliveryFieldsFragment, unknown>;
 export const GetCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomer($id:ID!){customer(id:$id){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<GetCustomerQuery, GetCustomerQueryVariables>;
 export const GetCustomerByDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomerBy($email:String$phone:String$externalId:String){customerBy(email:$email phone:$phone externalId:$externalId){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<GetCustomerByQuery, GetCustomerByQueryVariables>;
 export const ListCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListCustomers($first:Int$after:String$last:Int$before:String$filter:CustomerFilter$orderBy:CustomerOrder){customers(first:$first after:$after last:$last before:$before filter:$filter orderBy:$orderBy){totalCount pageInfo{...PageInfoFields}edges{cursor node{...CustomerFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<ListCustomersQuery, ListCustomersQueryVariables>;
@@ -1105,6 +1711,25 @@ export const ArchiveCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mu
 export const UnarchiveCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UnarchiveCustomer($input:CustomerIdInput!){unarchiveCustomer(input:$input){__typename ...on UnarchiveCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<UnarchiveCustomerMutation, UnarchiveCustomerMutationVariables>;
 export const DeleteCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteCustomer($input:CustomerIdInput!){deleteCustomer(input:$input){__typename ...on DeletedCustomer{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<DeleteCustomerMutation, DeleteCustomerMutationVariables>;
 export const CreateCustomerTokenDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateCustomerToken($input:CreateCustomerTokenInput!){createCustomerToken(input:$input){__typename ...on CustomerToken{token expiresAt}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<CreateCustomerTokenMutation, CreateCustomerTokenMutationVariables>;
+export const GetFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`query GetFollowUp($id:ID!){followUp(id:$id){...FollowUpFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}`) as unknown as TypedDocumentString<GetFollowUpQuery, GetFollowUpQueryVariables>;
+export const CustomerFollowUpsDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerFollowUps($id:ID!$first:Int$after:String$statuses:[FollowUpStatus!]){customer(id:$id){id followUps(first:$first after:$after statuses:$statuses){totalCount pageInfo{...PageInfoFields}edges{cursor node{...FollowUpFields}}}openDoubts{...FollowUpDoubtFields}}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`) as unknown as TypedDocumentString<CustomerFollowUpsQuery, CustomerFollowUpsQueryVariables>;
+export const AgendaDocument = /*#__PURE__*/ new TypedDocumentString(`query Agenda($assigneeId:ID$filter:AgendaFilter$section:AgendaSection$timeZone:String$first:Int$after:String$last:Int$before:String){agenda(assigneeId:$assigneeId filter:$filter section:$section timeZone:$timeZone first:$first after:$after last:$last before:$before){totalCount overdueCount dueTodayCount upcomingCount pageInfo{...PageInfoFields}edges{cursor section node{...FollowUpFields}}}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`) as unknown as TypedDocumentString<AgendaQuery, AgendaQueryVariables>;
+export const SuggestNextFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`query SuggestNextFollowUp($customerId:ID!){suggestNextFollowUp(customerId:$customerId){...FollowUpSuggestionFields}}fragment FollowUpSuggestionFields on FollowUpSuggestion{dueAt channel intervalDays reasons}`) as unknown as TypedDocumentString<SuggestNextFollowUpQuery, SuggestNextFollowUpQueryVariables>;
+export const LeadPoolDocument = /*#__PURE__*/ new TypedDocumentString(`query LeadPool($first:Int$after:String$last:Int$before:String$filter:LeadPoolFilter){leadPool(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...LeadFields}}}}fragment LeadFields on Customer{id version displayName email phone stage dealLikelihood expectedPurchaseAt createdAt inLeadPool source{channel campaign}owner{id name}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`) as unknown as TypedDocumentString<LeadPoolQuery, LeadPoolQueryVariables>;
+export const FollowUpSettingsDocument = /*#__PURE__*/ new TypedDocumentString(`query FollowUpSettings{followUpSettings{...FollowUpSettingsFields}}fragment FollowUpSettingsFields on FollowUpSettings{cadence{likelihoodBands{minLikelihood intervalDays}unknownLikelihoodDays purchaseSoonDays purchaseSoonFactor highValueThreshold highValueFactor lowValueThreshold lowValueFactor defaultInterestValue minIntervalDays maxIntervalDays channelOrder retentionWindowDays serviceAfterDays retentionHourUtc}leadPool{mode bySource{channel staffId}returnAfterHours}}`) as unknown as TypedDocumentString<FollowUpSettingsQuery, FollowUpSettingsQueryVariables>;
+export const CreateFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateFollowUp($input:CreateFollowUpInput!){createFollowUp(input:$input){__typename ...on CreateFollowUpSuccess{followUp{...FollowUpFields}}...ErrorFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<CreateFollowUpMutation, CreateFollowUpMutationVariables>;
+export const UpdateFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateFollowUp($input:UpdateFollowUpInput!){updateFollowUp(input:$input){__typename ...on UpdateFollowUpSuccess{followUp{...FollowUpFields}}...ErrorFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<UpdateFollowUpMutation, UpdateFollowUpMutationVariables>;
+export const CancelFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CancelFollowUp($input:CloseFollowUpInput!){cancelFollowUp(input:$input){__typename ...on CancelFollowUpSuccess{followUp{...FollowUpFields}}...ErrorFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<CancelFollowUpMutation, CancelFollowUpMutationVariables>;
+export const SkipFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SkipFollowUp($input:CloseFollowUpInput!){skipFollowUp(input:$input){__typename ...on SkipFollowUpSuccess{followUp{...FollowUpFields}}...ErrorFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<SkipFollowUpMutation, SkipFollowUpMutationVariables>;
+export const CompleteFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CompleteFollowUp($input:CompleteFollowUpInput!){completeFollowUp(input:$input){__typename ...on CompleteFollowUpPayload{followUp{...FollowUpFields}next{...FollowUpFields}proposal{...FollowUpSuggestionFields}}...ErrorFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment FollowUpSuggestionFields on FollowUpSuggestion{dueAt channel intervalDays reasons}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<CompleteFollowUpMutation, CompleteFollowUpMutationVariables>;
+export const ResolveFollowUpDoubtDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ResolveFollowUpDoubt($input:ResolveDoubtInput!){resolveFollowUpDoubt(input:$input){__typename ...on ResolveFollowUpDoubtSuccess{doubt{...FollowUpDoubtFields}}...ErrorFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<ResolveFollowUpDoubtMutation, ResolveFollowUpDoubtMutationVariables>;
+export const GenerateRetentionFollowUpsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation GenerateRetentionFollowUps($input:GenerateRetentionFollowUpsInput!){generateRetentionFollowUps(input:$input){__typename ...on RetentionFollowUpsPayload{createdCount alreadyScheduled skippedNoConsent skippedTolerance created{...FollowUpFields}}...ErrorFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<GenerateRetentionFollowUpsMutation, GenerateRetentionFollowUpsMutationVariables>;
+export const UpdateCadenceSettingsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateCadenceSettings($input:UpdateCadenceSettingsInput!){updateCadenceSettings(input:$input){__typename ...on FollowUpSettings{...FollowUpSettingsFields}...ErrorFields}}fragment FollowUpSettingsFields on FollowUpSettings{cadence{likelihoodBands{minLikelihood intervalDays}unknownLikelihoodDays purchaseSoonDays purchaseSoonFactor highValueThreshold highValueFactor lowValueThreshold lowValueFactor defaultInterestValue minIntervalDays maxIntervalDays channelOrder retentionWindowDays serviceAfterDays retentionHourUtc}leadPool{mode bySource{channel staffId}returnAfterHours}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<UpdateCadenceSettingsMutation, UpdateCadenceSettingsMutationVariables>;
+export const UpdateLeadPoolSettingsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateLeadPoolSettings($input:UpdateLeadPoolSettingsInput!){updateLeadPoolSettings(input:$input){__typename ...on FollowUpSettings{...FollowUpSettingsFields}...ErrorFields}}fragment FollowUpSettingsFields on FollowUpSettings{cadence{likelihoodBands{minLikelihood intervalDays}unknownLikelihoodDays purchaseSoonDays purchaseSoonFactor highValueThreshold highValueFactor lowValueThreshold lowValueFactor defaultInterestValue minIntervalDays maxIntervalDays channelOrder retentionWindowDays serviceAfterDays retentionHourUtc}leadPool{mode bySource{channel staffId}returnAfterHours}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<UpdateLeadPoolSettingsMutation, UpdateLeadPoolSettingsMutationVariables>;
+export const ClaimLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ClaimLead($input:ClaimLeadInput!){claimLead(input:$input){__typename ...on ClaimLeadSuccess{customer{...LeadFields}}...ErrorFields}}fragment LeadFields on Customer{id version displayName email phone stage dealLikelihood expectedPurchaseAt createdAt inLeadPool source{channel campaign}owner{id name}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<ClaimLeadMutation, ClaimLeadMutationVariables>;
+export const AssignLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation AssignLead($input:AssignLeadInput!){assignLead(input:$input){__typename ...on AssignLeadSuccess{customer{...LeadFields}}...ErrorFields}}fragment LeadFields on Customer{id version displayName email phone stage dealLikelihood expectedPurchaseAt createdAt inLeadPool source{channel campaign}owner{id name}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<AssignLeadMutation, AssignLeadMutationVariables>;
+export const AutoAssignLeadsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation AutoAssignLeads($input:LeadBatchInput){autoAssignLeads(input:$input){__typename ...on LeadAssignmentsPayload{count assignments{...LeadAssignmentFields}}...ErrorFields}}fragment LeadAssignmentFields on LeadAssignment{id action at reason customer{id displayName}staff{id name}actor{id}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<AutoAssignLeadsMutation, AutoAssignLeadsMutationVariables>;
+export const ReturnStaleLeadsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ReturnStaleLeads($input:LeadBatchInput){returnStaleLeads(input:$input){__typename ...on LeadAssignmentsPayload{count assignments{...LeadAssignmentFields}}...ErrorFields}}fragment LeadAssignmentFields on LeadAssignment{id action at reason customer{id displayName}staff{id name}actor{id}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<ReturnStaleLeadsMutation, ReturnStaleLeadsMutationVariables>;
 export const ListInteractionsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListInteractions($first:Int$after:String$last:Int$before:String$filter:InteractionFilter){interactions(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...InteractionFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`) as unknown as TypedDocumentString<ListInteractionsQuery, ListInteractionsQueryVariables>;
 export const RecordInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RecordInteraction($input:RecordInteractionInput!){recordInteraction(input:$input){__typename ...on RecordInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`) as unknown as TypedDocumentString<RecordInteractionMutation, RecordInteractionMutationVariables>;
 export const UpdateInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateInteraction($input:UpdateInteractionInput!){updateInteraction(input:$input){__typename ...on UpdateInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`) as unknown as TypedDocumentString<UpdateInteractionMutation, UpdateInteractionMutationVariables>;
@@ -1124,3 +1749,14 @@ export const RevokeApiKeyDocument = /*#__PURE__*/ new TypedDocumentString(`mutat
 export const ListStaffUsersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListStaffUsers($includeInactive:Boolean){staffUsers(includeInactive:$includeInactive){...StaffUserFields}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<ListStaffUsersQuery, ListStaffUsersQueryVariables>;
 export const CreateStaffUserDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateStaffUser($input:CreateStaffUserInput!){createStaffUser(input:$input){__typename ...on CreateStaffUserSuccess{staffUser{...StaffUserFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<CreateStaffUserMutation, CreateStaffUserMutationVariables>;
 export const UpdateStaffUserDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateStaffUser($input:UpdateStaffUserInput!){updateStaffUser(input:$input){__typename ...on UpdateStaffUserSuccess{staffUser{...StaffUserFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<UpdateStaffUserMutation, UpdateStaffUserMutationVariables>;
+export const EventsDocument = /*#__PURE__*/ new TypedDocumentString(`subscription Events($types:[EventType!]$after:ID){events(types:$types after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<EventsSubscription, EventsSubscriptionVariables>;
+export const LeadCreatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription LeadCreated($after:ID){leadCreated(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<LeadCreatedSubscription, LeadCreatedSubscriptionVariables>;
+export const CustomerUpdatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription CustomerUpdated($id:ID!$after:ID){customerUpdated(id:$id after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<CustomerUpdatedSubscription, CustomerUpdatedSubscriptionVariables>;
+export const InteractionRecordedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription InteractionRecorded($customerId:ID$after:ID){interactionRecorded(customerId:$customerId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<InteractionRecordedSubscription, InteractionRecordedSubscriptionVariables>;
+export const ListWebhookEndpointsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookEndpoints{webhookEndpoints{...WebhookEndpointFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`) as unknown as TypedDocumentString<ListWebhookEndpointsQuery, ListWebhookEndpointsQueryVariables>;
+export const ListWebhookDeliveriesDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookDeliveries($first:Int$after:String$filter:WebhookDeliveryFilter){webhookDeliveries(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...WebhookDeliveryFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`) as unknown as TypedDocumentString<ListWebhookDeliveriesQuery, ListWebhookDeliveriesQueryVariables>;
+export const CreateWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateWebhookEndpoint($input:CreateWebhookEndpointInput!){createWebhookEndpoint(input:$input){__typename ...on WebhookEndpointWithSecret{secret endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`) as unknown as TypedDocumentString<CreateWebhookEndpointMutation, CreateWebhookEndpointMutationVariables>;
+export const UpdateWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateWebhookEndpoint($input:UpdateWebhookEndpointInput!){updateWebhookEndpoint(input:$input){__typename ...on UpdateWebhookEndpointSuccess{endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`) as unknown as TypedDocumentString<UpdateWebhookEndpointMutation, UpdateWebhookEndpointMutationVariables>;
+export const RotateWebhookSecretDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RotateWebhookSecret($input:WebhookEndpointIdInput!){rotateWebhookSecret(input:$input){__typename ...on WebhookEndpointWithSecret{secret endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`) as unknown as TypedDocumentString<RotateWebhookSecretMutation, RotateWebhookSecretMutationVariables>;
+export const DeleteWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteWebhookEndpoint($input:WebhookEndpointIdInput!){deleteWebhookEndpoint(input:$input){__typename ...on DeletedWebhookEndpoint{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<DeleteWebhookEndpointMutation, DeleteWebhookEndpointMutationVariables>;
+export const RedeliverWebhookDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RedeliverWebhook($input:RedeliverWebhookInput!){redeliverWebhook(input:$input){__typename ...on RedeliverWebhookSuccess{delivery{...WebhookDeliveryFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`) as unknown as TypedDocumentString<RedeliverWebhookMutation, RedeliverWebhookMutationVariables>;

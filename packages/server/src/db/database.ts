@@ -16,6 +16,11 @@ export type Database = {
   /** SQL statements sent so far (for N+1 tests); reset with `resetQueryCount`. */
   queryCount(): number;
   resetQueryCount(): void;
+  /**
+   * LISTENs on a notification channel (PostgreSQL: one dedicated connection per call that
+   * reconnects by itself; PGlite: the embedded instance). Resolves to an unlisten function.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 };
 
@@ -38,6 +43,7 @@ function withClient(
   sql: SqlRunner,
   adapter: SqlDriverAdapterFactory,
   closeDriver: () => Promise<void>,
+  listen: Database['listen'],
   onQuery?: (sql: string) => void,
 ): Database {
   let count = 0;
@@ -54,6 +60,7 @@ function withClient(
     resetQueryCount: () => {
       count = 0;
     },
+    listen,
     close: async () => {
       await prisma.$disconnect();
       await closeDriver();
@@ -87,7 +94,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         client.release();
       }
     }
-    return withClient('postgres', sql, new PrismaPg(pool), () => pool.end(), opts.onQuery);
+    const url = opts.url;
+    return withClient(
+      'postgres',
+      sql,
+      new PrismaPg(pool),
+      () => pool.end(),
+      (ch, fn) => pgListen(url, ch, fn, opts.onPoolError),
+      opts.onQuery,
+    );
   }
   const dataDir = opts.dataDir ?? './.data';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
@@ -99,5 +114,48 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     query: async <T>(s: string, p?: unknown[]) => (await lite.query<T>(s, p)).rows,
   };
   if (opts.migrate !== false) await applyMigrations(sql);
-  return withClient('pglite', sql, new PrismaPGlite(lite), () => lite.close(), opts.onQuery);
+  const listen: Database['listen'] = async (channel, onNotify) => {
+    const unlisten = await lite.listen(channel, onNotify);
+    return async () => {
+      if (!lite.closed) await unlisten();
+    };
+  };
+  return withClient('pglite', sql, new PrismaPGlite(lite), () => lite.close(), listen, opts.onQuery);
+}
+
+/** A dedicated connection LISTENing on `channel`; reconnects (after 1 s) when it drops or cannot connect. */
+async function pgListen(url: string, channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void) {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let retry: NodeJS.Timeout | null = null;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (m) => {
+      if (m.channel === channel) onNotify(m.payload ?? '');
+    });
+    const reconnect = (err?: Error) => {
+      if (err) onError?.(err);
+      if (stopped || client !== c) return;
+      client = null;
+      c.end().catch(() => undefined);
+      retry = setTimeout(() => void connect().catch(() => reconnect()), 1000);
+    };
+    c.on('error', reconnect);
+    c.on('end', () => reconnect());
+    client = c;
+    await c.connect();
+    await c.query(`LISTEN "${channel.replaceAll('"', '')}"`);
+  };
+  // A failed first attempt retries like a dropped connection (the caller polls meanwhile).
+  await connect().catch((err: Error) => {
+    onError?.(err);
+    if (client) client.emit('end');
+  });
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    const c = client;
+    client = null;
+    await c?.end().catch(() => undefined);
+  };
 }

@@ -25,6 +25,10 @@ const TENANT_MODELS = new Set([
   'IdempotencyKey',
   'WebhookEndpoint',
   'WebhookDelivery',
+  'Event',
+  'FollowUp',
+  'FollowUpDoubt',
+  'LeadAssignment',
 ]);
 
 const WHERE_OPS = new Set([

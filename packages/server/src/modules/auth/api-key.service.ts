@@ -8,7 +8,7 @@ import type { ApiKey, PrismaClient } from '../../generated/prisma/client.ts';
  * or update the one customer named by a customer token); `sk_` keys are secret (server/partner:
  * whatever their scopes allow). The plain key is returned once; only its SHA-256 is stored.
  */
-export const SCOPES = ['customers:read', 'customers:write', 'staff:read', 'staff:write', 'keys:manage'] as const;
+export const SCOPES = ['customers:read', 'customers:write', 'staff:read', 'staff:write', 'keys:manage', 'webhooks:manage'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type KeyKind = 'PUBLISHABLE' | 'SECRET';

@@ -3,6 +3,7 @@ import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import type { Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
+import { emitEvent, gid } from '../events/event.service.ts';
 import {
   normalizeEmail,
   normalizePhone,
@@ -14,7 +15,11 @@ import {
 } from './customer.schema.ts';
 
 /** Who performs a change: the acting staff user (if any) and how it came about. */
-export type Actor = { staffId: string | null; source?: string };
+export type Actor = {
+  staffId: string | null;
+  source?: string /** A storefront lead form: a created customer is also a LEAD_CAPTURED event. */;
+  lead?: boolean;
+};
 
 export type ConsentInput = { channel: ConsentChannel; granted: boolean; source?: string | null };
 
@@ -196,6 +201,9 @@ export async function createCustomer(db: ScopedDb, actor: Actor, input: CreateCu
       await t.customerTag.createMany({ data: tagIds.map((tagId) => ({ customerId: customer.id, tagId })) as never });
     }
     if (consents?.length) await recordConsents(t, customer.id, consents, actor.source ?? 'api');
+    const facts = { customerId: gid('Customer', customer.id), stage: initialStage, sourceChannel: customer.sourceChannel };
+    await emitEvent(t, { type: 'CUSTOMER_CREATED', customerId: customer.id, payload: facts });
+    if (actor.lead) await emitEvent(t, { type: 'LEAD_CAPTURED', customerId: customer.id, payload: facts });
     return customer;
   });
 }
@@ -264,7 +272,14 @@ export async function updateCustomer(
       throw new VersionConflictError(now?.version ?? current.version);
     }
     if (consents?.length) await recordConsents(t, current.id, consents, actor.source ?? 'api');
-    return (await t.customer.findUnique({ where: { id: current.id } })) as Customer;
+    const updated = (await t.customer.findUnique({ where: { id: current.id } })) as Customer;
+    const fields = [...Object.keys(toColumns(p)), ...(consents?.length ? ['consents'] : [])];
+    await emitEvent(t, {
+      type: 'CUSTOMER_UPDATED',
+      customerId: current.id,
+      payload: { customerId: gid('Customer', current.id), version: updated.version, fields },
+    });
+    return updated;
   });
 }
 
@@ -320,7 +335,13 @@ export async function setStage(
     if (c.stage === stage) return c;
     await recordStage(t, c.id, c.stage, stage, source, actor, why);
     await t.customer.update({ where: { id: c.id }, data: { stage, version: { increment: 1 } } });
-    return (await t.customer.findUnique({ where: { id: c.id } })) as Customer;
+    const updated = (await t.customer.findUnique({ where: { id: c.id } })) as Customer;
+    await emitEvent(t, {
+      type: 'STAGE_CHANGED',
+      customerId: c.id,
+      payload: { customerId: gid('Customer', c.id), from: c.stage, to: stage, source },
+    });
+    return updated;
   });
 }
 
@@ -329,7 +350,17 @@ export async function tagCustomer(db: ScopedDb, id: string, tags: string[]): Pro
   return tx(db, async (t) => {
     const c = await requireLive(t, id);
     const tagIds = await ensureTags(t, names);
-    await t.customerTag.createMany({ data: tagIds.map((tagId) => ({ customerId: c.id, tagId })) as never, skipDuplicates: true });
+    const added = await t.customerTag.createMany({
+      data: tagIds.map((tagId) => ({ customerId: c.id, tagId })) as never,
+      skipDuplicates: true,
+    });
+    if (added.count) {
+      await emitEvent(t, {
+        type: 'CUSTOMER_UPDATED',
+        customerId: c.id,
+        payload: { customerId: gid('Customer', c.id), version: c.version, fields: ['tags'], tagsAdded: names },
+      });
+    }
     return c;
   });
 }
@@ -338,7 +369,14 @@ export async function untagCustomer(db: ScopedDb, id: string, tags: string[]): P
   const names = parse(tagListSchema.min(1, 'Give at least one tag'), tags, ['input', 'tags']);
   return tx(db, async (t) => {
     const c = await requireLive(t, id);
-    await t.customerTag.deleteMany({ where: { customerId: c.id, tag: { name: { in: names } } } });
+    const removed = await t.customerTag.deleteMany({ where: { customerId: c.id, tag: { name: { in: names } } } });
+    if (removed.count) {
+      await emitEvent(t, {
+        type: 'CUSTOMER_UPDATED',
+        customerId: c.id,
+        payload: { customerId: gid('Customer', c.id), version: c.version, fields: ['tags'], tagsRemoved: names },
+      });
+    }
     return c;
   });
 }
@@ -347,10 +385,16 @@ export async function archiveCustomer(db: ScopedDb, id: string, archived: boolea
   return tx(db, async (t) => {
     const c = await requireLive(t, id);
     if ((c.status === 'ARCHIVED') === archived) return c;
-    return t.customer.update({
+    const updated = await t.customer.update({
       where: { id: c.id },
       data: { status: archived ? 'ARCHIVED' : 'ACTIVE', archivedAt: archived ? new Date() : null, version: { increment: 1 } },
     });
+    await emitEvent(t, {
+      type: 'CUSTOMER_UPDATED',
+      customerId: c.id,
+      payload: { customerId: gid('Customer', c.id), version: updated.version, fields: ['status'], status: updated.status },
+    });
+    return updated;
   });
 }
 
@@ -362,6 +406,7 @@ export async function deleteCustomer(db: ScopedDb, id: string): Promise<string> 
     // Tombstones merged into this customer go too: they hold its former identifiers.
     await t.customer.deleteMany({ where: { mergedIntoId: c.id } });
     await t.customer.delete({ where: { id: c.id } });
+    await emitEvent(t, { type: 'CUSTOMER_DELETED', customerId: c.id, payload: { customerId: gid('Customer', c.id) } });
     return c.id;
   });
 }
@@ -492,6 +537,22 @@ export async function mergeCustomers(db: ScopedDb, actor: Actor, survivorId: str
     if (stage !== afterSteps) {
       await recordStage(t, survivor.id, afterSteps, stage, 'MERGE', actor, `Merged with ${dup.id}`);
     }
-    return t.customer.update({ where: { id: survivor.id }, data: { ...data, stage, version: { increment: 1 } } as never });
+    const merged = await t.customer.update({ where: { id: survivor.id }, data: { ...data, stage, version: { increment: 1 } } as never });
+    const survivorGid = gid('Customer', survivor.id);
+    await emitEvent(t, {
+      type: 'CUSTOMER_MERGED',
+      customerId: survivor.id,
+      payload: { customerId: survivorGid, duplicateId: gid('Customer', dup.id), version: merged.version },
+    });
+    // One STAGE_CHANGED for the merge's net move (order automation in a merge step included).
+    if (stage !== survivor.stage) {
+      const source = stage === afterSteps ? 'AUTOMATIC' : 'MERGE';
+      await emitEvent(t, {
+        type: 'STAGE_CHANGED',
+        customerId: survivor.id,
+        payload: { customerId: survivorGid, from: survivor.stage, to: stage, source },
+      });
+    }
+    return merged;
   });
 }

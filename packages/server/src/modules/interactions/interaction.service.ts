@@ -5,6 +5,7 @@ import type { InteractionChannel, InteractionDirection, InteractionType, Sentime
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
 import { type Actor, getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
+import { emitEvent, gid } from '../events/event.service.ts';
 import {
   type RecordInteractionInput,
   recordInteractionSchema,
@@ -47,7 +48,7 @@ export async function recordInteraction(
     const staffId = p.staffId ?? actor.staffId ?? null;
     if (staffId) await checkStaff(t, staffId);
     if (p.orderId) await checkOrder(t, p.orderId, c.id);
-    return t.interaction.create({
+    const interaction = await t.interaction.create({
       data: {
         customerId: c.id,
         channel: p.channel,
@@ -63,6 +64,19 @@ export async function recordInteraction(
         source,
       } as never,
     });
+    await emitEvent(t, {
+      type: 'INTERACTION_RECORDED',
+      customerId: c.id,
+      payload: {
+        interactionId: gid('Interaction', interaction.id),
+        customerId: gid('Customer', c.id),
+        channel: interaction.channel,
+        direction: interaction.direction,
+        type: interaction.type,
+        source,
+      },
+    });
+    return interaction;
   });
 }
 

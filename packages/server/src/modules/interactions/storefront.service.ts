@@ -68,7 +68,7 @@ export type TrackInteractionInput = z.input<typeof trackSchema>;
 export type Caller = { via: InteractionSource; tokenCustomerId: string | null };
 
 const FORM_SOURCE = 'lead-form';
-const actor: customers.Actor = { staffId: null, source: FORM_SOURCE };
+const actor: customers.Actor = { staffId: null, source: FORM_SOURCE, lead: true };
 
 type Identity = z.output<typeof leadIdentitySchema>;
 

@@ -5,6 +5,7 @@ import type { LifecycleStage, OrderChannel, OrderStatus } from '../../generated/
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
 import { type Actor, getCustomer, isUuid, registerMergeStep, STAGE_ORDER } from '../customers/customer.service.ts';
+import { emitEvent, gid } from '../events/event.service.ts';
 import { fromCents, MAX_CENTS } from './money.ts';
 import { orderInputSchema, type UpsertOrderInput } from './order.schema.ts';
 
@@ -52,14 +53,21 @@ const stageRank = (s: LifecycleStage) => STAGE_ORDER.indexOf(s);
  * 2+ -> REPEAT. Only SUSPECT/PROSPECT/FIRST_PURCHASE move; a CHURNED customer placing a new order is
  * reactivated. LOYAL, ADVOCATE and PARTNER stay.
  */
-async function advanceStage(t: ScopedTx, actor: Actor, customer: Customer, externalId: string, newOrder: boolean, why?: string) {
+async function advanceStage(
+  t: ScopedTx,
+  actor: Actor,
+  customer: Customer,
+  externalId: string,
+  newOrder: boolean,
+  why?: string,
+): Promise<{ from: LifecycleStage; to: LifecycleStage } | null> {
   const count = await t.order.count({ where: { customerId: customer.id, status: { not: 'CANCELLED' } } });
   const target: LifecycleStage | null = count >= 2 ? 'REPEAT' : count === 1 ? 'FIRST_PURCHASE' : null;
-  if (!target) return;
+  if (!target) return null;
   const current = customer.stage;
   if (current === 'CHURNED') {
-    if (!newOrder) return;
-  } else if (stageRank(current) >= stageRank(target)) return;
+    if (!newOrder) return null;
+  } else if (stageRank(current) >= stageRank(target)) return null;
   const reason =
     why ??
     (current === 'CHURNED'
@@ -78,6 +86,7 @@ async function advanceStage(t: ScopedTx, actor: Actor, customer: Customer, exter
     } as never,
   });
   await t.customer.update({ where: { id: customer.id }, data: { stage: target, version: { increment: 1 } } });
+  return { from: current, to: target };
 }
 
 function isUniqueViolation(err: unknown) {
@@ -126,7 +135,29 @@ export async function upsertOrder(db: ScopedDb, actor: Actor, input: UpsertOrder
           addOn: i.addOn ?? false,
         })) as never,
       });
-      await advanceStage(t, actor, customer, p.externalId, !existing && data.status !== 'CANCELLED');
+      const moved = await advanceStage(t, actor, customer, p.externalId, !existing && data.status !== 'CANCELLED');
+      const customerGid = gid('Customer', customer.id);
+      await emitEvent(t, {
+        type: 'ORDER_RECORDED',
+        customerId: customer.id,
+        payload: {
+          orderId: gid('Order', order.id),
+          customerId: customerGid,
+          externalId: order.externalId,
+          status: order.status,
+          channel: order.channel,
+          currency: order.currency,
+          total: order.total.toFixed(2),
+          created: !existing,
+        },
+      });
+      if (moved) {
+        await emitEvent(t, {
+          type: 'STAGE_CHANGED',
+          customerId: customer.id,
+          payload: { customerId: customerGid, from: moved.from, to: moved.to, source: 'AUTOMATIC' },
+        });
+      }
       return { order, created: !existing };
     });
   try {

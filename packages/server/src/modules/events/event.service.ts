@@ -1,0 +1,53 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import type { Event, Prisma } from '../../generated/prisma/client.ts';
+
+/**
+ * The outbox. Every change worth reacting to writes one Event row IN ITS OWN TRANSACTION through
+ * `emitEvent(tx, …)`: the event commits with the change or not at all. A trigger (migration
+ * `events`) allocates ids per shop in commit order and NOTIFYs `crm_events`; subscriptions
+ * (event.graphql.ts) and webhooks read the table by `id > cursor`.
+ *
+ * Call `emitEvent` as the LAST statements of a transaction: the first event insert takes the
+ * shop's event lock until commit, so rows locked after it could deadlock with another writer.
+ */
+export const EVENT_TYPES = [
+  'LEAD_CAPTURED',
+  'CUSTOMER_CREATED',
+  'CUSTOMER_UPDATED',
+  'CUSTOMER_MERGED',
+  'CUSTOMER_DELETED',
+  'STAGE_CHANGED',
+  'INTERACTION_RECORDED',
+  'ORDER_RECORDED',
+  'FOLLOW_UP_CREATED',
+  'FOLLOW_UP_COMPLETED',
+  'LEAD_ASSIGNED',
+  'LEAD_RETURNED',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Payload values: ids (global ids) and small facts, never personal data. */
+export type EventPayload = Record<string, string | number | boolean | null | string[]>;
+
+export type EmitEvent = { type: EventType; customerId?: string | null; payload: EventPayload };
+
+/** Global ids as the API hands them out (Relay: base64 of "Type:id"). */
+export const gid = (type: 'Customer' | 'Interaction' | 'Order', id: string) => encodeGlobalID(type, id);
+
+export async function emitEvent(tx: ScopedTx, e: EmitEvent): Promise<Event> {
+  return tx.event.create({
+    data: { type: e.type, customerId: e.customerId ?? null, payload: e.payload as Prisma.InputJsonValue } as never,
+  });
+}
+
+/** Events of the scoped shop after `cursor` (exclusive), oldest first. */
+export function readEvents(db: ScopedDb, cursor: bigint, limit = 500): Promise<Event[]> {
+  return db.event.findMany({ where: { id: { gt: cursor } }, orderBy: { id: 'asc' }, take: limit });
+}
+
+/** The newest event id of the scoped shop (0 when none): "now" for a subscriber without `after`. */
+export async function latestEventId(db: ScopedDb): Promise<bigint> {
+  const last = await db.event.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
+  return last?.id ?? 0n;
+}

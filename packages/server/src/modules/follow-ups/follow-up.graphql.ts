@@ -1,0 +1,531 @@
+import { builder } from '../../builder.ts';
+import { tenantSql } from '../../db/tenant-sql.ts';
+import { VersionConflictError } from '../../errors.ts';
+import { StaffUserNode } from '../auth/staff.type.ts';
+import { COMMON_ERRORS } from '../common/common.type.ts';
+import { ContactChannelEnum, CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
+import { checkPageSize } from '../orders/order.graphql.ts';
+import { LEAD_STAGES, POOL_WHERE, requireManager as svcRequireManager } from './follow-up.access.ts';
+import { endOfDay } from './follow-up.cadence.ts';
+import * as svc from './follow-up.service.ts';
+import { getFollowUpSettings, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
+import {
+  AgendaSectionEnum,
+  accessOf,
+  FollowUpDoubtNode,
+  FollowUpNode,
+  FollowUpSettingsRef,
+  FollowUpSuggestionRef,
+  LeadAssignmentObject,
+  LeadPoolModeEnum,
+} from './follow-up.type.ts';
+import * as pool from './lead-pool.service.ts';
+
+type Gid = { id: string } | null | undefined;
+const idOf = (g: Gid) => (g === undefined ? undefined : (g?.id ?? null));
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+const CreateFollowUpInput = builder.inputType('CreateFollowUpInput', {
+  fields: (t) => ({
+    customerId: t.globalID({ required: true, for: CustomerNode }),
+    assigneeId: t.globalID({
+      for: StaffUserNode,
+      description: "Default: the customer's owner, else the acting staff user. Agents may only assign themselves.",
+    }),
+    dueAt: t.field({ type: 'DateTime', description: "Default: the cadence engine's proposal (see suggestNextFollowUp)." }),
+    channel: t.field({ type: ContactChannelEnum, description: "Must have consent. Default: the proposal's channel." }),
+    goal: t.string({ description: 'At most 500 characters.' }),
+    notes: t.string({ description: 'Preparation notes; at most 10000 characters.' }),
+    nextStep: t.string(),
+    interestValue: t.field({ type: 'Decimal', description: 'Value of the product of interest (feeds the cadence).' }),
+  }),
+});
+
+const UpdateFollowUpInput = builder.inputType('UpdateFollowUpInput', {
+  description: 'Changes a PLANNED follow-up. Omitted fields stay; null clears the optional ones.',
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: FollowUpNode }),
+    version: t.int({ description: 'Optimistic concurrency: the version you read.' }),
+    assigneeId: t.globalID({ for: StaffUserNode }),
+    dueAt: t.field({ type: 'DateTime' }),
+    channel: t.field({ type: ContactChannelEnum }),
+    goal: t.string(),
+    notes: t.string(),
+    nextStep: t.string(),
+    interestValue: t.field({ type: 'Decimal' }),
+  }),
+});
+
+const CloseFollowUpInput = builder.inputType('CloseFollowUpInput', {
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: FollowUpNode }),
+    reason: t.string({ description: 'Kept as the outcome; at most 2000 characters.' }),
+  }),
+});
+
+const ResolveDoubtInput = builder.inputType('ResolveDoubtInput', {
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: FollowUpDoubtNode }),
+    resolution: t.string({ required: true, description: 'How the doubt was answered.' }),
+  }),
+});
+
+const NextFollowUpInput = builder.inputType('NextFollowUpInput', {
+  description:
+    "Overrides of the next follow-up (default: the cadence engine's proposal, the completed one's nextStep as goal, same assignee).",
+  fields: (t) => ({
+    dueAt: t.field({ type: 'DateTime' }),
+    channel: t.field({ type: ContactChannelEnum }),
+    goal: t.string(),
+    assigneeId: t.globalID({ for: StaffUserNode }),
+  }),
+});
+
+const CompleteFollowUpInput = builder.inputType('CompleteFollowUpInput', {
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: FollowUpNode }),
+    version: t.int(),
+    outcome: t.string({ description: 'What came of it.' }),
+    notes: t.string({ description: 'What was said.' }),
+    nextStep: t.string({ description: 'Becomes the goal of the next follow-up.' }),
+    doubts: t.stringList({ description: "The customer's new doubts / objections (each resolvable later)." }),
+    resolveDoubts: t.field({ type: [ResolveDoubtInput], description: 'Open doubts of this customer answered in this follow-up.' }),
+    scheduleNext: t.boolean({ description: 'Default true: create the next follow-up. false: only return the proposal.' }),
+    next: t.field({ type: NextFollowUpInput }),
+  }),
+});
+
+const AgendaFilterInput = builder.inputType('AgendaFilter', {
+  fields: (t) => ({
+    stages: t.field({ type: [LifecycleStageEnum], description: 'Only customers in these stages.' }),
+    minLikelihood: t.int({ description: 'Deal likelihood at least (0-100).' }),
+    maxLikelihood: t.int({ description: 'Deal likelihood at most (0-100).' }),
+  }),
+});
+
+const RetentionKindEnum = builder.enumType('RetentionKind', { values: ['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER'] as const });
+
+const GenerateRetentionInput = builder.inputType('GenerateRetentionFollowUpsInput', {
+  fields: (t) => ({
+    kinds: t.field({ type: [RetentionKindEnum], required: true }),
+    stages: t.field({ type: [LifecycleStageEnum], required: true, description: 'Customers in these stages.' }),
+    holidayDate: t.field({ type: 'Date', description: 'Required for HOLIDAY.' }),
+    holidayName: t.string({ description: 'e.g. "New Year" (goes into the goal).' }),
+    serviceAfterDays: t.int({ description: 'Service reminder this many days after the last order (default: cadence.serviceAfterDays).' }),
+    windowDays: t.int({ description: 'Birthdays and service dates within this many days (default: cadence.retentionWindowDays).' }),
+  }),
+});
+
+const LikelihoodBandInput = builder.inputType('LikelihoodBandInput', {
+  fields: (t) => ({ minLikelihood: t.int({ required: true }), intervalDays: t.int({ required: true }) }),
+});
+
+const UpdateCadenceSettingsInput = builder.inputType('UpdateCadenceSettingsInput', {
+  description: 'Omitted fields stay; null restores the default (thresholds: null disables them).',
+  fields: (t) => ({
+    likelihoodBands: t.field({ type: [LikelihoodBandInput] }),
+    unknownLikelihoodDays: t.int(),
+    purchaseSoonDays: t.int(),
+    purchaseSoonFactor: t.float(),
+    highValueThreshold: t.float(),
+    highValueFactor: t.float(),
+    lowValueThreshold: t.float(),
+    lowValueFactor: t.float(),
+    defaultInterestValue: t.float(),
+    minIntervalDays: t.int(),
+    maxIntervalDays: t.int(),
+    channelOrder: t.field({ type: [ContactChannelEnum] }),
+    retentionWindowDays: t.int(),
+    serviceAfterDays: t.int(),
+    retentionHourUtc: t.int(),
+  }),
+});
+
+const SourceAssigneeInput = builder.inputType('LeadSourceAssigneeInput', {
+  fields: (t) => ({
+    channel: t.field({ type: SourceChannelEnum, required: true }),
+    staffId: t.globalID({ required: true, for: StaffUserNode }),
+  }),
+});
+
+const UpdateLeadPoolSettingsInput = builder.inputType('UpdateLeadPoolSettingsInput', {
+  fields: (t) => ({
+    mode: t.field({ type: LeadPoolModeEnum }),
+    bySource: t.field({ type: [SourceAssigneeInput], description: 'Replaces the whole map.' }),
+    returnAfterHours: t.int({ description: 'null: leads never return to the pool by themselves.' }),
+  }),
+});
+
+const ClaimLeadInput = builder.inputType('ClaimLeadInput', {
+  fields: (t) => ({ customerId: t.globalID({ required: true, for: CustomerNode }) }),
+});
+
+const AssignLeadInput = builder.inputType('AssignLeadInput', {
+  fields: (t) => ({
+    customerId: t.globalID({ required: true, for: CustomerNode }),
+    staffId: t.globalID({ required: true, for: StaffUserNode }),
+    reason: t.string(),
+  }),
+});
+
+const LeadBatchInput = builder.inputType('LeadBatchInput', {
+  fields: (t) => ({ limit: t.int({ description: 'At most this many leads in one call.' }) }),
+});
+
+const LeadPoolFilterInput = builder.inputType('LeadPoolFilter', {
+  fields: (t) => ({
+    stages: t.field({ type: [LifecycleStageEnum], description: 'SUSPECT and/or PROSPECT (default both).' }),
+    sourceChannels: t.field({ type: [SourceChannelEnum] }),
+  }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Payloads
+
+const CompleteFollowUpPayload = builder.objectRef<svc.CompleteResult>('CompleteFollowUpPayload').implement({
+  fields: (t) => ({
+    followUp: t.field({ type: FollowUpNode, resolve: (r) => r.followUp }),
+    next: t.field({
+      type: FollowUpNode,
+      nullable: true,
+      description: 'The next follow-up (null with scheduleNext: false).',
+      resolve: (r) => r.next,
+    }),
+    proposal: t.field({
+      type: FollowUpSuggestionRef,
+      description: "The cadence engine's proposal for the next one.",
+      resolve: (r) => r.proposal,
+    }),
+  }),
+});
+
+const RetentionPayload = builder.objectRef<svc.RetentionResult>('RetentionFollowUpsPayload').implement({
+  fields: (t) => ({
+    created: t.field({ type: [FollowUpNode], resolve: (r) => r.created }),
+    createdCount: t.int({ resolve: (r) => r.created.length }),
+    alreadyScheduled: t.exposeInt('alreadyScheduled', { description: 'Existed from an earlier run (idempotency).' }),
+    skippedNoConsent: t.exposeInt('skippedNoConsent', { description: 'Customers without any consented channel.' }),
+    skippedTolerance: t.exposeInt('skippedTolerance', { description: 'Too close to another contact for the contact tolerance.' }),
+  }),
+});
+
+const LeadAssignmentsPayload = builder.objectRef<pool.BulkLeadResult>('LeadAssignmentsPayload').implement({
+  fields: (t) => ({
+    assignments: t.field({ type: [LeadAssignmentObject], resolve: (r) => r.assignments }),
+    count: t.int({ resolve: (r) => r.assignments.length }),
+  }),
+});
+
+const result = (name: string, dataField: string, extra: unknown[] = []) => ({
+  types: [...COMMON_ERRORS, ...extra] as never,
+  result: { name: `${name}Success` },
+  union: { name: `${name}Result` },
+  dataField: { name: dataField },
+});
+const direct = (name: string) => ({
+  types: [...COMMON_ERRORS],
+  result: { name: `${name}Success` },
+  union: { name: `${name}Result` },
+  directResult: true as const,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+/** One "now" per agenda field resolution, shared by its edges, sections and counts. */
+const nows = new WeakMap<object, Date>();
+const nowOf = (args: object) => {
+  let n = nows.get(args);
+  if (!n) {
+    n = new Date();
+    nows.set(args, n);
+  }
+  return n;
+};
+type AgendaFieldArgs = {
+  assigneeId?: Gid;
+  filter?: { stages?: svc.AgendaArgs['stages']; minLikelihood?: number | null; maxLikelihood?: number | null } | null;
+  section?: svc.AgendaSection | null;
+  timeZone?: string | null;
+};
+const agendaArgs = (a: AgendaFieldArgs): svc.AgendaArgs => ({
+  assigneeId: a.assigneeId?.id ?? null,
+  stages: a.filter?.stages,
+  minLikelihood: a.filter?.minLikelihood,
+  maxLikelihood: a.filter?.maxLikelihood,
+  section: a.section,
+  timeZone: a.timeZone,
+});
+/** The section counts of one agenda field resolution: one statement shared by totalCount and the three counts. */
+const counts = new WeakMap<object, Promise<svc.AgendaCounts>>();
+type AgendaConn = { args: AgendaFieldArgs };
+const countsOf = (args: AgendaFieldArgs, ctx: Parameters<typeof accessOf>[0]) => {
+  let p = counts.get(args);
+  if (!p) {
+    const { access, shopId } = accessOf(ctx, 'customers:read');
+    p = svc.agendaCounts(tenantSql(ctx.services.database.prisma, shopId), access, agendaArgs(args), nowOf(args));
+    counts.set(args, p);
+  }
+  return p;
+};
+const agendaCount = (conn: AgendaConn, ctx: Parameters<typeof accessOf>[0], k: keyof svc.AgendaCounts) =>
+  countsOf(conn.args, ctx).then((c) => c[k]);
+
+builder.queryFields((t) => ({
+  followUp: t.prismaField({
+    type: FollowUpNode,
+    nullable: true,
+    description: 'A follow-up by id; null when not in this shop (or, for agents, not theirs).',
+    args: { id: t.arg.globalID({ required: true, for: FollowUpNode }) },
+    resolve: async (query, _r, { id }, ctx) => {
+      const { db, access } = accessOf(ctx, 'customers:read');
+      const f = await svc.getFollowUp(db, access, id.id);
+      return f ? db.followUp.findUnique({ ...query, where: { id: f.id } }) : null;
+    },
+  }),
+  agenda: t.prismaConnection(
+    {
+      type: FollowUpNode,
+      cursor: 'id',
+      description:
+        "PLANNED follow-ups ordered by dueAt: a staff user's agenda (agents: always their own), or the whole shop's (owners / managers / system without assigneeId). Sections: overdue, due today (in `timeZone`, default UTC), upcoming; counts per section.",
+      args: {
+        assigneeId: t.arg.globalID({ for: StaffUserNode }),
+        filter: t.arg({ type: AgendaFilterInput }),
+        section: t.arg({ type: AgendaSectionEnum, description: 'Only this section.' }),
+        timeZone: t.arg.string({ description: 'IANA time zone for "today", e.g. Europe/Berlin (default UTC).' }),
+      },
+      totalCount: (_c, args, ctx) => {
+        checkPageSize(args);
+        return countsOf(args, ctx).then((c) => svc.agendaTotal(c, args.section));
+      },
+      resolve: (query, _r, args, ctx) => {
+        const { db, access } = accessOf(ctx, 'customers:read');
+        checkPageSize(args);
+        const { where } = svc.agendaWhere(access, agendaArgs(args), nowOf(args));
+        return db.followUp.findMany({ ...query, where, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
+      },
+    },
+    {
+      name: 'AgendaConnection',
+      fields: (t) => ({
+        overdueCount: t.int({ resolve: (c, _a, ctx) => agendaCount(c as unknown as AgendaConn, ctx, 'overdue') }),
+        dueTodayCount: t.int({ resolve: (c, _a, ctx) => agendaCount(c as unknown as AgendaConn, ctx, 'dueToday') }),
+        upcomingCount: t.int({ resolve: (c, _a, ctx) => agendaCount(c as unknown as AgendaConn, ctx, 'upcoming') }),
+      }),
+    },
+    {
+      name: 'AgendaEdge',
+      fields: (t) => ({
+        section: t.field({
+          type: AgendaSectionEnum,
+          resolve: (edge) => {
+            const e = edge as unknown as { connection: AgendaConn; node: { dueAt: Date } };
+            const now = nowOf(e.connection.args);
+            return svc.sectionOf(e.node.dueAt, now, endOfDay(now, e.connection.args.timeZone ?? 'UTC'));
+          },
+        }),
+      }),
+    },
+  ),
+  suggestNextFollowUp: t.field({
+    type: FollowUpSuggestionRef,
+    nullable: true,
+    description:
+      "The cadence engine's proposal for the customer's next follow-up (due date, consented channel, reasons); null when not in this shop.",
+    args: { customerId: t.arg.globalID({ required: true, for: CustomerNode }) },
+    resolve: (_r, { customerId }, ctx) => {
+      const { db } = accessOf(ctx, 'customers:read');
+      return svc.suggestNextFollowUp(db, customerId.id);
+    },
+  }),
+  leadPool: t.prismaConnection(
+    {
+      type: CustomerNode,
+      cursor: 'id',
+      description: 'Leads (SUSPECT / PROSPECT, active) without an owner, newest first: the pool agents claim from.',
+      args: { filter: t.arg({ type: LeadPoolFilterInput }) },
+      totalCount: (_c, args, ctx) => {
+        checkPageSize(args);
+        return accessOf(ctx, 'customers:read').db.customer.count({ where: poolWhere(args.filter) });
+      },
+      resolve: (query, _r, args, ctx) => {
+        const { db } = accessOf(ctx, 'customers:read');
+        checkPageSize(args);
+        return db.customer.findMany({ ...query, where: poolWhere(args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      },
+    },
+    { name: 'LeadPoolConnection' },
+    { name: 'LeadPoolEdge' },
+  ),
+  followUpSettings: t.field({
+    type: FollowUpSettingsRef,
+    description: 'Cadence and lead pool rules of the shop (defaults where not set).',
+    resolve: (_r, _a, ctx) => getFollowUpSettings(accessOf(ctx, 'customers:read').db),
+  }),
+}));
+
+type PoolFilter = { stages?: (typeof LEAD_STAGES)[number][] | null; sourceChannels?: string[] | null } | null | undefined;
+function poolWhere(f: PoolFilter) {
+  const stages = f?.stages?.length ? f.stages.filter((s) => LEAD_STAGES.includes(s)) : LEAD_STAGES;
+  return {
+    ...POOL_WHERE,
+    stage: { in: stages },
+    ...(f?.sourceChannels?.length ? { sourceChannel: { in: f.sourceChannels as never } } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutations
+
+const write = (ctx: Parameters<typeof accessOf>[0]) => accessOf(ctx, 'customers:write');
+
+builder.mutationFields((t) => ({
+  createFollowUp: t.field({
+    type: FollowUpNode,
+    description: "Plans a follow-up. Without dueAt / channel the cadence engine's proposal is used; channels need consent.",
+    errors: result('CreateFollowUp', 'followUp'),
+    args: { input: t.arg({ type: CreateFollowUpInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      const { customerId, assigneeId, ...rest } = input;
+      return svc.createFollowUp(db, access, { ...rest, customerId: customerId.id, assigneeId: idOf(assigneeId) } as never);
+    },
+  }),
+  updateFollowUp: t.field({
+    type: FollowUpNode,
+    errors: result('UpdateFollowUp', 'followUp', [VersionConflictError]),
+    args: { input: t.arg({ type: UpdateFollowUpInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      const { id, version, assigneeId, ...rest } = input;
+      return svc.updateFollowUp(db, access, id.id, version, { ...rest, assigneeId: idOf(assigneeId) } as never);
+    },
+  }),
+  cancelFollowUp: t.field({
+    type: FollowUpNode,
+    description: 'Cancels a PLANNED follow-up (it will not happen).',
+    errors: result('CancelFollowUp', 'followUp'),
+    args: { input: t.arg({ type: CloseFollowUpInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      return svc.closeFollowUp(db, access, input.id.id, 'CANCELLED', input.reason);
+    },
+  }),
+  skipFollowUp: t.field({
+    type: FollowUpNode,
+    description: 'Marks a PLANNED follow-up as skipped (passed without contact).',
+    errors: result('SkipFollowUp', 'followUp'),
+    args: { input: t.arg({ type: CloseFollowUpInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      return svc.closeFollowUp(db, access, input.id.id, 'SKIPPED', input.reason);
+    },
+  }),
+  completeFollowUp: t.field({
+    type: CompleteFollowUpPayload,
+    description:
+      "Completes a follow-up with outcome, notes and the customer's doubts, and schedules the next one (the cadence engine's proposal unless `next` overrides it); with scheduleNext: false only the proposal is returned.",
+    errors: { ...direct('CompleteFollowUp'), types: [...COMMON_ERRORS, VersionConflictError] },
+    args: { input: t.arg({ type: CompleteFollowUpInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      const { id, resolveDoubts, next, ...rest } = input;
+      return svc.completeFollowUp(db, access, id.id, {
+        ...rest,
+        resolveDoubts: resolveDoubts?.map((r) => ({ id: r.id.id, resolution: r.resolution })),
+        next: next ? { ...next, assigneeId: idOf(next.assigneeId) } : next,
+      } as never);
+    },
+  }),
+  resolveFollowUpDoubt: t.field({
+    type: FollowUpDoubtNode,
+    errors: result('ResolveFollowUpDoubt', 'doubt'),
+    args: { input: t.arg({ type: ResolveDoubtInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      return svc.resolveDoubt(db, access, input.id.id, input.resolution);
+    },
+  }),
+  generateRetentionFollowUps: t.field({
+    type: RetentionPayload,
+    description:
+      'Creates birthday / holiday / service-reminder follow-ups for customers in the given stages, respecting consent and contact tolerance. Idempotent (one per customer, kind and date). Owners / managers / system only.',
+    errors: direct('GenerateRetentionFollowUps'),
+    args: { input: t.arg({ type: GenerateRetentionInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access, shopId } = write(ctx);
+      return svc.generateRetentionFollowUps(db, tenantSql(ctx.services.database.prisma, shopId), access, input as never);
+    },
+  }),
+  updateCadenceSettings: t.field({
+    type: FollowUpSettingsRef,
+    description: 'Changes the cadence rules (validated as a whole). Owners / managers / system only.',
+    errors: direct('UpdateCadenceSettings'),
+    args: { input: t.arg({ type: UpdateCadenceSettingsInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      svcRequireManager(access, 'change follow-up settings');
+      return updateCadenceSettings(db, input as never);
+    },
+  }),
+  updateLeadPoolSettings: t.field({
+    type: FollowUpSettingsRef,
+    description: 'Changes the lead pool rules (auto-assignment mode, source map, return-after hours). Owners / managers / system only.',
+    errors: direct('UpdateLeadPoolSettings'),
+    args: { input: t.arg({ type: UpdateLeadPoolSettingsInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      svcRequireManager(access, 'change lead pool settings');
+      const { bySource, ...rest } = input;
+      return updateLeadPoolSettings(db, {
+        ...rest,
+        ...(bySource !== undefined ? { bySource: bySource?.map((b) => ({ channel: b.channel, staffId: b.staffId.id })) ?? null } : {}),
+      } as never);
+    },
+  }),
+  claimLead: t.field({
+    type: CustomerNode,
+    description:
+      'The acting staff user (x-crm-staff-id) takes a lead from the pool. Of concurrent claims exactly one wins; the others get a ConflictError.',
+    errors: result('ClaimLead', 'customer'),
+    args: { input: t.arg({ type: ClaimLeadInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      return pool.claimLead(db, access, input.customerId.id);
+    },
+  }),
+  assignLead: t.field({
+    type: CustomerNode,
+    description: 'Gives a customer to a staff user (owners / managers / system). Open follow-ups move along.',
+    errors: result('AssignLead', 'customer'),
+    args: { input: t.arg({ type: AssignLeadInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      return pool.assignLead(db, access, input.customerId.id, input.staffId.id, input.reason);
+    },
+  }),
+  autoAssignLeads: t.field({
+    type: LeadAssignmentsPayload,
+    description: "Distributes pool leads by the shop's rule (settings.leadPool.mode). Owners / managers / system only.",
+    errors: direct('AutoAssignLeads'),
+    args: { input: t.arg({ type: LeadBatchInput }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      return pool.autoAssignLeads(db, access, { limit: input?.limit });
+    },
+  }),
+  returnStaleLeads: t.field({
+    type: LeadAssignmentsPayload,
+    description:
+      'Returns leads without follow-up activity for settings.leadPool.returnAfterHours to the pool. Owners / managers / system only.',
+    errors: direct('ReturnStaleLeads'),
+    args: { input: t.arg({ type: LeadBatchInput }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db, access } = write(ctx);
+      return pool.returnStaleLeads(db, access, { limit: input?.limit });
+    },
+  }),
+}));

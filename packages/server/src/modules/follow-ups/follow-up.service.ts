@@ -1,0 +1,650 @@
+import { z } from 'zod';
+import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import type { TenantSql } from '../../db/tenant-sql.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
+import { type Customer, type FollowUp, type FollowUpDoubt, Prisma } from '../../generated/prisma/client.ts';
+import type { ConsentChannel, ContactChannel, ContactTolerance, FollowUpKind, LifecycleStage } from '../../generated/prisma/enums.ts';
+import { parseInput } from '../common/validate.ts';
+import { getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
+import { emitEvent } from '../events/event.service.ts';
+import { amountSchema, fromCents } from '../orders/money.ts';
+import {
+  type Access,
+  canSeeFollowUp,
+  canWorkCustomer,
+  emitEvents,
+  followUpVisibility,
+  gidOf,
+  isManager,
+  requireManager,
+} from './follow-up.access.ts';
+import {
+  type CadenceProposal,
+  CONSENT_FOR,
+  chooseChannel,
+  endOfDay,
+  nextBirthday,
+  proposeNext,
+  toleranceAllows,
+} from './follow-up.cadence.ts';
+import { getFollowUpSettings } from './follow-up.settings.ts';
+
+/**
+ * Follow-ups: planned contacts with a customer (goal, due date, channel, assignee), completed with
+ * what was said, the customer's open doubts and the next step; completing one schedules the next
+ * (the chain is navigable through previousId / next). The cadence engine proposes due dates and
+ * channels; retention follow-ups (birthdays, holidays, service reminders) are generated set-based
+ * and idempotently. Permissions: see follow-up.access.ts.
+ */
+
+const DAY = 86_400_000;
+const text = (max: number) => z.string().trim().max(max, `At most ${max} characters`);
+const optText = (max: number) =>
+  text(max)
+    .nullish()
+    .transform((v) => (v === '' ? null : v));
+const dueAtSchema = z
+  .date()
+  .refine(
+    (d) => d.getTime() >= Date.UTC(2000, 0, 1) && d.getTime() <= Date.now() + 5 * 365 * DAY,
+    'Must be between 2000 and 5 years ahead',
+  );
+const interestSchema = amountSchema.nullish();
+
+const createSchema = z.object({
+  customerId: z.string(),
+  assigneeId: z.string().nullish(),
+  dueAt: dueAtSchema.nullish(),
+  channel: z.string().nullish(),
+  goal: optText(500),
+  notes: optText(10_000),
+  nextStep: optText(500),
+  interestValue: interestSchema,
+});
+export type CreateFollowUpInput = z.input<typeof createSchema> & { channel?: ContactChannel | null };
+
+const updateSchema = createSchema.omit({ customerId: true }).partial();
+export type UpdateFollowUpInput = Omit<z.input<typeof updateSchema>, 'channel'> & { channel?: ContactChannel | null };
+
+const doubtText = z.string().trim().min(1, 'Must not be empty').max(1000, 'At most 1000 characters');
+const completeSchema = z.object({
+  outcome: optText(2000),
+  notes: optText(10_000),
+  nextStep: optText(500),
+  doubts: z.array(doubtText).max(20, 'At most 20 doubts').nullish(),
+  resolveDoubts: z
+    .array(z.object({ id: z.string(), resolution: text(2000).min(1, 'Must not be empty') }))
+    .max(50)
+    .nullish(),
+  scheduleNext: z.boolean().nullish(),
+  next: z
+    .object({
+      dueAt: dueAtSchema.nullish(),
+      channel: z.string().nullish(),
+      goal: optText(500),
+      assigneeId: z.string().nullish(),
+    })
+    .nullish(),
+  version: z.number().int().nullish(),
+});
+export type CompleteFollowUpInput = z.input<typeof completeSchema>;
+
+export type CompleteResult = { followUp: FollowUp; next: FollowUp | null; proposal: CadenceProposal };
+
+type Db = ScopedDb | ScopedTx;
+
+/** Runs fn in a transaction; a unique-index race becomes a ConflictError. */
+async function tx<T>(db: ScopedDb, fn: (t: ScopedTx) => Promise<T>): Promise<T> {
+  try {
+    return await db.$transaction(fn);
+  } catch (err) {
+    if ((err as { code?: string })?.code === 'P2002') throw new ConflictError('The record was changed concurrently; retry');
+    throw err;
+  }
+}
+
+async function liveCustomer(db: Db, id: string, path = ['input', 'customerId']): Promise<Customer> {
+  const c = await getCustomer(db, id);
+  if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', path);
+  return c;
+}
+
+async function activeStaff(db: Db, id: string, path: string[]) {
+  const s = isUuid(id) ? await db.staffUser.findFirst({ where: { id } }) : null;
+  if (!s) throw new NotFoundError('Staff user', path);
+  if (!s.active) throw ValidationError.field(path, 'Staff user is inactive');
+  return s;
+}
+
+/** The assignee of a new or changed follow-up: agents only themselves. */
+async function resolveAssignee(db: Db, a: Access, given: string | null | undefined, fallback: string | null, path: string[]) {
+  if (!isManager(a)) {
+    if (given != null && given !== a.staffId) throw new ForbiddenError('Agents may assign follow-ups only to themselves');
+    return a.staffId;
+  }
+  if (given === undefined) return fallback;
+  if (given === null) return null;
+  return (await activeStaff(db, given, path)).id;
+}
+
+async function consentedChannels(db: Db, customerId: string): Promise<ConsentChannel[]> {
+  const rows = await db.consent.findMany({ where: { customerId, granted: true }, select: { channel: true } });
+  return rows.map((r) => r.channel);
+}
+
+function checkChannel(channel: string | null | undefined, consented: ConsentChannel[], path: string[]) {
+  if (channel == null) return;
+  const needs = CONSENT_FOR[channel as ContactChannel];
+  if (needs && !consented.includes(needs))
+    throw ValidationError.field(path, `The customer has not consented to ${channel} contact`, 'no_consent');
+}
+
+/** Facts the cadence engine needs about one customer (a fixed number of statements). */
+async function cadenceFacts(db: Db, c: Customer, now: Date, interestOverride?: number | null) {
+  const [consented, lastOut, lastDone, lastValue] = await Promise.all([
+    consentedChannels(db, c.id),
+    db.interaction.findFirst({
+      where: { customerId: c.id, deletedAt: null, direction: 'OUTBOUND' },
+      orderBy: { occurredAt: 'desc' },
+      select: { occurredAt: true },
+    }),
+    db.followUp.findFirst({
+      where: { customerId: c.id, status: 'DONE', completedAt: { not: null } },
+      orderBy: { completedAt: 'desc' },
+      select: { completedAt: true },
+    }),
+    db.followUp.findFirst({
+      where: { customerId: c.id, interestValue: { not: null } },
+      orderBy: { createdAt: 'desc' },
+      select: { interestValue: true },
+    }),
+  ]);
+  const last = [lastOut?.occurredAt, lastDone?.completedAt].filter((d): d is Date => !!d).sort((x, y) => y.getTime() - x.getTime())[0];
+  return {
+    now,
+    dealLikelihood: c.dealLikelihood,
+    expectedPurchaseAt: c.expectedPurchaseAt,
+    interestValue: interestOverride !== undefined ? interestOverride : lastValue?.interestValue ? Number(lastValue.interestValue) : null,
+    tolerance: c.contactTolerance,
+    preferredChannel: c.preferredChannel,
+    consented,
+    lastContactAt: last ?? null,
+  };
+}
+
+/** Proposes the customer's next follow-up (due date, channel and the reasons). */
+export async function suggestNextFollowUp(db: ScopedDb, customerId: string, now = new Date()): Promise<CadenceProposal | null> {
+  const c = await getCustomer(db, customerId, true);
+  if (!c) return null;
+  const settings = await getFollowUpSettings(db);
+  return proposeNext(await cadenceFacts(db, c, now), settings.cadence);
+}
+
+const centsToColumn = (c: bigint | null | undefined) => (c == null ? c : fromCents(c));
+
+export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollowUpInput, now = new Date()): Promise<FollowUp> {
+  const p = parseInput(createSchema, input, ['input']);
+  return tx(db, async (t) => {
+    const c = await liveCustomer(t, p.customerId);
+    if (!canWorkCustomer(a, c)) throw new ForbiddenError('Agents may plan follow-ups only for their own leads and the pool');
+    const assigneeId = await resolveAssignee(t, a, p.assigneeId, c.ownerId ?? a.staffId, ['input', 'assigneeId']);
+    const consented = await consentedChannels(t, c.id);
+    checkChannel(p.channel, consented, ['input', 'channel']);
+    let dueAt = p.dueAt ?? null;
+    let channel = (p.channel ?? null) as ContactChannel | null;
+    if (!dueAt || p.channel === undefined) {
+      const settings = await getFollowUpSettings(t);
+      const interest = p.interestValue != null ? Number(fromCents(p.interestValue)) : undefined;
+      const proposal = proposeNext(await cadenceFacts(t, c, now, interest), settings.cadence);
+      if (!dueAt) {
+        if (!proposal.dueAt) throw ValidationError.field(['input', 'dueAt'], `No due date proposed (${proposal.reasons[0]}); give dueAt`);
+        dueAt = proposal.dueAt;
+      }
+      if (p.channel === undefined) channel = proposal.channel;
+    }
+    const f = await t.followUp.create({
+      data: {
+        customerId: c.id,
+        assigneeId,
+        dueAt,
+        channel,
+        goal: p.goal ?? null,
+        notes: p.notes ?? null,
+        nextStep: p.nextStep ?? null,
+        interestValue: centsToColumn(p.interestValue) ?? null,
+        createdById: a.staffId,
+      } as never,
+    });
+    await emitEvent(t, { type: 'FOLLOW_UP_CREATED', customerId: c.id, payload: createdPayload(f) });
+    return f;
+  });
+}
+
+const createdPayload = (f: FollowUp) => ({
+  followUpId: gidOf('FollowUp', f.id),
+  customerId: gidOf('Customer', f.customerId),
+  assigneeId: f.assigneeId ? gidOf('StaffUser', f.assigneeId) : null,
+  kind: f.kind,
+  dueAt: f.dueAt.toISOString(),
+  channel: f.channel,
+  previousId: f.previousId ? gidOf('FollowUp', f.previousId) : null,
+});
+
+/** A follow-up the actor may see (NotFound otherwise, so agents learn nothing of others' work). */
+async function visibleFollowUp(db: Db, a: Access, id: string, path = ['input', 'id']) {
+  const f = isUuid(id) ? await db.followUp.findUnique({ where: { id }, include: { customer: true } }) : null;
+  if (!f || !canSeeFollowUp(a, f, f.customer)) throw new NotFoundError('Follow-up', path);
+  return f;
+}
+
+/** A follow-up by id if the actor may see it. */
+export async function getFollowUp(db: ScopedDb, a: Access, id: string): Promise<FollowUp | null> {
+  if (!isUuid(id)) return null;
+  const f = await db.followUp.findFirst({ where: { AND: [{ id }, followUpVisibility(a)] } });
+  return f;
+}
+
+/** Writes a change to a PLANNED follow-up; a concurrent change (or a finished one) is a conflict. */
+async function changePlanned(t: ScopedTx, f: FollowUp, version: number | null | undefined, data: Prisma.FollowUpUncheckedUpdateManyInput) {
+  if (version != null && f.version !== version) throw new VersionConflictError(f.version);
+  if (f.status !== 'PLANNED') throw new ConflictError(`The follow-up is already ${f.status}`, ['input', 'id']);
+  const res = await t.followUp.updateMany({
+    where: { id: f.id, status: 'PLANNED', version: version ?? f.version },
+    data: { ...data, version: { increment: 1 } },
+  });
+  if (res.count !== 1) {
+    const now = await t.followUp.findUnique({ where: { id: f.id } });
+    if (now && now.status !== 'PLANNED') throw new ConflictError(`The follow-up is already ${now.status}`, ['input', 'id']);
+    throw new VersionConflictError(now?.version ?? f.version);
+  }
+  return (await t.followUp.findUnique({ where: { id: f.id } })) as FollowUp;
+}
+
+export async function updateFollowUp(
+  db: ScopedDb,
+  a: Access,
+  id: string,
+  version: number | null | undefined,
+  input: UpdateFollowUpInput,
+): Promise<FollowUp> {
+  const p = parseInput(updateSchema, input, ['input']);
+  return tx(db, async (t) => {
+    const f = await visibleFollowUp(t, a, id);
+    const data: Prisma.FollowUpUncheckedUpdateManyInput = {};
+    if (p.assigneeId !== undefined) data.assigneeId = await resolveAssignee(t, a, p.assigneeId, f.assigneeId, ['input', 'assigneeId']);
+    if (p.dueAt !== undefined) {
+      if (p.dueAt === null) throw ValidationError.field(['input', 'dueAt'], 'dueAt cannot be cleared');
+      data.dueAt = p.dueAt;
+    }
+    if (p.channel !== undefined) {
+      checkChannel(p.channel, await consentedChannels(t, f.customerId), ['input', 'channel']);
+      data.channel = p.channel as ContactChannel | null;
+    }
+    for (const k of ['goal', 'notes', 'nextStep'] as const) if (p[k] !== undefined) data[k] = p[k];
+    if (p.interestValue !== undefined) data.interestValue = centsToColumn(p.interestValue);
+    return changePlanned(t, f, version, data);
+  });
+}
+
+/** CANCELLED (will not happen) or SKIPPED (passed without contact); `reason` is kept as the outcome. */
+export async function closeFollowUp(
+  db: ScopedDb,
+  a: Access,
+  id: string,
+  status: 'CANCELLED' | 'SKIPPED',
+  reason?: string | null,
+): Promise<FollowUp> {
+  const why = parseInput(optText(2000), reason, ['input', 'reason']);
+  return tx(db, async (t) => {
+    const f = await visibleFollowUp(t, a, id);
+    return changePlanned(t, f, null, { status, outcome: why ?? null, completedAt: new Date() });
+  });
+}
+
+/**
+ * Completes a follow-up: records outcome, notes, next step and the customer's new doubts, resolves
+ * doubts answered, and schedules the next follow-up (the cadence engine's proposal unless `next`
+ * gives due date / channel / goal). With `scheduleNext: false` only the proposal is returned.
+ */
+export async function completeFollowUp(
+  db: ScopedDb,
+  a: Access,
+  id: string,
+  input: CompleteFollowUpInput,
+  now = new Date(),
+): Promise<CompleteResult> {
+  const p = parseInput(completeSchema, input, ['input']);
+  return tx(db, async (t) => {
+    const f = await visibleFollowUp(t, a, id);
+    const done = await changePlanned(t, f, p.version, {
+      status: 'DONE',
+      outcome: p.outcome ?? null,
+      notes: p.notes !== undefined ? p.notes : f.notes,
+      nextStep: p.nextStep !== undefined ? p.nextStep : f.nextStep,
+      completedAt: now,
+    });
+    if (p.doubts?.length) {
+      await t.followUpDoubt.createMany({
+        data: p.doubts.map((text) => ({ customerId: f.customerId, followUpId: f.id, text })) as never,
+      });
+    }
+    for (const [i, r] of (p.resolveDoubts ?? []).entries()) {
+      const res = isUuid(r.id)
+        ? await t.followUpDoubt.updateMany({
+            where: { id: r.id, customerId: f.customerId, resolvedAt: null },
+            data: { resolvedAt: now, resolution: r.resolution },
+          })
+        : { count: 0 };
+      if (res.count !== 1) throw new NotFoundError('Open doubt of this customer', ['input', 'resolveDoubts', String(i), 'id']);
+    }
+    const settings = await getFollowUpSettings(t);
+    const proposal = proposeNext(await cadenceFacts(t, f.customer, now), settings.cadence);
+    let next: FollowUp | null = null;
+    if (p.scheduleNext !== false) {
+      const consented = await consentedChannels(t, f.customerId);
+      checkChannel(p.next?.channel, consented, ['input', 'next', 'channel']);
+      const dueAt = p.next?.dueAt ?? proposal.dueAt;
+      if (dueAt) {
+        const assigneeId = await resolveAssignee(t, a, p.next?.assigneeId, f.assigneeId, ['input', 'next', 'assigneeId']);
+        next = await t.followUp.create({
+          data: {
+            customerId: f.customerId,
+            assigneeId,
+            dueAt,
+            channel: (p.next?.channel !== undefined ? p.next.channel : proposal.channel) as ContactChannel | null,
+            goal: p.next?.goal ?? done.nextStep ?? f.goal,
+            interestValue: f.interestValue,
+            previousId: f.id,
+            createdById: a.staffId,
+          } as never,
+        });
+      }
+    }
+    await emitEvent(t, {
+      type: 'FOLLOW_UP_COMPLETED',
+      customerId: f.customerId,
+      payload: {
+        followUpId: gidOf('FollowUp', f.id),
+        customerId: gidOf('Customer', f.customerId),
+        doubtsRaised: p.doubts?.length ?? 0,
+        nextFollowUpId: next ? gidOf('FollowUp', next.id) : null,
+      },
+    });
+    if (next) await emitEvent(t, { type: 'FOLLOW_UP_CREATED', customerId: f.customerId, payload: createdPayload(next) });
+    return { followUp: done, next, proposal };
+  });
+}
+
+/** Marks an open doubt resolved with how it was answered. */
+export async function resolveDoubt(db: ScopedDb, a: Access, id: string, resolution: string, now = new Date()): Promise<FollowUpDoubt> {
+  const r = parseInput(text(2000).min(1, 'Must not be empty'), resolution, ['input', 'resolution']);
+  return tx(db, async (t) => {
+    const d = isUuid(id) ? await t.followUpDoubt.findUnique({ where: { id }, include: { customer: true, followUp: true } }) : null;
+    if (!d || !canSeeFollowUp(a, d.followUp, d.customer)) throw new NotFoundError('Doubt', ['input', 'id']);
+    if (d.resolvedAt) throw new ConflictError('The doubt is already resolved', ['input', 'id']);
+    const res = await t.followUpDoubt.updateMany({ where: { id: d.id, resolvedAt: null }, data: { resolvedAt: now, resolution: r } });
+    if (res.count !== 1) throw new ConflictError('The doubt is already resolved', ['input', 'id']);
+    return (await t.followUpDoubt.findUnique({ where: { id: d.id } })) as FollowUpDoubt;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agenda
+
+export type AgendaSection = 'OVERDUE' | 'DUE_TODAY' | 'UPCOMING';
+export type AgendaArgs = {
+  assigneeId?: string | null;
+  stages?: LifecycleStage[] | null;
+  minLikelihood?: number | null;
+  maxLikelihood?: number | null;
+  section?: AgendaSection | null;
+  timeZone?: string | null;
+};
+
+/** Whose agenda: an agent's own (always), a given staff user's, or the whole shop (managers, no assigneeId). */
+export function agendaScope(a: Access, args: AgendaArgs): { assigneeId: string | null } {
+  if (!isManager(a)) {
+    if (args.assigneeId != null && args.assigneeId !== a.staffId) throw new ForbiddenError('Agents see only their own agenda');
+    return { assigneeId: a.staffId };
+  }
+  return { assigneeId: args.assigneeId ?? null };
+}
+
+/** The PLANNED follow-ups of an agenda (without the section bound), and the day boundary. */
+export function agendaWhere(a: Access, args: AgendaArgs, now: Date) {
+  const { assigneeId } = agendaScope(a, args);
+  for (const k of ['minLikelihood', 'maxLikelihood'] as const) {
+    const v = args[k];
+    if (v != null && (v < 0 || v > 100)) throw ValidationError.field(['filter', k], 'Must be 0-100');
+  }
+  let eod: Date;
+  try {
+    eod = endOfDay(now, args.timeZone ?? 'UTC');
+  } catch {
+    throw ValidationError.field(['timeZone'], 'Unknown time zone (use an IANA name such as Europe/Berlin)');
+  }
+  const customer: Prisma.CustomerWhereInput = {};
+  if (args.stages?.length) customer.stage = { in: args.stages };
+  if (args.minLikelihood != null || args.maxLikelihood != null) {
+    customer.dealLikelihood = {
+      ...(args.minLikelihood != null ? { gte: args.minLikelihood } : {}),
+      ...(args.maxLikelihood != null ? { lte: args.maxLikelihood } : {}),
+    };
+  }
+  const base: Prisma.FollowUpWhereInput = {
+    status: 'PLANNED',
+    ...(assigneeId ? { assigneeId } : {}),
+    ...(Object.keys(customer).length ? { customer } : {}),
+  };
+  const sections: Record<AgendaSection, Prisma.FollowUpWhereInput> = {
+    OVERDUE: { dueAt: { lt: now } },
+    DUE_TODAY: { dueAt: { gte: now, lt: eod } },
+    UPCOMING: { dueAt: { gte: eod } },
+  };
+  const where = args.section ? { ...base, ...sections[args.section] } : base;
+  return { base, where, sections, endOfDay: eod };
+}
+
+export function sectionOf(dueAt: Date, now: Date, eod: Date): AgendaSection {
+  return dueAt < now ? 'OVERDUE' : dueAt < eod ? 'DUE_TODAY' : 'UPCOMING';
+}
+
+export type AgendaCounts = { overdue: number; dueToday: number; upcoming: number };
+
+/** The three section counts of an agenda in one statement, whatever the size. */
+export async function agendaCounts(sql: TenantSql, a: Access, args: AgendaArgs, now: Date): Promise<AgendaCounts> {
+  const { endOfDay: eod } = agendaWhere(a, { ...args, section: null }, now);
+  const { assigneeId } = agendaScope(a, args);
+  const rows = await sql<{ overdue: number; dueToday: number; upcoming: number }>((shop) => {
+    const conds = [Prisma.sql`f."shopId" = ${shop}`, Prisma.sql`f.status = 'PLANNED'`];
+    if (assigneeId) conds.push(Prisma.sql`f."assigneeId" = ${assigneeId}::uuid`);
+    const byCustomer = !!args.stages?.length || args.minLikelihood != null || args.maxLikelihood != null;
+    if (args.stages?.length) conds.push(Prisma.sql`c.stage::text IN (${Prisma.join(args.stages)})`);
+    if (args.minLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" >= ${args.minLikelihood}`);
+    if (args.maxLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" <= ${args.maxLikelihood}`);
+    return Prisma.sql`
+      SELECT f."shopId",
+        (count(*) FILTER (WHERE f."dueAt" < ${now}::timestamptz))::int AS overdue,
+        (count(*) FILTER (WHERE f."dueAt" >= ${now}::timestamptz AND f."dueAt" < ${eod}::timestamptz))::int AS "dueToday",
+        (count(*) FILTER (WHERE f."dueAt" >= ${eod}::timestamptz))::int AS upcoming
+      FROM "FollowUp" f ${byCustomer ? Prisma.sql`JOIN "Customer" c ON c.id = f."customerId"` : Prisma.empty}
+      WHERE ${Prisma.join(conds, ' AND ')}
+      GROUP BY f."shopId"`;
+  });
+  const r = rows[0];
+  return { overdue: Number(r?.overdue ?? 0), dueToday: Number(r?.dueToday ?? 0), upcoming: Number(r?.upcoming ?? 0) };
+}
+
+/** The size of an agenda (or of one section) from its counts. */
+export const agendaTotal = (c: AgendaCounts, section: AgendaSection | null | undefined) =>
+  section === 'OVERDUE'
+    ? c.overdue
+    : section === 'DUE_TODAY'
+      ? c.dueToday
+      : section === 'UPCOMING'
+        ? c.upcoming
+        : c.overdue + c.dueToday + c.upcoming;
+
+// ---------------------------------------------------------------------------------------------
+// Retention follow-ups
+
+export type RetentionKind = Exclude<FollowUpKind, 'SALES'>;
+export type RetentionInput = {
+  kinds: RetentionKind[];
+  stages: LifecycleStage[];
+  holidayDate?: Date | null;
+  holidayName?: string | null;
+  serviceAfterDays?: number | null;
+  windowDays?: number | null;
+};
+export type RetentionResult = {
+  created: FollowUp[];
+  alreadyScheduled: number;
+  skippedNoConsent: number;
+  skippedTolerance: number;
+};
+
+type Candidate = {
+  id: string;
+  shopId: string;
+  ownerId: string | null;
+  birthDate: Date | null;
+  contactTolerance: ContactTolerance | null;
+  preferredChannel: ContactChannel | null;
+  consented: string[] | null;
+  lastContactAt: Date | null;
+  lastOrderAt: Date | null;
+  planned: { dueAt: string; key: string | null }[] | null;
+};
+
+const retentionSchema = z.object({
+  kinds: z.array(z.enum(['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER'])).min(1, 'Give at least one kind'),
+  stages: z.array(z.string()).min(1, 'Give at least one stage'),
+  holidayDate: z.date().nullish(),
+  holidayName: optText(100),
+  serviceAfterDays: z.number().int().min(1).max(3650).nullish(),
+  windowDays: z.number().int().min(1).max(60).nullish(),
+});
+
+const dayKey = (d: Date) => d.toISOString().slice(0, 10);
+const utcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+const asDate = (v: Date | string | null) => (v == null ? null : v instanceof Date ? v : new Date(v));
+
+/**
+ * Creates birthday / holiday / service-reminder follow-ups for the customers in `stages`. One
+ * statement loads every candidate with its consents, last contact, last order and planned
+ * follow-ups; one inserts the new follow-ups. A customer without a consented channel is skipped,
+ * and so is one whose contact tolerance the greeting would violate (too close to the last contact
+ * or another planned follow-up). Idempotent: each follow-up has a key (kind, customer, date) unique
+ * per shop, so running again creates nothing new.
+ */
+export async function generateRetentionFollowUps(
+  db: ScopedDb,
+  sql: TenantSql,
+  a: Access,
+  input: RetentionInput,
+  now = new Date(),
+): Promise<RetentionResult> {
+  requireManager(a, 'generate retention follow-ups');
+  const p = parseInput(retentionSchema, input, ['input']);
+  const kinds = [...new Set(p.kinds)];
+  if (kinds.includes('HOLIDAY') && !p.holidayDate) throw ValidationError.field(['input', 'holidayDate'], 'Required for HOLIDAY');
+  const today = utcDay(now);
+  if (p.holidayDate && p.holidayDate < today) throw ValidationError.field(['input', 'holidayDate'], 'Must not be in the past');
+  const settings = (await getFollowUpSettings(db)).cadence;
+  const window = p.windowDays ?? settings.retentionWindowDays;
+  const serviceDays = p.serviceAfterDays ?? settings.serviceAfterDays;
+  const hour = settings.retentionHourUtc * 3_600_000;
+
+  const stages = [...new Set(p.stages)];
+  const rows = await sql<Candidate>(
+    (shop) => Prisma.sql`
+    SELECT c.id, c."shopId", c."ownerId", c."birthDate", c."contactTolerance"::text AS "contactTolerance",
+      c."preferredChannel"::text AS "preferredChannel",
+      (SELECT array_agg(k.channel::text) FROM "Consent" k WHERE k."customerId" = c.id AND k.granted) AS consented,
+      GREATEST(
+        (SELECT max(i."occurredAt") FROM "Interaction" i
+          WHERE i."customerId" = c.id AND i."deletedAt" IS NULL AND i.direction = 'OUTBOUND'),
+        (SELECT max(f."completedAt") FROM "FollowUp" f WHERE f."customerId" = c.id AND f.status = 'DONE')
+      ) AS "lastContactAt",
+      (SELECT max(o."placedAt") FROM "Order" o
+        WHERE o."customerId" = c.id AND o.status NOT IN ('CANCELLED', 'REFUNDED')) AS "lastOrderAt",
+      (SELECT json_agg(json_build_object('dueAt', f."dueAt", 'key', f."retentionKey")) FROM "FollowUp" f
+        WHERE f."customerId" = c.id AND f.status = 'PLANNED') AS planned
+    FROM "Customer" c
+    WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE' AND c.stage::text IN (${Prisma.join(stages)})
+      ${kinds.length === 1 && kinds[0] === 'BIRTHDAY' ? Prisma.sql`AND c."birthDate" IS NOT NULL` : Prisma.empty}`,
+  );
+
+  type Planned = {
+    customerId: string;
+    assigneeId: string | null;
+    kind: RetentionKind;
+    dueAt: Date;
+    channel: ContactChannel;
+    goal: string;
+    retentionKey: string;
+  };
+  const plans: Planned[] = [];
+  let skippedNoConsent = 0;
+  let skippedTolerance = 0;
+  for (const c of rows) {
+    const dates: [RetentionKind, Date, string][] = [];
+    if (kinds.includes('BIRTHDAY') && c.birthDate) {
+      const b = nextBirthday(asDate(c.birthDate) as Date, now);
+      if (b.getTime() - today.getTime() <= window * DAY) dates.push(['BIRTHDAY', b, 'Birthday greeting']);
+    }
+    if (kinds.includes('HOLIDAY') && p.holidayDate) {
+      dates.push(['HOLIDAY', utcDay(p.holidayDate), `Holiday greeting${p.holidayName ? `: ${p.holidayName}` : ''}`]);
+    }
+    const lastOrder = asDate(c.lastOrderAt);
+    if (kinds.includes('SERVICE_REMINDER') && lastOrder) {
+      const d = new Date(utcDay(lastOrder).getTime() + serviceDays * DAY);
+      if (Math.abs(d.getTime() - today.getTime()) <= window * DAY) {
+        dates.push(['SERVICE_REMINDER', d, `Service reminder (last order ${dayKey(lastOrder)})`]);
+      }
+    }
+    if (!dates.length) continue;
+    const ch = chooseChannel(c.preferredChannel, (c.consented ?? []) as ConsentChannel[], settings.channelOrder);
+    if (!ch.channel) {
+      skippedNoConsent += dates.length;
+      continue;
+    }
+    const keys = new Set(dates.map(([k, d]) => `${k}:${c.id}:${dayKey(d)}`));
+    const others: (Date | null)[] = [
+      asDate(c.lastContactAt),
+      ...(c.planned ?? []).filter((x) => !x.key || !keys.has(x.key)).map((x) => new Date(x.dueAt)),
+    ];
+    for (const [kind, day, goal] of dates) {
+      const key = `${kind}:${c.id}:${dayKey(day)}`;
+      const dueAt = new Date(day.getTime() + hour);
+      const existing = (c.planned ?? []).some((x) => x.key === key);
+      if (!existing && !toleranceAllows(c.contactTolerance, dueAt, others)) {
+        skippedTolerance++;
+        continue;
+      }
+      others.push(dueAt);
+      plans.push({ customerId: c.id, assigneeId: c.ownerId, kind, dueAt, channel: ch.channel, goal, retentionKey: key });
+    }
+  }
+  if (!plans.length) return { created: [], alreadyScheduled: 0, skippedNoConsent, skippedTolerance };
+  return tx(db, async (t) => {
+    const created = await t.followUp.createManyAndReturn({
+      data: plans.map((x) => ({ ...x, createdById: a.staffId })) as never,
+      skipDuplicates: true,
+    });
+    await emitEvents(
+      t,
+      created.map((f) => ({ type: 'FOLLOW_UP_CREATED' as const, customerId: f.customerId, payload: createdPayload(f) })),
+    );
+    created.sort((x, y) => x.dueAt.getTime() - y.dueAt.getTime() || x.id.localeCompare(y.id));
+    return { created, alreadyScheduled: plans.length - created.length, skippedNoConsent, skippedTolerance };
+  });
+}
+
+// A merge moves the duplicate's follow-ups, doubts and lead history to the survivor.
+registerMergeStep(async (t, survivorId, duplicateId) => {
+  await t.followUp.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+  await t.followUpDoubt.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+  await t.leadAssignment.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+});
