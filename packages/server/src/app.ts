@@ -21,6 +21,7 @@ import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
+import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { schema } from './schema.ts';
 
@@ -41,6 +42,8 @@ export type App = {
   stop(): Promise<void>;
   /** The webhook dispatcher (runs in the background between start and stop when enabled). */
   webhooks: ReturnType<typeof createDispatcher>;
+  /** Returns stale leads to the pool and auto-assigns pool leads every LEAD_POOL_INTERVAL_MS. */
+  leadPool: ReturnType<typeof createLeadPoolScheduler>;
 };
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
@@ -190,12 +193,16 @@ export function buildApp(opts: AppOptions): App {
     timeoutMs: config.webhooks.timeoutMs,
   });
 
+  const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
+
   return {
     yoga,
     services,
     webhooks,
+    leadPool,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
+      leadPool.start();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(
@@ -259,6 +266,7 @@ export function buildApp(opts: AppOptions): App {
     },
     async stop() {
       await webhooks.stop();
+      await leadPool.stop();
       const s = server;
       server = null;
       if (s) {

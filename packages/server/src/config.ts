@@ -24,6 +24,8 @@ const Env = z.object({
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(30_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** How often stale leads return to the pool and pool leads are auto-assigned (0 = never). */
+  LEAD_POOL_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
 });
 
 export type Config = {
@@ -42,6 +44,7 @@ export type Config = {
   rateLimitPerKey: number;
   trustProxy: boolean;
   webhooks: { enabled: boolean; intervalMs: number; maxAttempts: number; baseBackoffMs: number; timeoutMs: number };
+  leadPoolIntervalMs: number;
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -66,6 +69,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerIp: e.RATE_LIMIT_PER_IP,
     rateLimitPerKey: e.RATE_LIMIT_PER_KEY,
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
+    leadPoolIntervalMs: e.LEAD_POOL_INTERVAL_MS,
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,
