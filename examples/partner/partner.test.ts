@@ -25,7 +25,11 @@ it('syncs customers over plain GraphQL, idempotently, reporting rejected records
   expect(first.stdout).toContain('rejected erp-1003: VALIDATION_FAILED at input.email');
   expect(first.stdout).toContain('synced customers: 2');
   expect(first.stdout).toContain('erp-1002 Omar Haddad <omar@example.com> +442079460958');
+  expect(first.stdout).toContain('order erp-o-501: 899.00 EUR -> customer FIRST_PURCHASE');
+  expect(first.stdout).toContain('order erp-o-502: 108.90 EUR -> customer FIRST_PURCHASE');
   const second = await run('node', [script], { env });
   expect(second.stdout).toContain('created=0 updated=2 rejected=1');
   expect(second.stdout).toContain('synced customers: 2');
+  // Re-running the order sync neither duplicates orders nor moves the stage further.
+  expect(second.stdout).toContain('order erp-o-501: 899.00 EUR -> customer FIRST_PURCHASE');
 });

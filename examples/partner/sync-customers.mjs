@@ -38,12 +38,15 @@ const records = [
 let created = 0;
 let updated = 0;
 let rejected = 0;
+const ids = new Map();
 for (const r of records) {
   const { upsertCustomer: result } = await gql(UPSERT, {
     input: { ...r, tags: ['erp-sync'], source: { channel: 'PARTNER', campaign: 'erp-sync' } },
   });
-  if (result.__typename === 'UpsertCustomerPayload') result.created ? created++ : updated++;
-  else {
+  if (result.__typename === 'UpsertCustomerPayload') {
+    result.created ? created++ : updated++;
+    ids.set(r.externalId, result.customer.id);
+  } else {
     rejected++;
     console.log(`rejected ${r.externalId}: ${result.code} at ${result.path.join('.')}: ${result.message}`);
   }
@@ -58,3 +61,39 @@ const { customers } = await gql(`{
 }`);
 console.log(`synced customers: ${customers.totalCount}`);
 for (const { node } of customers.edges) console.log(`- ${node.externalId} ${node.displayName} <${node.email}> ${node.phone ?? ''}`);
+
+// Orders from the partner's commerce system, upserted by their own id (re-running changes nothing;
+// the idempotency key makes a retried request safe too). A first order makes a lead FIRST_PURCHASE.
+const ORDER = `mutation Order($input: UpsertOrderInput!) {
+  upsertOrder(input: $input) {
+    __typename
+    ... on UpsertOrderPayload { created order { externalId total currency customer { stage } } }
+    ... on Error { code message path }
+  }
+}`;
+const orders = [
+  { externalId: 'erp-o-501', customer: 'erp-1001', items: [{ sku: 'SOFA-3', name: 'Sofa', quantity: 1, unitPrice: '899.00' }] },
+  {
+    externalId: 'erp-o-502',
+    customer: 'erp-1002',
+    items: [
+      { sku: 'LAMP-1', name: 'Lamp', quantity: 2, unitPrice: '49.50' },
+      { sku: 'CARE', name: 'Care kit', quantity: 1, unitPrice: '9.90', addOn: true },
+    ],
+  },
+];
+for (const o of orders) {
+  const { upsertOrder: r } = await gql(ORDER, {
+    input: {
+      externalId: o.externalId,
+      customerId: ids.get(o.customer),
+      currency: 'EUR',
+      status: 'PAID',
+      channel: 'OTHER_MERCHANT',
+      items: o.items,
+      idempotencyKey: `sync-${o.externalId}`,
+    },
+  });
+  if (r.__typename !== 'UpsertOrderPayload') throw new Error(`${r.code}: ${r.message}`);
+  console.log(`order ${r.order.externalId}: ${r.order.total} ${r.order.currency} -> customer ${r.order.customer.stage}`);
+}
