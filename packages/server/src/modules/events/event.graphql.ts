@@ -17,6 +17,8 @@ export const EventTypeEnum = builder.enumType('EventType', {
   values: Object.fromEntries(EVENT_TYPES.map((v) => [v, { value: v }])) as Record<EventType, { value: EventType }>,
 });
 
+const sharedCustomerLoads = new WeakMap<Event, Map<string, Promise<unknown>>>();
+
 export const EventRef = builder.objectRef<Event>('Event').implement({
   description: 'One change from the shop’s event log (the outbox), delivered by subscriptions and webhooks.',
   fields: (t) => ({
@@ -30,7 +32,24 @@ export const EventRef = builder.objectRef<Event>('Event').implement({
       type: CustomerNode,
       nullable: true,
       description: 'The customer concerned, as it is now (null when erased or none).',
-      resolve: (query, e, _args, ctx) => (e.customerId ? ctx.db.customer.findUnique({ ...query, where: { id: e.customerId } }) : null),
+      resolve: (query, e, _args, ctx) => {
+        if (!e.customerId) return null;
+        // One load per event row and selection, shared by every live subscriber of the shop that
+        // received this very row from the tail (same shop, same scope): 1,000 subscribers of one
+        // document cost one query, not 1,000.
+        let loads = sharedCustomerLoads.get(e);
+        if (!loads) {
+          loads = new Map();
+          sharedCustomerLoads.set(e, loads);
+        }
+        const key = JSON.stringify(query);
+        let load = loads.get(key);
+        if (!load) {
+          load = ctx.db.customer.findUnique({ ...query, where: { id: e.customerId } });
+          loads.set(key, load);
+        }
+        return load as ReturnType<typeof ctx.db.customer.findUnique>;
+      },
     }),
     payload: t.field({
       type: 'JSON',
