@@ -5,6 +5,10 @@ import type { PrismaClient } from './generated/prisma/client.ts';
 import { createApiKey, findActiveKey } from './modules/auth/api-key.service.ts';
 import { createStaffUser } from './modules/auth/staff.service.ts';
 import { createCustomer } from './modules/customers/customer.service.ts';
+import { SYSTEM } from './modules/follow-ups/follow-up.access.ts';
+import { createFollowUp } from './modules/follow-ups/follow-up.service.ts';
+import { recordInteraction } from './modules/interactions/interaction.service.ts';
+import { upsertOrder } from './modules/orders/order.service.ts';
 import { createShop } from './modules/shops/shop.service.ts';
 
 type DemoKeys = { shop: { id: string; name: string; slug: string }; secretKey: string; publishableKey: string };
@@ -50,9 +54,10 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string): Promise<
     await createStaffUser(db, { email: 'sam@demo.example', name: 'Sam Sales', role: 'AGENT' }),
   ];
   void manager;
+  const DAY = 86_400_000;
   for (let i = 0; i < 40; i++) {
     const f = fakeCustomer(i, 7);
-    await createCustomer(
+    const c = await createCustomer(
       db,
       { staffId: null, source: 'import' },
       {
@@ -76,6 +81,66 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string): Promise<
         ],
       },
     );
+    const owner = c.ownerId;
+    // Touchpoints and purchase history that fit the stage, so timelines and agendas are not empty.
+    await recordInteraction(
+      db,
+      { staffId: owner },
+      {
+        customerId: c.id,
+        channel: i % 2 ? 'EMAIL' : 'PHONE',
+        direction: 'INBOUND',
+        type: 'INQUIRY',
+        subject: `Question about ${f.productInterests[0] ?? 'delivery times'}`,
+        sentiment: 'NEUTRAL',
+        occurredAt: new Date(Date.now() - (30 + i) * DAY),
+      },
+    );
+    const buyer = ['FIRST_PURCHASE', 'CHURNED'].includes(f.stage)
+      ? 1
+      : ['REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER'].includes(f.stage)
+        ? 2
+        : 0;
+    for (let n = 0; n < buyer; n++) {
+      await upsertOrder(
+        db,
+        { staffId: null },
+        {
+          externalId: `DEMO-${1000 + i * 10 + n}`,
+          customerId: c.id,
+          currency: 'EUR',
+          status: 'FULFILLED',
+          placedAt: new Date(Date.now() - (200 - n * 90 + i) * DAY),
+          items: [
+            { sku: 'SOFA-3', name: 'Three-seat sofa', quantity: 1, unitPrice: '899.00' },
+            ...(n === 1 ? [{ sku: 'CARE', name: 'Fabric care kit', quantity: 1, unitPrice: '19.90', addOn: true }] : []),
+          ],
+        },
+      );
+    }
+    if (i % 5 === 0) {
+      await recordInteraction(
+        db,
+        { staffId: owner },
+        {
+          customerId: c.id,
+          channel: 'SOCIAL',
+          direction: 'INBOUND',
+          type: 'REVIEW',
+          subject: 'Lovely sofa, fast delivery',
+          sentiment: 'POSITIVE',
+          occurredAt: new Date(Date.now() - i * DAY),
+        },
+      );
+    }
+    if (f.stage === 'PROSPECT' && owner) {
+      await createFollowUp(db, SYSTEM, {
+        customerId: c.id,
+        assigneeId: owner,
+        dueAt: new Date(Date.now() + ((i % 7) - 2) * DAY),
+        goal: 'Call back about the offer',
+      });
+    }
   }
   const keys = { shop: created.shop, secretKey: created.secretKey, publishableKey: created.publishableKey };
   writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });

@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { findActiveKey } from './modules/auth/api-key.service.ts';
+import { seedDemo } from './seed-demo.ts';
+import { createTestDatabase, type TestDatabase } from './testing.ts';
+
+let db: TestDatabase;
+let dir: string;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'crm-demo-'));
+});
+afterAll(async () => {
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('seeds a believable demo shop once, and prints the same working keys on later starts', async () => {
+  const keysFile = join(dir, 'demo-keys.json');
+  const first = await seedDemo(db.prisma, keysFile);
+  const shopId = first.shop.id;
+  expect(await db.prisma.customer.count({ where: { shopId } })).toBe(40);
+  expect(await db.prisma.staffUser.count({ where: { shopId } })).toBe(4);
+  expect(await db.prisma.order.count({ where: { shopId } })).toBeGreaterThan(10);
+  expect(await db.prisma.interaction.count({ where: { shopId } })).toBeGreaterThanOrEqual(40);
+  expect(await db.prisma.followUp.count({ where: { shopId } })).toBeGreaterThan(0);
+  // Purchase history and stages agree: nobody with an order is still a lead.
+  const buyers = await db.prisma.customer.findMany({ where: { shopId, orders: { some: {} } }, select: { stage: true } });
+  expect(buyers.every((b) => !['SUSPECT', 'PROSPECT'].includes(b.stage))).toBe(true);
+  expect(await findActiveKey(db.prisma, first.secretKey)).not.toBeNull();
+  expect(await findActiveKey(db.prisma, first.publishableKey)).not.toBeNull();
+
+  const again = await seedDemo(db.prisma, keysFile);
+  expect(again).toEqual(first);
+  expect(await db.prisma.customer.count({ where: { shopId } })).toBe(40);
+});
