@@ -5,12 +5,8 @@
  * customers, one statement). Everything is an importable function (agenda.bench.ts and the smoke
  * test call them); nothing here asserts on timings.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import pg from 'pg';
 import type { Database } from '../packages/server/src/db/database.ts';
-import type { SqlRunner } from '../packages/server/src/db/migrate.ts';
 import { forShop } from '../packages/server/src/db/tenant.ts';
 import { createStaffUser } from '../packages/server/src/modules/auth/staff.service.ts';
 import { endOfDay } from '../packages/server/src/modules/follow-ups/follow-up.cadence.ts';
@@ -26,6 +22,7 @@ import {
   type RequestSpec,
   type Seeded,
   seed,
+  serveRaw,
   startApi,
   type Target,
   writeJson,
@@ -172,49 +169,13 @@ export function rawAgendaBody(rows: RawRow[], now: Date, eod: Date): string {
 }
 
 /** The baseline: node:http + one statement (no authentication, the agent fixed like the API's header). */
-export async function startAgendaRaw(
-  bench: Pick<BenchDatabase, 'db' | 'url'>,
-  shopId: string,
-  agentId: string,
-  poolSize = 10,
-): Promise<Target> {
-  const pool = bench.url ? new pg.Pool({ connectionString: bench.url, max: poolSize }) : null;
-  pool?.on('error', () => {});
-  const runner: SqlRunner = pool
-    ? { exec: async (s) => void (await pool.query(s)), query: async <T>(s: string, p?: unknown[]) => (await pool.query(s, p)).rows as T[] }
-    : bench.db.sql;
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    for await (const _chunk of req) {
-    }
-    try {
-      const now = new Date();
-      const eod = endOfDay(now);
-      const rows = await runner.query<RawRow>(RAW_SQL, [shopId, agentId, now, eod, AGENDA_PAGE_SIZE + 1]);
-      const body = rawAgendaBody(rows, now, eod);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    } catch (e) {
-      res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(String((e as Error).message));
-    }
-  };
-  const server: Server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+export function startAgendaRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId: string, agentId: string, poolSize = 10): Promise<Target> {
+  return serveRaw(bench, poolSize, async (_body, runner) => {
+    const now = new Date();
+    const eod = endOfDay(now);
+    const rows = await runner.query<RawRow>(RAW_SQL, [shopId, agentId, now, eod, AGENDA_PAGE_SIZE + 1]);
+    return rawAgendaBody(rows, now, eod);
   });
-  const { port } = server.address() as AddressInfo;
-  return {
-    name: 'raw',
-    url: `http://127.0.0.1:${port}/graphql`,
-    stop: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await pool?.end();
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -367,7 +367,16 @@ export function rawBody(rows: RawRow[], totalCount: number): string {
  * and returns the same JSON. On PostgreSQL it uses its own `pg` pool of `poolSize`; on PGlite the
  * database's SqlRunner.
  */
-export async function startRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId: string, poolSize = 10): Promise<Target> {
+/**
+ * A bare node:http server answering every request with `answer(body, runner)`: the shared shape of
+ * every scenario's raw baseline. On PostgreSQL it queries through its own `pg` pool of `poolSize`;
+ * on PGlite through the database's SqlRunner.
+ */
+export async function serveRaw(
+  bench: Pick<BenchDatabase, 'db' | 'url'>,
+  poolSize: number,
+  answer: (requestBody: string, runner: SqlRunner) => Promise<string>,
+): Promise<Target> {
   const pool = bench.url ? new pg.Pool({ connectionString: bench.url, max: poolSize }) : null;
   // An idle connection ended by the server (e.g. the database dropped on Ctrl-C) must not crash the process.
   pool?.on('error', () => {});
@@ -375,13 +384,11 @@ export async function startRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId:
     ? { exec: async (s) => void (await pool.query(s)), query: async <T>(s: string, p?: unknown[]) => (await pool.query(s, p)).rows as T[] }
     : bench.db.sql;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    // Read the request body like the API does (same POST for both targets).
-    for await (const _chunk of req) {
-    }
     try {
-      const rows = await runner.query<RawRow>(RAW_SQL, [shopId, PAGE_SIZE + 1]);
-      const total = rows[0]?.totalCount ?? (await runner.query<{ n: number }>(RAW_SQL_COUNT, [shopId]))[0]?.n ?? 0;
-      const body = rawBody(rows, total);
+      // Read the request body like the API does (same POST for both targets).
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = await answer(Buffer.concat(chunks).toString('utf8'), runner);
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     } catch (e) {
@@ -406,6 +413,15 @@ export async function startRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId:
       await pool?.end();
     },
   };
+}
+
+/** The customers-list baseline: the equivalent SQL (one statement) returning the same JSON. */
+export function startRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId: string, poolSize = 10): Promise<Target> {
+  return serveRaw(bench, poolSize, async (_body, runner) => {
+    const rows = await runner.query<RawRow>(RAW_SQL, [shopId, PAGE_SIZE + 1]);
+    const total = rows[0]?.totalCount ?? (await runner.query<{ n: number }>(RAW_SQL_COUNT, [shopId]))[0]?.n ?? 0;
+    return rawBody(rows, total);
+  });
 }
 
 const RAW_SQL_COUNT = `SELECT count(*)::int AS n FROM "Customer" WHERE "shopId" = $1 AND "status" = 'ACTIVE'`;

@@ -6,12 +6,8 @@
  * importable function (the CLI in timeline.bench.ts and the smoke test both call them); nothing
  * here asserts on timings.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import pg from 'pg';
 import type { Database } from '../packages/server/src/db/database.ts';
-import type { SqlRunner } from '../packages/server/src/db/migrate.ts';
 import {
   type BenchDatabase,
   fmt,
@@ -24,6 +20,7 @@ import {
   type RequestSpec,
   type Seeded,
   seed,
+  serveRaw,
   startApi,
   type Target,
   writeJson,
@@ -307,44 +304,12 @@ function customerIdOf(body: string): string | null {
  * PGlite the database's SqlRunner. Like the customers baseline it does no authentication, and it
  * does not follow merged customers to their survivor (the bench customer is active).
  */
-export async function startTimelineRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId: string, poolSize = 10): Promise<Target> {
-  const pool = bench.url ? new pg.Pool({ connectionString: bench.url, max: poolSize }) : null;
-  // An idle connection ended by the server (e.g. the database dropped on Ctrl-C) must not crash the process.
-  pool?.on('error', () => {});
-  const runner: SqlRunner = pool
-    ? { exec: async (s) => void (await pool.query(s)), query: async <T>(s: string, p?: unknown[]) => (await pool.query(s, p)).rows as T[] }
-    : bench.db.sql;
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const customerId = customerIdOf(Buffer.concat(chunks).toString('utf8'));
-      const rows = customerId ? await runner.query<RawRow>(RAW_SQL, [shopId, customerId, TIMELINE_PAGE_SIZE + 1]) : [];
-      const body = rawTimelineBody(customerId ?? '', customerId && rows.length ? rows : null);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    } catch (e) {
-      res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(String((e as Error).message));
-    }
-  };
-  const server: Server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+export function startTimelineRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId: string, poolSize = 10): Promise<Target> {
+  return serveRaw(bench, poolSize, async (requestBody, runner) => {
+    const customerId = customerIdOf(requestBody);
+    const rows = customerId ? await runner.query<RawRow>(RAW_SQL, [shopId, customerId, TIMELINE_PAGE_SIZE + 1]) : [];
+    return rawTimelineBody(customerId ?? '', customerId && rows.length ? rows : null);
   });
-  const { port } = server.address() as AddressInfo;
-  return {
-    name: 'raw',
-    url: `http://127.0.0.1:${port}/graphql`,
-    stop: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await pool?.end();
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
