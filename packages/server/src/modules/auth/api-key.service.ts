@@ -1,7 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ScopedDb } from '../../db/tenant.ts';
-import { ValidationError } from '../../errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { ApiKey, PrismaClient } from '../../generated/prisma/client.ts';
+import { getCustomer } from '../customers/customer.service.ts';
 
 /**
  * API keys. `pk_` keys are publishable (browser-safe: capture leads, track interactions, and read
@@ -89,4 +90,22 @@ export function verifyCustomerToken(secret: string, token: string): { shopId: st
   } catch {
     return null;
   }
+}
+
+/** Revokes a key of the shop at once (idempotent). A key cannot revoke itself. */
+export async function revokeApiKey(db: ScopedDb, id: string, callerKeyId: string | null): Promise<ApiKey> {
+  if (callerKeyId === id) throw new ForbiddenError('A key cannot revoke itself');
+  const key = await db.apiKey.findFirst({ where: { id } });
+  if (!key) throw new NotFoundError('API key', ['input', 'id']);
+  return key.revokedAt ? key : db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+}
+
+/** Issues a customer token (for the storefront's "my profile") valid 60..86400 seconds. */
+export async function issueCustomerToken(db: ScopedDb, secret: string, shopId: string, customerId: string, ttlSeconds: number) {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 86400) {
+    throw ValidationError.field(['input', 'ttlSeconds'], 'Between 60 and 86400');
+  }
+  const c = await getCustomer(db, customerId, true);
+  if (!c) throw new NotFoundError('Customer', ['input', 'customerId']);
+  return { token: signCustomerToken(secret, shopId, c.id, ttlSeconds), expiresAt: new Date(Date.now() + ttlSeconds * 1000) };
 }

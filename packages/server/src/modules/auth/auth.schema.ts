@@ -1,12 +1,11 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import { requireScope } from '../../context.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ValidationError } from '../../errors.ts';
 import { ApiKeyKind } from '../../generated/prisma/enums.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { getCustomer } from '../customers/customer.service.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
-import { createApiKey, SCOPES, signCustomerToken } from './api-key.service.ts';
+import { createApiKey, issueCustomerToken, revokeApiKey, SCOPES } from './api-key.service.ts';
 import { createStaffUser, updateStaffUser } from './staff.service.ts';
 import { StaffRoleEnum, StaffUserNode } from './staff.type.ts';
 
@@ -159,13 +158,13 @@ builder.mutationFields((t) => ({
       dataField: { name: 'apiKey' },
     },
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
-    resolve: async (_r, { input }, ctx) => {
+    resolve: (_r, { input }, ctx) => {
       const { db } = requireScope(ctx, 'keys:manage');
-      const id = decodeId(String(input.id), 'ApiKey', ['input', 'id']);
-      if (ctx.viewer.kind === 'secret' && ctx.viewer.keyId === id) throw new ForbiddenError('A key cannot revoke itself');
-      const key = await db.apiKey.findFirst({ where: { id } });
-      if (!key) throw new NotFoundError('API key', ['input', 'id']);
-      return key.revokedAt ? key : db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      return revokeApiKey(
+        db,
+        decodeId(String(input.id), 'ApiKey', ['input', 'id']),
+        ctx.viewer.kind === 'secret' ? ctx.viewer.keyId : null,
+      );
     },
   }),
   createStaffUser: t.field({
@@ -195,13 +194,9 @@ builder.mutationFields((t) => ({
     description: "Issues a short-lived token for one customer, for the storefront's 'my profile' area (secret key only).",
     errors: { types: [...COMMON_ERRORS], directResult: true, union: { name: 'CreateCustomerTokenResult' } },
     args: { input: t.arg({ type: CreateCustomerTokenInput, required: true }) },
-    resolve: async (_r, { input }, ctx) => {
+    resolve: (_r, { input }, ctx) => {
       const { db, shopId } = requireScope(ctx, 'customers:write');
-      const ttl = input.ttlSeconds ?? 3600;
-      if (ttl < 60 || ttl > 86400) throw ValidationError.field(['input', 'ttlSeconds'], 'Between 60 and 86400');
-      const c = await getCustomer(db, input.customerId.id, true);
-      if (!c) throw new NotFoundError('Customer', ['input', 'customerId']);
-      return { token: signCustomerToken(ctx.services.tokenSecret, shopId, c.id, ttl), expiresAt: new Date(Date.now() + ttl * 1000) };
+      return issueCustomerToken(db, ctx.services.tokenSecret, shopId, input.customerId.id, input.ttlSeconds ?? 3600);
     },
   }),
 }));
