@@ -312,21 +312,23 @@ describe('lead pool over GraphQL', () => {
         __typename: 'ForbiddenError',
       },
     );
+    // Reassign to an agent other than the (random) winner, so the assignment is a real move.
+    const target = agents.find((a) => a.id !== winner) as StaffOut;
     const assigned = await m(
       'assignLead',
       'AssignLeadInput!',
       ASSIGN,
-      { customerId: c.id, staffId: (agents[A1] as StaffOut).id, reason: 'Rebalance' },
+      { customerId: c.id, staffId: target.id, reason: 'Rebalance' },
       manager,
     );
-    expect(assigned.customer?.owner?.id).toBe((agents[A1] as StaffOut).id);
+    expect(assigned.customer?.owner?.id).toBe(target.id);
     const hist = await ok<{
       customer: { leadHistory: { edges: { node: { action: string; staff: { id: string }; actor: { id: string } | null } }[] } };
     }>(g, 'query($id: ID!) { customer(id: $id) { leadHistory(first: 10) { edges { node { action staff { id } actor { id } } } } } }', {
       id: c.id,
     });
     expect(hist.customer.leadHistory.edges.map((e) => [e.node.action, e.node.staff.id, e.node.actor?.id])).toEqual([
-      ['ASSIGNED', (agents[A1] as StaffOut).id, manager.id],
+      ['ASSIGNED', target.id, manager.id],
       ['CLAIMED', winner, winner],
     ]);
   });
