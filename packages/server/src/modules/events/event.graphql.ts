@@ -66,7 +66,7 @@ builder.subscriptionType({
 });
 
 /** "12345" (an Event id) -> 12345n; anything else is a ValidationError at `after`. */
-function parseAfter(after: string | number | null | undefined): bigint | null {
+export function parseAfter(after: string | number | null | undefined): bigint | null {
   if (after == null) return null;
   const s = String(after);
   if (!/^\d{1,19}$/.test(s)) throw ValidationError.field(['after'], 'Not an event id (the `id` of an event received earlier)');
@@ -74,7 +74,7 @@ function parseAfter(after: string | number | null | undefined): bigint | null {
 }
 
 /** A customer global id (or raw row id) -> row id; shops are enforced by the stream's scope. */
-function customerRowId(id: string | number, path: string[]): string {
+export function customerRowId(id: string | number, path: string[]): string {
   const s = String(id);
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s)) return s;
   try {
@@ -86,12 +86,13 @@ function customerRowId(id: string | number, path: string[]): string {
   throw ValidationError.field(path, 'Not a customer id');
 }
 
-function stream(ctx: Context, after: bigint | null, filter: (e: Event) => boolean) {
+/** The shop's event stream for a subscriber with customers:read (typed subscriptions in other modules use it too). */
+export function stream(ctx: Context, after: bigint | null, filter: (e: Event) => boolean) {
   const { shopId } = requireScope(ctx, 'customers:read');
   return ctx.services.events.stream(shopId, after, filter);
 }
 
-const AFTER = { required: false, description: 'Resume after this event id (the last `id` received); omitted: start now.' } as const;
+export const AFTER = { required: false, description: 'Resume after this event id (the last `id` received); omitted: start now.' } as const;
 
 builder.subscriptionField('events', (t) =>
   t.field({
