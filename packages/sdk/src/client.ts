@@ -32,6 +32,9 @@ import {
   CreateFollowUpDocument,
   type CreateFollowUpInput,
   type CreateFollowUpMutation,
+  CreateSegmentDocument,
+  type CreateSegmentInput,
+  type CreateSegmentMutation,
   CreateStaffUserDocument,
   type CreateStaffUserInput,
   type CreateStaffUserMutation,
@@ -50,6 +53,8 @@ import {
   type DeleteCustomerMutation,
   DeleteInteractionDocument,
   type DeleteInteractionMutation,
+  DeleteSegmentDocument,
+  type DeleteSegmentMutation,
   DeleteWebhookEndpointDocument,
   type DeleteWebhookEndpointMutation,
   EventsDocument,
@@ -69,6 +74,8 @@ import {
   type GetFollowUpQuery,
   GetOrderDocument,
   type GetOrderQuery,
+  GetSegmentDocument,
+  type GetSegmentQuery,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
   LeadCreatedDocument,
@@ -87,6 +94,9 @@ import {
   ListOrdersDocument,
   type ListOrdersQuery,
   type ListOrdersQueryVariables,
+  ListSegmentsDocument,
+  type ListSegmentsQuery,
+  type ListSegmentsQueryVariables,
   ListStaffUsersDocument,
   type ListStaffUsersQuery,
   ListTagsDocument,
@@ -101,11 +111,16 @@ import {
   MergeCustomersDocument,
   type MergeCustomersInput,
   type MergeCustomersMutation,
+  PreviewSegmentDocument,
+  type PreviewSegmentQuery,
+  type PreviewSegmentQueryVariables,
   RecordInteractionDocument,
   type RecordInteractionInput,
   type RecordInteractionMutation,
   RedeliverWebhookDocument,
   type RedeliverWebhookMutation,
+  RefreshSegmentDocument,
+  type RefreshSegmentMutation,
   ResolveFollowUpDoubtDocument,
   type ResolveFollowUpDoubtMutation,
   ReturnStaleLeadsDocument,
@@ -114,6 +129,13 @@ import {
   type RevokeApiKeyMutation,
   RotateWebhookSecretDocument,
   type RotateWebhookSecretMutation,
+  SegmentFieldsDocument,
+  type SegmentFieldsQuery,
+  SegmentMembersDocument,
+  SegmentMembershipChangedDocument,
+  type SegmentMembershipChangedSubscription,
+  type SegmentMembersQuery,
+  type SegmentMembersQueryVariables,
   SetCustomerStageDocument,
   type SetCustomerStageInput,
   type SetCustomerStageMutation,
@@ -150,6 +172,9 @@ import {
   UpdateMyProfileDocument,
   type UpdateMyProfileInput,
   type UpdateMyProfileMutation,
+  UpdateSegmentDocument,
+  type UpdateSegmentInput,
+  type UpdateSegmentMutation,
   UpdateStaffUserDocument,
   type UpdateStaffUserInput,
   type UpdateStaffUserMutation,
@@ -165,6 +190,8 @@ import {
   ViewerDocument,
   type ViewerQuery,
 } from './generated/graphql.js';
+import { paginate } from './paginate.js';
+import { exportSegment, type SegmentExportOptions } from './segment-export.js';
 import { type CrmSubscriptionOptions, createSubscriber, type SubscribeOptions } from './subscriptions.js';
 import { type CrmLogger, type CrmRequestOptions, createTransport } from './transport.js';
 
@@ -601,6 +628,73 @@ export function createCrmClient(options: CrmClientOptions) {
       run(RedeliverWebhookDocument, { input: { id } }, opts, (r) => r.redeliverWebhook),
   });
 
+  type SegmentMembers = NonNullable<SegmentMembersQuery['segment']>['members'];
+  const segments = Object.freeze({
+    /** A saved segment by id; `null` when not in this shop. */
+    get: (id: string, opts?: CrmRequestOptions): Promise<GetSegmentQuery['segment']> =>
+      run(GetSegmentDocument, { id }, opts, (r) => r.segment),
+    /** A page of saved segments, by name. */
+    list: (variables: ListSegmentsQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListSegmentsQuery['segments']> =>
+      run(ListSegmentsDocument, variables, opts, (r) => r.segments),
+    /** The fields, operators and arguments of the rule language (for rule editors). */
+    fields: (opts?: CrmRequestOptions): Promise<SegmentFieldsQuery['segmentFields']> =>
+      run(SegmentFieldsDocument, {}, opts, (r) => r.segmentFields),
+    /** Evaluates a rule now without saving it: count, canonical rule and a page of members (`endCursor` / `after`). */
+    preview: (variables: PreviewSegmentQueryVariables, opts?: CrmRequestOptions): Promise<PreviewSegmentQuery['previewSegment']> =>
+      run(PreviewSegmentDocument, variables, opts, (r) => r.previewSegment),
+    /** Saves a segment (`rule` text or `ruleTree`); its members are materialised at once. */
+    create: (input: CreateSegmentInput, opts?: CrmRequestOptions): Promise<CreateSegmentMutation['createSegment']> =>
+      run(CreateSegmentDocument, { input }, opts, (r) => r.createSegment),
+    /** Renames, describes or changes the rule (pass `version` for optimistic concurrency). */
+    update: (input: UpdateSegmentInput, opts?: CrmRequestOptions): Promise<UpdateSegmentMutation['updateSegment']> =>
+      run(UpdateSegmentDocument, { input }, opts, (r) => r.updateSegment),
+    /** Deletes a saved segment and its membership. */
+    delete: (id: string, opts?: CrmRequestOptions): Promise<DeleteSegmentMutation['deleteSegment']> =>
+      run(DeleteSegmentDocument, { input: { id } }, opts, (r) => r.deleteSegment),
+    /** Recomputes the membership now; the result says how many entered and left. */
+    refresh: (id: string, opts?: CrmRequestOptions): Promise<RefreshSegmentMutation['refreshSegment']> =>
+      run(RefreshSegmentDocument, { input: { id } }, opts, (r) => r.refreshSegment),
+    /** A page of the segment's members (`null` when the segment is not in this shop). */
+    members: (
+      id: string,
+      variables: Omit<SegmentMembersQueryVariables, 'id'> = {},
+      opts?: CrmRequestOptions,
+    ): Promise<SegmentMembers | null> => run(SegmentMembersDocument, { ...variables, id }, opts, (r) => r.segment?.members ?? null),
+    /** Every member, page by page (100 per request). */
+    allMembers: (id: string, opts?: CrmRequestOptions) =>
+      paginate((after) => run(SegmentMembersDocument, { id, first: 100, after }, opts, (r) => r.segment?.members ?? null)),
+    /**
+     * Streams the members as CSV rows (header first) or JSONL lines from GET /segments/{id}/export;
+     * works in browsers and Node, the body is read as it arrives.
+     *
+     * @example
+     * for await (const line of crm.segments.export(id, { format: 'jsonl' })) console.log(JSON.parse(line).email);
+     */
+    export: (id: string, exportOptions: SegmentExportOptions = {}): AsyncIterable<string> =>
+      exportSegment(
+        {
+          url: options.url,
+          fetch: doFetch,
+          getToken: getToken ?? (() => apiKey as string),
+          staffId: options.staffId,
+          headers: options.headers,
+        },
+        id,
+        exportOptions,
+      ),
+    /** SEGMENT_ENTERED / SEGMENT_LEFT events of one saved segment (payload: segmentId, customerId, segmentName). */
+    membershipChanged: (
+      segmentId: string,
+      opts?: SubscribeOptions,
+    ): AsyncIterable<SegmentMembershipChangedSubscription['segmentMembershipChanged']> =>
+      subscriber.subscribe(
+        sub(SegmentMembershipChangedDocument),
+        { segmentId },
+        (d: SegmentMembershipChangedSubscription) => d.segmentMembershipChanged,
+        opts,
+      ),
+  });
+
   const orders = Object.freeze({
     /** An order by id; `null` when not in this shop. */
     get: (id: string, opts?: CrmRequestOptions): Promise<GetOrderQuery['order']> => run(GetOrderDocument, { id }, opts, (r) => r.order),
@@ -644,6 +738,8 @@ export function createCrmClient(options: CrmClientOptions) {
     webhooks,
     /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */
     subscriptions,
+    /** Saved segments (rules over live data): preview, members, refresh, export, membership events. */
+    segments,
     /** Closes the subscription connection (HTTP calls need no closing). */
     close: () => subscriber.close(),
   });

@@ -32,6 +32,7 @@ export * from './generated/graphql.js';
 export { idempotentInputTypes } from './generated/idempotency.js';
 export { type Connection, type PaginateOptions, paginate } from './paginate.js';
 export { type Failure, isResultError, type ResultError, type ResultErrorTypename, type Success, toCrmError, unwrap } from './results.js';
+export type { SegmentExportOptions } from './segment-export.js';
 export type { CrmSubscriptionOptions, SubscribeOptions } from './subscriptions.js';
 export { type CrmLogger, type CrmRequestOptions, newIdempotencyKey } from './transport.js';
 export { type VerifyWebhookOptions, verifyWebhookSignature } from './webhooks.js';

@@ -22,6 +22,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
+import { segmentExportPlugin } from './modules/segments/segment.export.ts';
+import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { schema } from './schema.ts';
 
@@ -44,6 +46,8 @@ export type App = {
   webhooks: ReturnType<typeof createDispatcher>;
   /** Returns stale leads to the pool and auto-assigns pool leads every LEAD_POOL_INTERVAL_MS. */
   leadPool: ReturnType<typeof createLeadPoolScheduler>;
+  /** Applies data changes to saved segments every SEGMENTS_INTERVAL_MS (entered / left events). */
+  segments: ReturnType<typeof createSegmentScheduler>;
 };
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
@@ -162,6 +166,7 @@ export function buildApp(opts: AppOptions): App {
     plugins: [
       loggingPlugin(logger),
       eventPublishPlugin(events),
+      segmentExportPlugin(services),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;
@@ -194,15 +199,18 @@ export function buildApp(opts: AppOptions): App {
   });
 
   const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
+  const segments = createSegmentScheduler({ prisma: database.prisma, logger, ...config.segments });
 
   return {
     yoga,
     services,
     webhooks,
     leadPool,
+    segments,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
+      segments.start();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(
@@ -267,6 +275,7 @@ export function buildApp(opts: AppOptions): App {
     async stop() {
       await webhooks.stop();
       await leadPool.stop();
+      await segments.stop();
       const s = server;
       server = null;
       if (s) {

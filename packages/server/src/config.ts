@@ -26,6 +26,9 @@ const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How often stale leads return to the pool and pool leads are auto-assigned (0 = never). */
   LEAD_POOL_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
+  /** Saved segments: how often changes from the outbox are applied (0 = never), and the full-refresh age. */
+  SEGMENTS_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  SEGMENTS_FULL_REFRESH_MS: z.coerce.number().int().min(0).default(3_600_000),
 });
 
 export type Config = {
@@ -45,6 +48,7 @@ export type Config = {
   trustProxy: boolean;
   webhooks: { enabled: boolean; intervalMs: number; maxAttempts: number; baseBackoffMs: number; timeoutMs: number };
   leadPoolIntervalMs: number;
+  segments: { intervalMs: number; fullRefreshMs: number };
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -70,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerKey: e.RATE_LIMIT_PER_KEY,
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
     leadPoolIntervalMs: e.LEAD_POOL_INTERVAL_MS,
+    segments: { intervalMs: e.SEGMENTS_INTERVAL_MS, fullRefreshMs: e.SEGMENTS_FULL_REFRESH_MS },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

@@ -210,6 +210,15 @@ export type CreateFollowUpInput = {
   notes?: string | null | undefined;
 };
 
+/** Give exactly one of rule (text, at most 10000 characters) or ruleTree. */
+export type CreateSegmentInput = {
+  description?: string | null | undefined;
+  /** Unique per shop, 1-120 characters. */
+  name: string;
+  rule?: string | null | undefined;
+  ruleTree?: SegmentRuleInput | null | undefined;
+};
+
 export type CreateStaffUserInput = {
   email: string;
   name: string;
@@ -276,6 +285,8 @@ export type EventType =
   | 'LEAD_CAPTURED'
   | 'LEAD_RETURNED'
   | 'ORDER_RECORDED'
+  | 'SEGMENT_ENTERED'
+  | 'SEGMENT_LEFT'
   | 'STAGE_CHANGED';
 
 /** What the customer focuses on when buying. */
@@ -579,6 +590,61 @@ export type RevokeApiKeyInput = {
   id: string;
 };
 
+/** One condition: field, operator and value(s). value for single-value operators; values for IN, NOT_IN and BETWEEN (two); none for IS_NULL / IS_NOT_NULL. Enum values as strings ("LOYAL"), relative dates as "-90d". */
+export type SegmentConditionInput = {
+  args?: Array<SegmentFieldArgInput> | null | undefined;
+  /** A field name from segmentFields, or attributes.<key>. */
+  field: string;
+  op: SegmentOperator;
+  value?: unknown;
+  values?: Array<unknown> | null | undefined;
+};
+
+/** An argument of a field, e.g. interactions.count(type = COMPLAINT, within = 90d). */
+export type SegmentFieldArgInput = {
+  name: string;
+  value: unknown;
+};
+
+export type SegmentIdInput = {
+  id: string;
+};
+
+/** Operators of the rule language (text form in parentheses). */
+export type SegmentOperator =
+  /** BETWEEN */
+  | 'BETWEEN'
+  /** CONTAINS */
+  | 'CONTAINS'
+  /** = */
+  | 'EQ'
+  /** > */
+  | 'GT'
+  /** >= */
+  | 'GTE'
+  /** IN */
+  | 'IN'
+  /** IS NOT NULL */
+  | 'IS_NOT_NULL'
+  /** IS NULL */
+  | 'IS_NULL'
+  /** < */
+  | 'LT'
+  /** <= */
+  | 'LTE'
+  /** != */
+  | 'NE'
+  /** NOT IN */
+  | 'NOT_IN';
+
+/** A rule as a tree: exactly one of and, or, not, condition per node (at most 16 levels, 100 conditions). */
+export type SegmentRuleInput = {
+  and?: Array<SegmentRuleInput> | null | undefined;
+  condition?: SegmentConditionInput | null | undefined;
+  not?: SegmentRuleInput | null | undefined;
+  or?: Array<SegmentRuleInput> | null | undefined;
+};
+
 export type Sentiment =
   | 'NEGATIVE'
   | 'NEUTRAL'
@@ -771,6 +837,17 @@ export type UpdateMyProfileInput = {
   preferredChannel?: ContactChannel | null | undefined;
   preferredContactTime?: ContactTime | null | undefined;
   productInterests?: Array<string> | null | undefined;
+};
+
+/** Omitted fields stay. A new rule refreshes the membership (entered / left events). At most one of rule or ruleTree. */
+export type UpdateSegmentInput = {
+  description?: string | null | undefined;
+  id: string;
+  name?: string | null | undefined;
+  rule?: string | null | undefined;
+  ruleTree?: SegmentRuleInput | null | undefined;
+  /** Optimistic concurrency: the version you read. */
+  version?: number | null | undefined;
 };
 
 export type UpdateStaffUserInput = {
@@ -1470,6 +1547,109 @@ export type UpsertOrderMutation = { upsertOrder:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
 
+export type SegmentFieldsFragment = { id: string, name: string, description: string | null, rule: string, ruleTree: unknown, ruleVersion: number, memberCount: number, refreshedAt: string | null, version: number, createdAt: string, updatedAt: string };
+
+export type SegmentMemberFieldsFragment = { id: string, displayName: string, email: string | null, stage: LifecycleStage, createdAt: string };
+
+export type GetSegmentQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type GetSegmentQuery = { segment: { id: string, name: string, description: string | null, rule: string, ruleTree: unknown, ruleVersion: number, memberCount: number, refreshedAt: string | null, version: number, createdAt: string, updatedAt: string } | null };
+
+export type ListSegmentsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type ListSegmentsQuery = { segments: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, name: string, description: string | null, rule: string, ruleTree: unknown, ruleVersion: number, memberCount: number, refreshedAt: string | null, version: number, createdAt: string, updatedAt: string } }> } };
+
+export type SegmentMembersQueryVariables = Exact<{
+  id: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SegmentMembersQuery = { segment: { id: string, memberCount: number, members: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, displayName: string, email: string | null, stage: LifecycleStage, createdAt: string } }> } } | null };
+
+export type SegmentFieldsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type SegmentFieldsQuery = { segmentFields: Array<{ name: string, type: string, description: string, operators: Array<SegmentOperator>, values: Array<string> | null, args: Array<{ name: string, type: string, values: Array<string> | null }> }> };
+
+export type PreviewSegmentQueryVariables = Exact<{
+  rule?: string | null | undefined;
+  ruleTree?: SegmentRuleInput | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type PreviewSegmentQuery = { previewSegment: { rule: string, ruleTree: unknown, count: number, endCursor: string | null, hasNextPage: boolean, members: Array<{ id: string, displayName: string, email: string | null, stage: LifecycleStage, createdAt: string }> } };
+
+export type CreateSegmentMutationVariables = Exact<{
+  input: CreateSegmentInput;
+}>;
+
+
+export type CreateSegmentMutation = { createSegment:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'CreateSegmentSuccess', segment: { id: string, name: string, description: string | null, rule: string, ruleTree: unknown, ruleVersion: number, memberCount: number, refreshedAt: string | null, version: number, createdAt: string, updatedAt: string } }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type UpdateSegmentMutationVariables = Exact<{
+  input: UpdateSegmentInput;
+}>;
+
+
+export type UpdateSegmentMutation = { updateSegment:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'UpdateSegmentSuccess', segment: { id: string, name: string, description: string | null, rule: string, ruleTree: unknown, ruleVersion: number, memberCount: number, refreshedAt: string | null, version: number, createdAt: string, updatedAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type DeleteSegmentMutationVariables = Exact<{
+  input: SegmentIdInput;
+}>;
+
+
+export type DeleteSegmentMutation = { deleteSegment:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'DeletedSegment', deletedId: string }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type RefreshSegmentMutationVariables = Exact<{
+  input: SegmentIdInput;
+}>;
+
+
+export type RefreshSegmentMutation = { refreshSegment:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'RefreshSegmentPayload', entered: number, left: number, segment: { id: string, name: string, description: string | null, rule: string, ruleTree: unknown, ruleVersion: number, memberCount: number, refreshedAt: string | null, version: number, createdAt: string, updatedAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type SegmentMembershipChangedSubscriptionVariables = Exact<{
+  segmentId: string;
+  after?: string | null | undefined;
+}>;
+
+
+export type SegmentMembershipChangedSubscription = { segmentMembershipChanged: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
+
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -1692,6 +1872,8 @@ export const MyProfileFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(
 export const ApiKeyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
 export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
 export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
+export const SegmentFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`, {"fragmentName":"SegmentFields"}) as unknown as TypedDocumentString<SegmentFieldsFragment, unknown>;
+export const SegmentMemberFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SegmentMemberFields on Customer{id displayName email stage createdAt}`, {"fragmentName":"SegmentMemberFields"}) as unknown as TypedDocumentString<SegmentMemberFieldsFragment, unknown>;
 export const EventFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"fragmentName":"EventFields"}) as unknown as TypedDocumentString<EventFieldsFragment, unknown>;
 export const WebhookEndpointFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"fragmentName":"WebhookEndpointFields"}) as unknown as TypedDocumentString<WebhookEndpointFieldsFragment, unknown>;
 export const WebhookDeliveryFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"fragmentName":"WebhookDeliveryFields"}) as unknown as TypedDocumentString<WebhookDeliveryFieldsFragment, unknown>;
@@ -1741,6 +1923,16 @@ export const UpdateMyProfileDocument = /*#__PURE__*/ new TypedDocumentString(`mu
 export const GetOrderDocument = /*#__PURE__*/ new TypedDocumentString(`query GetOrder($id:ID!){order(id:$id){...OrderFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`) as unknown as TypedDocumentString<GetOrderQuery, GetOrderQueryVariables>;
 export const ListOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListOrders($first:Int$after:String$last:Int$before:String$filter:OrderFilter){orders(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...OrderFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`) as unknown as TypedDocumentString<ListOrdersQuery, ListOrdersQueryVariables>;
 export const UpsertOrderDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrder($input:UpsertOrderInput!){upsertOrder(input:$input){__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`) as unknown as TypedDocumentString<UpsertOrderMutation, UpsertOrderMutationVariables>;
+export const GetSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`query GetSegment($id:ID!){segment(id:$id){...SegmentFields}}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`) as unknown as TypedDocumentString<GetSegmentQuery, GetSegmentQueryVariables>;
+export const ListSegmentsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListSegments($first:Int$after:String){segments(first:$first after:$after){totalCount pageInfo{...PageInfoFields}edges{cursor node{...SegmentFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`) as unknown as TypedDocumentString<ListSegmentsQuery, ListSegmentsQueryVariables>;
+export const SegmentMembersDocument = /*#__PURE__*/ new TypedDocumentString(`query SegmentMembers($id:ID!$first:Int$after:String){segment(id:$id){id memberCount members(first:$first after:$after){totalCount pageInfo{...PageInfoFields}edges{cursor node{...SegmentMemberFields}}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment SegmentMemberFields on Customer{id displayName email stage createdAt}`) as unknown as TypedDocumentString<SegmentMembersQuery, SegmentMembersQueryVariables>;
+export const SegmentFieldsDocument = /*#__PURE__*/ new TypedDocumentString(`query SegmentFields{segmentFields{name type description operators values args{name type values}}}`) as unknown as TypedDocumentString<SegmentFieldsQuery, SegmentFieldsQueryVariables>;
+export const PreviewSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`query PreviewSegment($rule:String$ruleTree:SegmentRuleInput$first:Int$after:String){previewSegment(rule:$rule ruleTree:$ruleTree first:$first after:$after){rule ruleTree count endCursor hasNextPage members{...SegmentMemberFields}}}fragment SegmentMemberFields on Customer{id displayName email stage createdAt}`) as unknown as TypedDocumentString<PreviewSegmentQuery, PreviewSegmentQueryVariables>;
+export const CreateSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateSegment($input:CreateSegmentInput!){createSegment(input:$input){__typename ...on CreateSegmentSuccess{segment{...SegmentFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`) as unknown as TypedDocumentString<CreateSegmentMutation, CreateSegmentMutationVariables>;
+export const UpdateSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateSegment($input:UpdateSegmentInput!){updateSegment(input:$input){__typename ...on UpdateSegmentSuccess{segment{...SegmentFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`) as unknown as TypedDocumentString<UpdateSegmentMutation, UpdateSegmentMutationVariables>;
+export const DeleteSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteSegment($input:SegmentIdInput!){deleteSegment(input:$input){__typename ...on DeletedSegment{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<DeleteSegmentMutation, DeleteSegmentMutationVariables>;
+export const RefreshSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RefreshSegment($input:SegmentIdInput!){refreshSegment(input:$input){__typename ...on RefreshSegmentPayload{entered left segment{...SegmentFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`) as unknown as TypedDocumentString<RefreshSegmentMutation, RefreshSegmentMutationVariables>;
+export const SegmentMembershipChangedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription SegmentMembershipChanged($segmentId:ID!$after:ID){segmentMembershipChanged(segmentId:$segmentId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<SegmentMembershipChangedSubscription, SegmentMembershipChangedSubscriptionVariables>;
 export const ViewerDocument = /*#__PURE__*/ new TypedDocumentString(`query Viewer{viewer{keyKind scopes staffUserId customerId}}`) as unknown as TypedDocumentString<ViewerQuery, ViewerQueryVariables>;
 export const ShopDocument = /*#__PURE__*/ new TypedDocumentString(`query Shop{shop{id name slug createdAt}}`) as unknown as TypedDocumentString<ShopQuery, ShopQueryVariables>;
 export const ListApiKeysDocument = /*#__PURE__*/ new TypedDocumentString(`query ListApiKeys{apiKeys{...ApiKeyFields}}fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`) as unknown as TypedDocumentString<ListApiKeysQuery, ListApiKeysQueryVariables>;

@@ -29,6 +29,8 @@ const TENANT_MODELS = new Set([
   'FollowUp',
   'FollowUpDoubt',
   'LeadAssignment',
+  'Segment',
+  'SegmentMember',
 ]);
 
 const WHERE_OPS = new Set([

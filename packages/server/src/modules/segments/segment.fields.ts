@@ -1,0 +1,274 @@
+import { Prisma } from '../../generated/prisma/client.ts';
+import * as E from '../../generated/prisma/enums.ts';
+
+/**
+ * The field registry of the segment rule language. Adding a field is ONE entry in `FIELDS`:
+ * its name (as written in rules), type, description, optional arguments, and how it compiles:
+ *   - `sql(x)`: a scalar SQL expression over the customer row `c` (columns, correlated values), or
+ *     over the alias of a `join` this entry declares;
+ *   - `join(x)`: an optional per-customer aggregate joined once per distinct (field, args):
+ *     a Prisma.sql subquery projecting "customerId" plus the columns `sql` reads from `x.alias`;
+ *   - `contains(x, value)`: for `set` fields, the membership predicate.
+ * Every value reaches SQL as a bound parameter; identifiers are constants of this file.
+ * The operators allowed follow from the type (see OPERATORS_BY_TYPE) unless `ops` narrows them.
+ */
+export type FieldType = 'enum' | 'string' | 'number' | 'date' | 'boolean' | 'set' | 'id' | 'json';
+
+export type SqlCtx = {
+  /** The shop id as a bound parameter. */
+  shop: Prisma.Sql;
+  /** "Now" of this evaluation (bound). */
+  now: Date;
+  /** Alias of this condition's join (when the field has one). */
+  alias: Prisma.Sql;
+  /** Validated argument values (see `args`). */
+  args: Record<string, string | number>;
+  /** Only these customers (incremental refresh): joins may restrict themselves to them. */
+  onlyCustomers: string[] | null;
+  /** The dynamic key of `attributes.<key>` fields (validated identifier, bound as a parameter). */
+  key: string | null;
+};
+
+export type ArgDef = { type: 'enum'; values: readonly string[] } | { type: 'duration' };
+
+export type FieldDef = {
+  name: string;
+  type: FieldType;
+  description: string;
+  /** PostgreSQL enum type of enum fields (a constant of this file). */
+  pgType?: string;
+  /** Allowed values of enum fields (and of the elements of enum sets). */
+  values?: readonly string[];
+  /** Narrows the type's operators. */
+  ops?: readonly Op[];
+  args?: Record<string, ArgDef>;
+  /** Scalar SQL expression (not for `set`). */
+  sql?: (x: SqlCtx) => Prisma.Sql;
+  /** Per-customer aggregate joined with LEFT JOIN ... ON alias."customerId" = c.id. */
+  join?: (x: SqlCtx) => Prisma.Sql;
+  /** `set` fields: predicate "the customer's set contains value". */
+  contains?: (x: SqlCtx, value: Prisma.Sql) => Prisma.Sql;
+  /** Fields whose name is a prefix (`attributes.` + key). */
+  prefix?: boolean;
+};
+
+export const OPS = ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'BETWEEN', 'CONTAINS', 'IS NULL', 'IS NOT NULL'] as const;
+export type Op = (typeof OPS)[number];
+
+export const OPERATORS_BY_TYPE: Record<FieldType, readonly Op[]> = {
+  enum: ['=', '!=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'],
+  string: ['=', '!=', 'IN', 'NOT IN', 'CONTAINS', 'IS NULL', 'IS NOT NULL'],
+  number: ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'BETWEEN', 'IS NULL', 'IS NOT NULL'],
+  date: ['<', '<=', '>', '>=', 'BETWEEN', 'IS NULL', 'IS NOT NULL'],
+  boolean: ['=', '!='],
+  set: ['CONTAINS'],
+  id: ['=', '!=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'],
+  json: ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'BETWEEN', 'CONTAINS', 'IS NULL', 'IS NOT NULL'],
+};
+
+const col = (name: string) => () => Prisma.raw(`c."${name}"`);
+const restrict = (x: SqlCtx, column: Prisma.Sql) =>
+  x.onlyCustomers ? Prisma.sql`AND ${column} = ANY(${x.onlyCustomers}::uuid[])` : Prisma.empty;
+/** Orders that count as purchases. */
+const BOUGHT = Prisma.sql`o.status NOT IN ('CANCELLED'::"OrderStatus", 'REFUNDED'::"OrderStatus")`;
+const since = (x: SqlCtx, column: Prisma.Sql) =>
+  typeof x.args.within === 'number' ? Prisma.sql`AND ${column} >= ${new Date(x.now.getTime() - x.args.within)}::timestamptz` : Prisma.empty;
+
+const orderStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*)::int AS n, sum(o.total) AS total, avg(o.total) AS avg,
+  max(o."placedAt") AS last, min(o."placedAt") AS first FROM "Order" o
+  WHERE o."shopId" = ${x.shop} AND ${BOUGHT} ${since(x, Prisma.sql`o."placedAt"`)} ${restrict(x, Prisma.sql`o."customerId"`)}
+  GROUP BY o."customerId"`;
+const WITHIN: Record<string, ArgDef> = { within: { type: 'duration' } };
+
+const profile = (name: string, type: FieldType, description: string, values?: Record<string, string>, pgType?: string): FieldDef => ({
+  name,
+  type,
+  description,
+  values: values ? Object.values(values) : undefined,
+  pgType,
+  sql: col(name),
+});
+
+export const FIELDS: FieldDef[] = [
+  // Profile
+  profile('stage', 'enum', 'Lifecycle stage.', E.LifecycleStage, 'LifecycleStage'),
+  profile('gender', 'enum', 'Gender.', E.Gender, 'Gender'),
+  profile('maritalStatus', 'enum', 'Marital status.', E.MaritalStatus, 'MaritalStatus'),
+  profile('incomeBand', 'enum', 'Income band.', E.IncomeBand, 'IncomeBand'),
+  profile('priceSensitivity', 'enum', 'Price sensitivity.', E.PriceSensitivity, 'PriceSensitivity'),
+  profile('preferredChannel', 'enum', 'Preferred contact channel.', E.ContactChannel, 'ContactChannel'),
+  profile('contactTolerance', 'enum', 'Contact tolerance.', E.ContactTolerance, 'ContactTolerance'),
+  profile('sourceChannel', 'enum', 'Acquisition channel.', E.SourceChannel, 'SourceChannel'),
+  profile('sourceCampaign', 'string', 'Acquisition campaign.'),
+  profile('sourceMedium', 'string', 'Acquisition medium.'),
+  profile('occupation', 'string', 'Occupation.'),
+  profile('industry', 'string', 'Industry.'),
+  profile('jobTitle', 'string', 'Job title.'),
+  profile('company', 'string', 'Company.'),
+  profile('country', 'string', 'Country (ISO 3166-1 alpha-2).'),
+  profile('region', 'string', 'Region.'),
+  profile('city', 'string', 'City.'),
+  profile('postalCode', 'string', 'Postal code.'),
+  profile('dealLikelihood', 'number', 'Deal likelihood, 0-100.'),
+  profile('birthDate', 'date', 'Birth date.'),
+  profile('createdAt', 'date', 'When the customer was created.'),
+  profile('expectedPurchaseAt', 'date', 'Expected purchase time.'),
+  {
+    name: 'age',
+    type: 'number',
+    description: 'Age in whole years, from the birth date (null without one).',
+    sql: (x) => Prisma.sql`date_part('year', age(${x.now}::timestamptz::date, c."birthDate"))::int`,
+  },
+  {
+    name: 'owner',
+    type: 'id',
+    description: 'The owning staff user (StaffUser id); `owner IS NULL` for unowned.',
+    sql: col('ownerId'),
+  },
+  {
+    name: 'tags',
+    type: 'set',
+    description: 'Tag names.',
+    contains: (_x, v) =>
+      Prisma.sql`EXISTS (SELECT 1 FROM "CustomerTag" ct JOIN "Tag" t ON t.id = ct."tagId" WHERE ct."customerId" = c.id AND t.name = ${v})`,
+  },
+  {
+    name: 'productInterests',
+    type: 'set',
+    description: 'Product interests.',
+    contains: (_x, v) => Prisma.sql`${v} = ANY(c."productInterests")`,
+  },
+  { name: 'hobbies', type: 'set', description: 'Hobbies.', contains: (_x, v) => Prisma.sql`${v} = ANY(c.hobbies)` },
+  {
+    name: 'focusFactors',
+    type: 'set',
+    description: 'What the customer focuses on when buying.',
+    values: Object.values(E.FocusFactor),
+    contains: (_x, v) => Prisma.sql`${v}::"FocusFactor" = ANY(c."focusFactors")`,
+  },
+  ...Object.values(E.ConsentChannel).map(
+    (ch): FieldDef => ({
+      name: `consent.${ch}`,
+      type: 'boolean',
+      description: `Consent granted for ${ch} (false when refused or never asked).`,
+      sql: () =>
+        Prisma.sql`EXISTS (SELECT 1 FROM "Consent" cs WHERE cs."customerId" = c.id AND cs.channel = ${ch}::"ConsentChannel" AND cs.granted)`,
+    }),
+  ),
+  {
+    name: 'attributes.',
+    prefix: true,
+    type: 'json',
+    description:
+      'A custom attribute, e.g. attributes.shoeSize >= 42, attributes.newsletter = true. Compared as a number, boolean or text after the literal.',
+  },
+  // Behaviour (orders that were not cancelled or refunded)
+  {
+    name: 'orders.count',
+    type: 'number',
+    description: 'Number of orders (optionally `within` a window, e.g. orders.count(within = 365d)).',
+    args: WITHIN,
+    join: orderStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'orders.total',
+    type: 'number',
+    description: 'Total spent (sum of order totals).',
+    args: WITHIN,
+    join: orderStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.total, 0)`,
+  },
+  {
+    name: 'orders.average',
+    type: 'number',
+    description: 'Average order value (null without orders).',
+    args: WITHIN,
+    join: orderStats,
+    sql: (x) => Prisma.sql`${x.alias}.avg`,
+  },
+  {
+    name: 'lastOrderAt',
+    type: 'date',
+    description: 'When the last order was placed (null without orders).',
+    join: orderStats,
+    sql: (x) => Prisma.sql`${x.alias}.last`,
+  },
+  {
+    name: 'firstOrderAt',
+    type: 'date',
+    description: 'When the first order was placed.',
+    join: orderStats,
+    sql: (x) => Prisma.sql`${x.alias}.first`,
+  },
+  {
+    name: 'skus',
+    type: 'set',
+    description: "SKUs bought, e.g. skus CONTAINS 'SOFA-1'.",
+    contains: (_x, v) => Prisma.sql`EXISTS (SELECT 1 FROM "Order" o JOIN "OrderItem" oi ON oi."orderId" = o.id
+      WHERE o."customerId" = c.id AND ${BOUGHT} AND oi.sku = ${v})`,
+  },
+  {
+    name: 'addOns.count',
+    type: 'number',
+    description: 'Number of optional add-on items bought.',
+    args: WITHIN,
+    join: (x) => Prisma.sql`SELECT o."customerId", sum(oi.quantity)::int AS n FROM "Order" o JOIN "OrderItem" oi ON oi."orderId" = o.id
+      WHERE o."shopId" = ${x.shop} AND oi."addOn" AND ${BOUGHT} ${since(x, Prisma.sql`o."placedAt"`)} ${restrict(x, Prisma.sql`o."customerId"`)}
+      GROUP BY o."customerId"`,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'interactions.count',
+    type: 'number',
+    description:
+      'Number of interactions, optionally of a type, channel, direction or sentiment and within a window: interactions.count(type = COMPLAINT, within = 90d) >= 1.',
+    args: {
+      type: { type: 'enum', values: Object.values(E.InteractionType) },
+      channel: { type: 'enum', values: Object.values(E.InteractionChannel) },
+      direction: { type: 'enum', values: Object.values(E.InteractionDirection) },
+      sentiment: { type: 'enum', values: Object.values(E.Sentiment) },
+      within: { type: 'duration' },
+    },
+    join: (x) => {
+      const a = x.args;
+      const eq = (column: string, type: string, v: string | number | undefined) =>
+        v === undefined ? Prisma.empty : Prisma.sql`AND ${Prisma.raw(`i."${column}"`)} = ${String(v)}::${Prisma.raw(`"${type}"`)}`;
+      return Prisma.sql`SELECT i."customerId", count(*)::int AS n FROM "Interaction" i
+        WHERE i."shopId" = ${x.shop} AND i."deletedAt" IS NULL ${eq('type', 'InteractionType', a.type)}
+        ${eq('channel', 'InteractionChannel', a.channel)} ${eq('direction', 'InteractionDirection', a.direction)}
+        ${eq('sentiment', 'Sentiment', a.sentiment)} ${since(x, Prisma.sql`i."occurredAt"`)} ${restrict(x, Prisma.sql`i."customerId"`)}
+        GROUP BY i."customerId"`;
+    },
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'lastInteractionAt',
+    type: 'date',
+    description: 'When the last interaction occurred.',
+    join: (x) => Prisma.sql`SELECT i."customerId", max(i."occurredAt") AS last FROM "Interaction" i
+      WHERE i."shopId" = ${x.shop} AND i."deletedAt" IS NULL ${restrict(x, Prisma.sql`i."customerId"`)} GROUP BY i."customerId"`,
+    sql: (x) => Prisma.sql`${x.alias}.last`,
+  },
+];
+
+const BY_NAME = new Map(FIELDS.filter((f) => !f.prefix).map((f) => [f.name, f]));
+const PREFIXED = FIELDS.filter((f) => f.prefix);
+
+/** Attribute keys: identifiers only (they are bound as parameters anyway). */
+export const ATTRIBUTE_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** The definition of a field name and, for prefixed fields, its key; null when unknown. */
+export function lookupField(name: string): { def: FieldDef; key: string | null } | null {
+  const def = BY_NAME.get(name);
+  if (def) return { def, key: null };
+  for (const p of PREFIXED) {
+    if (name.startsWith(p.name)) {
+      const key = name.slice(p.name.length);
+      return ATTRIBUTE_KEY.test(key) ? { def: p, key } : null;
+    }
+  }
+  return null;
+}
+
+export const operatorsOf = (def: FieldDef): readonly Op[] => def.ops ?? OPERATORS_BY_TYPE[def.type];
