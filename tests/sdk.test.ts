@@ -65,6 +65,7 @@ describe('client', () => {
         'tags',
         'tokens',
         'webhooks',
+        'segments',
       ].sort(),
     );
     let calls = 0;

@@ -360,6 +360,7 @@ describe('subscriptions over graphql-ws', () => {
       'events',
       'interactionRecorded',
       'leadCreated',
+      'segmentMembershipChanged',
     ]);
   });
 

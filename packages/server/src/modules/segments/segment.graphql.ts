@@ -1,6 +1,6 @@
 import { builder } from '../../builder.ts';
 import { type Context, requireScope } from '../../context.ts';
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError, VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { AFTER, EventRef, parseAfter, stream } from '../events/event.graphql.ts';
@@ -259,7 +259,7 @@ builder.mutationFields((t) => ({
   }),
   updateSegment: t.field({
     type: SegmentNode,
-    errors: result('UpdateSegment', 'segment'),
+    errors: { ...result('UpdateSegment', 'segment'), types: [...COMMON_ERRORS, VersionConflictError] },
     args: { input: t.arg({ type: UpdateSegmentInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
       const { db, shopId } = write(ctx);
