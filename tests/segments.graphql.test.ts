@@ -179,6 +179,13 @@ describe('saved segments', () => {
       body: JSON.stringify({ query: SUB, variables: { id: loyal.id } }),
     });
     const got = readSse(res, 2);
+    // Shop B subscribing to A's segment id: sees nothing of A's shop.
+    const resB = await t.app.yoga.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${other.sk}` },
+      body: JSON.stringify({ query: SUB, variables: { id: loyal.id } }),
+    });
+    const gotB = readSse(resB, 1, 3000);
     await sleep(300);
     await ok(sk, `mutation($input: SetCustomerStageInput!) { setCustomerStage(input: $input) { __typename } }`, {
       input: { id: ids.cat, stage: 'LOYAL', reason: 'test' },
@@ -199,7 +206,7 @@ describe('saved segments', () => {
       ['SEGMENT_LEFT', 'ben@seg.test'],
     ]);
     expect(events[0]?.payload).toEqual({ segmentId: loyal.id, customerId: ids.cat, segmentName: 'Loyal' });
-    // Shop B cannot subscribe to A's segment (it sees nothing of A's shop).
+    expect(await gotB).toEqual([]);
     const refresh = await run(sk, REFRESH, { id: loyal.id });
     expect(refresh).toMatchObject({ __typename: 'RefreshSegmentPayload', entered: 0, left: 0, segment: { memberCount: 2 } });
   });
