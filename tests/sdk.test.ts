@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   CrmAuthError,
   type CrmClient,
@@ -471,5 +472,59 @@ describe('retries', () => {
     } finally {
       await p.close();
     }
+  });
+});
+
+describe('segments', () => {
+  it('preview, create, get, list, fields, members, allMembers, update, refresh, export (CSV and JSONL), membershipChanged, delete', async () => {
+    const [a, b] = [await newCustomer({ tags: ['sdk-seg'], stage: 'LOYAL' }), await newCustomer({ tags: ['sdk-seg'] })];
+    const rule = "tags CONTAINS 'sdk-seg'";
+    const preview = await crm.segments.preview({ rule, first: 1 });
+    expect(preview).toMatchObject({ rule, count: 2, hasNextPage: true });
+    const created = unwrap(await crm.segments.create({ name: 'SDK segment', rule })).segment;
+    expect(created).toMatchObject({ name: 'SDK segment', rule, memberCount: 2, version: 1 });
+    expect((await crm.segments.get(created.id))?.ruleTree).toEqual({ condition: { field: 'tags', op: 'CONTAINS', value: 'sdk-seg' } });
+    expect((await crm.segments.list({ first: 10 })).edges.map((e) => e.node.id)).toContain(created.id);
+    expect((await crm.segments.fields()).map((f) => f.name)).toContain('orders.count');
+    expect((await crm.segments.members(created.id, { first: 1 }))?.pageInfo.hasNextPage).toBe(true);
+    const all: string[] = [];
+    for await (const m of crm.segments.allMembers(created.id)) all.push(m.id);
+    expect(all.sort()).toEqual([a.id, b.id].sort());
+    expect(await crm.segments.members(Buffer.from('Segment:00000000-0000-0000-0000-000000000000').toString('base64'))).toBeNull();
+
+    const csv: string[] = [];
+    for await (const row of crm.segments.export(created.id)) csv.push(row);
+    expect(csv[0]?.startsWith('id,externalId,email')).toBe(true);
+    expect(csv).toHaveLength(3);
+    const jsonl: { id: string }[] = [];
+    for await (const line of crm.segments.export(created.id, { format: 'jsonl' })) jsonl.push(JSON.parse(line));
+    expect(jsonl.map((j) => j.id).sort()).toEqual([a.id, b.id].sort());
+    await expect(
+      (async () => {
+        for await (const _ of createCrmClient({ url, apiKey: publishableKey }).segments.export(created.id)) break;
+      })(),
+    ).rejects.toBeInstanceOf(CrmAuthError);
+
+    const live = createCrmClient({ url, apiKey: secretKey, webSocketImpl: WebSocket });
+    try {
+      const it = live.segments.membershipChanged(created.id)[Symbol.asyncIterator]();
+      const next = it.next();
+      await new Promise((r) => setTimeout(r, 500));
+      await newCustomer({ tags: ['sdk-seg'] });
+      expect(await t.app.segments.tick()).toMatchObject({ entered: 1 });
+      const ev = (await next).value as { type: string; payload: { segmentId: string } };
+      expect(ev).toMatchObject({ type: 'SEGMENT_ENTERED', payload: { segmentId: created.id } });
+      await it.return?.();
+    } finally {
+      await live.close();
+    }
+
+    const updated = unwrap(await crm.segments.update({ id: created.id, version: 1, rule: `${rule} AND stage = LOYAL` })).segment;
+    expect(updated).toMatchObject({ version: 2, memberCount: 1 });
+    expect(unwrap(await crm.segments.refresh(created.id))).toMatchObject({ entered: 0, left: 0 });
+    const stale = await crm.segments.update({ id: created.id, version: 1, name: 'x' });
+    expect(isResultError(stale)).toBe(true);
+    expect(unwrap(await crm.segments.delete(created.id)).deletedId).toBe(created.id);
+    expect(await crm.segments.get(created.id)).toBeNull();
   });
 });

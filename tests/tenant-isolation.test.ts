@@ -904,6 +904,96 @@ const mutationCases: Record<string, () => Promise<void>> = {
   },
 };
 
+/** A saved segment of shop A (added with the segments module). */
+const AS = { segment: '' };
+const S_ERR = '... on Error { code message path }';
+const B_SEG_CREATE = `mutation($input: CreateSegmentInput!) { createSegment(input: $input) { __typename ${S_ERR}
+  ... on CreateSegmentSuccess { segment { id name rule memberCount members(first: 10) { edges { node { id } } } } } } }`;
+const B_SEG_UPDATE = `mutation($input: UpdateSegmentInput!) { updateSegment(input: $input) { __typename ${S_ERR}
+  ... on UpdateSegmentSuccess { segment { id rule } } } }`;
+const B_SEG_DELETE = `mutation($input: SegmentIdInput!) { deleteSegment(input: $input) { __typename ${S_ERR} ... on DeletedSegment { deletedId } } }`;
+const B_SEG_REFRESH = `mutation($input: SegmentIdInput!) { refreshSegment(input: $input) { __typename ${S_ERR}
+  ... on RefreshSegmentPayload { entered left segment { id memberCount } } } }`;
+const B_PREVIEW = `query($rule: String) { previewSegment(rule: $rule, first: 100) { rule count members { id email } } }`;
+
+beforeAll(async () => {
+  const r = await ok<{ createSegment: { segment: { id: string; memberCount: number } } }>(A.g, B_SEG_CREATE, {
+    input: { name: 'alpha-segment', rule: "tags CONTAINS 'alpha-vip'" },
+  });
+  AS.segment = r.createSegment.segment.id;
+  expect(r.createSegment.segment.memberCount).toBe(1);
+  A.secrets.push(AS.segment, rawId(AS.segment), 'alpha-segment');
+  initialA = await snapshot(A.shopId);
+  expect(initialA.Segment).toHaveLength(1);
+  expect(initialA.SegmentMember).toHaveLength(1);
+});
+
+Object.assign(queryCases, {
+  segment: async () => {
+    const r = await gql(B.g, 'query($id: ID!) { segment(id: $id) { id name rule } }', { id: AS.segment });
+    expect(r.data).toEqual({ segment: null });
+    expect(errorCodes(await gql(B.p, 'query($id: ID!) { segment(id: $id) { id } }', { id: AS.segment }))).toEqual(['FORBIDDEN']);
+  },
+  segments: async () => {
+    const r = await gql(B.g, '{ segments(first: 100) { totalCount edges { node { id name rule } } } }');
+    expect(r.data).toEqual({ segments: { totalCount: 0, edges: [] } });
+    expect(errorCodes(await gql(B.p, '{ segments { totalCount } }'))).toEqual(['FORBIDDEN']);
+  },
+  segmentFields: async () => {
+    const r = await gql(B.g, '{ segmentFields { name values } }');
+    expect((r.data?.segmentFields as unknown[]).length).toBeGreaterThan(10);
+    expect(errorCodes(await gql(B.p, '{ segmentFields { name } }'))).toEqual(['FORBIDDEN']);
+  },
+  previewSegment: async () => {
+    // Rules naming A's tag or A's staff match nothing in B; a match-all rule returns only B's customers.
+    const byTag = await g_(B.g, B_PREVIEW, { rule: "tags CONTAINS 'alpha-vip'" }, ['alpha-vip']);
+    expect(byTag.data?.previewSegment).toMatchObject({ count: 0, members: [] });
+    const byOwner = await g_(B.g, B_PREVIEW, { rule: `owner = '${A.rep.id}'` }, [A.rep.id]);
+    expect(byOwner.data?.previewSegment).toMatchObject({ count: 0, members: [] });
+    const all = await gql(B.g, B_PREVIEW, { rule: 'createdAt > -100y' });
+    const members = (all.data?.previewSegment as { count: number; members: { id: string }[] }).members;
+    expect(members.map((m) => m.id)).toContain(B.mine.id);
+    expect((all.data?.previewSegment as { count: number }).count).toBe(await bCount());
+    expect(errorCodes(await gql(B.p, B_PREVIEW, { rule: 'age > 1' }))).toEqual(['FORBIDDEN']);
+  },
+});
+
+Object.assign(mutationCases, {
+  createSegment: async () => {
+    // Names are per shop: B may use A's segment name; its members are B's only.
+    const r = await g_(
+      B.g,
+      B_SEG_CREATE,
+      { input: { name: 'alpha-segment', rule: "tags CONTAINS 'alpha-vip' OR tags CONTAINS 'bravo-tag'" } },
+      ['alpha-segment', 'alpha-vip'],
+    );
+    const seg = member(r, 'createSegment') as unknown as {
+      segment: { id: string; memberCount: number; members: { edges: { node: { id: string } }[] } };
+    };
+    expect(seg.segment.memberCount).toBe(1);
+    expect(seg.segment.members.edges.map((e) => e.node.id)).toEqual([B.mine.id]);
+    const row = await t.db.prisma.segment.findUniqueOrThrow({ where: { id: rawId(seg.segment.id) } });
+    expect(row.shopId).toBe(B.shopId);
+    await t.db.prisma.segment.delete({ where: { id: row.id } });
+    expectForbidden(member(await gql(B.p, B_SEG_CREATE, { input: { name: 'x', rule: 'age > 1' } }), 'createSegment'));
+  },
+  updateSegment: async () => {
+    expectNotFound(member(await gql(B.g, B_SEG_UPDATE, { input: { id: AS.segment, name: 'evil', rule: 'age > 1' } }), 'updateSegment'), [
+      'input',
+      'id',
+    ]);
+    expectForbidden(member(await gql(B.p, B_SEG_UPDATE, { input: { id: AS.segment, name: 'evil' } }), 'updateSegment'));
+  },
+  deleteSegment: async () => {
+    expectNotFound(member(await gql(B.g, B_SEG_DELETE, { input: { id: AS.segment } }), 'deleteSegment'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_SEG_DELETE, { input: { id: AS.segment } }), 'deleteSegment'));
+  },
+  refreshSegment: async () => {
+    expectNotFound(member(await gql(B.g, B_SEG_REFRESH, { input: { id: AS.segment } }), 'refreshSegment'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_SEG_REFRESH, { input: { id: AS.segment } }), 'refreshSegment'));
+  },
+});
+
 const fieldsOf = (type: 'query' | 'mutation') =>
   Object.keys((type === 'query' ? schema.getQueryType() : schema.getMutationType())?.getFields() ?? {}).sort();
 
