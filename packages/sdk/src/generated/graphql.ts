@@ -1614,6 +1614,7 @@ export type UpdateSegmentMutation = { updateSegment:
     | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
     | { __typename: 'UpdateSegmentSuccess', segment: { id: string, name: string, description: string | null, rule: string, ruleTree: unknown, ruleVersion: number, memberCount: number, refreshedAt: string | null, version: number, createdAt: string, updatedAt: string } }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+    | { __typename: 'VersionConflictError', currentVersion: number, code: string, message: string, path: Array<string> }
    };
 
 export type DeleteSegmentMutationVariables = Exact<{
