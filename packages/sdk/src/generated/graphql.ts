@@ -265,6 +265,7 @@ export type CustomerStatus =
 
 /** What happened. Payloads carry global ids and small facts, never personal data. */
 export type EventType =
+  | 'CHURN_RISK_RAISED'
   | 'CUSTOMER_CREATED'
   | 'CUSTOMER_DELETED'
   | 'CUSTOMER_MERGED'
@@ -276,7 +277,8 @@ export type EventType =
   | 'LEAD_CAPTURED'
   | 'LEAD_RETURNED'
   | 'ORDER_RECORDED'
-  | 'STAGE_CHANGED';
+  | 'STAGE_CHANGED'
+  | 'TIER_CHANGED';
 
 /** What the customer focuses on when buying. */
 export type FocusFactor =

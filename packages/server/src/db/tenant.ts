@@ -29,6 +29,11 @@ const TENANT_MODELS = new Set([
   'FollowUp',
   'FollowUpDoubt',
   'LeadAssignment',
+  'CustomerMetrics',
+  'LoyaltyState',
+  'PointsAccount',
+  'PointsMovement',
+  'TierChange',
 ]);
 
 const WHERE_OPS = new Set([

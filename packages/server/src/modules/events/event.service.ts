@@ -24,6 +24,8 @@ export const EVENT_TYPES = [
   'FOLLOW_UP_COMPLETED',
   'LEAD_ASSIGNED',
   'LEAD_RETURNED',
+  'CHURN_RISK_RAISED',
+  'TIER_CHANGED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
