@@ -120,7 +120,7 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now = ne
       const batch = await readEventsAfter(tx, shopId, locked);
       if (!batch.length) {
         // Only irrelevant events since the cursor: move it to the newest event seen.
-        await advance(tx, shopId, latest.id > locked ? latest.id : locked);
+        await advance(tx, shopId, latest.id); // advance() keeps the larger of the two
         return 0;
       }
       const ids = new Set<string>();
