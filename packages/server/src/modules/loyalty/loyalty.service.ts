@@ -246,13 +246,15 @@ export type ShopKpis = {
 };
 
 export async function shopKpis(prisma: Prismaish, shopId: string, from: Date, to: Date): Promise<ShopKpis> {
+  const [row] = await tenantSql(prisma, shopId)<{ k: ShopKpis }>((shop) => kpiSql(shop, from, to));
+  return (row as { k: ShopKpis }).k;
+}
+
+/** The KPI statement, one SELECT (exported for the benchmark's raw baseline). */
+export function kpiSql(shop: Prisma.Sql, from: Date, to: Date): Prisma.Sql {
   const f = Prisma.sql`${from}::timestamptz`;
   const t = Prisma.sql`${to}::timestamptz`;
-  const [row] = await tenantSql(
-    prisma,
-    shopId,
-  )<{ k: ShopKpis }>(
-    (shop) => Prisma.sql`
+  return Prisma.sql`
     WITH ro AS (
       SELECT o."customerId", o.total FROM "Order" o
       WHERE o."shopId" = ${shop} AND o.status <> 'CANCELLED' AND o."placedAt" >= ${f} AND o."placedAt" < ${t}),
@@ -286,7 +288,5 @@ export async function shopKpis(prisma: Prismaish, shopId: string, from: Date, to
                                      count(*) FILTER (WHERE s >= 60 AND s < 80), count(*) FILTER (WHERE s >= 80)),
         'average', round(avg(s), 1), 'scored', count(*),
         'high', count(*) FILTER (WHERE r = 'HIGH'), 'medium', count(*) FILTER (WHERE r = 'MEDIUM'), 'low', count(*) FILTER (WHERE r = 'LOW')) FROM lm)
-    ) AS k`,
-  );
-  return (row as { k: ShopKpis }).k;
+    ) AS k`;
 }
