@@ -57,6 +57,7 @@ describe('client', () => {
         'interactions',
         'keys',
         'leads',
+        'loyalty',
         'me',
         'orders',
         'request',
@@ -526,5 +527,84 @@ describe('segments', () => {
     expect(isResultError(stale)).toBe(true);
     expect(unwrap(await crm.segments.delete(created.id)).deletedId).toBe(created.id);
     expect(await crm.segments.get(created.id)).toBeNull();
+  });
+});
+
+describe('loyalty', () => {
+  it('get, kpis, settings, updateSettings, recompute, points, earn, redeem, adjust, expire', async () => {
+    const c = await newCustomer();
+    unwrap(
+      await crm.orders.upsert({
+        customerId: c.id,
+        externalId: 'loy-1',
+        currency: 'EUR',
+        items: [{ name: 'Sofa', quantity: 1, unitPrice: '250.00' }],
+      }),
+    );
+    unwrap(await crm.interactions.record({ customerId: c.id, channel: 'WEB', direction: 'INBOUND', type: 'SUGGESTION' }));
+    const recomputed = unwrap(await crm.loyalty.recompute());
+    expect(recomputed.customers).toBeGreaterThan(0);
+    const l = (await crm.loyalty.get(c.id))?.loyalty;
+    expect(l?.rfm.frequency).toBe(1);
+    expect(l?.indicators.find((i) => i.name === 'SUGGESTIONS')).toMatchObject({ value: 1, score: 33 });
+    expect(l?.churnRisk).toBe('LOW');
+    const k = await crm.loyalty.kpis(new Date(Date.now() - 86_400_000).toISOString(), new Date(Date.now() + 86_400_000).toISOString());
+    expect(k.orders).toBeGreaterThanOrEqual(1);
+    expect((await crm.loyalty.settings()).tiers.map((x) => x.name)).toEqual(['Bronze', 'Silver', 'Gold']);
+    const upd = await crm.loyalty.updateSettings({ points: { perCurrencyUnit: 2 } });
+    expect(upd.__typename === 'LoyaltySettings' && upd.points.perCurrencyUnit).toBe(2);
+    unwrap(await crm.loyalty.updateSettings({ points: null }));
+    // 250 points from the order and 10 for the suggestion.
+    expect((await crm.loyalty.points(c.id))?.points.balance).toBe(260);
+    expect(unwrap(await crm.loyalty.earn({ customerId: c.id, points: 40, reason: 'Event host' })).balance).toBe(300);
+    const r = unwrap(await crm.loyalty.redeem({ customerId: c.id, points: 100, idempotencyKey: 'sdk-r1' }));
+    expect(r).toMatchObject({ balance: 200, movement: { kind: 'REDEEM', points: -100 } });
+    const over = await crm.loyalty.redeem({ customerId: c.id, points: 1000 });
+    expect(over.__typename).toBe('InsufficientPointsError');
+    expect(unwrap(await crm.loyalty.adjust({ customerId: c.id, points: -50, reason: 'Correction' })).balance).toBe(150);
+    expect(unwrap(await crm.loyalty.expire()).points).toBe(0);
+    const page = await crm.loyalty.points(c.id, { first: 2 });
+    expect(page?.points.movements.totalCount).toBe(5);
+    expect(page?.points.movements.edges).toHaveLength(2);
+  });
+
+  it('tierChanged and churnRiskRaised stream over the SDK; another shop sees none of them', async () => {
+    const live = client({ webSocketImpl: WebSocket });
+    const other = await t.newShop('SDK Other');
+    const otherClient = createCrmClient({ url, apiKey: other.secretKey, webSocketImpl: WebSocket });
+    try {
+      const c = await newCustomer();
+      unwrap(await crm.loyalty.adjust({ customerId: c.id, points: 1500, reason: 'Welcome' }));
+      const it = live.loyalty.tierChanged({ after: '0' })[Symbol.asyncIterator]();
+      const first = await it.next();
+      expect(first.value?.type).toBe('TIER_CHANGED');
+      await it.return?.();
+      // The other shop's stream: its own tier change is the first thing it sees.
+      const o = unwrap(await otherClient.customers.create({ email: email('o') })).customer;
+      unwrap(await otherClient.loyalty.adjust({ customerId: o.id, points: 1000, reason: 'Welcome' }));
+      const oit = otherClient.loyalty.tierChanged({ after: '0' })[Symbol.asyncIterator]();
+      const seen = await oit.next();
+      expect(seen.value?.customer?.id).toBe(o.id);
+      await oit.return?.();
+      // churnRiskRaised: a one-order customer 400 days ago is HIGH.
+      const old = await newCustomer();
+      unwrap(
+        await crm.orders.upsert({
+          customerId: old.id,
+          externalId: 'loy-old',
+          currency: 'EUR',
+          placedAt: new Date(Date.now() - 400 * 86_400_000).toISOString(),
+          items: [{ name: 'Chair', quantity: 1, unitPrice: '80.00' }],
+        }),
+      );
+      unwrap(await crm.loyalty.recompute());
+      const cit = live.loyalty.churnRiskRaised({ after: '0' })[Symbol.asyncIterator]();
+      const churn = await cit.next();
+      expect(churn.value).toMatchObject({ type: 'CHURN_RISK_RAISED', customer: { id: old.id } });
+      await cit.return?.();
+    } finally {
+      await live.close();
+      await otherClient.close();
+    }
   });
 });

@@ -324,6 +324,26 @@ beforeAll(async () => {
   expect(initialA.FollowUpDoubt).toHaveLength(1);
 });
 
+/** Loyalty data of shop A: settings, metrics, points with a movement. */
+beforeAll(async () => {
+  await ok(A.g, 'mutation($input: UpdateLoyaltySettingsInput!) { updateLoyaltySettings(input: $input) { __typename } }', {
+    input: { tiers: [{ name: 'Alpha tier', minPoints: 0, benefits: 'alpha-benefit' }], points: { perCurrencyUnit: 2 } },
+  });
+  await ok(A.g, 'mutation { recomputeLoyalty { __typename } }');
+  const adj = await ok<{ adjustPoints: { __typename: string } }>(
+    A.g,
+    'mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { __typename } }',
+    { input: { customerId: A.alice.id, points: 50, reason: 'alpha-reason', idempotencyKey: 'alpha-adjust' } },
+  );
+  expect(adj.adjustPoints.__typename).toBe('PointsMovementPayload');
+  await ok(A.g, 'query($id: ID!) { customer(id: $id) { loyalty { score } points { balance } } }', { id: A.alice.id });
+  A.secrets.push('alpha-reason', 'alpha-benefit', 'Alpha tier');
+  await sleep(100);
+  initialA = await snapshot(A.shopId);
+  expect(initialA.CustomerMetrics?.length).toBeGreaterThan(0);
+  expect(initialA.PointsMovement?.length).toBeGreaterThan(0);
+});
+
 const queryCases: Record<string, () => Promise<void>> = {
   agenda: async () => {
     const Q = `query($a: ID, $s: AgendaSection) { agenda(first: 100, assigneeId: $a, section: $s) {
@@ -538,6 +558,23 @@ const queryCases: Record<string, () => Promise<void>> = {
     const p = await gql(B.p, '{ viewer { keyKind customerId } }', undefined, { 'x-customer-token': A.token });
     expect(p.status).toBe(401);
     expect(errorCodes(p)).toEqual(['UNAUTHENTICATED']);
+  },
+  shopKpis: async () => {
+    const Q = `{ shopKpis(from: "2020-01-01T00:00:00Z", to: "2029-12-31T00:00:00Z") { orders buyers complaints churnBase
+      acquisition { channel leads } funnel { stage count } loyaltyDistribution { count } churnRiskHigh } }`;
+    const r = member(await gql(B.g, Q), 'shopKpis') as unknown as { orders: number; complaints: number; funnel: { count: number }[] };
+    expect(r.orders).toBe(await t.db.prisma.order.count({ where: { shopId: B.shopId, status: { not: 'CANCELLED' } } }));
+    expect(r.complaints).toBe(await t.db.prisma.interaction.count({ where: { shopId: B.shopId, type: { in: ['COMPLAINT', 'DISPUTE'] } } }));
+    expect(r.funnel.reduce((a, f) => a + f.count, 0)).toBeLessThanOrEqual(await bCount());
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  loyaltySettings: async () => {
+    const Q = '{ loyaltySettings { tiers { name benefits } points { perCurrencyUnit } } }';
+    const r = member(await gql(B.g, Q), 'loyaltySettings') as unknown as { tiers: { name: string }[]; points: { perCurrencyUnit: number } };
+    // A changed its tiers and rate; B still has the defaults.
+    expect(r.tiers.map((x) => x.name)).toEqual(['Bronze', 'Silver', 'Gold']);
+    expect(r.points.perCurrencyUnit).toBe(1);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
 };
 
@@ -901,6 +938,57 @@ const mutationCases: Record<string, () => Promise<void>> = {
     }
     notFound(await mut(B.g, 'upsertCustomer', { email: 'new@bravo.test', ownerId: A.rep.id }), ['input', 'ownerId']);
     expectError(await mut(B.p, 'upsertCustomer', { email: ALICE.email }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  recomputeLoyalty: async () => {
+    const M =
+      'mutation { recomputeLoyalty { __typename ... on RecomputeLoyaltyPayload { customers } ... on Error { code message path } } }';
+    const r = member(await gql(B.g, M), 'recomputeLoyalty');
+    expect(r.customers).toBe(await bCount());
+    expect(
+      await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customerId: { in: [rawId(A.alice.id), rawId(A.bob.id)] } } }),
+    ).toBe(0);
+    expectForbidden(member(await gql(B.p, M), 'recomputeLoyalty'));
+  },
+  updateLoyaltySettings: async () => {
+    const M = `mutation($input: UpdateLoyaltySettingsInput!) { updateLoyaltySettings(input: $input) { __typename
+      ... on LoyaltySettings { tiers { name } } ... on Error { code message path } } }`;
+    const r = member(await gql(B.g, M, { input: { tiers: [{ name: 'Bravo tier', minPoints: 0 }] } }), 'updateLoyaltySettings');
+    expect(r).toMatchObject({ __typename: 'LoyaltySettings', tiers: [{ name: 'Bravo tier' }] });
+    await ok(B.g, M, { input: { tiers: null } });
+    expectForbidden(member(await gql(B.p, M, { input: { predictionHorizonDays: 10 } }), 'updateLoyaltySettings'));
+  },
+  redeemPoints: async () => {
+    const M = `mutation($input: RedeemPointsInput!) { redeemPoints(input: $input) { __typename
+      ... on PointsMovementPayload { balance } ... on Error { code message path } } }`;
+    const input = { customerId: A.alice.id, points: 1, idempotencyKey: 'alpha-key' };
+    expectNotFound(member(await gql(B.g, M, { input }), 'redeemPoints'), ['input', 'customerId']);
+    expectForbidden(member(await gql(B.p, M, { input }), 'redeemPoints'));
+  },
+  adjustPoints: async () => {
+    const M = `mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { __typename
+      ... on PointsMovementPayload { balance } ... on Error { code message path } } }`;
+    // Even the idempotency key A used returns nothing of A's movement.
+    const input = { customerId: A.alice.id, points: -10, reason: 'bravo', idempotencyKey: 'alpha-adjust' };
+    expectNotFound(member(await gql(B.g, M, { input }), 'adjustPoints'), ['input', 'customerId']);
+    const own = member(await gql(B.g, M, { input: { ...input, customerId: B.mine.id, points: 5 } }), 'adjustPoints');
+    expect(own).toMatchObject({ __typename: 'PointsMovementPayload', balance: 5 });
+    await ok(B.g, M, { input: { ...input, customerId: B.mine.id, idempotencyKey: 'bravo-undo', points: -5 } });
+    expectForbidden(member(await gql(B.p, M, { input }), 'adjustPoints'));
+  },
+  earnPoints: async () => {
+    const M = `mutation($input: EarnPointsInput!) { earnPoints(input: $input) { __typename
+      ... on PointsMovementPayload { balance } ... on Error { code message path } } }`;
+    const input = { customerId: A.alice.id, points: 10, reason: 'bravo', idempotencyKey: 'bravo-earn' };
+    expectNotFound(member(await gql(B.g, M, { input }), 'earnPoints'), ['input', 'customerId']);
+    // B's customer with A's interaction.
+    const viaA = member(await gql(B.g, M, { input: { ...input, customerId: B.mine.id, interactionId: AX.interaction } }), 'earnPoints');
+    expectNotFound(viaA, ['input', 'interactionId']);
+    expectForbidden(member(await gql(B.p, M, { input }), 'earnPoints'));
+  },
+  expirePoints: async () => {
+    const M = 'mutation { expirePoints { __typename ... on ExpirePointsPayload { customers points } ... on Error { code message path } } }';
+    expect(member(await gql(B.g, M), 'expirePoints')).toMatchObject({ customers: 0, points: 0 });
+    expectForbidden(member(await gql(B.p, M), 'expirePoints'));
   },
 };
 

@@ -1,6 +1,9 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { CrmError } from './errors.js';
 import {
+  AdjustPointsDocument,
+  type AdjustPointsInput,
+  type AdjustPointsMutation,
   AgendaDocument,
   type AgendaQuery,
   type AgendaQueryVariables,
@@ -15,6 +18,8 @@ import {
   CaptureLeadDocument,
   type CaptureLeadInput,
   type CaptureLeadMutation,
+  ChurnRiskRaisedDocument,
+  type ChurnRiskRaisedSubscription,
   ClaimLeadDocument,
   type ClaimLeadMutation,
   CompleteFollowUpDocument,
@@ -44,6 +49,11 @@ import {
   CustomerFollowUpsDocument,
   type CustomerFollowUpsQuery,
   type CustomerFollowUpsQueryVariables,
+  CustomerLoyaltyDocument,
+  type CustomerLoyaltyQuery,
+  CustomerPointsDocument,
+  type CustomerPointsQuery,
+  type CustomerPointsQueryVariables,
   CustomerTimelineDocument,
   type CustomerTimelineQuery,
   type CustomerTimelineQueryVariables,
@@ -57,9 +67,14 @@ import {
   type DeleteSegmentMutation,
   DeleteWebhookEndpointDocument,
   type DeleteWebhookEndpointMutation,
+  EarnPointsDocument,
+  type EarnPointsInput,
+  type EarnPointsMutation,
   EventsDocument,
   type EventsSubscription,
   type EventType,
+  ExpirePointsDocument,
+  type ExpirePointsMutation,
   FollowUpSettingsDocument,
   type FollowUpSettingsQuery,
   GenerateRetentionFollowUpsDocument,
@@ -106,6 +121,8 @@ import {
   type ListWebhookDeliveriesQueryVariables,
   ListWebhookEndpointsDocument,
   type ListWebhookEndpointsQuery,
+  LoyaltySettingsDocument,
+  type LoyaltySettingsQuery,
   MeDocument,
   type MeQuery,
   MergeCustomersDocument,
@@ -114,9 +131,14 @@ import {
   PreviewSegmentDocument,
   type PreviewSegmentQuery,
   type PreviewSegmentQueryVariables,
+  RecomputeLoyaltyDocument,
+  type RecomputeLoyaltyMutation,
   RecordInteractionDocument,
   type RecordInteractionInput,
   type RecordInteractionMutation,
+  RedeemPointsDocument,
+  type RedeemPointsInput,
+  type RedeemPointsMutation,
   RedeliverWebhookDocument,
   type RedeliverWebhookMutation,
   RefreshSegmentDocument,
@@ -140,6 +162,8 @@ import {
   type SetCustomerStageInput,
   type SetCustomerStageMutation,
   ShopDocument,
+  ShopKpisDocument,
+  type ShopKpisQuery,
   type ShopQuery,
   SkipFollowUpDocument,
   type SkipFollowUpMutation,
@@ -147,6 +171,8 @@ import {
   type SuggestNextFollowUpQuery,
   TagCustomerDocument,
   type TagCustomerMutation,
+  TierChangedDocument,
+  type TierChangedSubscription,
   TrackInteractionDocument,
   type TrackInteractionInput,
   type TrackInteractionMutation,
@@ -169,6 +195,9 @@ import {
   UpdateLeadPoolSettingsDocument,
   type UpdateLeadPoolSettingsInput,
   type UpdateLeadPoolSettingsMutation,
+  UpdateLoyaltySettingsDocument,
+  type UpdateLoyaltySettingsInput,
+  type UpdateLoyaltySettingsMutation,
   UpdateMyProfileDocument,
   type UpdateMyProfileInput,
   type UpdateMyProfileMutation,
@@ -706,6 +735,57 @@ export function createCrmClient(options: CrmClientOptions) {
       run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),
   });
 
+  /** An idempotency key for points movements when the caller gives none (so the SDK's retries are safe). */
+  const withKey = <T extends { idempotencyKey?: string | null }>(input: T): T & { idempotencyKey: string } => ({
+    ...input,
+    idempotencyKey: input.idempotencyKey ?? globalThis.crypto.randomUUID(),
+  });
+  type Keyed<T extends { idempotencyKey: string }> = Omit<T, 'idempotencyKey'> & { idempotencyKey?: string };
+  const loyalty = Object.freeze({
+    /** A customer's loyalty score with indicators and their facts, RFM, values and churn warning; `null` when not in this shop. */
+    get: (customerId: string, opts?: CrmRequestOptions): Promise<CustomerLoyaltyQuery['customer']> =>
+      run(CustomerLoyaltyDocument, { id: customerId }, opts, (r) => r.customer),
+    /** Shop KPIs over [from, to): repurchase, complaint and churn rates, AOV, sources, funnel, loyalty distribution. */
+    kpis: (from: string, to: string, opts?: CrmRequestOptions): Promise<ShopKpisQuery['shopKpis']> =>
+      run(ShopKpisDocument, { from, to }, opts, (r) => r.shopKpis),
+    /** Weights, targets, churn thresholds, points rules and tiers. */
+    settings: (opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']> =>
+      run(LoyaltySettingsDocument, {}, opts, (r) => r.loyaltySettings),
+    /** Changes settings (omitted = unchanged, null = default). */
+    updateSettings: (
+      input: UpdateLoyaltySettingsInput,
+      opts?: CrmRequestOptions,
+    ): Promise<UpdateLoyaltySettingsMutation['updateLoyaltySettings']> =>
+      run(UpdateLoyaltySettingsDocument, { input }, opts, (r) => r.updateLoyaltySettings),
+    /** Recomputes every customer's metrics now. */
+    recompute: (opts?: CrmRequestOptions): Promise<RecomputeLoyaltyMutation['recomputeLoyalty']> =>
+      run(RecomputeLoyaltyDocument, {}, opts, (r) => r.recomputeLoyalty),
+    /** Balance, tier, tier history and a page of the ledger (newest first). */
+    points: (
+      customerId: string,
+      variables: Omit<CustomerPointsQueryVariables, 'id'> = {},
+      opts?: CrmRequestOptions,
+    ): Promise<CustomerPointsQuery['customer']> => run(CustomerPointsDocument, { ...variables, id: customerId }, opts, (r) => r.customer),
+    /** Points for an action outside the automatic rules. Idempotent (the SDK sets `idempotencyKey` when missing). */
+    earn: (input: Keyed<EarnPointsInput>, opts?: CrmRequestOptions): Promise<EarnPointsMutation['earnPoints']> =>
+      run(EarnPointsDocument, { input: withKey(input) }, opts, (r) => r.earnPoints),
+    /** Spends points; `InsufficientPointsError` when the balance is smaller. Idempotent. */
+    redeem: (input: Keyed<RedeemPointsInput>, opts?: CrmRequestOptions): Promise<RedeemPointsMutation['redeemPoints']> =>
+      run(RedeemPointsDocument, { input: withKey(input) }, opts, (r) => r.redeemPoints),
+    /** A manual correction with a reason. Idempotent. */
+    adjust: (input: Keyed<AdjustPointsInput>, opts?: CrmRequestOptions): Promise<AdjustPointsMutation['adjustPoints']> =>
+      run(AdjustPointsDocument, { input: withKey(input) }, opts, (r) => r.adjustPoints),
+    /** Expires earned points past their expiry date. */
+    expire: (opts?: CrmRequestOptions): Promise<ExpirePointsMutation['expirePoints']> =>
+      run(ExpirePointsDocument, {}, opts, (r) => r.expirePoints),
+    /** CHURN_RISK_RAISED events (a customer crossed into HIGH), with reconnect and resume. */
+    churnRiskRaised: (opts?: SubscribeOptions): AsyncIterable<ChurnRiskRaisedSubscription['churnRiskRaised']> =>
+      subscriber.subscribe(String(ChurnRiskRaisedDocument), {}, (d: ChurnRiskRaisedSubscription) => d.churnRiskRaised, opts),
+    /** TIER_CHANGED events. */
+    tierChanged: (opts?: SubscribeOptions): AsyncIterable<TierChangedSubscription['tierChanged']> =>
+      subscriber.subscribe(String(TierChangedDocument), {}, (d: TierChangedSubscription) => d.tierChanged, opts),
+  });
+
   return Object.freeze({
     /**
      * Runs any query or mutation: a generated document (typed result and variables), a
@@ -740,6 +820,8 @@ export function createCrmClient(options: CrmClientOptions) {
     subscriptions,
     /** Saved segments (rules over live data): preview, members, refresh, export, membership events. */
     segments,
+    /** Loyalty scores, churn warnings, shop KPIs, points and tiers. */
+    loyalty,
     /** Closes the subscription connection (HTTP calls need no closing). */
     close: () => subscriber.close(),
   });

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'RATE_LIMITED'
   | 'IDEMPOTENCY_CONFLICT'
+  | 'INSUFFICIENT_POINTS'
   | 'INTERNAL';
 
 export class AppError extends Error {

@@ -29,6 +29,10 @@ it('seeds a believable demo shop once, and prints the same working keys on later
   // Purchase history and stages agree: nobody with an order is still a lead.
   const buyers = await db.prisma.customer.findMany({ where: { shopId, orders: { some: {} } }, select: { stage: true } });
   expect(buyers.every((b) => !['SUSPECT', 'PROSPECT'].includes(b.stage))).toBe(true);
+  // Loyalty is computed: every customer has a metrics row; buyers have points and an RFM code.
+  expect(await db.prisma.customerMetrics.count({ where: { shopId } })).toBe(40);
+  expect(await db.prisma.customerMetrics.count({ where: { shopId, rfm: { not: null } } })).toBe(buyers.length);
+  expect(await db.prisma.pointsAccount.count({ where: { shopId, balance: { gt: 0 } } })).toBeGreaterThan(0);
   expect(await findActiveKey(db.prisma, first.secretKey)).not.toBeNull();
   expect(await findActiveKey(db.prisma, first.publishableKey)).not.toBeNull();
 

@@ -8,6 +8,7 @@ import { createCustomer } from './modules/customers/customer.service.ts';
 import { SYSTEM } from './modules/follow-ups/follow-up.access.ts';
 import { createFollowUp } from './modules/follow-ups/follow-up.service.ts';
 import { recordInteraction } from './modules/interactions/interaction.service.ts';
+import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
 import { upsertOrder } from './modules/orders/order.service.ts';
 import { createShop } from './modules/shops/shop.service.ts';
 
@@ -141,7 +142,28 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string): Promise<
         goal: 'Call back about the offer',
       });
     }
+    // A few loyalty signals: Q&A, event visits, completed surveys and suggestions.
+    const signals = (['QA_PARTICIPATION', 'EVENT_ATTENDANCE', 'SURVEY_RESPONSE', 'SUGGESTION'] as const).filter(
+      (_, k) => (i + k) % 3 === 0,
+    );
+    for (const [k, type] of signals.entries()) {
+      await recordInteraction(
+        db,
+        { staffId: owner },
+        {
+          customerId: c.id,
+          channel: 'WEB',
+          direction: 'INBOUND',
+          type,
+          metadata: type === 'SURVEY_RESPONSE' ? { completed: true } : {},
+          occurredAt: new Date(Date.now() - (k + 2 + i) * DAY),
+        },
+      );
+    }
   }
+  // Loyalty metrics, points from the orders and actions, churn warnings: so `pnpm start` shows them.
+  await refreshLoyalty(prisma, created.shop.id);
+  await recomputeLoyalty(prisma, created.shop.id);
   const keys = { shop: created.shop, secretKey: created.secretKey, publishableKey: created.publishableKey };
   writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;

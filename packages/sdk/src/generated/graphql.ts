@@ -17,6 +17,19 @@ export type AcquisitionSourceInput = {
   referrerName?: string | null | undefined;
 };
 
+export type ActionPointsInput = {
+  points: number;
+  type: InteractionType;
+};
+
+export type AdjustPointsInput = {
+  customerId: string;
+  idempotencyKey: string;
+  /** Signed, not 0. */
+  points: number;
+  reason: string;
+};
+
 export type AgendaFilter = {
   /** Deal likelihood at most (0-100). */
   maxLikelihood?: number | null | undefined;
@@ -63,6 +76,24 @@ export type CaptureLeadInput = {
   subject?: string | null | undefined;
   /** Default INQUIRY. */
   type?: LeadType | null | undefined;
+};
+
+/** Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought. */
+export type ChurnRisk =
+  | 'HIGH'
+  | 'LOW'
+  | 'MEDIUM';
+
+/** Omitted: unchanged; null: the default. */
+export type ChurnSettingsInput = {
+  createFollowUp?: boolean | null | undefined;
+  defaultGapDays?: number | null | undefined;
+  followUpDueDays?: number | null | undefined;
+  highFactor?: number | null | undefined;
+  mediumFactor?: number | null | undefined;
+  minGapDays?: number | null | undefined;
+  negativeHigh?: number | null | undefined;
+  windowDays?: number | null | undefined;
 };
 
 export type ClaimLeadInput = {
@@ -272,8 +303,18 @@ export type CustomerStatus =
   | 'ARCHIVED'
   | 'MERGED';
 
+export type EarnPointsInput = {
+  customerId: string;
+  idempotencyKey: string;
+  /** The interaction rewarded, if any (same customer). */
+  interactionId?: string | null | undefined;
+  points: number;
+  reason: string;
+};
+
 /** What happened. Payloads carry global ids and small facts, never personal data. */
 export type EventType =
+  | 'CHURN_RISK_RAISED'
   | 'CUSTOMER_CREATED'
   | 'CUSTOMER_DELETED'
   | 'CUSTOMER_MERGED'
@@ -287,7 +328,8 @@ export type EventType =
   | 'ORDER_RECORDED'
   | 'SEGMENT_ENTERED'
   | 'SEGMENT_LEFT'
-  | 'STAGE_CHANGED';
+  | 'STAGE_CHANGED'
+  | 'TIER_CHANGED';
 
 /** What the customer focuses on when buying. */
 export type FocusFactor =
@@ -485,6 +527,51 @@ export type LocationInput = {
   region?: string | null | undefined;
 };
 
+/** The seven loyalty indicators; each is a raw count of facts, normalised to 0-100 by the shop’s target. */
+export type LoyaltyIndicator =
+  /** Non-cancelled orders with at least one add-on item (OrderItem.addOn). */
+  | 'ADD_ON_PURCHASES'
+  /** EVENT_ATTENDANCE interactions (online and offline events). */
+  | 'EVENT_PARTICIPATION'
+  /** WORD_OF_MOUTH or REVIEW interactions with POSITIVE sentiment. */
+  | 'POSITIVE_WORD_OF_MOUTH'
+  /** QA_PARTICIPATION interactions (online Q&A and exchanges). */
+  | 'QA_PARTICIPATION'
+  /** Customers referred by this one (source referrer) with at least one non-cancelled order. */
+  | 'REFERRALS_BOUGHT'
+  /** SUGGESTION interactions (constructive suggestions). */
+  | 'SUGGESTIONS'
+  /** SURVEY_RESPONSE interactions, except those with metadata {"completed": false}. */
+  | 'SURVEYS_COMPLETED';
+
+/** Omitted: unchanged; null: the default. */
+export type LoyaltyTargetsInput = {
+  addOnPurchases?: number | null | undefined;
+  eventParticipation?: number | null | undefined;
+  positiveWordOfMouth?: number | null | undefined;
+  qaParticipation?: number | null | undefined;
+  referralsBought?: number | null | undefined;
+  suggestions?: number | null | undefined;
+  surveysCompleted?: number | null | undefined;
+};
+
+export type LoyaltyTierInput = {
+  benefits?: string | null | undefined;
+  minPoints: number;
+  name: string;
+};
+
+/** Omitted: unchanged; null: the default. */
+export type LoyaltyWeightsInput = {
+  addOnPurchases?: number | null | undefined;
+  eventParticipation?: number | null | undefined;
+  positiveWordOfMouth?: number | null | undefined;
+  qaParticipation?: number | null | undefined;
+  referralsBought?: number | null | undefined;
+  suggestions?: number | null | undefined;
+  surveysCompleted?: number | null | undefined;
+};
+
 export type MaritalStatus =
   | 'DIVORCED'
   | 'MARRIED'
@@ -543,6 +630,23 @@ export type OrderStatus =
   | 'PLACED'
   | 'REFUNDED';
 
+/** EARN_ORDER: per-shop rate on a non-cancelled order. EARN_ACTION: rewarded actions (surveys, reviews, referrals that bought). REDEEM, EXPIRE, ADJUST (manual, with a reason; also order reversals). */
+export type PointsMovementKind =
+  | 'ADJUST'
+  | 'EARN_ACTION'
+  | 'EARN_ORDER'
+  | 'EXPIRE'
+  | 'REDEEM';
+
+export type PointsRulesInput = {
+  /** Replaces the whole list. */
+  actions?: Array<ActionPointsInput> | null | undefined;
+  /** null: points never expire. */
+  expiryDays?: number | null | undefined;
+  perCurrencyUnit?: number | null | undefined;
+  referralPurchase?: number | null | undefined;
+};
+
 export type PriceSensitivity =
   | 'HIGH'
   | 'LOW'
@@ -568,6 +672,14 @@ export type RecordInteractionInput = {
   /** At most 200 characters. */
   subject?: string | null | undefined;
   type: InteractionType;
+};
+
+export type RedeemPointsInput = {
+  customerId: string;
+  /** A retry with the same key returns the first movement. */
+  idempotencyKey: string;
+  points: number;
+  reason?: string | null | undefined;
 };
 
 export type RedeliverWebhookInput = {
@@ -824,6 +936,17 @@ export type UpdateLeadPoolSettingsInput = {
   mode?: LeadPoolMode | null | undefined;
   /** null: leads never return to the pool by themselves. */
   returnAfterHours?: number | null | undefined;
+};
+
+/** A patch: omitted groups and fields stay, null restores the default. Validated as a whole. */
+export type UpdateLoyaltySettingsInput = {
+  churn?: ChurnSettingsInput | null | undefined;
+  points?: PointsRulesInput | null | undefined;
+  predictionHorizonDays?: number | null | undefined;
+  targets?: LoyaltyTargetsInput | null | undefined;
+  /** Replaces all tiers (ascending minPoints, unique names). */
+  tiers?: Array<LoyaltyTierInput> | null | undefined;
+  weights?: LoyaltyWeightsInput | null | undefined;
 };
 
 export type UpdateMyProfileInput = {
@@ -1389,6 +1512,8 @@ type ErrorFields_ForbiddenError_Fragment = { __typename: 'ForbiddenError', code:
 
 type ErrorFields_IdempotencyConflictError_Fragment = { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> };
 
+type ErrorFields_InsufficientPointsError_Fragment = { __typename: 'InsufficientPointsError', code: string, message: string, path: Array<string> };
+
 type ErrorFields_NotFoundError_Fragment = { __typename: 'NotFoundError', code: string, message: string, path: Array<string> };
 
 type ErrorFields_ValidationError_Fragment = { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> };
@@ -1399,6 +1524,7 @@ export type ErrorFieldsFragment =
   | ErrorFields_ConflictError_Fragment
   | ErrorFields_ForbiddenError_Fragment
   | ErrorFields_IdempotencyConflictError_Fragment
+  | ErrorFields_InsufficientPointsError_Fragment
   | ErrorFields_NotFoundError_Fragment
   | ErrorFields_ValidationError_Fragment
   | ErrorFields_VersionConflictError_Fragment
@@ -1496,6 +1622,136 @@ export type CaptureLeadMutation = { captureLead:
     | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
+
+export type LoyaltyFieldsFragment = { score: number, churnRisk: ChurnRisk, churnReasons: Array<string>, averageOrderValue: string, lifetimeValue: string, predictedLifetimeValue: string, addOnRatio: number, typicalGapDays: number | null, computedAt: string, rfm: { recencyDays: number | null, frequency: number, monetary: string, recencyScore: number, frequencyScore: number, monetaryScore: number, code: string | null }, indicators: Array<{ name: LoyaltyIndicator, value: number, score: number, target: number, weight: number, evidence: Array<{ kind: string, id: string, at: string | null, detail: string | null }> }> };
+
+export type PointsMovementFieldsFragment = { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string };
+
+export type LoyaltyTierFieldsFragment = { name: string, minPoints: number, benefits: string };
+
+export type LoyaltySettingsFieldsFragment = { predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> };
+
+export type PointsMovementPayloadFieldsFragment = { balance: number, tier: string | null, replayed: boolean, movement: { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string } };
+
+export type CustomerLoyaltyQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type CustomerLoyaltyQuery = { customer: { id: string, displayName: string, loyalty: { score: number, churnRisk: ChurnRisk, churnReasons: Array<string>, averageOrderValue: string, lifetimeValue: string, predictedLifetimeValue: string, addOnRatio: number, typicalGapDays: number | null, computedAt: string, rfm: { recencyDays: number | null, frequency: number, monetary: string, recencyScore: number, frequencyScore: number, monetaryScore: number, code: string | null }, indicators: Array<{ name: LoyaltyIndicator, value: number, score: number, target: number, weight: number, evidence: Array<{ kind: string, id: string, at: string | null, detail: string | null }> }> } | null } | null };
+
+export type CustomerPointsQueryVariables = Exact<{
+  id: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  kinds?: Array<PointsMovementKind> | PointsMovementKind | null | undefined;
+}>;
+
+
+export type CustomerPointsQuery = { customer: { id: string, points: { balance: number, lifetimeEarned: number, tier: { name: string, minPoints: number, benefits: string } | null, nextTier: { name: string, minPoints: number, benefits: string } | null, tierHistory: Array<{ fromTier: string | null, toTier: string | null, at: string }>, movements: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string } }> } } } | null };
+
+export type ShopKpisQueryVariables = Exact<{
+  from: string;
+  to: string;
+}>;
+
+
+export type ShopKpisQuery = { shopKpis: { from: string, to: string, orders: number, revenue: string, averageOrderValue: string, buyers: number, repeatBuyers: number, repurchaseRate: number | null, complaints: number, complaintRate: number | null, churnBase: number, churned: number, churnRate: number | null, churnedStage: number, averageLoyaltyScore: number | null, churnRiskHigh: number, churnRiskMedium: number, churnRiskLow: number, acquisition: Array<{ channel: SourceChannel | null, leads: number, conversions: number, conversionRate: number | null }>, funnel: Array<{ stage: LifecycleStage, count: number, reached: number, conversionFromPrevious: number | null }>, loyaltyDistribution: Array<{ from: number, to: number, count: number }> } };
+
+export type LoyaltySettingsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type LoyaltySettingsQuery = { loyaltySettings: { predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> } };
+
+export type UpdateLoyaltySettingsMutationVariables = Exact<{
+  input: UpdateLoyaltySettingsInput;
+}>;
+
+
+export type UpdateLoyaltySettingsMutation = { updateLoyaltySettings:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'LoyaltySettings', predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type RecomputeLoyaltyMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type RecomputeLoyaltyMutation = { recomputeLoyalty:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'RecomputeLoyaltyPayload', customers: number, computedAt: string, durationMs: number }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type RedeemPointsMutationVariables = Exact<{
+  input: RedeemPointsInput;
+}>;
+
+
+export type RedeemPointsMutation = { redeemPoints:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'InsufficientPointsError', balance: number, code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'PointsMovementPayload', balance: number, tier: string | null, replayed: boolean, movement: { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type AdjustPointsMutationVariables = Exact<{
+  input: AdjustPointsInput;
+}>;
+
+
+export type AdjustPointsMutation = { adjustPoints:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'InsufficientPointsError', balance: number, code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'PointsMovementPayload', balance: number, tier: string | null, replayed: boolean, movement: { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type EarnPointsMutationVariables = Exact<{
+  input: EarnPointsInput;
+}>;
+
+
+export type EarnPointsMutation = { earnPoints:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'PointsMovementPayload', balance: number, tier: string | null, replayed: boolean, movement: { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type ExpirePointsMutationVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ExpirePointsMutation = { expirePoints:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ExpirePointsPayload', customers: number, points: number }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type ChurnRiskRaisedSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+
+export type ChurnRiskRaisedSubscription = { churnRiskRaised: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
+
+export type TierChangedSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+
+export type TierChangedSubscription = { tierChanged: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
 
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -1873,6 +2129,11 @@ export const MyProfileFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(
 export const ApiKeyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
 export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
 export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
+export const LoyaltyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`, {"fragmentName":"LoyaltyFields"}) as unknown as TypedDocumentString<LoyaltyFieldsFragment, unknown>;
+export const LoyaltyTierFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltyTierFields"}) as unknown as TypedDocumentString<LoyaltyTierFieldsFragment, unknown>;
+export const LoyaltySettingsFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltySettingsFields"}) as unknown as TypedDocumentString<LoyaltySettingsFieldsFragment, unknown>;
+export const PointsMovementFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}`, {"fragmentName":"PointsMovementFields"}) as unknown as TypedDocumentString<PointsMovementFieldsFragment, unknown>;
+export const PointsMovementPayloadFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment PointsMovementPayloadFields on PointsMovementPayload{balance tier replayed movement{...PointsMovementFields}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}`, {"fragmentName":"PointsMovementPayloadFields"}) as unknown as TypedDocumentString<PointsMovementPayloadFieldsFragment, unknown>;
 export const SegmentFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`, {"fragmentName":"SegmentFields"}) as unknown as TypedDocumentString<SegmentFieldsFragment, unknown>;
 export const SegmentMemberFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SegmentMemberFields on Customer{id displayName email stage createdAt}`, {"fragmentName":"SegmentMemberFields"}) as unknown as TypedDocumentString<SegmentMemberFieldsFragment, unknown>;
 export const EventFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"fragmentName":"EventFields"}) as unknown as TypedDocumentString<EventFieldsFragment, unknown>;
@@ -1919,6 +2180,18 @@ export const UpdateInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`
 export const DeleteInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteInteraction($input:InteractionIdInput!){deleteInteraction(input:$input){__typename ...on DeletedInteraction{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<DeleteInteractionMutation, DeleteInteractionMutationVariables>;
 export const TrackInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackInteraction($input:TrackInteractionInput!){trackInteraction(input:$input){__typename ...on TrackInteractionPayload{accepted interaction{...InteractionFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`) as unknown as TypedDocumentString<TrackInteractionMutation, TrackInteractionMutationVariables>;
 export const CaptureLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CaptureLead($input:CaptureLeadInput!){captureLead(input:$input){__typename ...on CaptureLeadPayload{accepted created customer{id displayName email phone stage}interaction{id type}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<CaptureLeadMutation, CaptureLeadMutationVariables>;
+export const CustomerLoyaltyDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerLoyalty($id:ID!){customer(id:$id){id displayName loyalty{...LoyaltyFields}}}fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`) as unknown as TypedDocumentString<CustomerLoyaltyQuery, CustomerLoyaltyQueryVariables>;
+export const CustomerPointsDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerPoints($id:ID!$first:Int$after:String$kinds:[PointsMovementKind!]){customer(id:$id){id points{balance lifetimeEarned tier{...LoyaltyTierFields}nextTier{...LoyaltyTierFields}tierHistory{fromTier toTier at}movements(first:$first after:$after kinds:$kinds){totalCount pageInfo{hasNextPage endCursor}edges{node{...PointsMovementFields}}}}}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`) as unknown as TypedDocumentString<CustomerPointsQuery, CustomerPointsQueryVariables>;
+export const ShopKpisDocument = /*#__PURE__*/ new TypedDocumentString(`query ShopKpis($from:DateTime!$to:DateTime!){shopKpis(from:$from to:$to){from to orders revenue averageOrderValue buyers repeatBuyers repurchaseRate complaints complaintRate churnBase churned churnRate acquisition{channel leads conversions conversionRate}funnel{stage count reached conversionFromPrevious}churnedStage loyaltyDistribution{from to count}averageLoyaltyScore churnRiskHigh churnRiskMedium churnRiskLow}}`) as unknown as TypedDocumentString<ShopKpisQuery, ShopKpisQueryVariables>;
+export const LoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`query LoyaltySettings{loyaltySettings{...LoyaltySettingsFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}`) as unknown as TypedDocumentString<LoyaltySettingsQuery, LoyaltySettingsQueryVariables>;
+export const UpdateLoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateLoyaltySettings($input:UpdateLoyaltySettingsInput!){updateLoyaltySettings(input:$input){__typename ...on LoyaltySettings{...LoyaltySettingsFields}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}`) as unknown as TypedDocumentString<UpdateLoyaltySettingsMutation, UpdateLoyaltySettingsMutationVariables>;
+export const RecomputeLoyaltyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RecomputeLoyalty{recomputeLoyalty{__typename ...on RecomputeLoyaltyPayload{customers computedAt durationMs}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<RecomputeLoyaltyMutation, RecomputeLoyaltyMutationVariables>;
+export const RedeemPointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RedeemPoints($input:RedeemPointsInput!){redeemPoints(input:$input){__typename ...on PointsMovementPayload{...PointsMovementPayloadFields}...on InsufficientPointsError{balance}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment PointsMovementPayloadFields on PointsMovementPayload{balance tier replayed movement{...PointsMovementFields}}`) as unknown as TypedDocumentString<RedeemPointsMutation, RedeemPointsMutationVariables>;
+export const AdjustPointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation AdjustPoints($input:AdjustPointsInput!){adjustPoints(input:$input){__typename ...on PointsMovementPayload{...PointsMovementPayloadFields}...on InsufficientPointsError{balance}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment PointsMovementPayloadFields on PointsMovementPayload{balance tier replayed movement{...PointsMovementFields}}`) as unknown as TypedDocumentString<AdjustPointsMutation, AdjustPointsMutationVariables>;
+export const EarnPointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation EarnPoints($input:EarnPointsInput!){earnPoints(input:$input){__typename ...on PointsMovementPayload{...PointsMovementPayloadFields}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment PointsMovementPayloadFields on PointsMovementPayload{balance tier replayed movement{...PointsMovementFields}}`) as unknown as TypedDocumentString<EarnPointsMutation, EarnPointsMutationVariables>;
+export const ExpirePointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ExpirePoints{expirePoints{__typename ...on ExpirePointsPayload{customers points}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<ExpirePointsMutation, ExpirePointsMutationVariables>;
+export const ChurnRiskRaisedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription ChurnRiskRaised($after:ID){churnRiskRaised(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<ChurnRiskRaisedSubscription, ChurnRiskRaisedSubscriptionVariables>;
+export const TierChangedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription TierChanged($after:ID){tierChanged(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<TierChangedSubscription, TierChangedSubscriptionVariables>;
 export const MeDocument = /*#__PURE__*/ new TypedDocumentString(`query Me{me{...MyProfileFields}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime contactTolerance consents{channel granted source updatedAt}}`) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const UpdateMyProfileDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateMyProfile($input:UpdateMyProfileInput!){updateMyProfile(input:$input){__typename ...on UpdateMyProfileSuccess{profile{...MyProfileFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime contactTolerance consents{channel granted source updatedAt}}`) as unknown as TypedDocumentString<UpdateMyProfileMutation, UpdateMyProfileMutationVariables>;
 export const GetOrderDocument = /*#__PURE__*/ new TypedDocumentString(`query GetOrder($id:ID!){order(id:$id){...OrderFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`) as unknown as TypedDocumentString<GetOrderQuery, GetOrderQueryVariables>;

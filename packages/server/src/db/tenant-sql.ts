@@ -10,8 +10,30 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
  */
 export type TenantSql = <T>(build: (shop: Prisma.Sql) => Prisma.Sql) => Promise<T[]>;
 
-export function tenantSql(prisma: PrismaClient, shopId: string): TenantSql {
+export function tenantSql(prisma: Pick<PrismaClient, '$queryRaw'>, shopId: string): TenantSql {
   const shop = Prisma.sql`${shopId}::uuid`;
   return <T>(build: (shop: Prisma.Sql) => Prisma.Sql) =>
     prisma.$queryRaw<T[]>(Prisma.sql`SELECT * FROM (${build(shop)}) AS tenant_rows WHERE tenant_rows."shopId" = ${shop}`);
+}
+
+/** Anything that runs raw SQL: the base client or one of its interactive transactions. */
+export type RawSqlClient = Pick<PrismaClient, '$queryRaw'>;
+
+/**
+ * The raw-SQL door for set-based WRITES (a statement with data-modifying CTEs cannot be wrapped
+ * in a sub-select like `tenantSql` does). The builder returns a list of CTE definitions, the last
+ * named `written`, which must yield the "shopId" of every row its data-modifying CTEs touched
+ * (RETURNING "shopId"). The runner executes `WITH <ctes> SELECT … FROM written` and throws when a
+ * written row belongs to another shop; run it inside a transaction so that throw rolls it back.
+ * Returns the number of rows in `written`.
+ */
+export function tenantWrite(client: RawSqlClient, shopId: string) {
+  const shop = Prisma.sql`${shopId}::uuid`;
+  return async (build: (shop: Prisma.Sql) => Prisma.Sql): Promise<number> => {
+    const [r] = await client.$queryRaw<{ n: number; foreign: number }[]>(
+      Prisma.sql`WITH ${build(shop)} SELECT count(*)::int AS n, (count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop}))::int AS "foreign" FROM written`,
+    );
+    if (r && r.foreign > 0) throw new Error('Cross-tenant write refused');
+    return r?.n ?? 0;
+  };
 }

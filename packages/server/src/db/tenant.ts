@@ -31,6 +31,11 @@ const TENANT_MODELS = new Set([
   'LeadAssignment',
   'Segment',
   'SegmentMember',
+  'CustomerMetrics',
+  'LoyaltyState',
+  'PointsAccount',
+  'PointsMovement',
+  'TierChange',
 ]);
 
 const WHERE_OPS = new Set([

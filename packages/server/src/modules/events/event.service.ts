@@ -26,6 +26,8 @@ export const EVENT_TYPES = [
   'LEAD_RETURNED',
   'SEGMENT_ENTERED',
   'SEGMENT_LEFT',
+  'CHURN_RISK_RAISED',
+  'TIER_CHANGED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -356,11 +356,13 @@ describe('subscriptions over graphql-ws', () => {
     await app.stop();
     // Every Subscription field has a case above: adding one without an isolation case fails here.
     expect(Object.keys(schema.getSubscriptionType()?.getFields() ?? {}).sort()).toEqual([
+      'churnRiskRaised',
       'customerUpdated',
       'events',
       'interactionRecorded',
       'leadCreated',
       'segmentMembershipChanged',
+      'tierChanged',
     ]);
   });
 

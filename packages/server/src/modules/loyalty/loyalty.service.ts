@@ -1,0 +1,292 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { forShop } from '../../db/tenant.ts';
+import { tenantSql, tenantWrite } from '../../db/tenant-sql.ts';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
+import { getLoyaltySettings, INDICATOR_COLUMN, INDICATORS, type Indicator, type LoyaltySettings } from './loyalty.settings.ts';
+import { type MetricsScope, metricsCtes } from './loyalty.sql.ts';
+import { pointsForInteraction, pointsForOrder } from './points.service.ts';
+
+/**
+ * Loyalty metrics as a materialised table (CustomerMetrics), kept fresh two ways:
+ * - `recomputeLoyalty(prisma, shopId)`: every customer of the shop in one set-based statement
+ *   (new RFM breakpoints); on demand (mutation), by the scheduler once a day, and after the demo seed.
+ * - `refreshLoyalty(prisma, shopId)`: folds the shop's new outbox events (orders, interactions,
+ *   merges, referral changes) into the points ledger and the affected customers' rows, durably: a
+ *   per-shop cursor (LoyaltyState.lastEventId) advances in the same transaction as the rows. It
+ *   runs from the scheduler and before loyalty reads, so reads see every committed order.
+ * Recomputes of one shop are serialised by a lock on its LoyaltyState row, so a crossing into
+ * HIGH churn risk is detected (and emitted) exactly once.
+ */
+
+type Prismaish = PrismaClient;
+const TX = { timeout: 10 * 60_000, maxWait: 60_000 } as const;
+
+export type RecomputeResult = { customers: number; computedAt: Date; durationMs: number };
+
+async function lockState(tx: Prisma.TransactionClient, shopId: string): Promise<bigint> {
+  await tenantWrite(
+    tx,
+    shopId,
+  )(
+    (shop) => Prisma.sql`
+    ins AS (INSERT INTO "LoyaltyState" ("shopId") VALUES (${shop}) ON CONFLICT ("shopId") DO NOTHING RETURNING "shopId"),
+    written AS (SELECT "shopId" FROM ins)`,
+  );
+  const [row] = await tenantSql(
+    tx,
+    shopId,
+  )<{ lastEventId: bigint }>((shop) => Prisma.sql`SELECT "shopId", "lastEventId" FROM "LoyaltyState" WHERE "shopId" = ${shop} FOR UPDATE`);
+  return row?.lastEventId ?? 0n;
+}
+
+async function runMetrics(tx: Prisma.TransactionClient, shopId: string, scope: MetricsScope, s: LoyaltySettings, now: Date) {
+  return tenantWrite(tx, shopId)((shop) => metricsCtes(shop, scope, s, now));
+}
+
+/** Full recompute of every customer of the shop (one statement), with fresh RFM breakpoints. */
+export async function recomputeLoyalty(prisma: Prismaish, shopId: string, now = new Date()): Promise<RecomputeResult> {
+  const started = performance.now();
+  const s = await getLoyaltySettings(forShop(prisma, shopId));
+  await prisma.$transaction(async (tx) => {
+    await lockState(tx, shopId);
+    await runMetrics(tx, shopId, { kind: 'full' }, s, now);
+  }, TX);
+  const customers = await forShop(prisma, shopId).customerMetrics.count();
+  return { customers, computedAt: now, durationMs: Math.round(performance.now() - started) };
+}
+
+/** Recomputes the given customers' rows against the shop's last breakpoints. */
+export async function recomputeCustomers(prisma: Prismaish, shopId: string, ids: string[], now = new Date()): Promise<void> {
+  if (!ids.length) return;
+  const s = await getLoyaltySettings(forShop(prisma, shopId));
+  await prisma.$transaction(async (tx) => {
+    await lockState(tx, shopId);
+    await runMetrics(tx, shopId, { kind: 'customers', ids }, s, now);
+  }, TX);
+}
+
+type EventRow = { id: bigint; type: string; customerId: string | null; payload: Record<string, unknown> };
+const RELEVANT = new Set(['ORDER_RECORDED', 'INTERACTION_RECORDED', 'CUSTOMER_MERGED', 'CUSTOMER_CREATED', 'CUSTOMER_UPDATED']);
+const BATCH = 2000;
+
+function rowIdOf(globalId: unknown): string | null {
+  if (typeof globalId !== 'string') return null;
+  try {
+    return decodeGlobalID(globalId).id;
+  } catch {
+    return null;
+  }
+}
+
+function readEventsAfter(client: Prisma.TransactionClient | Prismaish, shopId: string, cursor: bigint) {
+  return tenantSql(
+    client,
+    shopId,
+  )<EventRow & { shopId: string }>(
+    (shop) => Prisma.sql`
+      SELECT "shopId", id, type, "customerId", payload FROM "Event"
+      WHERE "shopId" = ${shop} AND id > ${cursor} AND type IN (${Prisma.join([...RELEVANT])})
+      ORDER BY id LIMIT ${BATCH}`,
+  );
+}
+
+/**
+ * Folds new events into points and metrics. Points first (each movement idempotent by key, so a
+ * crash before the cursor moves only repeats no-ops), then one transaction recomputes the affected
+ * customers and advances the cursor. Returns the number of events folded.
+ */
+export async function refreshLoyalty(prisma: Prismaish, shopId: string, now = new Date()): Promise<number> {
+  const db = forShop(prisma, shopId);
+  const state = await db.loyaltyState.findFirst({ select: { lastEventId: true } });
+  const latest = await db.event.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
+  if (!latest || (state && state.lastEventId >= latest.id)) return 0;
+  const s = await getLoyaltySettings(db);
+  let folded = 0;
+  for (;;) {
+    const cursor = (await db.loyaltyState.findFirst({ select: { lastEventId: true } }))?.lastEventId ?? 0n;
+    const events = await readEventsAfter(prisma, shopId, cursor);
+    for (const e of events) {
+      const p = e.payload ?? {};
+      if (e.type === 'ORDER_RECORDED') {
+        const id = rowIdOf(p.orderId);
+        if (id) await pointsForOrder(db, s, id);
+      } else if (e.type === 'INTERACTION_RECORDED') {
+        const id = rowIdOf(p.interactionId);
+        if (id) await pointsForInteraction(db, s, id);
+      }
+    }
+    const done = await prisma.$transaction(async (tx) => {
+      const locked = await lockState(tx, shopId);
+      const batch = await readEventsAfter(tx, shopId, locked);
+      if (!batch.length) {
+        // Only irrelevant events since the cursor: move it to the newest event seen.
+        await advance(tx, shopId, latest.id); // advance() keeps the larger of the two
+        return 0;
+      }
+      const ids = new Set<string>();
+      for (const e of batch) {
+        if (e.customerId) ids.add(e.customerId);
+        const dup = rowIdOf(e.payload?.duplicateId);
+        if (dup) ids.add(dup);
+      }
+      const referrers = await tenantSql(
+        tx,
+        shopId,
+      )<{ id: string }>(
+        (shop) => Prisma.sql`
+          SELECT "shopId", "sourceReferrerId" AS id FROM "Customer"
+          WHERE "shopId" = ${shop} AND id = ANY(${[...ids]}::uuid[]) AND "sourceReferrerId" IS NOT NULL`,
+      );
+      for (const r of referrers) ids.add(r.id);
+      await runMetrics(tx, shopId, { kind: 'customers', ids: [...ids] }, s, now);
+      const last = (batch.at(-1) as EventRow).id;
+      await advance(tx, shopId, batch.length < BATCH && latest.id > last ? latest.id : last);
+      return batch.length;
+    }, TX);
+    folded += done;
+    if (done < BATCH) return folded;
+  }
+}
+
+async function advance(tx: Prisma.TransactionClient, shopId: string, to: bigint) {
+  await tenantWrite(
+    tx,
+    shopId,
+  )(
+    (shop) => Prisma.sql`
+    upd AS (UPDATE "LoyaltyState" SET "lastEventId" = GREATEST("lastEventId", ${to}), "updatedAt" = now() WHERE "shopId" = ${shop} RETURNING "shopId"),
+    written AS (SELECT "shopId" FROM upd)`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence: the facts behind each indicator, for many customers in one statement
+
+export type Fact = {
+  customerId: string;
+  indicator: Indicator;
+  kind: 'Interaction' | 'Order' | 'Customer';
+  id: string;
+  at: Date | null;
+  detail: string | null;
+};
+
+export const EVIDENCE_CAP = 10;
+
+export async function loadEvidence(prisma: Prismaish, shopId: string, customerIds: readonly string[]): Promise<Fact[]> {
+  if (!customerIds.length) return [];
+  const ids = [...customerIds];
+  return tenantSql(
+    prisma,
+    shopId,
+  )<Fact>(
+    (shop) => Prisma.sql`
+    SELECT * FROM (
+      SELECT f.*, row_number() OVER (PARTITION BY f."customerId", f.indicator ORDER BY f.at DESC NULLS LAST, f.id) AS rn FROM (
+        SELECT x."shopId", x."customerId", CASE
+            WHEN x.type = 'QA_PARTICIPATION' THEN 'qaParticipation'
+            WHEN x.type IN ('WORD_OF_MOUTH', 'REVIEW') AND x.sentiment = 'POSITIVE' THEN 'positiveWordOfMouth'
+            WHEN x.type = 'EVENT_ATTENDANCE' THEN 'eventParticipation'
+            WHEN x.type = 'SUGGESTION' THEN 'suggestions'
+            WHEN x.type = 'SURVEY_RESPONSE' AND COALESCE(x.metadata->>'completed', 'true') <> 'false' THEN 'surveysCompleted'
+          END AS indicator, 'Interaction' AS kind, x.id, x."occurredAt" AS at, x.type::text AS detail
+        FROM "Interaction" x
+        WHERE x."shopId" = ${shop} AND x."customerId" = ANY(${ids}::uuid[]) AND x."deletedAt" IS NULL
+          AND x.type IN ('QA_PARTICIPATION', 'WORD_OF_MOUTH', 'REVIEW', 'EVENT_ATTENDANCE', 'SUGGESTION', 'SURVEY_RESPONSE')
+        UNION ALL
+        SELECT o."shopId", o."customerId", 'addOnPurchases', 'Order', o.id, o."placedAt", o."externalId"
+        FROM "Order" o
+        WHERE o."shopId" = ${shop} AND o."customerId" = ANY(${ids}::uuid[]) AND o.status <> 'CANCELLED'
+          AND EXISTS (SELECT 1 FROM "OrderItem" i WHERE i."orderId" = o.id AND i."addOn")
+        UNION ALL
+        SELECT r."shopId", r."sourceReferrerId", 'referralsBought', 'Customer', r.id,
+          (SELECT min(o."placedAt") FROM "Order" o WHERE o."customerId" = r.id AND o.status <> 'CANCELLED'), NULL
+        FROM "Customer" r
+        WHERE r."shopId" = ${shop} AND r."sourceReferrerId" = ANY(${ids}::uuid[]) AND r.status <> 'MERGED'
+          AND EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = r.id AND o.status <> 'CANCELLED')
+      ) f WHERE f.indicator IS NOT NULL
+    ) g WHERE g.rn <= ${EVIDENCE_CAP}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The explainable score
+
+export type IndicatorScore = { indicator: Indicator; value: number; score: number; weight: number; target: number };
+
+/** Indicator scores from a metrics row, exactly as the SQL computes them (min(100, round(100 × value / target))). */
+export function indicatorScores(row: Record<string, unknown>, s: LoyaltySettings): IndicatorScore[] {
+  return INDICATORS.map((k) => {
+    const value = Number(row[INDICATOR_COLUMN[k]] ?? 0);
+    return {
+      indicator: k,
+      value,
+      score: Math.min(100, Math.round((100 * value) / s.targets[k])),
+      weight: s.weights[k],
+      target: s.targets[k],
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shop KPIs over a date range (one statement)
+
+export type ShopKpis = {
+  orders: number;
+  revenue: string;
+  averageOrderValue: string;
+  buyers: number;
+  repeatBuyers: number;
+  complaints: number;
+  churnBase: number;
+  churned: number;
+  sources: { channel: string | null; leads: number; conversions: number }[];
+  stages: Record<string, number>;
+  loyalty: { buckets: number[]; average: number | null; high: number; medium: number; low: number; scored: number };
+};
+
+export async function shopKpis(prisma: Prismaish, shopId: string, from: Date, to: Date): Promise<ShopKpis> {
+  const [row] = await tenantSql(prisma, shopId)<{ k: ShopKpis }>((shop) => kpiSql(shop, from, to));
+  return (row as { k: ShopKpis }).k;
+}
+
+/** The KPI statement, one SELECT (exported for the benchmark's raw baseline). */
+export function kpiSql(shop: Prisma.Sql, from: Date, to: Date): Prisma.Sql {
+  const f = Prisma.sql`${from}::timestamptz`;
+  const t = Prisma.sql`${to}::timestamptz`;
+  return Prisma.sql`
+    WITH ro AS (
+      SELECT o."customerId", o.total FROM "Order" o
+      WHERE o."shopId" = ${shop} AND o.status <> 'CANCELLED' AND o."placedAt" >= ${f} AND o."placedAt" < ${t}),
+    buyers AS (SELECT DISTINCT "customerId" FROM ro),
+    prior AS (
+      SELECT o."customerId", bool_or(o."placedAt" >= ${f}) AS active
+      FROM "Order" o WHERE o."shopId" = ${shop} AND o.status <> 'CANCELLED' AND o."placedAt" < ${t}
+      GROUP BY o."customerId" HAVING min(o."placedAt") < ${f}),
+    leads AS (
+      SELECT c."sourceChannel"::text AS channel, count(*)::int AS leads,
+        (count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = c.id AND o.status <> 'CANCELLED' AND o."placedAt" < ${t})))::int AS conversions
+      FROM "Customer" c WHERE c."shopId" = ${shop} AND c.status <> 'MERGED' AND c."createdAt" >= ${f} AND c."createdAt" < ${t}
+      GROUP BY 1),
+    st AS (SELECT c.stage::text AS stage, count(*)::int AS n FROM "Customer" c WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE' GROUP BY 1),
+    lm AS (
+      SELECT m."loyaltyScore" AS s, m."churnRisk" AS r FROM "CustomerMetrics" m JOIN "Customer" c ON c.id = m."customerId"
+      WHERE m."shopId" = ${shop} AND c.status = 'ACTIVE')
+    SELECT ${shop} AS "shopId", jsonb_build_object(
+      'orders', (SELECT count(*) FROM ro),
+      'revenue', (SELECT COALESCE(sum(total), 0)::text FROM ro),
+      'averageOrderValue', (SELECT COALESCE(round(avg(total), 2), 0)::text FROM ro),
+      'buyers', (SELECT count(*) FROM buyers),
+      'repeatBuyers', (SELECT count(*) FROM buyers b WHERE (SELECT count(*) FROM "Order" o WHERE o."customerId" = b."customerId" AND o.status <> 'CANCELLED' AND o."placedAt" < ${t}) >= 2),
+      'complaints', (SELECT count(*) FROM "Interaction" x WHERE x."shopId" = ${shop} AND x."deletedAt" IS NULL AND x.type IN ('COMPLAINT', 'DISPUTE') AND x."occurredAt" >= ${f} AND x."occurredAt" < ${t}),
+      'churnBase', (SELECT count(*) FROM prior),
+      'churned', (SELECT count(*) FROM prior WHERE NOT active),
+      'sources', (SELECT COALESCE(jsonb_agg(jsonb_build_object('channel', channel, 'leads', leads, 'conversions', conversions) ORDER BY channel NULLS LAST), '[]') FROM leads),
+      'stages', (SELECT COALESCE(jsonb_object_agg(stage, n), '{}') FROM st),
+      'loyalty', (SELECT jsonb_build_object(
+        'buckets', jsonb_build_array(count(*) FILTER (WHERE s < 20), count(*) FILTER (WHERE s >= 20 AND s < 40), count(*) FILTER (WHERE s >= 40 AND s < 60),
+                                     count(*) FILTER (WHERE s >= 60 AND s < 80), count(*) FILTER (WHERE s >= 80)),
+        'average', round(avg(s), 1), 'scored', count(*),
+        'high', count(*) FILTER (WHERE r = 'HIGH'), 'medium', count(*) FILTER (WHERE r = 'MEDIUM'), 'low', count(*) FILTER (WHERE r = 'LOW')) FROM lm)
+    ) AS k`;
+}

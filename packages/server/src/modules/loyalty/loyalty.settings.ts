@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { parseInput } from '../common/validate.ts';
+
+/**
+ * Per-shop loyalty settings, stored in Shop.settings under `loyalty`: indicator weights and
+ * targets (the loyalty score), churn thresholds, the lifetime-value horizon, points rules and
+ * tiers. Missing keys take the defaults below; updates are patches validated as a whole.
+ */
+
+/** The seven loyalty indicators (DOMAIN.md section 6), in order. */
+export const INDICATORS = [
+  'addOnPurchases',
+  'qaParticipation',
+  'positiveWordOfMouth',
+  'eventParticipation',
+  'referralsBought',
+  'suggestions',
+  'surveysCompleted',
+] as const;
+export type Indicator = (typeof INDICATORS)[number];
+
+/** CustomerMetrics column holding each indicator's raw count. */
+export const INDICATOR_COLUMN: Record<Indicator, string> = {
+  addOnPurchases: 'addOnOrders',
+  qaParticipation: 'qaParticipations',
+  positiveWordOfMouth: 'positiveWordOfMouth',
+  eventParticipation: 'eventParticipations',
+  referralsBought: 'referralsBought',
+  suggestions: 'suggestions',
+  surveysCompleted: 'surveysCompleted',
+};
+
+export const INTERACTION_TYPES = [
+  'INQUIRY',
+  'VISIT',
+  'MESSAGE',
+  'REGISTRATION',
+  'SUPPORT_PRE_SALE',
+  'SUPPORT_DURING_SALE',
+  'SUPPORT_AFTER_SALE',
+  'COMPLAINT',
+  'DISPUTE',
+  'REVIEW',
+  'WORD_OF_MOUTH',
+  'REFERRAL',
+  'EVENT_ATTENDANCE',
+  'SURVEY_RESPONSE',
+  'QA_PARTICIPATION',
+  'SUGGESTION',
+  'GREETING',
+  'FOLLOW_UP_CALL',
+  'OTHER',
+] as const;
+
+const perIndicator = (v: z.ZodNumber) =>
+  z.object(Object.fromEntries(INDICATORS.map((k) => [k, v])) as Record<Indicator, z.ZodNumber>).strict();
+
+export const tierSchema = z
+  .object({
+    name: z.string().trim().min(1).max(40),
+    minPoints: z.number().int().min(0).max(100_000_000),
+    benefits: z.string().max(2000),
+  })
+  .strict();
+
+export const loyaltySettingsSchema = z
+  .object({
+    /** Relative weight of each indicator in the loyalty score (0 leaves it out). */
+    weights: perIndicator(z.number().min(0).max(1000)).refine((w) => Object.values(w).some((v) => v > 0), {
+      message: 'At least one weight must be above 0',
+    }),
+    /** The raw count at which an indicator scores 100 (score = min(100, 100 × count / target)). */
+    targets: perIndicator(z.number().int().min(1).max(100_000)),
+    churn: z
+      .object({
+        /** Medium risk when days since the last order ≥ mediumFactor × the customer's typical gap. */
+        mediumFactor: z.number().min(1).max(100),
+        /** High risk when days since the last order ≥ highFactor × the typical gap. */
+        highFactor: z.number().min(1).max(100),
+        /** Typical gap assumed for customers with a single order. */
+        defaultGapDays: z.number().int().min(1).max(3650),
+        /** Typical gaps shorter than this count as this (avoids alarms for bursts of orders). */
+        minGapDays: z.number().int().min(1).max(3650),
+        /** Window for falling engagement and negative sentiment / complaints. */
+        windowDays: z.number().int().min(1).max(3650),
+        /** Negative interactions in the window from which they weigh double. */
+        negativeHigh: z.number().int().min(1).max(1000),
+        /** Create a retention follow-up when a customer crosses into HIGH. */
+        createFollowUp: z.boolean(),
+        /** The retention follow-up is due this many days after the crossing. */
+        followUpDueDays: z.number().int().min(0).max(365),
+      })
+      .strict()
+      .refine((c) => c.highFactor > c.mediumFactor, { message: 'highFactor must be above mediumFactor', path: ['highFactor'] }),
+    /** Predicted lifetime value looks this many days ahead. */
+    predictionHorizonDays: z.number().int().min(1).max(3650),
+    points: z
+      .object({
+        /** Points per currency unit of a non-cancelled order's total (floored). */
+        perCurrencyUnit: z.number().min(0).max(1000),
+        /** Points for recorded interactions of these types (e.g. SURVEY_RESPONSE: 20). */
+        actions: z.partialRecord(z.enum(INTERACTION_TYPES), z.number().int().min(0).max(1_000_000)),
+        /** Points for the referrer when a referred customer places their first order. */
+        referralPurchase: z.number().int().min(0).max(1_000_000),
+        /** Earned points expire after this many days (null: never). */
+        expiryDays: z.number().int().min(1).max(3650).nullable(),
+      })
+      .strict(),
+    /** Tiers by lifetime earned points, ascending thresholds, unique names. */
+    tiers: z
+      .array(tierSchema)
+      .max(20)
+      .refine((t) => new Set(t.map((x) => x.name)).size === t.length, { message: 'Tier names must be unique' })
+      .refine((t) => t.every((x, i) => i === 0 || x.minPoints > (t[i - 1] as { minPoints: number }).minPoints), {
+        message: 'Tier thresholds must be strictly ascending',
+      }),
+  })
+  .strict();
+
+export type LoyaltySettings = z.output<typeof loyaltySettingsSchema>;
+
+export const DEFAULT_LOYALTY: LoyaltySettings = {
+  weights: {
+    addOnPurchases: 15,
+    qaParticipation: 10,
+    positiveWordOfMouth: 20,
+    eventParticipation: 10,
+    referralsBought: 20,
+    suggestions: 10,
+    surveysCompleted: 15,
+  },
+  targets: {
+    addOnPurchases: 3,
+    qaParticipation: 5,
+    positiveWordOfMouth: 3,
+    eventParticipation: 3,
+    referralsBought: 2,
+    suggestions: 3,
+    surveysCompleted: 3,
+  },
+  churn: {
+    mediumFactor: 1.5,
+    highFactor: 2.5,
+    defaultGapDays: 90,
+    minGapDays: 7,
+    windowDays: 90,
+    negativeHigh: 3,
+    createFollowUp: false,
+    followUpDueDays: 1,
+  },
+  predictionHorizonDays: 365,
+  points: { perCurrencyUnit: 1, actions: { SURVEY_RESPONSE: 20, REVIEW: 10, SUGGESTION: 10 }, referralPurchase: 100, expiryDays: 365 },
+  tiers: [
+    { name: 'Bronze', minPoints: 0, benefits: 'Member prices' },
+    { name: 'Silver', minPoints: 1000, benefits: 'Free shipping' },
+    { name: 'Gold', minPoints: 5000, benefits: 'Free shipping, priority service, early access to sales' },
+  ],
+};
+
+type Db = ScopedDb | ScopedTx;
+
+async function rawSettings(db: Db): Promise<Record<string, unknown>> {
+  const shop = await db.shop.findFirst({ select: { settings: true } });
+  const s = shop?.settings;
+  return s && typeof s === 'object' && !Array.isArray(s) ? (s as Record<string, unknown>) : {};
+}
+
+const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+function merged(raw: unknown): Record<string, unknown> {
+  const l = obj(raw);
+  return {
+    ...DEFAULT_LOYALTY,
+    ...l,
+    weights: { ...DEFAULT_LOYALTY.weights, ...obj(l.weights) },
+    targets: { ...DEFAULT_LOYALTY.targets, ...obj(l.targets) },
+    churn: { ...DEFAULT_LOYALTY.churn, ...obj(l.churn) },
+    points: { ...DEFAULT_LOYALTY.points, ...obj(l.points) },
+  };
+}
+
+/** Stored settings merged over the defaults; an invalid stored value falls back to the defaults. */
+export function loyaltySettingsFrom(raw: Record<string, unknown>): LoyaltySettings {
+  const r = loyaltySettingsSchema.safeParse(merged(raw.loyalty));
+  return r.success ? r.data : DEFAULT_LOYALTY;
+}
+
+export async function getLoyaltySettings(db: Db): Promise<LoyaltySettings> {
+  return loyaltySettingsFrom(await rawSettings(db));
+}
+
+export type LoyaltySettingsPatch = {
+  weights?: Partial<Record<Indicator, number | null>> | null;
+  targets?: Partial<Record<Indicator, number | null>> | null;
+  churn?: Partial<{ [K in keyof LoyaltySettings['churn']]: LoyaltySettings['churn'][K] | null }> | null;
+  predictionHorizonDays?: number | null;
+  points?: {
+    perCurrencyUnit?: number | null;
+    actions?: { type: (typeof INTERACTION_TYPES)[number]; points: number }[] | null;
+    referralPurchase?: number | null;
+    /** null: never expire. */
+    expiryDays?: number | null;
+  } | null;
+  tiers?: { name: string; minPoints: number; benefits?: string | null }[] | null;
+};
+
+/** Omitted: unchanged; null (for a field or a group): back to the default (expiryDays: null = never). */
+function patchGroup<T extends Record<string, unknown>>(
+  current: T,
+  defaults: T,
+  patch: Partial<Record<keyof T, unknown>> | null | undefined,
+): T {
+  if (patch === undefined) return current;
+  if (patch === null) return defaults;
+  const out: Record<string, unknown> = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    out[k] = v === null ? defaults[k] : v;
+  }
+  return out as T;
+}
+
+/** Patches settings.loyalty and validates the result as a whole (issues at input.<group>.<field>). */
+export async function updateLoyaltySettings(db: ScopedDb, patch: LoyaltySettingsPatch): Promise<LoyaltySettings> {
+  return db.$transaction(async (tx) => {
+    const raw = await rawSettings(tx);
+    const cur = loyaltySettingsFrom(raw);
+    const next: Record<string, unknown> = {
+      weights: patchGroup(cur.weights, DEFAULT_LOYALTY.weights, patch.weights),
+      targets: patchGroup(cur.targets, DEFAULT_LOYALTY.targets, patch.targets),
+      churn: patchGroup(cur.churn, DEFAULT_LOYALTY.churn, patch.churn),
+      predictionHorizonDays:
+        patch.predictionHorizonDays === undefined
+          ? cur.predictionHorizonDays
+          : (patch.predictionHorizonDays ?? DEFAULT_LOYALTY.predictionHorizonDays),
+      points: cur.points,
+      tiers:
+        patch.tiers === undefined
+          ? cur.tiers
+          : patch.tiers === null
+            ? DEFAULT_LOYALTY.tiers
+            : patch.tiers.map((t) => ({ name: t.name, minPoints: t.minPoints, benefits: t.benefits ?? '' })),
+    };
+    if (patch.points === null) next.points = DEFAULT_LOYALTY.points;
+    else if (patch.points) {
+      const p = patch.points;
+      next.points = {
+        perCurrencyUnit:
+          p.perCurrencyUnit === undefined ? cur.points.perCurrencyUnit : (p.perCurrencyUnit ?? DEFAULT_LOYALTY.points.perCurrencyUnit),
+        actions:
+          p.actions === undefined
+            ? cur.points.actions
+            : p.actions === null
+              ? DEFAULT_LOYALTY.points.actions
+              : Object.fromEntries(p.actions.map((a) => [a.type, a.points])),
+        referralPurchase:
+          p.referralPurchase === undefined ? cur.points.referralPurchase : (p.referralPurchase ?? DEFAULT_LOYALTY.points.referralPurchase),
+        expiryDays: p.expiryDays === undefined ? cur.points.expiryDays : p.expiryDays,
+      };
+    }
+    const parsed = parseInput(loyaltySettingsSchema, next, ['input']);
+    await tx.shop.updateMany({ data: { settings: { ...raw, loyalty: parsed } as Prisma.InputJsonValue } });
+    return parsed;
+  });
+}
+
+/** The tier for a lifetime-earned figure: the highest threshold reached (null below the first). */
+export function tierFor(tiers: LoyaltySettings['tiers'], lifetimeEarned: number): string | null {
+  let t: string | null = null;
+  for (const x of tiers) if (lifetimeEarned >= x.minPoints) t = x.name;
+  return t;
+}
