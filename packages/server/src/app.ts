@@ -21,6 +21,7 @@ import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
+import { sharedEventExecutionPlugin } from './modules/events/shared-execution.ts';
 import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { schema } from './schema.ts';
@@ -162,6 +163,7 @@ export function buildApp(opts: AppOptions): App {
     plugins: [
       loggingPlugin(logger),
       eventPublishPlugin(events),
+      sharedEventExecutionPlugin(),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;
