@@ -139,7 +139,13 @@ export function buildApp(opts: AppOptions): App {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const tokenSecret = opts.tokenSecret ?? config.customerTokenSecret;
   if (!tokenSecret) throw new Error('A customer token secret is required (CUSTOMER_TOKEN_SECRET)');
-  const events = new EventBus({ database, logger, doorbells: eventDoorbells(config, logger) });
+  const events = new EventBus({
+    database,
+    logger,
+    pollMs: config.events.pollMs,
+    pgListen: config.events.pgListen,
+    doorbells: eventDoorbells(config, logger),
+  });
   const services: Services = { database, config, logger, tokenSecret, events };
 
   const yoga = createYoga<Record<string, unknown>, Context>({

@@ -26,6 +26,9 @@ const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How often stale leads return to the pool and pool leads are auto-assigned (0 = never). */
   LEAD_POOL_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
+  /** Real-time: the event bus's safety poll (ms) and whether it LISTENs on PostgreSQL (0: off, e.g. behind PgBouncer in transaction mode; Redis and the poll still ring). */
+  EVENT_POLL_MS: z.coerce.number().int().min(50).default(2000),
+  EVENT_PG_LISTEN: z.enum(['0', '1', 'true', 'false']).default('1'),
 });
 
 export type Config = {
@@ -45,6 +48,7 @@ export type Config = {
   trustProxy: boolean;
   webhooks: { enabled: boolean; intervalMs: number; maxAttempts: number; baseBackoffMs: number; timeoutMs: number };
   leadPoolIntervalMs: number;
+  events: { pollMs: number; pgListen: boolean };
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -70,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerKey: e.RATE_LIMIT_PER_KEY,
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
     leadPoolIntervalMs: e.LEAD_POOL_INTERVAL_MS,
+    events: { pollMs: e.EVENT_POLL_MS, pgListen: e.EVENT_PG_LISTEN === '1' || e.EVENT_PG_LISTEN === 'true' },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,
