@@ -55,6 +55,8 @@ import {
   EventsDocument,
   type EventsSubscription,
   type EventType,
+  FollowUpDueDocument,
+  type FollowUpDueSubscription,
   FollowUpSettingsDocument,
   type FollowUpSettingsQuery,
   GenerateRetentionFollowUpsDocument,
@@ -566,6 +568,9 @@ export function createCrmClient(options: CrmClientOptions) {
         (d: InteractionRecordedSubscription) => d.interactionRecorded,
         opts,
       ),
+    /** FOLLOW_UP_DUE: planned follow-ups whose due date passed, of one assignee (staff user id) when given. */
+    followUpDue: (assigneeId?: string, opts?: SubscribeOptions): AsyncIterable<FollowUpDueSubscription['followUpDue']> =>
+      subscriber.subscribe(sub(FollowUpDueDocument), assigneeId ? { assigneeId } : {}, (d: FollowUpDueSubscription) => d.followUpDue, opts),
   });
 
   const webhooks = Object.freeze({

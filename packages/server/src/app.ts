@@ -20,8 +20,10 @@ import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
+import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import { sharedEventExecutionPlugin } from './modules/events/shared-execution.ts';
+import { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { schema } from './schema.ts';
@@ -45,6 +47,10 @@ export type App = {
   webhooks: ReturnType<typeof createDispatcher>;
   /** Returns stale leads to the pool and auto-assigns pool leads every LEAD_POOL_INTERVAL_MS. */
   leadPool: ReturnType<typeof createLeadPoolScheduler>;
+  /** Emits FOLLOW_UP_DUE for passed due dates every FOLLOW_UP_DUE_INTERVAL_MS. */
+  followUpDue: ReturnType<typeof createFollowUpDueScheduler>;
+  /** Prunes events, finished webhook deliveries and idempotency keys past EVENT_RETENTION_DAYS. */
+  retention: ReturnType<typeof createRetentionScheduler>;
 };
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
@@ -202,15 +208,27 @@ export function buildApp(opts: AppOptions): App {
   });
 
   const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
+  const followUpDue = createFollowUpDueScheduler({ prisma: database.prisma, logger, intervalMs: config.followUpDueIntervalMs });
+  const retention = createRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    retentionDays: config.events.retentionDays,
+    intervalMs: config.events.retentionIntervalMs,
+  });
 
   return {
     yoga,
     services,
     webhooks,
     leadPool,
+    followUpDue,
+    retention,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
+      followUpDue.start();
+      retention.start();
+      events.reopen();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(
@@ -275,6 +293,8 @@ export function buildApp(opts: AppOptions): App {
     async stop() {
       await webhooks.stop();
       await leadPool.stop();
+      await followUpDue.stop();
+      await retention.stop();
       const s = server;
       server = null;
       if (s) {

@@ -18,5 +18,6 @@ import './modules/events/event.graphql.ts';
 import './modules/webhooks/webhook.graphql.ts';
 import './modules/follow-ups/follow-up.type.ts';
 import './modules/follow-ups/follow-up.graphql.ts';
+import './modules/follow-ups/follow-up-due.graphql.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -252,6 +252,13 @@ export class EventBus {
 
   private readonly closeWaiters = new Set<() => void>();
 
+  /** After close(): lets a restarted app use the bus again (doorbells restart with the next subscriber). */
+  reopen() {
+    if (!this.closed) return;
+    this.closed = false;
+    this.started = null;
+  }
+
   /** Stops doorbells and the poll; open streams end. */
   async close() {
     this.closed = true;

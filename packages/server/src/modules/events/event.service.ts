@@ -24,6 +24,12 @@ export const EVENT_TYPES = [
   'FOLLOW_UP_COMPLETED',
   'LEAD_ASSIGNED',
   'LEAD_RETURNED',
+  'FOLLOW_UP_DUE',
+  'FOLLOW_UP_UPDATED',
+  'FOLLOW_UP_CANCELLED',
+  'FOLLOW_UP_SKIPPED',
+  'INTERACTION_UPDATED',
+  'INTERACTION_DELETED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
