@@ -3,14 +3,21 @@
  * leads captured through the API (captureLead with a secret key, which returns the customer id). Measures, per delivery,
  * request-start → received latency (the lead's mutation started → the subscriber got the event)
  * and the delivery throughput. Nothing here asserts on timings.
+ *
+ * The subscribers run in a separate process by default (`clients: 'process'`, fanout-clients.ts),
+ * as real subscribers would: in the server's process their message parsing competes with the
+ * server for one event loop. `clients: 'inline'` keeps them in the server's process (the original
+ * set-up) for comparison. Both sides timestamp with performance.timeOrigin + performance.now().
  */
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildApp } from '../packages/server/src/app.ts';
 import { loadConfig } from '../packages/server/src/config.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
+import { clock, type PoolResult, type PoolStart, subscriberPool } from './fanout-clients.ts';
 import { openBenchDatabase } from './harness.ts';
 
 export type FanoutOptions = {
@@ -22,11 +29,14 @@ export type FanoutOptions = {
   adminUrl?: string;
   poolSize?: number;
   timeoutMs?: number;
+  /** Where the subscribers run: a child process (default) or the server's own process. */
+  clients?: 'process' | 'inline';
 };
 
 export type FanoutResult = {
   backend: 'postgres' | 'pglite';
   note?: string;
+  clients: 'process' | 'inline';
   subscribers: number;
   leads: number;
   expectedDeliveries: number;
@@ -51,51 +61,38 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
     RATE_LIMIT_PER_KEY: '1000000',
   });
   const app = buildApp({ config, database: bench.db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
-  const clients: ReturnType<typeof createClient>[] = [];
+  const mode = opts.clients ?? 'process';
+  const pool = mode === 'inline' ? inlinePool() : await childPool();
   try {
     const shop = await createShop(bench.db.prisma, { name: `Fanout ${randomBytes(3).toString('hex')}` });
     const base = await app.start();
-    const sentAt = new Map<string, number>(); // customer global id -> request start
-    const pendingByEmail = new Map<string, number>();
-    const received: { customerId: string; id: bigint; at: number }[][] = [];
-    let live = 0;
-    for (let i = 0; i < opts.subscribers; i++) {
-      const mine: { customerId: string; id: bigint; at: number }[] = [];
-      received.push(mine);
-      const client = createClient({
-        url: `${base.replace('http', 'ws')}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${shop.secretKey}` },
-        retryAttempts: 0,
-        on: { connected: () => void live++ },
-      });
-      clients.push(client);
-      client.subscribe(
-        { query: 'subscription { leadCreated { id payload } }' },
-        {
-          next: (v) => {
-            const e = (v.data as { leadCreated?: { id: string; payload: { customerId: string } } } | undefined)?.leadCreated;
-            if (e) mine.push({ customerId: e.payload.customerId, id: BigInt(e.id), at: performance.now() });
-          },
-          error: () => {},
-          complete: () => {},
-        },
-      );
-    }
+    const sentAt: Record<string, number> = {}; // customer global id -> request start
     // Every subscriber connected and its stream registered with the bus.
+    const connecting = pool.start({
+      url: base,
+      key: shop.secretKey,
+      subscribers: opts.subscribers,
+      query: 'subscription { leadCreated { id payload } }',
+      field: 'leadCreated',
+    });
     const bus = app.services.events as unknown as { tails: Map<string, { subs: Set<unknown> }> };
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-    while ((bus.tails.get(shop.shop.id)?.subs.size ?? 0) < opts.subscribers || live < opts.subscribers) {
-      if (Date.now() > deadline) throw new Error(`only ${bus.tails.get(shop.shop.id)?.subs.size ?? 0} subscribers went live`);
+    const live = () => bus.tails.get(shop.shop.id)?.subs.size ?? 0;
+    await Promise.race([
+      connecting,
+      new Promise((_r, reject) => setTimeout(() => reject(new Error('subscribers did not connect')), opts.timeoutMs ?? 120_000).unref()),
+    ]);
+    while (live() < opts.subscribers) {
+      if (Date.now() > deadline) throw new Error(`only ${live()} subscribers went live`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const t0 = performance.now();
+    const t0 = clock();
     let next = 0;
     const worker = async () => {
       while (next < opts.leads) {
         const n = next++;
         const email = `lead${n}-${randomBytes(3).toString('hex')}@example.com`;
-        pendingByEmail.set(email, performance.now());
+        const started = clock();
         const res = await fetch(`${base}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${shop.secretKey}` },
@@ -108,57 +105,113 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
         const body = (await res.json()) as { data?: { captureLead?: { customer?: { id: string } } }; errors?: unknown };
         const id = body.data?.captureLead?.customer?.id;
         if (!id) throw new Error(`captureLead failed: ${JSON.stringify(body)}`);
-        sentAt.set(id, pendingByEmail.get(email) as number);
+        sentAt[id] = started;
       }
     };
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
-    const leadsDone = performance.now();
+    const leadsDone = clock();
     const expected = opts.subscribers * opts.leads;
-    const count = () => received.reduce((s, r) => s + r.length, 0);
-    while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const latencies: number[] = [];
-    let last = t0;
-    let duplicates = 0;
-    let outOfOrder = 0;
-    for (const r of received) {
-      const seen = new Set<bigint>();
-      for (let i = 0; i < r.length; i++) {
-        const d = r[i] as (typeof r)[number];
-        if (seen.has(d.id)) duplicates++;
-        seen.add(d.id);
-        if (i > 0 && d.id <= (r[i - 1] as (typeof r)[number]).id) outOfOrder++;
-        const s = sentAt.get(d.customerId);
-        if (s != null) latencies.push(d.at - s);
-        if (d.at > last) last = d.at;
-      }
+    for (;;) {
+      const { count, errors } = await pool.count();
+      if (errors.length) throw new Error(`subscriber error: ${errors[0]}`);
+      if (count >= expected || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
     }
-    latencies.sort((a, b) => a - b);
-    const durationMs = last - t0;
+    const r = await pool.collect(sentAt);
+    const lat = r.latencies;
+    const durationMs = Math.max(r.last, t0) - t0;
     return {
       backend: bench.kind,
       note: bench.note,
+      clients: mode,
       subscribers: opts.subscribers,
       leads: opts.leads,
       expectedDeliveries: expected,
-      deliveries: count(),
-      duplicates,
-      outOfOrder,
-      latencyMs: { p50: pct(latencies, 50), p90: pct(latencies, 90), p99: pct(latencies, 99), max: latencies.at(-1) ?? Number.NaN },
-      deliveriesPerSecond: count() / (durationMs / 1000),
+      deliveries: r.deliveries,
+      duplicates: r.duplicates,
+      outOfOrder: r.outOfOrder,
+      latencyMs: { p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), max: lat.at(-1) ?? Number.NaN },
+      deliveriesPerSecond: r.deliveries / (durationMs / 1000),
       leadsPerSecond: opts.leads / ((leadsDone - t0) / 1000),
       durationMs,
     };
   } finally {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await pool.stop();
     await app.stop();
     await bench.close();
   }
+}
+
+type Pool = {
+  start(s: PoolStart): Promise<number>;
+  count(): Promise<{ count: number; errors: string[] }>;
+  collect(sentAt: Record<string, number>): Promise<PoolResult>;
+  stop(): Promise<void>;
+};
+
+function inlinePool(): Pool {
+  const p = subscriberPool();
+  return {
+    start: (s) => p.start(s),
+    count: async () => ({ count: p.count(), errors: p.errors() }),
+    collect: async (sentAt) => p.collect(sentAt),
+    stop: () => p.stop(),
+  };
+}
+
+/** The subscribers in a forked Node process (tsx loader), driven over IPC. */
+async function childPool(): Promise<Pool> {
+  const child = fork(fileURLToPath(new URL('./fanout-clients.ts', import.meta.url)), [], {
+    // tsx's loader by absolute URL: the child may start in any working directory.
+    execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
+    env: { ...process.env, FANOUT_CLIENTS_CHILD: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let seq = 0;
+  let exited = false;
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      exited = true;
+      const err = new Error(`subscriber process exited (${code})`);
+      reject(err);
+      for (const w of waiting.values()) w.reject(err);
+    });
+    child.on('message', (m: { ready?: true; id?: number; value?: unknown; error?: string }) => {
+      if (m.ready) return resolve();
+      const w = waiting.get(m.id as number);
+      waiting.delete(m.id as number);
+      if (m.error) w?.reject(new Error(m.error));
+      else w?.resolve(m.value);
+    });
+  });
+  await ready;
+  const call = <T>(op: string, arg?: unknown) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++seq;
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, op, arg });
+    });
+  return {
+    start: (s) => call<number>('start', s),
+    count: () => call('count'),
+    collect: (sentAt) => call<PoolResult>('collect', sentAt),
+    async stop() {
+      if (exited) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      await Promise.race([call('stop').catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      if (!exited) child.kill();
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    },
+  };
 }
 
 export function formatFanout(r: FanoutResult): string {
   const f = (n: number) => n.toFixed(1);
   return [
     `fan-out (${r.backend}${r.note ? `: ${r.note}` : ''}): ${r.subscribers} graphql-ws subscribers to leadCreated, ${r.leads} leads`,
+    `  subscribers run ${r.clients === 'process' ? 'in a separate process (not competing with the server for its event loop)' : 'inside the server process (they share its event loop)'}`,
     `  deliveries ${r.deliveries}/${r.expectedDeliveries}  duplicates ${r.duplicates}  out of order ${r.outOfOrder}`,
     `  latency (captureLead request start -> received) p50 ${f(r.latencyMs.p50)} ms  p90 ${f(r.latencyMs.p90)} ms  p99 ${f(r.latencyMs.p99)} ms  max ${f(r.latencyMs.max)} ms`,
     `  ${Math.round(r.deliveriesPerSecond)} deliveries/s  (${f(r.leadsPerSecond)} leads/s captured, ${Math.round(r.durationMs)} ms total)`,

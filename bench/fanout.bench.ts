@@ -6,6 +6,9 @@
  *
  *   pnpm --filter @crm/bench exec tsx fanout.bench.ts     (also the last part of `pnpm bench`)
  *
+ * The subscribers run in a separate process (BENCH_CLIENTS=process, default) or inside the server's
+ * process (BENCH_CLIENTS=inline, the set-up of the first version of this bench).
+ *
  * Env: BENCH_DATABASE_URL (admin URL; a fresh crm_bench_* database is created and dropped; PGlite
  * in memory when unreachable), BENCH_BACKEND (auto | postgres | pglite), BENCH_POOL (10).
  */
@@ -29,6 +32,7 @@ try {
     poolSize: int('BENCH_POOL', 10),
     backend: (env.BENCH_BACKEND ?? 'auto') as 'auto' | 'postgres' | 'pglite',
     adminUrl: env.BENCH_DATABASE_URL ?? DEFAULT_ADMIN_URL,
+    clients: env.BENCH_CLIENTS === 'inline' ? 'inline' : 'process',
   });
   console.log(formatFanout(result));
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'fanout.json');

@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CrmAuthError, createCrmClient } from '../packages/sdk/src/index.ts';
+import { CrmAuthError, CrmGraphQLError, createCrmClient } from '../packages/sdk/src/index.ts';
 import { buildApp } from '../packages/server/src/app.ts';
+import { forShop } from '../packages/server/src/db/tenant.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
-import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
+import { SYSTEM } from '../packages/server/src/modules/follow-ups/follow-up.access.ts';
+import { createFollowUp } from '../packages/server/src/modules/follow-ups/follow-up.service.ts';
+import { createTestApp, globalId, type TestApp } from '../packages/server/src/testing.ts';
 
 /** The SDK's subscriptions against a real server: order, resume, reconnect across a restart, auth. */
 let t: TestApp;
-let keys: { secretKey: string; publishableKey: string };
+let keys: { secretKey: string; publishableKey: string; shop: { id: string } };
 let port: number;
 
 const freePort = () =>
@@ -123,6 +126,33 @@ describe('SDK subscriptions', () => {
       } finally {
         await crm.close();
       }
+    }
+  });
+
+  it('followUpDue(assigneeId) streams due follow-ups; resuming from pruned history ends with EVENTS_EXPIRED', async () => {
+    const crm = createCrmClient({ url: `http://127.0.0.1:${port}/graphql`, apiKey: keys.secretKey, webSocketImpl: WebSocket });
+    const db = forShop(t.db.prisma, keys.shop.id);
+    try {
+      const staff = await db.staffUser.create({ data: { email: 'due@live.example', name: 'Due', role: 'AGENT' } as never });
+      const c = await db.customer.findFirstOrThrow({ orderBy: { createdAt: 'asc' } });
+      const due = await take(crm.subscriptions.followUpDue(globalId('StaffUser', staff.id)), 1, async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        await createFollowUp(db, SYSTEM, { customerId: c.id, dueAt: new Date(Date.now() - 1000) }); // unassigned: not this stream
+        const f = await createFollowUp(db, SYSTEM, { customerId: c.id, dueAt: new Date(Date.now() - 1000), assigneeId: staff.id });
+        await t.app.followUpDue.tick();
+        expect(f.id).toBeTruthy();
+      });
+      expect(due[0]?.type).toBe('FOLLOW_UP_DUE');
+      expect(due[0]?.payload).toMatchObject({ assigneeId: globalId('StaffUser', staff.id) });
+      // Prune everything but the newest event, then resume from the oldest id: told to resync.
+      const oldest = await db.event.findFirstOrThrow({ orderBy: { id: 'asc' } });
+      await t.db.prisma.event.updateMany({ where: { shopId: keys.shop.id }, data: { createdAt: new Date(Date.now() - 400 * 86_400_000) } });
+      await t.app.retention.tick();
+      const err = await take(crm.subscriptions.events({}, { after: oldest.id.toString() }), 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CrmGraphQLError);
+      expect((err as CrmGraphQLError).code).toBe('EVENTS_EXPIRED');
+    } finally {
+      await crm.close();
     }
   });
 });

@@ -75,6 +75,8 @@ import {
   type EventType,
   ExpirePointsDocument,
   type ExpirePointsMutation,
+  FollowUpDueDocument,
+  type FollowUpDueSubscription,
   FollowUpSettingsDocument,
   type FollowUpSettingsQuery,
   GenerateRetentionFollowUpsDocument,
@@ -622,6 +624,9 @@ export function createCrmClient(options: CrmClientOptions) {
         (d: InteractionRecordedSubscription) => d.interactionRecorded,
         opts,
       ),
+    /** FOLLOW_UP_DUE: planned follow-ups whose due date passed, of one assignee (staff user id) when given. */
+    followUpDue: (assigneeId?: string, opts?: SubscribeOptions): AsyncIterable<FollowUpDueSubscription['followUpDue']> =>
+      subscriber.subscribe(sub(FollowUpDueDocument), assigneeId ? { assigneeId } : {}, (d: FollowUpDueSubscription) => d.followUpDue, opts),
   });
 
   const webhooks = Object.freeze({

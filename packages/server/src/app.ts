@@ -20,7 +20,10 @@ import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
+import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
+import { sharedEventExecutionPlugin } from './modules/events/shared-execution.ts';
+import { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
@@ -48,6 +51,10 @@ export type App = {
   leadPool: ReturnType<typeof createLeadPoolScheduler>;
   /** Applies data changes to saved segments every SEGMENTS_INTERVAL_MS (entered / left events). */
   segments: ReturnType<typeof createSegmentScheduler>;
+  /** Emits FOLLOW_UP_DUE for passed due dates every FOLLOW_UP_DUE_INTERVAL_MS. */
+  followUpDue: ReturnType<typeof createFollowUpDueScheduler>;
+  /** Prunes events, finished webhook deliveries and idempotency keys past EVENT_RETENTION_DAYS. */
+  retention: ReturnType<typeof createRetentionScheduler>;
 };
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
@@ -142,7 +149,13 @@ export function buildApp(opts: AppOptions): App {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const tokenSecret = opts.tokenSecret ?? config.customerTokenSecret;
   if (!tokenSecret) throw new Error('A customer token secret is required (CUSTOMER_TOKEN_SECRET)');
-  const events = new EventBus({ database, logger, doorbells: eventDoorbells(config, logger) });
+  const events = new EventBus({
+    database,
+    logger,
+    pollMs: config.events.pollMs,
+    pgListen: config.events.pgListen,
+    doorbells: eventDoorbells(config, logger),
+  });
   const services: Services = { database, config, logger, tokenSecret, events };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -167,6 +180,7 @@ export function buildApp(opts: AppOptions): App {
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),
+      sharedEventExecutionPlugin(),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;
@@ -200,6 +214,13 @@ export function buildApp(opts: AppOptions): App {
 
   const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
   const segments = createSegmentScheduler({ prisma: database.prisma, logger, ...config.segments });
+  const followUpDue = createFollowUpDueScheduler({ prisma: database.prisma, logger, intervalMs: config.followUpDueIntervalMs });
+  const retention = createRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    retentionDays: config.events.retentionDays,
+    intervalMs: config.events.retentionIntervalMs,
+  });
 
   return {
     yoga,
@@ -207,10 +228,15 @@ export function buildApp(opts: AppOptions): App {
     webhooks,
     leadPool,
     segments,
+    followUpDue,
+    retention,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
       segments.start();
+      followUpDue.start();
+      retention.start();
+      events.reopen();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(
@@ -276,6 +302,8 @@ export function buildApp(opts: AppOptions): App {
       await webhooks.stop();
       await leadPool.stop();
       await segments.stop();
+      await followUpDue.stop();
+      await retention.stop();
       const s = server;
       server = null;
       if (s) {

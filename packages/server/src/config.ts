@@ -29,6 +29,15 @@ const Env = z.object({
   /** Saved segments: how often changes from the outbox are applied (0 = never), and the full-refresh age. */
   SEGMENTS_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   SEGMENTS_FULL_REFRESH_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /** Real-time: the event bus's safety poll (ms) and whether it LISTENs on PostgreSQL (0: off, e.g. behind PgBouncer in transaction mode; Redis and the poll still ring). */
+  EVENT_POLL_MS: z.coerce.number().int().min(50).default(2000),
+  EVENT_PG_LISTEN: z.enum(['0', '1', 'true', 'false']).default('1'),
+  /** Events (and finished webhook deliveries, idempotency keys) older than this are pruned (0 = keep forever). */
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  /** How often retention pruning runs (0 = never). */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /** How often FOLLOW_UP_DUE is checked for (0 = never). */
+  FOLLOW_UP_DUE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 export type Config = {
@@ -49,6 +58,8 @@ export type Config = {
   webhooks: { enabled: boolean; intervalMs: number; maxAttempts: number; baseBackoffMs: number; timeoutMs: number };
   leadPoolIntervalMs: number;
   segments: { intervalMs: number; fullRefreshMs: number };
+  events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
+  followUpDueIntervalMs: number;
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -75,6 +86,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
     leadPoolIntervalMs: e.LEAD_POOL_INTERVAL_MS,
     segments: { intervalMs: e.SEGMENTS_INTERVAL_MS, fullRefreshMs: e.SEGMENTS_FULL_REFRESH_MS },
+    events: {
+      pollMs: e.EVENT_POLL_MS,
+      pgListen: e.EVENT_PG_LISTEN === '1' || e.EVENT_PG_LISTEN === 'true',
+      retentionDays: e.EVENT_RETENTION_DAYS,
+      retentionIntervalMs: e.RETENTION_INTERVAL_MS,
+    },
+    followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

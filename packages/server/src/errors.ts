@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'IDEMPOTENCY_CONFLICT'
   | 'INSUFFICIENT_POINTS'
+  | 'EVENTS_EXPIRED'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -99,5 +100,16 @@ export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number, message = 'Too many requests; retry later') {
     super('RATE_LIMITED', message);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A subscription resumed from an event older than the shop's retained events (EVENT_RETENTION_DAYS). */
+export class EventsExpiredError extends AppError {
+  constructor(readonly oldestEventId: bigint) {
+    super(
+      'EVENTS_EXPIRED',
+      `Events after this id are no longer retained (the oldest kept is ${oldestEventId}): resync the data you mirror (queries), then subscribe without \`after\``,
+      ['after'],
+    );
   }
 }

@@ -72,6 +72,8 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
       WEBHOOKS: '0',
       LEAD_POOL_INTERVAL_MS: '0',
       SEGMENTS_INTERVAL_MS: '0',
+      FOLLOW_UP_DUE_INTERVAL_MS: '0',
+      RETENTION_INTERVAL_MS: '0',
     }),
     ...overrides,
   };

@@ -319,9 +319,15 @@ export type EventType =
   | 'CUSTOMER_DELETED'
   | 'CUSTOMER_MERGED'
   | 'CUSTOMER_UPDATED'
+  | 'FOLLOW_UP_CANCELLED'
   | 'FOLLOW_UP_COMPLETED'
   | 'FOLLOW_UP_CREATED'
+  | 'FOLLOW_UP_DUE'
+  | 'FOLLOW_UP_SKIPPED'
+  | 'FOLLOW_UP_UPDATED'
+  | 'INTERACTION_DELETED'
   | 'INTERACTION_RECORDED'
+  | 'INTERACTION_UPDATED'
   | 'LEAD_ASSIGNED'
   | 'LEAD_CAPTURED'
   | 'LEAD_RETURNED'
@@ -2014,6 +2020,14 @@ export type InteractionRecordedSubscriptionVariables = Exact<{
 
 export type InteractionRecordedSubscription = { interactionRecorded: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
 
+export type FollowUpDueSubscriptionVariables = Exact<{
+  assigneeId?: string | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type FollowUpDueSubscription = { followUpDue: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
+
 export type WebhookEndpointFieldsFragment = { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null };
 
 export type WebhookDeliveryFieldsFragment = { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } };
@@ -2219,6 +2233,7 @@ export const EventsDocument = /*#__PURE__*/ new TypedDocumentString(`subscriptio
 export const LeadCreatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription LeadCreated($after:ID){leadCreated(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<LeadCreatedSubscription, LeadCreatedSubscriptionVariables>;
 export const CustomerUpdatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription CustomerUpdated($id:ID!$after:ID){customerUpdated(id:$id after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<CustomerUpdatedSubscription, CustomerUpdatedSubscriptionVariables>;
 export const InteractionRecordedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription InteractionRecorded($customerId:ID$after:ID){interactionRecorded(customerId:$customerId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<InteractionRecordedSubscription, InteractionRecordedSubscriptionVariables>;
+export const FollowUpDueDocument = /*#__PURE__*/ new TypedDocumentString(`subscription FollowUpDue($assigneeId:ID$after:ID){followUpDue(assigneeId:$assigneeId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<FollowUpDueSubscription, FollowUpDueSubscriptionVariables>;
 export const ListWebhookEndpointsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookEndpoints{webhookEndpoints{...WebhookEndpointFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`) as unknown as TypedDocumentString<ListWebhookEndpointsQuery, ListWebhookEndpointsQueryVariables>;
 export const ListWebhookDeliveriesDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookDeliveries($first:Int$after:String$filter:WebhookDeliveryFilter){webhookDeliveries(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...WebhookDeliveryFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`) as unknown as TypedDocumentString<ListWebhookDeliveriesQuery, ListWebhookDeliveriesQueryVariables>;
 export const CreateWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateWebhookEndpoint($input:CreateWebhookEndpointInput!){createWebhookEndpoint(input:$input){__typename ...on WebhookEndpointWithSecret{secret endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`) as unknown as TypedDocumentString<CreateWebhookEndpointMutation, CreateWebhookEndpointMutationVariables>;

@@ -29,6 +29,8 @@ export type EventBusOptions = {
   logger: Logger;
   /** Safety poll interval, ms (default 2000). */
   pollMs?: number;
+  /** LISTEN on the database for the outbox trigger's NOTIFY (default true). */
+  pgListen?: boolean;
   /** Rows buffered per live subscriber before it falls back to reading the table itself. */
   maxQueue?: number;
   /** Extra doorbells (Redis): `start(ring)` resolves to a stop function. */
@@ -93,6 +95,7 @@ export class EventBus {
   readonly database: Database;
   readonly logger: Logger;
   private readonly pollMs: number;
+  private readonly pgListen: boolean;
   private readonly maxQueue: number;
   private readonly doorbells: Doorbell[];
   private readonly tails = new Map<string, ShopTail>();
@@ -105,6 +108,7 @@ export class EventBus {
     this.database = opts.database;
     this.logger = opts.logger;
     this.pollMs = opts.pollMs ?? 2000;
+    this.pgListen = opts.pgListen ?? true;
     this.maxQueue = opts.maxQueue ?? 1000;
     this.doorbells = opts.doorbells ?? [];
   }
@@ -113,7 +117,10 @@ export class EventBus {
   start(): Promise<void> {
     this.started ??= (async () => {
       const ring = (shopId: string) => this.ring(shopId);
-      const bells: Doorbell[] = [{ name: 'postgres', start: () => this.database.listen(EVENTS_CHANNEL, ring) }, ...this.doorbells];
+      const bells: Doorbell[] = [
+        ...(this.pgListen ? [{ name: 'postgres', start: () => this.database.listen(EVENTS_CHANNEL, ring) }] : []),
+        ...this.doorbells,
+      ];
       for (const b of bells) {
         try {
           const stop = await b.start(ring);
@@ -244,6 +251,13 @@ export class EventBus {
   }
 
   private readonly closeWaiters = new Set<() => void>();
+
+  /** After close(): lets a restarted app use the bus again (doorbells restart with the next subscriber). */
+  reopen() {
+    if (!this.closed) return;
+    this.closed = false;
+    this.started = null;
+  }
 
   /** Stops doorbells and the poll; open streams end. */
   async close() {

@@ -1,7 +1,7 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import { type Context, requireScope } from '../../context.ts';
-import { ValidationError } from '../../errors.ts';
+import { EventsExpiredError, ValidationError } from '../../errors.ts';
 import type { Event } from '../../generated/prisma/client.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { EVENT_TYPES, type EventType, gid } from './event.service.ts';
@@ -86,9 +86,18 @@ export function customerRowId(id: string | number, path: string[]): string {
   throw ValidationError.field(path, 'Not a customer id');
 }
 
-/** The shop's event stream for a subscriber with customers:read (typed subscriptions in other modules use it too). */
-export function stream(ctx: Context, after: bigint | null, filter: (e: Event) => boolean) {
+/**
+ * The shop's event stream for a subscriber with customers:read (typed subscriptions in other modules use it too).
+ * Resuming from an id older than the shop's oldest retained event (pruned: EVENT_RETENTION_DAYS)
+ * fails with EVENTS_EXPIRED instead of silently skipping what was pruned; `after: 0` means "from
+ * the oldest retained event".
+ */
+export async function stream(ctx: Context, after: bigint | null, filter: (e: Event) => boolean) {
   const { shopId } = requireScope(ctx, 'customers:read');
+  if (after !== null && after > 0n) {
+    const oldest = await ctx.db.event.findFirst({ orderBy: { id: 'asc' }, select: { id: true } });
+    if (oldest && after < oldest.id) throw new EventsExpiredError(oldest.id);
+  }
   return ctx.services.events.stream(shopId, after, filter);
 }
 

@@ -28,6 +28,12 @@ export const EVENT_TYPES = [
   'SEGMENT_LEFT',
   'CHURN_RISK_RAISED',
   'TIER_CHANGED',
+  'FOLLOW_UP_DUE',
+  'FOLLOW_UP_UPDATED',
+  'FOLLOW_UP_CANCELLED',
+  'FOLLOW_UP_SKIPPED',
+  'INTERACTION_UPDATED',
+  'INTERACTION_DELETED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

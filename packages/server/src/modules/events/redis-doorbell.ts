@@ -28,6 +28,7 @@ export function redisDoorbell(url: string, logger: Logger): Doorbell {
   return {
     name: 'redis',
     async start(ring) {
+      closed = false;
       const sub = client();
       try {
         await sub.connect();

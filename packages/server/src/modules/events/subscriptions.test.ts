@@ -11,6 +11,8 @@ import { schema } from '../../schema.ts';
 import { createTestDatabase, globalId, type TestDatabase, testBackend } from '../../testing.ts';
 import { createApiKey } from '../auth/api-key.service.ts';
 import * as customers from '../customers/customer.service.ts';
+import { SYSTEM } from '../follow-ups/follow-up.access.ts';
+import { createFollowUp } from '../follow-ups/follow-up.service.ts';
 import { captureLead } from '../interactions/storefront.service.ts';
 import { type CreatedShop, createShop } from '../shops/shop.service.ts';
 import { EventBus } from './event-bus.ts';
@@ -335,11 +337,14 @@ describe('subscriptions over graphql-ws', () => {
         c: cid,
       }),
       wsSubscribe(url, B.secretKey, `subscription { leadCreated(after: "0") { ${EVENT_FIELDS} } }`),
+      wsSubscribe(url, B.secretKey, `subscription { followUpDue(after: "0") { ${EVENT_FIELDS} } }`),
     ];
-    await live(app, B.shop.id, 4);
+    await live(app, B.shop.id, 5);
     await customers.updateCustomer(dbA(), actor, c.id, null, { lastName: 'A-only' });
     await customers.setStage(dbA(), actor, c.id, 'LOYAL');
     await captureLead(dbA(), { via: 'storefront', tokenCustomerId: null }, { email: 'a-only-lead@example.com' });
+    await createFollowUp(dbA(), SYSTEM, { customerId: c.id, dueAt: new Date(Date.now() - 1000) });
+    expect((await app.followUpDue.tick()).notified).toBeGreaterThan(0);
     // Then one B change: the B stream is live, and it is the only thing B sees.
     const mine = await newCustomer(forShop(db.prisma, B.shop.id));
     await waitFor(() => (subs[0]?.events ?? []).some((e) => e.customer?.id === globalId('Customer', mine.id)), 'B’s own event');
@@ -352,6 +357,7 @@ describe('subscriptions over graphql-ws', () => {
     expect(subs[1]?.events).toEqual([]);
     expect(subs[2]?.events).toEqual([]);
     expect(subs[3]?.events).toEqual([]);
+    expect(subs[4]?.events).toEqual([]);
     for (const s of subs) await s.dispose();
     await app.stop();
     // Every Subscription field has a case above: adding one without an isolation case fails here.
@@ -359,6 +365,7 @@ describe('subscriptions over graphql-ws', () => {
       'churnRiskRaised',
       'customerUpdated',
       'events',
+      'followUpDue',
       'interactionRecorded',
       'leadCreated',
       'segmentMembershipChanged',

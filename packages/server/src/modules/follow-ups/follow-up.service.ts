@@ -275,6 +275,8 @@ export async function updateFollowUp(
     if (p.dueAt !== undefined) {
       if (p.dueAt === null) throw ValidationError.field(['input', 'dueAt'], 'dueAt cannot be cleared');
       data.dueAt = p.dueAt;
+      // A new due date re-arms FOLLOW_UP_DUE (follow-up-due.ts).
+      if (p.dueAt.getTime() !== f.dueAt.getTime()) data.dueNotifiedAt = null;
     }
     if (p.channel !== undefined) {
       checkChannel(p.channel, await consentedChannels(t, f.customerId), ['input', 'channel']);
@@ -282,7 +284,21 @@ export async function updateFollowUp(
     }
     for (const k of ['goal', 'notes', 'nextStep'] as const) if (p[k] !== undefined) data[k] = p[k];
     if (p.interestValue !== undefined) data.interestValue = centsToColumn(p.interestValue);
-    return changePlanned(t, f, version, data);
+    const updated = await changePlanned(t, f, version, data);
+    await emitEvent(t, {
+      type: 'FOLLOW_UP_UPDATED',
+      customerId: f.customerId,
+      payload: {
+        followUpId: gidOf('FollowUp', f.id),
+        customerId: gidOf('Customer', f.customerId),
+        assigneeId: updated.assigneeId ? gidOf('StaffUser', updated.assigneeId) : null,
+        dueAt: updated.dueAt.toISOString(),
+        fields: Object.keys(data)
+          .filter((k) => k !== 'dueNotifiedAt')
+          .sort(),
+      },
+    });
+    return updated;
   });
 }
 
@@ -297,7 +313,13 @@ export async function closeFollowUp(
   const why = parseInput(optText(2000), reason, ['input', 'reason']);
   return tx(db, async (t) => {
     const f = await visibleFollowUp(t, a, id);
-    return changePlanned(t, f, null, { status, outcome: why ?? null, completedAt: new Date() });
+    const closed = await changePlanned(t, f, null, { status, outcome: why ?? null, completedAt: new Date() });
+    await emitEvent(t, {
+      type: status === 'CANCELLED' ? 'FOLLOW_UP_CANCELLED' : 'FOLLOW_UP_SKIPPED',
+      customerId: f.customerId,
+      payload: { followUpId: gidOf('FollowUp', f.id), customerId: gidOf('Customer', f.customerId) },
+    });
+    return closed;
   });
 }
 

@@ -116,7 +116,17 @@ export async function updateInteraction(db: ScopedDb, id: string, input: UpdateI
       if (p[k] !== undefined) data[k] = p[k] === '' ? null : p[k];
     }
     if (p.metadata !== undefined) data.metadata = p.metadata ?? {};
-    return t.interaction.update({ where: { id: current.id }, data });
+    const updated = await t.interaction.update({ where: { id: current.id }, data });
+    await emitEvent(t, {
+      type: 'INTERACTION_UPDATED',
+      customerId: current.customerId,
+      payload: {
+        interactionId: gid('Interaction', current.id),
+        customerId: gid('Customer', current.customerId),
+        fields: Object.keys(data).sort(),
+      },
+    });
+    return updated;
   });
 }
 
@@ -124,7 +134,13 @@ export async function updateInteraction(db: ScopedDb, id: string, input: UpdateI
 export async function deleteInteraction(db: ScopedDb, id: string): Promise<Interaction> {
   return db.$transaction(async (t) => {
     const current = await requireInteraction(t, id);
-    return t.interaction.update({ where: { id: current.id }, data: { deletedAt: new Date() } });
+    const deleted = await t.interaction.update({ where: { id: current.id }, data: { deletedAt: new Date() } });
+    await emitEvent(t, {
+      type: 'INTERACTION_DELETED',
+      customerId: current.customerId,
+      payload: { interactionId: gid('Interaction', current.id), customerId: gid('Customer', current.customerId) },
+    });
+    return deleted;
   });
 }
 

@@ -1,0 +1,87 @@
+import { forShop, type ScopedDb } from '../../db/tenant.ts';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import type { Logger } from '../../logger.ts';
+import { emitEvents, gidOf } from './follow-up.access.ts';
+
+/**
+ * FOLLOW_UP_DUE: emitted once when a PLANNED follow-up's dueAt passes.
+ *
+ * A tick marks the shop's due, not yet notified follow-ups (`dueNotifiedAt`) with one conditional
+ * UPDATE … RETURNING and writes their events in the same transaction: the mark and the events
+ * commit together or not at all (restart-safe: an interrupted tick leaves nothing marked). With
+ * several instances ticking at once the UPDATE's row locks and its `dueNotifiedAt IS NULL`
+ * condition (re-checked after a concurrent commit) let exactly one of them mark, and emit for, each
+ * follow-up. Changing a follow-up's dueAt clears the mark (updateFollowUp): it fires again when
+ * the new date passes. Completed, skipped or cancelled follow-ups never fire.
+ */
+const BATCH = 500;
+
+export async function notifyDueFollowUps(db: ScopedDb, now = new Date()): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const marked = await db.$transaction(async (t) => {
+      const rows = await t.followUp.updateManyAndReturn({
+        where: { status: 'PLANNED', dueAt: { lte: now }, dueNotifiedAt: null },
+        data: { dueNotifiedAt: now },
+        select: { id: true, customerId: true, assigneeId: true, dueAt: true, kind: true },
+        limit: BATCH,
+      });
+      rows.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || a.id.localeCompare(b.id));
+      await emitEvents(
+        t,
+        rows.map((f) => ({
+          type: 'FOLLOW_UP_DUE' as const,
+          customerId: f.customerId,
+          payload: {
+            followUpId: gidOf('FollowUp', f.id),
+            customerId: gidOf('Customer', f.customerId),
+            assigneeId: f.assigneeId ? gidOf('StaffUser', f.assigneeId) : null,
+            dueAt: f.dueAt.toISOString(),
+            kind: f.kind,
+          },
+        })),
+      );
+      return rows.length;
+    });
+    total += marked;
+    if (marked < BATCH) return total;
+  }
+}
+
+/** Runs `notifyDueFollowUps` for every shop every `intervalMs` (0 = never; `tick()` drives it by hand). */
+export function createFollowUpDueScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number }) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+
+  async function tick(now = new Date()): Promise<{ notified: number }> {
+    let notified = 0;
+    const shops = await opts.prisma.shop.findMany({ select: { id: true } });
+    for (const { id } of shops) {
+      try {
+        notified += await notifyDueFollowUps(forShop(opts.prisma, id), now);
+      } catch (err) {
+        opts.logger.error('follow-up due pass failed', { shopId: id, error: String(err) });
+      }
+    }
+    return { notified };
+  }
+
+  return {
+    tick,
+    start() {
+      if (opts.intervalMs <= 0 || timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = tick().finally(() => {
+          running = null;
+        });
+      }, opts.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
