@@ -264,6 +264,11 @@ describe('export', () => {
     await t.db.prisma.customer.createMany({ data: rows });
     const s = (await run(sk, CREATE, { name: 'Repeat buyers', rule: 'stage = REPEAT OR stage = LOYAL' })).segment as Seg;
     expect(s.memberCount).toBe(2502);
+    // Archived since the last refresh: no longer exported.
+    await t.db.prisma.customer.updateMany({
+      where: { shopId, email: 'bulk0@seg.test' },
+      data: { status: 'ARCHIVED', archivedAt: new Date() },
+    });
     const res = await get(`/segments/${encodeURIComponent(s.id)}/export?format=csv`, secretKey);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
@@ -280,11 +285,12 @@ describe('export', () => {
     expect(chunks).toBeGreaterThanOrEqual(3); // one page (1,000 rows) per chunk, read as the client pulls
     const lines = text.split('\r\n').filter(Boolean);
     expect(lines[0]).toBe('id,externalId,email,phone,firstName,lastName,company,stage,country,city,createdAt,enteredAt');
-    expect(lines).toHaveLength(2503);
+    expect(lines).toHaveLength(2502);
+    expect(text).not.toContain('bulk0@seg.test');
     const ann = lines.find((l) => l.includes('ann@seg.test')) as string;
     expect(ann.startsWith(`${ids.ann},,ann@seg.test,,"'=HYPERLINK(""http://evil"")",`)).toBe(true);
     expect(lines.find((l) => l.includes('bulk7@seg.test'))).toContain(",'+1 cell,");
-    expect(new Set(lines.slice(1).map((l) => l.split(',')[0])).size).toBe(2502);
+    expect(new Set(lines.slice(1).map((l) => l.split(',')[0])).size).toBe(2501);
 
     const j = await get(`/segments/${s.id}/export?format=jsonl`, secretKey);
     expect(j.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
@@ -292,7 +298,7 @@ describe('export', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { id: string; email: string; stage: string });
-    expect(objs).toHaveLength(2502);
+    expect(objs).toHaveLength(2501);
     expect(objs.every((o) => o.stage === 'REPEAT' || o.stage === 'LOYAL')).toBe(true);
     expect(objs.find((o) => o.email === 'ben@seg.test')).toBeUndefined(); // ben became an ADVOCATE
   });

@@ -71,10 +71,11 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
       LOG_LEVEL: 'silent',
       WEBHOOKS: '0',
       LEAD_POOL_INTERVAL_MS: '0',
-      SEGMENTS_INTERVAL_MS: '0',
       FOLLOW_UP_DUE_INTERVAL_MS: '0',
       RETENTION_INTERVAL_MS: '0',
     }),
+    // Saved segments are refreshed by the tests themselves (app.segments.tick()).
+    segments: { intervalMs: 0, fullRefreshMs: 3_600_000 },
     ...overrides,
   };
   const app = buildApp({ config, database: db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });

@@ -92,7 +92,9 @@ export function compileRule(rule: Rule, opts: CompileOptions): Compiled {
 function bindValue(def: FieldDef, v: Value, now: Date): Prisma.Sql {
   switch (def.type) {
     case 'enum':
-      return Prisma.sql`${(v as { v: string }).v}::${Prisma.raw(`"${def.pgType}"`)}`;
+      return def.pgType
+        ? Prisma.sql`${(v as { v: string }).v}::${Prisma.raw(`"${def.pgType}"`)}`
+        : Prisma.sql`${(v as { v: string }).v}::text`;
     case 'number':
       return Prisma.sql`${(v as { v: string }).v}::numeric`;
     case 'date':

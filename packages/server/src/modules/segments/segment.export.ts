@@ -41,7 +41,7 @@ async function* memberRows(ctx: Context, segmentId: string): AsyncGenerator<Row>
   let after: string | null = null;
   for (;;) {
     const page: { customerId: string; enteredAt: Date; customer: Record<string, unknown> }[] = await ctx.db.segmentMember.findMany({
-      where: { segmentId, ...(after ? { customerId: { gt: after } } : {}) },
+      where: { segmentId, customer: { status: 'ACTIVE' }, ...(after ? { customerId: { gt: after } } : {}) },
       orderBy: { customerId: 'asc' },
       take: EXPORT_PAGE,
       select: {

@@ -11,6 +11,15 @@ import * as E from '../../generated/prisma/enums.ts';
  *   - `contains(x, value)`: for `set` fields, the membership predicate.
  * Every value reaches SQL as a bound parameter; identifiers are constants of this file.
  * The operators allowed follow from the type (see OPERATORS_BY_TYPE) unless `ops` narrows them.
+ *
+ * Example, a per-customer table with plain columns (e.g. loyalty scores):
+ *   { name: 'loyalty.score', type: 'number', description: 'Loyalty score, 0-100.',
+ *     join: (x) => Prisma.sql`SELECT l."customerId", l.score FROM "CustomerLoyalty" l
+ *       WHERE l."shopId" = ${x.shop} ${restrict(x, Prisma.sql`l."customerId"`)}`,
+ *     sql: (x) => Prisma.sql`${x.alias}.score` },
+ *   { name: 'loyalty.churnRisk', type: 'enum', values: ['LOW', 'MEDIUM', 'HIGH'], pgType: 'ChurnRisk', ... }
+ * (a text column instead of a PostgreSQL enum: type 'enum' with `values` and `pgType: undefined`
+ * compares as text.)
  */
 export type FieldType = 'enum' | 'string' | 'number' | 'date' | 'boolean' | 'set' | 'id' | 'json';
 
@@ -67,14 +76,16 @@ export const OPERATORS_BY_TYPE: Record<FieldType, readonly Op[]> = {
 };
 
 const col = (name: string) => () => Prisma.raw(`c."${name}"`);
-const restrict = (x: SqlCtx, column: Prisma.Sql) =>
+/** For `join` builders: limits an aggregate to the customers of an incremental refresh. */
+export const restrict = (x: SqlCtx, column: Prisma.Sql) =>
   x.onlyCustomers ? Prisma.sql`AND ${column} = ANY(${x.onlyCustomers}::uuid[])` : Prisma.empty;
 /** Orders that count as purchases. */
 const BOUGHT = Prisma.sql`o.status NOT IN ('CANCELLED'::"OrderStatus", 'REFUNDED'::"OrderStatus")`;
 const since = (x: SqlCtx, column: Prisma.Sql) =>
   typeof x.args.within === 'number' ? Prisma.sql`AND ${column} >= ${new Date(x.now.getTime() - x.args.within)}::timestamptz` : Prisma.empty;
 
-const orderStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*)::int AS n, sum(o.total) AS total, avg(o.total) AS avg,
+/** One grouped pass over the shop's orders, shared by every order field with the same arguments. */
+const orderStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*)::int AS n, sum(o.total) AS total,
   max(o."placedAt") AS last, min(o."placedAt") AS first FROM "Order" o
   WHERE o."shopId" = ${x.shop} AND ${BOUGHT} ${since(x, Prisma.sql`o."placedAt"`)} ${restrict(x, Prisma.sql`o."customerId"`)}
   GROUP BY o."customerId"`;
@@ -185,7 +196,7 @@ export const FIELDS: FieldDef[] = [
     description: 'Average order value (null without orders).',
     args: WITHIN,
     join: orderStats,
-    sql: (x) => Prisma.sql`${x.alias}.avg`,
+    sql: (x) => Prisma.sql`(${x.alias}.total / NULLIF(${x.alias}.n, 0))`,
   },
   {
     name: 'lastOrderAt',

@@ -88,6 +88,9 @@ describe('rule language: parse and print', () => {
     expect(canon(`${'('.repeat(16)}stage = LOYAL${')'.repeat(16)}`)).toBe('stage = LOYAL');
     expect(issue(() => parseRule(`${'NOT '.repeat(2000)}stage = LOYAL`)).code).toBe('too_deep');
     expect(issue(() => parseRule(Array.from({ length: 101 }, () => 'age > 1').join(' AND '))).code).toBe('too_many_conditions');
+    const aggregates = Array.from({ length: 9 }, (_, i) => `orders.count(within = ${i + 1}d) > 0`).join(' OR ');
+    expect(issue(() => parseRule(aggregates)).code).toBe('too_many_aggregates');
+    expect(canon(aggregates.replace(/ OR orders\.count\(within = 9d\) > 0/, ''))).toContain('within = 8d');
     expect(issue(() => parseRule(`age IN (${Array.from({ length: 501 }, (_, i) => i).join(',')})`)).code).toBe('list_too_long');
   });
 

@@ -11,7 +11,7 @@ import { type ArgDef, type FieldDef, lookupField, OPS, type Op, operatorsOf } fr
  * offset and line:column of the offending token and the field concerned.
  */
 
-export const LIMITS = { maxLength: 10_000, maxDepth: 16, maxConditions: 100, maxListValues: 500 } as const;
+export const LIMITS = { maxLength: 10_000, maxDepth: 16, maxConditions: 100, maxListValues: 500, maxAggregates: 8 } as const;
 
 export type Value =
   | { t: 'str'; v: string }
@@ -482,7 +482,7 @@ export function parseRule(text: string, path: string[] = ['rule']): Rule {
   if (text.length > LIMITS.maxLength)
     throw new ValidationError([{ path, message: `The rule is longer than ${LIMITS.maxLength} characters`, code: 'too_long' }]);
   try {
-    return normalise(new Parser(lex(text)).parse());
+    return checkAggregates(normalise(new Parser(lex(text)).parse()), path);
   } catch (e) {
     if (!(e instanceof RuleError)) throw e;
     const where = `at ${lineCol(text, e.pos)} (offset ${e.pos})`;
@@ -603,7 +603,32 @@ export function treeToRule(tree: RuleTree, path: string[] = ['ruleTree']): Rule 
     }
     return canonicalCondition(cond, found.def);
   };
-  return normalise(walk(tree, path, 0));
+  return checkAggregates(normalise(walk(tree, path, 0)), path);
+}
+
+/**
+ * Each distinct aggregate (a behavioural field with its arguments) is one grouped subquery over
+ * orders or interactions: at most LIMITS.maxAggregates per rule keep a rule's cost bounded.
+ */
+function checkAggregates(rule: Rule, path: string[]): Rule {
+  const keys = new Set<string>();
+  const walk = (r: Rule): void => {
+    if (r.kind === 'cond') {
+      const def = lookupField(r.field)?.def;
+      if (def?.join) keys.add(`${def.name}(${r.args.map((a) => `${a.name}=${printValue(a.value)}`).join(',')})`);
+    } else if (r.kind === 'not') walk(r.item);
+    else r.items.forEach(walk);
+  };
+  walk(rule);
+  if (keys.size > LIMITS.maxAggregates)
+    throw new ValidationError([
+      {
+        path,
+        message: `More than ${LIMITS.maxAggregates} different behavioural aggregates (${[...keys].slice(0, 12).join(', ')}${keys.size > 12 ? ', …' : ''})`,
+        code: 'too_many_aggregates',
+      },
+    ]);
+  return rule;
 }
 
 function valueToJson(v: Value): unknown {

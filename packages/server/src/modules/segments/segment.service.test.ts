@@ -221,6 +221,15 @@ describe('saved segments and membership', () => {
     expect(await events(s.id)).toEqual(['-ben']);
   });
 
+  it('an erased member is gone from the membership and the count after the next incremental refresh', async () => {
+    const gone = await customers.createCustomer(db, actor, { email: 'gone@seg.test', stage: 'PARTNER' });
+    const s = await svc.createSegment(tdb.prisma, db, shopA, { name: 'Partners', rule: parseRule('stage = PARTNER') });
+    expect(s.memberCount).toBe(1);
+    await customers.deleteCustomer(db, gone.id);
+    await svc.refreshChanged(tdb.prisma, shopA);
+    expect((await db.segment.findUniqueOrThrow({ where: { id: s.id } })).memberCount).toBe(0);
+  });
+
   it('concurrent refreshes of one segment serialise (advisory lock): events are written once', async () => {
     const s = await svc.createSegment(tdb.prisma, db, shopA, { name: 'Prospects', rule: parseRule('stage = PROSPECT') });
     await customers.setStage(db, actor, (P.dan as C).id, 'PROSPECT', 'reset');

@@ -169,10 +169,8 @@ export async function refreshSegment(
       for (let i = 0; i < left.length; i += CHUNK) {
         await tx.segmentMember.deleteMany({ where: { shopId, segmentId: seg.id, customerId: { in: left.slice(i, i + CHUNK) } } });
       }
-      const memberCount =
-        entered.length || left.length || seg.refreshedAt === null
-          ? await tx.segmentMember.count({ where: { segmentId: seg.id } })
-          : seg.memberCount;
+      // Recounted every time: erased customers leave by cascade, without a diff row.
+      const memberCount = await tx.segmentMember.count({ where: { segmentId: seg.id } });
       const updated = await tx.segment.update({
         where: { id: seg.id },
         data: { memberCount, refreshedAt: now, lastEventId: latest > seg.lastEventId ? latest : seg.lastEventId, updatedAt: seg.updatedAt },
