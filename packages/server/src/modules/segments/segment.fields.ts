@@ -89,6 +89,10 @@ const orderStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*)::in
   max(o."placedAt") AS last, min(o."placedAt") AS first FROM "Order" o
   WHERE o."shopId" = ${x.shop} AND ${BOUGHT} ${since(x, Prisma.sql`o."placedAt"`)} ${restrict(x, Prisma.sql`o."customerId"`)}
   GROUP BY o."customerId"`;
+/** The loyalty module's per-customer metrics (one shared join for all loyalty fields of a rule). */
+const loyaltyMetrics = (x: SqlCtx) => Prisma.sql`SELECT m."customerId", m."loyaltyScore", m."churnRisk", m.rfm, m."recencyScore",
+  m."frequencyScore", m."monetaryScore", m."lifetimeValue", m."predictedLifetimeValue" FROM "CustomerMetrics" m
+  WHERE m."shopId" = ${x.shop} ${restrict(x, Prisma.sql`m."customerId"`)}`;
 const WITHIN: Record<string, ArgDef> = { within: { type: 'duration' } };
 
 const profile = (name: string, type: FieldType, description: string, values?: Record<string, string>, pgType?: string): FieldDef => ({
@@ -252,6 +256,54 @@ export const FIELDS: FieldDef[] = [
         GROUP BY i."customerId"`;
     },
     sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  // Loyalty (modules/loyalty: one CustomerMetrics row per customer, as of its last recompute;
+  // customers without a row have never been computed: scores 0, churnRisk and rfm null).
+  {
+    name: 'loyalty.score',
+    type: 'number',
+    description: 'Loyalty score, 0-100 (weighted combination of the seven indicators).',
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}."loyaltyScore", 0)`,
+  },
+  {
+    name: 'churnRisk',
+    type: 'enum',
+    description: 'Churn early warning level (LOW, MEDIUM, HIGH).',
+    values: Object.values(E.ChurnRisk),
+    pgType: 'ChurnRisk',
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`${x.alias}."churnRisk"`,
+  },
+  {
+    name: 'rfm',
+    type: 'string',
+    description: "RFM code, recency/frequency/monetary quintile scores, e.g. rfm IN ('555', '554'); null for customers who never bought.",
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`${x.alias}.rfm`,
+  },
+  ...(['recency', 'frequency', 'monetary'] as const).map(
+    (k): FieldDef => ({
+      name: `rfm.${k}`,
+      type: 'number',
+      description: `RFM ${k} score, 1-5 (quintile within the shop; 0 for customers who never bought).`,
+      join: loyaltyMetrics,
+      sql: (x) => Prisma.sql`COALESCE(${x.alias}.${Prisma.raw(`"${k}Score"`)}, 0)`,
+    }),
+  ),
+  {
+    name: 'lifetimeValue',
+    type: 'number',
+    description: 'Historic lifetime value (as of the last loyalty recompute).',
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}."lifetimeValue", 0)`,
+  },
+  {
+    name: 'predictedLifetimeValue',
+    type: 'number',
+    description: 'Predicted lifetime value (as of the last loyalty recompute).',
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}."predictedLifetimeValue", 0)`,
   },
   {
     name: 'lastInteractionAt',

@@ -6,6 +6,7 @@ import { ConflictError, VersionConflictError } from '../../errors.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
 import { recordInteraction } from '../interactions/interaction.service.ts';
+import { recomputeLoyalty } from '../loyalty/loyalty.service.ts';
 import { upsertOrder } from '../orders/order.service.ts';
 import { countMatching, pageMatching } from './segment.compile.ts';
 import { parseRule } from './segment.rule.ts';
@@ -96,6 +97,26 @@ async function match(rule: string): Promise<string[]> {
 }
 
 describe('compiled rules on live data', () => {
+  it('evaluates loyalty metrics (score, RFM, churn risk, lifetime value) from the loyalty module', async () => {
+    // Before any recompute no customer has metrics: scores count as 0, codes and levels as null.
+    expect(await match('churnRisk IS NULL')).toEqual(['ann', 'ben', 'cat', 'dan']);
+    await recomputeLoyalty(tdb.prisma, shopA, NOW);
+    await recomputeLoyalty(tdb.prisma, shopB, NOW);
+    const rows = await tdb.prisma.customerMetrics.findMany({ where: { shopId: shopA } });
+    const where = (f: (r: (typeof rows)[number]) => boolean) => names(rows.filter(f).map((r) => r.customerId));
+    expect(await match('rfm.frequency >= 1')).toEqual(['ann', 'ben', 'dan']); // dan's cancelled order does not count
+    expect(await match('rfm IS NULL')).toEqual(['cat']);
+    expect(await match('churnRisk = HIGH')).toContain('dan'); // one order, 400 days ago
+    expect(await match('churnRisk = HIGH')).not.toContain('ben'); // ordered 5 days ago
+    for (const level of ['LOW', 'MEDIUM', 'HIGH'] as const)
+      expect(await match(`churnRisk = ${level}`)).toEqual(where((r) => r.churnRisk === level));
+    expect(await match('lifetimeValue >= 400')).toEqual(['ann']);
+    expect(await match('loyalty.score >= 0 AND rfm.recency >= 1')).toEqual(where((r) => r.recencyScore >= 1));
+    const top = Math.max(...rows.map((r) => r.monetaryScore));
+    expect(await match(`rfm.monetary = ${top}`)).toEqual(where((r) => r.monetaryScore === top));
+    expect(await match(`rfm IN ('${rows.find((r) => r.rfm)?.rfm}')`)).toEqual(where((r) => r.rfm === rows.find((x) => x.rfm)?.rfm));
+  });
+
   it('evaluates profile, behaviour and custom-attribute fields', async () => {
     expect(
       await match(
