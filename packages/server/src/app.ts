@@ -22,6 +22,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
+import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { schema } from './schema.ts';
 
@@ -44,6 +45,8 @@ export type App = {
   webhooks: ReturnType<typeof createDispatcher>;
   /** Returns stale leads to the pool and auto-assigns pool leads every LEAD_POOL_INTERVAL_MS. */
   leadPool: ReturnType<typeof createLeadPoolScheduler>;
+  /** Folds new orders / interactions into loyalty metrics and points every LOYALTY_INTERVAL_MS; a full recompute daily. */
+  loyalty: ReturnType<typeof createLoyaltyScheduler>;
 };
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
@@ -194,15 +197,18 @@ export function buildApp(opts: AppOptions): App {
   });
 
   const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
+  const loyalty = createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs });
 
   return {
     yoga,
     services,
     webhooks,
     leadPool,
+    loyalty,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
+      loyalty.start();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(
@@ -267,6 +273,7 @@ export function buildApp(opts: AppOptions): App {
     async stop() {
       await webhooks.stop();
       await leadPool.stop();
+      await loyalty.stop();
       const s = server;
       server = null;
       if (s) {

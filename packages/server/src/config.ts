@@ -26,6 +26,8 @@ const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How often stale leads return to the pool and pool leads are auto-assigned (0 = never). */
   LEAD_POOL_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
+  /** How often new orders / interactions are folded into loyalty metrics and points (0 = never; reads refresh anyway). */
+  LOYALTY_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 export type Config = {
@@ -45,6 +47,7 @@ export type Config = {
   trustProxy: boolean;
   webhooks: { enabled: boolean; intervalMs: number; maxAttempts: number; baseBackoffMs: number; timeoutMs: number };
   leadPoolIntervalMs: number;
+  loyaltyIntervalMs: number;
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -70,6 +73,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerKey: e.RATE_LIMIT_PER_KEY,
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
     leadPoolIntervalMs: e.LEAD_POOL_INTERVAL_MS,
+    loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

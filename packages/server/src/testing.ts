@@ -65,7 +65,14 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
   const db = await createTestDatabase();
   // The webhook dispatcher is off unless a test turns it on (or drives it with app.webhooks.tick()).
   const config = {
-    ...loadConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'silent', WEBHOOKS: '0', LEAD_POOL_INTERVAL_MS: '0' }),
+    ...loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      WEBHOOKS: '0',
+      LEAD_POOL_INTERVAL_MS: '0',
+      LOYALTY_INTERVAL_MS: '0',
+    }),
     ...overrides,
   };
   const app = buildApp({ config, database: db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
