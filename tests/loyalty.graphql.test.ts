@@ -140,6 +140,23 @@ describe('points and tiers', () => {
     expect(bad.__typename).toBe('ValidationError');
   });
 
+  it('merging customers unites their points and ledgers', async () => {
+    const a = await createCustomer(g, { email: 'm1@loyal.test' });
+    const b = await createCustomer(g, { email: 'm2@loyal.test' });
+    await adjust(a.id, 700, 'm-a');
+    await adjust(b.id, 600, 'm-b');
+    const r = await ok<{ mergeCustomers: { __typename: string } }>(
+      g,
+      'mutation($input: MergeCustomersInput!) { mergeCustomers(input: $input) { __typename } }',
+      { input: { survivorId: a.id, duplicateId: b.id } },
+    );
+    expect(r.mergeCustomers.__typename).toBe('MergeCustomersSuccess');
+    const p = await pointsOf(a.id);
+    expect(p).toMatchObject({ balance: 1300, lifetimeEarned: 1300, tier: { name: 'Silver' } });
+    expect(p.movements.totalCount).toBe(2);
+    expect(await t.db.prisma.pointsAccount.count({ where: { customerId: rawId(b.id) } })).toBe(0);
+  });
+
   it('tier changes are recorded and emitted (TIER_CHANGED)', async () => {
     const c = await createCustomer(g, { email: 'p3@loyal.test' });
     await adjust(c.id, 1200, 'tier-1');

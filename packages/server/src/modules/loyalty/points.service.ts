@@ -3,7 +3,7 @@ import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { PointsAccount, PointsMovement, PointsMovementKind } from '../../generated/prisma/client.ts';
 import { parseInput } from '../common/validate.ts';
-import { isUuid } from '../customers/customer.service.ts';
+import { isUuid, registerMergeStep } from '../customers/customer.service.ts';
 import { emitEvent, gid } from '../events/event.service.ts';
 import { getLoyaltySettings, type LoyaltySettings, tierFor } from './loyalty.settings.ts';
 
@@ -333,3 +333,27 @@ export async function expirePoints(db: ScopedDb, now = new Date()): Promise<{ cu
 }
 
 export type PointsMovementFilter = { kinds?: PointsMovementKind[] | null };
+
+/**
+ * Merging customers unites their points: the duplicate's movements move to the survivor, its
+ * balance and lifetime points are added to the survivor's account (tier re-evaluated, recorded),
+ * and the duplicate's account goes. Runs inside the merge's transaction.
+ */
+registerMergeStep(async (tx, survivorId, duplicateId) => {
+  const dup = await tx.pointsAccount.findUnique({ where: { customerId: duplicateId } });
+  if (!dup) return;
+  await tx.pointsMovement.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+  await tx.tierChange.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+  await ensureAccount(tx, survivorId);
+  await tx.pointsAccount.updateMany({
+    where: { customerId: survivorId },
+    data: { balance: { increment: dup.balance }, lifetimeEarned: { increment: dup.lifetimeEarned }, updatedAt: new Date() },
+  });
+  await tx.pointsAccount.deleteMany({ where: { customerId: duplicateId } });
+  const account = await tx.pointsAccount.findUniqueOrThrow({ where: { customerId: survivorId } });
+  const tier = tierFor((await getLoyaltySettings(tx)).tiers, account.lifetimeEarned);
+  if (tier !== account.tier) {
+    await tx.pointsAccount.update({ where: { customerId: survivorId }, data: { tier } });
+    await tx.tierChange.create({ data: { customerId: survivorId, fromTier: account.tier, toTier: tier } as never });
+  }
+});
