@@ -36,6 +36,8 @@ export type MovementInput = {
   expiresAt?: Date | null;
   /** Debits only: take what is there (down to 0) instead of failing (reversals, expiry). */
   partial?: boolean;
+  /** Automatic rules: an existing movement with this key is the answer, whatever its amount (e.g. the order changed since). */
+  once?: boolean;
 };
 
 export type MovementResult = { movement: PointsMovement; account: PointsAccount; replayed: boolean };
@@ -114,7 +116,7 @@ export async function applyMovement(db: ScopedDb, m: MovementInput, settings?: L
 }
 
 async function replay(t: ScopedTx, existing: PointsMovement, m: MovementInput): Promise<MovementResult> {
-  if (existing.customerId !== m.customerId || existing.kind !== m.kind || (!m.partial && existing.points !== m.points)) {
+  if (!m.once && (existing.customerId !== m.customerId || existing.kind !== m.kind || (!m.partial && existing.points !== m.points))) {
     throw new ConflictError('This idempotency key was already used for another points movement', ['input', 'idempotencyKey']);
   }
   const account = await t.pointsAccount.findUniqueOrThrow({ where: { customerId: existing.customerId } });
@@ -227,6 +229,7 @@ export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: 
       await applyMovement(
         db,
         {
+          once: true,
           customerId: o.customerId,
           kind: 'EARN_ORDER',
           points: pts,
@@ -243,6 +246,7 @@ export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: 
       await applyMovement(
         db,
         {
+          once: true,
           customerId: referrer,
           kind: 'EARN_ACTION',
           points: s.points.referralPurchase,
@@ -262,6 +266,7 @@ export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: 
     await applyMovement(
       db,
       {
+        once: true,
         customerId: earned.customerId,
         kind: 'ADJUST',
         points: -earned.points,
@@ -285,6 +290,7 @@ export async function pointsForInteraction(db: ScopedDb, s: LoyaltySettings, int
   await applyMovement(
     db,
     {
+      once: true,
       customerId: i.customerId,
       kind: 'EARN_ACTION',
       points: pts,
