@@ -108,6 +108,9 @@ describe('points and tiers', () => {
     expect(p.movements.totalCount).toBe(4);
     // The referral bonus is paid once per referred customer.
     expect((await pointsOf(ref.id)).movements.totalCount).toBe(1);
+    // An order changed after it earned keeps its first award (and does not break the refresh).
+    await order(c.id, 'P-1', '130.00');
+    expect((await pointsOf(c.id)).balance).toBe(140);
   });
 
   it('redeem is idempotent, refuses overdrafts with InsufficientPointsError, and parallel redemptions never overdraw', async () => {
@@ -138,6 +141,23 @@ describe('points and tiers', () => {
     // Bad input: no reason for an adjustment, zero points.
     const bad = await points('adjustPoints', 'AdjustPointsInput!', { customerId: c.id, points: 0, reason: ' ', idempotencyKey: 'x' });
     expect(bad.__typename).toBe('ValidationError');
+  });
+
+  it('merging customers unites their points and ledgers', async () => {
+    const a = await createCustomer(g, { email: 'm1@loyal.test' });
+    const b = await createCustomer(g, { email: 'm2@loyal.test' });
+    await adjust(a.id, 700, 'm-a');
+    await adjust(b.id, 600, 'm-b');
+    const r = await ok<{ mergeCustomers: { __typename: string } }>(
+      g,
+      'mutation($input: MergeCustomersInput!) { mergeCustomers(input: $input) { __typename } }',
+      { input: { survivorId: a.id, duplicateId: b.id } },
+    );
+    expect(r.mergeCustomers.__typename).toBe('MergeCustomersSuccess');
+    const p = await pointsOf(a.id);
+    expect(p).toMatchObject({ balance: 1300, lifetimeEarned: 1300, tier: { name: 'Silver' } });
+    expect(p.movements.totalCount).toBe(2);
+    expect(await t.db.prisma.pointsAccount.count({ where: { customerId: rawId(b.id) } })).toBe(0);
   });
 
   it('tier changes are recorded and emitted (TIER_CHANGED)', async () => {

@@ -27,6 +27,10 @@ it('syncs customers over plain GraphQL, idempotently, reporting rejected records
   expect(first.stdout).toContain('erp-1002 Omar Haddad <omar@example.com> +442079460958');
   expect(first.stdout).toContain('order erp-o-501: 899.00 EUR -> customer FIRST_PURCHASE');
   expect(first.stdout).toContain('order erp-o-502: 108.90 EUR -> customer FIRST_PURCHASE');
+  // KPIs over the last 30 days: both orders, (899.00 + 108.90) / 2 = 503.95, both leads from PARTNER converted.
+  expect(first.stdout).toContain('kpis: orders=2 revenue=1007.90 aov=503.95 repurchase=0% churn=n/a');
+  expect(first.stdout).toContain('source PARTNER: leads=2 conversions=2');
+  expect(first.stdout).toContain('FIRST_PURCHASE=2');
   const second = await run('node', [script], { env });
   expect(second.stdout).toContain('created=0 updated=2 rejected=1');
   expect(second.stdout).toContain('synced customers: 2');

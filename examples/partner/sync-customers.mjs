@@ -97,3 +97,24 @@ for (const o of orders) {
   if (r.__typename !== 'UpsertOrderPayload') throw new Error(`${r.code}: ${r.message}`);
   console.log(`order ${r.order.externalId}: ${r.order.total} ${r.order.currency} -> customer ${r.order.customer.stage}`);
 }
+
+// The shop's KPIs for the last 30 days (one query): orders, average order value, repurchase and
+// churn rates, leads and conversions per source, and the lifecycle funnel.
+const to = new Date(Date.now() + 60_000);
+const from = new Date(to.getTime() - 30 * 86_400_000);
+const { shopKpis: k } = await gql(
+  `query Kpis($from: DateTime!, $to: DateTime!) {
+    shopKpis(from: $from, to: $to) {
+      orders revenue averageOrderValue repurchaseRate complaintRate churnRate
+      acquisition { channel leads conversions conversionRate }
+      funnel { stage count reached }
+    }
+  }`,
+  { from: from.toISOString(), to: to.toISOString() },
+);
+const pct = (x) => (x == null ? 'n/a' : `${Math.round(x * 100)}%`);
+console.log(
+  `kpis: orders=${k.orders} revenue=${k.revenue} aov=${k.averageOrderValue} repurchase=${pct(k.repurchaseRate)} churn=${pct(k.churnRate)}`,
+);
+for (const s of k.acquisition) console.log(`source ${s.channel ?? 'UNKNOWN'}: leads=${s.leads} conversions=${s.conversions}`);
+console.log(`funnel: ${k.funnel.map((f) => `${f.stage}=${f.count}`).join(' ')}`);

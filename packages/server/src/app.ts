@@ -25,6 +25,7 @@ import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import { sharedEventExecutionPlugin } from './modules/events/shared-execution.ts';
 import { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
+import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
@@ -55,6 +56,8 @@ export type App = {
   followUpDue: ReturnType<typeof createFollowUpDueScheduler>;
   /** Prunes events, finished webhook deliveries and idempotency keys past EVENT_RETENTION_DAYS. */
   retention: ReturnType<typeof createRetentionScheduler>;
+  /** Folds new orders / interactions into loyalty metrics and points every LOYALTY_INTERVAL_MS; a full recompute daily. */
+  loyalty: ReturnType<typeof createLoyaltyScheduler>;
 };
 
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
@@ -221,6 +224,7 @@ export function buildApp(opts: AppOptions): App {
     retentionDays: config.events.retentionDays,
     intervalMs: config.events.retentionIntervalMs,
   });
+  const loyalty = createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs });
 
   return {
     yoga,
@@ -230,12 +234,14 @@ export function buildApp(opts: AppOptions): App {
     segments,
     followUpDue,
     retention,
+    loyalty,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
       segments.start();
       followUpDue.start();
       retention.start();
+      loyalty.start();
       events.reopen();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
@@ -304,6 +310,7 @@ export function buildApp(opts: AppOptions): App {
       await segments.stop();
       await followUpDue.stop();
       await retention.stop();
+      await loyalty.stop();
       const s = server;
       server = null;
       if (s) {

@@ -38,6 +38,8 @@ const Env = z.object({
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** How often FOLLOW_UP_DUE is checked for (0 = never). */
   FOLLOW_UP_DUE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often new orders / interactions are folded into loyalty metrics and points (0 = never; reads refresh anyway). */
+  LOYALTY_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 export type Config = {
@@ -60,6 +62,7 @@ export type Config = {
   segments: { intervalMs: number; fullRefreshMs: number };
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
+  loyaltyIntervalMs: number;
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -93,6 +96,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retentionIntervalMs: e.RETENTION_INTERVAL_MS,
     },
     followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
+    loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

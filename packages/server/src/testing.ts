@@ -73,6 +73,7 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
       LEAD_POOL_INTERVAL_MS: '0',
       FOLLOW_UP_DUE_INTERVAL_MS: '0',
       RETENTION_INTERVAL_MS: '0',
+      LOYALTY_INTERVAL_MS: '0',
     }),
     // Saved segments are refreshed by the tests themselves (app.segments.tick()).
     segments: { intervalMs: 0, fullRefreshMs: 3_600_000 },

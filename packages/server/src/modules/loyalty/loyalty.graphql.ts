@@ -3,7 +3,7 @@ import { builder } from '../../builder.ts';
 import { type Context, requireScope } from '../../context.ts';
 import { loader } from '../../db/loaders.ts';
 import { ValidationError } from '../../errors.ts';
-import type { CustomerMetrics, PointsAccount, PointsMovement } from '../../generated/prisma/client.ts';
+import type { CustomerMetrics, PointsAccount } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import { COMMON_ERRORS, ErrorInterface } from '../common/common.type.ts';
 import { CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
@@ -676,5 +676,3 @@ builder.subscriptionField('tierChanged', (t) =>
     resolve: (e) => e,
   }),
 );
-
-export type { PointsMovement };

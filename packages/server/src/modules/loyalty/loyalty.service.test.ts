@@ -265,3 +265,20 @@ describe('shop KPIs', () => {
     expect(k.loyalty.buckets.reduce((a, b) => a + b, 0)).toBe(6);
   });
 });
+
+describe('scheduler', () => {
+  it('a pass folds new events and runs the daily full recompute of shops it has seen', async () => {
+    const { createLoyaltyScheduler } = await import('./loyalty.scheduler.ts');
+    const { createLogger } = await import('../../logger.ts');
+    const s = createLoyaltyScheduler({ prisma: tdb.prisma, logger: createLogger('silent'), intervalMs: 0 });
+    await touch('carol', 'SUGGESTION', '2026-05-30');
+    const when = new Date(NOW.getTime() + 1000 * 86_400_000);
+    const r = await s.tick(when);
+    expect(r.refreshed).toBeGreaterThan(0);
+    expect(r.recomputed).toBeGreaterThanOrEqual(1);
+    expect((await db.loyaltyState.findFirstOrThrow()).fullComputedAt?.getTime()).toBe(when.getTime());
+    expect((await metrics('carol')).suggestions).toBe(1);
+    // Within a day: no second full recompute.
+    expect((await s.tick(new Date(when.getTime() + 3_600_000))).recomputed).toBe(0);
+  });
+});

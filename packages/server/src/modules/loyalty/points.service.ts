@@ -3,7 +3,7 @@ import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { PointsAccount, PointsMovement, PointsMovementKind } from '../../generated/prisma/client.ts';
 import { parseInput } from '../common/validate.ts';
-import { isUuid } from '../customers/customer.service.ts';
+import { isUuid, registerMergeStep } from '../customers/customer.service.ts';
 import { emitEvent, gid } from '../events/event.service.ts';
 import { getLoyaltySettings, type LoyaltySettings, tierFor } from './loyalty.settings.ts';
 
@@ -36,6 +36,8 @@ export type MovementInput = {
   expiresAt?: Date | null;
   /** Debits only: take what is there (down to 0) instead of failing (reversals, expiry). */
   partial?: boolean;
+  /** Automatic rules: an existing movement with this key is the answer, whatever its amount (e.g. the order changed since). */
+  once?: boolean;
 };
 
 export type MovementResult = { movement: PointsMovement; account: PointsAccount; replayed: boolean };
@@ -114,7 +116,7 @@ export async function applyMovement(db: ScopedDb, m: MovementInput, settings?: L
 }
 
 async function replay(t: ScopedTx, existing: PointsMovement, m: MovementInput): Promise<MovementResult> {
-  if (existing.customerId !== m.customerId || existing.kind !== m.kind || (!m.partial && existing.points !== m.points)) {
+  if (!m.once && (existing.customerId !== m.customerId || existing.kind !== m.kind || (!m.partial && existing.points !== m.points))) {
     throw new ConflictError('This idempotency key was already used for another points movement', ['input', 'idempotencyKey']);
   }
   const account = await t.pointsAccount.findUniqueOrThrow({ where: { customerId: existing.customerId } });
@@ -227,6 +229,7 @@ export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: 
       await applyMovement(
         db,
         {
+          once: true,
           customerId: o.customerId,
           kind: 'EARN_ORDER',
           points: pts,
@@ -243,6 +246,7 @@ export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: 
       await applyMovement(
         db,
         {
+          once: true,
           customerId: referrer,
           kind: 'EARN_ACTION',
           points: s.points.referralPurchase,
@@ -262,6 +266,7 @@ export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: 
     await applyMovement(
       db,
       {
+        once: true,
         customerId: earned.customerId,
         kind: 'ADJUST',
         points: -earned.points,
@@ -285,6 +290,7 @@ export async function pointsForInteraction(db: ScopedDb, s: LoyaltySettings, int
   await applyMovement(
     db,
     {
+      once: true,
       customerId: i.customerId,
       kind: 'EARN_ACTION',
       points: pts,
@@ -333,3 +339,27 @@ export async function expirePoints(db: ScopedDb, now = new Date()): Promise<{ cu
 }
 
 export type PointsMovementFilter = { kinds?: PointsMovementKind[] | null };
+
+/**
+ * Merging customers unites their points: the duplicate's movements move to the survivor, its
+ * balance and lifetime points are added to the survivor's account (tier re-evaluated, recorded),
+ * and the duplicate's account goes. Runs inside the merge's transaction.
+ */
+registerMergeStep(async (tx, survivorId, duplicateId) => {
+  const dup = await tx.pointsAccount.findUnique({ where: { customerId: duplicateId } });
+  if (!dup) return;
+  await tx.pointsMovement.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+  await tx.tierChange.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+  await ensureAccount(tx, survivorId);
+  await tx.pointsAccount.updateMany({
+    where: { customerId: survivorId },
+    data: { balance: { increment: dup.balance }, lifetimeEarned: { increment: dup.lifetimeEarned }, updatedAt: new Date() },
+  });
+  await tx.pointsAccount.deleteMany({ where: { customerId: duplicateId } });
+  const account = await tx.pointsAccount.findUniqueOrThrow({ where: { customerId: survivorId } });
+  const tier = tierFor((await getLoyaltySettings(tx)).tiers, account.lifetimeEarned);
+  if (tier !== account.tier) {
+    await tx.pointsAccount.update({ where: { customerId: survivorId }, data: { tier } });
+    await tx.tierChange.create({ data: { customerId: survivorId, fromTier: account.tier, toTier: tier } as never });
+  }
+});

@@ -1,0 +1,59 @@
+import { forShop } from '../../db/tenant.ts';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import type { Logger } from '../../logger.ts';
+import { recomputeLoyalty, refreshLoyalty } from './loyalty.service.ts';
+import { expirePoints } from './points.service.ts';
+
+/**
+ * Keeps loyalty data current on a timer: each pass folds every shop's new orders and interactions
+ * into metrics and points (refreshLoyalty), and once a day per shop (for shops the refresh has
+ * seen) runs the full recompute — churn risk grows with time alone, and RFM quintiles move — and
+ * expires due points. Safe with several instances: recomputes of a shop are serialised by its
+ * LoyaltyState lock and every points movement is idempotent.
+ */
+export function createLoyaltyScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number; fullEveryMs?: number }) {
+  const fullEveryMs = opts.fullEveryMs ?? 24 * 3_600_000;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+
+  async function tick(now = new Date()): Promise<{ refreshed: number; recomputed: number }> {
+    let refreshed = 0;
+    let recomputed = 0;
+    const shops = await opts.prisma.shop.findMany({ select: { id: true } });
+    for (const { id } of shops) {
+      try {
+        refreshed += await refreshLoyalty(opts.prisma, id, now);
+        const state = await forShop(opts.prisma, id).loyaltyState.findFirst({ select: { fullComputedAt: true } });
+        if (state && (!state.fullComputedAt || now.getTime() - state.fullComputedAt.getTime() >= fullEveryMs)) {
+          await recomputeLoyalty(opts.prisma, id, now);
+          await expirePoints(forShop(opts.prisma, id), now);
+          recomputed++;
+        }
+      } catch (err) {
+        opts.logger.error('loyalty pass failed', { shopId: id, error: String(err) });
+      }
+    }
+    return { refreshed, recomputed };
+  }
+
+  return {
+    tick,
+    start() {
+      if (opts.intervalMs <= 0 || timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = tick()
+          .then(() => undefined)
+          .finally(() => {
+            running = null;
+          });
+      }, opts.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
