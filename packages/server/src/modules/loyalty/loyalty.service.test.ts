@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
-import { recordInteraction } from '../interactions/interaction.service.ts';
+import { deleteInteraction, recordInteraction, updateInteraction } from '../interactions/interaction.service.ts';
 import { upsertOrder } from '../orders/order.service.ts';
 import { indicatorScores, loadEvidence, recomputeLoyalty, refreshLoyalty, shopKpis } from './loyalty.service.ts';
 import { DEFAULT_LOYALTY, getLoyaltySettings, updateLoyaltySettings } from './loyalty.settings.ts';
@@ -232,6 +232,19 @@ describe('incremental refresh', () => {
     await order('r2', '2026-05-30', 40);
     await refreshLoyalty(tdb.prisma, shopId, NOW);
     expect((await metrics('alice')).referralsBought).toBe(2);
+  });
+
+  it('edits and deletions of interactions are folded in too (INTERACTION_UPDATED / INTERACTION_DELETED)', async () => {
+    const before = (await metrics('r2')).suggestions;
+    const i = await touch('r2', 'SUGGESTION', '2026-05-20');
+    await refreshLoyalty(tdb.prisma, shopId, NOW);
+    expect((await metrics('r2')).suggestions).toBe(before + 1);
+    await updateInteraction(db, i.id, { type: 'QA_PARTICIPATION' } as never);
+    await refreshLoyalty(tdb.prisma, shopId, NOW);
+    expect(await metrics('r2')).toMatchObject({ suggestions: before, qaParticipations: 1 });
+    await deleteInteraction(db, i.id);
+    await refreshLoyalty(tdb.prisma, shopId, NOW);
+    expect(await metrics('r2')).toMatchObject({ suggestions: before, qaParticipations: 0 });
   });
 
   it('crossing into HIGH again emits again; the retention follow-up is created when the shop wants it', async () => {

@@ -66,7 +66,15 @@ export async function recomputeCustomers(prisma: Prismaish, shopId: string, ids:
 }
 
 type EventRow = { id: bigint; type: string; customerId: string | null; payload: Record<string, unknown> };
-const RELEVANT = new Set(['ORDER_RECORDED', 'INTERACTION_RECORDED', 'CUSTOMER_MERGED', 'CUSTOMER_CREATED', 'CUSTOMER_UPDATED']);
+const RELEVANT = new Set([
+  'ORDER_RECORDED',
+  'INTERACTION_RECORDED',
+  'INTERACTION_UPDATED',
+  'INTERACTION_DELETED',
+  'CUSTOMER_MERGED',
+  'CUSTOMER_CREATED',
+  'CUSTOMER_UPDATED',
+]);
 const BATCH = 2000;
 
 function rowIdOf(globalId: unknown): string | null {
