@@ -46,6 +46,12 @@ export type FanoutResult = {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   deliveriesPerSecond: number;
   leadsPerSecond: number;
+  /**
+   * CPU time (user + system) of the server's process per delivery, µs, from the first lead to the
+   * last delivery: the lead mutations included; with `clients: 'inline'` the subscribers too. Less
+   * sensitive to other load on the machine than the latencies.
+   */
+  cpuUsPerDelivery: number;
   durationMs: number;
 };
 
@@ -87,6 +93,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const t0 = clock();
+    const cpu0 = process.cpuUsage();
     let next = 0;
     const worker = async () => {
       while (next < opts.leads) {
@@ -117,6 +124,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       if (count >= expected || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 20));
     }
+    const cpu = process.cpuUsage(cpu0);
     const r = await pool.collect(sentAt);
     const lat = r.latencies;
     const durationMs = Math.max(r.last, t0) - t0;
@@ -133,6 +141,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       latencyMs: { p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), max: lat.at(-1) ?? Number.NaN },
       deliveriesPerSecond: r.deliveries / (durationMs / 1000),
       leadsPerSecond: opts.leads / ((leadsDone - t0) / 1000),
+      cpuUsPerDelivery: (cpu.user + cpu.system) / Math.max(1, r.deliveries),
       durationMs,
     };
   } finally {
@@ -215,5 +224,6 @@ export function formatFanout(r: FanoutResult): string {
     `  deliveries ${r.deliveries}/${r.expectedDeliveries}  duplicates ${r.duplicates}  out of order ${r.outOfOrder}`,
     `  latency (captureLead request start -> received) p50 ${f(r.latencyMs.p50)} ms  p90 ${f(r.latencyMs.p90)} ms  p99 ${f(r.latencyMs.p99)} ms  max ${f(r.latencyMs.max)} ms`,
     `  ${Math.round(r.deliveriesPerSecond)} deliveries/s  (${f(r.leadsPerSecond)} leads/s captured, ${Math.round(r.durationMs)} ms total)`,
+    `  server process CPU ${f(r.cpuUsPerDelivery)} µs per delivery (lead mutations included${r.clients === 'inline' ? ', subscribers too' : ''})`,
   ].join('\n');
 }
