@@ -44,8 +44,16 @@ export type FanoutResult = {
   duplicates: number;
   outOfOrder: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** The captureLead requests themselves (request start -> response read), part of the latency above. */
+  mutationMs: { p50: number; p99: number };
   deliveriesPerSecond: number;
   leadsPerSecond: number;
+  /**
+   * CPU time (user + system) of the server's process per delivery, µs, from the first lead to the
+   * last delivery: the lead mutations included; with `clients: 'inline'` the subscribers too. Less
+   * sensitive to other load on the machine than the latencies.
+   */
+  cpuUsPerDelivery: number;
   durationMs: number;
 };
 
@@ -67,6 +75,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
     const shop = await createShop(bench.db.prisma, { name: `Fanout ${randomBytes(3).toString('hex')}` });
     const base = await app.start();
     const sentAt: Record<string, number> = {}; // customer global id -> request start
+    const mutationMs: number[] = [];
     // Every subscriber connected and its stream registered with the bus.
     const connecting = pool.start({
       url: base,
@@ -87,6 +96,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const t0 = clock();
+    const cpu0 = process.cpuUsage();
     let next = 0;
     const worker = async () => {
       while (next < opts.leads) {
@@ -106,6 +116,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
         const id = body.data?.captureLead?.customer?.id;
         if (!id) throw new Error(`captureLead failed: ${JSON.stringify(body)}`);
         sentAt[id] = started;
+        mutationMs.push(clock() - started);
       }
     };
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
@@ -117,6 +128,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       if (count >= expected || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 20));
     }
+    const cpu = process.cpuUsage(cpu0);
     const r = await pool.collect(sentAt);
     const lat = r.latencies;
     const durationMs = Math.max(r.last, t0) - t0;
@@ -131,8 +143,13 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       duplicates: r.duplicates,
       outOfOrder: r.outOfOrder,
       latencyMs: { p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), max: lat.at(-1) ?? Number.NaN },
+      mutationMs: (() => {
+        const m = [...mutationMs].sort((a, b) => a - b);
+        return { p50: pct(m, 50), p99: pct(m, 99) };
+      })(),
       deliveriesPerSecond: r.deliveries / (durationMs / 1000),
       leadsPerSecond: opts.leads / ((leadsDone - t0) / 1000),
+      cpuUsPerDelivery: (cpu.user + cpu.system) / Math.max(1, r.deliveries),
       durationMs,
     };
   } finally {
@@ -214,6 +231,8 @@ export function formatFanout(r: FanoutResult): string {
     `  subscribers run ${r.clients === 'process' ? 'in a separate process (not competing with the server for its event loop)' : 'inside the server process (they share its event loop)'}`,
     `  deliveries ${r.deliveries}/${r.expectedDeliveries}  duplicates ${r.duplicates}  out of order ${r.outOfOrder}`,
     `  latency (captureLead request start -> received) p50 ${f(r.latencyMs.p50)} ms  p90 ${f(r.latencyMs.p90)} ms  p99 ${f(r.latencyMs.p99)} ms  max ${f(r.latencyMs.max)} ms`,
+    `  (of which the captureLead request itself: p50 ${f(r.mutationMs.p50)} ms  p99 ${f(r.mutationMs.p99)} ms)`,
     `  ${Math.round(r.deliveriesPerSecond)} deliveries/s  (${f(r.leadsPerSecond)} leads/s captured, ${Math.round(r.durationMs)} ms total)`,
+    `  server process CPU ${f(r.cpuUsPerDelivery)} µs per delivery (lead mutations included${r.clients === 'inline' ? ', subscribers too' : ''})`,
   ].join('\n');
 }

@@ -25,6 +25,7 @@ describe('subscription fan-out benchmark harness', () => {
         outOfOrder: 0,
       });
       expect(Number.isFinite(r.latencyMs.p99)).toBe(true);
+      expect(r.cpuUsPerDelivery).toBeGreaterThan(0);
     },
   );
 });

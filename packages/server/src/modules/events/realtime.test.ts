@@ -167,7 +167,11 @@ describe('FOLLOW_UP_DUE', () => {
     expect(await dueEvents(A, f.id)).toEqual([]);
     // Due: two "instances" (ticks on separate connections) race; exactly one event.
     const later = new Date(dueAt.getTime() + 1000);
-    await Promise.all([notifyDueFollowUps(scoped(A), later), notifyDueFollowUps(forShop(t.db.prisma, A.shop.id), later)]);
+    const more = [];
+    for (let i = 0; i < 15; i++) more.push(await followUps.createFollowUp(scoped(A), SYSTEM, { customerId: c.id, dueAt }));
+    const counts = await Promise.all([1, 2, 3].map(() => notifyDueFollowUps(scoped(A), later)));
+    expect(counts.reduce((x, y) => x + y, 0)).toBe(16);
+    for (const m of more) expect((await dueEvents(A, m.id)).length).toBe(1);
     await t.app.followUpDue.tick(new Date(dueAt.getTime() + 5000));
     const fired = await dueEvents(A, f.id);
     expect(fired.length).toBe(1);

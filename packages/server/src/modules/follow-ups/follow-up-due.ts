@@ -6,8 +6,8 @@ import { emitEvents, gidOf } from './follow-up.access.ts';
 /**
  * FOLLOW_UP_DUE: emitted once when a PLANNED follow-up's dueAt passes.
  *
- * A tick marks the shop's due, not yet notified follow-ups (`dueNotifiedAt`) with one conditional
- * UPDATE … RETURNING and writes their events in the same transaction: the mark and the events
+ * A tick marks the shop's due, not yet notified follow-ups (`dueNotifiedAt`) with a conditional
+ * UPDATE … RETURNING (batches of 500) and writes their events in the same transaction: the mark and the events
  * commit together or not at all (restart-safe: an interrupted tick leaves nothing marked). With
  * several instances ticking at once the UPDATE's row locks and its `dueNotifiedAt IS NULL`
  * condition (re-checked after a concurrent commit) let exactly one of them mark, and emit for, each
@@ -19,12 +19,21 @@ const BATCH = 500;
 export async function notifyDueFollowUps(db: ScopedDb, now = new Date()): Promise<number> {
   let total = 0;
   for (;;) {
+    const due = { status: 'PLANNED' as const, dueAt: { lte: now }, dueNotifiedAt: null };
+    const candidates = await db.followUp.findMany({
+      where: due,
+      orderBy: [{ dueAt: 'asc' }, { id: 'asc' }],
+      take: BATCH,
+      select: { id: true },
+    });
+    if (!candidates.length) return total;
     const marked = await db.$transaction(async (t) => {
+      // The conditions sit on the updated rows themselves (not in a sub-select), so PostgreSQL
+      // re-checks them after waiting for a concurrent tick's lock: a row it marked is skipped.
       const rows = await t.followUp.updateManyAndReturn({
-        where: { status: 'PLANNED', dueAt: { lte: now }, dueNotifiedAt: null },
+        where: { id: { in: candidates.map((c) => c.id) }, ...due },
         data: { dueNotifiedAt: now },
         select: { id: true, customerId: true, assigneeId: true, dueAt: true, kind: true },
-        limit: BATCH,
       });
       rows.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || a.id.localeCompare(b.id));
       await emitEvents(
@@ -44,7 +53,7 @@ export async function notifyDueFollowUps(db: ScopedDb, now = new Date()): Promis
       return rows.length;
     });
     total += marked;
-    if (marked < BATCH) return total;
+    if (candidates.length < BATCH) return total;
   }
 }
 
