@@ -91,6 +91,12 @@ describe('rule language: parse and print', () => {
     const aggregates = Array.from({ length: 9 }, (_, i) => `orders.count(within = ${i + 1}d) > 0`).join(' OR ');
     expect(issue(() => parseRule(aggregates)).code).toBe('too_many_aggregates');
     expect(canon(aggregates.replace(/ OR orders\.count\(within = 9d\) > 0/, ''))).toContain('within = 8d');
+    // Fields sharing one join (the loyalty metrics row; orders.count and orders.total) are one aggregate.
+    const seven = Array.from({ length: 7 }, (_, i) => `orders.count(within = ${i + 1}d) > 0`).join(' OR ');
+    expect(
+      canon(`${seven} OR loyalty.score > 50 OR churnRisk = HIGH OR rfm = '555' OR lifetimeValue > 1 OR orders.total(within = 1d) > 1`),
+    ).toContain('churnRisk');
+    expect(issue(() => parseRule(`${seven} OR loyalty.score > 50 OR orders.count(within = 8d) > 0`)).code).toBe('too_many_aggregates');
     expect(issue(() => parseRule(`age IN (${Array.from({ length: 501 }, (_, i) => i).join(',')})`)).code).toBe('list_too_long');
   });
 

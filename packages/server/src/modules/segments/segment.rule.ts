@@ -611,11 +611,19 @@ export function treeToRule(tree: RuleTree, path: string[] = ['ruleTree']): Rule 
  * orders or interactions: at most LIMITS.maxAggregates per rule keep a rule's cost bounded.
  */
 function checkAggregates(rule: Rule, path: string[]): Rule {
-  const keys = new Set<string>();
+  // Keyed like the compiler's joins: fields sharing one join function (e.g. all loyalty fields,
+  // or orders.count / orders.total) with the same arguments are one subquery.
+  const keys = new Map<string, string>();
+  const joinIds = new Map<unknown, number>();
   const walk = (r: Rule): void => {
     if (r.kind === 'cond') {
       const def = lookupField(r.field)?.def;
-      if (def?.join) keys.add(`${def.name}(${r.args.map((a) => `${a.name}=${printValue(a.value)}`).join(',')})`);
+      if (def?.join) {
+        if (!joinIds.has(def.join)) joinIds.set(def.join, joinIds.size);
+        const args = r.args.map((a) => `${a.name}=${printValue(a.value)}`).join(',');
+        const key = `${joinIds.get(def.join)}|${args}`;
+        if (!keys.has(key)) keys.set(key, `${def.name}(${args})`);
+      }
     } else if (r.kind === 'not') walk(r.item);
     else r.items.forEach(walk);
   };
@@ -624,7 +632,7 @@ function checkAggregates(rule: Rule, path: string[]): Rule {
     throw new ValidationError([
       {
         path,
-        message: `More than ${LIMITS.maxAggregates} different behavioural aggregates (${[...keys].slice(0, 12).join(', ')}${keys.size > 12 ? ', …' : ''})`,
+        message: `More than ${LIMITS.maxAggregates} different behavioural aggregates (${[...keys.values()].slice(0, 12).join(', ')}${keys.size > 12 ? ', …' : ''})`,
         code: 'too_many_aggregates',
       },
     ]);
