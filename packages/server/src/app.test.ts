@@ -94,8 +94,10 @@ describe('buildApp', () => {
   it('lets in-flight requests finish on stop', async () => {
     const app = makeApp();
     const url = await app.start();
+    // Stop only once the server has the request (a fixed delay raced the connection on busy machines).
+    const received = new Promise((r) => app.httpServer()?.once('request', r));
     const inFlight = post(url, '{ customers(first: 5) { totalCount } }', keys.secretKey);
-    await new Promise((r) => setTimeout(r, 5));
+    await received;
     await app.stop();
     const res = await inFlight;
     expect(res.status).toBe(200);

@@ -46,6 +46,8 @@ export type App = {
   start(): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish (up to 10 s), closes sockets. */
   stop(): Promise<void>;
+  /** The Node HTTP server while started (null otherwise), e.g. to attach other handlers. */
+  httpServer(): Server | null;
   /** The webhook dispatcher (runs in the background between start and stop when enabled). */
   webhooks: ReturnType<typeof createDispatcher>;
   /** Returns stale leads to the pool and auto-assigns pool leads every LEAD_POOL_INTERVAL_MS. */
@@ -235,6 +237,7 @@ export function buildApp(opts: AppOptions): App {
     followUpDue,
     retention,
     loyalty,
+    httpServer: () => server,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
