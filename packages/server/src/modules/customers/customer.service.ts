@@ -405,10 +405,21 @@ export async function deleteCustomer(db: ScopedDb, id: string): Promise<string> 
     if (!c) throw new NotFoundError('Customer', ['input', 'id']);
     // Tombstones merged into this customer go too: they hold its former identifiers.
     await t.customer.deleteMany({ where: { mergedIntoId: c.id } });
+    for (const step of eraseSteps) await step(t, c.id);
     await t.customer.delete({ where: { id: c.id } });
     await emitEvent(t, { type: 'CUSTOMER_DELETED', customerId: c.id, payload: { customerId: gid('Customer', c.id) } });
     return c.id;
   });
+}
+
+/**
+ * Steps other modules add to an erasure, run in its transaction just before the customer row (and,
+ * by cascade, everything attached) goes: e.g. segments write SEGMENT_LEFT for the memberships.
+ */
+export type EraseStep = (tx: ScopedTx, customerId: string) => Promise<void>;
+const eraseSteps: EraseStep[] = [];
+export function registerEraseStep(step: EraseStep) {
+  eraseSteps.push(step);
 }
 
 /**

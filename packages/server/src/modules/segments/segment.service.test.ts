@@ -242,12 +242,18 @@ describe('saved segments and membership', () => {
     expect(await events(s.id)).toEqual(['-ben']);
   });
 
-  it('an erased member is gone from the membership and the count after the next incremental refresh', async () => {
+  it('an erased member leaves at once: SEGMENT_LEFT in the erasure transaction, count corrected, no second event on refresh', async () => {
     const gone = await customers.createCustomer(db, actor, { email: 'gone@seg.test', stage: 'PARTNER' });
     const s = await svc.createSegment(tdb.prisma, db, shopA, { name: 'Partners', rule: parseRule('stage = PARTNER') });
     expect(s.memberCount).toBe(1);
+    const left = () => tdb.prisma.event.findMany({ where: { shopId: shopA, type: 'SEGMENT_LEFT', customerId: gone.id } });
     await customers.deleteCustomer(db, gone.id);
+    expect((await left()).map((e) => e.payload)).toEqual([
+      { segmentId: encodeGlobalID('Segment', s.id), customerId: encodeGlobalID('Customer', gone.id), segmentName: 'Partners' },
+    ]);
+    expect((await db.segment.findUniqueOrThrow({ where: { id: s.id } })).memberCount).toBe(0);
     await svc.refreshChanged(tdb.prisma, shopA);
+    expect(await left()).toHaveLength(1);
     expect((await db.segment.findUniqueOrThrow({ where: { id: s.id } })).memberCount).toBe(0);
   });
 

@@ -4,6 +4,8 @@ import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import { Prisma, type PrismaClient, type Segment } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
+import { registerEraseStep } from '../customers/customer.service.ts';
+import { emitEvent } from '../events/event.service.ts';
 import { countMatching, decodeMemberCursor, diffSql, encodeMemberCursor, pageMatching } from './segment.compile.ts';
 import { parseRule, printRule, type Rule } from './segment.rule.ts';
 
@@ -296,3 +298,20 @@ export function createSegmentScheduler(opts: { prisma: PrismaClient; logger: Log
     },
   };
 }
+
+// Erasure: the memberships go by cascade with the customer; say so to subscribers (SEGMENT_LEFT,
+// in the erasure's transaction) and keep memberCount right without waiting for a refresh.
+registerEraseStep(async (t, customerId) => {
+  const rows = await t.segmentMember.findMany({
+    where: { customerId },
+    select: { segment: { select: { id: true, name: true, updatedAt: true } } },
+  });
+  for (const { segment: seg } of rows) {
+    await t.segment.update({ where: { id: seg.id }, data: { memberCount: { decrement: 1 }, updatedAt: seg.updatedAt } });
+    await emitEvent(t, {
+      type: 'SEGMENT_LEFT',
+      customerId,
+      payload: { segmentId: segmentGid(seg.id), customerId: encodeGlobalID('Customer', customerId), segmentName: seg.name },
+    });
+  }
+});
