@@ -33,6 +33,9 @@ it('seeds a believable demo shop once, and prints the same working keys on later
   expect(await db.prisma.customerMetrics.count({ where: { shopId } })).toBe(40);
   expect(await db.prisma.customerMetrics.count({ where: { shopId, rfm: { not: null } } })).toBe(buyers.length);
   expect(await db.prisma.pointsAccount.count({ where: { shopId, balance: { gt: 0 } } })).toBeGreaterThan(0);
+  const segments = await db.prisma.segment.findMany({ where: { shopId }, orderBy: { name: 'asc' } });
+  expect(segments.map((x) => x.name)).toEqual(['At risk of churning', 'Open leads', 'Repeat and loyal buyers']);
+  expect(segments.every((x) => x.memberCount > 0)).toBe(true);
   expect(await findActiveKey(db.prisma, first.secretKey)).not.toBeNull();
   expect(await findActiveKey(db.prisma, first.publishableKey)).not.toBeNull();
 

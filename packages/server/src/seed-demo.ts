@@ -9,6 +9,8 @@ import { SYSTEM } from './modules/follow-ups/follow-up.access.ts';
 import { createFollowUp } from './modules/follow-ups/follow-up.service.ts';
 import { recordInteraction } from './modules/interactions/interaction.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
+import { parseRule } from './modules/segments/segment.rule.ts';
+import { createSegment } from './modules/segments/segment.service.ts';
 import { upsertOrder } from './modules/orders/order.service.ts';
 import { createShop } from './modules/shops/shop.service.ts';
 
@@ -164,6 +166,14 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string): Promise<
   // Loyalty metrics, points from the orders and actions, churn warnings: so `pnpm start` shows them.
   await refreshLoyalty(prisma, created.shop.id);
   await recomputeLoyalty(prisma, created.shop.id);
+  // A few saved segments (materialised now, refreshed by the server as data changes).
+  for (const [name, rule] of [
+    ['Repeat and loyal buyers', 'stage IN (REPEAT, LOYAL) AND orders.count >= 2'],
+    ['At risk of churning', 'churnRisk IN (MEDIUM, HIGH)'],
+    ['Open leads', 'stage IN (SUSPECT, PROSPECT) AND orders.count = 0'],
+  ] as const) {
+    await createSegment(prisma, db, created.shop.id, { name, rule: parseRule(rule) });
+  }
   const keys = { shop: created.shop, secretKey: created.secretKey, publishableKey: created.publishableKey };
   writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;
