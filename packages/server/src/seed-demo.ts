@@ -9,9 +9,9 @@ import { SYSTEM } from './modules/follow-ups/follow-up.access.ts';
 import { createFollowUp } from './modules/follow-ups/follow-up.service.ts';
 import { recordInteraction } from './modules/interactions/interaction.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
+import { upsertOrder } from './modules/orders/order.service.ts';
 import { parseRule } from './modules/segments/segment.rule.ts';
 import { createSegment } from './modules/segments/segment.service.ts';
-import { upsertOrder } from './modules/orders/order.service.ts';
 import { createShop } from './modules/shops/shop.service.ts';
 
 type DemoKeys = { shop: { id: string; name: string; slug: string }; secretKey: string; publishableKey: string };
