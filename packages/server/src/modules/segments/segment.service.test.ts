@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, VersionConflictError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
 import { recordInteraction } from '../interactions/interaction.service.ts';
 import { recomputeLoyalty } from '../loyalty/loyalty.service.ts';
 import { upsertOrder } from '../orders/order.service.ts';
-import { countMatching, pageMatching } from './segment.compile.ts';
+import { compileRule, countMatching, pageMatching } from './segment.compile.ts';
 import { parseRule } from './segment.rule.ts';
 import * as svc from './segment.service.ts';
 
@@ -164,6 +165,30 @@ describe('compiled rules on live data', () => {
     await customers.archiveCustomer(db, (P.dan as C).id, true);
     expect(await match('createdAt > -1d')).toEqual(['ann', 'ben', 'cat']);
     await customers.archiveCustomer(db, (P.dan as C).id, false);
+  });
+});
+
+describe('query plans', () => {
+  it('the order aggregates are read by an index-only scan of the covering Order index (no heap, no hash aggregate)', async () => {
+    // Guards the migration 20261126160000_segment_indexes: every column the grouped order subquery
+    // reads must be in "Order"(shopId, customerId, placedAt, status, total), or this plan is impossible.
+    await tdb.sql.exec('VACUUM ANALYZE "Order"');
+    const rule = parseRule(
+      'orders.count(within = 365d) >= 1 OR orders.total > 0 OR orders.average > 0 OR lastOrderAt > -1y OR firstOrderAt < +1d',
+    );
+    const plan = await tdb.prisma.$transaction(async (tx) => {
+      // Tiny tables: without this the planner rightly prefers a sequential scan.
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      const shop = Prisma.sql`${shopA}::uuid`;
+      const c = compileRule(rule, { shop, now: NOW });
+      const rows = await tx.$queryRaw<Record<string, string>[]>(
+        Prisma.sql`EXPLAIN SELECT count(*) FROM "Customer" c ${c.joins} WHERE c."shopId" = ${shop} AND ${c.where}`,
+      );
+      return rows.map((r) => Object.values(r)[0]).join('\n');
+    });
+    // Two grouped subqueries (with and without the window), each an index-only scan in customer order.
+    expect(plan.match(/Index Only Scan using "Order_shopId_customerId_placedAt_status_total_idx"/g)?.length).toBe(2);
+    expect(plan).not.toMatch(/HashAggregate/);
   });
 });
 
