@@ -4,7 +4,11 @@
  * Reports p50/p90/p99 delivery latency (captureLead request start -> event received) and
  * deliveries/s; writes results/fanout.json. No assertions.
  *
- *   pnpm --filter @crm/bench exec tsx fanout.bench.ts     (also the last part of `pnpm bench`)
+ *   pnpm --filter @crm/bench exec tsx --max-semi-space-size=64 fanout.bench.ts     (also part of `pnpm bench`)
+ *
+ * The server runs in this process: `--max-semi-space-size=64` is the young-generation size the
+ * server's start script uses (see the README's fan-out figures); without it the figures are the
+ * default heap's.
  *
  * The subscribers run in a separate process (BENCH_CLIENTS=process, default) or inside the server's
  * process (BENCH_CLIENTS=inline, the set-up of the first version of this bench).

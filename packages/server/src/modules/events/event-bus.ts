@@ -181,17 +181,33 @@ export class EventBus {
     await this.start();
     const db = forShop(this.database.prisma, shopId);
     let cursor = after ?? (await latestEventId(db));
+    // Live rows this subscriber wants, and the highest live row id handed to it (`seen`): rows
+    // the filter rejects are passed over right here, so they neither queue nor wake the stream
+    // (most subscribers want few of a shop's event types). The cursor moves to `seen` once the
+    // queue is drained; the filter runs again in the stream when it threw here.
     const queue: Event[] = [];
+    let seen = cursor;
     let overflow = false;
     const sub: LiveSub = {
       push: (rows) => {
         if (overflow) return;
-        for (const r of rows) if (r.id > cursor) queue.push(r);
+        const before = queue.length;
+        for (const r of rows) {
+          if (r.id <= seen) continue;
+          seen = r.id;
+          let wanted = true;
+          try {
+            wanted = filter(r);
+          } catch {
+            // queued: the stream calls the filter again and fails there, for this subscriber only
+          }
+          if (wanted) queue.push(r);
+        }
         if (queue.length > this.maxQueue) {
           overflow = true;
           queue.length = 0;
         }
-        ctl.wake?.();
+        if (queue.length !== before || overflow) ctl.wake?.();
       },
     };
     let tail: ShopTail | null = null;
@@ -221,10 +237,15 @@ export class EventBus {
           // The tail already handed out rows we have not read: read again (no await between the
           // check and joining, so nothing slips between them).
           if (t.head !== null && t.head > cursor) continue;
+          const fresh = t.head === null;
           t.head ??= cursor;
           t.subs.add(sub);
           tail = t;
           overflow = false;
+          seen = cursor;
+          // A new tail has heard no bell yet: rows committed between our last read (or the
+          // yields since) and now would otherwise wait for the next bell or the safety poll.
+          if (fresh) void t.pull();
           continue;
         }
         const next = queue.shift();
@@ -235,10 +256,12 @@ export class EventBus {
           continue;
         }
         if (overflow) {
-          // Fell too far behind: back to reading the table from our cursor.
+          // Fell too far behind: back to reading the table from our cursor (the last row yielded).
           leave();
           continue;
         }
+        // Everything handed over so far is yielded or filtered out.
+        if (seen > cursor) cursor = seen;
         await new Promise<void>((resolve) => {
           ctl.wake = resolve;
         });
