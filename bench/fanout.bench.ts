@@ -1,6 +1,7 @@
 /**
  * Subscription fan-out: BENCH_SUBSCRIBERS (1000) graphql-ws subscribers to `leadCreated` on one
- * instance, then BENCH_LEADS (200) leads captured through the API, BENCH_CONCURRENCY (4) at a time.
+ * instance, then BENCH_LEADS (200) leads captured through the API: one at a time (each lead's own
+ * fan-out), then 4 at a time (sustained load); BENCH_CONCURRENCY=n runs only n at a time.
  * Reports p50/p90/p99 delivery latency (captureLead request start -> event received) and
  * deliveries/s; writes results/fanout.json. No assertions.
  *
@@ -29,19 +30,29 @@ const int = (name: string, fallback: number) => {
   return n;
 };
 try {
-  const result = await runFanout({
-    subscribers: int('BENCH_SUBSCRIBERS', 1000),
-    leads: int('BENCH_LEADS', 200),
-    concurrency: int('BENCH_CONCURRENCY', 4),
-    poolSize: int('BENCH_POOL', 10),
-    backend: (env.BENCH_BACKEND ?? 'auto') as 'auto' | 'postgres' | 'pglite',
-    adminUrl: env.BENCH_DATABASE_URL ?? DEFAULT_ADMIN_URL,
-    clients: env.BENCH_CLIENTS === 'inline' ? 'inline' : 'process',
-  });
-  console.log(formatFanout(result));
+  // Two rounds unless BENCH_CONCURRENCY is set: the issue's scenario (each new lead fanned out on
+  // its own, one lead in flight at a time) and a sustained load (4 leads in flight, so each
+  // delivery also queues behind the fan-out of the leads before it).
+  const rounds = env.BENCH_CONCURRENCY ? [int('BENCH_CONCURRENCY', 4)] : [1, 4];
+  const results = [];
+  for (const concurrency of rounds) {
+    const result = await runFanout({
+      subscribers: int('BENCH_SUBSCRIBERS', 1000),
+      leads: int('BENCH_LEADS', 200),
+      concurrency,
+      poolSize: int('BENCH_POOL', 10),
+      backend: (env.BENCH_BACKEND ?? 'auto') as 'auto' | 'postgres' | 'pglite',
+      adminUrl: env.BENCH_DATABASE_URL ?? DEFAULT_ADMIN_URL,
+      clients: env.BENCH_CLIENTS === 'inline' ? 'inline' : 'process',
+    });
+    console.log(`\n[${concurrency === 1 ? 'one lead at a time' : `${concurrency} leads in flight`}]`);
+    console.log(formatFanout(result));
+    console.log(`  target p99 < 250 ms: ${result.latencyMs.p99 < 250 ? 'met' : 'NOT met'} (${result.latencyMs.p99.toFixed(1)} ms)`);
+    results.push({ concurrency, ...result });
+  }
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'fanout.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ rounds: results, at: new Date().toISOString() }, null, 2)}\n`);
 } finally {
   await closeAllBenchDatabases();
 }
