@@ -1,6 +1,7 @@
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
 
 /**
  * Retention (EVENT_RETENTION_DAYS, default 30; 0 keeps everything). A tick deletes, per shop and in
@@ -61,9 +62,6 @@ export async function pruneShop(db: ScopedDb, cutoff: Date): Promise<PruneResult
 
 /** Prunes every shop every `intervalMs` (0 = never) when `retentionDays` > 0; `tick()` drives it by hand. */
 export function createRetentionScheduler(opts: { prisma: PrismaClient; logger: Logger; retentionDays: number; intervalMs: number }) {
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> | null = null;
-
   async function tick(now = new Date()): Promise<PruneResult> {
     const total: PruneResult = { events: 0, webhookDeliveries: 0, idempotencyKeys: 0 };
     if (opts.retentionDays <= 0) return total;
@@ -85,20 +83,6 @@ export function createRetentionScheduler(opts: { prisma: PrismaClient; logger: L
 
   return {
     tick,
-    start() {
-      if (opts.intervalMs <= 0 || opts.retentionDays <= 0 || timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick().finally(() => {
-          running = null;
-        });
-      }, opts.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
+    ...periodic({ name: 'retention', intervalMs: opts.retentionDays > 0 ? opts.intervalMs : 0, logger: opts.logger }, () => tick()),
   };
 }

@@ -1,6 +1,7 @@
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
 import { emitEvents, gidOf } from './follow-up.access.ts';
 
 /**
@@ -59,9 +60,6 @@ export async function notifyDueFollowUps(db: ScopedDb, now = new Date()): Promis
 
 /** Runs `notifyDueFollowUps` for every shop every `intervalMs` (0 = never; `tick()` drives it by hand). */
 export function createFollowUpDueScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number }) {
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> | null = null;
-
   async function tick(now = new Date()): Promise<{ notified: number }> {
     let notified = 0;
     const shops = await opts.prisma.shop.findMany({ select: { id: true } });
@@ -75,22 +73,5 @@ export function createFollowUpDueScheduler(opts: { prisma: PrismaClient; logger:
     return { notified };
   }
 
-  return {
-    tick,
-    start() {
-      if (opts.intervalMs <= 0 || timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick().finally(() => {
-          running = null;
-        });
-      }, opts.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
+  return { tick, ...periodic({ name: 'follow-up due', intervalMs: opts.intervalMs, logger: opts.logger }, () => tick()) };
 }

@@ -1,6 +1,7 @@
 import { forShop } from '../../db/tenant.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
 import { SYSTEM } from './follow-up.access.ts';
 import { autoAssignLeads, returnStaleLeads } from './lead-pool.service.ts';
 
@@ -12,9 +13,6 @@ import { autoAssignLeads, returnStaleLeads } from './lead-pool.service.ts';
  * updates, so a lead is moved once.
  */
 export function createLeadPoolScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number }) {
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-
   /** One pass over every shop; returns how many leads were returned and assigned. */
   async function tick(): Promise<{ returned: number; assigned: number }> {
     let returned = 0;
@@ -32,24 +30,5 @@ export function createLeadPoolScheduler(opts: { prisma: PrismaClient; logger: Lo
     return { returned, assigned };
   }
 
-  return {
-    tick,
-    start() {
-      if (opts.intervalMs <= 0 || timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick()
-          .then(() => undefined)
-          .finally(() => {
-            running = null;
-          });
-      }, opts.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
+  return { tick, ...periodic({ name: 'lead pool', intervalMs: opts.intervalMs, logger: opts.logger }, () => tick()) };
 }

@@ -1,6 +1,7 @@
 import { forShop } from '../../db/tenant.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
 import { recomputeLoyalty, refreshLoyalty } from './loyalty.service.ts';
 import { expirePoints } from './points.service.ts';
 
@@ -13,8 +14,6 @@ import { expirePoints } from './points.service.ts';
  */
 export function createLoyaltyScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number; fullEveryMs?: number }) {
   const fullEveryMs = opts.fullEveryMs ?? 24 * 3_600_000;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
 
   async function tick(now = new Date()): Promise<{ refreshed: number; recomputed: number }> {
     let refreshed = 0;
@@ -36,24 +35,5 @@ export function createLoyaltyScheduler(opts: { prisma: PrismaClient; logger: Log
     return { refreshed, recomputed };
   }
 
-  return {
-    tick,
-    start() {
-      if (opts.intervalMs <= 0 || timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick()
-          .then(() => undefined)
-          .finally(() => {
-            running = null;
-          });
-      }, opts.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
+  return { tick, ...periodic({ name: 'loyalty', intervalMs: opts.intervalMs, logger: opts.logger }, () => tick()) };
 }

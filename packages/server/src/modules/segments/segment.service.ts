@@ -4,6 +4,7 @@ import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import { Prisma, type PrismaClient, type Segment } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
 import { registerEraseStep } from '../customers/customer.service.ts';
 import { emitEvent } from '../events/event.service.ts';
 import { countMatching, decodeMemberCursor, diffSql, encodeMemberCursor, pageMatching } from './segment.compile.ts';
@@ -251,8 +252,6 @@ export async function refreshChanged(prisma: PrismaClient, shopId: string, now =
  * with time). 0 turns either off (tests drive `tick()` themselves).
  */
 export function createSegmentScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number; fullRefreshMs: number }) {
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> | null = null;
   async function tick(now = new Date()) {
     let entered = 0;
     let left = 0;
@@ -279,24 +278,7 @@ export function createSegmentScheduler(opts: { prisma: PrismaClient; logger: Log
     }
     return { entered, left };
   }
-  return {
-    tick,
-    start() {
-      if (opts.intervalMs <= 0 || timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick().finally(() => {
-          running = null;
-        });
-      }, opts.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
+  return { tick, ...periodic({ name: 'segment refresh', intervalMs: opts.intervalMs, logger: opts.logger }, () => tick()) };
 }
 
 // Erasure: the memberships go by cascade with the customer; say so to subscribers (SEGMENT_LEFT,

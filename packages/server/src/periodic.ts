@@ -1,0 +1,33 @@
+import type { Logger } from './logger.ts';
+
+/**
+ * A background pass run every `intervalMs` (0 or less: never), never overlapping itself. A pass
+ * that throws is logged and the next one runs as planned (a database that is briefly away must not
+ * crash the process). `stop()` clears the timer and waits for a running pass to finish.
+ */
+export function periodic(opts: { name: string; intervalMs: number; logger: Logger }, pass: () => Promise<unknown>) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  return {
+    start() {
+      if (opts.intervalMs <= 0 || timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = pass()
+          .then(
+            () => undefined,
+            (err) => opts.logger.error(`${opts.name} pass failed`, { error: String(err) }),
+          )
+          .finally(() => {
+            running = null;
+          });
+      }, opts.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
