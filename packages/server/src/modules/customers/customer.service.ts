@@ -3,7 +3,7 @@ import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import type { Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
-import { emitEvent, gid } from '../events/event.service.ts';
+import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
 import {
   normalizeEmail,
   normalizePhone,
@@ -202,8 +202,10 @@ export async function createCustomer(db: ScopedDb, actor: Actor, input: CreateCu
     }
     if (consents?.length) await recordConsents(t, customer.id, consents, actor.source ?? 'api');
     const facts = { customerId: gid('Customer', customer.id), stage: initialStage, sourceChannel: customer.sourceChannel };
-    await emitEvent(t, { type: 'CUSTOMER_CREATED', customerId: customer.id, payload: facts });
-    if (actor.lead) await emitEvent(t, { type: 'LEAD_CAPTURED', customerId: customer.id, payload: facts });
+    await emitEvents(t, [
+      { type: 'CUSTOMER_CREATED', customerId: customer.id, payload: facts },
+      ...(actor.lead ? [{ type: 'LEAD_CAPTURED' as const, customerId: customer.id, payload: facts }] : []),
+    ]);
     return customer;
   });
 }
