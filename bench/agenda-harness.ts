@@ -15,8 +15,11 @@ import {
   fmt,
   formatLoadTable,
   type LoadOptions,
+  type LoadRatios,
   type LoadResult,
   load,
+  loadLine,
+  loadRatios,
   type OpenOptions,
   openBenchDatabase,
   type RequestSpec,
@@ -247,10 +250,8 @@ export type AgendaResult = {
   api: LoadResult;
   raw: LoadResult;
   /** API / raw. */
-  ratio: { rps: number; p50: number; p99: number };
+  ratio: LoadRatios;
 };
-
-const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
 export async function runAgenda(opts: AgendaScenarioOptions): Promise<AgendaResult> {
   const log = opts.log ?? (() => {});
@@ -291,11 +292,7 @@ export async function runAgenda(opts: AgendaScenarioOptions): Promise<AgendaResu
       apiSql,
       api: apiResult,
       raw: rawResult,
-      ratio: {
-        rps: ratio(apiResult.rps, rawResult.rps),
-        p50: ratio(apiResult.p50, rawResult.p50),
-        p99: ratio(apiResult.p99, rawResult.p99),
-      },
+      ratio: loadRatios(apiResult, rawResult),
     };
   } finally {
     for (const t of targets.reverse()) await t.stop().catch(() => {});
@@ -306,7 +303,7 @@ export async function runAgenda(opts: AgendaScenarioOptions): Promise<AgendaResu
 export function formatAgendaReport(r: AgendaResult): string {
   return [
     `agenda: agenda(first: ${AGENDA_PAGE_SIZE}) + section counts of an agent with ${r.seeded.planned} planned follow-ups on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
-    `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per request, raw 1`,
+    loadLine(r, ', raw 1'),
     '',
     ...formatLoadTable([r.api, r.raw]),
     '',

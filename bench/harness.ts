@@ -564,7 +564,7 @@ export type ScenarioResult = {
   apiSql: string[];
   api: LoadResult;
   raw: LoadResult;
-  ratio: { rps: number; p50: number };
+  ratio: LoadRatios;
 };
 
 export async function runCustomersList(opts: ScenarioOptions): Promise<ScenarioResult> {
@@ -605,10 +605,7 @@ export async function runCustomersList(opts: ScenarioOptions): Promise<ScenarioR
       apiSql,
       api: apiResult,
       raw: rawResult,
-      ratio: {
-        rps: rawResult.rps > 0 ? apiResult.rps / rawResult.rps : Number.NaN,
-        p50: rawResult.p50 > 0 ? apiResult.p50 / rawResult.p50 : Number.NaN,
-      },
+      ratio: loadRatios(apiResult, rawResult),
     };
   } finally {
     for (const t of targets.reverse()) await t.stop().catch(() => {});
@@ -643,11 +640,26 @@ export function formatLoadTable(results: LoadResult[]): string[] {
   return [line(rows[0]!), line(widths.map((w) => '-'.repeat(w))), ...rows.slice(1).map(line)];
 }
 
+export type LoadRatios = { rps: number; p50: number; p99: number };
+/** API / raw of requests per second and latencies (NaN when the baseline measured 0). */
+export function loadRatios(api: LoadResult, raw: LoadResult): LoadRatios {
+  const r = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
+  return { rps: r(api.rps, raw.rps), p50: r(api.p50, raw.p50), p99: r(api.p99, raw.p99) };
+}
+
+/** The report line describing a load run (shared by the API-vs-raw scenarios). */
+export function loadLine(
+  r: { load: { connections: number; warmup: number; duration: number; poolSize: number }; apiSql: unknown[] },
+  rawNote = '',
+): string {
+  return `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per request${rawNote}`;
+}
+
 /** A readable table of a result. */
 export function formatReport(r: ScenarioResult): string {
   return [
     `customers-list: ${r.customers} customers on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
-    `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per request`,
+    loadLine(r),
     '',
     ...formatLoadTable([r.api, r.raw]),
     '',

@@ -13,8 +13,11 @@ import {
   fmt,
   formatLoadTable,
   type LoadOptions,
+  type LoadRatios,
   type LoadResult,
   load,
+  loadLine,
+  loadRatios,
   type OpenOptions,
   openBenchDatabase,
   type RequestSpec,
@@ -387,10 +390,8 @@ export type TimelineResult = {
   api: LoadResult;
   raw: LoadResult;
   /** API / raw. */
-  ratio: { rps: number; p50: number; p99: number };
+  ratio: LoadRatios;
 };
-
-const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
 export async function runTimeline(opts: TimelineScenarioOptions): Promise<TimelineResult> {
   const log = opts.log ?? (() => {});
@@ -435,11 +436,7 @@ export async function runTimeline(opts: TimelineScenarioOptions): Promise<Timeli
       apiSql,
       api: apiResult,
       raw: rawResult,
-      ratio: {
-        rps: ratio(apiResult.rps, rawResult.rps),
-        p50: ratio(apiResult.p50, rawResult.p50),
-        p99: ratio(apiResult.p99, rawResult.p99),
-      },
+      ratio: loadRatios(apiResult, rawResult),
     };
   } finally {
     for (const t of targets.reverse()) await t.stop().catch(() => {});
@@ -453,7 +450,7 @@ export async function runTimeline(opts: TimelineScenarioOptions): Promise<Timeli
 export function formatTimelineReport(r: TimelineResult): string {
   return [
     `customer-timeline: timeline(first: ${TIMELINE_PAGE_SIZE}) of a customer with ${r.events} events on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
-    `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per request, raw 1`,
+    loadLine(r, ', raw 1'),
     '',
     ...formatLoadTable([r.api, r.raw]),
     '',

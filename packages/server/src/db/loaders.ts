@@ -28,3 +28,20 @@ export function loader<T extends { id: string }>(
   }
   return l;
 }
+
+const memos = new WeakMap<Context, Map<string, Promise<unknown>>>();
+
+/** A value computed at most once per request (e.g. the shop's settings), shared by every resolver that asks. */
+export function perRequest<T>(ctx: Context, name: string, compute: () => Promise<T>): Promise<T> {
+  let map = memos.get(ctx);
+  if (!map) {
+    map = new Map();
+    memos.set(ctx, map);
+  }
+  let p = map.get(name) as Promise<T> | undefined;
+  if (!p) {
+    p = compute();
+    map.set(name, p);
+  }
+  return p;
+}

@@ -1,7 +1,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import { type Context, requireScope } from '../../context.ts';
-import { loader } from '../../db/loaders.ts';
+import { loader, perRequest } from '../../db/loaders.ts';
 import { ValidationError } from '../../errors.ts';
 import type { CustomerMetrics, PointsAccount } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
@@ -26,27 +26,10 @@ import { adjustPoints, earnPoints, expirePoints, InsufficientPointsError, type M
 // ---------------------------------------------------------------------------------------------
 // Freshness and loaders
 
-const fresh = new WeakMap<Context, Promise<unknown>>();
 /** Folds the shop's new orders / interactions into metrics and points once per request, before loyalty reads. */
-function ensureFresh(ctx: Context, shopId: string) {
-  let p = fresh.get(ctx);
-  if (!p) {
-    p = refreshLoyalty(ctx.services.database.prisma, shopId);
-    fresh.set(ctx, p);
-  }
-  return p;
-}
-
-const settingsOf = new WeakMap<Context, Promise<LoyaltySettings>>();
-function settings(ctx: Context, shopId: string) {
-  let p = settingsOf.get(ctx);
-  if (!p) {
-    p = getLoyaltySettings(ctx.db);
-    settingsOf.set(ctx, p);
-  }
-  void shopId;
-  return p;
-}
+const ensureFresh = (ctx: Context, shopId: string) =>
+  perRequest(ctx, 'loyalty.fresh', () => refreshLoyalty(ctx.services.database.prisma, shopId));
+const settings = (ctx: Context) => perRequest(ctx, 'loyalty.settings', () => getLoyaltySettings(ctx.db));
 
 type MetricsRow = CustomerMetrics & { id: string };
 const metricsLoader = (ctx: Context, shopId: string) =>
@@ -284,7 +267,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
       'Loyalty score with its indicators and facts, RFM, values and churn warning; null until computed (recomputeLoyalty). Secret key with customers:read.',
     resolve: async (c, _a, ctx) => {
       const { shopId } = requireScope(ctx, 'customers:read');
-      const [row, s] = await Promise.all([metricsLoader(ctx, shopId).load(c.id), settings(ctx, shopId)]);
+      const [row, s] = await Promise.all([metricsLoader(ctx, shopId).load(c.id), settings(ctx)]);
       return row ? { row, settings: s } : null;
     },
   }),
@@ -293,7 +276,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
     description: 'Points balance, tier and ledger. Secret key with customers:read.',
     resolve: async (c, _a, ctx) => {
       const { shopId } = requireScope(ctx, 'customers:read');
-      const [account, s] = await Promise.all([accountLoader(ctx, shopId).load(c.id), settings(ctx, shopId)]);
+      const [account, s] = await Promise.all([accountLoader(ctx, shopId).load(c.id), settings(ctx)]);
       return { customerId: c.id, account, settings: s };
     },
   }),

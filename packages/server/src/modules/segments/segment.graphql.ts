@@ -5,7 +5,6 @@ import { COMMON_ERRORS } from '../common/common.type.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { AFTER, EventRef, parseAfter, stream } from '../events/event.graphql.ts';
 import { checkPageSize } from '../orders/order.graphql.ts';
-import { decodeMemberCursor } from './segment.compile.ts';
 import { FIELDS, operatorsOf } from './segment.fields.ts';
 import { LIMITS, OP_NAMES, type OpName, parseRule, printRule, type RuleTree, ruleFromInput, ruleToTree } from './segment.rule.ts';
 import * as svc from './segment.service.ts';
@@ -197,7 +196,6 @@ builder.queryFields((t) => ({
     resolve: (_r, args, ctx) => {
       const { shopId } = read(ctx);
       const rule = ruleFromInput(args);
-      if (args.after) decodeMemberCursor(args.after);
       return svc.previewSegment(ctx.services.database.prisma, shopId, rule, { first: args.first ?? 20, after: args.after });
     },
   }),
