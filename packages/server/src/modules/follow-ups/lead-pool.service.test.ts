@@ -25,8 +25,11 @@ async function shop(agents = 3) {
   const db = forShop(tdb.prisma, s.id);
   const m = await db.staffUser.create({ data: { email: 'm@pool.test', name: 'M', role: 'MANAGER' } as never });
   const list: Access[] = [];
+  const base = Date.now() - 60_000;
   for (let i = 0; i < agents; i++) {
-    const a = await db.staffUser.create({ data: { email: `a${i}@pool.test`, name: `A${i}`, role: 'AGENT' } as never });
+    // Distinct creation times: round robin orders agents by createdAt (rows made in one millisecond tie).
+    const createdAt = new Date(base + i * 1000);
+    const a = await db.staffUser.create({ data: { email: `a${i}@pool.test`, name: `A${i}`, role: 'AGENT', createdAt } as never });
     list.push({ staffId: a.id, role: 'AGENT' });
   }
   return { id: s.id, db, manager: { staffId: m.id, role: 'MANAGER' } as Access, agents: list };
@@ -106,6 +109,9 @@ describe('autoAssignLeads', () => {
     await s.db.staffUser.update({ where: { id: (s.agents[2] as Access).staffId as string }, data: { active: false } });
     const leads = [];
     for (let i = 0; i < 5; i++) leads.push(await lead(s.db));
+    // The pool is served oldest first: make the order explicit (leads created in one millisecond tie).
+    for (const [i, l] of leads.entries())
+      await s.db.customer.update({ where: { id: l.id }, data: { createdAt: new Date(Date.now() - (5 - i) * 1000) } });
     expect((await pool.autoAssignLeads(s.db, s.manager)).assignments).toEqual([]);
     await expect(pool.autoAssignLeads(s.db, s.agents[0] as Access)).rejects.toBeInstanceOf(ForbiddenError);
     await updateLeadPoolSettings(s.db, { mode: 'ROUND_ROBIN' });
