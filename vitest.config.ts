@@ -33,7 +33,11 @@ export default defineConfig(async () => {
     console.warn(`\n[tests] PostgreSQL not reachable at ${adminUrl}: running on PGlite only.\n`);
   }
   const include = ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'];
-  const common = { include, testTimeout: 60_000, hookTimeout: 120_000, pool: 'forks' as const };
+  // Slow suites (browsers, poolers, packed-package consumers, several server processes) are named
+  // `*.slow.test.ts` and run once, in their own project, on PostgreSQL when it is reachable.
+  const slow = ['**/*.slow.test.ts'];
+  const exclude = ['**/node_modules/**', ...slow];
+  const common = { include, exclude, testTimeout: 60_000, hookTimeout: 120_000, pool: 'forks' as const };
   return {
     resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
     test: {
@@ -42,6 +46,19 @@ export default defineConfig(async () => {
         ...(hasPg
           ? [{ extends: true, test: { ...common, name: 'postgres', env: { TEST_DB: 'postgres', TEST_DATABASE_URL: adminUrl } } }]
           : []),
+        {
+          extends: true,
+          test: {
+            include: slow,
+            exclude: ['**/node_modules/**'],
+            name: 'slow',
+            testTimeout: 300_000,
+            hookTimeout: 300_000,
+            pool: 'forks' as const,
+            fileParallelism: false,
+            env: { TEST_DB: hasPg ? 'postgres' : 'pglite', TEST_DATABASE_URL: adminUrl },
+          },
+        },
       ],
     },
   };
