@@ -12,8 +12,13 @@ import { createShop } from './modules/shops/shop.service.ts';
  */
 const [command, ...rest] = process.argv.slice(2);
 const config = loadConfig();
+const usage = 'usage: pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email owner@shop.com] [--owner-name "Owner"]';
+if (command === 'help' || command === '--help') {
+  console.log(usage);
+  process.exit(0);
+}
 if (command !== 'shop:create') {
-  console.error('usage: pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email owner@shop.com] [--owner-name "Owner"]');
+  console.error(usage);
   process.exit(2);
 }
 const { values } = parseArgs({
