@@ -1,0 +1,106 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase, testBackend } from '../packages/server/src/testing.ts';
+
+/**
+ * The production recipe of docs/deployment.md: `pnpm build` compiles the server to JavaScript and
+ * `node packages/server/dist/main.js` runs it with no TypeScript loader. SIGTERM goes to exactly
+ * the PID that command started (what a process manager signals) while a request is in flight:
+ * the request still gets its answer and the process exits 0.
+ */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const serverDir = join(root, 'packages/server');
+const run = promisify(execFile);
+
+let db: TestDatabase | undefined;
+let dataDir: string;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  await run('pnpm', ['--filter', '@crm/server', 'build'], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  dataDir = mkdtempSync(join(tmpdir(), 'crm-prod-'));
+  if (testBackend() === 'postgres') db = await createTestDatabase();
+});
+
+afterAll(async () => {
+  if (child?.exitCode === null) child.kill('SIGKILL');
+  await db?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function startProduction(): Promise<{ url: string; output: () => string }> {
+  child = spawn(process.execPath, ['--max-semi-space-size=64', 'packages/server/dist/main.js'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      CUSTOMER_TOKEN_SECRET: 'a-test-secret-of-at-least-32-characters',
+      ...(db?.url ? { DATABASE_URL: db.url } : { DATA_DIR: dataDir }),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /"msg":"listening","url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
+      if (m) resolve({ url: m[1]!, output: () => out });
+    };
+    child!.stdout!.on('data', onData);
+    child!.stderr!.on('data', onData);
+    child!.on('exit', (code) => reject(new Error(`the server exited with ${code}: ${out}`)));
+  });
+}
+
+describe('production build', () => {
+  it("the package's exports point at files that exist after the build", () => {
+    const pkg = JSON.parse(readFileSync(join(serverDir, 'package.json'), 'utf8'));
+    const targets: string[] = [pkg.main, pkg.types];
+    for (const value of Object.values(pkg.exports as Record<string, string | Record<string, string>>)) {
+      targets.push(...(typeof value === 'string' ? [value] : Object.values(value)));
+    }
+    for (const t of targets) expect(existsSync(join(serverDir, t)), t).toBe(true);
+    // No TypeScript left for Node to load at run time.
+    expect(readFileSync(join(serverDir, 'dist/main.js'), 'utf8')).not.toMatch(/from '\.[^']*\.ts'/);
+  });
+
+  it('SIGTERM to the node process finishes the request in flight, then exits 0', async () => {
+    const { url, output } = await startProduction();
+    const body = JSON.stringify({ query: '{ __typename }' });
+    // A request whose body is still arriving when the signal comes: in flight by any definition.
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 5));
+      setTimeout(() => {
+        child!.kill('SIGTERM');
+        // The rest of the body after the server began to stop.
+        setTimeout(() => req.end(body.slice(5)), 500);
+      }, 300);
+    });
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    const res = await answer;
+    expect(res.status, output()).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ data: { __typename: 'Query' } });
+    expect(await exited).toBe(0);
+    expect(output()).toContain('"msg":"stopped"');
+  });
+});
