@@ -28,18 +28,23 @@ function tokenSecret(): string {
   return readFileSync(file, 'utf8').trim();
 }
 
+const started = performance.now();
+// Progress for the person waiting on a first start (creating the embedded database, migrating, seeding).
+const progress = (message: string) => logger.info(message, { elapsedMs: Math.round(performance.now() - started) });
 const database = await openDatabase({
   url: config.databaseUrl,
   dataDir: join(config.dataDir, 'pglite'),
   onPoolError: (err) => logger.warn('database connection lost', { error: err.message }),
+  onProgress: progress,
 });
-logger.info('database ready', { kind: database.kind });
+progress(`database ready (${database.kind})`);
 const app = buildApp({ config, database, logger, tokenSecret: tokenSecret() });
 
 let demo: Awaited<ReturnType<typeof seedDemo>> | null = null;
-if (process.argv.includes('--seed-demo')) demo = await seedDemo(database.prisma, join(config.dataDir, 'demo-keys.json'));
+if (process.argv.includes('--seed-demo')) demo = await seedDemo(database.prisma, join(config.dataDir, 'demo-keys.json'), progress);
 
 const url = await app.start();
+progress('ready');
 const lines = [
   '',
   `  Headless CRM API   ${url}/graphql${config.env === 'development' ? '   (GraphiQL: open it in a browser)' : ''}`,

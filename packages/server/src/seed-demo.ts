@@ -1,15 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { forShop } from './db/tenant.ts';
+import { forShop, type ScopedDb } from './db/tenant.ts';
 import { fakeCustomer } from './demo-data.ts';
-import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { createApiKey, findActiveKey } from './modules/auth/api-key.service.ts';
 import { createStaffUser } from './modules/auth/staff.service.ts';
-import { createCustomer } from './modules/customers/customer.service.ts';
-import { SYSTEM } from './modules/follow-ups/follow-up.access.ts';
-import { createFollowUp } from './modules/follow-ups/follow-up.service.ts';
-import { recordInteraction } from './modules/interactions/interaction.service.ts';
+import { type EmitEvent, emitEvents, gid } from './modules/events/event.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
-import { upsertOrder } from './modules/orders/order.service.ts';
 import { parseRule } from './modules/segments/segment.rule.ts';
 import { createSegment } from './modules/segments/segment.service.ts';
 import { createShop } from './modules/shops/shop.service.ts';
@@ -20,7 +17,7 @@ type DemoKeys = { shop: { id: string; name: string; slug: string }; secretKey: s
  * Creates the demo shop ("demo") with staff and 40 customers on first run. Its keys are kept in
  * `keysFile` (local development only) so later starts print the same keys.
  */
-export async function seedDemo(prisma: PrismaClient, keysFile: string): Promise<DemoKeys> {
+export async function seedDemo(prisma: PrismaClient, keysFile: string, progress?: (message: string) => void): Promise<DemoKeys> {
   const existing = await prisma.shop.findUnique({ where: { slug: 'demo' } });
   if (existing) {
     if (existsSync(keysFile)) {
@@ -51,119 +48,18 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string): Promise<
     ownerName: 'Olivia Owner',
   });
   const db = forShop(prisma, created.shop.id);
-  const manager = await createStaffUser(db, { email: 'manager@demo.example', name: 'Max Manager', role: 'MANAGER' });
+  progress?.('seeding the demo shop: staff, 40 customers with their history');
+  await createStaffUser(db, { email: 'manager@demo.example', name: 'Max Manager', role: 'MANAGER' });
   const agents = [
     await createStaffUser(db, { email: 'ava@demo.example', name: 'Ava Agent', role: 'AGENT' }),
     await createStaffUser(db, { email: 'sam@demo.example', name: 'Sam Sales', role: 'AGENT' }),
   ];
-  void manager;
-  const DAY = 86_400_000;
-  for (let i = 0; i < 40; i++) {
-    const f = fakeCustomer(i, 7);
-    const c = await createCustomer(
-      db,
-      { staffId: null, source: 'import' },
-      {
-        firstName: f.firstName,
-        lastName: f.lastName,
-        company: f.company,
-        email: f.email,
-        phone: f.phone,
-        stage: f.stage,
-        incomeBand: f.incomeBand,
-        dealLikelihood: f.dealLikelihood,
-        productInterests: f.productInterests,
-        birthDate: f.birthDate,
-        location: { country: f.country, city: f.city },
-        source: { channel: f.sourceChannel, campaign: f.sourceCampaign },
-        ownerId: i % 3 === 2 ? null : (agents[i % 2]?.id ?? null),
-        tags: f.tags,
-        consents: [
-          { channel: 'EMAIL', granted: i % 4 !== 0, source: 'demo-import' },
-          { channel: 'SMS', granted: i % 3 === 0, source: 'demo-import' },
-        ],
-      },
-    );
-    const owner = c.ownerId;
-    // Touchpoints and purchase history that fit the stage, so timelines and agendas are not empty.
-    await recordInteraction(
-      db,
-      { staffId: owner },
-      {
-        customerId: c.id,
-        channel: i % 2 ? 'EMAIL' : 'PHONE',
-        direction: 'INBOUND',
-        type: 'INQUIRY',
-        subject: `Question about ${f.productInterests[0] ?? 'delivery times'}`,
-        sentiment: 'NEUTRAL',
-        occurredAt: new Date(Date.now() - (30 + i) * DAY),
-      },
-    );
-    const buyer = ['FIRST_PURCHASE', 'CHURNED'].includes(f.stage)
-      ? 1
-      : ['REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER'].includes(f.stage)
-        ? 2
-        : 0;
-    for (let n = 0; n < buyer; n++) {
-      await upsertOrder(
-        db,
-        { staffId: null },
-        {
-          externalId: `DEMO-${1000 + i * 10 + n}`,
-          customerId: c.id,
-          currency: 'EUR',
-          status: 'FULFILLED',
-          placedAt: new Date(Date.now() - (200 - n * 90 + i) * DAY),
-          items: [
-            { sku: 'SOFA-3', name: 'Three-seat sofa', quantity: 1, unitPrice: '899.00' },
-            ...(n === 1 ? [{ sku: 'CARE', name: 'Fabric care kit', quantity: 1, unitPrice: '19.90', addOn: true }] : []),
-          ],
-        },
-      );
-    }
-    if (i % 5 === 0) {
-      await recordInteraction(
-        db,
-        { staffId: owner },
-        {
-          customerId: c.id,
-          channel: 'SOCIAL',
-          direction: 'INBOUND',
-          type: 'REVIEW',
-          subject: 'Lovely sofa, fast delivery',
-          sentiment: 'POSITIVE',
-          occurredAt: new Date(Date.now() - i * DAY),
-        },
-      );
-    }
-    if (f.stage === 'PROSPECT' && owner) {
-      await createFollowUp(db, SYSTEM, {
-        customerId: c.id,
-        assigneeId: owner,
-        dueAt: new Date(Date.now() + ((i % 7) - 2) * DAY),
-        goal: 'Call back about the offer',
-      });
-    }
-    // A few loyalty signals: Q&A, event visits, completed surveys and suggestions.
-    const signals = (['QA_PARTICIPATION', 'EVENT_ATTENDANCE', 'SURVEY_RESPONSE', 'SUGGESTION'] as const).filter(
-      (_, k) => (i + k) % 3 === 0,
-    );
-    for (const [k, type] of signals.entries()) {
-      await recordInteraction(
-        db,
-        { staffId: owner },
-        {
-          customerId: c.id,
-          channel: 'WEB',
-          direction: 'INBOUND',
-          type,
-          metadata: type === 'SURVEY_RESPONSE' ? { completed: true } : {},
-          occurredAt: new Date(Date.now() - (k + 2 + i) * DAY),
-        },
-      );
-    }
-  }
+  await seedHistory(
+    db,
+    agents.map((a) => a.id),
+  );
   // Loyalty metrics, points from the orders and actions, churn warnings: so `pnpm start` shows them.
+  progress?.('seeding the demo shop: loyalty points, tiers and saved segments');
   await refreshLoyalty(prisma, created.shop.id);
   await recomputeLoyalty(prisma, created.shop.id);
   // A few saved segments (materialised now, refreshed by the server as data changes).
@@ -177,4 +73,190 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string): Promise<
   const keys = { shop: created.shop, secretKey: created.secretKey, publishableKey: created.publishableKey };
   writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The demo customers with touchpoints, purchases, follow-ups and loyalty signals that fit their
+ * stage, written set-based: one insert per table in one transaction (a few dozen round trips
+ * instead of about 2,500 through the one-row services, which made the first start slow on the
+ * embedded database). The rows are what the services write, events included, so the demo shop
+ * looks as if it had been filled through the API.
+ */
+async function seedHistory(db: ScopedDb, agentIds: string[]) {
+  const now = Date.now();
+  const customers: Prisma.CustomerCreateManyInput[] = [];
+  const stages: Prisma.StageTransitionCreateManyInput[] = [];
+  const tagLinks: { customerId: string; name: string }[] = [];
+  const consents: Prisma.ConsentCreateManyInput[] = [];
+  const interactions: Prisma.InteractionCreateManyInput[] = [];
+  const orders: Prisma.OrderCreateManyInput[] = [];
+  const items: Prisma.OrderItemCreateManyInput[] = [];
+  const followUps: Prisma.FollowUpCreateManyInput[] = [];
+  const events: EmitEvent[] = [];
+  const shopId = ''; // set by the tenant scope on every row
+  for (let i = 0; i < 40; i++) {
+    const f = fakeCustomer(i, 7);
+    const id = randomUUID();
+    const owner = i % 3 === 2 ? null : (agentIds[i % 2] ?? null);
+    customers.push({
+      id,
+      shopId,
+      firstName: f.firstName,
+      lastName: f.lastName,
+      company: f.company,
+      email: f.email,
+      phone: f.phone,
+      stage: f.stage,
+      incomeBand: f.incomeBand,
+      dealLikelihood: f.dealLikelihood,
+      productInterests: f.productInterests,
+      birthDate: f.birthDate,
+      country: f.country,
+      city: f.city,
+      sourceChannel: f.sourceChannel,
+      sourceCampaign: f.sourceCampaign,
+      ownerId: owner,
+    });
+    stages.push({ shopId, customerId: id, fromStage: null, toStage: f.stage, source: 'IMPORT', reason: 'Created' });
+    for (const name of new Set(f.tags)) tagLinks.push({ customerId: id, name });
+    const changedAt = new Date(now);
+    for (const [channel, granted] of [
+      ['EMAIL', i % 4 !== 0],
+      ['SMS', i % 3 === 0],
+    ] as const) {
+      consents.push({ shopId, customerId: id, channel, granted, source: 'demo-import', updatedAt: changedAt });
+    }
+    events.push({
+      type: 'CUSTOMER_CREATED',
+      customerId: id,
+      payload: { customerId: gid('Customer', id), stage: f.stage, sourceChannel: f.sourceChannel },
+    });
+    const interaction = (data: Omit<Prisma.InteractionCreateManyInput, 'shopId' | 'customerId' | 'id' | 'source'>) => {
+      const iid = randomUUID();
+      interactions.push({ id: iid, shopId, customerId: id, staffId: owner, source: 'api', ...data });
+      events.push({
+        type: 'INTERACTION_RECORDED',
+        customerId: id,
+        payload: {
+          interactionId: gid('Interaction', iid),
+          customerId: gid('Customer', id),
+          channel: data.channel,
+          direction: data.direction,
+          type: data.type,
+          source: 'api',
+        },
+      });
+    };
+    interaction({
+      channel: i % 2 ? 'EMAIL' : 'PHONE',
+      direction: 'INBOUND',
+      type: 'INQUIRY',
+      subject: `Question about ${f.productInterests[0] ?? 'delivery times'}`,
+      sentiment: 'NEUTRAL',
+      occurredAt: new Date(now - (30 + i) * DAY),
+    });
+    const buyer = ['FIRST_PURCHASE', 'CHURNED'].includes(f.stage)
+      ? 1
+      : ['REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER'].includes(f.stage)
+        ? 2
+        : 0;
+    for (let n = 0; n < buyer; n++) {
+      const oid = randomUUID();
+      const lines = [
+        { sku: 'SOFA-3', name: 'Three-seat sofa', quantity: 1, unitPrice: '899.00', addOn: false },
+        ...(n === 1 ? [{ sku: 'CARE', name: 'Fabric care kit', quantity: 1, unitPrice: '19.90', addOn: true }] : []),
+      ];
+      const total = n === 1 ? '918.90' : '899.00';
+      const externalId = `DEMO-${1000 + i * 10 + n}`;
+      orders.push({
+        id: oid,
+        shopId,
+        customerId: id,
+        externalId,
+        currency: 'EUR',
+        status: 'FULFILLED',
+        channel: 'OWN_STORE',
+        placedAt: new Date(now - (200 - n * 90 + i) * DAY),
+        subtotal: total,
+        total,
+      });
+      for (const [position, l] of lines.entries()) items.push({ shopId, orderId: oid, position, ...l });
+      events.push({
+        type: 'ORDER_RECORDED',
+        customerId: id,
+        payload: {
+          orderId: gid('Order', oid),
+          customerId: gid('Customer', id),
+          externalId,
+          status: 'FULFILLED',
+          channel: 'OWN_STORE',
+          currency: 'EUR',
+          total,
+          created: true,
+        },
+      });
+    }
+    if (i % 5 === 0) {
+      interaction({
+        channel: 'SOCIAL',
+        direction: 'INBOUND',
+        type: 'REVIEW',
+        subject: 'Lovely sofa, fast delivery',
+        sentiment: 'POSITIVE',
+        occurredAt: new Date(now - i * DAY),
+      });
+    }
+    if (f.stage === 'PROSPECT' && owner) {
+      followUps.push({
+        shopId,
+        customerId: id,
+        assigneeId: owner,
+        dueAt: new Date(now + ((i % 7) - 2) * DAY),
+        goal: 'Call back about the offer',
+      });
+    }
+    // A few loyalty signals: Q&A, event visits, completed surveys and suggestions.
+    const signals = (['QA_PARTICIPATION', 'EVENT_ATTENDANCE', 'SURVEY_RESPONSE', 'SUGGESTION'] as const).filter(
+      (_, k) => (i + k) % 3 === 0,
+    );
+    for (const [k, type] of signals.entries()) {
+      interaction({
+        channel: 'WEB',
+        direction: 'INBOUND',
+        type,
+        metadata: type === 'SURVEY_RESPONSE' ? { completed: true } : {},
+        occurredAt: new Date(now - (k + 2 + i) * DAY),
+      });
+    }
+  }
+  const strip = <T extends { shopId?: string }>(rows: T[]) => rows.map(({ shopId: _, ...r }) => r) as never;
+  await db.$transaction(async (t) => {
+    await t.customer.createMany({ data: strip(customers) });
+    await t.stageTransition.createMany({ data: strip(stages) });
+    const names = [...new Set(tagLinks.map((l) => l.name))];
+    if (names.length) {
+      await t.tag.createMany({ data: names.map((name) => ({ name })) as never, skipDuplicates: true });
+      const tags = new Map(
+        (await t.tag.findMany({ where: { name: { in: names } }, select: { id: true, name: true } })).map((x) => [x.name, x.id]),
+      );
+      await t.customerTag.createMany({ data: tagLinks.map((l) => ({ customerId: l.customerId, tagId: tags.get(l.name) })) as never });
+    }
+    await t.consent.createMany({ data: strip(consents) });
+    await t.consentChange.createMany({
+      data: consents.map((c) => ({
+        customerId: c.customerId,
+        channel: c.channel,
+        granted: c.granted,
+        source: c.source,
+        changedAt: c.updatedAt,
+      })) as never,
+    });
+    await t.order.createMany({ data: strip(orders) });
+    await t.orderItem.createMany({ data: strip(items) });
+    await t.interaction.createMany({ data: strip(interactions) });
+    await t.followUp.createMany({ data: strip(followUps) });
+    await emitEvents(t, events);
+  });
 }

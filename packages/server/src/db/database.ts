@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
@@ -6,6 +7,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, type SqlRunner } from './migrate.ts';
+import { loadTemplate } from './pglite-template.ts';
 
 export type Database = {
   kind: 'postgres' | 'pglite';
@@ -35,6 +37,8 @@ export type DatabaseOptions = {
   poolSize?: number;
   /** Called when an idle pooled connection fails (it is discarded either way). */
   onPoolError?: (err: Error) => void;
+  /** Progress lines for a person waiting (creating the embedded database, applying migrations). */
+  onProgress?: (message: string) => void;
 };
 
 /** Wraps a client with query counting and a close that releases the driver too. */
@@ -84,12 +88,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       // One connection for the whole run: the advisory lock is per session.
       const client = await pool.connect();
       try {
-        await applyMigrations({
-          exec: async (s) => {
-            await client.query(s);
+        await applyMigrations(
+          {
+            exec: async (s) => {
+              await client.query(s);
+            },
+            query: async <T>(s: string, p?: unknown[]) => (await client.query(s, p)).rows as T[],
           },
-          query: async <T>(s: string, p?: unknown[]) => (await client.query(s, p)).rows as T[],
-        });
+          undefined,
+          opts.onProgress,
+        );
       } finally {
         client.release();
       }
@@ -105,15 +113,22 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     );
   }
   const dataDir = opts.dataDir ?? './.data';
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const lite = await PGlite.create(dataDir);
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  // A new cluster starts from the prepared template instead of running initdb (see pglite-template.ts).
+  const fresh = inMemory || !existsSync(join(dataDir, 'PG_VERSION'));
+  if (fresh && !inMemory) opts.onProgress?.(`creating the embedded database in ${dataDir}`);
+  const lite = await PGlite.create(
+    dataDir,
+    fresh ? { loadDataDir: await loadTemplate(opts.migrate === false ? 'empty' : 'migrated') } : {},
+  );
   const sql: SqlRunner = {
     exec: async (s) => {
       await lite.exec(s);
     },
     query: async <T>(s: string, p?: unknown[]) => (await lite.query<T>(s, p)).rows,
   };
-  if (opts.migrate !== false) await applyMigrations(sql);
+  if (opts.migrate !== false) await applyMigrations(sql, undefined, opts.onProgress);
   const listen: Database['listen'] = async (channel, onNotify) => {
     const unlisten = await lite.listen(channel, onNotify);
     return async () => {

@@ -34,7 +34,7 @@ export function readMigrations(dir = migrationsDir): Migration[] {
 // Prisma Migrate's advisory lock id, so this runner and `prisma migrate deploy` exclude each other.
 const LOCK_ID = 72707369;
 
-export async function applyMigrations(db: SqlRunner, dir = migrationsDir): Promise<string[]> {
+export async function applyMigrations(db: SqlRunner, dir = migrationsDir, onProgress?: (message: string) => void): Promise<string[]> {
   const migrations = readMigrations(dir);
   await db.exec(`SELECT pg_advisory_lock(${LOCK_ID})`);
   try {
@@ -52,7 +52,7 @@ export async function applyMigrations(db: SqlRunner, dir = migrationsDir): Promi
       `SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
     );
     const applied = new Map(rows.map((r) => [r.migration_name, r]));
-    const ran: string[] = [];
+    const pending: Migration[] = [];
     for (const m of migrations) {
       const prev = applied.get(m.name);
       if (prev) {
@@ -60,15 +60,28 @@ export async function applyMigrations(db: SqlRunner, dir = migrationsDir): Promi
         if (prev.checksum !== m.checksum) throw new Error(`Migration ${m.name} was edited after it was applied`);
         continue;
       }
-      const id = randomUUID();
+      pending.push(m);
+    }
+    if (!pending.length) return [];
+    onProgress?.(`applying ${pending.length} migration${pending.length === 1 ? '' : 's'}`);
+    // All pending migrations in one round trip and one transaction (a fresh database gets the whole
+    // history at once); names and checksums are [A-Za-z0-9_] and hex, safe as literals.
+    const record = (m: Migration) =>
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+       VALUES ('${randomUUID()}', '${m.checksum}', '${m.name.replaceAll("'", "''")}', now(), now(), 1);`;
+    try {
+      await db.exec(['BEGIN;', ...pending.flatMap((m) => [m.sql, ';', record(m)]), 'COMMIT;'].join('\n'));
+      return pending.map((m) => m.name);
+    } catch {
+      await db.exec('ROLLBACK').catch(() => undefined);
+    }
+    // One of them failed: apply them one at a time, so the error names the migration.
+    const ran: string[] = [];
+    for (const m of pending) {
       await db.exec('BEGIN');
       try {
         await db.exec(m.sql);
-        await db.query(
-          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-           VALUES ($1, $2, $3, now(), now(), 1)`,
-          [id, m.checksum, m.name],
-        );
+        await db.exec(record(m));
         await db.exec('COMMIT');
       } catch (err) {
         await db.exec('ROLLBACK');
