@@ -18,6 +18,7 @@ import {
 } from './context.ts';
 import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
+import { graphiqlAssetsPlugin, renderOfflineGraphiQL } from './graphiql.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
@@ -169,6 +170,7 @@ export function buildApp(opts: AppOptions): App {
     // Liveness (process up): /livez; readiness with the database: /health (below).
     healthCheckEndpoint: '/livez',
     graphiql: config.env === 'development' ? { title: 'Headless CRM', subscriptionsProtocol: 'WS' } : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     logging: false,
     maskedErrors: { maskError: maskError(logger) },
@@ -182,6 +184,7 @@ export function buildApp(opts: AppOptions): App {
       return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
     },
     plugins: [
+      ...(config.env === 'development' ? [graphiqlAssetsPlugin()] : []),
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './logger.ts';
 import { seedDemo } from './seed-demo.ts';
 
 /**
  * CLI entry: `tsx src/main.ts [--seed-demo]`. Without DATABASE_URL an embedded PGlite database is
- * kept in DATA_DIR (default ./.data) and migrated on start. With --seed-demo, a demo shop with
+ * kept in DATA_DIR (default ./.data, relative to packages/server where `pnpm start` runs) and migrated on start. With --seed-demo, a demo shop with
  * customers is created on first start and its API keys are printed.
  */
 const config = loadConfig();
@@ -36,6 +37,13 @@ const database = await openDatabase({
   dataDir: join(config.dataDir, 'pglite'),
   onPoolError: (err) => logger.warn('database connection lost', { error: err.message }),
   onProgress: progress,
+}).catch((err: unknown) => {
+  // Another process owns the embedded folder: say who, without a stack trace.
+  if (err instanceof DataDirLockedError) {
+    process.stderr.write(`\n  ${err.message}\n\n`);
+    process.exit(1);
+  }
+  throw err;
 });
 progress(`database ready (${database.kind})`);
 const app = buildApp({ config, database, logger, tokenSecret: tokenSecret() });
@@ -49,7 +57,7 @@ const lines = [
   '',
   `  Headless CRM API   ${url}/graphql${config.env === 'development' ? '   (GraphiQL: open it in a browser)' : ''}`,
   `  Health             ${url}/health`,
-  `  Database           ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)'}`,
+  `  Database           ${database.kind === 'pglite' ? `embedded PGlite in ${resolve(config.dataDir)}` : 'PostgreSQL (DATABASE_URL)'}`,
 ];
 if (demo) {
   lines.push(

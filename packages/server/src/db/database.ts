@@ -6,6 +6,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { applyMigrations, type SqlRunner } from './migrate.ts';
 import { loadTemplate } from './pglite-template.ts';
 
@@ -115,6 +116,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const dataDir = opts.dataDir ?? './.data';
   const inMemory = dataDir.startsWith('memory://');
   if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  // One process per folder (see data-dir-lock.ts): released when this database is closed.
+  const unlock = inMemory ? () => {} : lockDataDir(dataDir);
   // A new cluster starts from the prepared template instead of running initdb (see pglite-template.ts).
   const fresh = inMemory || !existsSync(join(dataDir, 'PG_VERSION'));
   if (fresh && !inMemory) opts.onProgress?.(`creating the embedded database in ${dataDir}`);
@@ -128,14 +131,29 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     },
     query: async <T>(s: string, p?: unknown[]) => (await lite.query<T>(s, p)).rows,
   };
-  if (opts.migrate !== false) await applyMigrations(sql, undefined, opts.onProgress);
+  if (opts.migrate !== false) {
+    try {
+      await applyMigrations(sql, undefined, opts.onProgress);
+    } catch (err) {
+      await lite.close().catch(() => undefined);
+      unlock();
+      throw err;
+    }
+  }
   const listen: Database['listen'] = async (channel, onNotify) => {
     const unlisten = await lite.listen(channel, onNotify);
     return async () => {
       if (!lite.closed) await unlisten();
     };
   };
-  return withClient('pglite', sql, new PrismaPGlite(lite), () => lite.close(), listen, opts.onQuery);
+  const close = async () => {
+    try {
+      await lite.close();
+    } finally {
+      unlock();
+    }
+  };
+  return withClient('pglite', sql, new PrismaPGlite(lite), close, listen, opts.onQuery);
 }
 
 /** A dedicated connection LISTENing on `channel`; reconnects (after 1 s) when it drops or cannot connect. */
