@@ -6,7 +6,8 @@ import { COMMON_ERRORS } from '../common/common.type.ts';
 import { accessOf, rowIdOf } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { createApiKey, issueCustomerToken, revokeApiKey } from './api-key.service.ts';
-import { LEGACY_SCOPES, SCOPES } from './auth.policy.ts';
+import { AGENT_GRANTS, LEGACY_SCOPES, SCOPES } from './auth.policy.ts';
+import { type AuthorizationSettings, getAuthorizationSettings, updateAuthorizationSettings } from './authorization.settings.ts';
 import { createStaffUser, updateStaffUser } from './staff.service.ts';
 import { StaffRoleEnum, StaffUserNode } from './staff.type.ts';
 
@@ -203,5 +204,39 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => {
       return issueCustomerToken(ctx.db, ctx.services.tokenSecret, shopIdOf(ctx), input.customerId.id, input.ttlSeconds ?? 3600);
     },
+  }),
+}));
+
+const AgentGrantEnum = builder.enumType('AgentGrant', {
+  description:
+    'What a shop may let its AGENTs do (otherwise owners, managers and the shop system only): MANAGE_STAFF (create / update staff up to AGENT), MANAGE_KEYS (create / revoke API keys within their own key scopes), MANAGE_WEBHOOKS, DELETE_CUSTOMERS (delete and merge).',
+  values: AGENT_GRANTS,
+});
+const AuthorizationSettingsRef = builder.objectRef<AuthorizationSettings>('AuthorizationSettings').implement({
+  description: "The shop's authorization settings (docs/authorization.md).",
+  fields: (t) => ({ agentsMay: t.field({ type: [AgentGrantEnum], resolve: (s) => s.agentsMay }) }),
+});
+const UpdateAuthorizationSettingsInput = builder.inputType('UpdateAuthorizationSettingsInput', {
+  fields: (t) => ({
+    agentsMay: t.field({ type: [AgentGrantEnum], required: true, description: 'The complete list (replaces the current one).' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  authorizationSettings: t.field({
+    authScopes: { scope: 'staff:read' },
+    type: AuthorizationSettingsRef,
+    resolve: (_r, _a, ctx) => getAuthorizationSettings(ctx.db),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  updateAuthorizationSettings: t.field({
+    authScopes: { scope: 'staff:write', role: 'OWNER' },
+    type: AuthorizationSettingsRef,
+    description: 'Sets what agents may do beyond their default. Owners (or the shop system) only.',
+    errors: { types: [...COMMON_ERRORS], directResult: true, union: { name: 'UpdateAuthorizationSettingsResult' } },
+    args: { input: t.arg({ type: UpdateAuthorizationSettingsInput, required: true }) },
+    resolve: (_r, { input }, ctx) => updateAuthorizationSettings(ctx.db, input.agentsMay),
   }),
 }));
