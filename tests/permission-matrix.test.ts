@@ -42,7 +42,7 @@ const declarationOf = (f: GraphQLField<unknown, unknown>) =>
   (f.extensions as { pothosOptions?: { authScopes?: ScopeDeclaration } } | undefined)?.pothosOptions?.authScopes;
 
 /** Root fields without a static `authScopes` declaration. */
-export function undeclaredFields(s: GraphQLSchema): string[] {
+function undeclaredFields(s: GraphQLSchema): string[] {
   const out: string[] = [];
   for (const root of [s.getQueryType(), s.getMutationType(), s.getSubscriptionType()]) {
     for (const f of Object.values(root?.getFields() ?? {})) {

@@ -54,7 +54,7 @@ export function decodeGlobalId(globalId: string, path: string[] = []): { typenam
     decoded = null;
   }
   const format = decoded ? ID_FORMAT[decoded.typename] : undefined;
-  if (!decoded || !decoded.id || (format && !format.test(decoded.id))) {
+  if (!decoded?.id || (format && !format.test(decoded.id))) {
     throw ValidationError.field(path, `Not a valid id: ${JSON.stringify(globalId.slice(0, 80))}`, 'invalid_id');
   }
   return decoded;

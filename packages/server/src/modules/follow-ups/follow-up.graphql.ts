@@ -484,7 +484,7 @@ builder.mutationFields((t) => ({
     errors: direct('UpdateCadenceSettings'),
     args: { input: t.arg({ type: UpdateCadenceSettingsInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db, access } = write(ctx);
+      const { db } = write(ctx);
       return updateCadenceSettings(db, input as never);
     },
   }),
@@ -495,7 +495,7 @@ builder.mutationFields((t) => ({
     errors: direct('UpdateLeadPoolSettings'),
     args: { input: t.arg({ type: UpdateLeadPoolSettingsInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db, access } = write(ctx);
+      const { db } = write(ctx);
       const { bySource, ...rest } = input;
       return updateLeadPoolSettings(db, {
         ...rest,
