@@ -43,8 +43,8 @@ const ID_FORMAT: Record<string, RegExp> = Object.fromEntries(
 );
 
 /**
- * Decodes a global id ("Type:rowId" in base64). Throws a ValidationError when it is not one, or
- * when its row id cannot be an id of that type (so it never reaches SQL).
+ * Decodes a global id ("Type:rowId" in base64). Throws a ValidationError when it is not one, names
+ * no type of the data model, or its row id cannot be an id of that type (so it never reaches SQL).
  */
 export function decodeGlobalId(globalId: string, path: string[] = []): { typename: string; id: string } {
   let decoded: { typename: string; id: string } | null = null;
@@ -54,7 +54,7 @@ export function decodeGlobalId(globalId: string, path: string[] = []): { typenam
     decoded = null;
   }
   const format = decoded ? ID_FORMAT[decoded.typename] : undefined;
-  if (!decoded?.id || (format && !format.test(decoded.id))) {
+  if (!decoded?.id || !format?.test(decoded.id)) {
     throw ValidationError.field(path, `Not a valid id: ${JSON.stringify(globalId.slice(0, 80))}`, 'invalid_id');
   }
   return decoded;
