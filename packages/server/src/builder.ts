@@ -1,12 +1,12 @@
 import SchemaBuilder from '@pothos/core';
-import ComplexityPlugin from '@pothos/plugin-complexity';
+import ComplexityPlugin, { ComplexityErrorKind } from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from './context.ts';
-import { ForbiddenError, UnauthenticatedError, ValidationError } from './errors.ts';
+import { ForbiddenError, QueryTooComplexError, UnauthenticatedError, ValidationError } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
@@ -64,6 +64,12 @@ export const builder = new SchemaBuilder<{
       ),
   },
   complexity: {
+    // The plugin's own error hook: a typed QUERY_TOO_COMPLEX (no classifying of messages later).
+    complexityError: (kind, r) => {
+      if (kind === ComplexityErrorKind.Depth) return new QueryTooComplexError('depth', r.depth, r.maxDepth ?? 0);
+      if (kind === ComplexityErrorKind.Breadth) return new QueryTooComplexError('breadth', r.breadth, r.maxBreadth ?? 0);
+      return new QueryTooComplexError('complexity', r.complexity, r.maxComplexity ?? 0);
+    },
     defaultComplexity: 1,
     defaultListMultiplier: 10,
     limit: (ctx) => ({
