@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type GraphQLField,
   type GraphQLInputType,
@@ -18,7 +20,14 @@ import {
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCustomerToken } from '../packages/server/src/modules/auth/api-key.service.ts';
-import { allows, type Caller, expandScopes, SCOPES, type ScopeDeclaration } from '../packages/server/src/modules/auth/auth.policy.ts';
+import {
+  allows,
+  type Caller,
+  describeDeclaration,
+  expandScopes,
+  SCOPES,
+  type ScopeDeclaration,
+} from '../packages/server/src/modules/auth/auth.policy.ts';
 import { schema } from '../packages/server/src/schema.ts';
 import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
 import { createCustomer, createStaff } from './helpers/crm.ts';
@@ -217,6 +226,19 @@ describe('permission matrix', () => {
     expect(undeclaredFields(schema)).toEqual([]);
     const bare = new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields: { secretThing: { type: GraphQLString } } }) });
     expect(undeclaredFields(bare)).toEqual(['Query.secretThing']);
+  });
+
+  it('docs/authorization.md lists every field with its declaration', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'authorization.md'), 'utf8');
+    const rows = new Map(
+      [...doc.matchAll(/^\| (Query|Mutation|Subscription) \| `(\w+)` \| (.*) \|$/gm)].map((m) => [`${m[1]}.${m[2]}`, m[3]]),
+    );
+    const expected = new Map<string, string>();
+    for (const [, type] of ROOTS) {
+      for (const f of Object.values(type?.getFields() ?? {}))
+        expected.set(`${type?.name}.${f.name}`, describeDeclaration(declarationOf(f) ?? {}));
+    }
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(expected));
   });
 
   it('each caller is allowed exactly what the declarations say, on every field', async () => {

@@ -220,3 +220,21 @@ export function assertMayGrantScopes(held: ReadonlySet<Scope>, requested: Iterab
     throw new ForbiddenError(`You cannot grant scopes your own key does not hold: ${missing.join(', ')}`);
   }
 }
+
+/** A declaration in words, as docs/authorization.md lists it (e.g. "orders:write; MANAGER+"). */
+export function describeDeclaration(decl: ScopeDeclaration): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(decl)) {
+    if (k === '$any') parts.push(`any of (${describeDeclaration(v as ScopeDeclaration).split('; ').join(' or ')})`);
+    else if (k === '$all') parts.push(describeDeclaration(v as ScopeDeclaration));
+    else if (k === 'scope') parts.push(String(v));
+    else if (k === 'role') parts.push(`${v}+`);
+    else if (k === 'agentMay') parts.push(`agents only with ${v}`);
+    else if (k === 'staff') parts.push('named staff user');
+    else if (k === 'customer') parts.push('customer token');
+    else if (k === 'public') parts.push('anyone');
+    else if (k === 'shop') parts.push('any key');
+    else parts.push(`${k} key`);
+  }
+  return parts.join('; ');
+}
