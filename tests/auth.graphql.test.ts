@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCustomerToken } from '../packages/server/src/modules/auth/api-key.service.ts';
+import { SCOPES } from '../packages/server/src/modules/auth/auth.policy.ts';
 import { type Caller, createTestApp, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
 import {
   type ApiKeyOut,
@@ -112,7 +113,8 @@ describe('API keys', () => {
     const { key, apiKey } = await newKey(s.g, { kind: 'SECRET', name: 'backend' });
     expect(key).toMatch(/^sk_live_[A-Za-z0-9_-]{20,}$/);
     expect(apiKey).toMatchObject({ kind: 'SECRET', name: 'backend', prefix: key.slice(0, 12), lastUsedAt: null, revokedAt: null });
-    expect(apiKey.scopes).toEqual(['customers:read', 'customers:write', 'staff:read', 'staff:write', 'keys:manage', 'webhooks:manage']);
+    // Default: every scope the creating key holds (the shop's default key holds all).
+    expect(apiKey.scopes).toEqual([...SCOPES]);
 
     const listRes = await s.g(API_KEYS);
     const json = JSON.stringify(listRes);
@@ -200,7 +202,8 @@ describe('publishable keys and customer tokens', () => {
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);
     // Query errors keep their response path and source location.
     const located = r.errors?.[0] as { path?: unknown[]; locations?: unknown[] } | undefined;
-    expect(located?.path).toEqual(['customers', 'totalCount']);
+    // Refused at the field that declares it (authScopes), before anything below it runs.
+    expect(located?.path).toEqual(['customers']);
     expect(located?.locations?.length).toBe(1);
     expect(r.status).toBe(403);
     const one = await pk('query($id: ID!) { customer(id: $id) { id email } }', { id: customerId });

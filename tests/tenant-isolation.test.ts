@@ -330,6 +330,7 @@ beforeAll(async () => {
     input: { tiers: [{ name: 'Alpha tier', minPoints: 0, benefits: 'alpha-benefit' }], points: { perCurrencyUnit: 2 } },
   });
   await ok(A.g, 'mutation { recomputeLoyalty { __typename } }');
+  await ok(A.g, 'mutation { updateAuthorizationSettings(input: { agentsMay: [MANAGE_WEBHOOKS] }) { __typename } }');
   const adj = await ok<{ adjustPoints: { __typename: string } }>(
     A.g,
     'mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) { __typename } }',
@@ -566,6 +567,12 @@ const queryCases: Record<string, () => Promise<void>> = {
     expect(r.orders).toBe(await t.db.prisma.order.count({ where: { shopId: B.shopId, status: { not: 'CANCELLED' } } }));
     expect(r.complaints).toBe(await t.db.prisma.interaction.count({ where: { shopId: B.shopId, type: { in: ['COMPLAINT', 'DISPUTE'] } } }));
     expect(r.funnel.reduce((a, f) => a + f.count, 0)).toBeLessThanOrEqual(await bCount());
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  authorizationSettings: async () => {
+    const Q = '{ authorizationSettings { agentsMay } }';
+    // A granted MANAGE_WEBHOOKS to its agents; B grants nothing.
+    expect((await gql(B.g, Q)).data).toEqual({ authorizationSettings: { agentsMay: [] } });
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
   loyaltySettings: async () => {
@@ -948,6 +955,14 @@ const mutationCases: Record<string, () => Promise<void>> = {
       await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customerId: { in: [rawId(A.alice.id), rawId(A.bob.id)] } } }),
     ).toBe(0);
     expectForbidden(member(await gql(B.p, M), 'recomputeLoyalty'));
+  },
+  updateAuthorizationSettings: async () => {
+    const M = `mutation($input: UpdateAuthorizationSettingsInput!) { updateAuthorizationSettings(input: $input) { __typename
+      ... on AuthorizationSettings { agentsMay } ... on Error { code message path } } }`;
+    const r = member(await gql(B.g, M, { input: { agentsMay: ['DELETE_CUSTOMERS'] } }), 'updateAuthorizationSettings');
+    expect(r).toMatchObject({ __typename: 'AuthorizationSettings', agentsMay: ['DELETE_CUSTOMERS'] });
+    await ok(B.g, M, { input: { agentsMay: [] } });
+    expectForbidden(member(await gql(B.p, M, { input: { agentsMay: [] } }), 'updateAuthorizationSettings'));
   },
   updateLoyaltySettings: async () => {
     const M = `mutation($input: UpdateLoyaltySettingsInput!) { updateLoyaltySettings(input: $input) { __typename

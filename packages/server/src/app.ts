@@ -97,9 +97,6 @@ function maskError(logger: Logger) {
         extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...gqlErr.extensions },
       });
     }
-    if (gqlErr?.extensions?.code === 'QUERY_TOO_COMPLEX' || /complexity|depth|breadth/i.test(String((original as Error)?.message))) {
-      return new GraphQLError((original as Error).message, { nodes: gqlErr?.nodes, extensions: { code: 'QUERY_TOO_COMPLEX' } });
-    }
     // Bad input rejected by GraphQL or Pothos while coercing/mapping it (a variable with an unknown
     // enum value or malformed scalar; an invalid global id or cursor): the client's, not a crash.
     if (gqlErr && original instanceof GraphQLError && !original.originalError) {

@@ -1,18 +1,35 @@
 import SchemaBuilder from '@pothos/core';
-import ComplexityPlugin from '@pothos/plugin-complexity';
+import ComplexityPlugin, { ComplexityErrorKind } from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from './context.ts';
-import { ForbiddenError, ValidationError } from './errors.ts';
+import { ForbiddenError, QueryTooComplexError, UnauthenticatedError, ValidationError } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import { type AuthScopes, describeRequirement, grantedScopes } from './modules/auth/auth.policy.ts';
+import { decodeGlobalId } from './modules/common/graphql-helpers.ts';
+
+/** The first scope a denied declaration missed, as the FORBIDDEN message. */
+function firstMissing(f: AuthFailure): string | null {
+  if (f.kind === AuthScopeFailureType.AuthScope) return describeRequirement(f.scope, f.parameter);
+  if (f.kind === AuthScopeFailureType.AnyAuthScopes || f.kind === AuthScopeFailureType.AllAuthScopes) {
+    for (const c of f.failures) {
+      const m = firstMissing(c);
+      if (m) return m;
+    }
+  }
+  return null;
+}
 
 /** The one Pothos builder. Setup only: types live in modules/. */
 export const builder = new SchemaBuilder<{
   Context: Context;
+  AuthScopes: AuthScopes;
+  DefaultAuthStrategy: 'all';
   PrismaTypes: PrismaTypes;
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;
@@ -24,8 +41,18 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [ErrorsPlugin, ValidationPlugin, ComplexityPlugin, PrismaPlugin, RelayPlugin],
+  // Errors first so mutations return FORBIDDEN as their union's ForbiddenError; scope-auth before
+  // validation, so a caller that may not use a field learns nothing about its input rules.
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, ValidationPlugin, ComplexityPlugin, PrismaPlugin, RelayPlugin],
   errors: { defaultTypes: [], unsafelyHandleInputErrors: true },
+  scopeAuth: {
+    // Every field's `authScopes` lists scopes that must all hold (`$any` for a choice); see auth.policy.ts.
+    defaultStrategy: 'all',
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => grantedScopes(ctx.viewer, () => ctx.agentGrants()),
+    unauthorizedError: (_parent, ctx, _info, result) =>
+      ctx.viewer.kind === 'anonymous' ? new UnauthenticatedError() : new ForbiddenError(firstMissing(result.failure) ?? result.message),
+  },
   validation: {
     validationError: (result) =>
       new ValidationError(
@@ -37,6 +64,12 @@ export const builder = new SchemaBuilder<{
       ),
   },
   complexity: {
+    // The plugin's own error hook: a typed QUERY_TOO_COMPLEX (no classifying of messages later).
+    complexityError: (kind, r) => {
+      if (kind === ComplexityErrorKind.Depth) return new QueryTooComplexError('depth', r.depth, r.maxDepth ?? 0);
+      if (kind === ComplexityErrorKind.Breadth) return new QueryTooComplexError('breadth', r.breadth, r.maxBreadth ?? 0);
+      return new QueryTooComplexError('complexity', r.complexity, r.maxComplexity ?? 0);
+    },
     defaultComplexity: 1,
     defaultListMultiplier: 10,
     limit: (ctx) => ({
@@ -55,21 +88,13 @@ export const builder = new SchemaBuilder<{
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',
   },
   relay: {
+    // The one parsing point of global id arguments: malformed ids are a VALIDATION_FAILED.
+    decodeGlobalID: (globalID) => decodeGlobalId(globalID),
     clientMutationId: 'omit',
     cursorType: 'String',
-    // node(id)/nodes(ids) read any type, so they need a secret key; each node type checks its own
-    // read scope when it loads (a publishable key reads its customer through `me`).
-    nodeQueryOptions: {
-      resolve: (_root, { id }, ctx, _info, resolveNode) => {
-        if (ctx.viewer.kind !== 'secret') throw new ForbiddenError('node(id) requires a secret key');
-        return resolveNode(id);
-      },
-    },
-    nodesQueryOptions: {
-      resolve: (_root, { ids }, ctx, _info, resolveNodes) => {
-        if (ctx.viewer.kind !== 'secret') throw new ForbiddenError('nodes(ids) requires a secret key');
-        return resolveNodes(ids);
-      },
-    },
+    // node(id)/nodes(ids) read any type, so they need a secret key; each node type declares its own
+    // read scope (a publishable key reads its customer through `me`).
+    nodeQueryOptions: { authScopes: { secret: true } },
+    nodesQueryOptions: { authScopes: { secret: true } },
   },
 });

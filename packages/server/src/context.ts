@@ -2,16 +2,22 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { forShop, type ScopedDb } from './db/tenant.ts';
-import { ForbiddenError, UnauthenticatedError } from './errors.ts';
+import { type TenantSql, tenantSql } from './db/tenant-sql.ts';
+import { UnauthenticatedError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { findActiveKey, type Scope, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
+import { findActiveKey, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
+import { type AgentGrant, agentGrantsFrom, expandScopes, type Scope, type StaffActor } from './modules/auth/auth.policy.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
 
-export type StaffActor = { id: string; role: 'OWNER' | 'MANAGER' | 'AGENT' };
+export type { StaffActor };
 
+/**
+ * Who calls. `scopes` of a secret key are the fine scopes it holds (legacy names expanded);
+ * `keyScopes` the names stored on the key. Authorization is declared on the fields (auth.policy.ts).
+ */
 export type Viewer =
   | { kind: 'anonymous' }
-  | { kind: 'secret'; shopId: string; keyId: string; scopes: ReadonlySet<string>; staff: StaffActor | null }
+  | { kind: 'secret'; shopId: string; keyId: string; scopes: ReadonlySet<Scope>; keyScopes: string[]; staff: StaffActor | null }
   | { kind: 'publishable'; shopId: string; keyId: string; customerId: string | null };
 
 const NO_SHOP = '00000000-0000-0000-0000-000000000000';
@@ -31,8 +37,12 @@ export type Context = {
   services: Services;
   /** Tenant-scoped client of the viewer's shop (anonymous callers get one scoped to no shop). */
   db: ScopedDb;
+  /** Raw SQL reads bound to the viewer's shop (db/tenant-sql.ts): rows of other shops never come back. */
+  sql: TenantSql;
   /** The caller's IP address (X-Forwarded-For first hop with TRUST_PROXY=1, else the socket's); null when unknown. */
   clientIp: string | null;
+  /** What the shop lets its agents do (Shop.settings.authorization.agentsMay); loaded once per request, when asked. */
+  agentGrants(): Promise<readonly AgentGrant[]>;
 };
 
 /** Builds a context from already-resolved credentials (tests use this directly, without HTTP). */
@@ -42,12 +52,20 @@ export function createContextInner(
   requestId: string = randomUUID(),
   clientIp: string | null = null,
 ): Context {
+  const shopId = viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId;
+  const db = forShop(services.database.prisma, shopId);
+  let grants: Promise<readonly AgentGrant[]> | null = null;
   return {
     requestId,
     viewer,
     services,
-    db: forShop(services.database.prisma, viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId),
+    db,
+    sql: tenantSql(services.database.prisma, shopId),
     clientIp,
+    agentGrants: () => {
+      grants ??= db.shop.findFirst({ select: { settings: true } }).then((s) => agentGrantsFrom(s?.settings));
+      return grants;
+    },
   };
 }
 
@@ -104,31 +122,14 @@ export async function resolveViewer(services: Services, creds: Credentials): Pro
     if (!s) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
     staff = { id: s.id, role: s.role };
   }
-  return { kind: 'secret', shopId: key.shopId, keyId: key.id, scopes: new Set(key.scopes), staff };
+  return { kind: 'secret', shopId: key.shopId, keyId: key.id, scopes: expandScopes(key.scopes), keyScopes: key.scopes, staff };
 }
 
-/** Any authenticated caller (publishable or secret key). */
-export function requireShop(ctx: Context): { db: ScopedDb; shopId: string } {
-  const v = ctx.viewer;
-  if (v.kind === 'anonymous') throw new UnauthenticatedError();
-  return { db: ctx.db, shopId: v.shopId };
-}
-
-/** A secret key holding `scope`. */
-export function requireScope(ctx: Context, scope: Scope) {
-  const v = ctx.viewer;
-  if (v.kind === 'anonymous') throw new UnauthenticatedError();
-  if (v.kind !== 'secret') throw new ForbiddenError(`A secret key with scope ${scope} is required`);
-  if (!v.scopes.has(scope)) throw new ForbiddenError(`This key lacks the scope ${scope}`);
-  return { db: ctx.db, shopId: v.shopId, staff: v.staff };
-}
-
-/** A publishable key used with a customer token: the customer may act on their own profile. */
-export function requireCustomerSelf(ctx: Context): { db: ScopedDb; shopId: string; customerId: string } {
-  const v = ctx.viewer;
-  if (v.kind === 'anonymous') throw new UnauthenticatedError();
-  if (v.kind !== 'publishable' || !v.customerId) {
-    throw new ForbiddenError('A publishable key with an x-customer-token is required');
-  }
-  return { db: ctx.db, shopId: v.shopId, customerId: v.customerId };
+/**
+ * The caller's shop. Fields declare who may call them (`authScopes`), so an anonymous caller never
+ * reaches a resolver that asks; this only narrows the type.
+ */
+export function shopIdOf(ctx: Context): string {
+  if (ctx.viewer.kind === 'anonymous') throw new UnauthenticatedError();
+  return ctx.viewer.shopId;
 }

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'INSUFFICIENT_POINTS'
   | 'EVENTS_EXPIRED'
+  | 'QUERY_TOO_COMPLEX'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -111,5 +112,16 @@ export class EventsExpiredError extends AppError {
       `Events after this id are no longer retained (the oldest kept is ${oldestEventId}): resync the data you mirror (queries), then subscribe without \`after\``,
       ['after'],
     );
+  }
+}
+
+/** The operation is deeper, wider or more complex than the server allows (MAX_QUERY_DEPTH, MAX_QUERY_COMPLEXITY). */
+export class QueryTooComplexError extends AppError {
+  constructor(
+    readonly kind: 'depth' | 'breadth' | 'complexity',
+    readonly value: number,
+    readonly max: number,
+  ) {
+    super('QUERY_TOO_COMPLEX', `Query ${kind} ${value} exceeds the maximum ${kind} of ${max}`);
   }
 }

@@ -3,14 +3,14 @@ import type { ScopedDb } from '../../db/tenant.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { ApiKey, PrismaClient } from '../../generated/prisma/client.ts';
 import { getCustomer } from '../customers/customer.service.ts';
+import { assertMayGrantScopes, isKnownScope, LEGACY_SCOPES, SCOPES, type Scope } from './auth.policy.ts';
 
 /**
  * API keys. `pk_` keys are publishable (browser-safe: capture leads, track interactions, and read
  * or update the one customer named by a customer token); `sk_` keys are secret (server/partner:
  * whatever their scopes allow). The plain key is returned once; only its SHA-256 is stored.
  */
-export const SCOPES = ['customers:read', 'customers:write', 'staff:read', 'staff:write', 'keys:manage', 'webhooks:manage'] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope } from './auth.policy.ts';
 
 export type KeyKind = 'PUBLISHABLE' | 'SECRET';
 
@@ -25,21 +25,36 @@ export function generateKey(kind: KeyKind): { plain: string; prefix: string; has
 
 export type CreateKeyInput = { kind: KeyKind; name: string; scopes?: string[] | null };
 
-export function validateScopes(kind: KeyKind, scopes: string[] | null | undefined): string[] {
+/**
+ * The scopes stored on a new key: the given names (fine or legacy, see auth.policy.ts), or by
+ * default every scope the creator holds (`held`; all scopes for the shop's own set-up).
+ */
+export function validateScopes(kind: KeyKind, scopes: string[] | null | undefined, held: ReadonlySet<Scope> = new Set(SCOPES)): string[] {
   if (kind === 'PUBLISHABLE') return [];
-  if (!scopes || scopes.length === 0) return [...SCOPES];
-  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (!scopes || scopes.length === 0) return SCOPES.filter((s) => held.has(s));
+  const unknown = scopes.filter((s) => !isKnownScope(s));
   if (unknown.length) {
-    throw ValidationError.field(['input', 'scopes'], `Unknown scope(s): ${unknown.join(', ')}. Known: ${SCOPES.join(', ')}`);
+    throw ValidationError.field(
+      ['input', 'scopes'],
+      `Unknown scope(s): ${unknown.join(', ')}. Known: ${SCOPES.join(', ')} (and the broader ${Object.keys(LEGACY_SCOPES).join(', ')})`,
+    );
   }
   return [...new Set(scopes)];
 }
 
-/** Creates a key for the shop the db is scoped to. Returns the stored row and the plain key. */
-export async function createApiKey(db: ScopedDb, input: CreateKeyInput): Promise<{ apiKey: ApiKey; plainKey: string }> {
+/**
+ * Creates a key for the shop the db is scoped to. Returns the stored row and the plain key.
+ * `held`: the creating key's scopes; nobody grants a scope above their own.
+ */
+export async function createApiKey(
+  db: ScopedDb,
+  input: CreateKeyInput,
+  held: ReadonlySet<Scope> = new Set(SCOPES),
+): Promise<{ apiKey: ApiKey; plainKey: string }> {
   const name = input.name.trim();
   if (!name || name.length > 100) throw ValidationError.field(['input', 'name'], 'Name must be 1-100 characters');
-  const scopes = validateScopes(input.kind, input.scopes);
+  const scopes = validateScopes(input.kind, input.scopes, held);
+  assertMayGrantScopes(held, scopes);
   const k = generateKey(input.kind);
   const apiKey = await db.apiKey.create({
     data: { kind: input.kind, name, scopes, prefix: k.prefix, hash: k.hash } as never,

@@ -1,11 +1,13 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
-import { ValidationError } from '../../errors.ts';
+import { shopIdOf } from '../../context.ts';
 import { ApiKeyKind } from '../../generated/prisma/enums.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { accessOf, rowIdOf } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
-import { createApiKey, issueCustomerToken, revokeApiKey, SCOPES } from './api-key.service.ts';
+import { createApiKey, issueCustomerToken, revokeApiKey } from './api-key.service.ts';
+import { AGENT_GRANTS, LEGACY_SCOPES, SCOPES } from './auth.policy.ts';
+import { type AuthorizationSettings, getAuthorizationSettings, updateAuthorizationSettings } from './authorization.settings.ts';
 import { createStaffUser, updateStaffUser } from './staff.service.ts';
 import { StaffRoleEnum, StaffUserNode } from './staff.type.ts';
 
@@ -50,36 +52,43 @@ const ViewerRef = builder
     }),
   });
 
+/** Staff and keys change who may do what: not agents, unless the shop grants it (auth.policy.ts). */
+const MANAGE_STAFF = { scope: 'staff:write', agentMay: 'MANAGE_STAFF' } as const;
+const MANAGE_KEYS = { scope: 'keys:write', agentMay: 'MANAGE_KEYS' } as const;
+
 builder.queryFields((t) => ({
   viewer: t.field({
+    authScopes: { public: true },
     type: ViewerRef,
     nullable: true,
     description: 'The calling key; null without credentials.',
     resolve: (_r, _a, ctx) => {
       const v = ctx.viewer;
       if (v.kind === 'anonymous') return null;
-      if (v.kind === 'secret') return { kind: 'SECRET' as const, scopes: [...v.scopes], staffId: v.staff?.id ?? null, customerId: null };
+      if (v.kind === 'secret') return { kind: 'SECRET' as const, scopes: [...v.keyScopes], staffId: v.staff?.id ?? null, customerId: null };
       return { kind: 'PUBLISHABLE' as const, scopes: [], staffId: null, customerId: v.customerId };
     },
   }),
   shop: t.prismaField({
+    authScopes: { scope: 'contacts:read' },
     type: ShopObject,
     description: "The caller's shop.",
     resolve: async (query, _r, _a, ctx) => {
-      const { db, shopId } = requireScope(ctx, 'customers:read');
-      return db.shop.findUniqueOrThrow({ ...query, where: { id: shopId } });
+      return ctx.db.shop.findUniqueOrThrow({ ...query, where: { id: shopIdOf(ctx) } });
     },
   }),
   apiKeys: t.prismaField({
+    authScopes: { scope: 'keys:read' },
     type: [ApiKeyObject],
     description: "The shop's API keys (without the keys themselves), newest first.",
-    resolve: (query, _r, _a, ctx) => requireScope(ctx, 'keys:manage').db.apiKey.findMany({ ...query, orderBy: { createdAt: 'desc' } }),
+    resolve: (query, _r, _a, ctx) => ctx.db.apiKey.findMany({ ...query, orderBy: { createdAt: 'desc' } }),
   }),
   staffUsers: t.prismaField({
+    authScopes: { scope: 'staff:read' },
     type: [StaffUserNode],
     args: { includeInactive: t.arg.boolean({ defaultValue: false }) },
     resolve: (query, _r, args, ctx) =>
-      requireScope(ctx, 'staff:read').db.staffUser.findMany({
+      ctx.db.staffUser.findMany({
         ...query,
         where: args.includeInactive ? {} : { active: true },
         orderBy: { name: 'asc' },
@@ -91,7 +100,9 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
     kind: t.field({ type: ApiKeyKindEnum, required: true }),
     name: t.string({ required: true, description: 'What the key is for, e.g. "storefront".' }),
-    scopes: t.stringList({ description: `Secret keys only; default all: ${SCOPES.join(', ')}.` }),
+    scopes: t.stringList({
+      description: `Secret keys only: any of ${SCOPES.join(', ')} (or the broader ${Object.keys(LEGACY_SCOPES).join(', ')}), at most the creating key's own; default: all the creating key holds.`,
+    }),
   }),
 });
 
@@ -102,9 +113,9 @@ const CreatedApiKey = builder.objectRef<{ apiKey: { id: string }; plainKey: stri
   }),
 });
 
-const IdInput = (name: string, forType: string) =>
-  builder.inputType(name, { fields: (t) => ({ id: t.id({ required: true, description: `Global id of a ${forType}.` }) }) });
-const RevokeApiKeyInput = IdInput('RevokeApiKeyInput', 'ApiKey');
+const RevokeApiKeyInput = builder.inputType('RevokeApiKeyInput', {
+  fields: (t) => ({ id: t.id({ required: true, description: 'Global id of a ApiKey.' }) }),
+});
 
 const CreateStaffUserInput = builder.inputType('CreateStaffUserInput', {
   fields: (t) => ({
@@ -133,22 +144,16 @@ const CustomerToken = builder.objectRef<{ token: string; expiresAt: Date }>('Cus
   fields: (t) => ({ token: t.exposeString('token'), expiresAt: t.expose('expiresAt', { type: 'DateTime' }) }),
 });
 
-function decodeId(gid: string, typename: string, path: string[]): string {
-  try {
-    const [type, id] = Buffer.from(gid, 'base64').toString('utf8').split(':');
-    if (type === typename && id) return id;
-  } catch {}
-  throw ValidationError.field(path, `Not a ${typename} id`);
-}
-
 builder.mutationFields((t) => ({
   createApiKey: t.field({
+    authScopes: MANAGE_KEYS,
     type: CreatedApiKey,
     errors: { types: [...COMMON_ERRORS], directResult: true, union: { name: 'CreateApiKeyResult' } },
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    resolve: (_r, { input }, ctx) => createApiKey(requireScope(ctx, 'keys:manage').db, input),
+    resolve: (_r, { input }, ctx) => createApiKey(ctx.db, input, ctx.viewer.kind === 'secret' ? ctx.viewer.scopes : new Set()),
   }),
   revokeApiKey: t.field({
+    authScopes: MANAGE_KEYS,
     type: ApiKeyObject,
     description: 'Revokes a key at once. A key cannot revoke itself.',
     errors: {
@@ -159,15 +164,15 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db } = requireScope(ctx, 'keys:manage');
       return revokeApiKey(
-        db,
-        decodeId(String(input.id), 'ApiKey', ['input', 'id']),
+        ctx.db,
+        rowIdOf(String(input.id), 'ApiKey', ['input', 'id']),
         ctx.viewer.kind === 'secret' ? ctx.viewer.keyId : null,
       );
     },
   }),
   createStaffUser: t.field({
+    authScopes: MANAGE_STAFF,
     type: StaffUserNode,
     errors: {
       types: [...COMMON_ERRORS],
@@ -176,9 +181,10 @@ builder.mutationFields((t) => ({
       dataField: { name: 'staffUser' },
     },
     args: { input: t.arg({ type: CreateStaffUserInput, required: true }) },
-    resolve: (_r, { input }, ctx) => createStaffUser(requireScope(ctx, 'staff:write').db, input),
+    resolve: (_r, { input }, ctx) => createStaffUser(ctx.db, input, accessOf(ctx)),
   }),
   updateStaffUser: t.field({
+    authScopes: MANAGE_STAFF,
     type: StaffUserNode,
     errors: {
       types: [...COMMON_ERRORS],
@@ -187,16 +193,50 @@ builder.mutationFields((t) => ({
       dataField: { name: 'staffUser' },
     },
     args: { input: t.arg({ type: UpdateStaffUserInput, required: true }) },
-    resolve: (_r, { input }, ctx) => updateStaffUser(requireScope(ctx, 'staff:write').db, input.id.id, input),
+    resolve: (_r, { input }, ctx) => updateStaffUser(ctx.db, input.id.id, input, accessOf(ctx)),
   }),
   createCustomerToken: t.field({
+    authScopes: { scope: 'contacts:write' },
     type: CustomerToken,
     description: "Issues a short-lived token for one customer, for the storefront's 'my profile' area (secret key only).",
     errors: { types: [...COMMON_ERRORS], directResult: true, union: { name: 'CreateCustomerTokenResult' } },
     args: { input: t.arg({ type: CreateCustomerTokenInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db, shopId } = requireScope(ctx, 'customers:write');
-      return issueCustomerToken(db, ctx.services.tokenSecret, shopId, input.customerId.id, input.ttlSeconds ?? 3600);
+      return issueCustomerToken(ctx.db, ctx.services.tokenSecret, shopIdOf(ctx), input.customerId.id, input.ttlSeconds ?? 3600);
     },
+  }),
+}));
+
+const AgentGrantEnum = builder.enumType('AgentGrant', {
+  description:
+    'What a shop may let its AGENTs do (otherwise owners, managers and the shop system only): MANAGE_STAFF (create / update staff up to AGENT), MANAGE_KEYS (create / revoke API keys within their own key scopes), MANAGE_WEBHOOKS, DELETE_CUSTOMERS (delete and merge).',
+  values: AGENT_GRANTS,
+});
+const AuthorizationSettingsRef = builder.objectRef<AuthorizationSettings>('AuthorizationSettings').implement({
+  description: "The shop's authorization settings (docs/authorization.md).",
+  fields: (t) => ({ agentsMay: t.field({ type: [AgentGrantEnum], resolve: (s) => s.agentsMay }) }),
+});
+const UpdateAuthorizationSettingsInput = builder.inputType('UpdateAuthorizationSettingsInput', {
+  fields: (t) => ({
+    agentsMay: t.field({ type: [AgentGrantEnum], required: true, description: 'The complete list (replaces the current one).' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  authorizationSettings: t.field({
+    authScopes: { scope: 'staff:read' },
+    type: AuthorizationSettingsRef,
+    resolve: (_r, _a, ctx) => getAuthorizationSettings(ctx.db),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  updateAuthorizationSettings: t.field({
+    authScopes: { scope: 'staff:write', role: 'OWNER' },
+    type: AuthorizationSettingsRef,
+    description: 'Sets what agents may do beyond their default. Owners (or the shop system) only.',
+    errors: { types: [...COMMON_ERRORS], directResult: true, union: { name: 'UpdateAuthorizationSettingsResult' } },
+    args: { input: t.arg({ type: UpdateAuthorizationSettingsInput, required: true }) },
+    resolve: (_r, { input }, ctx) => updateAuthorizationSettings(ctx.db, input.agentsMay),
   }),
 }));

@@ -4,12 +4,15 @@ import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { StaffRole } from '../../generated/prisma/enums.ts';
 import { normalizeEmail } from '../customers/customer.schema.ts';
 import { isUuid } from '../customers/customer.service.ts';
+import { type Access, assertMayChangeStaff, assertMayGrantRole, SYSTEM } from './auth.policy.ts';
 
 export type StaffInput = { email: string; name: string; role?: StaffRole | null };
 
 const nameSchema = z.string().trim().min(1, 'Required').max(100, 'At most 100 characters');
 
-export async function createStaffUser(db: ScopedDb, input: StaffInput) {
+/** `actor`: who creates (a role at most their own; the shop's system by default). */
+export async function createStaffUser(db: ScopedDb, input: StaffInput, actor: Access = SYSTEM) {
+  assertMayGrantRole(actor, input.role ?? 'AGENT');
   const email = normalizeEmail(input.email);
   if (!email) throw ValidationError.field(['input', 'email'], 'Not a valid email address');
   const name = nameSchema.safeParse(input.name);
@@ -23,9 +26,11 @@ export async function updateStaffUser(
   db: ScopedDb,
   id: string,
   patch: { name?: string | null; role?: StaffRole | null; active?: boolean | null },
+  actor: Access = SYSTEM,
 ) {
   const current = isUuid(id) ? await db.staffUser.findUnique({ where: { id } }) : null;
   if (!current) throw new NotFoundError('Staff user', ['input', 'id']);
+  assertMayChangeStaff(actor, current, patch);
   const data: Record<string, unknown> = {};
   if (patch.name != null) {
     const n = nameSchema.safeParse(patch.name);

@@ -1,5 +1,4 @@
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
 import { StaffRole } from '../../generated/prisma/enums.ts';
 
 export const StaffRoleEnum = builder.enumType(StaffRole, {
@@ -12,12 +11,9 @@ export const StaffUserNode = builder.prismaNode('StaffUser', {
   // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
   nullable: true,
   description: 'A sales rep or service agent of the shop.',
-  findUnique: (id, ctx) => {
-    requireScope(ctx, 'staff:read');
-    return { id };
-  },
+  findUnique: (id) => ({ id }),
   fields: (t) => ({
-    email: t.exposeString('email'),
+    email: t.exposeString('email', { authScopes: { scope: 'staff:read' } }),
     name: t.exposeString('name'),
     role: t.expose('role', { type: StaffRoleEnum }),
     active: t.exposeBoolean('active'),

@@ -1,8 +1,9 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { type Context, requireScope } from '../../context.ts';
+import type { Context } from '../../context.ts';
 import { VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { actorOf } from '../common/graphql-helpers.ts';
 import { CreateCustomerInput, UpdateCustomerInput, UpsertCustomerInput } from './customer.inputs.ts';
 import * as svc from './customer.service.ts';
 import { CustomerNode, LifecycleStageEnum } from './customer.type.ts';
@@ -23,11 +24,10 @@ function toServiceInput(input: object) {
   } as never;
 }
 
-const actorOf = (ctx: Context): svc.Actor => ({
-  staffId: ctx.viewer.kind === 'secret' ? (ctx.viewer.staff?.id ?? null) : null,
-  source: 'api',
-});
-const write = (ctx: Context) => requireScope(ctx, 'customers:write').db;
+const write = (ctx: Context) => ctx.db;
+const WRITE = { scope: 'contacts:write' } as const;
+/** Removing customers (delete, merge): not agents, unless the shop grants DELETE_CUSTOMERS. */
+const REMOVE = { scope: 'contacts:write', agentMay: 'DELETE_CUSTOMERS' } as const;
 
 const CustomerIdInput = builder.inputType('CustomerIdInput', {
   fields: (t) => ({ id: t.globalID({ required: true, for: CustomerNode }) }),
@@ -75,6 +75,7 @@ const DeletedCustomer = builder.objectRef<{ id: string }>('DeletedCustomer').imp
 
 builder.mutationFields((t) => ({
   createCustomer: t.field({
+    authScopes: WRITE,
     type: CustomerNode,
     description:
       'Creates a customer. Emails are lower-cased, phones normalised to E.164; a taken email/phone/externalId is a ConflictError.',
@@ -83,6 +84,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => svc.createCustomer(write(ctx), actorOf(ctx), toServiceInput(input)),
   }),
   updateCustomer: t.field({
+    authScopes: WRITE,
     type: CustomerNode,
     description: 'Changes the given fields (null clears). Pass `version` for optimistic concurrency.',
     errors: { ...customerResult('UpdateCustomer'), types: [...COMMON_ERRORS, VersionConflictError] },
@@ -93,6 +95,7 @@ builder.mutationFields((t) => ({
     },
   }),
   upsertCustomer: t.field({
+    authScopes: WRITE,
     type: UpsertCustomerPayload,
     description: 'Creates or updates the customer matched by externalId, email or phone (in that order).',
     errors: {
@@ -105,6 +108,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => svc.upsertCustomer(write(ctx), actorOf(ctx), toServiceInput(input)),
   }),
   mergeCustomers: t.field({
+    authScopes: REMOVE,
     type: CustomerNode,
     description: 'Merges a duplicate into a survivor: history, tags, consents and related records move; nothing is lost.',
     errors: customerResult('MergeCustomers'),
@@ -112,6 +116,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => svc.mergeCustomers(write(ctx), actorOf(ctx), input.survivorId.id, input.duplicateId.id),
   }),
   setCustomerStage: t.field({
+    authScopes: WRITE,
     type: CustomerNode,
     description: 'Moves the customer to a lifecycle stage by hand; the move is recorded.',
     errors: customerResult('SetCustomerStage'),
@@ -119,18 +124,21 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => svc.setStage(write(ctx), actorOf(ctx), input.id.id, input.stage, input.reason),
   }),
   tagCustomer: t.field({
+    authScopes: WRITE,
     type: CustomerNode,
     errors: customerResult('TagCustomer'),
     args: { input: t.arg({ type: TagCustomerInput, required: true }) },
     resolve: (_r, { input }, ctx) => svc.tagCustomer(write(ctx), input.id.id, input.tags),
   }),
   untagCustomer: t.field({
+    authScopes: WRITE,
     type: CustomerNode,
     errors: customerResult('UntagCustomer'),
     args: { input: t.arg({ type: TagCustomerInput, required: true }) },
     resolve: (_r, { input }, ctx) => svc.untagCustomer(write(ctx), input.id.id, input.tags),
   }),
   archiveCustomer: t.field({
+    authScopes: WRITE,
     type: CustomerNode,
     description: 'Hides the customer from default lists; reversible with unarchiveCustomer.',
     errors: customerResult('ArchiveCustomer'),
@@ -138,12 +146,14 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => svc.archiveCustomer(write(ctx), input.id.id, true),
   }),
   unarchiveCustomer: t.field({
+    authScopes: WRITE,
     type: CustomerNode,
     errors: customerResult('UnarchiveCustomer'),
     args: { input: t.arg({ type: CustomerIdInput, required: true }) },
     resolve: (_r, { input }, ctx) => svc.archiveCustomer(write(ctx), input.id.id, false),
   }),
   deleteCustomer: t.field({
+    authScopes: REMOVE,
     type: DeletedCustomer,
     description: 'Erases the customer and all their data (right to erasure). Irreversible.',
     errors: {

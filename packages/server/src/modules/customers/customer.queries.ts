@@ -1,27 +1,21 @@
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
-import { ValidationError } from '../../errors.ts';
+import { checkPageSize } from '../common/graphql-helpers.ts';
 import { customerOrderBy, customerWhere } from './customer.filters.ts';
 import { CustomerFilterInput, CustomerOrderInput } from './customer.inputs.ts';
 import { findCustomerBy, isUuid } from './customer.service.ts';
 import { CustomerNode, TagObject } from './customer.type.ts';
 
-const MAX_PAGE_SIZE = 100;
-/** The connection would silently cap larger pages; the documented maximum is an error instead. */
-function checkPageSize(args: { first?: number | null; last?: number | null }) {
-  for (const k of ['first', 'last'] as const) {
-    if ((args[k] ?? 0) > MAX_PAGE_SIZE) throw ValidationError.field([k], `At most ${MAX_PAGE_SIZE} per page`);
-  }
-}
+const READ = { scope: 'contacts:read' } as const;
 
 builder.queryFields((t) => ({
   customer: t.prismaField({
+    authScopes: READ,
     type: CustomerNode,
     nullable: true,
     description: 'A customer by id; merged duplicates resolve to their survivor. Null when not in this shop.',
     args: { id: t.arg.globalID({ required: true, for: CustomerNode }) },
     resolve: async (query, _root, { id }, ctx) => {
-      const { db } = requireScope(ctx, 'customers:read');
+      const { db } = ctx;
       if (!isUuid(id.id)) return null;
       const c = await db.customer.findUnique({ ...query, where: { id: id.id } });
       if (c?.status === 'MERGED' && c.mergedIntoId) return db.customer.findUnique({ ...query, where: { id: c.mergedIntoId } });
@@ -29,24 +23,26 @@ builder.queryFields((t) => ({
     },
   }),
   customerBy: t.prismaField({
+    authScopes: READ,
     type: CustomerNode,
     nullable: true,
     description:
       'A customer by exactly one identifier: email, phone (international format) or externalId. Secondary emails/phones match too.',
     args: { email: t.arg.string(), phone: t.arg.string(), externalId: t.arg.string() },
     resolve: async (query, _root, args, ctx) => {
-      const { db } = requireScope(ctx, 'customers:read');
+      const { db } = ctx;
       const found = await findCustomerBy(db, args);
       return found ? db.customer.findUnique({ ...query, where: { id: found.id } }) : null;
     },
   }),
   customers: t.prismaConnection(
     {
+      authScopes: READ,
       type: CustomerNode,
       cursor: 'id',
       totalCount: (_conn, args, ctx) => {
         checkPageSize(args);
-        return requireScope(ctx, 'customers:read').db.customer.count({ where: listWhere(args.filter) });
+        return ctx.db.customer.count({ where: listWhere(args.filter) });
       },
       description: 'Customers of the shop, filtered and sorted, as a Relay connection (max 100 per page).',
       args: {
@@ -54,7 +50,7 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: CustomerOrderInput }),
       },
       resolve: (query, _root, args, ctx) => {
-        const { db } = requireScope(ctx, 'customers:read');
+        const { db } = ctx;
         checkPageSize(args);
         return db.customer.findMany({
           ...query,
@@ -66,10 +62,11 @@ builder.queryFields((t) => ({
     {},
   ),
   tags: t.prismaField({
+    authScopes: READ,
     type: [TagObject],
     description: 'All tags of the shop, by name.',
     resolve: (query, _root, _args, ctx) => {
-      const { db } = requireScope(ctx, 'customers:read');
+      const { db } = ctx;
       return db.tag.findMany({ ...query, orderBy: { name: 'asc' } });
     },
   }),

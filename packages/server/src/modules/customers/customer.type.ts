@@ -1,5 +1,4 @@
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
 import { loader } from '../../db/loaders.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
@@ -106,10 +105,8 @@ export const CustomerNode = builder.prismaNode('Customer', {
   // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
   nullable: true,
   description: 'A customer or lead of the shop: basic, subjective and transactional facets in one profile.',
-  findUnique: (id, ctx) => {
-    requireScope(ctx, 'customers:read');
-    return { id };
-  },
+  authScopes: { scope: 'contacts:read' },
+  findUnique: (id) => ({ id }),
   fields: (t) => ({
     externalId: t.exposeString('externalId', { nullable: true, description: "The shop's own id (e.g. from its commerce platform)." }),
     status: t.expose('status', { type: CustomerStatusEnum }),

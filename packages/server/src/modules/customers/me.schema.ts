@@ -1,8 +1,8 @@
 import { builder } from '../../builder.ts';
-import { requireCustomerSelf } from '../../context.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { customerSelfOf } from '../common/graphql-helpers.ts';
 import { ConsentInput, LocationInput } from './customer.inputs.ts';
 import { profileSchema as P } from './customer.schema.ts';
 import { getCustomer, updateCustomer } from './customer.service.ts';
@@ -47,11 +47,12 @@ const UpdateMyProfileInput = builder.inputType('UpdateMyProfileInput', {
 
 builder.queryField('me', (t) =>
   t.prismaField({
+    authScopes: { customer: true },
     type: MyProfile,
     nullable: true,
     description: 'The customer named by the x-customer-token header (publishable keys only).',
     resolve: async (query, _r, _a, ctx) => {
-      const { db, customerId } = requireCustomerSelf(ctx);
+      const { db, customerId } = customerSelfOf(ctx);
       const c = await getCustomer(db, customerId, true);
       return c ? db.customer.findUnique({ ...query, where: { id: c.id } }) : null;
     },
@@ -60,6 +61,7 @@ builder.queryField('me', (t) =>
 
 builder.mutationField('updateMyProfile', (t) =>
   t.field({
+    authScopes: { customer: true },
     type: MyProfile,
     errors: {
       types: [...COMMON_ERRORS],
@@ -69,7 +71,7 @@ builder.mutationField('updateMyProfile', (t) =>
     },
     args: { input: t.arg({ type: UpdateMyProfileInput, required: true }) },
     resolve: async (_r, { input }, ctx): Promise<Customer> => {
-      const { db, customerId } = requireCustomerSelf(ctx);
+      const { db, customerId } = customerSelfOf(ctx);
       const c = await getCustomer(db, customerId, true);
       if (!c) throw new NotFoundError('Customer');
       const consents = input.consents?.map((x) => ({ ...x, source: 'self-service' }));

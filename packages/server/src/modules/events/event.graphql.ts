@@ -1,6 +1,6 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { type Context, requireScope } from '../../context.ts';
+import { type Context, shopIdOf } from '../../context.ts';
 import { EventsExpiredError, ValidationError } from '../../errors.ts';
 import type { Event } from '../../generated/prisma/client.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
@@ -62,7 +62,7 @@ export const EventRef = builder.objectRef<Event>('Event').implement({
 
 builder.subscriptionType({
   description:
-    'Real-time events over graphql-ws (same /graphql endpoint) or SSE (accept: text/event-stream). Secret key with customers:read.',
+    'Real-time events over graphql-ws (same /graphql endpoint) or SSE (accept: text/event-stream). Secret key with the read scopes of the events (see docs/authorization.md).',
 });
 
 /** "12345" (an Event id) -> 12345n; anything else is a ValidationError at `after`. */
@@ -87,13 +87,13 @@ export function customerRowId(id: string | number, path: string[]): string {
 }
 
 /**
- * The shop's event stream for a subscriber with customers:read (typed subscriptions in other modules use it too).
+ * The shop's event stream (typed subscriptions in other modules use it too; each declares its scopes).
  * Resuming from an id older than the shop's oldest retained event (pruned: EVENT_RETENTION_DAYS)
  * fails with EVENTS_EXPIRED instead of silently skipping what was pruned; `after: 0` means "from
  * the oldest retained event".
  */
 export async function stream(ctx: Context, after: bigint | null, filter: (e: Event) => boolean) {
-  const { shopId } = requireScope(ctx, 'customers:read');
+  const shopId = shopIdOf(ctx);
   if (after !== null && after > 0n) {
     const oldest = await ctx.db.event.findFirst({ orderBy: { id: 'asc' }, select: { id: true } });
     if (oldest && after < oldest.id) throw new EventsExpiredError(oldest.id);
@@ -101,10 +101,19 @@ export async function stream(ctx: Context, after: bigint | null, filter: (e: Eve
   return ctx.services.events.stream(shopId, after, filter);
 }
 
+/** The whole stream carries every area's events: it needs every customer-data read scope. */
+export const ALL_EVENTS_SCOPES = {
+  $all: {
+    scope: 'contacts:read',
+    $all: { scope: 'orders:read', $all: { scope: 'followups:read', $all: { scope: 'segments:read', $all: { scope: 'loyalty:read' } } } },
+  },
+} as const;
+
 export const AFTER = { required: false, description: 'Resume after this event id (the last `id` received); omitted: start now.' } as const;
 
 builder.subscriptionField('events', (t) =>
   t.field({
+    authScopes: ALL_EVENTS_SCOPES,
     type: EventRef,
     description: 'Every event of the shop (optionally only some types), in order.',
     args: { types: t.arg({ type: [EventTypeEnum], required: false }), after: t.arg.id(AFTER) },
@@ -119,6 +128,7 @@ builder.subscriptionField('events', (t) =>
 
 builder.subscriptionField('leadCreated', (t) =>
   t.field({
+    authScopes: { scope: 'contacts:read' },
     type: EventRef,
     description: 'LEAD_CAPTURED: a storefront form (captureLead, trackInteraction) created a new lead.',
     args: { after: t.arg.id(AFTER) },
@@ -131,6 +141,7 @@ const CUSTOMER_CHANGES = new Set<string>(['CUSTOMER_UPDATED', 'STAGE_CHANGED', '
 
 builder.subscriptionField('customerUpdated', (t) =>
   t.field({
+    authScopes: { scope: 'contacts:read' },
     type: EventRef,
     description:
       'Changes to one customer: CUSTOMER_UPDATED, STAGE_CHANGED, CUSTOMER_MERGED (as survivor or as the merged duplicate) and CUSTOMER_DELETED.',
@@ -152,6 +163,7 @@ builder.subscriptionField('customerUpdated', (t) =>
 
 builder.subscriptionField('interactionRecorded', (t) =>
   t.field({
+    authScopes: { scope: 'orders:read' },
     type: EventRef,
     description: 'INTERACTION_RECORDED events, of one customer when `customerId` is given.',
     args: { customerId: t.arg.id({ required: false }), after: t.arg.id(AFTER) },

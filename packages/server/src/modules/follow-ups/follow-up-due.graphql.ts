@@ -21,6 +21,7 @@ function staffGid(id: string | number): string {
 
 builder.subscriptionField('followUpDue', (t) =>
   t.field({
+    authScopes: { scope: 'followups:read' },
     type: EventRef,
     description:
       'FOLLOW_UP_DUE: a planned follow-up’s due date passed (once per due date; rescheduling re-arms it). Only those assigned to `assigneeId` (a staff user id) when given.',

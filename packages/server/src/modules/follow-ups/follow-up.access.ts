@@ -1,28 +1,17 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { ScopedTx } from '../../db/tenant.ts';
-import { ForbiddenError } from '../../errors.ts';
 import type { Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { LifecycleStage } from '../../generated/prisma/enums.ts';
+import { type Access, isManager } from '../auth/auth.policy.ts';
 import type { EmitEvent } from '../events/event.service.ts';
 
-/**
- * Who acts on follow-ups and leads. AGENTs see and act on their own leads (customers they own) and
- * follow-ups (assigned to them) plus the lead pool; OWNERs, MANAGERs and the shop's SYSTEM (a
- * secret key without x-crm-staff-id) on everything.
- */
-export type Access = { staffId: string | null; role: 'OWNER' | 'MANAGER' | 'AGENT' | 'SYSTEM' };
-
-export const SYSTEM: Access = { staffId: null, role: 'SYSTEM' };
-export const isManager = (a: Access) => a.role !== 'AGENT';
+/** The staff role model lives in auth (auth.policy.ts); re-exported for the follow-up modules. */
+export { type Access, isManager, SYSTEM } from '../auth/auth.policy.ts';
 
 /** Customers in these stages are leads; leads without an owner are the pool. */
 export const LEAD_STAGES: LifecycleStage[] = ['SUSPECT', 'PROSPECT'];
 export const isLead = (stage: LifecycleStage) => LEAD_STAGES.includes(stage);
 export const POOL_WHERE = { ownerId: null, stage: { in: LEAD_STAGES }, status: 'ACTIVE' } satisfies Prisma.CustomerWhereInput;
-
-export function requireManager(a: Access, what: string) {
-  if (!isManager(a)) throw new ForbiddenError(`Only owners and managers may ${what}`);
-}
 
 /** May the agent work on this customer: owns it, or it waits in the pool. */
 export function canWorkCustomer(a: Access, c: Pick<Customer, 'ownerId' | 'stage' | 'status'>): boolean {

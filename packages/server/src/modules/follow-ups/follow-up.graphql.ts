@@ -1,11 +1,10 @@
 import { builder } from '../../builder.ts';
-import { tenantSql } from '../../db/tenant-sql.ts';
 import { VersionConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { checkPageSize } from '../common/graphql-helpers.ts';
 import { ContactChannelEnum, CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
-import { checkPageSize } from '../orders/order.graphql.ts';
-import { LEAD_STAGES, POOL_WHERE, requireManager as svcRequireManager } from './follow-up.access.ts';
+import { LEAD_STAGES, POOL_WHERE } from './follow-up.access.ts';
 import { endOfDay } from './follow-up.cadence.ts';
 import * as svc from './follow-up.service.ts';
 import { getFollowUpSettings, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
@@ -20,6 +19,12 @@ import {
   LeadPoolModeEnum,
 } from './follow-up.type.ts';
 import * as pool from './lead-pool.service.ts';
+
+/** Who may call (auth.policy.ts); which follow-ups and leads an agent sees is follow-up.access.ts. */
+const READ = { scope: 'followups:read' } as const;
+const WRITE = { scope: 'followups:write' } as const;
+/** Shop-wide rules and bulk moves: owners, managers or the shop's system. */
+const MANAGE = { scope: 'followups:write', role: 'MANAGER' } as const;
 
 type Gid = { id: string } | null | undefined;
 const idOf = (g: Gid) => (g === undefined ? undefined : (g?.id ?? null));
@@ -264,8 +269,8 @@ type AgendaConn = { args: AgendaFieldArgs };
 const countsOf = (args: AgendaFieldArgs, ctx: Parameters<typeof accessOf>[0]) => {
   let p = counts.get(args);
   if (!p) {
-    const { access, shopId } = accessOf(ctx, 'customers:read');
-    p = svc.agendaCounts(tenantSql(ctx.services.database.prisma, shopId), access, agendaArgs(args), nowOf(args));
+    const { access } = accessOf(ctx);
+    p = svc.agendaCounts(ctx.sql, access, agendaArgs(args), nowOf(args));
     counts.set(args, p);
   }
   return p;
@@ -275,18 +280,20 @@ const agendaCount = (conn: AgendaConn, ctx: Parameters<typeof accessOf>[0], k: k
 
 builder.queryFields((t) => ({
   followUp: t.prismaField({
+    authScopes: READ,
     type: FollowUpNode,
     nullable: true,
     description: 'A follow-up by id; null when not in this shop (or, for agents, not theirs).',
     args: { id: t.arg.globalID({ required: true, for: FollowUpNode }) },
     resolve: async (query, _r, { id }, ctx) => {
-      const { db, access } = accessOf(ctx, 'customers:read');
+      const { db, access } = accessOf(ctx);
       const f = await svc.getFollowUp(db, access, id.id);
       return f ? db.followUp.findUnique({ ...query, where: { id: f.id } }) : null;
     },
   }),
   agenda: t.prismaConnection(
     {
+      authScopes: READ,
       type: FollowUpNode,
       cursor: 'id',
       description:
@@ -302,7 +309,7 @@ builder.queryFields((t) => ({
         return countsOf(args, ctx).then((c) => svc.agendaTotal(c, args.section));
       },
       resolve: (query, _r, args, ctx) => {
-        const { db, access } = accessOf(ctx, 'customers:read');
+        const { db, access } = accessOf(ctx);
         checkPageSize(args);
         const { where } = svc.agendaWhere(access, agendaArgs(args), nowOf(args));
         return db.followUp.findMany({ ...query, where, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
@@ -331,28 +338,30 @@ builder.queryFields((t) => ({
     },
   ),
   suggestNextFollowUp: t.field({
+    authScopes: READ,
     type: FollowUpSuggestionRef,
     nullable: true,
     description:
       "The cadence engine's proposal for the customer's next follow-up (due date, consented channel, reasons); null when not in this shop.",
     args: { customerId: t.arg.globalID({ required: true, for: CustomerNode }) },
     resolve: (_r, { customerId }, ctx) => {
-      const { db } = accessOf(ctx, 'customers:read');
+      const { db } = accessOf(ctx);
       return svc.suggestNextFollowUp(db, customerId.id);
     },
   }),
   leadPool: t.prismaConnection(
     {
+      authScopes: READ,
       type: CustomerNode,
       cursor: 'id',
       description: 'Leads (SUSPECT / PROSPECT, active) without an owner, newest first: the pool agents claim from.',
       args: { filter: t.arg({ type: LeadPoolFilterInput }) },
       totalCount: (_c, args, ctx) => {
         checkPageSize(args);
-        return accessOf(ctx, 'customers:read').db.customer.count({ where: poolWhere(args.filter) });
+        return accessOf(ctx).db.customer.count({ where: poolWhere(args.filter) });
       },
       resolve: (query, _r, args, ctx) => {
-        const { db } = accessOf(ctx, 'customers:read');
+        const { db } = accessOf(ctx);
         checkPageSize(args);
         return db.customer.findMany({ ...query, where: poolWhere(args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
       },
@@ -361,9 +370,10 @@ builder.queryFields((t) => ({
     { name: 'LeadPoolEdge' },
   ),
   followUpSettings: t.field({
+    authScopes: READ,
     type: FollowUpSettingsRef,
     description: 'Cadence and lead pool rules of the shop (defaults where not set).',
-    resolve: (_r, _a, ctx) => getFollowUpSettings(accessOf(ctx, 'customers:read').db),
+    resolve: (_r, _a, ctx) => getFollowUpSettings(accessOf(ctx).db),
   }),
 }));
 
@@ -380,10 +390,11 @@ function poolWhere(f: PoolFilter) {
 // ---------------------------------------------------------------------------------------------
 // Mutations
 
-const write = (ctx: Parameters<typeof accessOf>[0]) => accessOf(ctx, 'customers:write');
+const write = (ctx: Parameters<typeof accessOf>[0]) => accessOf(ctx);
 
 builder.mutationFields((t) => ({
   createFollowUp: t.field({
+    authScopes: WRITE,
     type: FollowUpNode,
     description: "Plans a follow-up. Without dueAt / channel the cadence engine's proposal is used; channels need consent.",
     errors: result('CreateFollowUp', 'followUp'),
@@ -395,6 +406,7 @@ builder.mutationFields((t) => ({
     },
   }),
   updateFollowUp: t.field({
+    authScopes: WRITE,
     type: FollowUpNode,
     errors: result('UpdateFollowUp', 'followUp', [VersionConflictError]),
     args: { input: t.arg({ type: UpdateFollowUpInput, required: true }) },
@@ -405,6 +417,7 @@ builder.mutationFields((t) => ({
     },
   }),
   cancelFollowUp: t.field({
+    authScopes: WRITE,
     type: FollowUpNode,
     description: 'Cancels a PLANNED follow-up (it will not happen).',
     errors: result('CancelFollowUp', 'followUp'),
@@ -415,6 +428,7 @@ builder.mutationFields((t) => ({
     },
   }),
   skipFollowUp: t.field({
+    authScopes: WRITE,
     type: FollowUpNode,
     description: 'Marks a PLANNED follow-up as skipped (passed without contact).',
     errors: result('SkipFollowUp', 'followUp'),
@@ -425,6 +439,7 @@ builder.mutationFields((t) => ({
     },
   }),
   completeFollowUp: t.field({
+    authScopes: WRITE,
     type: CompleteFollowUpPayload,
     description:
       "Completes a follow-up with outcome, notes and the customer's doubts, and schedules the next one (the cadence engine's proposal unless `next` overrides it); with scheduleNext: false only the proposal is returned.",
@@ -441,6 +456,7 @@ builder.mutationFields((t) => ({
     },
   }),
   resolveFollowUpDoubt: t.field({
+    authScopes: WRITE,
     type: FollowUpDoubtNode,
     errors: result('ResolveFollowUpDoubt', 'doubt'),
     args: { input: t.arg({ type: ResolveDoubtInput, required: true }) },
@@ -450,35 +466,36 @@ builder.mutationFields((t) => ({
     },
   }),
   generateRetentionFollowUps: t.field({
+    authScopes: MANAGE,
     type: RetentionPayload,
     description:
       'Creates birthday / holiday / service-reminder follow-ups for customers in the given stages, respecting consent and contact tolerance. Idempotent (one per customer, kind and date). Owners / managers / system only.',
     errors: direct('GenerateRetentionFollowUps'),
     args: { input: t.arg({ type: GenerateRetentionInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db, access, shopId } = write(ctx);
-      return svc.generateRetentionFollowUps(db, tenantSql(ctx.services.database.prisma, shopId), access, input as never);
+      const { db, access } = write(ctx);
+      return svc.generateRetentionFollowUps(db, ctx.sql, access, input as never);
     },
   }),
   updateCadenceSettings: t.field({
+    authScopes: MANAGE,
     type: FollowUpSettingsRef,
     description: 'Changes the cadence rules (validated as a whole). Owners / managers / system only.',
     errors: direct('UpdateCadenceSettings'),
     args: { input: t.arg({ type: UpdateCadenceSettingsInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db, access } = write(ctx);
-      svcRequireManager(access, 'change follow-up settings');
+      const { db } = write(ctx);
       return updateCadenceSettings(db, input as never);
     },
   }),
   updateLeadPoolSettings: t.field({
+    authScopes: MANAGE,
     type: FollowUpSettingsRef,
     description: 'Changes the lead pool rules (auto-assignment mode, source map, return-after hours). Owners / managers / system only.',
     errors: direct('UpdateLeadPoolSettings'),
     args: { input: t.arg({ type: UpdateLeadPoolSettingsInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db, access } = write(ctx);
-      svcRequireManager(access, 'change lead pool settings');
+      const { db } = write(ctx);
       const { bySource, ...rest } = input;
       return updateLeadPoolSettings(db, {
         ...rest,
@@ -487,6 +504,7 @@ builder.mutationFields((t) => ({
     },
   }),
   claimLead: t.field({
+    authScopes: { scope: 'followups:write', staff: true },
     type: CustomerNode,
     description:
       'The acting staff user (x-crm-staff-id) takes a lead from the pool. Of concurrent claims exactly one wins; the others get a ConflictError.',
@@ -498,6 +516,7 @@ builder.mutationFields((t) => ({
     },
   }),
   assignLead: t.field({
+    authScopes: MANAGE,
     type: CustomerNode,
     description: 'Gives a customer to a staff user (owners / managers / system). Open follow-ups move along.',
     errors: result('AssignLead', 'customer'),
@@ -508,6 +527,7 @@ builder.mutationFields((t) => ({
     },
   }),
   autoAssignLeads: t.field({
+    authScopes: MANAGE,
     type: LeadAssignmentsPayload,
     description: "Distributes pool leads by the shop's rule (settings.leadPool.mode). Owners / managers / system only.",
     errors: direct('AutoAssignLeads'),
@@ -518,6 +538,7 @@ builder.mutationFields((t) => ({
     },
   }),
   returnStaleLeads: t.field({
+    authScopes: MANAGE,
     type: LeadAssignmentsPayload,
     description:
       'Returns leads without follow-up activity for settings.leadPool.returnAfterHours to the pool. Owners / managers / system only.',

@@ -8,16 +8,7 @@ import { parseInput } from '../common/validate.ts';
 import { getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
 import { emitEvent } from '../events/event.service.ts';
 import { amountSchema, fromCents } from '../orders/money.ts';
-import {
-  type Access,
-  canSeeFollowUp,
-  canWorkCustomer,
-  emitEvents,
-  followUpVisibility,
-  gidOf,
-  isManager,
-  requireManager,
-} from './follow-up.access.ts';
+import { type Access, canSeeFollowUp, canWorkCustomer, emitEvents, followUpVisibility, gidOf, isManager } from './follow-up.access.ts';
 import {
   type CadenceProposal,
   CONSENT_FOR,
@@ -567,7 +558,6 @@ export async function generateRetentionFollowUps(
   input: RetentionInput,
   now = new Date(),
 ): Promise<RetentionResult> {
-  requireManager(a, 'generate retention follow-ups');
   const p = parseInput(retentionSchema, input, ['input']);
   const kinds = [...new Set(p.kinds)];
   if (kinds.includes('HOLIDAY') && !p.holidayDate) throw ValidationError.field(['input', 'holidayDate'], 'Required for HOLIDAY');

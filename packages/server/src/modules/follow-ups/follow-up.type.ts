@@ -1,17 +1,17 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { type Context, requireScope } from '../../context.ts';
+import { type Context, shopIdOf } from '../../context.ts';
 import type { ScopedDb } from '../../db/tenant.ts';
 import * as E from '../../generated/prisma/enums.ts';
+import { accessOf as staffAccessOf } from '../common/graphql-helpers.ts';
 import { ContactChannelEnum, CustomerNode, SourceChannelEnum } from '../customers/customer.type.ts';
-import { type Access, followUpVisibility, isLead, SYSTEM } from './follow-up.access.ts';
+import { type Access, followUpVisibility, isLead } from './follow-up.access.ts';
 import type { CadenceProposal, CadenceSettings } from './follow-up.cadence.ts';
 import type { FollowUpSettings, LeadPoolSettings } from './follow-up.settings.ts';
 
-/** The caller's db and follow-up access (a secret key with `scope`; no x-crm-staff-id = the shop's system). */
-export function accessOf(ctx: Context, scope: 'customers:read' | 'customers:write'): { db: ScopedDb; access: Access; shopId: string } {
-  const { db, staff, shopId } = requireScope(ctx, scope);
-  return { db, shopId, access: staff ? { staffId: staff.id, role: staff.role } : SYSTEM };
+/** The caller's db and follow-up access (no x-crm-staff-id = the shop's system); fields declare who may call. */
+export function accessOf(ctx: Context): { db: ScopedDb; access: Access; shopId: string } {
+  return { db: ctx.db, shopId: shopIdOf(ctx), access: staffAccessOf(ctx) };
 }
 
 export const FollowUpStatusEnum = builder.enumType(E.FollowUpStatus, {
@@ -42,11 +42,12 @@ export const LeadPoolModeEnum = builder.enumType('LeadPoolMode', {
 
 export const FollowUpNode = builder.prismaNode('FollowUp', {
   id: { field: 'id' },
+  authScopes: { scope: 'followups:read' },
   nullable: true,
   description:
     "A planned or done contact with a customer: goal, due date, channel and assignee; when done, the outcome, what was said, the customer's doubts and the next step. Completed follow-ups chain to their next one.",
   findUnique: (id, ctx) => {
-    const { access } = accessOf(ctx, 'customers:read');
+    const { access } = accessOf(ctx);
     return { id, ...followUpVisibility(access) } as { id: string };
   },
   fields: (t) => ({
@@ -85,10 +86,11 @@ export const FollowUpNode = builder.prismaNode('FollowUp', {
 
 export const FollowUpDoubtNode = builder.prismaNode('FollowUpDoubt', {
   id: { field: 'id' },
+  authScopes: { scope: 'followups:read' },
   nullable: true,
   description: 'An open doubt or objection of the customer, resolved later with a resolution.',
   findUnique: (id, ctx) => {
-    const { access } = accessOf(ctx, 'customers:read');
+    const { access } = accessOf(ctx);
     return { id, followUp: followUpVisibility(access) } as { id: string };
   },
   fields: (t) => ({
@@ -192,7 +194,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
     description: "The customer's follow-ups, latest due first (agents: their own and those of their leads and pool leads).",
     args: { statuses: t.arg({ type: [FollowUpStatusEnum] }) },
     query: (args, ctx) => {
-      const { access } = accessOf(ctx, 'customers:read');
+      const { access } = accessOf(ctx);
       return {
         where: { ...followUpVisibility(access), ...(args.statuses?.length ? { status: { in: args.statuses } } : {}) },
         orderBy: [{ dueAt: 'desc' }, { id: 'desc' }],

@@ -4,7 +4,7 @@ import type { Customer, LeadAssignment } from '../../generated/prisma/client.ts'
 import type { LeadAssignmentAction } from '../../generated/prisma/enums.ts';
 import { getCustomer, isUuid } from '../customers/customer.service.ts';
 import type { EmitEvent } from '../events/event.service.ts';
-import { type Access, emitEvents, gidOf, isLead, LEAD_STAGES, POOL_WHERE, requireManager } from './follow-up.access.ts';
+import { type Access, emitEvents, gidOf, isLead, LEAD_STAGES, POOL_WHERE } from './follow-up.access.ts';
 import { getFollowUpSettings } from './follow-up.settings.ts';
 
 /**
@@ -36,6 +36,7 @@ async function moveOpenFollowUps(t: ScopedTx, customerIds: string[], from: strin
 
 /** The acting staff user takes a lead from the pool. */
 export async function claimLead(db: ScopedDb, a: Access, customerId: string): Promise<Customer> {
+  // Declared on claimLead (authScopes: staff); schedulers never claim.
   if (!a.staffId) throw new ForbiddenError('claimLead acts for a staff user: send x-crm-staff-id');
   const staffId = a.staffId;
   return tx(db, async (t) => {
@@ -59,7 +60,6 @@ export async function claimLead(db: ScopedDb, a: Access, customerId: string): Pr
 
 /** A manager (or the system) gives a customer to a staff user, from the pool or from another owner. */
 export async function assignLead(db: ScopedDb, a: Access, customerId: string, staffId: string, reason?: string | null): Promise<Customer> {
-  requireManager(a, 'assign leads');
   if (reason != null && reason.length > 500) throw ValidationError.field(['input', 'reason'], 'At most 500 characters');
   return tx(db, async (t) => {
     const c = await getCustomer(t, customerId);
@@ -142,7 +142,6 @@ async function applyOwners(
  * channel (unmapped sources stay in the pool). Mode NONE assigns nothing.
  */
 export async function autoAssignLeads(db: ScopedDb, a: Access, opts: { limit?: number | null } = {}): Promise<BulkLeadResult> {
-  requireManager(a, 'auto-assign leads');
   const limit = opts.limit ?? 100;
   if (limit < 1 || limit > 500) throw ValidationError.field(['input', 'limit'], 'Must be 1-500');
   const { leadPool } = await getFollowUpSettings(db);
@@ -201,7 +200,6 @@ export async function returnStaleLeads(
   opts: { limit?: number | null } = {},
   now = new Date(),
 ): Promise<BulkLeadResult> {
-  requireManager(a, 'return stale leads');
   const limit = opts.limit ?? 500;
   if (limit < 1 || limit > 5000) throw ValidationError.field(['input', 'limit'], 'Must be 1-5000');
   const { leadPool } = await getFollowUpSettings(db);

@@ -1,11 +1,10 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
 import { IdempotencyConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { actorOf, checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
-import { actorOf, checkPageSize } from '../orders/order.graphql.ts';
 import { OrderNode } from '../orders/order.type.ts';
 import * as svc from './interaction.service.ts';
 import {
@@ -78,6 +77,9 @@ const DeletedInteraction = builder.objectRef<{ id: string }>('DeletedInteraction
   fields: (t) => ({ deletedId: t.field({ type: 'ID', resolve: (r) => encodeGlobalID('Interaction', r.id) }) }),
 });
 
+const READ = { scope: 'orders:read' } as const;
+const WRITE = { scope: 'orders:write' } as const;
+
 const result = (name: string, extra: unknown[] = []) => ({
   types: [...COMMON_ERRORS, ...extra] as never,
   result: { name: `${name}Success` },
@@ -88,16 +90,17 @@ const result = (name: string, extra: unknown[] = []) => ({
 builder.queryFields((t) => ({
   interactions: t.prismaConnection(
     {
+      authScopes: READ,
       type: InteractionNode,
       cursor: 'id',
       description: 'Interactions of the shop, newest first (deleted ones never appear).',
       args: { filter: t.arg({ type: InteractionFilterInput }) },
       totalCount: (_c, args, ctx) => {
         checkPageSize(args);
-        return requireScope(ctx, 'customers:read').db.interaction.count({ where: interactionListWhere(args.filter) });
+        return ctx.db.interaction.count({ where: interactionListWhere(args.filter) });
       },
       resolve: (query, _r, args, ctx) => {
-        const { db } = requireScope(ctx, 'customers:read');
+        const { db } = ctx;
         checkPageSize(args);
         return db.interaction.findMany({
           ...query,
@@ -112,12 +115,13 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   recordInteraction: t.field({
+    authScopes: WRITE,
     type: InteractionNode,
     description: 'Records a touchpoint with a customer. Pass idempotencyKey to make retries safe.',
     errors: result('RecordInteraction', [IdempotencyConflictError]),
     args: { input: t.arg({ type: RecordInteractionInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db } = requireScope(ctx, 'customers:write');
+      const { db } = ctx;
       const { idempotencyKey, customerId, staffId, orderId, ...rest } = input;
       return svc.recordInteractionIdempotent(
         db,
@@ -128,16 +132,18 @@ builder.mutationFields((t) => ({
     },
   }),
   updateInteraction: t.field({
+    authScopes: WRITE,
     type: InteractionNode,
     errors: result('UpdateInteraction'),
     args: { input: t.arg({ type: UpdateInteractionInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db } = requireScope(ctx, 'customers:write');
+      const { db } = ctx;
       const { id, staffId, orderId, ...rest } = input;
       return svc.updateInteraction(db, id.id, { ...rest, staffId: idOf(staffId), orderId: idOf(orderId) } as never);
     },
   }),
   deleteInteraction: t.field({
+    authScopes: WRITE,
     type: DeletedInteraction,
     description: 'Soft-deletes an interaction: it disappears from lists and the timeline but stays recorded.',
     errors: {
@@ -148,7 +154,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: InteractionIdInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
-      const { db } = requireScope(ctx, 'customers:write');
+      const { db } = ctx;
       return { id: (await svc.deleteInteraction(db, input.id.id)).id };
     },
   }),

@@ -1,5 +1,4 @@
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { OrderNode } from '../orders/order.type.ts';
@@ -21,10 +20,8 @@ export const InteractionNode = builder.prismaNode('Interaction', {
   // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
   nullable: true,
   description: 'A touchpoint with a customer.',
-  findUnique: (id, ctx) => {
-    requireScope(ctx, 'customers:read');
-    return { id, deletedAt: null };
-  },
+  authScopes: { scope: 'orders:read' },
+  findUnique: (id) => ({ id, deletedAt: null }),
   fields: (t) => ({
     customer: t.relation('customer', { type: CustomerNode }),
     channel: t.expose('channel', { type: InteractionChannelEnum }),

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { type Context, requireScope, requireShop } from '../../context.ts';
+import type { Context } from '../../context.ts';
 import { IdempotencyConflictError } from '../../errors.ts';
 import type { Interaction } from '../../generated/prisma/client.ts';
 import { enforceIngestionLimit } from '../../rate-limit.ts';
@@ -95,11 +95,11 @@ const TrackInteractionPayload = builder.objectRef<Payload>('TrackInteractionPayl
   }),
 });
 
-/** Publishable keys, or secret keys with customers:write; rate-limited per key and client IP. */
+/** Publishable keys, or secret keys with the write scope (declared per field); rate-limited per key and client IP. */
 function ingestion(ctx: Context): { db: Context['db']; caller: svc.Caller; secret: boolean } {
   const v = ctx.viewer;
-  const { db } = v.kind === 'secret' ? requireScope(ctx, 'customers:write') : requireShop(ctx);
-  if (v.kind === 'anonymous') throw new Error('unreachable');
+  const { db } = ctx;
+  if (v.kind === 'anonymous') throw new Error('unreachable: declared for keys only');
   enforceIngestionLimit(ctx.services, v.keyId, ctx.clientIp);
   return {
     db,
@@ -117,6 +117,7 @@ const errors = (name: string) => ({
 
 builder.mutationFields((t) => ({
   captureLead: t.field({
+    authScopes: { $any: { publishable: true, scope: 'contacts:write' } },
     type: CaptureLeadPayload,
     description:
       'Lead capture from a storefront form (publishable key): creates or updates a PROSPECT by email/phone, records consents and a REGISTRATION/INQUIRY interaction. Rate-limited.',
@@ -132,6 +133,7 @@ builder.mutationFields((t) => ({
     },
   }),
   trackInteraction: t.field({
+    authScopes: { $any: { publishable: true, scope: 'orders:write' } },
     type: TrackInteractionPayload,
     description:
       'An interaction reported by a storefront (publishable key; the customer from x-customer-token or email/phone) or a backend. Rate-limited.',

@@ -1,6 +1,4 @@
 import { builder } from '../../builder.ts';
-import { requireShop } from '../../context.ts';
-import { tenantSql } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
 import { ConsentChangeObject, CustomerNode, StageTransitionObject } from '../customers/customer.type.ts';
 import { OrderNode } from '../orders/order.type.ts';
@@ -43,6 +41,7 @@ type Edge = { cursor: string; node: object; at: Date; kind: TimelineKind };
 builder.prismaObjectFields(CustomerNode, (t) => ({
   timeline: t.connection(
     {
+      authScopes: { scope: 'orders:read' },
       type: TimelineItem,
       description:
         'Interactions, orders, stage changes and consent changes, newest first (ties: kind, then id). Forward pagination only (first/after, at most 100).',
@@ -50,8 +49,8 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
       resolve: async (customer, args, ctx) => {
         if (args.last != null || args.before != null)
           throw ValidationError.field(['last'], 'The timeline pages forward only (first/after)');
-        const { db, shopId } = requireShop(ctx);
-        const page = await timelinePage(tenantSql(ctx.services.database.prisma, shopId), customer.id, {
+        const { db } = ctx;
+        const page = await timelinePage(ctx.sql, customer.id, {
           first: args.first ?? 20,
           after: args.after,
           kinds: args.kinds?.map((k) => KIND[k] as TimelineKind),

@@ -1,17 +1,15 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { type Context, requireScope } from '../../context.ts';
+import { type Context, shopIdOf } from '../../context.ts';
 import { loader, perRequest } from '../../db/loaders.ts';
 import { ValidationError } from '../../errors.ts';
 import type { CustomerMetrics, PointsAccount } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import { COMMON_ERRORS, ErrorInterface } from '../common/common.type.ts';
+import { checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
 import { AFTER, EventRef, parseAfter, stream } from '../events/event.graphql.ts';
-import { requireManager } from '../follow-ups/follow-up.access.ts';
-import { accessOf } from '../follow-ups/follow-up.type.ts';
 import { InteractionTypeEnum } from '../interactions/interaction.type.ts';
-import { checkPageSize } from '../orders/order.graphql.ts';
 import { type Fact, indicatorScores, loadEvidence, recomputeLoyalty, refreshLoyalty, type ShopKpis, shopKpis } from './loyalty.service.ts';
 import {
   getLoyaltySettings,
@@ -116,7 +114,7 @@ const IndicatorRef = builder.objectRef<IndicatorView>('LoyaltyIndicatorScore').i
       type: [FactRef],
       description: 'The facts counted, newest first (at most 10; loaded for a whole list of customers at once).',
       resolve: async (i, _a, ctx) => {
-        const { shopId } = requireScope(ctx, 'customers:read');
+        const shopId = shopIdOf(ctx);
         const row = await evidenceLoader(ctx, shopId).load(i.customerId);
         return (row?.facts ?? []).filter((f) => f.indicator === i.indicator);
       },
@@ -261,21 +259,23 @@ const PointsRef = builder.objectRef<PointsView>('CustomerPoints').implement({
 
 builder.prismaObjectFields(CustomerNode, (t) => ({
   loyalty: t.field({
+    authScopes: { scope: 'loyalty:read' },
     type: CustomerLoyaltyRef,
     nullable: true,
     description:
-      'Loyalty score with its indicators and facts, RFM, values and churn warning; null until computed (recomputeLoyalty). Secret key with customers:read.',
+      'Loyalty score with its indicators and facts, RFM, values and churn warning; null until computed (recomputeLoyalty). Secret key with loyalty:read.',
     resolve: async (c, _a, ctx) => {
-      const { shopId } = requireScope(ctx, 'customers:read');
+      const shopId = shopIdOf(ctx);
       const [row, s] = await Promise.all([metricsLoader(ctx, shopId).load(c.id), settings(ctx)]);
       return row ? { row, settings: s } : null;
     },
   }),
   points: t.field({
+    authScopes: { scope: 'loyalty:read' },
     type: PointsRef,
-    description: 'Points balance, tier and ledger. Secret key with customers:read.',
+    description: 'Points balance, tier and ledger. Secret key with loyalty:read.',
     resolve: async (c, _a, ctx) => {
-      const { shopId } = requireScope(ctx, 'customers:read');
+      const shopId = shopIdOf(ctx);
       const [account, s] = await Promise.all([accountLoader(ctx, shopId).load(c.id), settings(ctx)]);
       return { customerId: c.id, account, settings: s };
     },
@@ -441,12 +441,13 @@ const ShopKpisRef = builder.objectRef<KpiView>('ShopKpis').implement({
 
 builder.queryFields((t) => ({
   shopKpis: t.field({
+    authScopes: { scope: 'loyalty:read' },
     type: ShopKpisRef,
     description:
-      'Repurchase rate, complaint rate, average order value, churn rate, leads and conversions per source, lifecycle funnel and loyalty score distribution over [from, to) (at most 10 years). Secret key with customers:read.',
+      'Repurchase rate, complaint rate, average order value, churn rate, leads and conversions per source, lifecycle funnel and loyalty score distribution over [from, to) (at most 10 years). Secret key with loyalty:read.',
     args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
     resolve: async (_r, { from, to }, ctx) => {
-      const { shopId } = requireScope(ctx, 'customers:read');
+      const shopId = shopIdOf(ctx);
       if (from >= to) throw ValidationError.field(['to'], 'Must be after from');
       if (to.getTime() - from.getTime() > 3653 * 86_400_000) throw ValidationError.field(['to'], 'At most 10 years');
       await ensureFresh(ctx, shopId);
@@ -454,10 +455,10 @@ builder.queryFields((t) => ({
     },
   }),
   loyaltySettings: t.field({
+    authScopes: { scope: 'loyalty:read' },
     type: LoyaltySettingsRef,
     description: 'Loyalty weights and targets, churn thresholds, points rules and tiers (defaults where not set).',
     resolve: (_r, _a, ctx) => {
-      requireScope(ctx, 'customers:read');
       return getLoyaltySettings(ctx.db);
     },
   }),
@@ -576,22 +577,26 @@ const direct = (name: string, extra: unknown[] = []) => ({
   directResult: true as const,
 });
 
-const write = (ctx: Context) => requireScope(ctx, 'customers:write');
+const write = (ctx: Context) => ({ db: ctx.db, shopId: shopIdOf(ctx) });
+const WRITE = { scope: 'loyalty:write' } as const;
+/** Shop-wide loyalty rules and recomputes: owners, managers or the shop's system. */
+const MANAGE = { scope: 'loyalty:write', role: 'MANAGER' } as const;
 
 builder.mutationFields((t) => ({
   recomputeLoyalty: t.field({
+    authScopes: MANAGE,
     type: RecomputePayload,
     description:
       'Recomputes every customer’s loyalty metrics now (one set-based statement; new RFM quintile boundaries). Owners / managers / system only.',
     errors: direct('RecomputeLoyalty'),
     resolve: async (_r, _a, ctx) => {
       const { shopId } = write(ctx);
-      requireManager(accessOf(ctx, 'customers:write').access, 'recompute loyalty metrics');
       await refreshLoyalty(ctx.services.database.prisma, shopId);
       return recomputeLoyalty(ctx.services.database.prisma, shopId);
     },
   }),
   updateLoyaltySettings: t.field({
+    authScopes: MANAGE,
     type: LoyaltySettingsRef,
     description:
       'Changes loyalty weights, targets, churn thresholds, points rules or tiers (applied from the next recompute). Owners / managers / system only.',
@@ -599,11 +604,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateLoyaltySettingsInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db } = write(ctx);
-      requireManager(accessOf(ctx, 'customers:write').access, 'change loyalty settings');
       return updateLoyaltySettings(db, input as never);
     },
   }),
   redeemPoints: t.field({
+    authScopes: WRITE,
     type: PointsMovementPayload,
     description: 'Spends points. Parallel redemptions never overdraw: the loser gets InsufficientPointsError.',
     errors: direct('RedeemPoints', [InsufficientPointsError]),
@@ -615,6 +620,7 @@ builder.mutationFields((t) => ({
     },
   }),
   adjustPoints: t.field({
+    authScopes: WRITE,
     type: PointsMovementPayload,
     description: 'A manual correction with a reason (negative: never below 0, else InsufficientPointsError).',
     errors: direct('AdjustPoints', [InsufficientPointsError]),
@@ -622,6 +628,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => adjustPoints(write(ctx).db, { ...input, customerId: input.customerId.id }),
   }),
   earnPoints: t.field({
+    authScopes: WRITE,
     type: PointsMovementPayload,
     description: 'Points for an action outside the automatic rules (EARN_ACTION); they expire like other earned points.',
     errors: direct('EarnPoints'),
@@ -630,6 +637,7 @@ builder.mutationFields((t) => ({
       earnPoints(write(ctx).db, { ...input, customerId: input.customerId.id, interactionId: input.interactionId?.id ?? null }),
   }),
   expirePoints: t.field({
+    authScopes: WRITE,
     type: ExpirePayload,
     description: 'Expires earned points past their expiresAt (soonest-expiring points are spent first). The scheduler runs it too.',
     errors: direct('ExpirePoints'),
@@ -642,6 +650,7 @@ builder.mutationFields((t) => ({
 
 builder.subscriptionField('churnRiskRaised', (t) =>
   t.field({
+    authScopes: { scope: 'loyalty:read' },
     type: EventRef,
     description: 'CHURN_RISK_RAISED: a customer crossed into HIGH churn risk (payload: customerId, from, to, reasons). Once per crossing.',
     args: { after: t.arg.id(AFTER) },
@@ -652,6 +661,7 @@ builder.subscriptionField('churnRiskRaised', (t) =>
 
 builder.subscriptionField('tierChanged', (t) =>
   t.field({
+    authScopes: { scope: 'loyalty:read' },
     type: EventRef,
     description: 'TIER_CHANGED: a customer’s points tier changed (payload: customerId, from, to).',
     args: { after: t.arg.id(AFTER) },

@@ -1,23 +1,15 @@
 import { builder } from '../../builder.ts';
-import { type Context, requireScope } from '../../context.ts';
-import { IdempotencyConflictError, ValidationError } from '../../errors.ts';
+import { IdempotencyConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import type { Actor } from '../customers/customer.service.ts';
+import { actorOf, checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { orderWhere, upsertOrderIdempotent } from './order.service.ts';
 import { OrderChannelEnum, OrderNode, OrderStatusEnum } from './order.type.ts';
 
-const MAX_PAGE_SIZE = 100;
-export function checkPageSize(args: { first?: number | null; last?: number | null }) {
-  for (const k of ['first', 'last'] as const) {
-    if ((args[k] ?? 0) > MAX_PAGE_SIZE) throw ValidationError.field([k], `At most ${MAX_PAGE_SIZE} per page`);
-  }
-}
+/** Moved to common/graphql-helpers.ts; re-exported for modules that still import them from here. */
+export { actorOf, checkPageSize };
 
-export const actorOf = (ctx: Context): Actor => ({
-  staffId: ctx.viewer.kind === 'secret' ? (ctx.viewer.staff?.id ?? null) : null,
-  source: 'api',
-});
+const READ = { scope: 'orders:read' } as const;
 
 const OrderItemInput = builder.inputType('OrderItemInput', {
   fields: (t) => ({
@@ -72,27 +64,29 @@ const listWhere = (f: OrderFilterArg) => orderWhere(f ? { ...f, customerId: f.cu
 
 builder.queryFields((t) => ({
   order: t.prismaField({
+    authScopes: READ,
     type: OrderNode,
     nullable: true,
     description: 'An order by id; null when not in this shop.',
     args: { id: t.arg.globalID({ required: true, for: OrderNode }) },
     resolve: (query, _r, { id }, ctx) => {
-      const { db } = requireScope(ctx, 'customers:read');
+      const { db } = ctx;
       return db.order.findFirst({ ...query, where: { id: id.id } });
     },
   }),
   orders: t.prismaConnection(
     {
+      authScopes: READ,
       type: OrderNode,
       cursor: 'id',
       description: 'Orders of the shop, newest (placedAt) first.',
       args: { filter: t.arg({ type: OrderFilterInput }) },
       totalCount: (_c, args, ctx) => {
         checkPageSize(args);
-        return requireScope(ctx, 'customers:read').db.order.count({ where: listWhere(args.filter) });
+        return ctx.db.order.count({ where: listWhere(args.filter) });
       },
       resolve: (query, _r, args, ctx) => {
-        const { db } = requireScope(ctx, 'customers:read');
+        const { db } = ctx;
         checkPageSize(args);
         return db.order.findMany({ ...query, where: listWhere(args.filter), orderBy: [{ placedAt: 'desc' }, { id: 'desc' }] });
       },
@@ -103,6 +97,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   upsertOrder: t.field({
+    authScopes: { scope: 'orders:write' },
     type: UpsertOrderPayload,
     description:
       'Creates or updates an order by externalId (for syncing from a commerce platform). A first non-cancelled order moves a SUSPECT/PROSPECT to FIRST_PURCHASE, a second to REPEAT.',
@@ -114,7 +109,7 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: UpsertOrderInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
-      const { db } = requireScope(ctx, 'customers:write');
+      const { db } = ctx;
       const { idempotencyKey, customerId, ...rest } = input;
       return upsertOrderIdempotent(db, actorOf(ctx), { ...rest, customerId: customerId.id } as never, idempotencyKey);
     },

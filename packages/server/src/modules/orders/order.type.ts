@@ -1,5 +1,4 @@
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 
@@ -30,10 +29,8 @@ export const OrderNode = builder.prismaNode('Order', {
   // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
   nullable: true,
   description: 'An order from any channel. subtotal = Σ quantity × unitPrice (computed); total = subtotal − discount + tax + shipping.',
-  findUnique: (id, ctx) => {
-    requireScope(ctx, 'customers:read');
-    return { id };
-  },
+  authScopes: { scope: 'orders:read' },
+  findUnique: (id) => ({ id }),
   fields: (t) => ({
     externalId: t.exposeString('externalId', { description: "The shop's own order id (unique per shop)." }),
     customer: t.relation('customer', { type: CustomerNode }),

@@ -1,8 +1,12 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Plugin } from 'graphql-yoga';
-import { type Context, createContextInner, credentialsFromHeaders, requireScope, resolveViewer, type Services } from '../../context.ts';
-import { AppError } from '../../errors.ts';
+import { type Context, createContextInner, credentialsFromHeaders, resolveViewer, type Services } from '../../context.ts';
+import { AppError, ForbiddenError, UnauthenticatedError } from '../../errors.ts';
+import { allows, type ScopeDeclaration } from '../auth/auth.policy.ts';
 import { segmentRowId } from './segment.service.ts';
+
+/** Who may export a segment's members (the HTTP route's declaration, evaluated like a field's). */
+export const SEGMENT_EXPORT_SCOPES: ScopeDeclaration = { scope: 'segments:read', $all: { scope: 'contacts:read' } };
 
 /**
  * GET /segments/{id}/export?format=csv|jsonl — the members of a saved segment, streamed: keyset
@@ -88,7 +92,10 @@ export async function exportResponse(services: Services, request: Request, rawSe
       credentialsFromHeaders((h) => request.headers.get(h)),
     );
     ctx = createContextInner(services, viewer);
-    requireScope(ctx, 'customers:read');
+    if (viewer.kind === 'anonymous') throw new UnauthenticatedError();
+    if (!allows(SEGMENT_EXPORT_SCOPES, viewer, await ctx.agentGrants())) {
+      throw new ForbiddenError('This key lacks the scopes segments:read and contacts:read (included in customers:read)');
+    }
   } catch (e) {
     if (e instanceof AppError) return json(e.code === 'UNAUTHENTICATED' ? 401 : 403, e.code, e.message);
     throw e;

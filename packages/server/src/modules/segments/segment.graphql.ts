@@ -1,10 +1,10 @@
 import { builder } from '../../builder.ts';
-import { type Context, requireScope } from '../../context.ts';
+import { type Context, shopIdOf } from '../../context.ts';
 import { NotFoundError, VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { AFTER, EventRef, parseAfter, stream } from '../events/event.graphql.ts';
-import { checkPageSize } from '../orders/order.graphql.ts';
 import { FIELDS, operatorsOf } from './segment.fields.ts';
 import { LIMITS, OP_NAMES, type OpName, parseRule, printRule, type RuleTree, ruleFromInput, ruleToTree } from './segment.rule.ts';
 import * as svc from './segment.service.ts';
@@ -12,10 +12,12 @@ import * as svc from './segment.service.ts';
 /**
  * Segments over GraphQL: the rule language's two faces (text `rule` / input tree `ruleTree`),
  * previews evaluated live, saved segments with materialised members, membership events.
- * Reading needs customers:read, changing customers:write; publishable keys get nothing.
+ * Reading needs segments:read, changing segments:write (declared per field); publishable keys get nothing.
  */
-const read = (ctx: Context) => requireScope(ctx, 'customers:read');
-const write = (ctx: Context) => requireScope(ctx, 'customers:write');
+const read = (ctx: Context) => ({ db: ctx.db, shopId: shopIdOf(ctx) });
+const write = read;
+const READ = { scope: 'segments:read' } as const;
+const WRITE = { scope: 'segments:write' } as const;
 
 export const SegmentOperatorEnum = builder.enumType('SegmentOperator', {
   description: 'Operators of the rule language (text form in parentheses).',
@@ -90,10 +92,8 @@ export const SegmentNode = builder.prismaNode('Segment', {
   id: { field: 'id' },
   nullable: true,
   description: 'A saved segment: a rule evaluated against live data, with materialised members.',
-  findUnique: (id, ctx) => {
-    read(ctx);
-    return { id };
-  },
+  authScopes: READ,
+  findUnique: (id) => ({ id }),
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
@@ -154,6 +154,7 @@ const SegmentPreviewRef = builder.objectRef<PreviewOut>('SegmentPreview').implem
 
 builder.queryFields((t) => ({
   segment: t.prismaField({
+    authScopes: READ,
     type: SegmentNode,
     nullable: true,
     description: 'A saved segment by id; null when not in this shop.',
@@ -162,6 +163,7 @@ builder.queryFields((t) => ({
   }),
   segments: t.prismaConnection(
     {
+      authScopes: READ,
       type: SegmentNode,
       cursor: 'id',
       description: 'Saved segments of the shop, by name.',
@@ -177,14 +179,13 @@ builder.queryFields((t) => ({
     {},
   ),
   segmentFields: t.field({
+    authScopes: READ,
     type: [SegmentFieldRef],
     description: 'The fields, operators and arguments of the rule language (for rule editors).',
-    resolve: (_r, _a, ctx) => {
-      read(ctx);
-      return FIELDS;
-    },
+    resolve: () => FIELDS,
   }),
   previewSegment: t.field({
+    authScopes: READ,
     type: SegmentPreviewRef,
     description: `Evaluates a rule now, without saving: count and a page of members. ${RULE_ARGS_DOC}`,
     args: {
@@ -245,6 +246,7 @@ const result = (name: string, dataField: string) => ({
 
 builder.mutationFields((t) => ({
   createSegment: t.field({
+    authScopes: WRITE,
     type: SegmentNode,
     description: 'Saves a segment and materialises its members (the baseline: no entered events).',
     errors: result('CreateSegment', 'segment'),
@@ -256,6 +258,7 @@ builder.mutationFields((t) => ({
     },
   }),
   updateSegment: t.field({
+    authScopes: WRITE,
     type: SegmentNode,
     errors: { ...result('UpdateSegment', 'segment'), types: [...COMMON_ERRORS, VersionConflictError] },
     args: { input: t.arg({ type: UpdateSegmentInput, required: true }) },
@@ -272,12 +275,14 @@ builder.mutationFields((t) => ({
     },
   }),
   deleteSegment: t.field({
+    authScopes: WRITE,
     type: DeletedSegment,
     errors: { types: [...COMMON_ERRORS], union: { name: 'DeleteSegmentResult' }, directResult: true },
     args: { input: t.arg({ type: SegmentIdInput, required: true }) },
     resolve: (_r, { input }, ctx) => svc.deleteSegment(write(ctx).db, input.id.id),
   }),
   refreshSegment: t.field({
+    authScopes: WRITE,
     type: RefreshSegmentPayload,
     description: 'Recomputes the membership now (entered / left events for the changes).',
     errors: { types: [...COMMON_ERRORS], union: { name: 'RefreshSegmentResult' }, directResult: true },
@@ -303,6 +308,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
 
 builder.subscriptionField('segmentMembershipChanged', (t) =>
   t.field({
+    authScopes: { scope: 'segments:read' },
     type: EventRef,
     description: 'SEGMENT_ENTERED and SEGMENT_LEFT events of one saved segment (payload: segmentId, customerId, segmentName).',
     args: { segmentId: t.arg.globalID({ required: true, for: SegmentNode }), after: t.arg.id(AFTER) },

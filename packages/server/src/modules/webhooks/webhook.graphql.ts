@@ -1,24 +1,25 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
+import type { Context } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
 import type { WebhookEndpoint } from '../../generated/prisma/client.ts';
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { checkPageSize } from '../common/graphql-helpers.ts';
 import { EventTypeEnum } from '../events/event.graphql.ts';
-import { checkPageSize } from '../orders/order.graphql.ts';
 import * as svc from './webhook.service.ts';
 
-const manage = (ctx: Parameters<typeof requireScope>[0]) => requireScope(ctx, 'webhooks:manage').db;
+const manage = (ctx: Context) => ctx.db;
+const READ = { scope: 'webhooks:read' } as const;
+/** Endpoints decide where the shop's data goes: not agents, unless the shop grants MANAGE_WEBHOOKS. */
+const WRITE = { scope: 'webhooks:write', agentMay: 'MANAGE_WEBHOOKS' } as const;
 
 export const WebhookEndpointNode = builder.prismaNode('WebhookEndpoint', {
   id: { field: 'id' },
   nullable: true,
   description: 'An endpoint receiving signed event deliveries (see README: Webhooks).',
-  findUnique: (id, ctx) => {
-    requireScope(ctx, 'webhooks:manage');
-    return { id };
-  },
+  authScopes: { scope: 'webhooks:read' },
+  findUnique: (id) => ({ id }),
   fields: (t) => ({
     url: t.exposeString('url'),
     eventTypes: t.field({
@@ -38,10 +39,8 @@ export const WebhookDeliveryNode = builder.prismaNode('WebhookDelivery', {
   id: { field: 'id' },
   nullable: true,
   description: 'One event sent (or being sent) to one endpoint, with its attempts.',
-  findUnique: (id, ctx) => {
-    requireScope(ctx, 'webhooks:manage');
-    return { id };
-  },
+  authScopes: { scope: 'webhooks:read' },
+  findUnique: (id) => ({ id }),
   fields: (t) => ({
     endpoint: t.relation('endpoint'),
     eventId: t.string({ description: 'The event id (X-CRM-Event-Id).', resolve: (d) => String(d.eventId) }),
@@ -75,12 +74,14 @@ const deliveryWhere = (f: DeliveryFilterArg) => ({
 
 builder.queryFields((t) => ({
   webhookEndpoints: t.prismaField({
+    authScopes: READ,
     type: [WebhookEndpointNode],
     description: "The shop's webhook endpoints, newest first.",
     resolve: (query, _r, _a, ctx) => manage(ctx).webhookEndpoint.findMany({ ...query, orderBy: { createdAt: 'desc' } }),
   }),
   webhookDeliveries: t.prismaConnection(
     {
+      authScopes: READ,
       type: WebhookDeliveryNode,
       cursor: 'id',
       description: 'The delivery log, newest first.',
@@ -144,6 +145,7 @@ const result = (name: string, dataField?: string) => ({
 
 builder.mutationFields((t) => ({
   createWebhookEndpoint: t.field({
+    authScopes: WRITE,
     type: EndpointWithSecret,
     description: 'Adds an endpoint; it receives events from now on. The secret is returned only here and by rotateWebhookSecret.',
     errors: { types: [...COMMON_ERRORS], union: { name: 'CreateWebhookEndpointResult' }, directResult: true },
@@ -151,6 +153,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => svc.createEndpoint(manage(ctx), input),
   }),
   updateWebhookEndpoint: t.field({
+    authScopes: WRITE,
     type: WebhookEndpointNode,
     errors: result('UpdateWebhookEndpoint', 'endpoint'),
     args: { input: t.arg({ type: UpdateWebhookEndpointInput, required: true }) },
@@ -160,18 +163,21 @@ builder.mutationFields((t) => ({
     },
   }),
   rotateWebhookSecret: t.field({
+    authScopes: WRITE,
     type: EndpointWithSecret,
     errors: { types: [...COMMON_ERRORS], union: { name: 'RotateWebhookSecretResult' }, directResult: true },
     args: { input: t.arg({ type: WebhookEndpointIdInput, required: true }) },
     resolve: (_r, { input }, ctx) => svc.rotateSecret(manage(ctx), input.id.id),
   }),
   deleteWebhookEndpoint: t.field({
+    authScopes: WRITE,
     type: DeletedWebhookEndpoint,
     errors: { types: [...COMMON_ERRORS], union: { name: 'DeleteWebhookEndpointResult' }, directResult: true },
     args: { input: t.arg({ type: WebhookEndpointIdInput, required: true }) },
     resolve: async (_r, { input }, ctx) => ({ id: await svc.deleteEndpoint(manage(ctx), input.id.id) }),
   }),
   redeliverWebhook: t.field({
+    authScopes: WRITE,
     type: WebhookDeliveryNode,
     description: 'Sends a delivery again as soon as possible (also one that FAILED).',
     errors: result('RedeliverWebhook', 'delivery'),

@@ -1,0 +1,25 @@
+import type { ScopedDb } from '../../db/tenant.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { type AgentGrant, agentGrantsFrom } from './auth.policy.ts';
+
+/**
+ * The shop's authorization settings, stored in Shop.settings under `authorization`:
+ * `agentsMay` lists what agents may do beyond their default (auth.policy.ts AGENT_GRANTS).
+ */
+export type AuthorizationSettings = { agentsMay: AgentGrant[] };
+
+export async function getAuthorizationSettings(db: ScopedDb): Promise<AuthorizationSettings> {
+  const shop = await db.shop.findFirst({ select: { settings: true } });
+  return { agentsMay: agentGrantsFrom(shop?.settings) };
+}
+
+/** Replaces the grants to agents (in one transaction with the other settings keys kept). */
+export async function updateAuthorizationSettings(db: ScopedDb, agentsMay: AgentGrant[]): Promise<AuthorizationSettings> {
+  return db.$transaction(async (tx) => {
+    const shop = await tx.shop.findFirst({ select: { settings: true } });
+    const raw = shop?.settings && typeof shop.settings === 'object' && !Array.isArray(shop.settings) ? shop.settings : {};
+    const next = { agentsMay: [...new Set(agentsMay)].sort() };
+    await tx.shop.updateMany({ data: { settings: { ...raw, authorization: next } as Prisma.InputJsonValue } });
+    return next;
+  });
+}

@@ -1,0 +1,75 @@
+import { decodeGlobalID as relayDecode } from '@pothos/plugin-relay';
+import { type Context, shopIdOf } from '../../context.ts';
+import { ValidationError } from '../../errors.ts';
+import { getDatamodel } from '../../generated/pothos-types.ts';
+import { type Access, SYSTEM } from '../auth/auth.policy.ts';
+
+/**
+ * GraphQL helpers shared by the modules' resolvers: the caller's shop and actor, page sizes, and
+ * the one place global ids are parsed (the relay plugin's `decodeGlobalID` option and plain `ID`
+ * arguments both come here, so a malformed id is a VALIDATION_FAILED, never a database error).
+ */
+
+export { shopIdOf };
+
+/** The connection would silently cap larger pages; the documented maximum is an error instead. */
+export const MAX_PAGE_SIZE = 100;
+export function checkPageSize(args: { first?: number | null; last?: number | null }) {
+  for (const k of ['first', 'last'] as const) {
+    if ((args[k] ?? 0) > MAX_PAGE_SIZE) throw ValidationError.field([k], `At most ${MAX_PAGE_SIZE} per page`);
+  }
+}
+
+/** Who a change is recorded for: the staff user named by x-crm-staff-id, else the key itself. */
+export const actorOf = (ctx: Context): { staffId: string | null; source: 'api' } => ({
+  staffId: ctx.viewer.kind === 'secret' ? (ctx.viewer.staff?.id ?? null) : null,
+  source: 'api',
+});
+
+/** The caller's staff access for data-dependent policies (`<domain>.policy.ts`): the staff user, or the shop's system. */
+export function accessOf(ctx: Context): Access {
+  const v = ctx.viewer;
+  return v.kind === 'secret' && v.staff ? { staffId: v.staff.id, role: v.staff.role } : SYSTEM;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BIGINT = /^[1-9][0-9]{0,18}$/;
+/** Each model's id format, read from the Prisma datamodel (uuid columns, or BigInt for events). */
+const ID_FORMAT: Record<string, RegExp> = Object.fromEntries(
+  Object.entries(getDatamodel().datamodel.models).map(([name, m]) => {
+    const idField = m.fields.find((f) => f.isId);
+    return [name, idField?.type === 'BigInt' ? BIGINT : UUID];
+  }),
+);
+
+/**
+ * Decodes a global id ("Type:rowId" in base64). Throws a ValidationError when it is not one, names
+ * no type of the data model, or its row id cannot be an id of that type (so it never reaches SQL).
+ */
+export function decodeGlobalId(globalId: string, path: string[] = []): { typename: string; id: string } {
+  let decoded: { typename: string; id: string } | null = null;
+  try {
+    decoded = relayDecode(globalId);
+  } catch {
+    decoded = null;
+  }
+  const format = decoded ? ID_FORMAT[decoded.typename] : undefined;
+  if (!decoded?.id || !format?.test(decoded.id)) {
+    throw ValidationError.field(path, `Not a valid id: ${JSON.stringify(globalId.slice(0, 80))}`, 'invalid_id');
+  }
+  return decoded;
+}
+
+/** The row id of a global id of `typename` (a ValidationError at `path` otherwise). */
+export function rowIdOf(globalId: string, typename: string, path: string[] = []): string {
+  const d = decodeGlobalId(globalId, path);
+  if (d.typename !== typename) throw ValidationError.field(path, `Not a ${typename} id`, 'invalid_id');
+  return d.id;
+}
+
+/** The customer of a publishable key's customer token (fields declaring `customer: true` only; this narrows the type). */
+export function customerSelfOf(ctx: Context): { db: Context['db']; customerId: string } {
+  const v = ctx.viewer;
+  if (v.kind !== 'publishable' || !v.customerId) throw new ValidationError([], 'A publishable key with an x-customer-token is required');
+  return { db: ctx.db, customerId: v.customerId };
+}
