@@ -13,7 +13,8 @@ import { PGlite } from '@electric-sql/pglite';
  * initdb of an empty folder (what every first start paid before the prepared template) and a
  * bare PGlite reopen.
  *
- *   pnpm --filter @crm/bench exec tsx startup.bench.ts      (STARTUP_RUNS=3 by default)
+ *   pnpm --filter @crm/bench startup     (STARTUP_RUNS=3 by default; STARTUP_ENTRY=<file under
+ *   packages/server> measures another entry, e.g. an older copy of src/main.ts, for a before/after)
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const serverDir = join(here, '../packages/server');
@@ -23,11 +24,15 @@ type Started = { ms: number; lines: string[] };
 
 async function startOnce(dataDir: string): Promise<Started> {
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--max-semi-space-size=64', 'src/main.ts', '--seed-demo'], {
-    cwd: serverDir,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--max-semi-space-size=64', process.env.STARTUP_ENTRY ?? 'src/main.ts', '--seed-demo'],
+    {
+      cwd: serverDir,
+      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   try {
     const { url, key } = await new Promise<{ url: string; key: string }>((resolve, reject) => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { forShop, type ScopedDb } from './db/tenant.ts';
+import { forShop } from './db/tenant.ts';
 import { fakeCustomer } from './demo-data.ts';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { createApiKey, findActiveKey } from './modules/auth/api-key.service.ts';
 import { createStaffUser } from './modules/auth/staff.service.ts';
-import { type EmitEvent, emitEvents, gid } from './modules/events/event.service.ts';
+import { type EmitEvent, gid } from './modules/events/event.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
 import { parseRule } from './modules/segments/segment.rule.ts';
 import { createSegment } from './modules/segments/segment.service.ts';
@@ -55,7 +55,8 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string, progress?
     await createStaffUser(db, { email: 'sam@demo.example', name: 'Sam Sales', role: 'AGENT' }),
   ];
   await seedHistory(
-    db,
+    prisma,
+    created.shop.id,
     agents.map((a) => a.id),
   );
   // Loyalty metrics, points from the orders and actions, churn warnings: so `pnpm start` shows them.
@@ -79,12 +80,12 @@ const DAY = 86_400_000;
 
 /**
  * The demo customers with touchpoints, purchases, follow-ups and loyalty signals that fit their
- * stage, written set-based: one insert per table in one transaction (a few dozen round trips
- * instead of about 2,500 through the one-row services, which made the first start slow on the
- * embedded database). The rows are what the services write, events included, so the demo shop
- * looks as if it had been filled through the API.
+ * stage, written set-based: one insert per table in one transaction (a dozen round trips instead
+ * of about 2,500 through the one-row services, which made the first start slow on the embedded
+ * database). The rows are what the services write, events included, so the demo shop looks as if
+ * it had been filled through the API.
  */
-async function seedHistory(db: ScopedDb, agentIds: string[]) {
+async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: string[]) {
   const now = Date.now();
   const customers: Prisma.CustomerCreateManyInput[] = [];
   const stages: Prisma.StageTransitionCreateManyInput[] = [];
@@ -94,8 +95,7 @@ async function seedHistory(db: ScopedDb, agentIds: string[]) {
   const orders: Prisma.OrderCreateManyInput[] = [];
   const items: Prisma.OrderItemCreateManyInput[] = [];
   const followUps: Prisma.FollowUpCreateManyInput[] = [];
-  const events: EmitEvent[] = [];
-  const shopId = ''; // set by the tenant scope on every row
+  const events: { type: EmitEvent['type']; customerId: string; payload: EmitEvent['payload'] }[] = [];
   for (let i = 0; i < 40; i++) {
     const f = fakeCustomer(i, 7);
     const id = randomUUID();
@@ -135,7 +135,18 @@ async function seedHistory(db: ScopedDb, agentIds: string[]) {
     });
     const interaction = (data: Omit<Prisma.InteractionCreateManyInput, 'shopId' | 'customerId' | 'id' | 'source'>) => {
       const iid = randomUUID();
-      interactions.push({ id: iid, shopId, customerId: id, staffId: owner, source: 'api', ...data });
+      // Every row names the same columns (a missing one would be NULL, not its default).
+      interactions.push({
+        id: iid,
+        shopId,
+        customerId: id,
+        staffId: owner,
+        source: 'api',
+        subject: null,
+        sentiment: null,
+        metadata: {},
+        ...data,
+      });
       events.push({
         type: 'INTERACTION_RECORDED',
         customerId: id,
@@ -231,32 +242,54 @@ async function seedHistory(db: ScopedDb, agentIds: string[]) {
       });
     }
   }
-  const strip = <T extends { shopId?: string }>(rows: T[]) => rows.map(({ shopId: _, ...r }) => r) as never;
-  await db.$transaction(async (t) => {
-    await t.customer.createMany({ data: strip(customers) });
-    await t.stageTransition.createMany({ data: strip(stages) });
-    const names = [...new Set(tagLinks.map((l) => l.name))];
-    if (names.length) {
-      await t.tag.createMany({ data: names.map((name) => ({ name })) as never, skipDuplicates: true });
-      const tags = new Map(
-        (await t.tag.findMany({ where: { name: { in: names } }, select: { id: true, name: true } })).map((x) => [x.name, x.id]),
-      );
-      await t.customerTag.createMany({ data: tagLinks.map((l) => ({ customerId: l.customerId, tagId: tags.get(l.name) })) as never });
-    }
-    await t.consent.createMany({ data: strip(consents) });
-    await t.consentChange.createMany({
-      data: consents.map((c) => ({
+  const tagNames = [...new Set(tagLinks.map((l) => l.name))];
+  const tags = tagNames.map((name) => ({ id: randomUUID(), shopId, name }));
+  const tagId = new Map(tags.map((x) => [x.name, x.id]));
+  await prisma.$transaction(async (tx) => {
+    const insert = <T extends object>(table: Prisma.ModelName, rows: T[]) => insertRows(tx, table, rows);
+    await insert('Customer', customers);
+    await insert('StageTransition', stages);
+    await insert('Tag', tags);
+    await insert(
+      'CustomerTag',
+      tagLinks.map((l) => ({ shopId, customerId: l.customerId, tagId: tagId.get(l.name) })),
+    );
+    await insert('Consent', consents);
+    await insert(
+      'ConsentChange',
+      consents.map((c) => ({
+        shopId,
         customerId: c.customerId,
         channel: c.channel,
         granted: c.granted,
         source: c.source,
         changedAt: c.updatedAt,
-      })) as never,
-    });
-    await t.order.createMany({ data: strip(orders) });
-    await t.orderItem.createMany({ data: strip(items) });
-    await t.interaction.createMany({ data: strip(interactions) });
-    await t.followUp.createMany({ data: strip(followUps) });
-    await emitEvents(t, events);
+      })),
+    );
+    await insert('Order', orders);
+    await insert('OrderItem', items);
+    await insert('Interaction', interactions);
+    await insert('FollowUp', followUps);
+    await insert(
+      'Event',
+      events.map((e) => ({ shopId, type: e.type, customerId: e.customerId ?? null, payload: e.payload })),
+    );
   });
+}
+
+/**
+ * One INSERT for many rows: the rows travel as one JSON array and PostgreSQL converts each field
+ * to its column's type (jsonb_populate_record with the table's row type); columns not given keep
+ * their defaults. Hand-written because Prisma's createMany costs a round of query planning per row
+ * on the embedded database, which is what made the first start slow.
+ */
+async function insertRows(tx: Prisma.TransactionClient, table: Prisma.ModelName, rows: object[]): Promise<void> {
+  if (!rows.length) return;
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const list = columns.map((c) => `"${c}"`).join(', ');
+  const values = columns.map((c) => `(r)."${c}"`).join(', ');
+  await tx.$executeRawUnsafe(
+    `INSERT INTO "${table}" (${list}) SELECT ${values} FROM (SELECT jsonb_populate_record(NULL::"${table}", x) AS r FROM jsonb_array_elements($1::jsonb) x) s`,
+    JSON.stringify(rows),
+  );
 }
