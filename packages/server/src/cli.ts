@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
-import { openDatabase } from './db/database.ts';
+import { databaseOptions, openDatabase } from './db/database.ts';
 import { AppError } from './errors.ts';
 import { createShop } from './modules/shops/shop.service.ts';
 
@@ -24,7 +24,7 @@ if (!values.name) {
   console.error('--name is required');
   process.exit(2);
 }
-const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') });
+const database = await openDatabase(databaseOptions(config, join(config.dataDir, 'pglite')));
 try {
   const r = await createShop(database.prisma, {
     name: values.name,

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
-import { openDatabase } from './db/database.ts';
+import { databaseOptions, openDatabase, PendingMigrationsError } from './db/database.ts';
+import { MigrationLockTimeoutError } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 import { seedDemo } from './seed-demo.ts';
 
@@ -29,9 +30,17 @@ function tokenSecret(): string {
 }
 
 const database = await openDatabase({
-  url: config.databaseUrl,
-  dataDir: join(config.dataDir, 'pglite'),
+  ...databaseOptions(config, join(config.dataDir, 'pglite')),
   onPoolError: (err) => logger.warn('database connection lost', { error: err.message }),
+}).catch((err: Error) => {
+  // Pending migrations with MIGRATE_ON_START=0, or another run holding the migration lock too long:
+  // say so and exit non-zero instead of serving an out-of-date schema (or hanging).
+  if (err instanceof PendingMigrationsError || err instanceof MigrationLockTimeoutError) {
+    logger.error('refusing to start', { reason: err.message });
+    process.stderr.write(`\n  ${err.message}\n\n`);
+    process.exit(1);
+  }
+  throw err;
 });
 logger.info('database ready', { kind: database.kind });
 const app = buildApp({ config, database, logger, tokenSecret: tokenSecret() });
