@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'INSUFFICIENT_POINTS'
   | 'EVENTS_EXPIRED'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -111,5 +112,18 @@ export class EventsExpiredError extends AppError {
       `Events after this id are no longer retained (the oldest kept is ${oldestEventId}): resync the data you mirror (queries), then subscribe without \`after\``,
       ['after'],
     );
+  }
+}
+
+/**
+ * A dependency cannot serve the request right now (the database is unreachable, or busy: no pooled
+ * connection or transaction could start in time). Nothing was changed; retry after `retryAfterSeconds`
+ * (HTTP 503 with Retry-After).
+ */
+export class UnavailableError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(message = 'The service is temporarily unavailable; retry later', retryAfterSeconds = 1) {
+    super('UNAVAILABLE', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -5,6 +5,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.ts';
+import { UnavailableError } from '../errors.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, pendingMigrations, type SqlRunner } from './migrate.ts';
 
@@ -261,4 +262,23 @@ async function pgListen(config: pg.ClientConfig, channel: string, onNotify: (pay
     client = null;
     await c?.end().catch(() => undefined);
   };
+}
+
+/**
+ * The database was too busy to take the request: an interactive transaction could not start within
+ * DB_TX_MAX_WAIT_MS (Prisma P2028 "Unable to start a transaction in the given time"), or no pooled
+ * connection was free within DB_CONNECT_TIMEOUT_MS (node-postgres's pool timeout, which Prisma passes
+ * through unwrapped). Nothing was written: an honest, retryable UNAVAILABLE. Null for anything else.
+ */
+export function busyDatabaseError(err: unknown): UnavailableError | null {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message = '' } = e as { code?: unknown; message?: string };
+    if ((code === 'P2028' && /start a transaction/i.test(message)) || code === 'P2024') {
+      return new UnavailableError('The database is busy: a transaction could not start in time; retry shortly', 1);
+    }
+    if (/timeout exceeded when trying to connect|connection terminated due to connection timeout/i.test(message)) {
+      return new UnavailableError('The database is busy: no connection was free in time; retry shortly', 1);
+    }
+  }
+  return null;
 }
