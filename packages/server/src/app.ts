@@ -16,8 +16,8 @@ import {
   type Services,
   type Viewer,
 } from './context.ts';
-import type { Database } from './db/database.ts';
-import { AppError, RateLimitedError } from './errors.ts';
+import { busyDatabaseError, type Database } from './db/database.ts';
+import { AppError, RateLimitedError, UnavailableError } from './errors.ts';
 import { graphiqlAssetsPlugin, renderOfflineGraphiQL } from './graphiql.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
@@ -63,15 +63,17 @@ export type App = {
   loyalty: ReturnType<typeof createLoyaltyScheduler>;
 };
 
-const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
+const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429, UNAVAILABLE: 503 };
 
 /** Expected errors keep their message and code; everything else is masked with a code and request id. */
 function maskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const gqlErr = error instanceof GraphQLError ? error : null;
-    const appErr = original instanceof AppError ? original : (original as { originalError?: unknown })?.originalError;
+    const appErr =
+      original instanceof AppError ? original : (busyDatabaseError(original) ?? (original as { originalError?: unknown })?.originalError);
     if (appErr instanceof AppError) {
+      const retryAfter = appErr instanceof RateLimitedError || appErr instanceof UnavailableError ? appErr.retryAfterSeconds : null;
       return new GraphQLError(appErr.message, {
         nodes: gqlErr?.nodes,
         path: gqlErr?.path,
@@ -81,11 +83,11 @@ function maskError(logger: Logger) {
             ? {
                 http: {
                   status: HTTP_STATUS[appErr.code],
-                  ...(appErr instanceof RateLimitedError ? { headers: { 'Retry-After': String(appErr.retryAfterSeconds) } } : {}),
+                  ...(retryAfter !== null ? { headers: { 'Retry-After': String(retryAfter) } } : {}),
                 },
               }
             : {}),
-          ...(appErr instanceof RateLimitedError ? { retryAfterSeconds: appErr.retryAfterSeconds } : {}),
+          ...(retryAfter !== null ? { retryAfterSeconds: retryAfter } : {}),
         },
       });
     }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
-import { openDatabase } from './db/database.ts';
+import { databaseOptions, openDatabase } from './db/database.ts';
 import { AppError } from './errors.ts';
 import { createShop } from './modules/shops/shop.service.ts';
 
@@ -33,7 +33,7 @@ if (!values.name) {
 // On the embedded database this opens the folder itself, so it refuses while a server holds it
 // (DataDirLockedError names that process): keys printed here are always in the database that the
 // next server start reads.
-const database = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pglite') }).catch((err: unknown) => {
+const database = await openDatabase(databaseOptions(config, join(config.dataDir, 'pglite'))).catch((err: unknown) => {
   if (err instanceof DataDirLockedError) {
     console.error(`${err.message}\nRun \`pnpm crm\` while the server is stopped (or against PostgreSQL with DATABASE_URL).`);
     process.exit(1);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const Env = z.object({
@@ -40,6 +41,26 @@ const Env = z.object({
   FOLLOW_UP_DUE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** How often new orders / interactions are folded into loyalty metrics and points (0 = never; reads refresh anyway). */
   LOYALTY_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  // Database connections and migrations (docs/scale-out.md).
+  /** 0: never migrate on start; a start that finds pending migrations refuses to serve (run migrate:deploy first). */
+  MIGRATE_ON_START: z.enum(['0', '1', 'true', 'false']).default('1'),
+  /** A direct (not pooled) PostgreSQL URL for migrations, when DATABASE_URL goes through PgBouncer. */
+  MIGRATION_DATABASE_URL: z.string().url().optional(),
+  /** How long a migration run waits for another run's migration lock before failing (0 = forever). */
+  MIGRATION_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  /** Connections per instance in the pool (plus one for LISTEN when a subscriber connects). */
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Longest wait to open a connection or get one from a full pool (then the request fails UNAVAILABLE). */
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** An idle pooled connection is closed after this long (0 = never). */
+  DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** PostgreSQL statement_timeout for the pool's connections (0 = none; behind PgBouncer set it on the role instead). */
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  /** Interactive transactions: longest wait to start one (then UNAVAILABLE) and longest run. */
+  DB_TX_MAX_WAIT_MS: z.coerce.number().int().positive().default(5_000),
+  DB_TX_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** application_name of this instance's connections (pg_stat_activity); default crm-<host>-<pid>. */
+  DB_APPLICATION_NAME: z.string().min(1).max(63).optional(),
 });
 
 export type Config = {
@@ -63,6 +84,21 @@ export type Config = {
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
   loyaltyIntervalMs: number;
+  database: DatabaseConfig;
+};
+
+/** Connection pool and migration settings (docs/scale-out.md). */
+export type DatabaseConfig = {
+  migrateOnStart: boolean;
+  migrationUrl?: string;
+  migrationLockTimeoutMs: number;
+  poolSize: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  statementTimeoutMs: number;
+  txMaxWaitMs: number;
+  txTimeoutMs: number;
+  applicationName: string;
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -97,6 +133,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
     loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
+    database: {
+      migrateOnStart: e.MIGRATE_ON_START === '1' || e.MIGRATE_ON_START === 'true',
+      migrationUrl: e.MIGRATION_DATABASE_URL,
+      migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS,
+      poolSize: e.DB_POOL_SIZE,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      idleTimeoutMs: e.DB_IDLE_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      txMaxWaitMs: e.DB_TX_MAX_WAIT_MS,
+      txTimeoutMs: e.DB_TX_TIMEOUT_MS,
+      applicationName: e.DB_APPLICATION_NAME ?? `crm-${hostname()}-${process.pid}`.slice(0, 63),
+    },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

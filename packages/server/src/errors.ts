@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'INSUFFICIENT_POINTS'
   | 'EVENTS_EXPIRED'
   | 'QUERY_TOO_COMPLEX'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -123,5 +124,18 @@ export class QueryTooComplexError extends AppError {
     readonly max: number,
   ) {
     super('QUERY_TOO_COMPLEX', `Query ${kind} ${value} exceeds the maximum ${kind} of ${max}`);
+  }
+}
+
+/**
+ * A dependency cannot serve the request right now (the database is unreachable, or busy: no pooled
+ * connection or transaction could start in time). Nothing was changed; retry after `retryAfterSeconds`
+ * (HTTP 503 with Retry-After).
+ */
+export class UnavailableError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(message = 'The service is temporarily unavailable; retry later', retryAfterSeconds = 1) {
+    super('UNAVAILABLE', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

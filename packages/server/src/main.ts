@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
-import { openDatabase } from './db/database.ts';
+import { databaseOptions, openDatabase, PendingMigrationsError } from './db/database.ts';
+import { MigrationLockTimeoutError } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 import { seedDemo } from './seed-demo.ts';
 
@@ -33,13 +34,15 @@ const started = performance.now();
 // Progress for the person waiting on a first start (creating the embedded database, migrating, seeding).
 const progress = (message: string) => logger.info(message, { elapsedMs: Math.round(performance.now() - started) });
 const database = await openDatabase({
-  url: config.databaseUrl,
-  dataDir: join(config.dataDir, 'pglite'),
+  ...databaseOptions(config, join(config.dataDir, 'pglite')),
   onPoolError: (err) => logger.warn('database connection lost', { error: err.message }),
   onProgress: progress,
 }).catch((err: unknown) => {
-  // Another process owns the embedded folder: say who, without a stack trace.
-  if (err instanceof DataDirLockedError) {
+  // Another process owns the embedded folder (say who), pending migrations with MIGRATE_ON_START=0,
+  // or another run holding the migration lock too long: say so without a stack trace and exit
+  // non-zero instead of serving an out-of-date schema (or hanging).
+  if (err instanceof DataDirLockedError || err instanceof PendingMigrationsError || err instanceof MigrationLockTimeoutError) {
+    logger.error('refusing to start', { reason: err.message });
     process.stderr.write(`\n  ${err.message}\n\n`);
     process.exit(1);
   }

@@ -2,15 +2,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { applyMigrations, migrationsDir, readMigrations } from './db/migrate.ts';
+import { loadConfig } from './config.ts';
+import { migratePostgres } from './db/database.ts';
+import { applyMigrations, migrationsDir, pendingMigrations, readMigrations } from './db/migrate.ts';
 import { diffDatabaseToSchema, pgliteEngineAdapter, postgresEngineAdapter } from './db/schema-engine.ts';
 
 /**
  * Migrations without the native schema engine:
  *   pnpm migrate:new <name>   write prisma/migrations/<timestamp>_<name>/migration.sql for the
  *                             difference between the existing migrations and schema.prisma
- *   pnpm migrate:deploy       apply pending migrations to DATABASE_URL (same as `prisma migrate deploy`)
- *   pnpm migrate:status       print the drift between DATABASE_URL and schema.prisma (exit 2 on drift)
+ *   pnpm migrate:deploy       apply pending migrations (same as `prisma migrate deploy`)
+ *   pnpm migrate:status       print pending migrations and the drift from schema.prisma (exit 2 on either)
+ * deploy and status use MIGRATION_DATABASE_URL when set (a direct connection, when DATABASE_URL goes
+ * through PgBouncer), else DATABASE_URL. Waiting for another run's lock fails after MIGRATION_LOCK_TIMEOUT_MS.
  */
 const [cmd, name] = process.argv.slice(2);
 
@@ -41,24 +45,35 @@ if (cmd === 'new') {
     console.log(`wrote ${dir}/migration.sql`);
   }
 } else if (cmd === 'deploy' || cmd === 'status') {
-  const url = process.env.DATABASE_URL;
+  const config = loadConfig();
+  const url = config.database.migrationUrl ?? config.databaseUrl;
   if (!url) {
-    console.error('DATABASE_URL is required');
+    console.error('MIGRATION_DATABASE_URL or DATABASE_URL is required');
     process.exit(2);
   }
   if (cmd === 'deploy') {
+    try {
+      const ran = await migratePostgres(url, {
+        migrationLockTimeoutMs: config.database.migrationLockTimeoutMs,
+        connectTimeoutMs: config.database.connectTimeoutMs,
+        applicationName: config.database.applicationName,
+      });
+      console.log(ran.length ? `applied: ${ran.join(', ')}` : 'database is up to date');
+    } catch (err) {
+      console.error((err as Error).message);
+      process.exit(1);
+    }
+  } else {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const ran = await applyMigrations({
+    const pending = await pendingMigrations({
       exec: async (s) => void (await client.query(s)),
       query: async (s, p) => (await client.query(s, p)).rows as never,
-    });
-    await client.end();
-    console.log(ran.length ? `applied: ${ran.join(', ')}` : 'database is up to date');
-  } else {
+    }).finally(() => client.end());
+    if (pending.length) console.log(`pending migrations: ${pending.join(', ')}`);
     const sql = await diffDatabaseToSchema(postgresEngineAdapter(url));
     console.log(sql.trim() ? sql : 'no drift: the database matches schema.prisma');
-    process.exitCode = sql.trim() ? 2 : 0;
+    process.exitCode = sql.trim() || pending.length ? 2 : 0;
   }
 } else {
   console.error('usage: pnpm migrate:new <name> | migrate:deploy | migrate:status');

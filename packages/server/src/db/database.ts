@@ -5,9 +5,11 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config.ts';
+import { UnavailableError } from '../errors.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { lockDataDir } from './data-dir-lock.ts';
-import { applyMigrations, type SqlRunner } from './migrate.ts';
+import { applyMigrations, pendingMigrations, type SqlRunner } from './migrate.ts';
 import { loadTemplate } from './pglite-template.ts';
 
 export type Database = {
@@ -32,15 +34,101 @@ export type DatabaseOptions = {
   url?: string;
   /** Folder for PGlite data; `memory://` keeps it in memory. */
   dataDir?: string;
-  migrate?: boolean;
+  /**
+   * true (default): apply pending migrations before serving; 'check': apply nothing and throw
+   * PendingMigrationsError when any are pending (MIGRATE_ON_START=0); false: neither.
+   */
+  migrate?: boolean | 'check';
+  /** A direct URL for migrations when `url` goes through a pooler (default: `url`). */
+  migrationUrl?: string;
+  /** Longest wait for another run's migration lock (ms). */
+  migrationLockTimeoutMs?: number;
   /** Log every SQL statement (tests, debugging). */
   onQuery?: (sql: string) => void;
+  /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Longest wait to connect or to get a connection from a full pool (ms; default 10 s, 0 = forever). */
+  connectTimeoutMs?: number;
+  /** Idle pooled connections close after this long (ms; default 10 s, 0 = never). */
+  idleTimeoutMs?: number;
+  /** statement_timeout sent when connecting (ms; 0 or unset: the server's own). */
+  statementTimeoutMs?: number;
+  /** application_name of every connection (pg_stat_activity). */
+  applicationName?: string;
+  /** Interactive transactions: longest wait to start one and longest run (ms; Prisma's defaults 2 s / 5 s). */
+  txMaxWaitMs?: number;
+  txTimeoutMs?: number;
   /** Called when an idle pooled connection fails (it is discarded either way). */
   onPoolError?: (err: Error) => void;
   /** Progress lines for a person waiting (creating the embedded database, applying migrations). */
   onProgress?: (message: string) => void;
 };
+
+/** The start found migrations not yet applied while told not to apply them (MIGRATE_ON_START=0). */
+export class PendingMigrationsError extends Error {
+  constructor(readonly pending: string[]) {
+    super(
+      `The database is missing ${pending.length} migration(s) (${pending.join(', ')}) and MIGRATE_ON_START=0: ` +
+        'refusing to serve. Apply them first with `pnpm migrate:deploy` (it uses MIGRATION_DATABASE_URL, else DATABASE_URL), ' +
+        'or start once with MIGRATE_ON_START=1.',
+    );
+    this.name = 'PendingMigrationsError';
+  }
+}
+
+/** The database options a server process uses, from its configuration. */
+export function databaseOptions(config: Config, dataDir: string): DatabaseOptions {
+  const d = config.database;
+  return {
+    url: config.databaseUrl,
+    dataDir,
+    migrate: d.migrateOnStart ? true : 'check',
+    migrationUrl: d.migrationUrl,
+    migrationLockTimeoutMs: d.migrationLockTimeoutMs,
+    poolSize: d.poolSize,
+    connectTimeoutMs: d.connectTimeoutMs,
+    idleTimeoutMs: d.idleTimeoutMs,
+    statementTimeoutMs: d.statementTimeoutMs,
+    applicationName: d.applicationName,
+    txMaxWaitMs: d.txMaxWaitMs,
+    txTimeoutMs: d.txTimeoutMs,
+  };
+}
+
+/** Connection settings shared by the pool, the LISTEN connections and the migration connection. */
+function connectionConfig(url: string, opts: DatabaseOptions): pg.ClientConfig {
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  };
+}
+
+/** Applies pending migrations on ONE connection of its own (`migrationUrl` or `url`), then closes it. */
+export async function migratePostgres(
+  url: string,
+  opts: Pick<DatabaseOptions, 'migrationLockTimeoutMs' | 'applicationName' | 'connectTimeoutMs' | 'onProgress'> = {},
+) {
+  const client = new pg.Client({
+    ...connectionConfig(url, { connectTimeoutMs: opts.connectTimeoutMs }),
+    application_name: `${opts.applicationName ?? 'crm'}-migrate`.slice(0, 63),
+  });
+  await client.connect();
+  try {
+    return await applyMigrations(
+      {
+        exec: async (s) => {
+          await client.query(s);
+        },
+        query: async <T>(s: string, p?: unknown[]) => (await client.query(s, p)).rows as T[],
+      },
+      { lockTimeoutMs: opts.migrationLockTimeoutMs, onProgress: opts.onProgress },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** Wraps a client with query counting and a close that releases the driver too. */
 function withClient(
@@ -50,9 +138,14 @@ function withClient(
   closeDriver: () => Promise<void>,
   listen: Database['listen'],
   onQuery?: (sql: string) => void,
+  tx?: { maxWait?: number; timeout?: number },
 ): Database {
   let count = 0;
-  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' } as const] });
+  const prisma = new PrismaClient({
+    adapter,
+    log: [{ emit: 'event', level: 'query' } as const],
+    ...(tx?.maxWait || tx?.timeout ? { transactionOptions: { maxWait: tx.maxWait, timeout: tx.timeout } } : {}),
+  });
   prisma.$on('query', (e) => {
     count++;
     onQuery?.(e.query);
@@ -74,8 +167,16 @@ function withClient(
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const tx = { maxWait: opts.txMaxWaitMs, timeout: opts.txTimeoutMs };
   if (opts.url) {
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+    const url = opts.url;
+    // Migrations first, on a connection of their own (a direct URL when serving goes through a pooler).
+    if (opts.migrate === true || opts.migrate === undefined) await migratePostgres(opts.migrationUrl ?? url, opts);
+    const pool = new pg.Pool({
+      ...connectionConfig(url, opts),
+      max: opts.poolSize ?? 10,
+      idleTimeoutMillis: opts.idleTimeoutMs ?? 10_000,
+    });
     // An idle client losing its connection (database restart, failover) must not crash the
     // process: the pool drops it and the next query opens a new one.
     pool.on('error', (err) => opts.onPoolError?.(err));
@@ -85,32 +186,24 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       },
       query: async <T>(s: string, p?: unknown[]) => (await pool.query(s, p)).rows as T[],
     };
-    if (opts.migrate !== false) {
-      // One connection for the whole run: the advisory lock is per session.
-      const client = await pool.connect();
-      try {
-        await applyMigrations(
-          {
-            exec: async (s) => {
-              await client.query(s);
-            },
-            query: async <T>(s: string, p?: unknown[]) => (await client.query(s, p)).rows as T[],
-          },
-          undefined,
-          opts.onProgress,
-        );
-      } finally {
-        client.release();
+    if (opts.migrate === 'check') {
+      const pending = await pendingMigrations(sql).catch(async (err) => {
+        await pool.end();
+        throw err;
+      });
+      if (pending.length) {
+        await pool.end();
+        throw new PendingMigrationsError(pending);
       }
     }
-    const url = opts.url;
     return withClient(
       'postgres',
       sql,
       new PrismaPg(pool),
       () => pool.end(),
-      (ch, fn) => pgListen(url, ch, fn, opts.onPoolError),
+      (ch, fn) => pgListen(connectionConfig(url, opts), ch, fn, opts.onPoolError),
       opts.onQuery,
+      tx,
     );
   }
   const dataDir = opts.dataDir ?? './.data';
@@ -131,14 +224,18 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     },
     query: async <T>(s: string, p?: unknown[]) => (await lite.query<T>(s, p)).rows,
   };
-  if (opts.migrate !== false) {
-    try {
-      await applyMigrations(sql, undefined, opts.onProgress);
-    } catch (err) {
-      await lite.close().catch(() => undefined);
-      unlock();
-      throw err;
+  try {
+    if (opts.migrate === true || opts.migrate === undefined) {
+      await applyMigrations(sql, { lockTimeoutMs: opts.migrationLockTimeoutMs, onProgress: opts.onProgress });
     }
+    if (opts.migrate === 'check') {
+      const pending = await pendingMigrations(sql);
+      if (pending.length) throw new PendingMigrationsError(pending);
+    }
+  } catch (err) {
+    await lite.close().catch(() => undefined);
+    unlock();
+    throw err;
   }
   const listen: Database['listen'] = async (channel, onNotify) => {
     const unlisten = await lite.listen(channel, onNotify);
@@ -153,16 +250,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       unlock();
     }
   };
-  return withClient('pglite', sql, new PrismaPGlite(lite), close, listen, opts.onQuery);
+  return withClient('pglite', sql, new PrismaPGlite(lite), close, listen, opts.onQuery, tx);
 }
 
 /** A dedicated connection LISTENing on `channel`; reconnects (after 1 s) when it drops or cannot connect. */
-async function pgListen(url: string, channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void) {
+async function pgListen(config: pg.ClientConfig, channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void) {
   let client: pg.Client | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | null = null;
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url });
+    const c = new pg.Client(config);
     c.on('notification', (m) => {
       if (m.channel === channel) onNotify(m.payload ?? '');
     });
@@ -191,4 +288,23 @@ async function pgListen(url: string, channel: string, onNotify: (payload: string
     client = null;
     await c?.end().catch(() => undefined);
   };
+}
+
+/**
+ * The database was too busy to take the request: an interactive transaction could not start within
+ * DB_TX_MAX_WAIT_MS (Prisma P2028 "Unable to start a transaction in the given time"), or no pooled
+ * connection was free within DB_CONNECT_TIMEOUT_MS (node-postgres's pool timeout, which Prisma passes
+ * through unwrapped). Nothing was written: an honest, retryable UNAVAILABLE. Null for anything else.
+ */
+export function busyDatabaseError(err: unknown): UnavailableError | null {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message = '' } = e as { code?: unknown; message?: string };
+    if ((code === 'P2028' && /start a transaction/i.test(message)) || code === 'P2024') {
+      return new UnavailableError('The database is busy: a transaction could not start in time; retry shortly', 1);
+    }
+    if (/timeout exceeded when trying to connect|connection terminated due to connection timeout/i.test(message)) {
+      return new UnavailableError('The database is busy: no connection was free in time; retry shortly', 1);
+    }
+  }
+  return null;
 }

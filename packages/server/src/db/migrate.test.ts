@@ -2,9 +2,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase, testBackend } from '../testing.ts';
-import { applyMigrations, migrationsDir, readMigrations } from './migrate.ts';
+import { adminUrl, createTestDatabase, type TestDatabase, testBackend } from '../testing.ts';
+import { migratePostgres, openDatabase, PendingMigrationsError } from './database.ts';
+import {
+  applyMigrations,
+  MIGRATION_LOCK_ID,
+  MigrationLockTimeoutError,
+  migrationsDir,
+  pendingMigrations,
+  readMigrations,
+} from './migrate.ts';
 import { diffDatabaseToSchema, pgliteEngineAdapter, postgresEngineAdapter } from './schema-engine.ts';
 
 let db: TestDatabase;
@@ -88,4 +97,104 @@ describe('migrations', () => {
     expect(readFileSync(join(migrationsDir, 'migration_lock.toml'), 'utf8')).toContain('provider = "postgresql"');
     for (const m of readMigrations()) expect(m.name).toMatch(/^\d{14}_[a-z0-9_]+$/);
   });
+});
+
+/** A fresh, empty PostgreSQL database of this test's own; dropped by the returned function. */
+async function emptyPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `crm_mig_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(adminUrl());
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const a = new pg.Client({ connectionString: adminUrl() });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+const migrationLocks = (runner: { query: TestDatabase['sql']['query'] }) =>
+  runner.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ${MIGRATION_LOCK_ID}`);
+
+describe('migrations apart from serving', () => {
+  it('leaves no migration lock behind (the lock is transaction-scoped)', async () => {
+    await applyMigrations(db.sql);
+    expect((await migrationLocks(db.sql))[0]?.n).toBe(0);
+  });
+
+  it("MIGRATE_ON_START=0 ('check'): an empty database is refused with the pending migrations named; a migrated one opens", async () => {
+    const names = readMigrations().map((m) => m.name);
+    if (testBackend() === 'pglite') {
+      const err = await openDatabase({ dataDir: 'memory://', migrate: 'check' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PendingMigrationsError);
+      expect((err as PendingMigrationsError).pending).toEqual(names);
+      expect((err as Error).message).toMatch(/MIGRATE_ON_START=0.*migrate:deploy/s);
+      return;
+    }
+    const empty = await emptyPostgres();
+    try {
+      const err = await openDatabase({ url: empty.url, migrate: 'check', poolSize: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PendingMigrationsError);
+      expect((err as PendingMigrationsError).pending).toEqual(names);
+      // Nothing was applied by the refused start.
+      const c = new pg.Client({ connectionString: empty.url });
+      await c.connect();
+      const t = await c.query(`SELECT to_regclass('"_prisma_migrations"') AS t`);
+      expect(t.rows[0].t).toBeNull();
+      await migratePostgres(empty.url);
+      expect(
+        await pendingMigrations({ exec: async (s) => void (await c.query(s)), query: async (s, p) => (await c.query(s, p)).rows as never }),
+      ).toEqual([]);
+      await c.end();
+      const opened = await openDatabase({ url: empty.url, migrate: 'check', poolSize: 1 });
+      expect(await opened.prisma.shop.count()).toBe(0);
+      await opened.close();
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it.skipIf(testBackend() !== 'postgres')('concurrent runs on one empty database apply each migration exactly once', async () => {
+    const empty = await emptyPostgres();
+    try {
+      const results = await Promise.all([1, 2, 3, 4].map(() => migratePostgres(empty.url)));
+      expect(results.flat().sort()).toEqual(readMigrations().map((m) => m.name));
+      const c = new pg.Client({ connectionString: empty.url });
+      await c.connect();
+      const rows = await c.query('SELECT migration_name FROM "_prisma_migrations"');
+      expect(rows.rowCount).toBe(readMigrations().length);
+      expect((await migrationLocks({ query: async (s) => (await c.query(s)).rows as never }))[0]?.n).toBe(0);
+      await c.end();
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it.skipIf(testBackend() !== 'postgres')(
+    'a run waiting for a lock held elsewhere (e.g. a session lock stuck on a pooled connection) fails after the lock timeout with a clear error',
+    async () => {
+      const holder = new pg.Client({ connectionString: db.url });
+      await holder.connect();
+      try {
+        // What `prisma migrate deploy` or an old server through PgBouncer could leave behind.
+        await holder.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_ID})`);
+        const started = Date.now();
+        const err = await migratePostgres(db.url as string, { migrationLockTimeoutMs: 300 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MigrationLockTimeoutError);
+        expect((err as Error).message).toMatch(/another migration run holds it.*pg_locks/s);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        // Once released, a run goes through.
+        await holder.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
+        expect(await migratePostgres(db.url as string, { migrationLockTimeoutMs: 300 })).toEqual([]);
+      } finally {
+        await holder.end();
+      }
+    },
+  );
 });

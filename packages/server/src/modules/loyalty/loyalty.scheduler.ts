@@ -15,16 +15,18 @@ import { expirePoints } from './points.service.ts';
 export function createLoyaltyScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number; fullEveryMs?: number }) {
   const fullEveryMs = opts.fullEveryMs ?? 24 * 3_600_000;
 
-  async function tick(now = new Date()): Promise<{ refreshed: number; recomputed: number }> {
+  /** `at`: a fixed moment (tests); live passes fold at the current time (see refreshLoyalty). */
+  async function tick(at?: Date): Promise<{ refreshed: number; recomputed: number }> {
+    const now = at ?? new Date();
     let refreshed = 0;
     let recomputed = 0;
     const shops = await opts.prisma.shop.findMany({ select: { id: true } });
     for (const { id } of shops) {
       try {
-        refreshed += await refreshLoyalty(opts.prisma, id, now);
+        refreshed += await refreshLoyalty(opts.prisma, id, at);
         const state = await forShop(opts.prisma, id).loyaltyState.findFirst({ select: { fullComputedAt: true } });
         if (state && (!state.fullComputedAt || now.getTime() - state.fullComputedAt.getTime() >= fullEveryMs)) {
-          await recomputeLoyalty(opts.prisma, id, now);
+          await recomputeLoyalty(opts.prisma, id, at);
           await expirePoints(forShop(opts.prisma, id), now);
           recomputed++;
         }

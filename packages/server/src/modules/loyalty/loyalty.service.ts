@@ -44,15 +44,19 @@ async function runMetrics(tx: Prisma.TransactionClient, shopId: string, scope: M
 }
 
 /** Full recompute of every customer of the shop (one statement), with fresh RFM breakpoints. */
-export async function recomputeLoyalty(prisma: Prismaish, shopId: string, now = new Date()): Promise<RecomputeResult> {
+export async function recomputeLoyalty(prisma: Prismaish, shopId: string, now?: Date): Promise<RecomputeResult> {
   const started = performance.now();
   const s = await getLoyaltySettings(forShop(prisma, shopId));
-  await prisma.$transaction(async (tx) => {
+  const computedAt = await prisma.$transaction(async (tx) => {
     await lockState(tx, shopId);
-    await runMetrics(tx, shopId, { kind: 'full' }, s, now);
+    // Without a fixed `now`: the moment the lock is held, so orders folded by another instance while
+    // this one waited count here too (a moment from before the wait would undo them).
+    const at = now ?? new Date();
+    await runMetrics(tx, shopId, { kind: 'full' }, s, at);
+    return at;
   }, TX);
   const customers = await forShop(prisma, shopId).customerMetrics.count();
-  return { customers, computedAt: now, durationMs: Math.round(performance.now() - started) };
+  return { customers, computedAt, durationMs: Math.round(performance.now() - started) };
 }
 
 /** Recomputes the given customers' rows against the shop's last breakpoints. */
@@ -101,9 +105,12 @@ function readEventsAfter(client: Prisma.TransactionClient | Prismaish, shopId: s
 /**
  * Folds new events into points and metrics. Points first (each movement idempotent by key, so a
  * crash before the cursor moves only repeats no-ops), then one transaction recomputes the affected
- * customers and advances the cursor. Returns the number of events folded.
+ * customers and advances the cursor — never past the last event whose points were applied: an
+ * order recorded between the two reads (by a request, or while another instance folds) is left for
+ * the next pass instead of being skipped. Returns the number of events folded. `now`: the moment
+ * metrics are computed at (default: the time of each fold).
  */
-export async function refreshLoyalty(prisma: Prismaish, shopId: string, now = new Date()): Promise<number> {
+export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Date): Promise<number> {
   const db = forShop(prisma, shopId);
   const state = await db.loyaltyState.findFirst({ select: { lastEventId: true } });
   const latest = await db.event.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
@@ -123,12 +130,17 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now = ne
         if (id) await pointsForInteraction(db, s, id);
       }
     }
+    // Points are applied for every relevant event in (cursor, upTo]; `complete`: `events` holds all of
+    // them up to `latest` (read before), so the cursor may move on to `latest` past irrelevant ones.
+    const complete = events.length < BATCH;
+    const upTo = events.at(-1)?.id ?? cursor;
+    const target = complete && latest.id > upTo ? latest.id : upTo;
     const done = await prisma.$transaction(async (tx) => {
       const locked = await lockState(tx, shopId);
-      const batch = await readEventsAfter(tx, shopId, locked);
+      const batch = (await readEventsAfter(tx, shopId, locked)).filter((e) => e.id <= upTo);
       if (!batch.length) {
-        // Only irrelevant events since the cursor: move it to the newest event seen.
-        await advance(tx, shopId, latest.id); // advance() keeps the larger of the two
+        // Nothing relevant left up to `upTo` (irrelevant events only, or another instance folded them).
+        await advance(tx, shopId, target); // advance() keeps the larger of the two
         return 0;
       }
       const ids = new Set<string>();
@@ -146,13 +158,14 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now = ne
           WHERE "shopId" = ${shop} AND id = ANY(${[...ids]}::uuid[]) AND "sourceReferrerId" IS NOT NULL`,
       );
       for (const r of referrers) ids.add(r.id);
-      await runMetrics(tx, shopId, { kind: 'customers', ids: [...ids] }, s, now);
-      const last = (batch.at(-1) as EventRow).id;
-      await advance(tx, shopId, batch.length < BATCH && latest.id > last ? latest.id : last);
+      // Without a fixed `now` (the scheduler's live passes) the metrics count up to this moment: an order
+      // recorded after the pass began but folded by it is counted now, not at the next full recompute.
+      await runMetrics(tx, shopId, { kind: 'customers', ids: [...ids] }, s, now ?? new Date());
+      await advance(tx, shopId, target);
       return batch.length;
     }, TX);
     folded += done;
-    if (done < BATCH) return folded;
+    if (complete) return folded;
   }
 }
 
