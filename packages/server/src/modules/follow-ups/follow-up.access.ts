@@ -15,10 +15,15 @@ export type Access = { staffId: string | null; role: 'OWNER' | 'MANAGER' | 'AGEN
 export const SYSTEM: Access = { staffId: null, role: 'SYSTEM' };
 export const isManager = (a: Access) => a.role !== 'AGENT';
 
-/** Customers in these stages are leads; leads without an owner are the pool. */
+/** Customers in these stages are leads; open (not lost) leads without an owner are the pool. */
 export const LEAD_STAGES: LifecycleStage[] = ['SUSPECT', 'PROSPECT'];
 export const isLead = (stage: LifecycleStage) => LEAD_STAGES.includes(stage);
-export const POOL_WHERE = { ownerId: null, stage: { in: LEAD_STAGES }, status: 'ACTIVE' } satisfies Prisma.CustomerWhereInput;
+export const POOL_WHERE = {
+  ownerId: null,
+  stage: { in: LEAD_STAGES },
+  status: 'ACTIVE',
+  lostAt: null,
+} satisfies Prisma.CustomerWhereInput;
 
 export function requireManager(a: Access, what: string) {
   if (!isManager(a)) throw new ForbiddenError(`Only owners and managers may ${what}`);
@@ -34,11 +39,7 @@ export function canWorkCustomer(a: Access, c: Pick<Customer, 'ownerId' | 'stage'
 export function followUpVisibility(a: Access): Prisma.FollowUpWhereInput {
   if (isManager(a)) return {};
   return {
-    OR: [
-      { assigneeId: a.staffId },
-      { customer: { ownerId: a.staffId } },
-      { customer: { ownerId: null, stage: { in: LEAD_STAGES }, status: 'ACTIVE' } },
-    ],
+    OR: [{ assigneeId: a.staffId }, { customer: { ownerId: a.staffId } }, { customer: POOL_WHERE }],
   };
 }
 

@@ -4,6 +4,7 @@ import { VersionConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { ContactChannelEnum, CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
+import { LeadLossFieldsInput } from '../leads/lead-loss.enums.ts';
 import { checkPageSize } from '../orders/order.graphql.ts';
 import { LEAD_STAGES, POOL_WHERE, requireManager as svcRequireManager } from './follow-up.access.ts';
 import { endOfDay } from './follow-up.cadence.ts';
@@ -62,6 +63,11 @@ const CloseFollowUpInput = builder.inputType('CloseFollowUpInput', {
   fields: (t) => ({
     id: t.globalID({ required: true, for: FollowUpNode }),
     reason: t.string({ description: 'Kept as the outcome; at most 2000 characters.' }),
+    leadLost: t.field({
+      type: LeadLossFieldsInput,
+      description:
+        'The chain ends here: also marks the lead (SUSPECT / PROSPECT) lost or disqualified with this reason, in the same transaction (see markLeadLost).',
+    }),
   }),
 });
 
@@ -411,7 +417,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CloseFollowUpInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db, access } = write(ctx);
-      return svc.closeFollowUp(db, access, input.id.id, 'CANCELLED', input.reason);
+      return svc.closeFollowUp(db, access, input.id.id, 'CANCELLED', input.reason, input.leadLost);
     },
   }),
   skipFollowUp: t.field({
@@ -421,7 +427,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CloseFollowUpInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db, access } = write(ctx);
-      return svc.closeFollowUp(db, access, input.id.id, 'SKIPPED', input.reason);
+      return svc.closeFollowUp(db, access, input.id.id, 'SKIPPED', input.reason, input.leadLost);
     },
   }),
   completeFollowUp: t.field({

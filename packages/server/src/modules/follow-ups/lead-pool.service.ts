@@ -110,7 +110,7 @@ async function applyOwners(
     const from = expectedOwner(key);
     const to = action === 'RETURNED' ? null : key;
     const moved = await t.customer.updateManyAndReturn({
-      where: { id: { in: ids }, ownerId: from, stage: { in: LEAD_STAGES }, status: 'ACTIVE' },
+      where: { id: { in: ids }, ownerId: from, stage: { in: LEAD_STAGES }, status: 'ACTIVE', lostAt: null },
       data: { ownerId: to, version: { increment: 1 } },
       select: { id: true },
     });
@@ -212,6 +212,7 @@ export async function returnStaleLeads(
       where: {
         stage: { in: LEAD_STAGES },
         status: 'ACTIVE',
+        lostAt: null,
         ownerId: { not: null },
         createdAt: { lt: cutoff },
         followUps: { none: { updatedAt: { gte: cutoff } } },
