@@ -47,6 +47,7 @@ export async function claimLead(db: ScopedDb, a: Access, customerId: string): Pr
       if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', ['input', 'customerId']);
       if (c.ownerId) throw new ConflictError('The lead already has an owner', ['input', 'customerId']);
       if (c.status !== 'ACTIVE') throw ValidationError.field(['input', 'customerId'], 'The customer is archived');
+      if (c.lostAt) throw ValidationError.field(['input', 'customerId'], 'The lead is lost; reopen it first (reopenLead)');
       throw ValidationError.field(['input', 'customerId'], `Only leads (${LEAD_STAGES.join(', ')}) can be claimed`);
     }
     await moveOpenFollowUps(t, [customerId], null, staffId);
