@@ -268,6 +268,8 @@ const B_CREATE_FU = F_MUT(
   '... on CreateFollowUpSuccess { followUp { id goal customer { id } } }',
 );
 const B_UPDATE_FU = F_MUT('updateFollowUp', 'UpdateFollowUpInput!', '... on UpdateFollowUpSuccess { followUp { id goal } }');
+const B_LOST = F_MUT('markLeadLost', 'MarkLeadLostInput!', '... on MarkLeadLostSuccess { customer { id lostAt } }');
+const B_REOPEN = F_MUT('reopenLead', 'ReopenLeadInput!', '... on ReopenLeadSuccess { customer { id lostAt } }');
 const B_CANCEL_FU = F_MUT('cancelFollowUp', 'CloseFollowUpInput!', '... on CancelFollowUpSuccess { followUp { id status } }');
 const B_SKIP_FU = F_MUT('skipFollowUp', 'CloseFollowUpInput!', '... on SkipFollowUpSuccess { followUp { id status } }');
 const B_COMPLETE_FU = F_MUT(
@@ -298,6 +300,9 @@ beforeAll(async () => {
     source: { channel: 'SOCIAL' },
   });
   AF.pool = pool.id;
+  // A lost lead (for the loss analytics and the lead-loss mutations).
+  const lost = await createCustomer(A.g, { email: 'lost@alpha.test', firstName: 'Lostina', stage: 'PROSPECT' });
+  await ok(A.g, B_LOST, { input: { customerId: lost.id, reason: 'OTHER', note: 'alpha-loss-note' } });
   const f = await ok<{ createFollowUp: { followUp: { id: string } } }>(A.g, B_CREATE_FU, {
     input: { customerId: A.alice.id, goal: 'alpha-goal', dueAt: new Date(Date.now() + 86_400_000).toISOString(), channel: 'EMAIL' },
   });
@@ -313,6 +318,8 @@ beforeAll(async () => {
   A.secrets.push(
     ...[AF.pool, AF.done, AF.planned, AF.doubt].flatMap((id) => [id, rawId(id)]),
     'Poolina',
+    'Lostina',
+    'alpha-loss-note',
     'alpha-goal',
     'alpha-notes',
     'alpha-doubt',
@@ -562,11 +569,16 @@ const queryCases: Record<string, () => Promise<void>> = {
   },
   shopKpis: async () => {
     const Q = `{ shopKpis(from: "2020-01-01T00:00:00Z", to: "2029-12-31T00:00:00Z") { orders buyers complaints churnBase
-      acquisition { channel leads } funnel { stage count } loyaltyDistribution { count } churnRiskHigh } }`;
+      acquisition { channel leads } funnel { stage count } loyaltyDistribution { count } churnRiskHigh
+      leadLosses { total byReason { reason count } byOwner { owner { id name } count } } } }`;
     const r = member(await gql(B.g, Q), 'shopKpis') as unknown as { orders: number; complaints: number; funnel: { count: number }[] };
     expect(r.orders).toBe(await t.db.prisma.order.count({ where: { shopId: B.shopId, status: { not: 'CANCELLED' } } }));
     expect(r.complaints).toBe(await t.db.prisma.interaction.count({ where: { shopId: B.shopId, type: { in: ['COMPLAINT', 'DISPUTE'] } } }));
     expect(r.funnel.reduce((a, f) => a + f.count, 0)).toBeLessThanOrEqual(await bCount());
+    // A has a lost lead; B's loss analytics count only B's.
+    expect((r as unknown as { leadLosses: { total: number } }).leadLosses.total).toBe(
+      await t.db.prisma.leadLoss.count({ where: { shopId: B.shopId } }),
+    );
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
   authorizationSettings: async () => {
@@ -586,6 +598,16 @@ const queryCases: Record<string, () => Promise<void>> = {
 };
 
 const mutationCases: Record<string, () => Promise<void>> = {
+  markLeadLost: async () => {
+    for (const customerId of [AF.pool, A.alice.id]) {
+      expectNotFound(member(await gql(B.g, B_LOST, { input: { customerId, reason: 'PRICE' } }), 'markLeadLost'), ['input', 'customerId']);
+    }
+    expectForbidden(member(await gql(B.p, B_LOST, { input: { customerId: AF.pool, reason: 'PRICE' } }), 'markLeadLost'));
+  },
+  reopenLead: async () => {
+    expectNotFound(member(await gql(B.g, B_REOPEN, { input: { customerId: AF.pool } }), 'reopenLead'), ['input', 'customerId']);
+    expectForbidden(member(await gql(B.p, B_REOPEN, { input: { customerId: AF.pool } }), 'reopenLead'));
+  },
   createFollowUp: async () => {
     const due = new Date(Date.now() + 86_400_000).toISOString();
     expectNotFound(member(await gql(B.g, B_CREATE_FU, { input: { customerId: A.alice.id, dueAt: due } }), 'createFollowUp'), [
@@ -1144,6 +1166,6 @@ describe('tenant isolation', () => {
     expect(me.me.email).toBe(ALICE.email);
     const extra = await t.gql(A.extraKeyPlain)('{ customers { totalCount } }');
     expect(extra.status).toBe(200);
-    expect(extra.data).toEqual({ customers: { totalCount: 3 } }); // alice, bob and the follow-ups' pool lead (one archived, one merged)
+    expect(extra.data).toEqual({ customers: { totalCount: 4 } }); // alice, bob, the follow-ups' pool lead and the lost lead (one archived, one merged)
   });
 });

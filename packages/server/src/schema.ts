@@ -21,5 +21,6 @@ import './modules/follow-ups/follow-up.graphql.ts';
 import './modules/segments/segment.graphql.ts';
 import './modules/loyalty/loyalty.graphql.ts';
 import './modules/follow-ups/follow-up-due.graphql.ts';
+import './modules/leads/lead-loss.graphql.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

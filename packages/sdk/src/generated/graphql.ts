@@ -102,6 +102,8 @@ export type ClaimLeadInput = {
 
 export type CloseFollowUpInput = {
   id: string;
+  /** The chain ends here: also marks the lead (SUSPECT / PROSPECT) lost or disqualified with this reason, in the same transaction (see markLeadLost). */
+  leadLost?: LeadLossInput | null | undefined;
   /** Kept as the outcome; at most 2000 characters. */
   reason?: string | null | undefined;
 };
@@ -330,6 +332,8 @@ export type EventType =
   | 'INTERACTION_UPDATED'
   | 'LEAD_ASSIGNED'
   | 'LEAD_CAPTURED'
+  | 'LEAD_LOST'
+  | 'LEAD_REOPENED'
   | 'LEAD_RETURNED'
   | 'ORDER_RECORDED'
   | 'SEGMENT_ENTERED'
@@ -477,6 +481,34 @@ export type LeadConsentInput = {
   granted: boolean;
 };
 
+export type LeadLossInput = {
+  /** What happened, at most 2000 characters; required for OTHER. */
+  note?: string | null | undefined;
+  /** Default LOST. */
+  outcome?: LeadOutcome | null | undefined;
+  reason: LeadLossReason;
+};
+
+/** Why a lead was lost: FORGOT (nobody kept reminding them), CANNOT_FIND_CONTACT (could not find the phone number or address), TOO_FAR (lives too far away), DISLIKES_SHOWROOM, DISLIKES_STAFF, PRICE, STOCK, DELIVERY_DATE, BOUGHT_ELSEWHERE; for disqualified leads NOT_IN_TARGET, INVALID_CONTACT; OTHER needs a note. */
+export type LeadLossReason =
+  | 'BOUGHT_ELSEWHERE'
+  | 'CANNOT_FIND_CONTACT'
+  | 'DELIVERY_DATE'
+  | 'DISLIKES_SHOWROOM'
+  | 'DISLIKES_STAFF'
+  | 'FORGOT'
+  | 'INVALID_CONTACT'
+  | 'NOT_IN_TARGET'
+  | 'OTHER'
+  | 'PRICE'
+  | 'STOCK'
+  | 'TOO_FAR';
+
+/** LOST: an interested person who did not buy. DISQUALIFIED: not a real lead (spam, invalid contact data, outside the market). */
+export type LeadOutcome =
+  | 'DISQUALIFIED'
+  | 'LOST';
+
 export type LeadPoolFilter = {
   sourceChannels?: Array<SourceChannel> | null | undefined;
   /** SUSPECT and/or PROSPECT (default both). */
@@ -586,6 +618,15 @@ export type MaritalStatus =
   | 'UNDISCLOSED'
   | 'WIDOWED';
 
+export type MarkLeadLostInput = {
+  customerId: string;
+  /** What happened, at most 2000 characters; required for OTHER. */
+  note?: string | null | undefined;
+  /** Default LOST. */
+  outcome?: LeadOutcome | null | undefined;
+  reason: LeadLossReason;
+};
+
 export type MergeCustomersInput = {
   /** The duplicate merged into it. */
   duplicateId: string;
@@ -690,6 +731,12 @@ export type RedeemPointsInput = {
 
 export type RedeliverWebhookInput = {
   id: string;
+};
+
+export type ReopenLeadInput = {
+  customerId: string;
+  /** Why the lead is open again, at most 2000 characters. */
+  reason?: string | null | undefined;
 };
 
 export type ResolveDoubtInput = {
@@ -1629,6 +1676,42 @@ export type CaptureLeadMutation = { captureLead:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
 
+export type LeadLossFieldsFragment = { id: string, outcome: LeadOutcome, reason: LeadLossReason, note: string | null, stageReached: LifecycleStage, sourceChannel: SourceChannel | null, lostAt: string, reopenedAt: string | null, reopenReason: string | null, owner: { id: string, name: string } | null };
+
+export type MarkLeadLostMutationVariables = Exact<{
+  input: MarkLeadLostInput;
+}>;
+
+
+export type MarkLeadLostMutation = { markLeadLost:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'MarkLeadLostSuccess', customer: { lostAt: string | null, id: string, version: number, displayName: string, firstName: string | null, lastName: string | null, company: string | null, email: string | null, phone: string | null, otherEmails: Array<string>, otherPhones: Array<string>, externalId: string | null, jobTitle: string | null, occupation: string | null, industry: string | null, incomeBand: IncomeBand | null, gender: Gender | null, birthDate: string | null, age: number | null, maritalStatus: MaritalStatus | null, householdNotes: string | null, productInterests: Array<string>, stylePreferences: string | null, purchasePurpose: string | null, focusFactors: Array<FocusFactor>, priceSensitivity: PriceSensitivity | null, personality: string | null, hobbies: Array<string>, preferredChannel: ContactChannel | null, preferredContactTime: ContactTime | null, contactTolerance: ContactTolerance | null, dealLikelihood: number | null, expectedPurchaseAt: string | null, attributes: unknown, stage: LifecycleStage, status: CustomerStatus, archivedAt: string | null, createdAt: string, updatedAt: string, leadLosses: Array<{ id: string, outcome: LeadOutcome, reason: LeadLossReason, note: string | null, stageReached: LifecycleStage, sourceChannel: SourceChannel | null, lostAt: string, reopenedAt: string | null, reopenReason: string | null, owner: { id: string, name: string } | null }>, imHandles: Array<{ network: string, handle: string }>, location: { addressLine: string | null, city: string | null, region: string | null, postalCode: string | null, country: string | null }, consents: Array<{ channel: ConsentChannel, granted: boolean, source: string, updatedAt: string }>, mergedInto: { id: string } | null, owner: { id: string, name: string } | null, tags: Array<{ name: string }>, source: { channel: SourceChannel | null, campaign: string | null, medium: string | null, content: string | null, referrerName: string | null, referrerContact: string | null, referrer: { id: string, displayName: string } | null } } }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type ReopenLeadMutationVariables = Exact<{
+  input: ReopenLeadInput;
+}>;
+
+
+export type ReopenLeadMutation = { reopenLead:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ReopenLeadSuccess', customer: { lostAt: string | null, id: string, version: number, displayName: string, firstName: string | null, lastName: string | null, company: string | null, email: string | null, phone: string | null, otherEmails: Array<string>, otherPhones: Array<string>, externalId: string | null, jobTitle: string | null, occupation: string | null, industry: string | null, incomeBand: IncomeBand | null, gender: Gender | null, birthDate: string | null, age: number | null, maritalStatus: MaritalStatus | null, householdNotes: string | null, productInterests: Array<string>, stylePreferences: string | null, purchasePurpose: string | null, focusFactors: Array<FocusFactor>, priceSensitivity: PriceSensitivity | null, personality: string | null, hobbies: Array<string>, preferredChannel: ContactChannel | null, preferredContactTime: ContactTime | null, contactTolerance: ContactTolerance | null, dealLikelihood: number | null, expectedPurchaseAt: string | null, attributes: unknown, stage: LifecycleStage, status: CustomerStatus, archivedAt: string | null, createdAt: string, updatedAt: string, leadLosses: Array<{ id: string, outcome: LeadOutcome, reason: LeadLossReason, note: string | null, stageReached: LifecycleStage, sourceChannel: SourceChannel | null, lostAt: string, reopenedAt: string | null, reopenReason: string | null, owner: { id: string, name: string } | null }>, imHandles: Array<{ network: string, handle: string }>, location: { addressLine: string | null, city: string | null, region: string | null, postalCode: string | null, country: string | null }, consents: Array<{ channel: ConsentChannel, granted: boolean, source: string, updatedAt: string }>, mergedInto: { id: string } | null, owner: { id: string, name: string } | null, tags: Array<{ name: string }>, source: { channel: SourceChannel | null, campaign: string | null, medium: string | null, content: string | null, referrerName: string | null, referrerContact: string | null, referrer: { id: string, displayName: string } | null } } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type LeadLossKpisQueryVariables = Exact<{
+  from: string;
+  to: string;
+}>;
+
+
+export type LeadLossKpisQuery = { shopKpis: { from: string, to: string, leadLosses: { total: number, lost: number, disqualified: number, reopened: number, leadsCreated: number, lossRate: number | null, byReason: Array<{ reason: LeadLossReason, count: number, share: number | null }>, bySource: Array<{ channel: SourceChannel | null, count: number, share: number | null }>, byOwner: Array<{ count: number, share: number | null, owner: { id: string, name: string } | null }>, byStageReached: Array<{ stage: LifecycleStage, count: number, share: number | null }>, monthly: Array<{ month: string, lost: number, disqualified: number, reopened: number }> } } };
+
 export type LoyaltyFieldsFragment = { score: number, churnRisk: ChurnRisk, churnReasons: Array<string>, averageOrderValue: string, lifetimeValue: string, predictedLifetimeValue: string, addOnRatio: number, typicalGapDays: number | null, computedAt: string, rfm: { recencyDays: number | null, frequency: number, monetary: string, recencyScore: number, frequencyScore: number, monetaryScore: number, code: string | null }, indicators: Array<{ name: LoyaltyIndicator, value: number, score: number, target: number, weight: number, evidence: Array<{ kind: string, id: string, at: string | null, detail: string | null }> }> };
 
 export type PointsMovementFieldsFragment = { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string };
@@ -2143,6 +2226,7 @@ export const MyProfileFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(
 export const ApiKeyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
 export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
 export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
+export const LeadLossFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}`, {"fragmentName":"LeadLossFields"}) as unknown as TypedDocumentString<LeadLossFieldsFragment, unknown>;
 export const LoyaltyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`, {"fragmentName":"LoyaltyFields"}) as unknown as TypedDocumentString<LoyaltyFieldsFragment, unknown>;
 export const LoyaltyTierFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltyTierFields"}) as unknown as TypedDocumentString<LoyaltyTierFieldsFragment, unknown>;
 export const LoyaltySettingsFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltySettingsFields"}) as unknown as TypedDocumentString<LoyaltySettingsFieldsFragment, unknown>;
@@ -2194,6 +2278,9 @@ export const UpdateInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`
 export const DeleteInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteInteraction($input:InteractionIdInput!){deleteInteraction(input:$input){__typename ...on DeletedInteraction{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<DeleteInteractionMutation, DeleteInteractionMutationVariables>;
 export const TrackInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackInteraction($input:TrackInteractionInput!){trackInteraction(input:$input){__typename ...on TrackInteractionPayload{accepted interaction{...InteractionFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`) as unknown as TypedDocumentString<TrackInteractionMutation, TrackInteractionMutationVariables>;
 export const CaptureLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CaptureLead($input:CaptureLeadInput!){captureLead(input:$input){__typename ...on CaptureLeadPayload{accepted created customer{id displayName email phone stage}interaction{id type}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<CaptureLeadMutation, CaptureLeadMutationVariables>;
+export const MarkLeadLostDocument = /*#__PURE__*/ new TypedDocumentString(`mutation MarkLeadLost($input:MarkLeadLostInput!){markLeadLost(input:$input){__typename ...on MarkLeadLostSuccess{customer{...CustomerFields lostAt leadLosses{...LeadLossFields}}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}`) as unknown as TypedDocumentString<MarkLeadLostMutation, MarkLeadLostMutationVariables>;
+export const ReopenLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ReopenLead($input:ReopenLeadInput!){reopenLead(input:$input){__typename ...on ReopenLeadSuccess{customer{...CustomerFields lostAt leadLosses{...LeadLossFields}}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}`) as unknown as TypedDocumentString<ReopenLeadMutation, ReopenLeadMutationVariables>;
+export const LeadLossKpisDocument = /*#__PURE__*/ new TypedDocumentString(`query LeadLossKpis($from:DateTime!$to:DateTime!){shopKpis(from:$from to:$to){from to leadLosses{total lost disqualified reopened leadsCreated lossRate byReason{reason count share}bySource{channel count share}byOwner{owner{id name}count share}byStageReached{stage count share}monthly{month lost disqualified reopened}}}}`) as unknown as TypedDocumentString<LeadLossKpisQuery, LeadLossKpisQueryVariables>;
 export const CustomerLoyaltyDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerLoyalty($id:ID!){customer(id:$id){id displayName loyalty{...LoyaltyFields}}}fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`) as unknown as TypedDocumentString<CustomerLoyaltyQuery, CustomerLoyaltyQueryVariables>;
 export const CustomerPointsDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerPoints($id:ID!$first:Int$after:String$kinds:[PointsMovementKind!]){customer(id:$id){id points{balance lifetimeEarned tier{...LoyaltyTierFields}nextTier{...LoyaltyTierFields}tierHistory{fromTier toTier at}movements(first:$first after:$after kinds:$kinds){totalCount pageInfo{hasNextPage endCursor}edges{node{...PointsMovementFields}}}}}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`) as unknown as TypedDocumentString<CustomerPointsQuery, CustomerPointsQueryVariables>;
 export const ShopKpisDocument = /*#__PURE__*/ new TypedDocumentString(`query ShopKpis($from:DateTime!$to:DateTime!){shopKpis(from:$from to:$to){from to orders revenue averageOrderValue buyers repeatBuyers repurchaseRate complaints complaintRate churnBase churned churnRate acquisition{channel leads conversions conversionRate}funnel{stage count reached conversionFromPrevious}churnedStage loyaltyDistribution{from to count}averageLoyaltyScore churnRiskHigh churnRiskMedium churnRiskLow}}`) as unknown as TypedDocumentString<ShopKpisQuery, ShopKpisQueryVariables>;

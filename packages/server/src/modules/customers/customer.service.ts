@@ -17,7 +17,9 @@ import {
 /** Who performs a change: the acting staff user (if any) and how it came about. */
 export type Actor = {
   staffId: string | null;
-  source?: string /** A storefront lead form: a created customer is also a LEAD_CAPTURED event. */;
+  /** Where the change comes from: 'api', 'lead-form', 'import', ... (LEAD_CAPTURED's `origin`). */
+  source?: string;
+  /** A storefront lead form: the created customer is a lead whatever its stage. */
   lead?: boolean;
 };
 
@@ -202,9 +204,14 @@ export async function createCustomer(db: ScopedDb, actor: Actor, input: CreateCu
     }
     if (consents?.length) await recordConsents(t, customer.id, consents, actor.source ?? 'api');
     const facts = { customerId: gid('Customer', customer.id), stage: initialStage, sourceChannel: customer.sourceChannel };
+    // Every new lead is LEAD_CAPTURED, whoever created it (a storefront form, a rep, a partner's
+    // sync, an import): sales teams watch one stream. `origin` says where it came from.
+    const isNewLead = actor.lead || initialStage === 'SUSPECT' || initialStage === 'PROSPECT';
     await emitEvents(t, [
       { type: 'CUSTOMER_CREATED', customerId: customer.id, payload: facts },
-      ...(actor.lead ? [{ type: 'LEAD_CAPTURED' as const, customerId: customer.id, payload: facts }] : []),
+      ...(isNewLead
+        ? [{ type: 'LEAD_CAPTURED' as const, customerId: customer.id, payload: { ...facts, origin: actor.source ?? 'api' } }]
+        : []),
     ]);
     return customer;
   });

@@ -130,7 +130,8 @@ builder.subscriptionField('leadCreated', (t) =>
   t.field({
     authScopes: { scope: 'contacts:read' },
     type: EventRef,
-    description: 'LEAD_CAPTURED: a storefront form (captureLead, trackInteraction) created a new lead.',
+    description:
+      'LEAD_CAPTURED: a new lead (a customer created as SUSPECT or PROSPECT, or by a storefront form), whatever created it: captureLead / trackInteraction, createCustomer / upsertCustomer by a rep or a partner, an import. The payload holds `origin` (lead-form, api, import) and `sourceChannel`.',
     args: { after: t.arg.id(AFTER) },
     subscribe: (_root, args, ctx) => stream(ctx, parseAfter(args.after), (e) => e.type === 'LEAD_CAPTURED'),
     resolve: (e) => e,

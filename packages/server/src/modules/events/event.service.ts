@@ -34,6 +34,8 @@ export const EVENT_TYPES = [
   'FOLLOW_UP_SKIPPED',
   'INTERACTION_UPDATED',
   'INTERACTION_DELETED',
+  'LEAD_LOST',
+  'LEAD_REOPENED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

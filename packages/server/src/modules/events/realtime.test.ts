@@ -37,7 +37,12 @@ const lastId = async (s: CreatedShop) =>
 const eventsAfter = (s: CreatedShop, after: bigint) =>
   t.db.prisma.event.findMany({ where: { shopId: s.shop.id, id: { gt: after } }, orderBy: { id: 'asc' } });
 const newCustomer = (s: CreatedShop) =>
-  customers.createCustomer(scoped(s), actor, { email: `c${randomBytes(4).toString('hex')}@example.com`, firstName: 'X' });
+  // A buyer, not a lead: one event (CUSTOMER_CREATED) per customer.
+  customers.createCustomer(scoped(s), actor, {
+    email: `c${randomBytes(4).toString('hex')}@example.com`,
+    firstName: 'X',
+    stage: 'FIRST_PURCHASE',
+  });
 const newStaff = (s: CreatedShop) =>
   scoped(s).staffUser.create({ data: { email: `s${randomBytes(4).toString('hex')}@example.com`, name: 'S', role: 'AGENT' } as never });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -286,8 +291,8 @@ describe('retention', () => {
     const keep = await createTestApp({ events: { ...t.config.events, retentionDays: 0 } });
     try {
       const s = await keep.newShop();
-      await customers.createCustomer(forShop(keep.db.prisma, s.shop.id), actor, { email: 'k@example.com' });
-      await customers.createCustomer(forShop(keep.db.prisma, s.shop.id), actor, { email: 'k2@example.com' });
+      await customers.createCustomer(forShop(keep.db.prisma, s.shop.id), actor, { email: 'k@example.com', stage: 'REPEAT' });
+      await customers.createCustomer(forShop(keep.db.prisma, s.shop.id), actor, { email: 'k2@example.com', stage: 'REPEAT' });
       await keep.db.prisma.event.updateMany({ where: { shopId: s.shop.id }, data: { createdAt: new Date(Date.now() - 400 * DAY) } });
       expect(await keep.app.retention.tick()).toEqual({ events: 0, webhookDeliveries: 0, idempotencyKeys: 0 });
       expect(await keep.db.prisma.event.count({ where: { shopId: s.shop.id } })).toBe(2);

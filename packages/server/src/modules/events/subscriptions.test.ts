@@ -56,8 +56,9 @@ async function waitFor(cond: () => boolean, what: string, ms = 20_000) {
 
 const actor = { staffId: null };
 const dbA = () => forShop(db.prisma, A.shop.id);
+/** A buyer (not a lead: one CUSTOMER_CREATED, no LEAD_CAPTURED). */
 const newCustomer = (shop = dbA(), n = randomBytes(4).toString('hex')) =>
-  customers.createCustomer(shop, actor, { email: `c${n}@example.com`, firstName: `C${n}` });
+  customers.createCustomer(shop, actor, { email: `c${n}@example.com`, firstName: `C${n}`, stage: 'FIRST_PURCHASE' });
 /** All event ids of a shop after `after`, from the table. */
 const tableIds = async (shopId: string, after = 0n) =>
   (await db.prisma.event.findMany({ where: { shopId, id: { gt: after } }, orderBy: { id: 'asc' }, select: { id: true } })).map((e) =>
@@ -131,7 +132,8 @@ describe('outbox', () => {
       (await db.prisma.event.findMany({ where: { shopId: A.shop.id, id: { gt: BigInt(before) } }, orderBy: { id: 'asc' } })).map(
         (e) => e.type,
       );
-    const c = await newCustomer(s);
+    // A lead created through the API is a LEAD_CAPTURED too (origin "api").
+    const c = await customers.createCustomer(s, actor, { email: `lead-${randomBytes(4).toString('hex')}@example.com` });
     await customers.updateCustomer(s, actor, c.id, null, { lastName: 'Smith' });
     await customers.tagCustomer(s, c.id, ['vip']);
     await customers.tagCustomer(s, c.id, ['vip']); // nothing changes: no event
@@ -144,6 +146,7 @@ describe('outbox', () => {
     await customers.deleteCustomer(s, c.id);
     expect(await types()).toEqual([
       'CUSTOMER_CREATED',
+      'LEAD_CAPTURED',
       'CUSTOMER_UPDATED',
       'CUSTOMER_UPDATED',
       'CUSTOMER_UPDATED',
@@ -157,6 +160,8 @@ describe('outbox', () => {
     const stage = await db.prisma.event.findFirst({ where: { shopId: A.shop.id, type: 'STAGE_CHANGED' }, orderBy: { id: 'desc' } });
     expect(stage?.payload).toEqual({ customerId: globalId('Customer', c.id), from: 'PROSPECT', to: 'LOYAL', source: 'MANUAL' });
     expect(stage?.customerId).toBe(c.id);
+    const lead = await db.prisma.event.findFirst({ where: { shopId: A.shop.id, type: 'LEAD_CAPTURED', customerId: c.id } });
+    expect(lead?.payload).toEqual({ customerId: globalId('Customer', c.id), stage: 'PROSPECT', sourceChannel: null, origin: 'api' });
   });
 
   it('storefront leads, interactions and orders (with the automatic stage move) emit theirs', async () => {
@@ -277,11 +282,16 @@ describe('subscriptions over graphql-ws', () => {
     await customers.updateCustomer(dbA(), actor, c.id, null, { lastName: 'Mine' });
     await customers.setStage(dbA(), actor, c.id, 'REPEAT');
     const lead = await captureLead(dbA(), { via: 'storefront', tokenCustomerId: null }, { email: 'sub-lead@example.com' });
+    // A lead a rep or a partner creates through the API is a new lead too.
+    const repLead = await customers.createCustomer(dbA(), actor, { email: 'rep-lead@example.com', stage: 'SUSPECT' });
     const { recordInteraction } = await import('../interactions/interaction.service.ts');
     await recordInteraction(dbA(), actor, { customerId: c.id, channel: 'PHONE', direction: 'OUTBOUND', type: 'FOLLOW_UP_CALL' } as never);
-    await waitFor(() => leads.events.length >= 1 && upd.events.length >= 2 && ints.events.length >= 1, 'filtered events');
+    await waitFor(() => leads.events.length >= 2 && upd.events.length >= 2 && ints.events.length >= 1, 'filtered events');
     await sleep(300);
-    expect(leads.events.map((e) => [e.type, e.customer?.id])).toEqual([['LEAD_CAPTURED', globalId('Customer', lead.result.customerId)]]);
+    expect(leads.events.map((e) => [e.type, e.customer?.id, e.payload.origin])).toEqual([
+      ['LEAD_CAPTURED', globalId('Customer', lead.result.customerId), 'lead-form'],
+      ['LEAD_CAPTURED', globalId('Customer', repLead.id), 'api'],
+    ]);
     expect(upd.events.map((e) => e.type)).toEqual(['CUSTOMER_UPDATED', 'STAGE_CHANGED']);
     expect(upd.events[0]?.payload).toMatchObject({ customerId: cid, fields: ['lastName'] });
     expect(ints.events.map((e) => [e.type, e.payload.type])).toEqual([['INTERACTION_RECORDED', 'FOLLOW_UP_CALL']]);

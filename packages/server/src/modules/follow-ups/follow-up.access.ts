@@ -8,10 +8,15 @@ import type { EmitEvent } from '../events/event.service.ts';
 /** The staff role model lives in auth (auth.policy.ts); re-exported for the follow-up modules. */
 export { type Access, isManager, SYSTEM } from '../auth/auth.policy.ts';
 
-/** Customers in these stages are leads; leads without an owner are the pool. */
+/** Customers in these stages are leads; open (not lost) leads without an owner are the pool. */
 export const LEAD_STAGES: LifecycleStage[] = ['SUSPECT', 'PROSPECT'];
 export const isLead = (stage: LifecycleStage) => LEAD_STAGES.includes(stage);
-export const POOL_WHERE = { ownerId: null, stage: { in: LEAD_STAGES }, status: 'ACTIVE' } satisfies Prisma.CustomerWhereInput;
+export const POOL_WHERE = {
+  ownerId: null,
+  stage: { in: LEAD_STAGES },
+  status: 'ACTIVE',
+  lostAt: null,
+} satisfies Prisma.CustomerWhereInput;
 
 /** May the agent work on this customer: owns it, or it waits in the pool. */
 export function canWorkCustomer(a: Access, c: Pick<Customer, 'ownerId' | 'stage' | 'status'>): boolean {
@@ -23,11 +28,7 @@ export function canWorkCustomer(a: Access, c: Pick<Customer, 'ownerId' | 'stage'
 export function followUpVisibility(a: Access): Prisma.FollowUpWhereInput {
   if (isManager(a)) return {};
   return {
-    OR: [
-      { assigneeId: a.staffId },
-      { customer: { ownerId: a.staffId } },
-      { customer: { ownerId: null, stage: { in: LEAD_STAGES }, status: 'ACTIVE' } },
-    ],
+    OR: [{ assigneeId: a.staffId }, { customer: { ownerId: a.staffId } }, { customer: POOL_WHERE }],
   };
 }
 

@@ -4,6 +4,7 @@ import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { checkPageSize } from '../common/graphql-helpers.ts';
 import { ContactChannelEnum, CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
+import { LeadLossFieldsInput } from '../leads/lead-loss.enums.ts';
 import { LEAD_STAGES, POOL_WHERE } from './follow-up.access.ts';
 import { endOfDay } from './follow-up.cadence.ts';
 import * as svc from './follow-up.service.ts';
@@ -67,6 +68,11 @@ const CloseFollowUpInput = builder.inputType('CloseFollowUpInput', {
   fields: (t) => ({
     id: t.globalID({ required: true, for: FollowUpNode }),
     reason: t.string({ description: 'Kept as the outcome; at most 2000 characters.' }),
+    leadLost: t.field({
+      type: LeadLossFieldsInput,
+      description:
+        'The chain ends here: also marks the lead (SUSPECT / PROSPECT) lost or disqualified with this reason, in the same transaction (see markLeadLost).',
+    }),
   }),
 });
 
@@ -424,7 +430,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CloseFollowUpInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db, access } = write(ctx);
-      return svc.closeFollowUp(db, access, input.id.id, 'CANCELLED', input.reason);
+      return svc.closeFollowUp(db, access, input.id.id, 'CANCELLED', input.reason, input.leadLost);
     },
   }),
   skipFollowUp: t.field({
@@ -435,7 +441,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CloseFollowUpInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db, access } = write(ctx);
-      return svc.closeFollowUp(db, access, input.id.id, 'SKIPPED', input.reason);
+      return svc.closeFollowUp(db, access, input.id.id, 'SKIPPED', input.reason, input.leadLost);
     },
   }),
   completeFollowUp: t.field({

@@ -7,6 +7,7 @@ import type { ConsentChannel, ContactChannel, ContactTolerance, FollowUpKind, Li
 import { parseInput } from '../common/validate.ts';
 import { getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
 import { emitEvent } from '../events/event.service.ts';
+import { type MarkLostInput, markLeadLostTx } from '../leads/lead-loss.service.ts';
 import { amountSchema, fromCents } from '../orders/money.ts';
 import { type Access, canSeeFollowUp, canWorkCustomer, emitEvents, followUpVisibility, gidOf, isManager } from './follow-up.access.ts';
 import {
@@ -300,11 +301,14 @@ export async function closeFollowUp(
   id: string,
   status: 'CANCELLED' | 'SKIPPED',
   reason?: string | null,
+  leadLost?: Omit<MarkLostInput, 'customerId'> | null,
 ): Promise<FollowUp> {
   const why = parseInput(optText(2000), reason, ['input', 'reason']);
   return tx(db, async (t) => {
     const f = await visibleFollowUp(t, a, id);
     const closed = await changePlanned(t, f, null, { status, outcome: why ?? null, completedAt: new Date() });
+    // The chain ends with the lead: lost, with its reason (cancels the customer's other planned follow-ups).
+    if (leadLost) await markLeadLostTx(t, a, { ...leadLost, customerId: f.customerId });
     await emitEvent(t, {
       type: status === 'CANCELLED' ? 'FOLLOW_UP_CANCELLED' : 'FOLLOW_UP_SKIPPED',
       customerId: f.customerId,

@@ -212,7 +212,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
     query: { orderBy: [{ at: 'desc' }, { id: 'desc' }] },
   }),
   inLeadPool: t.boolean({
-    description: 'A lead (SUSPECT / PROSPECT) without an owner.',
-    resolve: (c) => c.ownerId == null && isLead(c.stage) && c.status === 'ACTIVE',
+    description: 'An open lead (SUSPECT / PROSPECT, not lost) without an owner.',
+    resolve: (c) => c.ownerId == null && isLead(c.stage) && c.status === 'ACTIVE' && c.lostAt == null,
   }),
 }));

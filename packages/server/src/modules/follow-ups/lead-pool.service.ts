@@ -48,6 +48,7 @@ export async function claimLead(db: ScopedDb, a: Access, customerId: string): Pr
       if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', ['input', 'customerId']);
       if (c.ownerId) throw new ConflictError('The lead already has an owner', ['input', 'customerId']);
       if (c.status !== 'ACTIVE') throw ValidationError.field(['input', 'customerId'], 'The customer is archived');
+      if (c.lostAt) throw ValidationError.field(['input', 'customerId'], 'The lead is lost; reopen it first (reopenLead)');
       throw ValidationError.field(['input', 'customerId'], `Only leads (${LEAD_STAGES.join(', ')}) can be claimed`);
     }
     await moveOpenFollowUps(t, [customerId], null, staffId);
@@ -110,7 +111,7 @@ async function applyOwners(
     const from = expectedOwner(key);
     const to = action === 'RETURNED' ? null : key;
     const moved = await t.customer.updateManyAndReturn({
-      where: { id: { in: ids }, ownerId: from, stage: { in: LEAD_STAGES }, status: 'ACTIVE' },
+      where: { id: { in: ids }, ownerId: from, stage: { in: LEAD_STAGES }, status: 'ACTIVE', lostAt: null },
       data: { ownerId: to, version: { increment: 1 } },
       select: { id: true },
     });
@@ -210,6 +211,7 @@ export async function returnStaleLeads(
       where: {
         stage: { in: LEAD_STAGES },
         status: 'ACTIVE',
+        lostAt: null,
         ownerId: { not: null },
         createdAt: { lt: cutoff },
         followUps: { none: { updatedAt: { gte: cutoff } } },

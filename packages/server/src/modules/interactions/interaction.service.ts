@@ -5,7 +5,8 @@ import type { InteractionChannel, InteractionDirection, InteractionType, Sentime
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
 import { type Actor, getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
-import { emitEvent, gid } from '../events/event.service.ts';
+import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
+import { reopenedEvent, reopenIfLost } from '../leads/lead-loss.service.ts';
 import {
   type RecordInteractionInput,
   recordInteractionSchema,
@@ -64,6 +65,9 @@ export async function recordInteraction(
         source,
       } as never,
     });
+    // A lost lead who gets in touch again is a lead again.
+    const reopened =
+      p.direction === 'INBOUND' && c.lostAt ? await reopenIfLost(t, c.id, source === 'storefront' ? 'CAPTURE' : 'INBOUND_CONTACT') : false;
     await emitEvent(t, {
       type: 'INTERACTION_RECORDED',
       customerId: c.id,
@@ -76,6 +80,7 @@ export async function recordInteraction(
         source,
       },
     });
+    if (reopened) await emitEvents(t, [reopenedEvent(c.id, source === 'storefront' ? 'CAPTURE' : 'INBOUND_CONTACT')]);
     return interaction;
   });
 }

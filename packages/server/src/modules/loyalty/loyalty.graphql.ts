@@ -400,7 +400,7 @@ function funnel(stages: Record<string, number>): FunnelStage[] {
   }).map((f, i, all) => ({ ...f, conversionFromPrevious: i === 0 ? null : ratio(f.reached, (all[i - 1] as FunnelStage).reached) }));
 }
 
-const ShopKpisRef = builder.objectRef<KpiView>('ShopKpis').implement({
+export const ShopKpisRef = builder.objectRef<KpiView>('ShopKpis').implement({
   description: 'Shop KPIs over [from, to), computed in one SQL statement. Orders count when not CANCELLED.',
   fields: (t) => ({
     from: t.field({ type: 'DateTime', resolve: (k) => k.from }),

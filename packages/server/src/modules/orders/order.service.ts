@@ -5,7 +5,8 @@ import type { LifecycleStage, OrderChannel, OrderStatus } from '../../generated/
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
 import { type Actor, getCustomer, isUuid, registerMergeStep, STAGE_ORDER } from '../customers/customer.service.ts';
-import { emitEvent, gid } from '../events/event.service.ts';
+import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
+import { reopenedEvent, reopenIfLost } from '../leads/lead-loss.service.ts';
 import { fromCents, MAX_CENTS } from './money.ts';
 import { orderInputSchema, type UpsertOrderInput } from './order.schema.ts';
 
@@ -136,6 +137,8 @@ export async function upsertOrder(db: ScopedDb, actor: Actor, input: UpsertOrder
         })) as never,
       });
       const moved = await advanceStage(t, actor, customer, p.externalId, !existing && data.status !== 'CANCELLED');
+      // A lost lead who orders came back.
+      const reopened = !existing && data.status !== 'CANCELLED' && customer.lostAt ? await reopenIfLost(t, customer.id, 'ORDER') : false;
       const customerGid = gid('Customer', customer.id);
       await emitEvent(t, {
         type: 'ORDER_RECORDED',
@@ -158,6 +161,7 @@ export async function upsertOrder(db: ScopedDb, actor: Actor, input: UpsertOrder
           payload: { customerId: customerGid, from: moved.from, to: moved.to, source: 'AUTOMATIC' },
         });
       }
+      if (reopened) await emitEvents(t, [reopenedEvent(customer.id, 'ORDER')]);
       return { order, created: !existing };
     });
   try {

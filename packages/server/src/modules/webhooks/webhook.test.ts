@@ -62,8 +62,11 @@ async function deliveries(endpointId: string): Promise<Delivery[]> {
   const r = await gql<{ webhookDeliveries: { edges: { node: Delivery }[] } }>(DELIVERIES, { f: { endpointId } });
   return r.data!.webhookDeliveries.edges.map((e) => e.node);
 }
+/** A buyer (not a lead): one CUSTOMER_CREATED event each. */
 async function createCustomer(email: string) {
-  const r = await gql('mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { __typename } }', { i: { email } });
+  const r = await gql('mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { __typename } }', {
+    i: { email, stage: 'FIRST_PURCHASE' },
+  });
   expect(r.data?.createCustomer).toEqual({ __typename: 'CreateCustomerSuccess' });
 }
 async function disableAll() {
