@@ -273,10 +273,18 @@ export type CrmClientBaseOptions = {
    */
   retries?: number;
   /**
-   * Per-attempt timeout in milliseconds; a timeout is a {@link CrmNetworkError} with code `TIMEOUT`.
-   * @default 15000
+   * Per-attempt timeout in milliseconds; a timeout is a {@link CrmNetworkError} with code `TIMEOUT`
+   * (retried like a network error while the deadline allows).
+   * @default 5000
    */
   timeoutMs?: number;
+  /**
+   * Total time for a call in milliseconds: every attempt and every wait between them. When it
+   * passes, the call fails with a {@link CrmNetworkError} (code `DEADLINE_EXCEEDED`, or the last
+   * attempt's error when a retry wait would not fit). Fit for a checkout form; raise it for batch jobs.
+   * @default 10000
+   */
+  deadlineMs?: number;
   /**
    * Base of the exponential backoff (full jitter: a random delay up to `retryDelayMs * 2^attempt`,
    * at most `maxRetryDelayMs`). A `Retry-After` header replaces it.
@@ -355,7 +363,8 @@ export function createCrmClient(options: CrmClientOptions) {
     headers: options.headers,
     fetch: doFetch,
     retries: options.retries ?? 2,
-    timeoutMs: options.timeoutMs ?? 15_000,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    deadlineMs: options.deadlineMs ?? 10_000,
     retryDelayMs: options.retryDelayMs ?? 300,
     maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
     logger: options.logger,
@@ -596,6 +605,7 @@ export function createCrmClient(options: CrmClientOptions) {
     url: options.url,
     wsUrl: options.wsUrl,
     webSocketImpl: options.webSocketImpl,
+    maxReconnects: options.maxReconnects,
     getToken: getToken ?? (() => apiKey as string),
     staffId: options.staffId,
     retryDelayMs: options.retryDelayMs ?? 300,

@@ -8,6 +8,12 @@ export type CrmErrorOptions = {
   requestId?: string;
   /** Input path the error concerns (result-union errors). */
   path?: readonly string[];
+  /** The endpoint the request went to. */
+  url?: string;
+  /** The WebSocket close code (subscriptions). */
+  closeCode?: number;
+  /** The close code's name in graphql-ws's `CloseCode`, or the server's close reason (subscriptions). */
+  closeReason?: string;
   /** The underlying error. */
   cause?: unknown;
 };
@@ -20,10 +26,9 @@ export type CrmErrorOptions = {
  * | {@link CrmNetworkError} | server unreachable, timeout, unreadable response | `NETWORK_ERROR`, `TIMEOUT`, `BAD_RESPONSE` |
  * | {@link CrmAuthError} | bad/revoked key (401), key or customer token not allowed (403, `ForbiddenError`) | `UNAUTHENTICATED`, `FORBIDDEN` |
  * | {@link CrmRateLimitError} | HTTP 429 after the retries | `RATE_LIMITED` |
- * | {@link CrmValidationError} | `ValidationError` result (via {@link unwrap}) | `VALIDATION_FAILED` |
- * | {@link CrmNotFoundError} | `NotFoundError` result | `NOT_FOUND` |
- * | {@link CrmConflictError} | `ConflictError`, `VersionConflictError`, `IdempotencyConflictError` results | server's code |
  * | {@link CrmGraphQLError} | any other GraphQL error (e.g. `INTERNAL`, `QUERY_TOO_COMPLEX`) | `extensions.code` |
+ * | `Crm<Type>` (generated) | an error member of a mutation result, via `unwrap()`: `CrmValidationError` (`issues`), `CrmNotFoundError`, `CrmConflictError`, `CrmVersionConflictError` (`currentVersion`), `CrmInsufficientPointsError` (`balance`), `CrmForbiddenError` (a `CrmAuthError`), … | the server's code |
+ * | {@link CrmSubscriptionError} | a subscription gave up reconnecting, or its connection was closed for good | `closeCode` / `closeReason` |
  */
 export class CrmError extends Error {
   /** Stable machine-readable code, e.g. `UNAUTHENTICATED`, `NETWORK_ERROR`, `VALIDATION_FAILED`. */
@@ -34,6 +39,15 @@ export class CrmError extends Error {
   readonly requestId?: string;
   /** The input path the error concerns, e.g. `["input", "email"]` (result-union errors only). */
   readonly path?: readonly string[];
+  /** The endpoint the request went to. */
+  readonly url?: string;
+  /**
+   * The WebSocket close code when a subscription's connection was closed (e.g. 4403 Forbidden,
+   * 4500 InternalServerError, 1006 abnormal closure); never in `status`, which is HTTP only.
+   */
+  readonly closeCode?: number;
+  /** The close code's name in graphql-ws's `CloseCode` (e.g. `Forbidden`), else the server's close reason. */
+  readonly closeReason?: string;
   constructor(message: string, opts: CrmErrorOptions) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
@@ -41,11 +55,28 @@ export class CrmError extends Error {
     this.status = opts.status;
     this.requestId = opts.requestId;
     this.path = opts.path;
+    this.url = opts.url;
+    if (opts.closeCode !== undefined) this.closeCode = opts.closeCode;
+    if (opts.closeReason !== undefined) this.closeReason = opts.closeReason;
   }
 }
 
-/** The server could not be reached, the request timed out (`code: 'TIMEOUT'`), or the response was unreadable. */
-export class CrmNetworkError extends CrmError {}
+/**
+ * The server could not be reached (`NETWORK_ERROR`, with `causeCode` such as `ECONNREFUSED`), an
+ * attempt or the whole call timed out (`TIMEOUT`, `DEADLINE_EXCEEDED`), the service is unavailable
+ * (`SERVICE_UNAVAILABLE`, HTTP 503, with `retryAfterMs`), or the response was unreadable (`BAD_RESPONSE`).
+ */
+export class CrmNetworkError extends CrmError {
+  /** The system error code of the cause, e.g. `ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET` (Node; browsers give none). */
+  readonly causeCode?: string;
+  /** From the `Retry-After` header of a 503, when the server sent one. */
+  readonly retryAfterMs?: number;
+  constructor(message: string, opts: CrmErrorOptions & { causeCode?: string; retryAfterMs?: number }) {
+    super(message, opts);
+    this.causeCode = opts.causeCode;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
 
 /** Missing, unknown or revoked key (HTTP 401), or a key / customer token not allowed to do this (403 or a `ForbiddenError` result). */
 export class CrmAuthError extends CrmError {}
@@ -73,31 +104,16 @@ export class CrmGraphQLError extends CrmError {
   }
 }
 
-/** One problem with one input field. */
-export type ValidationIssue = { path: readonly string[]; message: string; code: string };
-
-/** A `ValidationError` result: nothing was written; `issues` lists every problem. */
-export class CrmValidationError extends CrmError {
-  /** Every problem found, each with the input path it concerns. */
-  readonly issues: readonly ValidationIssue[];
-  constructor(message: string, opts: CrmErrorOptions & { issues: readonly ValidationIssue[] }) {
-    super(message, opts);
-    this.issues = opts.issues;
-  }
-}
-
-/** A `NotFoundError` result: the referenced record is not in this shop. */
-export class CrmNotFoundError extends CrmError {}
-
 /**
- * A `ConflictError` (e.g. email taken), `VersionConflictError` (`currentVersion` set: someone
- * changed the record since you read it) or `IdempotencyConflictError` result.
+ * A subscription ended: the server closed the connection for good (`closeCode`, named by
+ * graphql-ws's `CloseCode` in `closeReason`), or the connection could not be re-established after
+ * `maxReconnects` attempts (`code: 'RECONNECT_FAILED'`, the last failure in `cause`).
  */
-export class CrmConflictError extends CrmError {
-  /** The record's current version (`VersionConflictError` only). */
-  readonly currentVersion?: number;
-  constructor(message: string, opts: CrmErrorOptions & { currentVersion?: number }) {
+export class CrmSubscriptionError extends CrmError {
+  /** Failed connection attempts in a row before giving up (`RECONNECT_FAILED`). */
+  readonly attempts?: number;
+  constructor(message: string, opts: CrmErrorOptions & { attempts?: number }) {
     super(message, opts);
-    this.currentVersion = opts.currentVersion;
+    this.attempts = opts.attempts;
   }
 }

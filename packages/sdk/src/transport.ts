@@ -21,10 +21,15 @@ export type CrmRequestOptions = {
    */
   retries?: number;
   /**
-   * Overrides the client's `timeoutMs` for this call.
+   * Overrides the client's `timeoutMs` (per attempt) for this call.
    * @default the client's `timeoutMs`
    */
   timeoutMs?: number;
+  /**
+   * Overrides the client's `deadlineMs` (all attempts and waits together) for this call.
+   * @default the client's `deadlineMs`
+   */
+  deadlineMs?: number;
 };
 
 export type TransportConfig = {
@@ -36,6 +41,7 @@ export type TransportConfig = {
   fetch: typeof fetch;
   retries: number;
   timeoutMs: number;
+  deadlineMs: number;
   retryDelayMs: number;
   maxRetryDelayMs: number;
   logger?: CrmLogger;
@@ -73,6 +79,34 @@ const randomHex = (bytes: number) => {
   return Array.from({ length: bytes * 2 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 };
 const newRequestId = () => `sdk-${Date.now().toString(36)}-${(counter++).toString(36)}-${randomHex(3)}`;
+
+/**
+ * Where the SDK keeps the request id on the objects a call returns (non-enumerable, so it never
+ * shows in JSON or equality checks); {@link unwrap} puts it on the errors it throws.
+ */
+export const REQUEST_ID: unique symbol = Symbol.for('crm.requestId');
+
+/** The request id of the call that returned `value` (a mutation result, a query's data), if any. */
+export const requestIdOf = (value: unknown): string | undefined =>
+  value && typeof value === 'object' ? (value as { [REQUEST_ID]?: string })[REQUEST_ID] : undefined;
+
+function tagRequestId(data: unknown, requestId: string) {
+  if (!data || typeof data !== 'object') return;
+  for (const v of Object.values(data)) {
+    if (v && typeof v === 'object' && !Object.isFrozen(v)) Object.defineProperty(v, REQUEST_ID, { value: requestId, enumerable: false });
+  }
+}
+
+/** The system error code in a cause chain (undici wraps it: `TypeError: fetch failed` → `cause.code`). */
+function causeCodeOf(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$|^UND_ERR/.test(code)) return code;
+    const nested = (e as { errors?: unknown[] }).errors; // AggregateError (happy eyeballs: IPv4 and IPv6 both refused)
+    if (Array.isArray(nested)) for (const n of nested) if (causeCodeOf(n)) return causeCodeOf(n);
+  }
+  return undefined;
+}
 
 /** A random idempotency key (UUID v4 where `crypto.randomUUID` exists, else 128 random bits in hex). */
 export const newIdempotencyKey = (): string => globalThis.crypto?.randomUUID?.() ?? randomHex(16);
@@ -120,10 +154,16 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-/** Executes GraphQL over HTTP with timeouts, typed errors and safe retries. */
+/** Executes GraphQL over HTTP with timeouts, a total deadline, typed errors and safe retries. */
 export function createTransport(cfg: TransportConfig) {
-  async function attempt<T>(body: string, requestId: string, info: OperationInfo, opts: CrmRequestOptions): Promise<Attempt<T>> {
-    const timeoutMs = opts.timeoutMs ?? cfg.timeoutMs;
+  const url = cfg.url;
+  async function attempt<T>(
+    body: string,
+    requestId: string,
+    info: OperationInfo,
+    opts: CrmRequestOptions,
+    timeoutMs: number,
+  ): Promise<Attempt<T>> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -141,7 +181,7 @@ export function createTransport(cfg: TransportConfig) {
         return {
           ok: false,
           retryable: false,
-          error: new CrmAuthError('getToken() failed', { code: 'GET_TOKEN_FAILED', requestId, cause }),
+          error: new CrmAuthError('getToken() failed', { code: 'GET_TOKEN_FAILED', requestId, url, cause }),
         };
       }
       const headers: Record<string, string> = {
@@ -157,19 +197,31 @@ export function createTransport(cfg: TransportConfig) {
       let res: Response;
       let text: string;
       try {
-        res = await cfg.fetch(cfg.url, { method: 'POST', headers, body, signal: controller.signal });
+        res = await cfg.fetch(url, { method: 'POST', headers, body, signal: controller.signal });
         text = await res.text();
       } catch (cause) {
         if (opts.signal?.aborted) {
-          return { ok: false, retryable: false, error: new CrmNetworkError('Request aborted', { code: 'ABORTED', requestId, cause }) };
+          return { ok: false, retryable: false, error: new CrmNetworkError('Request aborted', { code: 'ABORTED', requestId, url, cause }) };
         }
-        const error = timedOut
-          ? new CrmNetworkError(`Request timed out after ${timeoutMs} ms`, { code: 'TIMEOUT', requestId, cause })
-          : new CrmNetworkError(`Network error: ${(cause as Error)?.message ?? cause}`, { code: 'NETWORK_ERROR', requestId, cause });
+        if (timedOut) {
+          const error = new CrmNetworkError(`POST ${url} timed out after ${timeoutMs} ms`, { code: 'TIMEOUT', requestId, url, cause });
+          return { ok: false, retryable: true, error };
+        }
+        const causeCode = causeCodeOf(cause);
+        const detail = causeCode ?? ((cause as Error)?.message || String(cause));
+        const error = new CrmNetworkError(`Network error: POST ${url} failed (${detail})`, {
+          code: 'NETWORK_ERROR',
+          requestId,
+          url,
+          cause,
+          causeCode,
+        });
         return { ok: false, retryable: true, error };
       }
       const status = res.status;
-      cfg.logger?.debug?.('crm: response', { operation: info.name, status, durationMs: Date.now() - started, requestId });
+      // The server echoes our id (or assigns one): quote it when reporting a problem.
+      const rid = res.headers.get('x-request-id') || requestId;
+      cfg.logger?.debug?.('crm: response', { operation: info.name, status, durationMs: Date.now() - started, requestId: rid });
       const wait = retryAfterMs(res.headers.get('retry-after'));
       let parsed: { data?: T | null; errors?: GraphQLErrorEntry[] } | undefined;
       try {
@@ -178,34 +230,35 @@ export function createTransport(cfg: TransportConfig) {
       const errors = parsed?.errors?.length ? parsed.errors : undefined;
       const first = errors?.[0];
       const code = String(first?.extensions?.code ?? '');
+      const base = { status, requestId: rid, url };
       if (status === 429 || code === 'RATE_LIMITED') {
-        const error = new CrmRateLimitError(first?.message ?? 'Too many requests', { status, requestId, retryAfterMs: wait });
+        const error = new CrmRateLimitError(first?.message ?? 'Too many requests', { ...base, retryAfterMs: wait });
         return { ok: false, retryable: true, error, retryAfterMs: wait };
       }
-      if (status === 503) {
-        const error = new CrmNetworkError(first?.message ?? 'Service unavailable (HTTP 503)', {
+      if (status === 503 || code === 'UNAVAILABLE') {
+        const error = new CrmNetworkError(first?.message ?? `Service unavailable (HTTP ${status})`, {
           code: 'SERVICE_UNAVAILABLE',
-          status,
-          requestId,
+          ...base,
+          retryAfterMs: wait,
         });
         return { ok: false, retryable: true, error, retryAfterMs: wait };
       }
       if (status === 401 || status === 403 || code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') {
         const error = new CrmAuthError(first?.message ?? `HTTP ${status}`, {
           code: code || (status === 403 ? 'FORBIDDEN' : 'UNAUTHENTICATED'),
-          status,
-          requestId,
+          ...base,
         });
         return { ok: false, retryable: false, error };
       }
       if (errors) {
-        const error = new CrmGraphQLError(first?.message ?? 'GraphQL error', { code: code || 'GRAPHQL_ERROR', status, requestId, errors });
+        const error = new CrmGraphQLError(first?.message ?? 'GraphQL error', { code: code || 'GRAPHQL_ERROR', ...base, errors });
         return { ok: false, retryable: false, error };
       }
       if (!parsed || parsed.data == null) {
-        const error = new CrmNetworkError(`Unexpected response (HTTP ${status})`, { code: 'BAD_RESPONSE', status, requestId });
+        const error = new CrmNetworkError(`Unexpected response from POST ${url} (HTTP ${status})`, { code: 'BAD_RESPONSE', ...base });
         return { ok: false, retryable: false, error };
       }
+      tagRequestId(parsed.data, rid);
       return { ok: true, data: parsed.data };
     } finally {
       clearTimeout(timer);
@@ -213,7 +266,11 @@ export function createTransport(cfg: TransportConfig) {
     }
   }
 
-  /** Runs one operation; retries network errors, 429 and 503 for queries and idempotent mutations. */
+  /**
+   * Runs one operation; retries network errors, timeouts, 429 and 503 for queries and idempotent
+   * mutations, within the total deadline (each attempt's timeout is cut to the time left; a wait
+   * that would pass the deadline is not started: the last error is thrown at once).
+   */
   async function execute<T>(query: string, rawVariables: Record<string, unknown> | undefined, opts: CrmRequestOptions = {}): Promise<T> {
     const info = analyseOperation(query);
     if (info.kind === 'subscription') {
@@ -225,13 +282,25 @@ export function createTransport(cfg: TransportConfig) {
     const retries = info.kind === 'query' || keyed ? Math.max(0, opts.retries ?? cfg.retries) : 0;
     const body = JSON.stringify({ query, variables, ...(info.name ? { operationName: info.name } : {}) });
     const requestId = newRequestId();
+    const deadlineMs = opts.deadlineMs ?? cfg.deadlineMs;
+    const deadline = Date.now() + deadlineMs;
+    const perAttempt = opts.timeoutMs ?? cfg.timeoutMs;
     for (let n = 0; ; n++) {
-      const r = await attempt<T>(body, requestId, info, opts);
+      const left = deadline - Date.now();
+      const r = await attempt<T>(body, requestId, info, opts, Math.max(1, Math.min(perAttempt, left)));
       if (r.ok) return r.data;
+      if (r.error.code === 'TIMEOUT' && perAttempt > left) {
+        throw new CrmNetworkError(`POST ${url} gave up after the ${deadlineMs} ms deadline (${n + 1} attempt${n ? 's' : ''})`, {
+          code: 'DEADLINE_EXCEEDED',
+          requestId: r.error.requestId,
+          url,
+          cause: r.error,
+        });
+      }
       if (!r.retryable || n >= retries) throw r.error;
       // Full jitter: a random delay up to the exponential cap; the server's Retry-After wins.
       const delay = r.retryAfterMs ?? Math.random() * Math.min(cfg.maxRetryDelayMs, cfg.retryDelayMs * 2 ** n);
-      if (delay > cfg.maxRetryDelayMs) throw r.error;
+      if (delay > cfg.maxRetryDelayMs || Date.now() + delay >= deadline) throw r.error;
       cfg.logger?.warn?.('crm: retrying', {
         operation: info.name,
         attempt: n + 1,
@@ -242,7 +311,7 @@ export function createTransport(cfg: TransportConfig) {
       try {
         await sleep(delay, opts.signal);
       } catch (cause) {
-        throw new CrmNetworkError('Request aborted', { code: 'ABORTED', requestId, cause });
+        throw new CrmNetworkError('Request aborted', { code: 'ABORTED', requestId, url, cause });
       }
     }
   }
