@@ -14,6 +14,7 @@ import * as typescriptOperations from '@graphql-codegen/typescript-operations';
 import {
   buildSchema,
   getNamedType,
+  isAbstractType,
   isInputObjectType,
   isInterfaceType,
   isLeafType,
@@ -21,6 +22,9 @@ import {
   parse,
   printSchema,
   stripIgnoredCharacters,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
 } from 'graphql';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,9 +83,13 @@ documents.push({ location: 'src/generated/error-fields.graphql', document: parse
 
 // Which SDK class a result error extends (meaning, not shape: fields come from the schema).
 // Any other error type extends CrmError.
-const BASE_CLASS = { ForbiddenError: 'CrmAuthError', VersionConflictError: 'CrmConflictError', IdempotencyConflictError: 'CrmConflictError' };
+const BASE_CLASS = {
+  ForbiddenError: 'CrmAuthError',
+  VersionConflictError: 'CrmConflictError',
+  IdempotencyConflictError: 'CrmConflictError',
+};
 const describe = (t) => (t.description ? t.description.replace(/\*\//g, '*\\/').split('\n').join('\n * ') : `A \`${t.name}\` result.`);
-const errorsTs = `import { CrmAuthError, CrmError, type CrmErrorOptions } from '../errors.js';
+const errorsTs = `import { CrmAuthError, CrmError } from '../errors.js';
 import type { ErrorFieldsFragment } from './graphql.js';
 
 /** \`__typename\`s of the schema's \`Error\` implementations (the error members of mutation result unions). */
@@ -104,22 +112,15 @@ ${[...errorTypes]
  *
  * Thrown by \`unwrap()\` for ${/^[AEIOU]/.test(t.name) ? 'an' : 'a'} \`${t.name}\` result${fields.length ? `; carries ${fields.map((f) => `\`${f.name}\``).join(', ')}` : ''}.
  */
-export class ${cls} extends ${base} {
-${fields
-  .map((f) => `  ${f.description ? `/** ${f.description.replace(/\n/g, ' ')} */\n  ` : ''}readonly ${f.name}: ResultErrorFields<'${t.name}'>['${f.name}'];`)
-  .join('\n')}${fields.length ? '\n' : ''}  constructor(message: string, opts: CrmErrorOptions & ResultErrorFields<'${t.name}'>) {
-    super(message, opts);
-${fields.map((f) => `    this.${f.name} = opts.${f.name};`).join('\n')}${fields.length ? '\n' : ''}  }
-}`;
+export class ${cls} extends ${base} {${fields.length ? '\n' : ''}${fields
+      .map(
+        (f) =>
+          `  ${f.description ? `/** ${f.description.replace(/\n/g, ' ')} */\n  ` : ''}declare readonly ${f.name}: ResultErrorFields<'${t.name}'>['${f.name}'];\n`,
+      )
+      .join('')}}`;
   })
   .join('\n')}
 
-/** The class \`unwrap()\` throws for each result error type. */
-export const resultErrorClasses: {
-  readonly [N in ResultErrorTypename]: new (message: string, opts: CrmErrorOptions & ResultErrorFields<N>) => CrmError;
-} = {
-${errorTypes.map((t) => `  ${t.name}: Crm${t.name},`).join('\n')}
-};
 `;
 
 const graphqlTs = await codegen({
@@ -185,16 +186,81 @@ if (missing.length) {
   console.error(`[sdk generate] no operation in src/operations/ for: ${missing.join(', ')}`);
   process.exit(1);
 }
+// Each operation's copy of `fragment ErrorFields` keeps only the error types its result unions can
+// return (a storefront page does not ship `...on InsufficientPointsError{balance}` for a lead form).
+const errorInlineFragments = Object.fromEntries(
+  errorTypes.map((t) => [
+    t.name,
+    extraFields[t.name].length
+      ? stripIgnoredCharacters(`{...on ${t.name}{${extraFields[t.name].map((f) => f.name + selectAll(f.type)).join(' ')}}}`).slice(1, -1)
+      : '',
+  ]),
+);
+function pruneErrorFields(text) {
+  const start = text.indexOf('fragment ErrorFields on Error{');
+  if (start <= 0) return text; // no copy, or the fragment's own document
+  const doc = parse(text);
+  const possible = new Set();
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    doc,
+    visitWithTypeInfo(typeInfo, {
+      FragmentSpread(node) {
+        if (node.name.value !== 'ErrorFields') return;
+        const parent = typeInfo.getParentType();
+        for (const t of isAbstractType(parent) ? schema.getPossibleTypes(parent) : [parent]) possible.add(t.name);
+      },
+    }),
+  );
+  let depth = 0;
+  let end = start + 'fragment ErrorFields on Error'.length;
+  do {
+    if (text[end] === '{') depth++;
+    else if (text[end] === '}') depth--;
+    end++;
+  } while (depth > 0);
+  if (!possible.size) return text;
+  const inline = errorTypes
+    .filter((t) => possible.has(t.name))
+    .map((t) => errorInlineFragments[t.name])
+    .join('');
+  return `${text.slice(0, start)}fragment ErrorFields on Error{__typename code message path${inline ? ` ${inline}` : ''}}${text.slice(end)}`;
+}
+const getNamedTypeNode = (t) => (t.kind === 'NamedType' ? t.name.value : getNamedTypeNode(t.type));
 // Mark the document constants pure so bundlers drop the ones an app does not use.
 // Strip insignificant whitespace from the document strings (smaller bundles and requests).
-const annotated = graphqlTs.replace(
-  /= new TypedDocumentString\(`([^`]*)`/g,
-  (_, body) => `= /*#__PURE__*/ new TypedDocumentString(\`${stripIgnoredCharacters(body)}\``,
-);
+// Operation documents carry what the transport needs in `__meta__` (kind, name, the variables of an
+// idempotent input type), so it never parses a generated document at run time.
+const idempotentSet = new Set(idempotentInputs);
+const annotated = graphqlTs.replace(/= new TypedDocumentString\(`([^`]*)`(\))?/g, (_, body, close) => {
+  let meta = '';
+  if (close) {
+    const op = parse(body).definitions.find((d) => d.kind === 'OperationDefinition');
+    if (op) {
+      const idempotentVariables = (op.variableDefinitions ?? [])
+        .filter((v) => idempotentSet.has(getNamedTypeNode(v.type)))
+        .map((v) => v.variable.name.value);
+      meta = `, ${JSON.stringify({ kind: op.operation, name: op.name?.value, ...(idempotentVariables.length ? { idempotentVariables } : {}) })}`;
+    }
+  }
+  return `= /*#__PURE__*/ new TypedDocumentString(\`${pruneErrorFields(stripIgnoredCharacters(body))}\`${meta}${close ?? ''}`;
+});
+// The typename → class map lives in its own module, so the entries' \`export *\` of the classes does not export it.
+const errorMapTs = `import type { CrmError, CrmErrorOptions } from '../errors.js';
+import { ${errorTypes.map((t) => `Crm${t.name}`).join(', ')}, type ResultErrorFields, type ResultErrorTypename } from './errors.js';
+
+/** The class \`unwrap()\` throws for each result error type (constructed with the error's fields as options). */
+export const resultErrorClasses: {
+  readonly [N in ResultErrorTypename]: new (message: string, opts: CrmErrorOptions & ResultErrorFields<N>) => CrmError;
+} = {
+${errorTypes.map((t) => `  ${t.name}: Crm${t.name},`).join('\n')}
+};
+`;
 const files = {
   'graphql.ts': HEADER + annotated,
   'idempotency.ts': HEADER + idempotencyTs,
   'errors.ts': HEADER + errorsTs,
+  'error-map.ts': HEADER + errorMapTs,
   'error-fields.graphql': errorFieldsGraphql,
 };
 

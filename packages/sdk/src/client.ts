@@ -1,5 +1,5 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-import { CrmError } from './errors.js';
+import { CrmAuthError, CrmError } from './errors.js';
 import {
   AdjustPointsDocument,
   type AdjustPointsInput,
@@ -221,6 +221,7 @@ import {
   ViewerDocument,
   type ViewerQuery,
 } from './generated/graphql.js';
+import { operationInfo } from './operation-info.js';
 import { paginate } from './paginate.js';
 import { exportSegment, type SegmentExportOptions } from './segment-export.js';
 import { type CrmSubscriptionOptions, createSubscriber, type SubscribeOptions } from './subscriptions.js';
@@ -357,10 +358,20 @@ export function createCrmClient(options: CrmClientOptions) {
   }
   const { execute } = createTransport({
     url: options.url,
-    getToken: getToken ?? (() => apiKey as string),
-    customerToken: options.customerToken,
-    staffId: options.staffId,
-    headers: options.headers,
+    getToken: getToken
+      ? async () => {
+          try {
+            return await getToken();
+          } catch (cause) {
+            throw new CrmAuthError('getToken() failed', { code: 'GET_TOKEN_FAILED', url: options.url, cause });
+          }
+        }
+      : () => apiKey as string,
+    headers: {
+      ...options.headers,
+      ...(options.customerToken ? { 'x-customer-token': options.customerToken } : {}),
+      ...(options.staffId ? { 'x-crm-staff-id': options.staffId } : {}),
+    },
     fetch: doFetch,
     retries: options.retries ?? 2,
     timeoutMs: options.timeoutMs ?? 5_000,
@@ -387,12 +398,13 @@ export function createCrmClient(options: CrmClientOptions) {
     options?: CrmRequestOptions,
   ): Promise<R>;
   async function request(document: unknown, variables?: Record<string, unknown>, opts?: CrmRequestOptions): Promise<unknown> {
-    return execute(documentText(document, options.print), variables, opts);
+    const text = documentText(document, options.print);
+    return execute(text, variables, opts ?? {}, operationInfo(document, text));
   }
 
   /** Runs a generated document and picks the field. */
   const run = <R, V, T>(doc: DocumentTypeDecoration<R, V>, variables: V, opts: CrmRequestOptions | undefined, pick: (r: R) => T) =>
-    execute<R>(doc.toString(), variables as Record<string, unknown>, opts).then(pick);
+    execute<R>(doc.toString(), variables as Record<string, unknown>, opts ?? {}, operationInfo(doc, doc.toString())).then(pick);
 
   const customers = Object.freeze({
     /** A customer by id (a merged duplicate's id resolves to the survivor); `null` when not in this shop. */

@@ -14,6 +14,14 @@ export type CrmErrorOptions = {
   closeCode?: number;
   /** The close code's name in graphql-ws's `CloseCode`, or the server's close reason (subscriptions). */
   closeReason?: string;
+  /** {@link CrmNetworkError}: the system error code of the cause. */
+  causeCode?: string;
+  /** {@link CrmNetworkError} (503), {@link CrmRateLimitError}: from `Retry-After`. */
+  retryAfterMs?: number;
+  /** {@link CrmGraphQLError}: every error of the response. */
+  errors?: readonly GraphQLErrorEntry[];
+  /** {@link CrmSubscriptionError}: failed connection attempts in a row. */
+  attempts?: number;
   /** The underlying error. */
   cause?: unknown;
 };
@@ -32,32 +40,28 @@ export type CrmErrorOptions = {
  */
 export class CrmError extends Error {
   /** Stable machine-readable code, e.g. `UNAUTHENTICATED`, `NETWORK_ERROR`, `VALIDATION_FAILED`. */
-  readonly code: string;
+  declare readonly code: string;
   /** HTTP status, when a response was received. */
-  readonly status?: number;
-  /** The request id sent as `x-request-id` (quote it when reporting a problem). */
-  readonly requestId?: string;
+  declare readonly status?: number;
+  /** The request id (`x-request-id`, as the server echoed or assigned it): quote it when reporting a problem. */
+  declare readonly requestId?: string;
   /** The input path the error concerns, e.g. `["input", "email"]` (result-union errors only). */
-  readonly path?: readonly string[];
+  declare readonly path?: readonly string[];
   /** The endpoint the request went to. */
-  readonly url?: string;
+  declare readonly url?: string;
   /**
    * The WebSocket close code when a subscription's connection was closed (e.g. 4403 Forbidden,
    * 4500 InternalServerError, 1006 abnormal closure); never in `status`, which is HTTP only.
    */
-  readonly closeCode?: number;
+  declare readonly closeCode?: number;
   /** The close code's name in graphql-ws's `CloseCode` (e.g. `Forbidden`), else the server's close reason. */
-  readonly closeReason?: string;
-  constructor(message: string, opts: CrmErrorOptions) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  declare readonly closeReason?: string;
+  // Fields are `declare`d and set from the options in one place (subclasses only declare theirs):
+  // the storefront bundle stays small and every subclass carries exactly what it was given.
+  constructor(message: string, { cause, ...fields }: CrmErrorOptions) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
-    this.code = opts.code;
-    this.status = opts.status;
-    this.requestId = opts.requestId;
-    this.path = opts.path;
-    this.url = opts.url;
-    if (opts.closeCode !== undefined) this.closeCode = opts.closeCode;
-    if (opts.closeReason !== undefined) this.closeReason = opts.closeReason;
+    Object.assign(this, fields);
   }
 }
 
@@ -68,14 +72,9 @@ export class CrmError extends Error {
  */
 export class CrmNetworkError extends CrmError {
   /** The system error code of the cause, e.g. `ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET` (Node; browsers give none). */
-  readonly causeCode?: string;
+  declare readonly causeCode?: string;
   /** From the `Retry-After` header of a 503, when the server sent one. */
-  readonly retryAfterMs?: number;
-  constructor(message: string, opts: CrmErrorOptions & { causeCode?: string; retryAfterMs?: number }) {
-    super(message, opts);
-    this.causeCode = opts.causeCode;
-    this.retryAfterMs = opts.retryAfterMs;
-  }
+  declare readonly retryAfterMs?: number;
 }
 
 /** Missing, unknown or revoked key (HTTP 401), or a key / customer token not allowed to do this (403 or a `ForbiddenError` result). */
@@ -84,11 +83,7 @@ export class CrmAuthError extends CrmError {}
 /** Too many requests (HTTP 429) and no retries left; `retryAfterMs` tells when to try again. */
 export class CrmRateLimitError extends CrmError {
   /** From the `Retry-After` header, when the server sent one. */
-  readonly retryAfterMs?: number;
-  constructor(message: string, opts: Omit<CrmErrorOptions, 'code'> & { code?: string; retryAfterMs?: number }) {
-    super(message, { ...opts, code: opts.code ?? 'RATE_LIMITED' });
-    this.retryAfterMs = opts.retryAfterMs;
-  }
+  declare readonly retryAfterMs?: number;
 }
 
 /** One GraphQL error as the server returned it. */
@@ -97,11 +92,7 @@ export type GraphQLErrorEntry = { message: string; path?: (string | number)[]; e
 /** The server rejected the operation with GraphQL errors (not an expected, typed result). */
 export class CrmGraphQLError extends CrmError {
   /** Every error of the response. */
-  readonly errors: readonly GraphQLErrorEntry[];
-  constructor(message: string, opts: CrmErrorOptions & { errors: readonly GraphQLErrorEntry[] }) {
-    super(message, opts);
-    this.errors = opts.errors;
-  }
+  declare readonly errors: readonly GraphQLErrorEntry[];
 }
 
 /**
@@ -111,9 +102,5 @@ export class CrmGraphQLError extends CrmError {
  */
 export class CrmSubscriptionError extends CrmError {
   /** Failed connection attempts in a row before giving up (`RECONNECT_FAILED`). */
-  readonly attempts?: number;
-  constructor(message: string, opts: CrmErrorOptions & { attempts?: number }) {
-    super(message, opts);
-    this.attempts = opts.attempts;
-  }
+  declare readonly attempts?: number;
 }

@@ -1,5 +1,6 @@
 import { CrmError } from './errors.js';
-import { type ResultErrorFields, type ResultErrorTypename, resultErrorClasses } from './generated/errors.js';
+import { resultErrorClasses } from './generated/error-map.js';
+import type { ResultErrorFields, ResultErrorTypename } from './generated/errors.js';
 import type { ErrorFieldsFragment } from './generated/graphql.js';
 import { requestIdOf } from './transport.js';
 

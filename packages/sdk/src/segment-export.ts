@@ -1,4 +1,4 @@
-import { CrmAuthError, CrmError, CrmNetworkError } from './errors.js';
+import { CrmAuthError, CrmError, type CrmErrorOptions, CrmNetworkError } from './errors.js';
 import { CrmNotFoundError } from './generated/errors.js';
 
 /** Options of `crm.segments.export`. */
@@ -45,7 +45,7 @@ export async function* exportSegment(
     const e = body?.errors?.[0];
     const code = e?.extensions?.code ?? `HTTP_${res.status}`;
     const message = e?.message ?? `Segment export failed with HTTP ${res.status}`;
-    if (res.status === 404) throw new CrmNotFoundError(message, { code, status: res.status, resource: 'Segment' });
+    if (res.status === 404) throw new CrmNotFoundError(message, { code, status: res.status, resource: 'Segment' } as CrmErrorOptions);
     if (res.status === 401 || res.status === 403) throw new CrmAuthError(message, { code, status: res.status });
     throw new CrmError(message, { code, status: res.status });
   }

@@ -1,4 +1,5 @@
-import { type Client, CloseCode, createClient } from 'graphql-ws';
+// graphql-ws/client, not graphql-ws: the package root also loads its server part, which imports `graphql`.
+import { type Client, CloseCode, createClient } from 'graphql-ws/client';
 import { CrmAuthError, type CrmError, CrmGraphQLError, CrmSubscriptionError, type GraphQLErrorEntry } from './errors.js';
 import type { CrmLogger } from './transport.js';
 
