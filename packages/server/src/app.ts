@@ -19,6 +19,7 @@ import {
 import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { requestIdPlugin } from './request-id.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
@@ -182,6 +183,7 @@ export function buildApp(opts: AppOptions): App {
       return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
     },
     plugins: [
+      requestIdPlugin(),
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),
