@@ -16,7 +16,9 @@ const storefront = await bundle(entries.storefront);
 mkdirSync(dirname(outfile), { recursive: true });
 writeFileSync(outfile, storefront.code);
 const main = await bundle(entries.main);
-console.log(`[sdk size] @crm/sdk/storefront: ${kib(storefront.bytes)} minified, ${kib(storefront.gzip)} gzip (${storefront.gzip} bytes; budget ${STOREFRONT_BUDGET}) -> ${relative(process.cwd(), outfile)}`);
+console.log(
+  `[sdk size] @crm/sdk/storefront: ${kib(storefront.bytes)} minified, ${kib(storefront.gzip)} gzip (${storefront.gzip} bytes; budget ${STOREFRONT_BUDGET}) -> ${relative(process.cwd(), outfile)}`,
+);
 console.log(`[sdk size] @crm/sdk (everything, with graphql-ws): ${kib(main.bytes)} minified, ${kib(main.gzip)} gzip`);
 if (storefront.gzip > STOREFRONT_BUDGET) {
   console.error(`[sdk size] @crm/sdk/storefront is ${storefront.gzip} bytes gzip, over its ${STOREFRONT_BUDGET}-byte budget`);

@@ -14,7 +14,7 @@ export type CrmErrorOptions = {
   closeCode?: number;
   /** The close code's name in graphql-ws's `CloseCode`, or the server's close reason (subscriptions). */
   closeReason?: string;
-  /** {@link CrmNetworkError}: the system error code of the cause. */
+  /** {@link CrmNetworkError}, {@link CrmSubscriptionError}: the system error code of the cause (e.g. `ECONNREFUSED`). */
   causeCode?: string;
   /** {@link CrmNetworkError} (503), {@link CrmRateLimitError}: from `Retry-After`. */
   retryAfterMs?: number;
@@ -103,4 +103,6 @@ export class CrmGraphQLError extends CrmError {
 export class CrmSubscriptionError extends CrmError {
   /** Failed connection attempts in a row before giving up (`RECONNECT_FAILED`). */
   declare readonly attempts?: number;
+  /** The system error code when the socket could not connect (e.g. `ECONNREFUSED`). */
+  declare readonly causeCode?: string;
 }

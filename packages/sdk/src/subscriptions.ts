@@ -71,7 +71,7 @@ const FATAL_CLOSE = new Set<number>([
 ]);
 const closeName = (code: number): string | undefined => (CloseCode as unknown as Record<number, string>)[code];
 
-function toError(err: unknown): { error: CrmError; fatal: boolean } {
+function toError(err: unknown, wsUrl: string): { error: CrmError; fatal: boolean } {
   if (Array.isArray(err)) {
     const errors = err as GraphQLErrorEntry[];
     const code = String(errors[0]?.extensions?.code ?? 'GRAPHQL_ERROR');
@@ -95,7 +95,21 @@ function toError(err: unknown): { error: CrmError; fatal: boolean } {
       fatal: FATAL_CLOSE.has(closeCode),
     };
   }
-  return { error: new CrmSubscriptionError(String((err as Error)?.message ?? err), { code: 'NETWORK_ERROR', cause: err }), fatal: false };
+  // The socket failed before a close (e.g. connection refused): ws gives an ErrorEvent with `.error`.
+  const inner = (err as { error?: unknown })?.error ?? err;
+  const causeCode = (inner as { code?: unknown })?.code;
+  return {
+    error: new CrmSubscriptionError(
+      `Cannot connect to ${wsUrl}: ${typeof causeCode === 'string' ? causeCode : ((inner as Error)?.message ?? inner)}`,
+      {
+        code: 'NETWORK_ERROR',
+        url: wsUrl,
+        cause: inner,
+        ...(typeof causeCode === 'string' ? { causeCode } : {}),
+      },
+    ),
+    fatal: false,
+  };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -173,7 +187,7 @@ export function createSubscriber(cfg: Config) {
           }
           if (opts.signal?.aborted) return;
         } catch (err) {
-          const { error, fatal } = toError(err);
+          const { error, fatal } = toError(err, wsUrl);
           if (fatal) {
             state({ status: 'failed', error });
             throw error;
@@ -184,6 +198,8 @@ export function createSubscriber(cfg: Config) {
               code: 'RECONNECT_FAILED',
               closeCode: error.closeCode,
               closeReason: error.closeReason,
+              causeCode: (error as CrmSubscriptionError).causeCode,
+              url: error.url,
               attempts: failures,
               cause: error,
             });
