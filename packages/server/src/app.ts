@@ -19,7 +19,6 @@ import {
 import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { requestIdPlugin } from './request-id.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
@@ -30,6 +29,7 @@ import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
+import { requestIdPlugin } from './request-id.ts';
 import { schema } from './schema.ts';
 
 export type AppOptions = {
