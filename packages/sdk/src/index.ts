@@ -44,4 +44,10 @@ export {
 export type { SegmentExportOptions } from './segment-export.js';
 export type { CrmSubscriptionOptions, SubscribeOptions, SubscriptionState } from './subscriptions.js';
 export { type CrmLogger, type CrmRequestOptions, newIdempotencyKey, requestIdOf } from './transport.js';
-export { type VerifyWebhookOptions, verifyWebhookSignature } from './webhooks.js';
+export {
+  CrmWebhookSignatureError,
+  type VerifiedWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  type WebhookSignatureFailure,
+} from './webhooks.js';
