@@ -222,7 +222,7 @@ import {
   type ViewerQuery,
 } from './generated/graphql.js';
 import { operationInfo } from './operation-info.js';
-import { paginate } from './paginate.js';
+import { listPages, type PagePromise, paginate } from './paginate.js';
 import { exportSegment, type SegmentExportOptions } from './segment-export.js';
 import { type CrmSubscriptionOptions, createSubscriber, type SubscribeOptions } from './subscriptions.js';
 import { type CrmLogger, type CrmRequestOptions, createTransport } from './transport.js';
@@ -414,15 +414,18 @@ export function createCrmClient(options: CrmClientOptions) {
     getBy: (by: GetCustomerByQueryVariables, opts?: CrmRequestOptions): Promise<GetCustomerByQuery['customerBy']> =>
       run(GetCustomerByDocument, by, opts, (r) => r.customerBy),
     /** A page of customers (Relay connection, at most 100 per page); use with {@link paginate} for all. */
-    list: (variables: ListCustomersQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListCustomersQuery['customers']> =>
-      run(ListCustomersDocument, variables, opts, (r) => r.customers),
+    list: (variables: ListCustomersQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListCustomersQuery['customers']> =>
+      listPages((after) => run(ListCustomersDocument, { ...variables, after }, opts, (r) => r.customers), variables.after),
     /** A page of the customer's timeline (interactions, orders, stage and consent changes, newest first); `null` when not in this shop. */
     timeline: (
       id: string,
       variables: Omit<CustomerTimelineQueryVariables, 'id'> = {},
       opts?: CrmRequestOptions,
-    ): Promise<NonNullable<CustomerTimelineQuery['customer']>['timeline'] | null> =>
-      run(CustomerTimelineDocument, { ...variables, id }, opts, (r) => r.customer?.timeline ?? null),
+    ): PagePromise<NonNullable<CustomerTimelineQuery['customer']>['timeline'] | null> =>
+      listPages(
+        (after) => run(CustomerTimelineDocument, { ...variables, id, after }, opts, (r) => r.customer?.timeline ?? null),
+        variables.after,
+      ),
     /** Creates a customer (emails lower-cased, phones to E.164); a taken email/phone/externalId is a `ConflictError`. */
     create: (input: CreateCustomerInput, opts?: CrmRequestOptions): Promise<CreateCustomerMutation['createCustomer']> =>
       run(CreateCustomerDocument, { input }, opts, (r) => r.createCustomer),
@@ -509,8 +512,8 @@ export function createCrmClient(options: CrmClientOptions) {
 
   const interactions = Object.freeze({
     /** A page of the shop's interactions, newest first. */
-    list: (variables: ListInteractionsQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListInteractionsQuery['interactions']> =>
-      run(ListInteractionsDocument, variables, opts, (r) => r.interactions),
+    list: (variables: ListInteractionsQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListInteractionsQuery['interactions']> =>
+      listPages((after) => run(ListInteractionsDocument, { ...variables, after }, opts, (r) => r.interactions), variables.after),
     /** Records a touchpoint. Idempotent: the SDK sets `idempotencyKey` when missing, so it is retried safely. */
     record: (input: RecordInteractionInput, opts?: CrmRequestOptions): Promise<RecordInteractionMutation['recordInteraction']> =>
       run(RecordInteractionDocument, { input }, opts, (r) => r.recordInteraction),
@@ -530,8 +533,8 @@ export function createCrmClient(options: CrmClientOptions) {
     capture: (input: CaptureLeadInput, opts?: CrmRequestOptions): Promise<CaptureLeadMutation['captureLead']> =>
       run(CaptureLeadDocument, { input }, opts, (r) => r.captureLead),
     /** A page of the lead pool: SUSPECT / PROSPECT leads without an owner, newest first. */
-    pool: (variables: LeadPoolQueryVariables = {}, opts?: CrmRequestOptions): Promise<LeadPoolQuery['leadPool']> =>
-      run(LeadPoolDocument, variables, opts, (r) => r.leadPool),
+    pool: (variables: LeadPoolQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<LeadPoolQuery['leadPool']> =>
+      listPages((after) => run(LeadPoolDocument, { ...variables, after }, opts, (r) => r.leadPool), variables.after),
     /** The acting staff user (client option `staffId`) takes a lead from the pool; a lead claimed by someone else is a `ConflictError`. */
     claim: (customerId: string, opts?: CrmRequestOptions): Promise<ClaimLeadMutation['claimLead']> =>
       run(ClaimLeadDocument, { input: { customerId } }, opts, (r) => r.claimLead),
@@ -659,8 +662,8 @@ export function createCrmClient(options: CrmClientOptions) {
     deliveries: (
       variables: ListWebhookDeliveriesQueryVariables = {},
       opts?: CrmRequestOptions,
-    ): Promise<ListWebhookDeliveriesQuery['webhookDeliveries']> =>
-      run(ListWebhookDeliveriesDocument, variables, opts, (r) => r.webhookDeliveries),
+    ): PagePromise<ListWebhookDeliveriesQuery['webhookDeliveries']> =>
+      listPages((after) => run(ListWebhookDeliveriesDocument, { ...variables, after }, opts, (r) => r.webhookDeliveries), variables.after),
     /** Adds an endpoint; the result's `secret` (for verifyWebhookSignature) is returned only here and by rotateSecret. */
     create: (
       input: CreateWebhookEndpointInput,
@@ -690,8 +693,8 @@ export function createCrmClient(options: CrmClientOptions) {
     get: (id: string, opts?: CrmRequestOptions): Promise<GetSegmentQuery['segment']> =>
       run(GetSegmentDocument, { id }, opts, (r) => r.segment),
     /** A page of saved segments, by name. */
-    list: (variables: ListSegmentsQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListSegmentsQuery['segments']> =>
-      run(ListSegmentsDocument, variables, opts, (r) => r.segments),
+    list: (variables: ListSegmentsQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListSegmentsQuery['segments']> =>
+      listPages((after) => run(ListSegmentsDocument, { ...variables, after }, opts, (r) => r.segments), variables.after),
     /** The fields, operators and arguments of the rule language (for rule editors). */
     fields: (opts?: CrmRequestOptions): Promise<SegmentFieldsQuery['segmentFields']> =>
       run(SegmentFieldsDocument, {}, opts, (r) => r.segmentFields),
@@ -715,7 +718,11 @@ export function createCrmClient(options: CrmClientOptions) {
       id: string,
       variables: Omit<SegmentMembersQueryVariables, 'id'> = {},
       opts?: CrmRequestOptions,
-    ): Promise<SegmentMembers | null> => run(SegmentMembersDocument, { ...variables, id }, opts, (r) => r.segment?.members ?? null),
+    ): PagePromise<SegmentMembers | null> =>
+      listPages(
+        (after) => run(SegmentMembersDocument, { ...variables, id, after }, opts, (r) => r.segment?.members ?? null),
+        variables.after,
+      ),
     /** Every member, page by page (100 per request). */
     allMembers: (id: string, opts?: CrmRequestOptions) =>
       paginate((after) => run(SegmentMembersDocument, { id, first: 100, after }, opts, (r) => r.segment?.members ?? null)),
@@ -755,8 +762,8 @@ export function createCrmClient(options: CrmClientOptions) {
     /** An order by id; `null` when not in this shop. */
     get: (id: string, opts?: CrmRequestOptions): Promise<GetOrderQuery['order']> => run(GetOrderDocument, { id }, opts, (r) => r.order),
     /** A page of the shop's orders, newest (placedAt) first. */
-    list: (variables: ListOrdersQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListOrdersQuery['orders']> =>
-      run(ListOrdersDocument, variables, opts, (r) => r.orders),
+    list: (variables: ListOrdersQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListOrdersQuery['orders']> =>
+      listPages((after) => run(ListOrdersDocument, { ...variables, after }, opts, (r) => r.orders), variables.after),
     /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
     upsert: (input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']> =>
       run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),

@@ -29,7 +29,7 @@ export * from './generated/errors.js';
 // Typed documents (for `crm.request`), fragment, operation, input and enum types.
 export * from './generated/graphql.js';
 export { idempotentInputTypes } from './generated/idempotency.js';
-export { type Connection, type PaginateOptions, paginate } from './paginate.js';
+export { type Connection, type PagePromise, type PaginateOptions, paginate } from './paginate.js';
 export {
   type Failure,
   isResultError,
