@@ -63,6 +63,10 @@ beforeAll(async () => {
   const install = (vite: string) =>
     sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, 'typescript@~5.9.3', '@types/node@^20', vite], app);
   await install('vite@^8').catch(() => install('vite@^7'));
+  const installed = (name: string) => JSON.parse(readFileSync(join(app, 'node_modules', name, 'package.json'), 'utf8')).version;
+  console.log(
+    `[sdk consumer] npm installed @crm/sdk ${installed('@crm/sdk')}, vite ${installed('vite')}, typescript ${installed('typescript')}`,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -76,10 +80,11 @@ describe('the packed tarball', () => {
     expect(lint.stdout).toMatch(/All good/);
     const attw = await sh(bin('attw'), [tarball, '--format', 'json'], sdkDir); // exits non-zero on any problem
     const report = JSON.parse(attw.stdout) as {
-      problems?: unknown[];
+      problems?: unknown[] | Record<string, unknown[]>;
       analysis: { entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string } }> }> };
     };
-    expect(report.problems ?? []).toEqual([]);
+    const problems = report.problems ?? [];
+    expect(Array.isArray(problems) ? problems : Object.values(problems).flat()).toEqual([]);
     const entries = report.analysis.entrypoints;
     expect(Object.keys(entries).sort()).toEqual(['.', './browser', './package.json', './storefront']);
     for (const name of ['.', './storefront', './browser']) {
@@ -107,7 +112,15 @@ describe('installed with npm in a fresh project', () => {
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, outDir: 'out', skipLibCheck: false, types: ['node'] },
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          outDir: 'out',
+          skipLibCheck: false,
+          types: ['node'],
+        },
         files: ['esm.mts'],
       }),
     );
@@ -222,7 +235,9 @@ try { unwrap(await crm.leads.capture({ email: 'broken' })); } catch (e) { status
       // Only the two local servers may be reached.
       await page.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
       const email = `vite-${Date.now()}@consumer.test`;
-      await page.goto(`${siteUrl}?crm=${encodeURIComponent(crmUrl)}&key=${encodeURIComponent(keys.publishableKey)}&email=${encodeURIComponent(email)}`);
+      await page.goto(
+        `${siteUrl}?crm=${encodeURIComponent(crmUrl)}&key=${encodeURIComponent(keys.publishableKey)}&email=${encodeURIComponent(email)}`,
+      );
       await page.waitForSelector('#status[data-invalid]', { timeout: 20_000 }).catch(() => {});
       expect(await page.textContent('#status'), log.join('\n')).toBe('captured');
       expect(await page.getAttribute('#status', 'data-invalid')).toBe('true');

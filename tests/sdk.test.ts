@@ -13,6 +13,7 @@ import {
   CrmNotFoundError,
   CrmRateLimitError,
   CrmValidationError,
+  CrmVersionConflictError,
   createCrmClient,
   GetCustomerDocument,
   isResultError,
@@ -121,7 +122,8 @@ describe('customers', () => {
       }
     })();
     expect(err).toBeInstanceOf(CrmConflictError);
-    expect((err as CrmConflictError).currentVersion).toBe(updated.version);
+    expect(err).toBeInstanceOf(CrmVersionConflictError); // generated from the schema, with its fields
+    expect((err as CrmVersionConflictError).currentVersion).toBe(updated.version);
 
     const up1 = unwrap(await crm.customers.upsert({ externalId: 'erp-1', email: email('up'), firstName: 'Up' }));
     const up2 = unwrap(await crm.customers.upsert({ externalId: 'erp-1', lastName: 'Serted' }));
