@@ -58,8 +58,13 @@ describe('SDK subscriptions', () => {
   it('streams new leads in order and resumes from the last id', async () => {
     const crm = createCrmClient({ url: `http://127.0.0.1:${port}/graphql`, apiKey: keys.secretKey, webSocketImpl: WebSocket });
     try {
-      const stream = crm.subscriptions.leadCreated();
+      // Capture once the socket is connected (onStateChange), then give the server a moment to register
+      // the subscription: a fixed 300 ms from the start raced a slow first connection on a busy machine.
+      let connected!: () => void;
+      const isConnected = new Promise<void>((r) => (connected = r));
+      const stream = crm.subscriptions.leadCreated({ onStateChange: (s) => s.status === 'connected' && connected() });
       const first = await take(stream, 2, async () => {
+        await isConnected;
         await new Promise((r) => setTimeout(r, 300));
         await capture('one@live.example');
         await capture('two@live.example');
