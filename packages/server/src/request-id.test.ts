@@ -28,7 +28,8 @@ describe('x-request-id', () => {
   });
 
   it('assigns a UUID when the id is missing, too long or holds other characters', async () => {
-    for (const headers of [{}, { 'x-request-id': 'x'.repeat(129) }, { 'x-request-id': 'has spaces; and <tags>' }]) {
+    const cases: Record<string, string>[] = [{}, { 'x-request-id': 'x'.repeat(129) }, { 'x-request-id': 'has spaces; and <tags>' }];
+    for (const headers of cases) {
       const res = await post(headers);
       expect(res.headers.get('x-request-id')).toMatch(UUID);
     }
