@@ -13,6 +13,7 @@ import {
   CrmNotFoundError,
   CrmRateLimitError,
   CrmValidationError,
+  CrmVersionConflictError,
   createCrmClient,
   GetCustomerDocument,
   isResultError,
@@ -121,7 +122,8 @@ describe('customers', () => {
       }
     })();
     expect(err).toBeInstanceOf(CrmConflictError);
-    expect((err as CrmConflictError).currentVersion).toBe(updated.version);
+    expect(err).toBeInstanceOf(CrmVersionConflictError); // generated from the schema, with its fields
+    expect((err as CrmVersionConflictError).currentVersion).toBe(updated.version);
 
     const up1 = unwrap(await crm.customers.upsert({ externalId: 'erp-1', email: email('up'), firstName: 'Up' }));
     const up2 = unwrap(await crm.customers.upsert({ externalId: 'erp-1', lastName: 'Serted' }));
@@ -194,6 +196,26 @@ describe('customers', () => {
       limited.push(n.id);
     }
     expect(limited).toEqual(ids.slice(0, 12));
+  });
+
+  it('list methods are async-iterable as well as returning a page: for await over crm.customers.list({ first: 10 })', async () => {
+    const filter = { tagsAll: ['iter-test'] };
+    for (let i = 0; i < 23; i++) await newCustomer({ tags: ['iter-test'] });
+    const page = await crm.customers.list({ first: 10, filter });
+    expect(page.edges).toHaveLength(10);
+    expect(page.pageInfo.hasNextPage).toBe(true);
+    const requests: unknown[] = [];
+    const counting = createCrmClient({ url, apiKey: secretKey, logger: { debug: (_m, f) => requests.push(f) } });
+    const ids: string[] = [];
+    for await (const c of counting.customers.list({ first: 10, filter })) ids.push(c.id);
+    expect(ids).toHaveLength(23);
+    expect(new Set(ids).size).toBe(23);
+    expect(ids.slice(0, 10)).toEqual(page.edges.map((e) => e.node.id));
+    expect(requests).toHaveLength(3); // 10 + 10 + 3, the first page fetched once
+    // Starting after a cursor iterates the rest.
+    const rest: string[] = [];
+    for await (const c of crm.customers.list({ first: 10, filter, after: page.pageInfo.endCursor })) rest.push(c.id);
+    expect(rest).toEqual(ids.slice(10));
   });
 });
 

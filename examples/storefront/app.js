@@ -1,7 +1,8 @@
-// The storefront's script: the @crm/sdk browser bundle with a publishable key (safe in a browser).
-// serve.mjs serves the bundle at ./sdk.js and the configuration at ./config.js.
+// The storefront's script: the @crm/sdk/storefront browser bundle (dist/browser/crm-sdk.min.js,
+// about 3 KB gzip) with a publishable key (safe in a browser). serve.mjs serves the bundle at
+// ./sdk.js and the configuration at ./config.js. With a bundler: import from '@crm/sdk/storefront'.
 import config from './config.js';
-import { CrmValidationError, createCrmClient, unwrap } from './sdk.js';
+import { CrmValidationError, createStorefrontClient, unwrap } from './sdk.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -16,7 +17,7 @@ function describe(error) {
 }
 
 // Lead capture: creates or updates a PROSPECT in the CRM and records the inquiry.
-const crm = createCrmClient({ url: config.crmUrl, apiKey: config.publishableKey });
+const crm = createStorefrontClient({ url: config.crmUrl, apiKey: config.publishableKey });
 
 $('#lead-form').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -49,7 +50,7 @@ const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? sessio
 if (token) {
   sessionStorage.setItem('crmCustomerToken', token);
   history.replaceState(null, '', location.pathname + location.search);
-  const me = createCrmClient({ url: config.crmUrl, apiKey: config.publishableKey, customerToken: token });
+  const me = createStorefrontClient({ url: config.crmUrl, apiKey: config.publishableKey, customerToken: token });
   const section = $('#profile');
   const form = $('#profile-form');
   const status = $('#profile-status');

@@ -1,12 +1,18 @@
 import { defineConfig } from 'tsup';
 
+// Two entries by audience: `index` (servers and partners: everything, graphql-ws) and `storefront`
+// (publishable key, fetch only). Source maps only with SDK_SOURCEMAP=1 (they doubled the tarball);
+// no metafile.
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/storefront.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
-  sourcemap: true,
+  sourcemap: process.env.SDK_SOURCEMAP === '1',
   treeshake: true,
+  // Self-contained entries: the storefront file holds only its four documents, not a shared chunk of all of them.
+  splitting: false,
   target: 'es2022',
   platform: 'neutral',
+  external: ['graphql-ws', 'graphql-ws/client'],
 });

@@ -1,37 +1,26 @@
-// Bundles the SDK's ESM entry for browsers (minified, platform "browser": a Node-only import
-// would fail the build) and prints its raw and gzip sizes.
+// Builds the single-file browser bundle of @crm/sdk/storefront (dist/browser/crm-sdk.min.js, for
+// pages without a bundler) and prints the gzip size of each entry; fails when the storefront entry
+// is over its budget (3 KiB gzip). No metafile is written.
 //
 //   node scripts/browser-bundle.mjs                   writes dist/browser/crm-sdk.min.js
-//   node scripts/browser-bundle.mjs --outfile FILE    writes FILE instead (the storefront test)
+//   node scripts/browser-bundle.mjs --outfile FILE    writes FILE instead (the storefront example's test)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { bundle, entries, kib, root, STOREFRONT_BUDGET } from './bundle-size.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const i = args.indexOf('--outfile');
 const outfile = i >= 0 ? resolve(args[i + 1]) : join(root, 'dist/browser/crm-sdk.min.js');
 
-const result = await build({
-  entryPoints: [join(root, 'src/index.ts')],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  minify: true,
-  treeShaking: true,
-  legalComments: 'none',
-  metafile: true,
-  write: false,
-  logLevel: 'error',
-});
-const code = result.outputFiles[0].contents;
+const storefront = await bundle(entries.storefront);
 mkdirSync(dirname(outfile), { recursive: true });
-writeFileSync(outfile, code);
-writeFileSync(`${outfile}.meta.json`, JSON.stringify(result.metafile));
-const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+writeFileSync(outfile, storefront.code);
+const main = await bundle(entries.main);
 console.log(
-  `[sdk size] ${relative(process.cwd(), outfile)}: ${kb(code.length)} minified, ${kb(gzipSync(code, { level: 9 }).length)} gzip (ESM browser entry, everything exported)`,
+  `[sdk size] @crm/sdk/storefront: ${kib(storefront.bytes)} minified, ${kib(storefront.gzip)} gzip (${storefront.gzip} bytes; budget ${STOREFRONT_BUDGET}) -> ${relative(process.cwd(), outfile)}`,
 );
+console.log(`[sdk size] @crm/sdk (everything, with graphql-ws): ${kib(main.bytes)} minified, ${kib(main.gzip)} gzip`);
+if (storefront.gzip > STOREFRONT_BUDGET) {
+  console.error(`[sdk size] @crm/sdk/storefront is ${storefront.gzip} bytes gzip, over its ${STOREFRONT_BUDGET}-byte budget`);
+  process.exit(1);
+}

@@ -1,5 +1,5 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-import { CrmError } from './errors.js';
+import { CrmAuthError, CrmError } from './errors.js';
 import {
   AdjustPointsDocument,
   type AdjustPointsInput,
@@ -11,6 +11,8 @@ import {
   type ArchiveCustomerMutation,
   AssignLeadDocument,
   type AssignLeadMutation,
+  AuthorizationSettingsDocument,
+  type AuthorizationSettingsQuery,
   AutoAssignLeadsDocument,
   type AutoAssignLeadsMutation,
   CancelFollowUpDocument,
@@ -97,6 +99,8 @@ import {
   type InteractionRecordedSubscription,
   LeadCreatedDocument,
   type LeadCreatedSubscription,
+  LeadLossKpisDocument,
+  type LeadLossKpisQuery,
   LeadPoolDocument,
   type LeadPoolQuery,
   type LeadPoolQueryVariables,
@@ -125,6 +129,9 @@ import {
   type ListWebhookEndpointsQuery,
   LoyaltySettingsDocument,
   type LoyaltySettingsQuery,
+  MarkLeadLostDocument,
+  type MarkLeadLostInput,
+  type MarkLeadLostMutation,
   MeDocument,
   type MeQuery,
   MergeCustomersDocument,
@@ -145,6 +152,9 @@ import {
   type RedeliverWebhookMutation,
   RefreshSegmentDocument,
   type RefreshSegmentMutation,
+  ReopenLeadDocument,
+  type ReopenLeadInput,
+  type ReopenLeadMutation,
   ResolveFollowUpDoubtDocument,
   type ResolveFollowUpDoubtMutation,
   ReturnStaleLeadsDocument,
@@ -182,6 +192,9 @@ import {
   type UnarchiveCustomerMutation,
   UntagCustomerDocument,
   type UntagCustomerMutation,
+  UpdateAuthorizationSettingsDocument,
+  type UpdateAuthorizationSettingsInput,
+  type UpdateAuthorizationSettingsMutation,
   UpdateCadenceSettingsDocument,
   type UpdateCadenceSettingsInput,
   type UpdateCadenceSettingsMutation,
@@ -221,7 +234,8 @@ import {
   ViewerDocument,
   type ViewerQuery,
 } from './generated/graphql.js';
-import { paginate } from './paginate.js';
+import { operationInfo } from './operation-info.js';
+import { listPages, type PagePromise, paginate } from './paginate.js';
 import { exportSegment, type SegmentExportOptions } from './segment-export.js';
 import { type CrmSubscriptionOptions, createSubscriber, type SubscribeOptions } from './subscriptions.js';
 import { type CrmLogger, type CrmRequestOptions, createTransport } from './transport.js';
@@ -273,10 +287,18 @@ export type CrmClientBaseOptions = {
    */
   retries?: number;
   /**
-   * Per-attempt timeout in milliseconds; a timeout is a {@link CrmNetworkError} with code `TIMEOUT`.
-   * @default 15000
+   * Per-attempt timeout in milliseconds; a timeout is a {@link CrmNetworkError} with code `TIMEOUT`
+   * (retried like a network error while the deadline allows).
+   * @default 5000
    */
   timeoutMs?: number;
+  /**
+   * Total time for a call in milliseconds: every attempt and every wait between them. When it
+   * passes, the call fails with a {@link CrmNetworkError} (code `DEADLINE_EXCEEDED`, or the last
+   * attempt's error when a retry wait would not fit). Fit for a checkout form; raise it for batch jobs.
+   * @default 10000
+   */
+  deadlineMs?: number;
   /**
    * Base of the exponential backoff (full jitter: a random delay up to `retryDelayMs * 2^attempt`,
    * at most `maxRetryDelayMs`). A `Retry-After` header replaces it.
@@ -327,6 +349,359 @@ function documentText(document: unknown, print?: (d: never) => string): string {
   });
 }
 
+type SegmentMembers = NonNullable<SegmentMembersQuery['segment']>['members'];
+/** An input whose `idempotencyKey` the SDK sets when missing (so its retries are safe). */
+export type Keyed<T extends { idempotencyKey: string }> = Omit<T, 'idempotencyKey'> & { idempotencyKey?: string };
+
+/**
+ * The client {@link createCrmClient} returns: frozen, safe to share, grouped by domain. Query
+ * methods resolve to the data (`null` when not found) and throw a {@link CrmError} subclass on
+ * failure; mutation methods resolve to the result union (switch on `__typename`, or `unwrap()` it);
+ * list methods return a {@link PagePromise} (the first page, and an async iterable over every node).
+ */
+export interface CrmClient {
+  /**
+   * Runs any query or mutation: a generated document (typed result and variables), a
+   * TypedDocumentNode, or a string. Throws a {@link CrmError} subclass on failure; retried as
+   * described for `retries`.
+   *
+   * @example
+   * const { customer } = await crm.request(GetCustomerDocument, { id });
+   * const data = await crm.request<{ shop: { name: string } }>('{ shop { name } }');
+   */
+  request<R, V>(document: DocumentTypeDecoration<R, V> & object, ...args: RequestArgs<V>): Promise<R>;
+  /** Runs a query or mutation given as text; `R` is the data type you expect. */
+  request<R = unknown, V extends Record<string, unknown> = Record<string, unknown>>(
+    document: string,
+    variables?: V,
+    options?: CrmRequestOptions,
+  ): Promise<R>;
+  /** Customers: lookups, lists, the timeline and every customer mutation. */
+  readonly customers: CrmCustomersApi;
+  /** The shop's tags. */
+  readonly tags: CrmTagsApi;
+  /** The signed-in customer's own profile (publishable key + `customerToken`). */
+  readonly me: CrmMeApi;
+  /** API keys (`keys:manage`). */
+  readonly keys: CrmKeysApi;
+  /** Staff users (sales reps, agents). */
+  readonly staff: CrmStaffApi;
+  /** Customer tokens for the storefront's "my profile" area (secret key). */
+  readonly tokens: CrmTokensApi;
+  /** The caller's shop and key. */
+  readonly shop: CrmShopApi;
+  /** Touchpoints with customers (record/update/delete with a secret key; track from a storefront). */
+  readonly interactions: CrmInteractionsApi;
+  /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
+  readonly leads: CrmLeadsApi;
+  /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
+  readonly followUps: CrmFollowUpsApi;
+  /** Orders synced from commerce platforms. */
+  readonly orders: CrmOrdersApi;
+  /** Webhook endpoints and their delivery log (`webhooks:manage`). */
+  readonly webhooks: CrmWebhooksApi;
+  /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */
+  readonly subscriptions: CrmSubscriptionsApi;
+  /** Saved segments (rules over live data): preview, members, refresh, export, membership events. */
+  readonly segments: CrmSegmentsApi;
+  /** Loyalty scores, churn warnings, shop KPIs, points and tiers. */
+  readonly loyalty: CrmLoyaltyApi;
+  /** Closes the subscription connection (HTTP calls need no closing). */
+  close(): Promise<void>;
+}
+
+/** Customers: lookups, lists, the timeline and every customer mutation. */
+export interface CrmCustomersApi {
+  /** A customer by id (a merged duplicate's id resolves to the survivor); `null` when not in this shop. */
+  get(id: string, opts?: CrmRequestOptions): Promise<GetCustomerQuery['customer']>;
+  /** A customer by exactly one of `email`, `phone` (international format) or `externalId`; secondary emails/phones match too. */
+  getBy(by: GetCustomerByQueryVariables, opts?: CrmRequestOptions): Promise<GetCustomerByQuery['customerBy']>;
+  /** A page of customers (Relay connection, at most 100 per page); use with {@link paginate} for all. */
+  list(variables?: ListCustomersQueryVariables, opts?: CrmRequestOptions): PagePromise<ListCustomersQuery['customers']>;
+  /** A page of the customer's timeline (interactions, orders, stage and consent changes, newest first); `null` when not in this shop. */
+  timeline(
+    id: string,
+    variables?: Omit<CustomerTimelineQueryVariables, 'id'>,
+    opts?: CrmRequestOptions,
+  ): PagePromise<NonNullable<CustomerTimelineQuery['customer']>['timeline'] | null>;
+  /** Creates a customer (emails lower-cased, phones to E.164); a taken email/phone/externalId is a `ConflictError`. */
+  create(input: CreateCustomerInput, opts?: CrmRequestOptions): Promise<CreateCustomerMutation['createCustomer']>;
+  /** Changes the given fields (`null` clears); pass `version` to get a `VersionConflictError` instead of overwriting. */
+  update(input: UpdateCustomerInput, opts?: CrmRequestOptions): Promise<UpdateCustomerMutation['updateCustomer']>;
+  /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
+  upsert(input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']>;
+  /** Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. */
+  merge(input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']>;
+  /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
+  setStage(input: SetCustomerStageInput, opts?: CrmRequestOptions): Promise<SetCustomerStageMutation['setCustomerStage']>;
+  /** Adds tags by name (created when new). */
+  tag(id: string, tags: string[], opts?: CrmRequestOptions): Promise<TagCustomerMutation['tagCustomer']>;
+  /** Removes tags by name. */
+  untag(id: string, tags: string[], opts?: CrmRequestOptions): Promise<UntagCustomerMutation['untagCustomer']>;
+  /** Hides the customer from default lists. */
+  archive(id: string, opts?: CrmRequestOptions): Promise<ArchiveCustomerMutation['archiveCustomer']>;
+  /** Returns an archived customer to default lists. */
+  unarchive(id: string, opts?: CrmRequestOptions): Promise<UnarchiveCustomerMutation['unarchiveCustomer']>;
+  /** Erases the customer and everything attached (right to erasure). Irreversible. */
+  delete(id: string, opts?: CrmRequestOptions): Promise<DeleteCustomerMutation['deleteCustomer']>;
+}
+
+/** The shop's tags. */
+export interface CrmTagsApi {
+  /** All tags of the shop, by name. */
+  list(opts?: CrmRequestOptions): Promise<ListTagsQuery['tags']>;
+}
+
+/** The signed-in customer's own profile (publishable key + `customerToken`). */
+export interface CrmMeApi {
+  /** The customer named by `customerToken` (publishable key); `null` without a valid token. */
+  get(opts?: CrmRequestOptions): Promise<MeQuery['me']>;
+  /** Updates the own profile (preferred channel, consents with source "self-service", …). */
+  update(input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']>;
+}
+
+/** API keys (`keys:manage`). */
+export interface CrmKeysApi {
+  /** The shop's API keys (never the keys themselves), newest first. Needs `keys:manage`. */
+  list(opts?: CrmRequestOptions): Promise<ListApiKeysQuery['apiKeys']>;
+  /** Creates a key; the result's `key` is shown only now. */
+  create(input: CreateApiKeyInput, opts?: CrmRequestOptions): Promise<CreateApiKeyMutation['createApiKey']>;
+  /** Revokes a key at once (a key cannot revoke itself). */
+  revoke(id: string, opts?: CrmRequestOptions): Promise<RevokeApiKeyMutation['revokeApiKey']>;
+}
+
+/** Staff users (sales reps, agents). */
+export interface CrmStaffApi {
+  /** Staff users (sales reps, agents); inactive ones with `includeInactive`. */
+  list(variables?: { includeInactive?: boolean }, opts?: CrmRequestOptions): Promise<ListStaffUsersQuery['staffUsers']>;
+  /** Creates a staff user (role default AGENT). */
+  create(input: CreateStaffUserInput, opts?: CrmRequestOptions): Promise<CreateStaffUserMutation['createStaffUser']>;
+  /** Changes name, role or active; a shop always keeps one active owner. */
+  update(input: UpdateStaffUserInput, opts?: CrmRequestOptions): Promise<UpdateStaffUserMutation['updateStaffUser']>;
+  /** What the shop lets agents do beyond their everyday work (managing staff, keys, webhooks, deleting customers). */
+  authorizationSettings(opts?: CrmRequestOptions): Promise<AuthorizationSettingsQuery['authorizationSettings']>;
+  /** Replaces the grants to agents (owners only). */
+  updateAuthorizationSettings(
+    input: UpdateAuthorizationSettingsInput,
+    opts?: CrmRequestOptions,
+  ): Promise<UpdateAuthorizationSettingsMutation['updateAuthorizationSettings']>;
+}
+
+/** Customer tokens for the storefront's "my profile" area (secret key). */
+export interface CrmTokensApi {
+  /** Issues a short-lived customer token for the storefront's "my profile" area (secret key only). */
+  createCustomerToken(
+    input: CreateCustomerTokenInput,
+    opts?: CrmRequestOptions,
+  ): Promise<CreateCustomerTokenMutation['createCustomerToken']>;
+}
+
+/** The caller's shop and key. */
+export interface CrmShopApi {
+  /** The caller's shop. */
+  get(opts?: CrmRequestOptions): Promise<ShopQuery['shop']>;
+  /** The calling key: kind, scopes, acting staff user or customer; `null` without credentials. */
+  viewer(opts?: CrmRequestOptions): Promise<ViewerQuery['viewer']>;
+}
+
+/** Touchpoints with customers (record/update/delete with a secret key; track from a storefront). */
+export interface CrmInteractionsApi {
+  /** A page of the shop's interactions, newest first. */
+  list(variables?: ListInteractionsQueryVariables, opts?: CrmRequestOptions): PagePromise<ListInteractionsQuery['interactions']>;
+  /** Records a touchpoint. Idempotent: the SDK sets `idempotencyKey` when missing, so it is retried safely. */
+  record(input: RecordInteractionInput, opts?: CrmRequestOptions): Promise<RecordInteractionMutation['recordInteraction']>;
+  /** Changes the given fields (`null` clears the optional ones). */
+  update(input: UpdateInteractionInput, opts?: CrmRequestOptions): Promise<UpdateInteractionMutation['updateInteraction']>;
+  /** Soft-deletes an interaction. */
+  delete(id: string, opts?: CrmRequestOptions): Promise<DeleteInteractionMutation['deleteInteraction']>;
+  /** A storefront-reported interaction (publishable key; the customer from the token or email/phone). Idempotent, retried safely. */
+  track(input: TrackInteractionInput, opts?: CrmRequestOptions): Promise<TrackInteractionMutation['trackInteraction']>;
+}
+
+/** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
+export interface CrmLeadsApi {
+  /** Lead capture from a storefront form (publishable key): creates or updates a PROSPECT. Idempotent, retried safely. */
+  capture(input: CaptureLeadInput, opts?: CrmRequestOptions): Promise<CaptureLeadMutation['captureLead']>;
+  /** A page of the lead pool: SUSPECT / PROSPECT leads without an owner, newest first. */
+  pool(variables?: LeadPoolQueryVariables, opts?: CrmRequestOptions): PagePromise<LeadPoolQuery['leadPool']>;
+  /** The acting staff user (client option `staffId`) takes a lead from the pool; a lead claimed by someone else is a `ConflictError`. */
+  claim(customerId: string, opts?: CrmRequestOptions): Promise<ClaimLeadMutation['claimLead']>;
+  /** Gives a customer to a staff user (owners / managers / system). */
+  assign(customerId: string, staffId: string, options?: { reason?: string } & CrmRequestOptions): Promise<AssignLeadMutation['assignLead']>;
+  /** Distributes pool leads by the shop's rule (`followUps.updateLeadPoolSettings`). */
+  autoAssign(limit?: number, opts?: CrmRequestOptions): Promise<AutoAssignLeadsMutation['autoAssignLeads']>;
+  /** Returns leads without follow-up activity for `returnAfterHours` to the pool. */
+  returnStale(limit?: number, opts?: CrmRequestOptions): Promise<ReturnStaleLeadsMutation['returnStaleLeads']>;
+}
+
+/** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
+export interface CrmFollowUpsApi {
+  /** Ends a lead (SUSPECT / PROSPECT) as LOST or DISQUALIFIED with the reason; cancels its planned follow-ups (LEAD_LOST). */
+  markLeadLost(input: MarkLeadLostInput, opts?: CrmRequestOptions): Promise<MarkLeadLostMutation['markLeadLost']>;
+  /** Reopens a lost or disqualified lead (LEAD_REOPENED); a new capture, inbound contact or order does it by itself. */
+  reopenLead(input: ReopenLeadInput, opts?: CrmRequestOptions): Promise<ReopenLeadMutation['reopenLead']>;
+  /** A follow-up by id; `null` when not in this shop (or, for an agent, not theirs). */
+  get(id: string, opts?: CrmRequestOptions): Promise<GetFollowUpQuery['followUp']>;
+  /** A page of a customer's follow-ups (latest due first) and their open doubts; `null` when not in this shop. */
+  forCustomer(
+    id: string,
+    variables?: Omit<CustomerFollowUpsQueryVariables, 'id'>,
+    opts?: CrmRequestOptions,
+  ): Promise<CustomerFollowUpsQuery['customer']>;
+  /** A page of the agenda (PLANNED, by dueAt) with overdue / due today / upcoming counts; no `assigneeId` = own (agents) or whole shop (managers). */
+  agenda(variables?: AgendaQueryVariables, opts?: CrmRequestOptions): Promise<AgendaQuery['agenda']>;
+  /** The cadence engine's proposal for the customer's next follow-up, with reasons; `null` when not in this shop. */
+  suggestNext(customerId: string, opts?: CrmRequestOptions): Promise<SuggestNextFollowUpQuery['suggestNextFollowUp']>;
+  /** Plans a follow-up (dueAt / channel default to the cadence proposal; channels need consent). */
+  create(input: CreateFollowUpInput, opts?: CrmRequestOptions): Promise<CreateFollowUpMutation['createFollowUp']>;
+  /** Changes a PLANNED follow-up (pass `version` for optimistic concurrency). */
+  update(input: UpdateFollowUpInput, opts?: CrmRequestOptions): Promise<UpdateFollowUpMutation['updateFollowUp']>;
+  /** Records outcome, notes and doubts and schedules the next follow-up (or only proposes it with `scheduleNext: false`). */
+  complete(input: CompleteFollowUpInput, opts?: CrmRequestOptions): Promise<CompleteFollowUpMutation['completeFollowUp']>;
+  /** Cancels a PLANNED follow-up. */
+  cancel(id: string, reason?: string, opts?: CrmRequestOptions): Promise<CancelFollowUpMutation['cancelFollowUp']>;
+  /** Marks a PLANNED follow-up as skipped. */
+  skip(id: string, reason?: string, opts?: CrmRequestOptions): Promise<SkipFollowUpMutation['skipFollowUp']>;
+  /** Resolves an open doubt / objection. */
+  resolveDoubt(id: string, resolution: string, opts?: CrmRequestOptions): Promise<ResolveFollowUpDoubtMutation['resolveFollowUpDoubt']>;
+  /** Birthday / holiday / service-reminder follow-ups for customers in the given stages (idempotent). */
+  generateRetention(
+    input: GenerateRetentionFollowUpsInput,
+    opts?: CrmRequestOptions,
+  ): Promise<GenerateRetentionFollowUpsMutation['generateRetentionFollowUps']>;
+  /** The shop's cadence and lead pool rules. */
+  settings(opts?: CrmRequestOptions): Promise<FollowUpSettingsQuery['followUpSettings']>;
+  /** Changes cadence rules (omitted = unchanged, null = default). */
+  updateCadenceSettings(
+    input: UpdateCadenceSettingsInput,
+    opts?: CrmRequestOptions,
+  ): Promise<UpdateCadenceSettingsMutation['updateCadenceSettings']>;
+  /** Changes lead pool rules (mode, bySource, returnAfterHours). */
+  updateLeadPoolSettings(
+    input: UpdateLeadPoolSettingsInput,
+    opts?: CrmRequestOptions,
+  ): Promise<UpdateLeadPoolSettingsMutation['updateLeadPoolSettings']>;
+}
+
+/** Real-time events over graphql-ws as async iterables, with reconnect and resume. */
+export interface CrmSubscriptionsApi {
+  /** Every event of the shop (optionally only `types`), in order; resumes with `after`. */
+  events(variables?: { types?: EventType[] }, opts?: SubscribeOptions): AsyncIterable<EventsSubscription['events']>;
+  /** New leads from storefront forms (LEAD_CAPTURED). */
+  leadCreated(opts?: SubscribeOptions): AsyncIterable<LeadCreatedSubscription['leadCreated']>;
+  /** Changes to one customer (updated, stage changed, merged, deleted). */
+  customerUpdated(id: string, opts?: SubscribeOptions): AsyncIterable<CustomerUpdatedSubscription['customerUpdated']>;
+  /** Recorded interactions, of one customer when given. */
+  interactionRecorded(customerId?: string, opts?: SubscribeOptions): AsyncIterable<InteractionRecordedSubscription['interactionRecorded']>;
+  /** FOLLOW_UP_DUE: planned follow-ups whose due date passed, of one assignee (staff user id) when given. */
+  followUpDue(assigneeId?: string, opts?: SubscribeOptions): AsyncIterable<FollowUpDueSubscription['followUpDue']>;
+}
+
+/** Webhook endpoints and their delivery log (`webhooks:manage`). */
+export interface CrmWebhooksApi {
+  /** The shop's webhook endpoints (secrets are never listed). Needs `webhooks:manage`. */
+  list(opts?: CrmRequestOptions): Promise<ListWebhookEndpointsQuery['webhookEndpoints']>;
+  /** The delivery log, newest first (filter by endpoint, status, event type). */
+  deliveries(
+    variables?: ListWebhookDeliveriesQueryVariables,
+    opts?: CrmRequestOptions,
+  ): PagePromise<ListWebhookDeliveriesQuery['webhookDeliveries']>;
+  /** Adds an endpoint; the result's `secret` (for verifyWebhookSignature) is returned only here and by rotateSecret. */
+  create(input: CreateWebhookEndpointInput, opts?: CrmRequestOptions): Promise<CreateWebhookEndpointMutation['createWebhookEndpoint']>;
+  /** Changes url, event types or active. */
+  update(input: UpdateWebhookEndpointInput, opts?: CrmRequestOptions): Promise<UpdateWebhookEndpointMutation['updateWebhookEndpoint']>;
+  /** Issues a new signing secret. */
+  rotateSecret(id: string, opts?: CrmRequestOptions): Promise<RotateWebhookSecretMutation['rotateWebhookSecret']>;
+  /** Removes an endpoint and its delivery log. */
+  delete(id: string, opts?: CrmRequestOptions): Promise<DeleteWebhookEndpointMutation['deleteWebhookEndpoint']>;
+  /** Sends a delivery again as soon as possible (also a FAILED one). */
+  redeliver(id: string, opts?: CrmRequestOptions): Promise<RedeliverWebhookMutation['redeliverWebhook']>;
+}
+
+/** Saved segments (rules over live data): preview, members, refresh, export, membership events. */
+export interface CrmSegmentsApi {
+  /** A saved segment by id; `null` when not in this shop. */
+  get(id: string, opts?: CrmRequestOptions): Promise<GetSegmentQuery['segment']>;
+  /** A page of saved segments, by name. */
+  list(variables?: ListSegmentsQueryVariables, opts?: CrmRequestOptions): PagePromise<ListSegmentsQuery['segments']>;
+  /** The fields, operators and arguments of the rule language (for rule editors). */
+  fields(opts?: CrmRequestOptions): Promise<SegmentFieldsQuery['segmentFields']>;
+  /** Evaluates a rule now without saving it: count, canonical rule and a page of members (`endCursor` / `after`). */
+  preview(variables: PreviewSegmentQueryVariables, opts?: CrmRequestOptions): Promise<PreviewSegmentQuery['previewSegment']>;
+  /** Saves a segment (`rule` text or `ruleTree`); its members are materialised at once. */
+  create(input: CreateSegmentInput, opts?: CrmRequestOptions): Promise<CreateSegmentMutation['createSegment']>;
+  /** Renames, describes or changes the rule (pass `version` for optimistic concurrency). */
+  update(input: UpdateSegmentInput, opts?: CrmRequestOptions): Promise<UpdateSegmentMutation['updateSegment']>;
+  /** Deletes a saved segment and its membership. */
+  delete(id: string, opts?: CrmRequestOptions): Promise<DeleteSegmentMutation['deleteSegment']>;
+  /** Recomputes the membership now; the result says how many entered and left. */
+  refresh(id: string, opts?: CrmRequestOptions): Promise<RefreshSegmentMutation['refreshSegment']>;
+  /** A page of the segment's members (`null` when the segment is not in this shop). */
+  members(id: string, variables?: Omit<SegmentMembersQueryVariables, 'id'>, opts?: CrmRequestOptions): PagePromise<SegmentMembers | null>;
+  /** Every member, page by page (100 per request). */
+  allMembers(id: string, opts?: CrmRequestOptions): AsyncGenerator<NonNullable<SegmentMembers>['edges'][number]['node'], void, undefined>;
+  /**
+   * Streams the members as CSV rows (header first) or JSONL lines from GET /segments/{id}/export;
+   * works in browsers and Node, the body is read as it arrives.
+   *
+   * @example
+   * for await (const line of crm.segments.export(id, { format: 'jsonl' })) console.log(JSON.parse(line).email);
+   */
+  export(id: string, exportOptions?: SegmentExportOptions): AsyncIterable<string>;
+  /** SEGMENT_ENTERED / SEGMENT_LEFT events of one saved segment (payload: segmentId, customerId, segmentName). */
+  membershipChanged(
+    segmentId: string,
+    opts?: SubscribeOptions,
+  ): AsyncIterable<SegmentMembershipChangedSubscription['segmentMembershipChanged']>;
+}
+
+/** Orders synced from commerce platforms. */
+export interface CrmOrdersApi {
+  /** An order by id; `null` when not in this shop. */
+  get(id: string, opts?: CrmRequestOptions): Promise<GetOrderQuery['order']>;
+  /** A page of the shop's orders, newest (placedAt) first. */
+  list(variables?: ListOrdersQueryVariables, opts?: CrmRequestOptions): PagePromise<ListOrdersQuery['orders']>;
+  /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
+  upsert(input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']>;
+}
+
+/** Loyalty scores, churn warnings, shop KPIs, points and tiers. */
+export interface CrmLoyaltyApi {
+  /** A customer's loyalty score with indicators and their facts, RFM, values and churn warning; `null` when not in this shop. */
+  get(customerId: string, opts?: CrmRequestOptions): Promise<CustomerLoyaltyQuery['customer']>;
+  /** Shop KPIs over [from, to): repurchase, complaint and churn rates, AOV, sources, funnel, loyalty distribution. */
+  kpis(from: string, to: string, opts?: CrmRequestOptions): Promise<ShopKpisQuery['shopKpis']>;
+  /** Why leads were lost in [from, to): by reason, source, owner, stage reached, and per month. */
+  leadLosses(from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']>;
+  /** Weights, targets, churn thresholds, points rules and tiers. */
+  settings(opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']>;
+  /** Changes settings (omitted = unchanged, null = default). */
+  updateSettings(
+    input: UpdateLoyaltySettingsInput,
+    opts?: CrmRequestOptions,
+  ): Promise<UpdateLoyaltySettingsMutation['updateLoyaltySettings']>;
+  /** Recomputes every customer's metrics now. */
+  recompute(opts?: CrmRequestOptions): Promise<RecomputeLoyaltyMutation['recomputeLoyalty']>;
+  /** Balance, tier, tier history and a page of the ledger (newest first). */
+  points(
+    customerId: string,
+    variables?: Omit<CustomerPointsQueryVariables, 'id'>,
+    opts?: CrmRequestOptions,
+  ): Promise<CustomerPointsQuery['customer']>;
+  /** Points for an action outside the automatic rules. Idempotent (the SDK sets `idempotencyKey` when missing). */
+  earn(input: Keyed<EarnPointsInput>, opts?: CrmRequestOptions): Promise<EarnPointsMutation['earnPoints']>;
+  /** Spends points; `InsufficientPointsError` when the balance is smaller. Idempotent. */
+  redeem(input: Keyed<RedeemPointsInput>, opts?: CrmRequestOptions): Promise<RedeemPointsMutation['redeemPoints']>;
+  /** A manual correction with a reason. Idempotent. */
+  adjust(input: Keyed<AdjustPointsInput>, opts?: CrmRequestOptions): Promise<AdjustPointsMutation['adjustPoints']>;
+  /** Expires earned points past their expiry date. */
+  expire(opts?: CrmRequestOptions): Promise<ExpirePointsMutation['expirePoints']>;
+  /** CHURN_RISK_RAISED events (a customer crossed into HIGH), with reconnect and resume. */
+  churnRiskRaised(opts?: SubscribeOptions): AsyncIterable<ChurnRiskRaisedSubscription['churnRiskRaised']>;
+  /** TIER_CHANGED events. */
+  tierChanged(opts?: SubscribeOptions): AsyncIterable<TierChangedSubscription['tierChanged']>;
+}
+
 /**
  * Creates a client for the CRM API. The client is frozen and safe to share; it works in browsers
  * and Node 20+.
@@ -340,7 +715,7 @@ function documentText(document: unknown, print?: (d: never) => string): string {
  * const { customer } = unwrap(await crm.customers.create({ email: 'anna@example.com', tags: ['newsletter'] }));
  * const page = await crm.customers.list({ first: 20, filter: { stages: ['PROSPECT'] } });
  */
-export function createCrmClient(options: CrmClientOptions) {
+export function createCrmClient(options: CrmClientOptions): CrmClient {
   const doFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (!doFetch) throw new CrmError('No fetch implementation available: pass options.fetch', { code: 'CONFIGURATION' });
   const { apiKey, getToken } = options;
@@ -349,13 +724,24 @@ export function createCrmClient(options: CrmClientOptions) {
   }
   const { execute } = createTransport({
     url: options.url,
-    getToken: getToken ?? (() => apiKey as string),
-    customerToken: options.customerToken,
-    staffId: options.staffId,
-    headers: options.headers,
+    getToken: getToken
+      ? async () => {
+          try {
+            return await getToken();
+          } catch (cause) {
+            throw new CrmAuthError('getToken() failed', { code: 'GET_TOKEN_FAILED', url: options.url, cause });
+          }
+        }
+      : () => apiKey as string,
+    headers: {
+      ...options.headers,
+      ...(options.customerToken ? { 'x-customer-token': options.customerToken } : {}),
+      ...(options.staffId ? { 'x-crm-staff-id': options.staffId } : {}),
+    },
     fetch: doFetch,
     retries: options.retries ?? 2,
-    timeoutMs: options.timeoutMs ?? 15_000,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    deadlineMs: options.deadlineMs ?? 10_000,
     retryDelayMs: options.retryDelayMs ?? 300,
     maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
     logger: options.logger,
@@ -378,14 +764,15 @@ export function createCrmClient(options: CrmClientOptions) {
     options?: CrmRequestOptions,
   ): Promise<R>;
   async function request(document: unknown, variables?: Record<string, unknown>, opts?: CrmRequestOptions): Promise<unknown> {
-    return execute(documentText(document, options.print), variables, opts);
+    const text = documentText(document, options.print);
+    return execute(text, variables, opts ?? {}, operationInfo(document, text));
   }
 
   /** Runs a generated document and picks the field. */
   const run = <R, V, T>(doc: DocumentTypeDecoration<R, V>, variables: V, opts: CrmRequestOptions | undefined, pick: (r: R) => T) =>
-    execute<R>(doc.toString(), variables as Record<string, unknown>, opts).then(pick);
+    execute<R>(doc.toString(), variables as Record<string, unknown>, opts ?? {}, operationInfo(doc, doc.toString())).then(pick);
 
-  const customers = Object.freeze({
+  const customers: CrmCustomersApi = Object.freeze({
     /** A customer by id (a merged duplicate's id resolves to the survivor); `null` when not in this shop. */
     get: (id: string, opts?: CrmRequestOptions): Promise<GetCustomerQuery['customer']> =>
       run(GetCustomerDocument, { id }, opts, (r) => r.customer),
@@ -393,15 +780,18 @@ export function createCrmClient(options: CrmClientOptions) {
     getBy: (by: GetCustomerByQueryVariables, opts?: CrmRequestOptions): Promise<GetCustomerByQuery['customerBy']> =>
       run(GetCustomerByDocument, by, opts, (r) => r.customerBy),
     /** A page of customers (Relay connection, at most 100 per page); use with {@link paginate} for all. */
-    list: (variables: ListCustomersQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListCustomersQuery['customers']> =>
-      run(ListCustomersDocument, variables, opts, (r) => r.customers),
+    list: (variables: ListCustomersQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListCustomersQuery['customers']> =>
+      listPages((after) => run(ListCustomersDocument, { ...variables, after }, opts, (r) => r.customers), variables.after),
     /** A page of the customer's timeline (interactions, orders, stage and consent changes, newest first); `null` when not in this shop. */
     timeline: (
       id: string,
       variables: Omit<CustomerTimelineQueryVariables, 'id'> = {},
       opts?: CrmRequestOptions,
-    ): Promise<NonNullable<CustomerTimelineQuery['customer']>['timeline'] | null> =>
-      run(CustomerTimelineDocument, { ...variables, id }, opts, (r) => r.customer?.timeline ?? null),
+    ): PagePromise<NonNullable<CustomerTimelineQuery['customer']>['timeline'] | null> =>
+      listPages(
+        (after) => run(CustomerTimelineDocument, { ...variables, id, after }, opts, (r) => r.customer?.timeline ?? null),
+        variables.after,
+      ),
     /** Creates a customer (emails lower-cased, phones to E.164); a taken email/phone/externalId is a `ConflictError`. */
     create: (input: CreateCustomerInput, opts?: CrmRequestOptions): Promise<CreateCustomerMutation['createCustomer']> =>
       run(CreateCustomerDocument, { input }, opts, (r) => r.createCustomer),
@@ -434,12 +824,12 @@ export function createCrmClient(options: CrmClientOptions) {
       run(DeleteCustomerDocument, { input: { id } }, opts, (r) => r.deleteCustomer),
   });
 
-  const tags = Object.freeze({
+  const tags: CrmTagsApi = Object.freeze({
     /** All tags of the shop, by name. */
     list: (opts?: CrmRequestOptions): Promise<ListTagsQuery['tags']> => run(ListTagsDocument, {}, opts, (r) => r.tags),
   });
 
-  const me = Object.freeze({
+  const me: CrmMeApi = Object.freeze({
     /** The customer named by `customerToken` (publishable key); `null` without a valid token. */
     get: (opts?: CrmRequestOptions): Promise<MeQuery['me']> => run(MeDocument, {}, opts, (r) => r.me),
     /** Updates the own profile (preferred channel, consents with source "self-service", …). */
@@ -447,7 +837,7 @@ export function createCrmClient(options: CrmClientOptions) {
       run(UpdateMyProfileDocument, { input }, opts, (r) => r.updateMyProfile),
   });
 
-  const keys = Object.freeze({
+  const keys: CrmKeysApi = Object.freeze({
     /** The shop's API keys (never the keys themselves), newest first. Needs `keys:manage`. */
     list: (opts?: CrmRequestOptions): Promise<ListApiKeysQuery['apiKeys']> => run(ListApiKeysDocument, {}, opts, (r) => r.apiKeys),
     /** Creates a key; the result's `key` is shown only now. */
@@ -458,7 +848,7 @@ export function createCrmClient(options: CrmClientOptions) {
       run(RevokeApiKeyDocument, { input: { id } }, opts, (r) => r.revokeApiKey),
   });
 
-  const staff = Object.freeze({
+  const staff: CrmStaffApi = Object.freeze({
     /** Staff users (sales reps, agents); inactive ones with `includeInactive`. */
     list: (variables: { includeInactive?: boolean } = {}, opts?: CrmRequestOptions): Promise<ListStaffUsersQuery['staffUsers']> =>
       run(ListStaffUsersDocument, variables, opts, (r) => r.staffUsers),
@@ -468,9 +858,16 @@ export function createCrmClient(options: CrmClientOptions) {
     /** Changes name, role or active; a shop always keeps one active owner. */
     update: (input: UpdateStaffUserInput, opts?: CrmRequestOptions): Promise<UpdateStaffUserMutation['updateStaffUser']> =>
       run(UpdateStaffUserDocument, { input }, opts, (r) => r.updateStaffUser),
+    authorizationSettings: (opts?: CrmRequestOptions): Promise<AuthorizationSettingsQuery['authorizationSettings']> =>
+      run(AuthorizationSettingsDocument, {}, opts, (r) => r.authorizationSettings),
+    updateAuthorizationSettings: (
+      input: UpdateAuthorizationSettingsInput,
+      opts?: CrmRequestOptions,
+    ): Promise<UpdateAuthorizationSettingsMutation['updateAuthorizationSettings']> =>
+      run(UpdateAuthorizationSettingsDocument, { input }, opts, (r) => r.updateAuthorizationSettings),
   });
 
-  const tokens = Object.freeze({
+  const tokens: CrmTokensApi = Object.freeze({
     /** Issues a short-lived customer token for the storefront's "my profile" area (secret key only). */
     createCustomerToken: (
       input: CreateCustomerTokenInput,
@@ -479,17 +876,17 @@ export function createCrmClient(options: CrmClientOptions) {
       run(CreateCustomerTokenDocument, { input }, opts, (r) => r.createCustomerToken),
   });
 
-  const shop = Object.freeze({
+  const shop: CrmShopApi = Object.freeze({
     /** The caller's shop. */
     get: (opts?: CrmRequestOptions): Promise<ShopQuery['shop']> => run(ShopDocument, {}, opts, (r) => r.shop),
     /** The calling key: kind, scopes, acting staff user or customer; `null` without credentials. */
     viewer: (opts?: CrmRequestOptions): Promise<ViewerQuery['viewer']> => run(ViewerDocument, {}, opts, (r) => r.viewer),
   });
 
-  const interactions = Object.freeze({
+  const interactions: CrmInteractionsApi = Object.freeze({
     /** A page of the shop's interactions, newest first. */
-    list: (variables: ListInteractionsQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListInteractionsQuery['interactions']> =>
-      run(ListInteractionsDocument, variables, opts, (r) => r.interactions),
+    list: (variables: ListInteractionsQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListInteractionsQuery['interactions']> =>
+      listPages((after) => run(ListInteractionsDocument, { ...variables, after }, opts, (r) => r.interactions), variables.after),
     /** Records a touchpoint. Idempotent: the SDK sets `idempotencyKey` when missing, so it is retried safely. */
     record: (input: RecordInteractionInput, opts?: CrmRequestOptions): Promise<RecordInteractionMutation['recordInteraction']> =>
       run(RecordInteractionDocument, { input }, opts, (r) => r.recordInteraction),
@@ -504,13 +901,13 @@ export function createCrmClient(options: CrmClientOptions) {
       run(TrackInteractionDocument, { input }, opts, (r) => r.trackInteraction),
   });
 
-  const leads = Object.freeze({
+  const leads: CrmLeadsApi = Object.freeze({
     /** Lead capture from a storefront form (publishable key): creates or updates a PROSPECT. Idempotent, retried safely. */
     capture: (input: CaptureLeadInput, opts?: CrmRequestOptions): Promise<CaptureLeadMutation['captureLead']> =>
       run(CaptureLeadDocument, { input }, opts, (r) => r.captureLead),
     /** A page of the lead pool: SUSPECT / PROSPECT leads without an owner, newest first. */
-    pool: (variables: LeadPoolQueryVariables = {}, opts?: CrmRequestOptions): Promise<LeadPoolQuery['leadPool']> =>
-      run(LeadPoolDocument, variables, opts, (r) => r.leadPool),
+    pool: (variables: LeadPoolQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<LeadPoolQuery['leadPool']> =>
+      listPages((after) => run(LeadPoolDocument, { ...variables, after }, opts, (r) => r.leadPool), variables.after),
     /** The acting staff user (client option `staffId`) takes a lead from the pool; a lead claimed by someone else is a `ConflictError`. */
     claim: (customerId: string, opts?: CrmRequestOptions): Promise<ClaimLeadMutation['claimLead']> =>
       run(ClaimLeadDocument, { input: { customerId } }, opts, (r) => r.claimLead),
@@ -531,7 +928,11 @@ export function createCrmClient(options: CrmClientOptions) {
       run(ReturnStaleLeadsDocument, { input: { limit } }, opts, (r) => r.returnStaleLeads),
   });
 
-  const followUps = Object.freeze({
+  const followUps: CrmFollowUpsApi = Object.freeze({
+    markLeadLost: (input: MarkLeadLostInput, opts?: CrmRequestOptions): Promise<MarkLeadLostMutation['markLeadLost']> =>
+      run(MarkLeadLostDocument, { input }, opts, (r) => r.markLeadLost),
+    reopenLead: (input: ReopenLeadInput, opts?: CrmRequestOptions): Promise<ReopenLeadMutation['reopenLead']> =>
+      run(ReopenLeadDocument, { input }, opts, (r) => r.reopenLead),
     /** A follow-up by id; `null` when not in this shop (or, for an agent, not theirs). */
     get: (id: string, opts?: CrmRequestOptions): Promise<GetFollowUpQuery['followUp']> =>
       run(GetFollowUpDocument, { id }, opts, (r) => r.followUp),
@@ -596,6 +997,7 @@ export function createCrmClient(options: CrmClientOptions) {
     url: options.url,
     wsUrl: options.wsUrl,
     webSocketImpl: options.webSocketImpl,
+    maxReconnects: options.maxReconnects,
     getToken: getToken ?? (() => apiKey as string),
     staffId: options.staffId,
     retryDelayMs: options.retryDelayMs ?? 300,
@@ -603,7 +1005,7 @@ export function createCrmClient(options: CrmClientOptions) {
     logger: options.logger,
   });
   const sub = String;
-  const subscriptions = Object.freeze({
+  const subscriptions: CrmSubscriptionsApi = Object.freeze({
     /** Every event of the shop (optionally only `types`), in order; resumes with `after`. */
     events: (variables: { types?: EventType[] } = {}, opts?: SubscribeOptions): AsyncIterable<EventsSubscription['events']> =>
       subscriber.subscribe(sub(EventsDocument), variables, (d: EventsSubscription) => d.events, opts),
@@ -629,7 +1031,7 @@ export function createCrmClient(options: CrmClientOptions) {
       subscriber.subscribe(sub(FollowUpDueDocument), assigneeId ? { assigneeId } : {}, (d: FollowUpDueSubscription) => d.followUpDue, opts),
   });
 
-  const webhooks = Object.freeze({
+  const webhooks: CrmWebhooksApi = Object.freeze({
     /** The shop's webhook endpoints (secrets are never listed). Needs `webhooks:manage`. */
     list: (opts?: CrmRequestOptions): Promise<ListWebhookEndpointsQuery['webhookEndpoints']> =>
       run(ListWebhookEndpointsDocument, {}, opts, (r) => r.webhookEndpoints),
@@ -637,8 +1039,8 @@ export function createCrmClient(options: CrmClientOptions) {
     deliveries: (
       variables: ListWebhookDeliveriesQueryVariables = {},
       opts?: CrmRequestOptions,
-    ): Promise<ListWebhookDeliveriesQuery['webhookDeliveries']> =>
-      run(ListWebhookDeliveriesDocument, variables, opts, (r) => r.webhookDeliveries),
+    ): PagePromise<ListWebhookDeliveriesQuery['webhookDeliveries']> =>
+      listPages((after) => run(ListWebhookDeliveriesDocument, { ...variables, after }, opts, (r) => r.webhookDeliveries), variables.after),
     /** Adds an endpoint; the result's `secret` (for verifyWebhookSignature) is returned only here and by rotateSecret. */
     create: (
       input: CreateWebhookEndpointInput,
@@ -662,14 +1064,13 @@ export function createCrmClient(options: CrmClientOptions) {
       run(RedeliverWebhookDocument, { input: { id } }, opts, (r) => r.redeliverWebhook),
   });
 
-  type SegmentMembers = NonNullable<SegmentMembersQuery['segment']>['members'];
-  const segments = Object.freeze({
+  const segments: CrmSegmentsApi = Object.freeze({
     /** A saved segment by id; `null` when not in this shop. */
     get: (id: string, opts?: CrmRequestOptions): Promise<GetSegmentQuery['segment']> =>
       run(GetSegmentDocument, { id }, opts, (r) => r.segment),
     /** A page of saved segments, by name. */
-    list: (variables: ListSegmentsQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListSegmentsQuery['segments']> =>
-      run(ListSegmentsDocument, variables, opts, (r) => r.segments),
+    list: (variables: ListSegmentsQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListSegmentsQuery['segments']> =>
+      listPages((after) => run(ListSegmentsDocument, { ...variables, after }, opts, (r) => r.segments), variables.after),
     /** The fields, operators and arguments of the rule language (for rule editors). */
     fields: (opts?: CrmRequestOptions): Promise<SegmentFieldsQuery['segmentFields']> =>
       run(SegmentFieldsDocument, {}, opts, (r) => r.segmentFields),
@@ -693,7 +1094,11 @@ export function createCrmClient(options: CrmClientOptions) {
       id: string,
       variables: Omit<SegmentMembersQueryVariables, 'id'> = {},
       opts?: CrmRequestOptions,
-    ): Promise<SegmentMembers | null> => run(SegmentMembersDocument, { ...variables, id }, opts, (r) => r.segment?.members ?? null),
+    ): PagePromise<SegmentMembers | null> =>
+      listPages(
+        (after) => run(SegmentMembersDocument, { ...variables, id, after }, opts, (r) => r.segment?.members ?? null),
+        variables.after,
+      ),
     /** Every member, page by page (100 per request). */
     allMembers: (id: string, opts?: CrmRequestOptions) =>
       paginate((after) => run(SegmentMembersDocument, { id, first: 100, after }, opts, (r) => r.segment?.members ?? null)),
@@ -729,12 +1134,12 @@ export function createCrmClient(options: CrmClientOptions) {
       ),
   });
 
-  const orders = Object.freeze({
+  const orders: CrmOrdersApi = Object.freeze({
     /** An order by id; `null` when not in this shop. */
     get: (id: string, opts?: CrmRequestOptions): Promise<GetOrderQuery['order']> => run(GetOrderDocument, { id }, opts, (r) => r.order),
     /** A page of the shop's orders, newest (placedAt) first. */
-    list: (variables: ListOrdersQueryVariables = {}, opts?: CrmRequestOptions): Promise<ListOrdersQuery['orders']> =>
-      run(ListOrdersDocument, variables, opts, (r) => r.orders),
+    list: (variables: ListOrdersQueryVariables = {}, opts?: CrmRequestOptions): PagePromise<ListOrdersQuery['orders']> =>
+      listPages((after) => run(ListOrdersDocument, { ...variables, after }, opts, (r) => r.orders), variables.after),
     /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
     upsert: (input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']> =>
       run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),
@@ -745,14 +1150,15 @@ export function createCrmClient(options: CrmClientOptions) {
     ...input,
     idempotencyKey: input.idempotencyKey ?? globalThis.crypto.randomUUID(),
   });
-  type Keyed<T extends { idempotencyKey: string }> = Omit<T, 'idempotencyKey'> & { idempotencyKey?: string };
-  const loyalty = Object.freeze({
+  const loyalty: CrmLoyaltyApi = Object.freeze({
     /** A customer's loyalty score with indicators and their facts, RFM, values and churn warning; `null` when not in this shop. */
     get: (customerId: string, opts?: CrmRequestOptions): Promise<CustomerLoyaltyQuery['customer']> =>
       run(CustomerLoyaltyDocument, { id: customerId }, opts, (r) => r.customer),
     /** Shop KPIs over [from, to): repurchase, complaint and churn rates, AOV, sources, funnel, loyalty distribution. */
     kpis: (from: string, to: string, opts?: CrmRequestOptions): Promise<ShopKpisQuery['shopKpis']> =>
       run(ShopKpisDocument, { from, to }, opts, (r) => r.shopKpis),
+    leadLosses: (from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']> =>
+      run(LeadLossKpisDocument, { from, to }, opts, (r) => r.shopKpis.leadLosses),
     /** Weights, targets, churn thresholds, points rules and tiers. */
     settings: (opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']> =>
       run(LoyaltySettingsDocument, {}, opts, (r) => r.loyaltySettings),
@@ -831,6 +1237,3 @@ export function createCrmClient(options: CrmClientOptions) {
     close: () => subscriber.close(),
   });
 }
-
-/** The client {@link createCrmClient} returns. */
-export type CrmClient = ReturnType<typeof createCrmClient>;

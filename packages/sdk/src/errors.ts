@@ -8,6 +8,20 @@ export type CrmErrorOptions = {
   requestId?: string;
   /** Input path the error concerns (result-union errors). */
   path?: readonly string[];
+  /** The endpoint the request went to. */
+  url?: string;
+  /** The WebSocket close code (subscriptions). */
+  closeCode?: number;
+  /** The close code's name in graphql-ws's `CloseCode`, or the server's close reason (subscriptions). */
+  closeReason?: string;
+  /** {@link CrmNetworkError}, {@link CrmSubscriptionError}: the system error code of the cause (e.g. `ECONNREFUSED`). */
+  causeCode?: string;
+  /** {@link CrmNetworkError} (503), {@link CrmRateLimitError}: from `Retry-After`. */
+  retryAfterMs?: number;
+  /** {@link CrmGraphQLError}: every error of the response. */
+  errors?: readonly GraphQLErrorEntry[];
+  /** {@link CrmSubscriptionError}: failed connection attempts in a row. */
+  attempts?: number;
   /** The underlying error. */
   cause?: unknown;
 };
@@ -20,32 +34,48 @@ export type CrmErrorOptions = {
  * | {@link CrmNetworkError} | server unreachable, timeout, unreadable response | `NETWORK_ERROR`, `TIMEOUT`, `BAD_RESPONSE` |
  * | {@link CrmAuthError} | bad/revoked key (401), key or customer token not allowed (403, `ForbiddenError`) | `UNAUTHENTICATED`, `FORBIDDEN` |
  * | {@link CrmRateLimitError} | HTTP 429 after the retries | `RATE_LIMITED` |
- * | {@link CrmValidationError} | `ValidationError` result (via {@link unwrap}) | `VALIDATION_FAILED` |
- * | {@link CrmNotFoundError} | `NotFoundError` result | `NOT_FOUND` |
- * | {@link CrmConflictError} | `ConflictError`, `VersionConflictError`, `IdempotencyConflictError` results | server's code |
  * | {@link CrmGraphQLError} | any other GraphQL error (e.g. `INTERNAL`, `QUERY_TOO_COMPLEX`) | `extensions.code` |
+ * | `Crm<Type>` (generated) | an error member of a mutation result, via `unwrap()`: `CrmValidationError` (`issues`), `CrmNotFoundError`, `CrmConflictError`, `CrmVersionConflictError` (`currentVersion`), `CrmInsufficientPointsError` (`balance`), `CrmForbiddenError` (a `CrmAuthError`), … | the server's code |
+ * | {@link CrmSubscriptionError} | a subscription gave up reconnecting, or its connection was closed for good | `closeCode` / `closeReason` |
  */
 export class CrmError extends Error {
   /** Stable machine-readable code, e.g. `UNAUTHENTICATED`, `NETWORK_ERROR`, `VALIDATION_FAILED`. */
-  readonly code: string;
+  declare readonly code: string;
   /** HTTP status, when a response was received. */
-  readonly status?: number;
-  /** The request id sent as `x-request-id` (quote it when reporting a problem). */
-  readonly requestId?: string;
+  declare readonly status?: number;
+  /** The request id (`x-request-id`, as the server echoed or assigned it): quote it when reporting a problem. */
+  declare readonly requestId?: string;
   /** The input path the error concerns, e.g. `["input", "email"]` (result-union errors only). */
-  readonly path?: readonly string[];
-  constructor(message: string, opts: CrmErrorOptions) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  declare readonly path?: readonly string[];
+  /** The endpoint the request went to. */
+  declare readonly url?: string;
+  /**
+   * The WebSocket close code when a subscription's connection was closed (e.g. 4403 Forbidden,
+   * 4500 InternalServerError, 1006 abnormal closure); never in `status`, which is HTTP only.
+   */
+  declare readonly closeCode?: number;
+  /** The close code's name in graphql-ws's `CloseCode` (e.g. `Forbidden`), else the server's close reason. */
+  declare readonly closeReason?: string;
+  // Fields are `declare`d and set from the options in one place (subclasses only declare theirs):
+  // the storefront bundle stays small and every subclass carries exactly what it was given.
+  constructor(message: string, { cause, ...fields }: CrmErrorOptions) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
-    this.code = opts.code;
-    this.status = opts.status;
-    this.requestId = opts.requestId;
-    this.path = opts.path;
+    Object.assign(this, fields);
   }
 }
 
-/** The server could not be reached, the request timed out (`code: 'TIMEOUT'`), or the response was unreadable. */
-export class CrmNetworkError extends CrmError {}
+/**
+ * The server could not be reached (`NETWORK_ERROR`, with `causeCode` such as `ECONNREFUSED`), an
+ * attempt or the whole call timed out (`TIMEOUT`, `DEADLINE_EXCEEDED`), the service is unavailable
+ * (`SERVICE_UNAVAILABLE`, HTTP 503, with `retryAfterMs`), or the response was unreadable (`BAD_RESPONSE`).
+ */
+export class CrmNetworkError extends CrmError {
+  /** The system error code of the cause, e.g. `ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET` (Node; browsers give none). */
+  declare readonly causeCode?: string;
+  /** From the `Retry-After` header of a 503, when the server sent one. */
+  declare readonly retryAfterMs?: number;
+}
 
 /** Missing, unknown or revoked key (HTTP 401), or a key / customer token not allowed to do this (403 or a `ForbiddenError` result). */
 export class CrmAuthError extends CrmError {}
@@ -53,11 +83,7 @@ export class CrmAuthError extends CrmError {}
 /** Too many requests (HTTP 429) and no retries left; `retryAfterMs` tells when to try again. */
 export class CrmRateLimitError extends CrmError {
   /** From the `Retry-After` header, when the server sent one. */
-  readonly retryAfterMs?: number;
-  constructor(message: string, opts: Omit<CrmErrorOptions, 'code'> & { code?: string; retryAfterMs?: number }) {
-    super(message, { ...opts, code: opts.code ?? 'RATE_LIMITED' });
-    this.retryAfterMs = opts.retryAfterMs;
-  }
+  declare readonly retryAfterMs?: number;
 }
 
 /** One GraphQL error as the server returned it. */
@@ -66,38 +92,17 @@ export type GraphQLErrorEntry = { message: string; path?: (string | number)[]; e
 /** The server rejected the operation with GraphQL errors (not an expected, typed result). */
 export class CrmGraphQLError extends CrmError {
   /** Every error of the response. */
-  readonly errors: readonly GraphQLErrorEntry[];
-  constructor(message: string, opts: CrmErrorOptions & { errors: readonly GraphQLErrorEntry[] }) {
-    super(message, opts);
-    this.errors = opts.errors;
-  }
+  declare readonly errors: readonly GraphQLErrorEntry[];
 }
-
-/** One problem with one input field. */
-export type ValidationIssue = { path: readonly string[]; message: string; code: string };
-
-/** A `ValidationError` result: nothing was written; `issues` lists every problem. */
-export class CrmValidationError extends CrmError {
-  /** Every problem found, each with the input path it concerns. */
-  readonly issues: readonly ValidationIssue[];
-  constructor(message: string, opts: CrmErrorOptions & { issues: readonly ValidationIssue[] }) {
-    super(message, opts);
-    this.issues = opts.issues;
-  }
-}
-
-/** A `NotFoundError` result: the referenced record is not in this shop. */
-export class CrmNotFoundError extends CrmError {}
 
 /**
- * A `ConflictError` (e.g. email taken), `VersionConflictError` (`currentVersion` set: someone
- * changed the record since you read it) or `IdempotencyConflictError` result.
+ * A subscription ended: the server closed the connection for good (`closeCode`, named by
+ * graphql-ws's `CloseCode` in `closeReason`), or the connection could not be re-established after
+ * `maxReconnects` attempts (`code: 'RECONNECT_FAILED'`, the last failure in `cause`).
  */
-export class CrmConflictError extends CrmError {
-  /** The record's current version (`VersionConflictError` only). */
-  readonly currentVersion?: number;
-  constructor(message: string, opts: CrmErrorOptions & { currentVersion?: number }) {
-    super(message, opts);
-    this.currentVersion = opts.currentVersion;
-  }
+export class CrmSubscriptionError extends CrmError {
+  /** Failed connection attempts in a row before giving up (`RECONNECT_FAILED`). */
+  declare readonly attempts?: number;
+  /** The system error code when the socket could not connect (e.g. `ECONNREFUSED`). */
+  declare readonly causeCode?: string;
 }

@@ -16,23 +16,38 @@ export {
 } from './client.js';
 export {
   CrmAuthError,
-  CrmConflictError,
   CrmError,
   type CrmErrorOptions,
   CrmGraphQLError,
   CrmNetworkError,
-  CrmNotFoundError,
   CrmRateLimitError,
-  CrmValidationError,
+  CrmSubscriptionError,
   type GraphQLErrorEntry,
-  type ValidationIssue,
 } from './errors.js';
+// One class per `Error` implementation of the schema (generated), e.g. CrmValidationError.
+export * from './generated/errors.js';
 // Typed documents (for `crm.request`), fragment, operation, input and enum types.
 export * from './generated/graphql.js';
 export { idempotentInputTypes } from './generated/idempotency.js';
-export { type Connection, type PaginateOptions, paginate } from './paginate.js';
-export { type Failure, isResultError, type ResultError, type ResultErrorTypename, type Success, toCrmError, unwrap } from './results.js';
+export { type Connection, type PagePromise, type PaginateOptions, paginate } from './paginate.js';
+export {
+  type Failure,
+  isResultError,
+  type ResultError,
+  type ResultErrorFields,
+  type ResultErrorTypename,
+  type Success,
+  toCrmError,
+  unwrap,
+  type ValidationIssue,
+} from './results.js';
 export type { SegmentExportOptions } from './segment-export.js';
-export type { CrmSubscriptionOptions, SubscribeOptions } from './subscriptions.js';
-export { type CrmLogger, type CrmRequestOptions, newIdempotencyKey } from './transport.js';
-export { type VerifyWebhookOptions, verifyWebhookSignature } from './webhooks.js';
+export type { CrmSubscriptionOptions, SubscribeOptions, SubscriptionState } from './subscriptions.js';
+export { type CrmLogger, type CrmRequestOptions, newIdempotencyKey, requestIdOf } from './transport.js';
+export {
+  CrmWebhookSignatureError,
+  type VerifiedWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  type WebhookSignatureFailure,
+} from './webhooks.js';

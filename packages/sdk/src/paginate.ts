@@ -50,3 +50,37 @@ export async function* paginate<N>(
     after = next;
   }
 }
+
+type NodeOf<C> = C extends { edges: readonly { node: infer N }[] } ? N : never;
+
+/**
+ * What list methods return: the first page (a Promise of the connection, as before) that is also
+ * an async iterable over every node of every page, following `endCursor` (stripe-node's
+ * auto-pagination style).
+ *
+ * @example
+ * const page = await crm.customers.list({ first: 50 });          // one page
+ * for await (const c of crm.customers.list({ first: 50 })) {}   // every customer, 50 per request
+ */
+export type PagePromise<C> = Promise<C> & AsyncIterable<NodeOf<NonNullable<C>>>;
+
+/** Makes a {@link PagePromise}: fetches the first page now; iteration reuses it, then fetches the following pages. */
+export function listPages<C extends Connection<unknown> | null | undefined>(
+  fetchPage: (after: string | undefined) => Promise<C>,
+  after?: string | null,
+): PagePromise<C> {
+  const first = fetchPage(after ?? undefined);
+  return Object.assign(first, {
+    [Symbol.asyncIterator]: () => {
+      let used = false;
+      const pages = (cursor: string | undefined) => {
+        if (used) return fetchPage(cursor);
+        used = true;
+        return first;
+      };
+      return paginate(pages as (cursor: string | undefined) => Promise<Connection<NodeOf<NonNullable<C>>> | null | undefined>)[
+        Symbol.asyncIterator
+      ]();
+    },
+  });
+}

@@ -1,23 +1,16 @@
-import { CrmAuthError, CrmConflictError, CrmError, CrmNotFoundError, CrmValidationError, type ValidationIssue } from './errors.js';
+import { CrmError } from './errors.js';
+import { resultErrorClasses } from './generated/error-map.js';
+import type { ResultErrorFields, ResultErrorTypename } from './generated/errors.js';
+import type { ErrorFieldsFragment } from './generated/graphql.js';
+import { requestIdOf } from './transport.js';
 
-/** `__typename`s of the error members of mutation result unions (all implement `interface Error`). */
-export type ResultErrorTypename =
-  | 'ValidationError'
-  | 'NotFoundError'
-  | 'ConflictError'
-  | 'VersionConflictError'
-  | 'ForbiddenError'
-  | 'IdempotencyConflictError';
+export type { ResultErrorFields, ResultErrorTypename };
 
-/** An error member of a mutation result union, as selected by the SDK's `ErrorFields` fragment. */
-export type ResultError = {
-  __typename: ResultErrorTypename;
-  code: string;
-  message: string;
-  path: readonly string[];
-  issues?: readonly ValidationIssue[];
-  currentVersion?: number;
-};
+/** An error member of a mutation result union, as selected by the generated `ErrorFields` fragment. */
+export type ResultError = ErrorFieldsFragment;
+
+/** One problem with one input field (`CrmValidationError.issues`). */
+export type ValidationIssue = ResultErrorFields<'ValidationError'>['issues'][number];
 
 /** The success member(s) of a mutation result union. */
 export type Success<T> = Exclude<T, { __typename: ResultErrorTypename }>;
@@ -27,44 +20,29 @@ export type Failure<T> = Extract<T, { __typename: ResultErrorTypename }>;
 
 /**
  * True when a mutation result is one of its error members. Also recognises error types added to
- * the schema later (any `__typename` ending in `Error` with a `code` and `message`).
+ * the schema after this SDK was generated (any `__typename` ending in `Error` with a `code` and `message`).
  */
 export function isResultError<T extends { __typename: string }>(result: T): result is Failure<T> {
   const r = result as { __typename: string; code?: unknown; message?: unknown };
   return r.__typename.endsWith('Error') && typeof r.code === 'string' && typeof r.message === 'string';
 }
 
-/** The {@link CrmError} subclass for an error member of a result union. */
-export function toCrmError(error: {
-  __typename: string;
-  code: string;
-  message: string;
-  path?: readonly string[];
-  issues?: readonly ValidationIssue[];
-  currentVersion?: number;
-}): CrmError {
-  const opts = { code: error.code, path: error.path };
-  switch (error.__typename) {
-    case 'ValidationError':
-      return new CrmValidationError(error.message, { ...opts, issues: error.issues ?? [] });
-    case 'NotFoundError':
-      return new CrmNotFoundError(error.message, opts);
-    case 'ForbiddenError':
-      return new CrmAuthError(error.message, opts);
-    case 'ConflictError':
-    case 'VersionConflictError':
-    case 'IdempotencyConflictError':
-      return new CrmConflictError(error.message, { ...opts, currentVersion: error.currentVersion });
-    default:
-      return new CrmError(error.message, opts);
-  }
+/**
+ * The {@link CrmError} subclass for an error member of a result union (generated from the schema:
+ * `Crm` + its `__typename`, with the type's own fields), carrying the call's request id.
+ */
+export function toCrmError(error: { __typename: string; code: string; message: string; path?: readonly string[] }): CrmError {
+  const { __typename, message, ...fields } = error;
+  const Class = (resultErrorClasses as Record<string, new (message: string, opts: never) => CrmError>)[__typename] ?? CrmError;
+  return new Class(message, { ...fields, requestId: requestIdOf(error) } as never);
 }
 
 /**
- * Returns the success member of a mutation result union, or throws its error member as a
- * {@link CrmError} subclass: `ValidationError` → {@link CrmValidationError} (with `issues`),
- * `NotFoundError` → {@link CrmNotFoundError}, `ForbiddenError` → {@link CrmAuthError},
- * `ConflictError` / `VersionConflictError` / `IdempotencyConflictError` → {@link CrmConflictError}.
+ * Returns the success member of a mutation result union, or throws its error member as the
+ * generated {@link CrmError} subclass with its fields: `ValidationError` → `CrmValidationError`
+ * (`issues`), `InsufficientPointsError` → `CrmInsufficientPointsError` (`balance`),
+ * `VersionConflictError` → `CrmVersionConflictError` (`currentVersion`), `ForbiddenError` →
+ * `CrmForbiddenError` (a `CrmAuthError`), … Every thrown error carries the call's `requestId`.
  *
  * @example
  * const { customer } = unwrap(await crm.customers.create({ email: 'anna@example.com' }));

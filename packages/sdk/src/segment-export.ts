@@ -1,4 +1,5 @@
-import { CrmAuthError, CrmError, CrmNetworkError, CrmNotFoundError } from './errors.js';
+import { CrmAuthError, CrmError, type CrmErrorOptions, CrmNetworkError } from './errors.js';
+import { CrmNotFoundError } from './generated/errors.js';
 
 /** Options of `crm.segments.export`. */
 export type SegmentExportOptions = {
@@ -37,14 +38,14 @@ export async function* exportSegment(
   try {
     res = await cfg.fetch(url.toString(), { headers, signal: opts.signal });
   } catch (cause) {
-    throw new CrmNetworkError('Segment export request failed', { code: 'NETWORK_ERROR', cause });
+    throw new CrmNetworkError(`Network error: GET ${url} failed`, { code: 'NETWORK_ERROR', url: url.toString(), cause });
   }
   if (!res.ok || !res.body) {
     const body = (await res.json().catch(() => null)) as { errors?: { message?: string; extensions?: { code?: string } }[] } | null;
     const e = body?.errors?.[0];
     const code = e?.extensions?.code ?? `HTTP_${res.status}`;
     const message = e?.message ?? `Segment export failed with HTTP ${res.status}`;
-    if (res.status === 404) throw new CrmNotFoundError(message, { code, status: res.status });
+    if (res.status === 404) throw new CrmNotFoundError(message, { code, status: res.status, resource: 'Segment' } as CrmErrorOptions);
     if (res.status === 401 || res.status === 403) throw new CrmAuthError(message, { code, status: res.status });
     throw new CrmError(message, { code, status: res.status });
   }

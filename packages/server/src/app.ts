@@ -30,6 +30,7 @@ import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
+import { requestIdPlugin } from './request-id.ts';
 import { schema } from './schema.ts';
 
 export type AppOptions = {
@@ -184,6 +185,7 @@ export function buildApp(opts: AppOptions): App {
     },
     plugins: [
       ...(config.env === 'development' ? [graphiqlAssetsPlugin()] : []),
+      requestIdPlugin(),
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { verifyWebhookSignature } from '../../../../sdk/src/webhooks.ts';
+import { CrmWebhookSignatureError, verifyWebhookSignature } from '../../../../sdk/src/webhooks.ts';
 import { createTestApp, rawId, type TestApp } from '../../testing.ts';
 import { backoffMs } from './webhook.dispatcher.ts';
 import { signatureHeader, verifySignature } from './webhook.signing.ts';
@@ -96,12 +96,25 @@ describe('signatures', () => {
     const body = '{"id":"1","type":"CUSTOMER_CREATED"}';
     const header = signatureHeader('whsec_test', body);
     expect(verifySignature('whsec_test', body, header)).toBe(true);
-    expect(await verifyWebhookSignature({ body, header, secret: 'whsec_test' })).toBe(true);
-    expect(await verifyWebhookSignature({ body: `${body} `, header, secret: 'whsec_test' })).toBe(false);
-    expect(await verifyWebhookSignature({ body, header, secret: 'whsec_other' })).toBe(false);
-    const old = signatureHeader('whsec_test', body, Math.floor(Date.now() / 1000) - 3600);
-    expect(await verifyWebhookSignature({ body, header: old, secret: 'whsec_test' })).toBe(false);
-    expect(await verifyWebhookSignature({ body, header: 'garbage', secret: 'whsec_test' })).toBe(false);
+    const ts = Math.floor(Date.now() / 1000);
+    await expect(verifyWebhookSignature({ body, header, secret: 'whsec_test' })).resolves.toEqual({ timestamp: ts });
+    // A Buffer / Uint8Array body (the raw bytes) verifies the same.
+    await expect(verifyWebhookSignature({ body: Buffer.from(body), header, secret: 'whsec_test' })).resolves.toEqual({ timestamp: ts });
+    const reason = (o: Parameters<typeof verifyWebhookSignature>[0]) =>
+      verifyWebhookSignature(o).then(
+        () => 'ok',
+        (e: CrmWebhookSignatureError) => e.reason,
+      );
+    expect(await reason({ body: `${body} `, header, secret: 'whsec_test' })).toBe('BAD_SIGNATURE');
+    expect(await reason({ body, header, secret: 'whsec_other' })).toBe('BAD_SIGNATURE');
+    const old = signatureHeader('whsec_test', body, ts - 3600);
+    expect(await reason({ body, header: old, secret: 'whsec_test' })).toBe('STALE_TIMESTAMP');
+    expect(await reason({ body, header: 'garbage', secret: 'whsec_test' })).toBe('MALFORMED_HEADER');
+    expect(await reason({ body, header: [header, header], secret: 'whsec_test' })).toBe('MALFORMED_HEADER');
+    expect(await reason({ body, header: undefined, secret: 'whsec_test' })).toBe('MISSING_HEADER');
+    const e = await verifyWebhookSignature({ body, header: 'garbage', secret: 'whsec_test' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CrmWebhookSignatureError);
+    expect(e).toMatchObject({ code: 'MALFORMED_HEADER', reason: 'MALFORMED_HEADER' });
   });
 
   it('backoff grows exponentially with jitter and is capped', () => {
@@ -121,7 +134,9 @@ describe('deliveries', () => {
     expect(rx.received).toHaveLength(1);
     const [got] = rx.received;
     const sig = got!.headers['x-crm-signature'] as string;
-    expect(await verifyWebhookSignature({ body: got!.body, header: sig, secret })).toBe(true);
+    await expect(verifyWebhookSignature({ body: got!.body, header: sig, secret })).resolves.toMatchObject({
+      timestamp: expect.any(Number),
+    });
     const payload = JSON.parse(got!.body) as { id: string; type: string; data: unknown };
     expect(payload.type).toBe('CUSTOMER_CREATED');
     expect(got!.headers['x-crm-event-id']).toBe(payload.id);
