@@ -39,6 +39,7 @@ mkdir -p "$work/repo"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard) |
   (cd "$repo" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$work/repo"
 cd "$work/repo"
+cp pnpm-lock.yaml "$work/pnpm-lock.orig"
 
 failed=0
 step() { printf '  %-44s' "$1"; }
@@ -62,7 +63,7 @@ for spec in "${specs[@]}"; do
   if ! pnpm install --frozen-lockfile --prefer-offline >"$work/install.log" 2>&1; then
     echo FAIL; tail -30 "$work/install.log"; failed=1; continue
   fi
-  if ! cmp -s "$repo/pnpm-lock.yaml" "$work/repo/pnpm-lock.yaml"; then
+  if ! cmp -s "$work/pnpm-lock.orig" "$work/repo/pnpm-lock.yaml"; then
     echo "FAIL (pnpm-lock.yaml was rewritten)"; failed=1; continue
   fi
   echo ok

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DocumentNode, type OperationDefinitionNode, parse, print, validate } from 'graphql';
+import { type DocumentNode, Kind, type OperationDefinitionNode, parse, print, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../packages/server/src/schema.ts';
 import { seedDemo } from '../packages/server/src/seed-demo.ts';
@@ -151,7 +151,7 @@ for (const file of files) {
         const written = (b.variables ? JSON.parse(b.variables) : {}) as Record<string, unknown>;
         const key = b.directive === 'key=publishable' ? keys.publishableKey : keys.secretKey;
         for (const op of operations) {
-          const single: DocumentNode = { kind: 'Document', definitions: [op, ...fragments] };
+          const single: DocumentNode = { kind: Kind.DOCUMENT, definitions: [op, ...fragments] };
           const invalid = validate(schema, single);
           expect(
             invalid.map((e) => e.message),
