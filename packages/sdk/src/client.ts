@@ -11,6 +11,8 @@ import {
   type ArchiveCustomerMutation,
   AssignLeadDocument,
   type AssignLeadMutation,
+  AuthorizationSettingsDocument,
+  type AuthorizationSettingsQuery,
   AutoAssignLeadsDocument,
   type AutoAssignLeadsMutation,
   CancelFollowUpDocument,
@@ -182,6 +184,9 @@ import {
   type UnarchiveCustomerMutation,
   UntagCustomerDocument,
   type UntagCustomerMutation,
+  UpdateAuthorizationSettingsDocument,
+  type UpdateAuthorizationSettingsInput,
+  type UpdateAuthorizationSettingsMutation,
   UpdateCadenceSettingsDocument,
   type UpdateCadenceSettingsInput,
   type UpdateCadenceSettingsMutation,
@@ -468,6 +473,15 @@ export function createCrmClient(options: CrmClientOptions) {
     /** Changes name, role or active; a shop always keeps one active owner. */
     update: (input: UpdateStaffUserInput, opts?: CrmRequestOptions): Promise<UpdateStaffUserMutation['updateStaffUser']> =>
       run(UpdateStaffUserDocument, { input }, opts, (r) => r.updateStaffUser),
+    /** What the shop lets its agents do beyond their default (see docs/authorization.md). */
+    authorizationSettings: (opts?: CrmRequestOptions): Promise<AuthorizationSettingsQuery['authorizationSettings']> =>
+      run(AuthorizationSettingsDocument, {}, opts, (r) => r.authorizationSettings),
+    /** Replaces the grants to agents (owners or the shop system only). */
+    updateAuthorizationSettings: (
+      input: UpdateAuthorizationSettingsInput,
+      opts?: CrmRequestOptions,
+    ): Promise<UpdateAuthorizationSettingsMutation['updateAuthorizationSettings']> =>
+      run(UpdateAuthorizationSettingsDocument, { input }, opts, (r) => r.updateAuthorizationSettings),
   });
 
   const tokens = Object.freeze({

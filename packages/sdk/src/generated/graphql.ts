@@ -45,6 +45,13 @@ export type AgendaSection =
   | 'OVERDUE'
   | 'UPCOMING';
 
+/** What a shop may let its AGENTs do (otherwise owners, managers and the shop system only): MANAGE_STAFF (create / update staff up to AGENT), MANAGE_KEYS (create / revoke API keys within their own key scopes), MANAGE_WEBHOOKS, DELETE_CUSTOMERS (delete and merge). */
+export type AgentGrant =
+  | 'DELETE_CUSTOMERS'
+  | 'MANAGE_KEYS'
+  | 'MANAGE_STAFF'
+  | 'MANAGE_WEBHOOKS';
+
 /** PUBLISHABLE keys are safe in a browser (lead capture, interaction tracking, own profile with a customer token); SECRET keys are for servers. */
 export type ApiKeyKind =
   | 'PUBLISHABLE'
@@ -168,7 +175,7 @@ export type CreateApiKeyInput = {
   kind: ApiKeyKind;
   /** What the key is for, e.g. "storefront". */
   name: string;
-  /** Secret keys only; default all: customers:read, customers:write, staff:read, staff:write, keys:manage, webhooks:manage. */
+  /** Secret keys only: any of contacts:read, contacts:write, orders:read, orders:write, followups:read, followups:write, segments:read, segments:write, loyalty:read, loyalty:write, webhooks:read, webhooks:write, staff:read, staff:write, keys:read, keys:write (or the broader customers:read, customers:write, keys:manage, webhooks:manage), at most the creating key's own; default: all the creating key holds. */
   scopes?: Array<string> | null | undefined;
 };
 
@@ -840,6 +847,11 @@ export type TrackInteractionInput = {
   source?: LeadSourceInput | null | undefined;
   subject?: string | null | undefined;
   type: InteractionType;
+};
+
+export type UpdateAuthorizationSettingsInput = {
+  /** The complete list (replaces the current one). */
+  agentsMay: Array<AgentGrant>;
 };
 
 /** Omitted fields stay; null restores the default (thresholds: null disables them). */
@@ -1987,6 +1999,24 @@ export type UpdateStaffUserMutation = { updateStaffUser:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
 
+export type AuthorizationSettingsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AuthorizationSettingsQuery = { authorizationSettings: { agentsMay: Array<AgentGrant> } };
+
+export type UpdateAuthorizationSettingsMutationVariables = Exact<{
+  input: UpdateAuthorizationSettingsInput;
+}>;
+
+
+export type UpdateAuthorizationSettingsMutation = { updateAuthorizationSettings:
+    | { __typename: 'AuthorizationSettings', agentsMay: Array<AgentGrant> }
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
 export type EventFieldsFragment = { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null };
 
 export type EventsSubscriptionVariables = Exact<{
@@ -2229,6 +2259,8 @@ export const RevokeApiKeyDocument = /*#__PURE__*/ new TypedDocumentString(`mutat
 export const ListStaffUsersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListStaffUsers($includeInactive:Boolean){staffUsers(includeInactive:$includeInactive){...StaffUserFields}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<ListStaffUsersQuery, ListStaffUsersQueryVariables>;
 export const CreateStaffUserDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateStaffUser($input:CreateStaffUserInput!){createStaffUser(input:$input){__typename ...on CreateStaffUserSuccess{staffUser{...StaffUserFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<CreateStaffUserMutation, CreateStaffUserMutationVariables>;
 export const UpdateStaffUserDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateStaffUser($input:UpdateStaffUserInput!){updateStaffUser(input:$input){__typename ...on UpdateStaffUserSuccess{staffUser{...StaffUserFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<UpdateStaffUserMutation, UpdateStaffUserMutationVariables>;
+export const AuthorizationSettingsDocument = /*#__PURE__*/ new TypedDocumentString(`query AuthorizationSettings{authorizationSettings{agentsMay}}`) as unknown as TypedDocumentString<AuthorizationSettingsQuery, AuthorizationSettingsQueryVariables>;
+export const UpdateAuthorizationSettingsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateAuthorizationSettings($input:UpdateAuthorizationSettingsInput!){updateAuthorizationSettings(input:$input){__typename ...on AuthorizationSettings{agentsMay}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<UpdateAuthorizationSettingsMutation, UpdateAuthorizationSettingsMutationVariables>;
 export const EventsDocument = /*#__PURE__*/ new TypedDocumentString(`subscription Events($types:[EventType!]$after:ID){events(types:$types after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<EventsSubscription, EventsSubscriptionVariables>;
 export const LeadCreatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription LeadCreated($after:ID){leadCreated(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<LeadCreatedSubscription, LeadCreatedSubscriptionVariables>;
 export const CustomerUpdatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription CustomerUpdated($id:ID!$after:ID){customerUpdated(id:$id after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<CustomerUpdatedSubscription, CustomerUpdatedSubscriptionVariables>;

@@ -225,7 +225,12 @@ export function assertMayGrantScopes(held: ReadonlySet<Scope>, requested: Iterab
 export function describeDeclaration(decl: ScopeDeclaration): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(decl)) {
-    if (k === '$any') parts.push(`any of (${describeDeclaration(v as ScopeDeclaration).split('; ').join(' or ')})`);
+    if (k === '$any')
+      parts.push(
+        `any of (${describeDeclaration(v as ScopeDeclaration)
+          .split('; ')
+          .join(' or ')})`,
+      );
     else if (k === '$all') parts.push(describeDeclaration(v as ScopeDeclaration));
     else if (k === 'scope') parts.push(String(v));
     else if (k === 'role') parts.push(`${v}+`);
