@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDatamodel } from '../packages/server/src/generated/pothos-types.ts';
+import { schema } from '../packages/server/src/schema.ts';
+import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
 import {
   type GraphQLArgument,
   type GraphQLField,
@@ -15,11 +19,7 @@ import {
   isListType,
   isNonNullType,
   isObjectType,
-} from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDatamodel } from '../packages/server/src/generated/pothos-types.ts';
-import { schema } from '../packages/server/src/schema.ts';
-import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
+} from '../packages/server/src/testing-graphql.ts';
 
 /**
  * Every argument or input field that takes an id, of every Query, Mutation and Subscription field

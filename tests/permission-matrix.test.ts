@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCustomerToken } from '../packages/server/src/modules/auth/api-key.service.ts';
+import {
+  allows,
+  type Caller,
+  describeDeclaration,
+  expandScopes,
+  SCOPES,
+  type ScopeDeclaration,
+} from '../packages/server/src/modules/auth/auth.policy.ts';
+import { schema } from '../packages/server/src/schema.ts';
+import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
 import {
   type GraphQLField,
   type GraphQLInputType,
@@ -17,19 +29,7 @@ import {
   isListType,
   isNonNullType,
   isObjectType,
-} from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signCustomerToken } from '../packages/server/src/modules/auth/api-key.service.ts';
-import {
-  allows,
-  type Caller,
-  describeDeclaration,
-  expandScopes,
-  SCOPES,
-  type ScopeDeclaration,
-} from '../packages/server/src/modules/auth/auth.policy.ts';
-import { schema } from '../packages/server/src/schema.ts';
-import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
+} from '../packages/server/src/testing-graphql.ts';
 import { createCustomer, createStaff } from './helpers/crm.ts';
 
 /**

@@ -858,8 +858,10 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Changes name, role or active; a shop always keeps one active owner. */
     update: (input: UpdateStaffUserInput, opts?: CrmRequestOptions): Promise<UpdateStaffUserMutation['updateStaffUser']> =>
       run(UpdateStaffUserDocument, { input }, opts, (r) => r.updateStaffUser),
+    /** What the shop lets its agents do beyond their default (see docs/authorization.md). */
     authorizationSettings: (opts?: CrmRequestOptions): Promise<AuthorizationSettingsQuery['authorizationSettings']> =>
       run(AuthorizationSettingsDocument, {}, opts, (r) => r.authorizationSettings),
+    /** Replaces the grants to agents (owners or the shop system only). */
     updateAuthorizationSettings: (
       input: UpdateAuthorizationSettingsInput,
       opts?: CrmRequestOptions,

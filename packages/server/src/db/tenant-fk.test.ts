@@ -49,10 +49,7 @@ describe('cross-tenant links', () => {
   });
 
   it('every required relation between tenant models is keyed by (shopId, id)', () => {
-    const models = Object.values(getDatamodel().datamodel.models) as {
-      name?: string;
-      fields: { name: string; kind: string; type: string; isRequired: boolean; relationFromFields?: readonly string[] | null }[];
-    }[];
+    type Field = { name: string; kind: string; type: string; isRequired: boolean; relationFromFields?: readonly string[] | null };
     const tenant = new Set(
       Object.entries(getDatamodel().datamodel.models)
         .filter(([, m]) => m.fields.some((f) => f.name === 'shopId'))
@@ -61,7 +58,7 @@ describe('cross-tenant links', () => {
     const single: string[] = [];
     for (const [name, m] of Object.entries(getDatamodel().datamodel.models)) {
       if (!tenant.has(name)) continue;
-      for (const f of (m as (typeof models)[number]).fields) {
+      for (const f of m.fields as readonly Field[]) {
         if (f.kind !== 'object' || !f.isRequired || !tenant.has(f.type) || !f.relationFromFields?.length) continue;
         if (!f.relationFromFields.includes('shopId')) single.push(`${name}.${f.name}`);
       }

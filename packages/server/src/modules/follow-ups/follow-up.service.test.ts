@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
+import { schema } from '../../schema.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
+import { allows, expandScopes, SCOPES, type ScopeDeclaration } from '../auth/auth.policy.ts';
 import * as customers from '../customers/customer.service.ts';
 import { recordInteraction } from '../interactions/interaction.service.ts';
 import { upsertOrder } from '../orders/order.service.ts';
@@ -208,11 +210,14 @@ describe('permissions', () => {
     expect(svc.agendaScope(SYSTEM, { assigneeId: agent2.staffId })).toEqual({ assigneeId: agent2.staffId });
   });
 
-  it('retention and settings are for managers', async () => {
-    const sql = tenantSql(tdb.prisma, shopId);
-    await expect(svc.generateRetentionFollowUps(db, sql, agent, { kinds: ['BIRTHDAY'], stages: ['LOYAL'] })).rejects.toBeInstanceOf(
-      ForbiddenError,
-    );
+  it('retention and settings are for managers: declared on the fields (auth.policy.ts), not checked in the service', () => {
+    const fields = schema.getMutationType()?.getFields() ?? {};
+    for (const name of ['generateRetentionFollowUps', 'updateCadenceSettings', 'updateLeadPoolSettings', 'assignLead', 'autoAssignLeads']) {
+      const decl = (fields[name]?.extensions as { pothosOptions?: { authScopes?: ScopeDeclaration } }).pothosOptions?.authScopes ?? {};
+      const as = (role: 'AGENT' | 'MANAGER') => ({ kind: 'secret' as const, scopes: expandScopes(SCOPES), staff: { id: 'x', role } });
+      expect(allows(decl, as('AGENT')), name).toBe(false);
+      expect(allows(decl, as('MANAGER')), name).toBe(true);
+    }
   });
 });
 
