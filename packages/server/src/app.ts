@@ -17,7 +17,11 @@ import {
   type Viewer,
 } from './context.ts';
 import type { Database } from './db/database.ts';
-import { AppError, RateLimitedError } from './errors.ts';
+import { inputGuardPlugin } from './edge/input-guard.ts';
+import { queryLimitPlugins } from './edge/query-limits.ts';
+import { viewerOfRequest } from './edge/request-viewer.ts';
+import { isDatabaseUnavailable, outageLog } from './edge/unavailable.ts';
+import { AppError, RateLimitedError, UnavailableError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
@@ -29,6 +33,7 @@ import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
+import { createLimits, limitsPlugin, registerLimits } from './rate-limit.ts';
 import { schema } from './schema.ts';
 
 export type AppOptions = {
@@ -62,14 +67,20 @@ export type App = {
   loyalty: ReturnType<typeof createLoyaltyScheduler>;
 };
 
-const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429 };
+const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429, UNAVAILABLE: 503 };
 
 /** Expected errors keep their message and code; everything else is masked with a code and request id. */
-function maskError(logger: Logger) {
+function maskError(logger: Logger, retryAfterSeconds: number) {
+  const logOutage = outageLog(logger);
   return (error: unknown, message: string): Error => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const gqlErr = error instanceof GraphQLError ? error : null;
-    const appErr = original instanceof AppError ? original : (original as { originalError?: unknown })?.originalError;
+    let appErr = original instanceof AppError ? original : (original as { originalError?: unknown })?.originalError;
+    // The database is unreachable: an honest, retryable 503, logged once per outage window.
+    if (!(appErr instanceof AppError) && isDatabaseUnavailable(original)) {
+      logOutage(original);
+      appErr = new UnavailableError(retryAfterSeconds, 'The database is temporarily unavailable; retry later');
+    }
     if (appErr instanceof AppError) {
       return new GraphQLError(appErr.message, {
         nodes: gqlErr?.nodes,
@@ -80,11 +91,15 @@ function maskError(logger: Logger) {
             ? {
                 http: {
                   status: HTTP_STATUS[appErr.code],
-                  ...(appErr instanceof RateLimitedError ? { headers: { 'Retry-After': String(appErr.retryAfterSeconds) } } : {}),
+                  ...(appErr instanceof RateLimitedError || appErr instanceof UnavailableError
+                    ? { headers: { 'Retry-After': String(appErr.retryAfterSeconds) } }
+                    : {}),
                 },
               }
             : {}),
-          ...(appErr instanceof RateLimitedError ? { retryAfterSeconds: appErr.retryAfterSeconds } : {}),
+          ...(appErr instanceof RateLimitedError || appErr instanceof UnavailableError
+            ? { retryAfterSeconds: appErr.retryAfterSeconds }
+            : {}),
         },
       });
     }
@@ -162,6 +177,8 @@ export function buildApp(opts: AppOptions): App {
     doorbells: eventDoorbells(config, logger),
   });
   const services: Services = { database, config, logger, tokenSecret, events };
+  const limits = createLimits(config, logger);
+  registerLimits(services, limits);
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -171,17 +188,18 @@ export function buildApp(opts: AppOptions): App {
     graphiql: config.env === 'development' ? { title: 'Headless CRM', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
     logging: false,
-    maskedErrors: { maskError: maskError(logger) },
+    maskedErrors: { maskError: maskError(logger, config.unavailableRetryAfterSeconds) },
     context: async ({ request, req }) => {
-      const viewer = await resolveViewer(
-        services,
-        credentialsFromHeaders((h) => request.headers.get(h)),
-      );
+      const viewer = await viewerOfRequest(services, request);
       const socketAddress = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
       const ip = clientIpOf(config.trustProxy, request.headers.get('x-forwarded-for'), socketAddress);
       return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
     },
     plugins: [
+      // The edge (src/edge/, rate-limit.ts): limits before parsing / execution, input checks.
+      limitsPlugin(services, limits, '/graphql'),
+      ...queryLimitPlugins(services),
+      inputGuardPlugin(),
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),
@@ -314,6 +332,7 @@ export function buildApp(opts: AppOptions): App {
       await followUpDue.stop();
       await retention.stop();
       await loyalty.stop();
+      await limits.close();
       const s = server;
       server = null;
       if (s) {

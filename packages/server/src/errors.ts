@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'INSUFFICIENT_POINTS'
   | 'EVENTS_EXPIRED'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -111,5 +112,14 @@ export class EventsExpiredError extends AppError {
       `Events after this id are no longer retained (the oldest kept is ${oldestEventId}): resync the data you mirror (queries), then subscribe without \`after\``,
       ['after'],
     );
+  }
+}
+
+/** A dependency (the database) cannot be reached: HTTP 503 with Retry-After; safe to retry. */
+export class UnavailableError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, message = 'The service is temporarily unavailable; retry later') {
+    super('UNAVAILABLE', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
