@@ -233,6 +233,7 @@ export function buildApp(opts: AppOptions): App {
     maxAttempts: config.webhooks.maxAttempts,
     baseBackoffMs: config.webhooks.baseBackoffMs,
     timeoutMs: config.webhooks.timeoutMs,
+    targets: config.webhookTargets,
   });
 
   const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
