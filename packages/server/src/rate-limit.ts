@@ -45,7 +45,7 @@ export function createLimits(config: Config, logger: Logger): Limits {
   const l = config.limits;
   let redis: Redis | null = null;
   if (config.redisUrl) {
-    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
     redis.on('error', (err) => logger.warn('rate-limit redis error', { error: String(err.message) }));
   }
   const make = (name: string, points: number, duration: number): RateLimiterAbstract => {
