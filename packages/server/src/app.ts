@@ -17,6 +17,7 @@ import {
   type Viewer,
 } from './context.ts';
 import type { Database } from './db/database.ts';
+import { corsGuardPlugin, corsOptions, securityHeadersPlugin } from './edge/cors.ts';
 import { inputGuardPlugin } from './edge/input-guard.ts';
 import { queryLimitPlugins } from './edge/query-limits.ts';
 import { viewerOfRequest } from './edge/request-viewer.ts';
@@ -188,6 +189,7 @@ export function buildApp(opts: AppOptions): App {
     graphiql: config.env === 'development' ? { title: 'Headless CRM', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
     logging: false,
+    cors: corsOptions(services),
     maskedErrors: { maskError: maskError(logger, config.unavailableRetryAfterSeconds) },
     context: async ({ request, req }) => {
       const viewer = await viewerOfRequest(services, request);
@@ -197,6 +199,8 @@ export function buildApp(opts: AppOptions): App {
     },
     plugins: [
       // The edge (src/edge/, rate-limit.ts): limits before parsing / execution, input checks.
+      securityHeadersPlugin(services),
+      corsGuardPlugin(services),
       limitsPlugin(services, limits, '/graphql'),
       ...queryLimitPlugins(services),
       inputGuardPlugin(),

@@ -23,6 +23,9 @@ const ApiKeyObject = builder.prismaObject('ApiKey', {
     name: t.exposeString('name'),
     prefix: t.exposeString('prefix', { description: 'First characters of the key, to recognise it.' }),
     scopes: t.exposeStringList('scopes'),
+    allowedOrigins: t.exposeStringList('allowedOrigins', {
+      description: 'Publishable keys: browser origins allowed to use the key (empty: any origin, without credentials).',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
@@ -92,6 +95,9 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     kind: t.field({ type: ApiKeyKindEnum, required: true }),
     name: t.string({ required: true, description: 'What the key is for, e.g. "storefront".' }),
     scopes: t.stringList({ description: `Secret keys only; default all: ${SCOPES.join(', ')}.` }),
+    allowedOrigins: t.stringList({
+      description: 'Publishable keys only: the browser origins (e.g. https://shop.example) allowed to use the key; none = any origin.',
+    }),
   }),
 });
 
