@@ -19,6 +19,7 @@ import {
 import type { Database } from './db/database.ts';
 import { corsGuardPlugin, corsOptions, securityHeadersPlugin } from './edge/cors.ts';
 import { inputGuardPlugin } from './edge/input-guard.ts';
+import { createMetrics } from './edge/metrics.ts';
 import { queryLimitPlugins } from './edge/query-limits.ts';
 import { viewerOfRequest } from './edge/request-viewer.ts';
 import { isDatabaseUnavailable, outageLog } from './edge/unavailable.ts';
@@ -180,6 +181,7 @@ export function buildApp(opts: AppOptions): App {
   const services: Services = { database, config, logger, tokenSecret, events };
   const limits = createLimits(config, logger);
   registerLimits(services, limits);
+  const metrics = config.metrics.enabled ? createMetrics(services) : null;
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -200,6 +202,7 @@ export function buildApp(opts: AppOptions): App {
     plugins: [
       // The edge (src/edge/, rate-limit.ts): limits before parsing / execution, input checks.
       securityHeadersPlugin(services),
+      ...(metrics?.plugins ?? []),
       corsGuardPlugin(services),
       limitsPlugin(services, limits, '/graphql'),
       ...queryLimitPlugins(services),
@@ -338,6 +341,7 @@ export function buildApp(opts: AppOptions): App {
       await retention.stop();
       await loyalty.stop();
       await limits.close();
+      metrics?.close();
       const s = server;
       server = null;
       if (s) {

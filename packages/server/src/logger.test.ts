@@ -17,7 +17,15 @@ describe('logger (pino)', () => {
     });
     expect(lines).toHaveLength(1);
     const l = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(l).toMatchObject({ level: 'info', msg: 'graphql', requestId: 'r1', shopId: 's1', keyId: 'k1', keyKind: 'secret', email: '[redacted]' });
+    expect(l).toMatchObject({
+      level: 'info',
+      msg: 'graphql',
+      requestId: 'r1',
+      shopId: 's1',
+      keyId: 'k1',
+      keyKind: 'secret',
+      email: '[redacted]',
+    });
     expect(typeof l.time).toBe('string');
     expect(lines[0]).not.toContain('private.person');
     expect(lines[0]).not.toContain('Privatus');

@@ -22,6 +22,8 @@ export type Database = {
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /** PostgreSQL: the connection pool's counters (metrics); absent on PGlite. */
+  pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
 };
 
 export type DatabaseOptions = {
@@ -95,7 +97,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       }
     }
     const url = opts.url;
-    return withClient(
+    const db = withClient(
       'postgres',
       sql,
       new PrismaPg(pool),
@@ -103,6 +105,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       (ch, fn) => pgListen(url, ch, fn, opts.onPoolError),
       opts.onQuery,
     );
+    return Object.assign(db, { pool });
   }
   const dataDir = opts.dataDir ?? './.data';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
