@@ -22,6 +22,7 @@ import { inputGuardPlugin } from './edge/input-guard.ts';
 import { createMetrics } from './edge/metrics.ts';
 import { queryLimitPlugins } from './edge/query-limits.ts';
 import { viewerOfRequest } from './edge/request-viewer.ts';
+import { setupTracing, tracingPlugins } from './edge/tracing.ts';
 import { isDatabaseUnavailable, outageLog } from './edge/unavailable.ts';
 import { AppError, RateLimitedError, UnavailableError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -42,6 +43,8 @@ export type AppOptions = {
   config: Config;
   database: Database;
   logger?: Logger;
+  /** Also send trace spans here (tests; OTEL_EXPORTER_OTLP_ENDPOINT is the production way). */
+  spanExporter?: import('@opentelemetry/sdk-trace-node').SpanExporter;
   /** Secret for customer tokens; defaults to config.customerTokenSecret. */
   tokenSecret?: string;
 };
@@ -182,6 +185,7 @@ export function buildApp(opts: AppOptions): App {
   const limits = createLimits(config, logger);
   registerLimits(services, limits);
   const metrics = config.metrics.enabled ? createMetrics(services) : null;
+  const tracing = setupTracing({ ...config.otel, exporter: opts.spanExporter });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -200,7 +204,8 @@ export function buildApp(opts: AppOptions): App {
       return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
     },
     plugins: [
-      // The edge (src/edge/, rate-limit.ts): limits before parsing / execution, input checks.
+      // The edge (src/edge/, rate-limit.ts): traces, metrics, headers, CORS, limits, input checks.
+      ...(tracing ? tracingPlugins() : []),
       securityHeadersPlugin(services),
       ...(metrics?.plugins ?? []),
       corsGuardPlugin(services),

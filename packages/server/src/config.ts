@@ -65,6 +65,9 @@ const Env = z.object({
   /** /metrics (Prometheus): on/off, and a bearer token required to read it (unset: open; bind or firewall it). */
   METRICS: z.enum(['0', '1', 'true', 'false']).default('1'),
   METRICS_TOKEN: z.string().min(16).optional(),
+  /** OpenTelemetry: traces are exported over OTLP/HTTP to this endpoint when set (e.g. http://collector:4318). */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('headless-crm'),
 });
 
 export type Config = {
@@ -103,6 +106,7 @@ export type Config = {
   secretKeysFromBrowser: boolean;
   unavailableRetryAfterSeconds: number;
   metrics: { enabled: boolean; token?: string };
+  otel: { endpoint?: string; serviceName: string };
 };
 
 const flag = (v: string) => v === '1' || v === 'true';
@@ -154,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKeysFromBrowser: flag(e.SECRET_KEYS_FROM_BROWSER),
     unavailableRetryAfterSeconds: e.UNAVAILABLE_RETRY_AFTER_S,
     metrics: { enabled: flag(e.METRICS), token: e.METRICS_TOKEN },
+    otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,
