@@ -33,7 +33,7 @@ describe('production: introspection and suggestions for secret keys only', () =>
 
   it('introspection: refused without a key and with a publishable key, allowed with a secret key', async () => {
     const q = { query: '{ __schema { queryType { name } } }' };
-    for (const headers of [{}, { authorization: `Bearer ${shop.publishableKey}` }]) {
+    for (const headers of [{}, { authorization: `Bearer ${shop.publishableKey}` }] as Record<string, string>[]) {
       const res = await post(app, q, headers);
       const body = (await res.json()) as { data?: unknown; errors: { message: string; extensions: { code: string } }[] };
       expect(body.data).toBeUndefined();

@@ -11,10 +11,10 @@ import {
   isUnionType,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forShop } from '../packages/server/src/db/tenant.ts';
-import * as storefront from '../packages/server/src/modules/interactions/storefront.service.ts';
-import { schema } from '../packages/server/src/schema.ts';
-import { createTestApp, globalId, type TestApp } from '../packages/server/src/testing.ts';
+import { forShop } from '../db/tenant.ts';
+import * as storefront from '../modules/interactions/storefront.service.ts';
+import { schema } from '../schema.ts';
+import { createTestApp, globalId, type TestApp } from '../testing.ts';
 
 /**
  * Bad input is a client error and writes nothing: NUL and other invalid characters, deep JSON,
@@ -66,7 +66,7 @@ beforeAll(async () => {
   t = await createTestApp({
     rateLimitPerKey: 1_000_000,
     rateLimitPerIp: 1_000_000,
-    limits: { ...(await import('../packages/server/src/config.ts')).loadConfig({ NODE_ENV: 'test' }).limits, costBucketSize: 10_000_000 },
+    limits: { ...(await import('../config.ts')).loadConfig({ NODE_ENV: 'test' }).limits, costBucketSize: 10_000_000 },
   });
   const shop = await t.newShop('Edge');
   sk = shop.secretKey;
