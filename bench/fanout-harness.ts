@@ -67,6 +67,9 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_IP: '1000000',
     RATE_LIMIT_PER_KEY: '1000000',
+    COST_BUCKET_SIZE: '1000000000',
+    COST_RESTORE_RATE: '1000000000',
+    RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
   });
   const app = buildApp({ config, database: bench.db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
   const mode = opts.clients ?? 'process';

@@ -294,7 +294,16 @@ export type Target = { name: string; url: string; stop(): Promise<void> };
 
 /** The real API: buildApp with production config, on a free port. */
 export async function startApi(db: Database): Promise<Target> {
-  const config = loadConfig({ NODE_ENV: 'production', PORT: '0', LOG_LEVEL: 'silent', LOYALTY_INTERVAL_MS: '0' });
+  // Load figures measure the server, not the abuse limits: budgets far above what a run sends.
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    LOYALTY_INTERVAL_MS: '0',
+    COST_BUCKET_SIZE: '1000000000',
+    COST_RESTORE_RATE: '1000000000',
+    RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
+  });
   const app = buildApp({ config, database: db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
   const base = await app.start();
   return { name: 'api', url: `${base}/graphql`, stop: () => app.stop() };

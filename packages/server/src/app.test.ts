@@ -63,7 +63,11 @@ describe('buildApp', () => {
           { next: (v) => (result = v), error: reject, complete: () => resolve(result) },
         );
       });
-      expect(viaWs).toEqual({ data: { viewer: { keyKind: 'SECRET' }, shop: { name: 'App Shop' } } });
+      // Queries over WebSocket are charged to the key's cost budget too (extensions.cost).
+      expect(viaWs).toMatchObject({
+        data: { viewer: { keyKind: 'SECRET' }, shop: { name: 'App Shop' } },
+        extensions: { cost: { requestedQueryCost: 4 } },
+      });
       await client.dispose();
     } finally {
       await app.stop();

@@ -17,6 +17,13 @@ import {
   type Viewer,
 } from './context.ts';
 import { busyDatabaseError, type Database } from './db/database.ts';
+import { corsGuardPlugin, corsOptions, securityHeadersPlugin } from './edge/cors.ts';
+import { inputGuardPlugin } from './edge/input-guard.ts';
+import { createMetrics } from './edge/metrics.ts';
+import { queryLimitPlugins } from './edge/query-limits.ts';
+import { viewerOfRequest } from './edge/request-viewer.ts';
+import { setupTracing, tracingPlugins } from './edge/tracing.ts';
+import { isDatabaseUnavailable, outageLog } from './edge/unavailable.ts';
 import { AppError, RateLimitedError, UnavailableError } from './errors.ts';
 import { graphiqlAssetsPlugin, renderOfflineGraphiQL } from './graphiql.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -30,6 +37,7 @@ import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
+import { createLimits, limitsPlugin, registerLimits } from './rate-limit.ts';
 import { requestIdPlugin } from './request-id.ts';
 import { schema } from './schema.ts';
 
@@ -37,6 +45,8 @@ export type AppOptions = {
   config: Config;
   database: Database;
   logger?: Logger;
+  /** Also send trace spans here (tests; OTEL_EXPORTER_OTLP_ENDPOINT is the production way). */
+  spanExporter?: import('@opentelemetry/sdk-trace-node').SpanExporter;
   /** Secret for customer tokens; defaults to config.customerTokenSecret. */
   tokenSecret?: string;
 };
@@ -67,12 +77,18 @@ export type App = {
 const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, RATE_LIMITED: 429, UNAVAILABLE: 503 };
 
 /** Expected errors keep their message and code; everything else is masked with a code and request id. */
-function maskError(logger: Logger) {
+function maskError(logger: Logger, retryAfterSeconds: number) {
+  const logOutage = outageLog(logger);
   return (error: unknown, message: string): Error => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const gqlErr = error instanceof GraphQLError ? error : null;
-    const appErr =
+    let appErr =
       original instanceof AppError ? original : (busyDatabaseError(original) ?? (original as { originalError?: unknown })?.originalError);
+    // The database is unreachable: an honest, retryable 503, logged once per outage window.
+    if (!(appErr instanceof AppError) && isDatabaseUnavailable(original)) {
+      logOutage(original);
+      appErr = new UnavailableError('The database is temporarily unavailable; retry later', retryAfterSeconds);
+    }
     if (appErr instanceof AppError) {
       const retryAfter = appErr instanceof RateLimitedError || appErr instanceof UnavailableError ? appErr.retryAfterSeconds : null;
       return new GraphQLError(appErr.message, {
@@ -163,6 +179,10 @@ export function buildApp(opts: AppOptions): App {
     doorbells: eventDoorbells(config, logger),
   });
   const services: Services = { database, config, logger, tokenSecret, events };
+  const limits = createLimits(config, logger);
+  registerLimits(services, limits);
+  const metrics = config.metrics.enabled ? createMetrics(services) : null;
+  const tracing = setupTracing({ ...config.otel, exporter: opts.spanExporter });
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -173,12 +193,10 @@ export function buildApp(opts: AppOptions): App {
     renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     logging: false,
-    maskedErrors: { maskError: maskError(logger) },
+    cors: corsOptions(services),
+    maskedErrors: { maskError: maskError(logger, config.unavailableRetryAfterSeconds) },
     context: async ({ request, req }) => {
-      const viewer = await resolveViewer(
-        services,
-        credentialsFromHeaders((h) => request.headers.get(h)),
-      );
+      const viewer = await viewerOfRequest(services, request);
       const socketAddress = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
       const ip = clientIpOf(config.trustProxy, request.headers.get('x-forwarded-for'), socketAddress);
       return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
@@ -186,6 +204,14 @@ export function buildApp(opts: AppOptions): App {
     plugins: [
       ...(config.env === 'development' ? [graphiqlAssetsPlugin()] : []),
       requestIdPlugin(),
+      // The edge (src/edge/, rate-limit.ts): traces, metrics, headers, CORS, limits, input checks.
+      ...(tracing ? tracingPlugins() : []),
+      securityHeadersPlugin(services),
+      ...(metrics?.plugins ?? []),
+      corsGuardPlugin(services),
+      limitsPlugin(services, limits, '/graphql'),
+      ...queryLimitPlugins(services),
+      inputGuardPlugin(),
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),
@@ -219,6 +245,7 @@ export function buildApp(opts: AppOptions): App {
     maxAttempts: config.webhooks.maxAttempts,
     baseBackoffMs: config.webhooks.baseBackoffMs,
     timeoutMs: config.webhooks.timeoutMs,
+    targets: config.webhookTargets,
   });
 
   const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
@@ -318,6 +345,8 @@ export function buildApp(opts: AppOptions): App {
       await followUpDue.stop();
       await retention.stop();
       await loyalty.stop();
+      await limits.close();
+      metrics?.close();
       const s = server;
       server = null;
       if (s) {

@@ -61,6 +61,34 @@ const Env = z.object({
   DB_TX_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   /** application_name of this instance's connections (pg_stat_activity); default crm-<host>-<pid>. */
   DB_APPLICATION_NAME: z.string().min(1).max(63).optional(),
+  // --- The edge: abuse limits, webhooks' targets, CORS, observability (docs/limits.md, docs/observability.md).
+  /** Requests per minute per client IP without an API key. */
+  RATE_LIMIT_ANONYMOUS_PER_IP: z.coerce.number().int().positive().default(30),
+  /** Query-cost budget per API key: bucket size (points) and restore rate (points a second). */
+  COST_BUCKET_SIZE: z.coerce.number().int().positive().default(10_000),
+  COST_RESTORE_RATE: z.coerce.number().int().positive().default(500),
+  /** Prefix of the rate-limit keys in Redis (instances sharing limits use the same prefix). */
+  RATE_LIMIT_PREFIX: z.string().min(1).default('crm:rl'),
+  /** Parser and document limits, enforced before execution (tokens before parsing). */
+  MAX_QUERY_TOKENS: z.coerce.number().int().positive().default(2000),
+  MAX_QUERY_ALIASES: z.coerce.number().int().positive().default(30),
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().positive().default(50),
+  MAX_DOCUMENT_BYTES: z.coerce.number().int().positive().default(100_000),
+  /** Introspection and "Did you mean" suggestions: 'secret' (secret keys only), 'all', 'none'. Default: all outside production, secret in production. */
+  INTROSPECTION: z.enum(['secret', 'all', 'none']).optional(),
+  /** Webhook targets: allow http:// and private / loopback addresses (local development and tests only). */
+  WEBHOOK_ALLOW_HTTP: z.enum(['0', '1', 'true', 'false']).default('0'),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1', 'true', 'false']).default('0'),
+  /** 1: secret keys may be used from browsers (requests with an Origin header). */
+  SECRET_KEYS_FROM_BROWSER: z.enum(['0', '1', 'true', 'false']).default('0'),
+  /** Seconds clients are told to wait (Retry-After) while the database is unavailable. */
+  UNAVAILABLE_RETRY_AFTER_S: z.coerce.number().int().positive().default(5),
+  /** /metrics (Prometheus): on/off, and a bearer token required to read it (unset: open; bind or firewall it). */
+  METRICS: z.enum(['0', '1', 'true', 'false']).default('1'),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  /** OpenTelemetry: traces are exported over OTLP/HTTP to this endpoint when set (e.g. http://collector:4318). */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('headless-crm'),
 });
 
 export type Config = {
@@ -85,6 +113,22 @@ export type Config = {
   followUpDueIntervalMs: number;
   loyaltyIntervalMs: number;
   database: DatabaseConfig;
+  limits: {
+    anonymousPerIp: number;
+    costBucketSize: number;
+    costRestoreRate: number;
+    keyPrefix: string;
+    maxTokens: number;
+    maxAliases: number;
+    maxDirectives: number;
+    maxDocumentBytes: number;
+    introspection: 'secret' | 'all' | 'none';
+  };
+  webhookTargets: { allowHttp: boolean; allowPrivate: boolean };
+  secretKeysFromBrowser: boolean;
+  unavailableRetryAfterSeconds: number;
+  metrics: { enabled: boolean; token?: string };
+  otel: { endpoint?: string; serviceName: string };
 };
 
 /** Connection pool and migration settings (docs/scale-out.md). */
@@ -100,6 +144,8 @@ export type DatabaseConfig = {
   txTimeoutMs: number;
   applicationName: string;
 };
+
+const flag = (v: string) => v === '1' || v === 'true';
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -145,6 +191,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       txTimeoutMs: e.DB_TX_TIMEOUT_MS,
       applicationName: e.DB_APPLICATION_NAME ?? `crm-${hostname()}-${process.pid}`.slice(0, 63),
     },
+    limits: {
+      anonymousPerIp: e.RATE_LIMIT_ANONYMOUS_PER_IP,
+      costBucketSize: e.COST_BUCKET_SIZE,
+      costRestoreRate: e.COST_RESTORE_RATE,
+      keyPrefix: e.RATE_LIMIT_PREFIX,
+      maxTokens: e.MAX_QUERY_TOKENS,
+      maxAliases: e.MAX_QUERY_ALIASES,
+      maxDirectives: e.MAX_QUERY_DIRECTIVES,
+      maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
+      introspection: e.INTROSPECTION ?? (e.NODE_ENV === 'production' ? 'secret' : 'all'),
+    },
+    webhookTargets: { allowHttp: flag(e.WEBHOOK_ALLOW_HTTP), allowPrivate: flag(e.WEBHOOK_ALLOW_PRIVATE) },
+    secretKeysFromBrowser: flag(e.SECRET_KEYS_FROM_BROWSER),
+    unavailableRetryAfterSeconds: e.UNAVAILABLE_RETRY_AFTER_S,
+    metrics: { enabled: flag(e.METRICS), token: e.METRICS_TOKEN },
+    otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

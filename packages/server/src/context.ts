@@ -18,7 +18,14 @@ export type { StaffActor };
 export type Viewer =
   | { kind: 'anonymous' }
   | { kind: 'secret'; shopId: string; keyId: string; scopes: ReadonlySet<Scope>; keyScopes: string[]; staff: StaffActor | null }
-  | { kind: 'publishable'; shopId: string; keyId: string; customerId: string | null };
+  | {
+      kind: 'publishable';
+      shopId: string;
+      keyId: string;
+      customerId: string | null;
+      /** Browser origins allowed to use the key (empty: any). */
+      allowedOrigins?: readonly string[];
+    };
 
 const NO_SHOP = '00000000-0000-0000-0000-000000000000';
 
@@ -113,7 +120,7 @@ export async function resolveViewer(services: Services, creds: Credentials): Pro
       if (!t || t.shopId !== key.shopId) throw new UnauthenticatedError('Invalid or expired customer token');
       customerId = t.customerId;
     }
-    return { kind: 'publishable', shopId: key.shopId, keyId: key.id, customerId };
+    return { kind: 'publishable', shopId: key.shopId, keyId: key.id, customerId, allowedOrigins: key.allowedOrigins };
   }
   let staff: StaffActor | null = null;
   if (creds.staffId) {

@@ -1,6 +1,10 @@
+import pino from 'pino';
+
 /**
- * Structured JSON logs, one line per event. Never pass customer data (names, emails, phones,
- * free text) as fields: log ids and codes. Keys that look like PII or secrets are redacted anyway.
+ * Structured JSON logs on pino, one line per event: `{"level":"info","time":"…","msg":"…",…fields}`.
+ * Never pass customer data (names, emails, phones, free text) as fields: log ids and codes. As a
+ * safety net, pino's path-based redaction replaces the values at REDACT_PATHS (top level and one
+ * level down) with "[redacted]"; ids, codes and kinds (requestId, shopId, keyId, keyKind) are kept.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type Logger = {
@@ -10,28 +14,41 @@ export type Logger = {
   error(msg: string, fields?: Record<string, unknown>): void;
 };
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-const REDACT = /(email|phone|name|token|key|secret|password|authorization|address|body)/i;
+const SENSITIVE = [
+  'email',
+  'phone',
+  'name',
+  'firstName',
+  'lastName',
+  'company',
+  'token',
+  'customerToken',
+  'apiKey',
+  'key',
+  'secret',
+  'password',
+  'authorization',
+  'cookie',
+  'address',
+  'body',
+  'message',
+  'variables',
+];
+export const REDACT_PATHS = [...SENSITIVE, ...SENSITIVE.map((k) => `*.${k}`), 'headers["x-customer-token"]', 'headers["x-api-key"]'];
 
-export function redact(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (k === 'requestId' || k === 'shopId' || k === 'keyId' || k === 'operationName') out[k] = v;
-    else if (REDACT.test(k)) out[k] = '[redacted]';
-    else out[k] = v;
-  }
-  return out;
-}
-
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Logger {
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < ORDER[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...(fields ? redact(fields) : {}) }));
+export function createLogger(level: LogLevel = 'info', write?: (line: string) => void): Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
+  const p = write ? pino(options, { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) }) : pino(options);
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    debug: (m, f) => p.debug(f ?? {}, m),
+    info: (m, f) => p.info(f ?? {}, m),
+    warn: (m, f) => p.warn(f ?? {}, m),
+    error: (m, f) => p.error(f ?? {}, m),
   };
 }

@@ -75,7 +75,12 @@ describe.skipIf(!postgres)('two instances running every background pass at once'
     const db = forShop(tdb.prisma, shop.shop.id);
     const shopId = shop.shop.id;
     // The receiver subscribes to everything from now on.
-    const endpoint = await createEndpoint(db, { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` });
+    // A local receiver: http and a loopback address are allowed by the development settings only.
+    const endpoint = await createEndpoint(
+      db,
+      { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
+      { allowHttp: true, allowPrivate: true },
+    );
     const segment = await createSegment(tdb.prisma, db, shopId, { name: 'Partners', rule: parseRule('stage = PARTNER') });
     // A customer crossing into churn risk HIGH gets one retention follow-up (loyalty passes).
     await updateLoyaltySettings(db, { churn: { createFollowUp: true, followUpDueDays: 2 } });
@@ -83,6 +88,8 @@ describe.skipIf(!postgres)('two instances running every background pass at once'
     const every = '200';
     const env = {
       WEBHOOKS: '1',
+      WEBHOOK_ALLOW_HTTP: '1',
+      WEBHOOK_ALLOW_PRIVATE: '1',
       WEBHOOK_INTERVAL_MS: every,
       WEBHOOK_BACKOFF_MS: '1000',
       FOLLOW_UP_DUE_INTERVAL_MS: every,

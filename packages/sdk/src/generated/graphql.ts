@@ -174,6 +174,8 @@ export type ContactTolerance =
   | 'WEEKLY';
 
 export type CreateApiKeyInput = {
+  /** Publishable keys only: the browser origins (e.g. https://shop.example) allowed to use the key; none = any origin. */
+  allowedOrigins?: Array<string> | null | undefined;
   kind: ApiKeyKind;
   /** What the key is for, e.g. "storefront". */
   name: string;

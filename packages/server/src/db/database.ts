@@ -27,6 +27,8 @@ export type Database = {
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /** PostgreSQL: the connection pool's counters (metrics); absent on PGlite. */
+  pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
 };
 
 export type DatabaseOptions = {
@@ -196,7 +198,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         throw new PendingMigrationsError(pending);
       }
     }
-    return withClient(
+    const db = withClient(
       'postgres',
       sql,
       new PrismaPg(pool),
@@ -205,6 +207,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       opts.onQuery,
       tx,
     );
+    return Object.assign(db, { pool });
   }
   const dataDir = opts.dataDir ?? './.data';
   const inMemory = dataDir.startsWith('memory://');

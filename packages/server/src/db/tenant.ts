@@ -120,6 +120,22 @@ export type ScopedDb = ReturnType<typeof makeScoped>;
 /** An interactive-transaction client of a scoped db (still scoped). */
 export type ScopedTx = Parameters<Parameters<ScopedDb['$transaction']>[0]>[0];
 
+/** Transaction clients opened by inTransaction (a tx client also has `$transaction`: savepoints, which PGlite lacks). */
+const openTransactions = new WeakSet<object>();
+
+/**
+ * Runs `fn` in a transaction of `db`, or directly when `db` is a transaction inTransaction opened:
+ * services compose into one caller's transaction, e.g. captureLead's customer, interaction and
+ * events commit or roll back together.
+ */
+export function inTransaction<T>(db: ScopedDb | ScopedTx, fn: (t: ScopedTx) => Promise<T>): Promise<T> {
+  if (openTransactions.has(db)) return fn(db as ScopedTx);
+  return (db as ScopedDb).$transaction((t) => {
+    openTransactions.add(t);
+    return fn(t);
+  });
+}
+
 const cache = new WeakMap<PrismaClient, Map<string, ScopedDb>>();
 
 export function forShop(prisma: PrismaClient, shopId: string): ScopedDb {

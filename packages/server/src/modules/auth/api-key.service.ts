@@ -23,7 +23,35 @@ export function generateKey(kind: KeyKind): { plain: string; prefix: string; has
   return { plain, prefix: plain.slice(0, 12), hash: hashKey(plain) };
 }
 
-export type CreateKeyInput = { kind: KeyKind; name: string; scopes?: string[] | null };
+export type CreateKeyInput = { kind: KeyKind; name: string; scopes?: string[] | null; allowedOrigins?: string[] | null };
+
+/** A browser origin as sent in the Origin header: http(s)://host[:port], nothing else. */
+export function normalizeOrigin(value: string): string | null {
+  try {
+    const u = new URL(value);
+    if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password) return null;
+    if (u.pathname !== '/' || u.search || u.hash || value.replace(/\/$/, '') !== u.origin) return null;
+    return u.origin;
+  } catch {
+    return null;
+  }
+}
+
+export function validateOrigins(kind: KeyKind, origins: string[] | null | undefined): string[] {
+  if (!origins?.length) return [];
+  if (kind !== 'PUBLISHABLE') throw ValidationError.field(['input', 'allowedOrigins'], 'Only publishable keys are used from browsers');
+  if (origins.length > 20) throw ValidationError.field(['input', 'allowedOrigins'], 'At most 20 origins');
+  return [
+    ...new Set(
+      origins.map((o, i) => {
+        const n = normalizeOrigin(o.trim());
+        if (!n)
+          throw ValidationError.field(['input', 'allowedOrigins', String(i)], 'Must be an origin like https://shop.example (no path)');
+        return n;
+      }),
+    ),
+  ];
+}
 
 /**
  * The scopes stored on a new key: the given names (fine or legacy, see auth.policy.ts), or by
@@ -55,9 +83,10 @@ export async function createApiKey(
   if (!name || name.length > 100) throw ValidationError.field(['input', 'name'], 'Name must be 1-100 characters');
   const scopes = validateScopes(input.kind, input.scopes, held);
   assertMayGrantScopes(held, scopes);
+  const allowedOrigins = validateOrigins(input.kind, input.allowedOrigins);
   const k = generateKey(input.kind);
   const apiKey = await db.apiKey.create({
-    data: { kind: input.kind, name, scopes, prefix: k.prefix, hash: k.hash } as never,
+    data: { kind: input.kind, name, scopes, allowedOrigins, prefix: k.prefix, hash: k.hash } as never,
   });
   return { apiKey, plainKey: k.plain };
 }

@@ -25,6 +25,9 @@ const ApiKeyObject = builder.prismaObject('ApiKey', {
     name: t.exposeString('name'),
     prefix: t.exposeString('prefix', { description: 'First characters of the key, to recognise it.' }),
     scopes: t.exposeStringList('scopes'),
+    allowedOrigins: t.exposeStringList('allowedOrigins', {
+      description: 'Publishable keys: browser origins allowed to use the key (empty: any origin, without credentials).',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
@@ -102,6 +105,9 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     name: t.string({ required: true, description: 'What the key is for, e.g. "storefront".' }),
     scopes: t.stringList({
       description: `Secret keys only: any of ${SCOPES.join(', ')} (or the broader ${Object.keys(LEGACY_SCOPES).join(', ')}), at most the creating key's own; default: all the creating key holds.`,
+    }),
+    allowedOrigins: t.stringList({
+      description: 'Publishable keys only: the browser origins (e.g. https://shop.example) allowed to use the key; none = any origin.',
     }),
   }),
 });

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import { inTransaction, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import type { Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
@@ -178,7 +178,7 @@ function uniqueViolation(err: unknown): string[] | null {
 /** Runs fn in a transaction and turns unique-index races into ConflictError. */
 async function tx<T>(db: ScopedDb, fn: (tx: ScopedTx) => Promise<T>): Promise<T> {
   try {
-    return await db.$transaction(fn);
+    return await inTransaction(db, fn);
   } catch (err) {
     const fields = uniqueViolation(err);
     if (fields) {

@@ -113,6 +113,11 @@ export class EventBus {
     this.doorbells = opts.doorbells ?? [];
   }
 
+  /** Live subscribers per shop and how far each shop's tail has read (metrics). */
+  tailStats(): { shopId: string; head: bigint | null; subscribers: number }[] {
+    return [...this.tails.values()].map((t) => ({ shopId: t.shopId, head: t.head, subscribers: t.subs.size }));
+  }
+
   /** Starts the doorbells and the poll; called on the first subscription. */
   start(): Promise<void> {
     this.started ??= (async () => {

@@ -1,4 +1,4 @@
-import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import { inTransaction, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { Interaction, Prisma } from '../../generated/prisma/client.ts';
 import type { InteractionChannel, InteractionDirection, InteractionType, Sentiment } from '../../generated/prisma/enums.ts';
@@ -43,7 +43,7 @@ export async function recordInteraction(
   source: InteractionSource = 'api',
 ): Promise<Interaction> {
   const p = parseInput(recordInteractionSchema, input, ['input']);
-  return db.$transaction(async (t) => {
+  return inTransaction(db, async (t) => {
     const c = isUuid(p.customerId) ? await getCustomer(t, p.customerId, true) : null;
     if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', ['input', 'customerId']);
     const staffId = p.staffId ?? actor.staffId ?? null;

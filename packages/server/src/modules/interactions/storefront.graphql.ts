@@ -96,11 +96,11 @@ const TrackInteractionPayload = builder.objectRef<Payload>('TrackInteractionPayl
 });
 
 /** Publishable keys, or secret keys with the write scope (declared per field); rate-limited per key and client IP. */
-function ingestion(ctx: Context): { db: Context['db']; caller: svc.Caller; secret: boolean } {
+async function ingestion(ctx: Context): Promise<{ db: Context['db']; caller: svc.Caller; secret: boolean }> {
   const v = ctx.viewer;
   const { db } = ctx;
   if (v.kind === 'anonymous') throw new Error('unreachable: declared for keys only');
-  enforceIngestionLimit(ctx.services, v.keyId, ctx.clientIp);
+  await enforceIngestionLimit(ctx.services, v.keyId, ctx.clientIp);
   return {
     db,
     secret: v.kind === 'secret',
@@ -124,7 +124,7 @@ builder.mutationFields((t) => ({
     errors: errors('CaptureLead'),
     args: { input: t.arg({ type: CaptureLeadInput, required: true }) },
     resolve: async (_r, { input }, ctx): Promise<Payload> => {
-      const { db, caller, secret } = ingestion(ctx);
+      const { db, caller, secret } = await ingestion(ctx);
       const { idempotencyKey, ...rest } = input;
       const { result } = await svc.captureLead(db, caller, rest as never, idempotencyKey);
       if (!secret) return { accepted: true, created: null, customerId: null, interaction: null };
@@ -140,7 +140,7 @@ builder.mutationFields((t) => ({
     errors: errors('TrackInteraction'),
     args: { input: t.arg({ type: TrackInteractionInput, required: true }) },
     resolve: async (_r, { input }, ctx): Promise<Payload> => {
-      const { db, caller, secret } = ingestion(ctx);
+      const { db, caller, secret } = await ingestion(ctx);
       const { idempotencyKey, customerId, ...rest } = input;
       const { result } = await svc.trackInteraction(db, caller, { ...rest, customerId: customerId?.id } as never, idempotencyKey);
       if (!secret) return { accepted: true, created: null, customerId: null, interaction: null };

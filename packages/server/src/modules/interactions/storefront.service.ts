@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ScopedDb } from '../../db/tenant.ts';
+import { inTransaction, type ScopedDb } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
@@ -133,24 +133,44 @@ export type LeadResult = { customerId: string; interactionId: string; created: b
 export async function captureLead(db: ScopedDb, caller: Caller, input: CaptureLeadInput, idempotencyKey?: string | null) {
   const p = parseInput(leadSchema, input, ['input']);
   if (!p.email && !p.phone) throw ValidationError.field(['input', 'email'], 'Give an email or a phone number');
-  return withIdempotency<LeadResult>(db, 'captureLead', idempotencyKey, input, async () => {
-    const { customer, created } = await identifyOrCreateLead(db, p);
-    const interaction = await recordInteraction(
-      db,
-      { staffId: null },
-      {
-        customerId: customer.id,
-        channel: p.channel ?? 'WEB',
-        direction: 'INBOUND',
-        type: p.type ?? 'INQUIRY',
-        subject: p.subject,
-        body: p.message,
-        metadata: p.metadata,
-      },
-      caller.via,
-    );
-    return { customerId: customer.id, interactionId: interaction.id, created };
-  });
+  return withIdempotency<LeadResult>(db, 'captureLead', idempotencyKey, input, () =>
+    // One transaction: the customer, its consents, the interaction and their events commit together
+    // or not at all (nothing is half-written, and no webhook fires for a lead that failed).
+    retryOnRace(() =>
+      inTransaction(db, async (tx) => {
+        const t = tx as unknown as ScopedDb;
+        const { customer, created } = await identifyOrCreateLead(t, p);
+        const interaction = await recordInteraction(
+          t,
+          { staffId: null },
+          {
+            customerId: customer.id,
+            channel: p.channel ?? 'WEB',
+            direction: 'INBOUND',
+            type: p.type ?? 'INQUIRY',
+            subject: p.subject,
+            body: p.message,
+            metadata: p.metadata,
+          },
+          caller.via,
+        );
+        return { customerId: customer.id, interactionId: interaction.id, created };
+      }),
+    ),
+  );
+}
+
+/**
+ * A concurrent request created the same identity between our lookup and insert: the unique index
+ * aborted our transaction, so run it once more (it finds and updates the other's customer).
+ */
+async function retryOnRace<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ConflictError || (err as { code?: string })?.code === 'P2002') return run();
+    throw err;
+  }
 }
 
 export type TrackResult = { customerId: string; interactionId: string };

@@ -82,6 +82,15 @@ describe('rule language: parse and print', () => {
     expect(issue(() => parseRule('', ['input', 'rule']))).toMatchObject({ path: ['input', 'rule'], code: 'empty' });
   });
 
+  it('refuses dates that do not exist on the calendar (PostgreSQL would fail with 22008), accepts real ones', () => {
+    for (const bad of ['2026-02-30', '2025-02-29', '2026-13-01', '2026-04-31', '2026-01-01T24:00Z', '2026-01-01T10:61Z', '0000-01-01']) {
+      expect(issue(() => parseRule(`firstOrderAt > '${bad}'`)).message, bad).toContain('Expected a relative date');
+    }
+    for (const good of ['2024-02-29', '2026-01-31', '2026-01-31T23:59:59Z', '2026-06-30T10:00+02:00']) {
+      expect(() => parseRule(`firstOrderAt > '${good}'`), good).not.toThrow();
+    }
+  });
+
   it('caps length, depth, conditions and list sizes with clear codes', () => {
     expect(issue(() => parseRule(`city = '${'x'.repeat(LIMITS.maxLength)}'`)).code).toBe('too_long');
     expect(issue(() => parseRule(`${'('.repeat(17)}stage = LOYAL${')'.repeat(17)}`)).code).toBe('too_deep');

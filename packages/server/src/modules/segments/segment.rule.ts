@@ -370,6 +370,23 @@ type Problem = { message: string; code: string; at: 'field' | 'op' | 'value' | '
 
 const DURATION_MS: Record<RelUnit, number> = { h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, m: 30 * 86_400_000, y: 365 * 86_400_000 };
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * An ISO date (or date-time) that exists on the calendar: JavaScript rolls '2026-02-30' over to
+ * March 2 while PostgreSQL refuses it (22008), so the calendar day and the clock are compared
+ * with what the parsed date gives back.
+ */
+function isRealDate(text: string): boolean {
+  if (!ISO_DATE.test(text)) return false;
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  if (y < 1 || day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return false;
+  const time = text.match(/T(\d{2}):(\d{2})(?::(\d{2}))?/);
+  if (time && (Number(time[1]) > 23 || Number(time[2]) > 59 || Number(time[3] ?? 0) > 59)) return false;
+  const offset = text.match(/[+-](\d{2}):(\d{2})$/);
+  if (offset && (Number(offset[1]) > 14 || Number(offset[2]) > 59)) return false;
+  return !Number.isNaN(new Date(text).getTime());
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A staff user id in a rule: the global id the API hands out or the raw row id. */
@@ -389,7 +406,7 @@ function checkValue(def: FieldDef, v: Value, op: Op): string | null {
       return v.t === 'num' ? null : 'Expected a number';
     case 'date':
       if (v.t === 'rel') return null;
-      if (v.t === 'str' && ISO_DATE.test(v.v) && !Number.isNaN(new Date(v.v).getTime())) return null;
+      if (v.t === 'str' && isRealDate(v.v)) return null;
       return "Expected a relative date like -90d or a date like '2026-01-31'";
     case 'boolean':
       return v.t === 'bool' ? null : 'Expected true or false';

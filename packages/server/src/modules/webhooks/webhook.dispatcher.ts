@@ -1,8 +1,11 @@
+import http from 'node:http';
+import https from 'node:https';
 import { forShop } from '../../db/tenant.ts';
 import type { PrismaClient, WebhookDelivery } from '../../generated/prisma/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import { signatureHeader } from './webhook.signing.ts';
+import { safeLookup, type TargetPolicy, urlProblem } from './webhook.target.ts';
 
 /**
  * The webhook dispatcher, a background loop independent of API requests (a slow or failing
@@ -12,11 +15,15 @@ import { signatureHeader } from './webhook.signing.ts';
  * 2. delivery: due PENDING deliveries are claimed with FOR UPDATE SKIP LOCKED (one instance per
  *    delivery), POSTed with a signature, and marked SUCCEEDED on 2xx, else retried with
  *    exponential backoff and full jitter until `maxAttempts`, then FAILED. At least once.
+ * Targets are checked again at delivery (webhook.target.ts): the connection goes to the address
+ * that was checked, and redirects are never followed (a 3xx is a failed attempt), so neither DNS
+ * rebinding nor a redirect can turn a signed delivery towards an internal address.
  */
 export type DispatcherOptions = {
   prisma: PrismaClient;
   logger: Logger;
-  fetch?: typeof fetch;
+  /** Which targets may be connected to. @default https only, public addresses only */
+  targets?: TargetPolicy;
   /** How often to look for work. @default 1000 */
   intervalMs?: number;
   /** Attempts before a delivery is FAILED. @default 8 */
@@ -37,7 +44,8 @@ export function backoffMs(attempt: number, base: number, random = Math.random): 
 
 export function createDispatcher(opts: DispatcherOptions) {
   const { prisma, logger } = opts;
-  const doFetch = opts.fetch ?? fetch;
+  const policy: TargetPolicy = opts.targets ?? { allowHttp: false, allowPrivate: false };
+  const lookup = safeLookup(policy);
   const maxAttempts = opts.maxAttempts ?? 8;
   const base = opts.baseBackoffMs ?? 30_000;
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -45,6 +53,27 @@ export function createDispatcher(opts: DispatcherOptions) {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
+
+  /** One POST to a checked target; resolves to the status code (the body is read and dropped). */
+  function post(url: string, body: string, signal: AbortSignal, headers: Record<string, string>): Promise<number> {
+    const problem = urlProblem(url, policy);
+    if (problem) return Promise.reject(new Error(`Webhook target refused: ${problem}`));
+    const u = new URL(url);
+    const client = u.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = client.request(
+        u,
+        { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup, signal, agent: false },
+        (res) => {
+          res.on('error', reject);
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.resume();
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
 
   async function fanOut() {
     const endpoints = await prisma.webhookEndpoint.findMany({ where: { active: true } });
@@ -90,22 +119,16 @@ export function createDispatcher(opts: DispatcherOptions) {
     const controller = new AbortController();
     const t = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      const res = await doFetch(ep.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'headless-crm-webhooks/1',
-          'x-crm-signature': signatureHeader(ep.secret, body),
-          'x-crm-event-id': String(d.eventId),
-          'x-crm-event-type': d.eventType,
-          'x-crm-delivery-id': d.id,
-        },
-        body,
-        signal: controller.signal,
+      status = await post(ep.url, body, controller.signal, {
+        'content-type': 'application/json',
+        'user-agent': 'headless-crm-webhooks/1',
+        'x-crm-signature': signatureHeader(ep.secret, body),
+        'x-crm-event-id': String(d.eventId),
+        'x-crm-event-type': d.eventType,
+        'x-crm-delivery-id': d.id,
       });
-      status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) error = `HTTP ${res.status}`;
+      if (status >= 300 && status < 400) error = `Redirect not followed (HTTP ${status})`;
+      else if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
       error = controller.signal.aborted ? `Timed out after ${timeoutMs} ms` : String((err as Error).message ?? err).slice(0, 500);
     } finally {

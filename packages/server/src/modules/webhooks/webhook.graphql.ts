@@ -150,7 +150,7 @@ builder.mutationFields((t) => ({
     description: 'Adds an endpoint; it receives events from now on. The secret is returned only here and by rotateWebhookSecret.',
     errors: { types: [...COMMON_ERRORS], union: { name: 'CreateWebhookEndpointResult' }, directResult: true },
     args: { input: t.arg({ type: CreateWebhookEndpointInput, required: true }) },
-    resolve: (_r, { input }, ctx) => svc.createEndpoint(manage(ctx), input),
+    resolve: (_r, { input }, ctx) => svc.createEndpoint(manage(ctx), input, ctx.services.config.webhookTargets),
   }),
   updateWebhookEndpoint: t.field({
     authScopes: WRITE,
@@ -159,7 +159,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateWebhookEndpointInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { id, ...rest } = input;
-      return svc.updateEndpoint(manage(ctx), id.id, rest);
+      return svc.updateEndpoint(manage(ctx), id.id, rest, ctx.services.config.webhookTargets);
     },
   }),
   rotateWebhookSecret: t.field({

@@ -1,28 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ScopedDb } from '../../db/tenant.ts';
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
 import { parseInput } from '../common/validate.ts';
 import { isUuid } from '../customers/customer.service.ts';
 import { EVENT_TYPES } from '../events/event.service.ts';
+import { type TargetPolicy, targetProblem } from './webhook.target.ts';
 
 /**
  * Webhook endpoints of a shop: a URL, the event types it wants (none = all) and a signing secret.
  * New endpoints receive events from their creation on. Deliveries are made by the dispatcher
  * (webhook.dispatcher.ts): at least once, signed, retried with backoff, logged per attempt.
  */
-const urlSchema = z
-  .string()
-  .trim()
-  .max(2000, 'At most 2000 characters')
-  .refine((u) => {
-    try {
-      const p = new URL(u);
-      return p.protocol === 'https:' || p.protocol === 'http:';
-    } catch {
-      return false;
-    }
-  }, 'Must be an http(s) URL');
+const urlSchema = z.string().trim().max(2000, 'At most 2000 characters');
+
+/** The SSRF check (webhook.target.ts) of a URL being registered; a ValidationError at input.url. */
+async function checkTarget(url: string, policy: TargetPolicy) {
+  const problem = await targetProblem(url, policy);
+  if (problem) throw ValidationError.field(['input', 'url'], problem);
+}
 
 const typesSchema = z
   .array(z.string().refine((t) => (EVENT_TYPES as readonly string[]).includes(t), `Unknown event type; known: ${EVENT_TYPES.join(', ')}`))
@@ -33,8 +29,9 @@ const updateSchema = z.object({ url: urlSchema.nullish(), eventTypes: typesSchem
 
 const newSecret = () => `whsec_${randomBytes(24).toString('base64url')}`;
 
-export async function createEndpoint(db: ScopedDb, input: z.input<typeof createSchema>) {
+export async function createEndpoint(db: ScopedDb, input: z.input<typeof createSchema>, policy: TargetPolicy) {
   const p = parseInput(createSchema, input, ['input']);
+  await checkTarget(p.url, policy);
   const last = await db.event.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
   return db.webhookEndpoint.create({
     data: { url: p.url, eventTypes: [...new Set(p.eventTypes ?? [])], secret: newSecret(), lastEventId: last?.id ?? 0n } as never,
@@ -47,8 +44,9 @@ async function requireEndpoint(db: ScopedDb, id: string) {
   return e;
 }
 
-export async function updateEndpoint(db: ScopedDb, id: string, input: z.input<typeof updateSchema>) {
+export async function updateEndpoint(db: ScopedDb, id: string, input: z.input<typeof updateSchema>, policy: TargetPolicy) {
   const p = parseInput(updateSchema, input, ['input']);
+  if (p.url != null) await checkTarget(p.url, policy);
   await requireEndpoint(db, id);
   const data: Record<string, unknown> = {};
   if (p.url != null) data.url = p.url;

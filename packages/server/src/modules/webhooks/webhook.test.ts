@@ -76,6 +76,8 @@ async function disableAll() {
 beforeAll(async () => {
   t = await createTestApp({
     webhooks: { enabled: false, intervalMs: 1000, maxAttempts: 3, baseBackoffMs: 1, timeoutMs: 300 },
+    // The local receiver is http on 127.0.0.1: the development setting (webhook.ssrf.test.ts covers the default).
+    webhookTargets: { allowHttp: true, allowPrivate: true },
   });
   sk = (await t.newShop('Hooks')).secretKey;
   rx = receiver();
