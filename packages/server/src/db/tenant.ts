@@ -36,6 +36,7 @@ const TENANT_MODELS = new Set([
   'PointsAccount',
   'PointsMovement',
   'TierChange',
+  'ExchangeRate',
 ]);
 
 const WHERE_OPS = new Set([
