@@ -59,6 +59,7 @@ describe('client', () => {
         'leads',
         'loyalty',
         'me',
+        'money',
         'orders',
         'request',
         'shop',

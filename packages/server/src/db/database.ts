@@ -5,6 +5,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { auditingAdapter } from './audit-context.ts';
 import { applyMigrations, type SqlRunner } from './migrate.ts';
 
 export type Database = {
@@ -47,7 +48,7 @@ function withClient(
   onQuery?: (sql: string) => void,
 ): Database {
   let count = 0;
-  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' } as const] });
+  const prisma = new PrismaClient({ adapter: auditingAdapter(adapter), log: [{ emit: 'event', level: 'query' } as const] });
   prisma.$on('query', (e) => {
     count++;
     onQuery?.(e.query);

@@ -37,6 +37,7 @@ const TENANT_MODELS = new Set([
   'PointsMovement',
   'TierChange',
   'ExchangeRate',
+  'AuditEntry',
 ]);
 
 const WHERE_OPS = new Set([
