@@ -20,6 +20,7 @@ import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
+import { createAuditRetentionScheduler } from './modules/audit/audit.service.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import { sharedEventExecutionPlugin } from './modules/events/shared-execution.ts';
@@ -58,6 +59,8 @@ export type App = {
   followUpDue: ReturnType<typeof createFollowUpDueScheduler>;
   /** Prunes events, finished webhook deliveries and idempotency keys past EVENT_RETENTION_DAYS. */
   retention: ReturnType<typeof createRetentionScheduler>;
+  /** Prunes audit entries past AUDIT_RETENTION_DAYS. */
+  auditRetention: ReturnType<typeof createAuditRetentionScheduler>;
   /** Folds new orders / interactions into loyalty metrics and points every LOYALTY_INTERVAL_MS; a full recompute daily. */
   loyalty: ReturnType<typeof createLoyaltyScheduler>;
 };
@@ -227,6 +230,7 @@ export function buildApp(opts: AppOptions): App {
     intervalMs: config.events.retentionIntervalMs,
   });
   const loyalty = createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs });
+  const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
 
   return {
     yoga,
@@ -237,6 +241,7 @@ export function buildApp(opts: AppOptions): App {
     followUpDue,
     retention,
     loyalty,
+    auditRetention,
     httpServer: () => server,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
@@ -244,6 +249,7 @@ export function buildApp(opts: AppOptions): App {
       segments.start();
       followUpDue.start();
       retention.start();
+      auditRetention.start();
       loyalty.start();
       events.reopen();
       server = createServer(yoga);
@@ -313,6 +319,7 @@ export function buildApp(opts: AppOptions): App {
       await segments.stop();
       await followUpDue.stop();
       await retention.stop();
+      await auditRetention.stop();
       await loyalty.stop();
       const s = server;
       server = null;

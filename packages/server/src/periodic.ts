@@ -1,3 +1,4 @@
+import { withAudit } from './db/audit-context.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -13,7 +14,8 @@ export function periodic(opts: { name: string; intervalMs: number; logger: Logge
       if (opts.intervalMs <= 0 || timer) return;
       timer = setInterval(() => {
         if (running) return;
-        running = pass()
+        // Changes a pass makes are audited as this system job (docs/audit.md).
+        running = withAudit({ kind: 'SYSTEM', job: opts.name, op: opts.name }, pass)
           .then(
             () => undefined,
             (err) => opts.logger.error(`${opts.name} pass failed`, { error: String(err) }),

@@ -69,7 +69,7 @@ BEGIN
     SELECT jsonb_object_agg(k, jsonb_build_array(o->k, n->k)), array_agg(k ORDER BY k) INTO ch, flds
     FROM jsonb_object_keys(n) AS k
     WHERE k <> ALL (ARRAY['id', 'shopId', 'createdAt', 'updatedAt', 'version', 'lastUsedAt', 'hash', 'secret',
-                          'baseTotal', 'countedTotal', 'competitorTotal'])
+                          'baseTotal', 'countedTotal', 'competitorTotal', 'memberCount', 'refreshedAt', 'lastEventId'])
       AND CASE WHEN o IS NULL THEN n->k <> 'null'::jsonb ELSE (o->k) IS DISTINCT FROM (n->k) END;
     IF ch IS NULL THEN
       IF TG_OP = 'UPDATE' THEN RETURN NULL; END IF;
