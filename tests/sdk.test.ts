@@ -51,6 +51,7 @@ describe('client', () => {
     expect(Object.isFrozen(crm.customers)).toBe(true);
     expect(Object.keys(crm).sort()).toEqual(
       [
+        'audit',
         'close',
         'customers',
         'followUps',

@@ -571,6 +571,19 @@ const queryCases: Record<string, () => Promise<void>> = {
     expect(r.funnel.reduce((a, f) => a + f.count, 0)).toBeLessThanOrEqual(await bCount());
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
+  auditLog: async () => {
+    const Q = `query($f: AuditLogFilter) { auditLog(first: 100, filter: $f) { totalCount edges { node { entityType entityId operation changes } } } }`;
+    const all = member(await gql(B.g, Q), 'auditLog') as unknown as { totalCount: number };
+    expect(all.totalCount).toBe(await t.db.prisma.auditEntry.count({ where: { shopId: B.shopId } }));
+    expect(await t.db.prisma.auditEntry.count({ where: { shopId: A.shopId } })).toBeGreaterThan(0);
+    for (const f of [{ entity: { type: 'Customer', id: A.alice.id } }, { actor: { id: A.rep.id } }, { operation: 'mergeCustomers' }]) {
+      const r = member(await gql(B.g, Q, { f }), 'auditLog') as unknown as { totalCount: number; edges: unknown[] };
+      if ('operation' in f)
+        expect(r.totalCount).toBe(await t.db.prisma.auditEntry.count({ where: { shopId: B.shopId, operation: 'mergeCustomers' } }));
+      else expect(r, JSON.stringify(f)).toEqual({ totalCount: 0, edges: [] });
+    }
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
   exchangeRates: async () => {
     const Q = '{ exchangeRates { currency rate } }';
     const r = await gql(B.g, Q);
@@ -581,7 +594,7 @@ const queryCases: Record<string, () => Promise<void>> = {
         rate: x.rate.toString(),
       })),
     );
-    expect((r.data?.exchangeRates as unknown[]).length).toBeLessThanOrEqual(1); // not A's JPY rate (B may have set its own)
+    expect(((r.data?.exchangeRates ?? []) as unknown[]).length).toBeLessThanOrEqual(1); // not A's JPY rate (B may have set its own)
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
   loyaltySettings: async () => {

@@ -11,6 +11,10 @@ import {
   type ArchiveCustomerMutation,
   AssignLeadDocument,
   type AssignLeadMutation,
+  AuditLogDocument,
+  type AuditLogFilter,
+  type AuditLogQuery,
+  type AuditLogQueryVariables,
   AutoAssignLeadsDocument,
   type AutoAssignLeadsMutation,
   CancelFollowUpDocument,
@@ -753,6 +757,15 @@ export function createCrmClient(options: CrmClientOptions) {
       run(SetOrderExcludedDocument, { input }, opts, (r) => r.setOrderExcluded),
   });
 
+  const audit = Object.freeze({
+    /** A page of the audit log, newest first (owners / managers / system keys). */
+    list: (variables: AuditLogQueryVariables = {}, opts?: CrmRequestOptions): Promise<AuditLogQuery['auditLog']> =>
+      run(AuditLogDocument, variables, opts, (r) => r.auditLog),
+    /** Every matching entry, page by page (100 per request), newest first. */
+    all: (filter?: AuditLogFilter, opts?: CrmRequestOptions) =>
+      paginate((after) => run(AuditLogDocument, { filter, first: 100, after }, opts, (r) => r.auditLog)),
+  });
+
   const money = Object.freeze({
     /** The shop's exchange rates to its base currency (`shop.get()` has the base currency). */
     exchangeRates: (opts?: CrmRequestOptions): Promise<ExchangeRatesQuery['exchangeRates']> =>
@@ -846,6 +859,8 @@ export function createCrmClient(options: CrmClientOptions) {
     orders,
     /** The shop's base currency and exchange rates (docs/money.md). */
     money,
+    /** The audit log: who changed what, when, through which mutation (docs/audit.md). */
+    audit,
     /** Webhook endpoints and their delivery log (`webhooks:manage`). */
     webhooks,
     /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */

@@ -7,7 +7,8 @@ export type ResultErrorTypename =
   | 'ConflictError'
   | 'VersionConflictError'
   | 'ForbiddenError'
-  | 'IdempotencyConflictError';
+  | 'IdempotencyConflictError'
+  | 'ExchangeRateMissingError';
 
 /** An error member of a mutation result union, as selected by the SDK's `ErrorFields` fragment. */
 export type ResultError = {

@@ -19,8 +19,8 @@ import {
 import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createAuditRetentionScheduler } from './modules/audit/audit.service.ts';
+import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import { sharedEventExecutionPlugin } from './modules/events/shared-execution.ts';

@@ -56,6 +56,45 @@ export type AssignLeadInput = {
   staffId: string;
 };
 
+/** MUTATION: the call itself; INSERT / UPDATE / DELETE: a row it changed. */
+export type AuditAction =
+  | 'DELETE'
+  | 'INSERT'
+  | 'MUTATION'
+  | 'UPDATE';
+
+export type AuditActorFilter = {
+  /** A key, staff user or customer id (raw or global). */
+  id?: string | null | undefined;
+  kind?: AuditActorKind | null | undefined;
+};
+
+/** API_KEY: a secret key without a staff user; STAFF: a staff user through a secret key; CUSTOMER: a customer on their own profile; PUBLISHABLE_KEY: a storefront key without a customer; SYSTEM: a background job. */
+export type AuditActorKind =
+  | 'API_KEY'
+  | 'CUSTOMER'
+  | 'PUBLISHABLE_KEY'
+  | 'STAFF'
+  | 'SYSTEM';
+
+export type AuditEntityFilter = {
+  /** The raw row id (or a global id). */
+  id?: string | null | undefined;
+  /** E.g. Customer, Order, Mutation. */
+  type: string;
+};
+
+export type AuditLogFilter = {
+  action?: AuditAction | null | undefined;
+  actor?: AuditActorFilter | null | undefined;
+  entity?: AuditEntityFilter | null | undefined;
+  from?: string | null | undefined;
+  /** A mutation name, e.g. upsertOrder. */
+  operation?: string | null | undefined;
+  /** Exclusive. */
+  to?: string | null | undefined;
+};
+
 /** A visitor leaving contact data (email or phone required). Callable with a publishable key. */
 export type CaptureLeadInput = {
   /** Default WEB. */
@@ -1106,6 +1145,15 @@ export type WebhookDeliveryStatus =
 export type WebhookEndpointIdInput = {
   id: string;
 };
+
+export type AuditLogQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: AuditLogFilter | null | undefined;
+}>;
+
+
+export type AuditLogQuery = { auditLog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, at: string, actorKind: AuditActorKind, actorKeyId: string | null, actorStaffId: string | null, actorCustomerId: string | null, actorJob: string | null, operation: string, action: string, entityType: string, entityId: string | null, fields: Array<string>, changes: unknown, outcome: string | null, redacted: boolean } }> } };
 
 export type GetCustomerQueryVariables = Exact<{
   id: string;
@@ -2225,6 +2273,7 @@ export const SegmentMemberFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentStr
 export const EventFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"fragmentName":"EventFields"}) as unknown as TypedDocumentString<EventFieldsFragment, unknown>;
 export const WebhookEndpointFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"fragmentName":"WebhookEndpointFields"}) as unknown as TypedDocumentString<WebhookEndpointFieldsFragment, unknown>;
 export const WebhookDeliveryFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"fragmentName":"WebhookDeliveryFields"}) as unknown as TypedDocumentString<WebhookDeliveryFieldsFragment, unknown>;
+export const AuditLogDocument = /*#__PURE__*/ new TypedDocumentString(`query AuditLog($first:Int$after:String$filter:AuditLogFilter){auditLog(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{id at actorKind actorKeyId actorStaffId actorCustomerId actorJob operation action entityType entityId fields changes outcome redacted}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
 export const GetCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomer($id:ID!){customer(id:$id){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<GetCustomerQuery, GetCustomerQueryVariables>;
 export const GetCustomerByDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomerBy($email:String$phone:String$externalId:String){customerBy(email:$email phone:$phone externalId:$externalId){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<GetCustomerByQuery, GetCustomerByQueryVariables>;
 export const ListCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListCustomers($first:Int$after:String$last:Int$before:String$filter:CustomerFilter$orderBy:CustomerOrder){customers(first:$first after:$after last:$last before:$before filter:$filter orderBy:$orderBy){totalCount pageInfo{...PageInfoFields}edges{cursor node{...CustomerFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<ListCustomersQuery, ListCustomersQueryVariables>;

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { requireScope } from '../../context.ts';
+import type { requireScope } from '../../context.ts';
 import { AuditActorKind } from '../../generated/prisma/enums.ts';
 import { requireManager } from '../follow-ups/follow-up.access.ts';
 import { accessOf } from '../follow-ups/follow-up.type.ts';
@@ -39,6 +39,11 @@ const AuditEntryObject = builder.prismaObject('AuditEntry', {
   }),
 });
 
+const AuditActionEnum = builder.enumType('AuditAction', {
+  values: ['MUTATION', 'INSERT', 'UPDATE', 'DELETE'] as const,
+  description: 'MUTATION: the call itself; INSERT / UPDATE / DELETE: a row it changed.',
+});
+
 const AuditEntityFilter = builder.inputType('AuditEntityFilter', {
   fields: (t) => ({
     type: t.string({ required: true, description: 'E.g. Customer, Order, Mutation.' }),
@@ -56,6 +61,7 @@ const AuditLogFilter = builder.inputType('AuditLogFilter', {
     entity: t.field({ type: AuditEntityFilter }),
     actor: t.field({ type: AuditActorFilter }),
     operation: t.string({ description: 'A mutation name, e.g. upsertOrder.' }),
+    action: t.field({ type: AuditActionEnum }),
     from: t.field({ type: 'DateTime' }),
     to: t.field({ type: 'DateTime', description: 'Exclusive.' }),
   }),
@@ -82,6 +88,7 @@ const where = (f: FilterArg) =>
     actorKind: f?.actor?.kind,
     actorId: rawIdOf(f?.actor?.id),
     operation: f?.operation,
+    action: f?.action,
     from: f?.from,
     to: f?.to,
   });

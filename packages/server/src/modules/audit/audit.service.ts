@@ -3,10 +3,10 @@ import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
 import type { Context, Viewer } from '../../context.ts';
 import { type AuditActorKind, type AuditContext, withAudit } from '../../db/audit-context.ts';
 import { forShop, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
-import type { Logger } from '../../logger.ts';
-import { periodic } from '../../periodic.ts';
 import { AppError, ValidationError } from '../../errors.ts';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
+import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
 import { isUuid, registerEraseStep } from '../customers/customer.service.ts';
 
 /**
@@ -21,9 +21,7 @@ import { isUuid, registerEraseStep } from '../customers/customer.service.ts';
 export function auditActorOf(viewer: Viewer): Omit<AuditContext, 'op'> | null {
   switch (viewer.kind) {
     case 'secret':
-      return viewer.staff
-        ? { kind: 'STAFF', key: viewer.keyId, staff: viewer.staff.id }
-        : { kind: 'API_KEY', key: viewer.keyId };
+      return viewer.staff ? { kind: 'STAFF', key: viewer.keyId, staff: viewer.staff.id } : { kind: 'API_KEY', key: viewer.keyId };
     case 'publishable':
       return viewer.customerId
         ? { kind: 'CUSTOMER', key: viewer.keyId, customer: viewer.customerId }
@@ -62,7 +60,11 @@ function entityOf(args: Record<string, unknown>): { type: string; id: string } |
 }
 
 function outcomeOf(result: unknown): string {
-  if (result instanceof AppError) return result.code;
+  // The errors plugin returns expected errors as proxies of the AppError (instanceof does not see
+  // through them): recognise them by their fields.
+  if (result && typeof result === 'object' && 'inputPath' in result && typeof (result as AppError).code === 'string') {
+    return (result as AppError).code;
+  }
   if (result instanceof Error) return 'ERROR';
   return 'OK';
 }
@@ -110,7 +112,8 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
       const a: AuditContext = { ...actor, op: info.fieldName };
       let outcome = 'ERROR';
       try {
-        const result = await withAudit(a, () => resolve(source, args, ctx, info));
+        // Awaited inside the context: a Prisma query returned unawaited would run when awaited.
+        const result = await withAudit(a, async () => await resolve(source, args, ctx, info));
         outcome = outcomeOf(result);
         return result;
       } catch (err) {
@@ -130,6 +133,7 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
 // Reading
 
 export type AuditFilter = {
+  action?: string | null;
   entityType?: string | null;
   entityId?: string | null;
   actorKind?: AuditActorKind | null;
@@ -141,6 +145,7 @@ export type AuditFilter = {
 
 export function auditWhere(f: AuditFilter | null | undefined): Prisma.AuditEntryWhereInput {
   const and: Prisma.AuditEntryWhereInput[] = [];
+  if (f?.action) and.push({ action: f.action });
   if (f?.entityType) and.push({ entityType: f.entityType });
   if (f?.entityId) and.push({ entityId: f.entityId });
   if (f?.actorKind) and.push({ actorKind: f.actorKind });
