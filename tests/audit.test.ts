@@ -17,6 +17,8 @@ let shopId: string;
 let g: Caller;
 let secretKeyId: string;
 let rep: StaffOut;
+let pk: Caller;
+let publishableKeyId: string;
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -25,6 +27,8 @@ beforeAll(async () => {
   g = t.gql(s.secretKey);
   secretKeyId = (await t.db.prisma.apiKey.findFirstOrThrow({ where: { shopId, kind: 'SECRET' } })).id;
   rep = await createStaff(g, { name: 'Audit Rep', email: 'rep@audit.test' });
+  pk = t.gql(s.publishableKey);
+  publishableKeyId = (await t.db.prisma.apiKey.findFirstOrThrow({ where: { shopId, kind: 'PUBLISHABLE' } })).id;
 });
 afterAll(() => t.close());
 
@@ -161,6 +165,20 @@ describe('auditLog query', () => {
 });
 
 describe('actors', () => {
+  it('a customer acting on their own profile is recorded as CUSTOMER', async () => {
+    const c = await createCustomer(g, { email: 'self@audit.test', firstName: 'Selma' });
+    const token = (await succeed(g, 'createCustomerToken', { customerId: c.id })).token as string;
+    await succeed(pk, 'updateMyProfile', { firstName: 'Selina' }, { 'x-customer-token': token });
+    const e = await entries({ entityId: rawId(c.id), action: 'UPDATE', operation: 'updateMyProfile' });
+    expect(e).toHaveLength(1);
+    expect(e[0]).toMatchObject({
+      actorKind: 'CUSTOMER',
+      actorCustomerId: rawId(c.id),
+      actorKeyId: publishableKeyId,
+      changes: { firstName: ['Selma', 'Selina'] },
+    });
+  });
+
   it('system jobs are recorded as SYSTEM with the job name', async () => {
     const c = await createCustomer(g, { email: 'sys@audit.test' });
     const { withAudit } = await import('../packages/server/src/db/audit-context.ts');
