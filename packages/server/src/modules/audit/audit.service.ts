@@ -77,9 +77,8 @@ async function writeMutationEntry(
   outcome: string,
 ): Promise<void> {
   const entity = entityOf(args);
-  await prisma.auditEntry.create({
+  await forShop(prisma, shopId).auditEntry.create({
     data: {
-      shopId,
       actorKind: a.kind,
       actorKeyId: a.key ?? null,
       actorStaffId: a.staff ?? null,
@@ -92,7 +91,7 @@ async function writeMutationEntry(
       fields: Object.keys((args.input && typeof args.input === 'object' ? args.input : args) as object).sort(),
       outcome,
       customerId: entity?.type === 'Customer' && isUuid(entity.id) ? entity.id : null,
-    },
+    } as never,
   });
 }
 

@@ -32,8 +32,3 @@ export const competitorAmount = (alias = 'o') => col(alias, 'competitorTotal');
 
 /** Prisma where: counted orders (for the ORM paths, e.g. the stage automation's count). */
 export const COUNTED_WHERE = { countedTotal: { not: null } } satisfies Prisma.OrderWhereInput;
-
-/** In JS, for a row already read: does it count, and for how much (base currency)? */
-export function countedValue(o: { countedTotal: Prisma.Decimal | null }): Prisma.Decimal | null {
-  return o.countedTotal;
-}
