@@ -200,12 +200,17 @@ describe('erasure and retention', () => {
     const c = await createCustomer(g, { email: 'erase-me@audit.test', firstName: 'Eraso', phone: '+49 30 1234567' });
     const id = rawId(c.id);
     await succeed(g, 'updateCustomer', { id: c.id, version: 1, lastName: 'Erasovic' });
+    // A duplicate merged into them: its entries are theirs too.
+    const dup = await createCustomer(g, { email: 'erase-dup@audit.test', firstName: 'Dupliko', company: 'Dup Holdings' });
+    await succeed(g, 'mergeCustomers', { survivorId: c.id, duplicateId: dup.id });
+    // Merge records gone first (another erase step may remove them): the audit log still knows the merge.
+    await t.db.prisma.customerMerge.deleteMany({ where: { shopId, survivorId: id } });
     const { withAudit } = await import('../packages/server/src/db/audit-context.ts');
     await withAudit({ kind: 'API_KEY', key: secretKeyId, op: 'deleteCustomer' }, () => deleteCustomer(forShop(t.db.prisma, shopId), id));
-    const left = await entries({ OR: [{ customerId: id }, { entityId: id }] });
+    const left = await entries({ OR: [{ customerId: { in: [id, rawId(dup.id)] } }, { entityId: { in: [id, rawId(dup.id)] } }] });
     expect(left.length).toBeGreaterThanOrEqual(3);
-    const text = JSON.stringify(left, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-    for (const s of ['erase-me', 'Eraso', 'Erasovic', '1234567']) expect(text).not.toContain(s);
+    const all = JSON.stringify(await entries({}), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    for (const s of ['erase-me', 'Eraso', 'Erasovic', '1234567', 'erase-dup', 'Dupliko', 'Dup Holdings']) expect(all).not.toContain(s);
     expect(left.filter((e) => e.action !== 'DELETE' && e.action !== 'MUTATION').every((e) => e.redacted && e.changes === null)).toBe(true);
   });
 

@@ -183,10 +183,22 @@ export async function pruneAudit(db: ScopedDb, days: number, now = new Date()): 
  * fields). Covers their own rows, rows attached to them, and customers merged into them.
  */
 export async function redactAuditFor(t: ScopedTx, customerId: string): Promise<void> {
-  const merged = await t.customerMerge.findMany({ where: { survivorId: customerId }, select: { mergedId: true } });
-  const ids = [customerId, ...merged.map((m) => m.mergedId)];
+  // The customers merged into this one (and into those, ...): from the merge records and, should
+  // those be gone already, from the audit log's own record of the merges (mergedIntoId changes).
+  const ids = new Set([customerId]);
+  let frontier = [customerId];
+  while (frontier.length && ids.size < 10_000) {
+    const merged = await t.customerMerge.findMany({ where: { survivorId: { in: frontier } }, select: { mergedId: true } });
+    const viaAudit = await t.auditEntry.findMany({
+      where: { entityType: 'Customer', OR: frontier.map((id) => ({ changes: { path: ['mergedIntoId'], array_contains: id } })) },
+      select: { entityId: true },
+    });
+    frontier = [...merged.map((m) => m.mergedId), ...viaAudit.map((e) => e.entityId ?? '')].filter((id) => id && !ids.has(id));
+    for (const id of frontier) ids.add(id);
+  }
+  const all = [...ids];
   await t.auditEntry.updateMany({
-    where: { OR: [{ customerId: { in: ids } }, { entityType: 'Customer', entityId: { in: ids } }] },
+    where: { OR: [{ customerId: { in: all } }, { entityType: 'Customer', entityId: { in: all } }] },
     data: { changes: Prisma.DbNull, redacted: true },
   });
 }
