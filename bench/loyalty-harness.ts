@@ -42,11 +42,11 @@ const since = (t: number) => Math.round(performance.now() - t);
 async function seedActivity(db: Database, shopId: string, interactions: number, customers: number) {
   const perCustomer = Math.max(1, Math.ceil(interactions / Math.max(1, customers)));
   await db.sql.query(
-    `INSERT INTO "Order" (id, "shopId", "customerId", "externalId", status, "placedAt", currency, subtotal, total, "createdAt", "updatedAt")
+    `INSERT INTO "Order" (id, "shopId", "customerId", "externalId", status, "placedAt", currency, subtotal, total, "exchangeRate", "createdAt", "updatedAt")
      SELECT gen_random_uuid(), $1::uuid, c.id, 'bench-' || c.n || '-' || g,
        (CASE WHEN (c.n + g) % 20 = 0 THEN 'CANCELLED' ELSE 'PAID' END)::"OrderStatus",
        now() - ((c.n * 7 + g * 53) % 720) * interval '1 day', 'EUR',
-       ((c.n * 37 + g * 11) % 900 + 20)::numeric(14,2), ((c.n * 37 + g * 11) % 900 + 20)::numeric(14,2), now(), now()
+       ((c.n * 37 + g * 11) % 900 + 20)::numeric(14,2), ((c.n * 37 + g * 11) % 900 + 20)::numeric(14,2), 1, now(), now()
      FROM (SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM "Customer" c WHERE c."shopId" = $1::uuid) c,
        generate_series(1, (c.n % 4)::int) g`,
     [shopId],

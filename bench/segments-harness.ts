@@ -13,10 +13,10 @@ export const SEGMENT_PAGE = 50;
 
 /** Orders (0-4 per customer, 5 % cancelled, over two years) and one item each (20 SKUs, 20 % add-ons). */
 const SEED_ORDERS = `
-INSERT INTO "Order" ("id", "shopId", "customerId", "externalId", "channel", "status", "placedAt", "currency", "subtotal", "total", "createdAt", "updatedAt")
+INSERT INTO "Order" ("id", "shopId", "customerId", "externalId", "channel", "status", "placedAt", "currency", "subtotal", "total", "exchangeRate", "createdAt", "updatedAt")
 SELECT gen_random_uuid(), s."shopId", s.id, 'b-' || s.id || '-' || s.g,
   'OWN_STORE'::"OrderChannel", (CASE WHEN s.r1 < 0.05 THEN 'CANCELLED' ELSE 'PAID' END)::"OrderStatus",
-  $2::timestamptz - make_interval(days => floor(s.r2 * 720)::int), 'EUR', s.t, s.t, now(), now()
+  $2::timestamptz - make_interval(days => floor(s.r2 * 720)::int), 'EUR', s.t, s.t, 1, now(), now()
 FROM (
   SELECT c.id, c."shopId", g, round((random() * 500 + 5)::numeric, 2) AS t, random() AS r1, random() AS r2
   FROM "Customer" c CROSS JOIN LATERAL generate_series(1, abs(hashtext(c.id::text)) % 5) g
@@ -38,15 +38,15 @@ export const RULES: { name: string; rule: string; from: string }[] = [
   {
     name: 'behaviour',
     rule: 'orders.count >= 2 AND lastOrderAt < -90d AND orders.total > 300',
-    from: `FROM "Customer" c JOIN (SELECT o."customerId", count(*) AS n, sum(o.total) AS total, max(o."placedAt") AS last
-        FROM "Order" o WHERE o."shopId" = $1 AND o.status NOT IN ('CANCELLED', 'REFUNDED') GROUP BY o."customerId") os ON os."customerId" = c.id
+    from: `FROM "Customer" c JOIN (SELECT o."customerId", count(*) AS n, sum(o."countedTotal") AS total, max(o."placedAt") AS last
+        FROM "Order" o WHERE o."shopId" = $1 AND o."countedTotal" IS NOT NULL GROUP BY o."customerId") os ON os."customerId" = c.id
       WHERE c."shopId" = $1 AND c.status = 'ACTIVE' AND os.n >= 2 AND os.last < $2::timestamptz - interval '90 days' AND os.total > 300`,
   },
   {
     name: 'mixed',
     rule: "stage IN (REPEAT, LOYAL, FIRST_PURCHASE) AND incomeBand = HIGH AND orders.count >= 2 AND lastOrderAt < -90d AND tags CONTAINS 'vip'",
     from: `FROM "Customer" c JOIN (SELECT o."customerId", count(*) AS n, max(o."placedAt") AS last
-        FROM "Order" o WHERE o."shopId" = $1 AND o.status NOT IN ('CANCELLED', 'REFUNDED') GROUP BY o."customerId") os ON os."customerId" = c.id
+        FROM "Order" o WHERE o."shopId" = $1 AND o."countedTotal" IS NOT NULL GROUP BY o."customerId") os ON os."customerId" = c.id
       WHERE c."shopId" = $1 AND c.status = 'ACTIVE' AND c.stage IN ('REPEAT', 'LOYAL', 'FIRST_PURCHASE') AND c."incomeBand" = 'HIGH'
         AND os.n >= 2 AND os.last < $2::timestamptz - interval '90 days'
         AND EXISTS (SELECT 1 FROM "CustomerTag" ct JOIN "Tag" t ON t.id = ct."tagId" WHERE ct."customerId" = c.id AND t.name = 'vip')`,

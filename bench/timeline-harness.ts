@@ -95,10 +95,10 @@ SELECT $1::uuid, $2::uuid,
   ${AT}, 'api'
 ${SERIES} WHERE g % 20 >= 6`,
   order: `
-INSERT INTO "Order" ("shopId", "customerId", "externalId", "status", "placedAt", "currency", "subtotal", "total")
+INSERT INTO "Order" ("shopId", "customerId", "externalId", "status", "placedAt", "currency", "subtotal", "total", "exchangeRate")
 SELECT $1::uuid, $2::uuid, 'bench-' || g,
   (ARRAY['PLACED','PAID','FULFILLED','CANCELLED','REFUNDED'])[1 + (g / 20) % 5]::"OrderStatus",
-  ${AT}, 'EUR', (g % 997) + 0.9, (g % 997) + 0.9
+  ${AT}, 'EUR', (g % 997) + 0.9, (g % 997) + 0.9, 1
 ${SERIES} WHERE g % 20 BETWEEN 2 AND 5`,
   stage: `
 INSERT INTO "StageTransition" ("shopId", "customerId", "fromStage", "toStage", "source", "at")

@@ -108,9 +108,9 @@ describe('points and tiers', () => {
     expect(p.movements.totalCount).toBe(4);
     // The referral bonus is paid once per referred customer.
     expect((await pointsOf(ref.id)).movements.totalCount).toBe(1);
-    // An order changed after it earned keeps its first award (and does not break the refresh).
+    // An order's points follow what it counts for (docs/money.md): 120 -> 130 earns the 10 more.
     await order(c.id, 'P-1', '130.00');
-    expect((await pointsOf(c.id)).balance).toBe(140);
+    expect((await pointsOf(c.id)).balance).toBe(150);
   });
 
   it('redeem is idempotent, refuses overdrafts with InsufficientPointsError, and parallel redemptions never overdraw', async () => {

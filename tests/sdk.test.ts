@@ -52,6 +52,7 @@ describe('client', () => {
     expect(Object.isFrozen(crm.customers)).toBe(true);
     expect(Object.keys(crm).sort()).toEqual(
       [
+        'audit',
         'close',
         'customers',
         'followUps',
@@ -60,6 +61,7 @@ describe('client', () => {
         'leads',
         'loyalty',
         'me',
+        'money',
         'orders',
         'request',
         'shop',

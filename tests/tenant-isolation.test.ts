@@ -205,6 +205,9 @@ beforeAll(async () => {
     input: { externalId: 'alpha-order-1', customerId: A.alice.id, currency: 'EUR', items: ORDER_ITEMS },
   });
   AX.order = o.upsertOrder.order.id;
+  await ok(A.g, 'mutation($input: SetExchangeRateInput!) { setExchangeRate(input: $input) { __typename } }', {
+    input: { currency: 'JPY', rate: '0.0062' },
+  });
   const i = await ok<{ recordInteraction: { interaction: { id: string } } }>(A.g, B_RECORD, {
     input: {
       customerId: A.alice.id,
@@ -572,7 +575,7 @@ const queryCases: Record<string, () => Promise<void>> = {
       acquisition { channel leads } funnel { stage count } loyaltyDistribution { count } churnRiskHigh
       leadLosses { total byReason { reason count } byOwner { owner { id name } count } } } }`;
     const r = member(await gql(B.g, Q), 'shopKpis') as unknown as { orders: number; complaints: number; funnel: { count: number }[] };
-    expect(r.orders).toBe(await t.db.prisma.order.count({ where: { shopId: B.shopId, status: { not: 'CANCELLED' } } }));
+    expect(r.orders).toBe(await t.db.prisma.order.count({ where: { shopId: B.shopId, countedTotal: { not: null } } }));
     expect(r.complaints).toBe(await t.db.prisma.interaction.count({ where: { shopId: B.shopId, type: { in: ['COMPLAINT', 'DISPUTE'] } } }));
     expect(r.funnel.reduce((a, f) => a + f.count, 0)).toBeLessThanOrEqual(await bCount());
     // A has a lost lead; B's loss analytics count only B's.
@@ -585,6 +588,32 @@ const queryCases: Record<string, () => Promise<void>> = {
     const Q = '{ authorizationSettings { agentsMay } }';
     // A granted MANAGE_WEBHOOKS to its agents; B grants nothing.
     expect((await gql(B.g, Q)).data).toEqual({ authorizationSettings: { agentsMay: [] } });
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  auditLog: async () => {
+    const Q = `query($f: AuditLogFilter) { auditLog(first: 100, filter: $f) { totalCount edges { node { entityType entityId operation changes } } } }`;
+    const all = member(await gql(B.g, Q), 'auditLog') as unknown as { totalCount: number };
+    expect(all.totalCount).toBe(await t.db.prisma.auditEntry.count({ where: { shopId: B.shopId } }));
+    expect(await t.db.prisma.auditEntry.count({ where: { shopId: A.shopId } })).toBeGreaterThan(0);
+    for (const f of [{ entity: { type: 'Customer', id: A.alice.id } }, { actor: { id: A.rep.id } }, { operation: 'mergeCustomers' }]) {
+      const r = member(await gql(B.g, Q, { f }), 'auditLog') as unknown as { totalCount: number; edges: unknown[] };
+      if ('operation' in f)
+        expect(r.totalCount).toBe(await t.db.prisma.auditEntry.count({ where: { shopId: B.shopId, operation: 'mergeCustomers' } }));
+      else expect(r, JSON.stringify(f)).toEqual({ totalCount: 0, edges: [] });
+    }
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  exchangeRates: async () => {
+    const Q = '{ exchangeRates { currency rate } }';
+    const r = await gql(B.g, Q);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.exchangeRates).toEqual(
+      (await t.db.prisma.exchangeRate.findMany({ where: { shopId: B.shopId }, orderBy: { currency: 'asc' } })).map((x) => ({
+        currency: x.currency,
+        rate: x.rate.toString(),
+      })),
+    );
+    expect(((r.data?.exchangeRates ?? []) as unknown[]).length).toBeLessThanOrEqual(1); // not A's JPY rate (B may have set its own)
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
   loyaltySettings: async () => {
@@ -985,6 +1014,30 @@ const mutationCases: Record<string, () => Promise<void>> = {
     expect(r).toMatchObject({ __typename: 'AuthorizationSettings', agentsMay: ['DELETE_CUSTOMERS'] });
     await ok(B.g, M, { input: { agentsMay: [] } });
     expectForbidden(member(await gql(B.p, M, { input: { agentsMay: [] } }), 'updateAuthorizationSettings'));
+  },
+  setOrderExcluded: async () => {
+    const M = `mutation($input: SetOrderExcludedInput!) { setOrderExcluded(input: $input) { __typename
+      ... on Order { id } ... on Error { code message path } } }`;
+    const input = { orderId: AX.order, excluded: true, reason: 'bravo' };
+    expectNotFound(member(await gql(B.g, M, { input }), 'setOrderExcluded'), ['input', 'orderId']);
+    expectForbidden(member(await gql(B.p, M, { input }), 'setOrderExcluded'));
+  },
+  setExchangeRate: async () => {
+    const M = `mutation($input: SetExchangeRateInput!) { setExchangeRate(input: $input) { __typename
+      ... on SetExchangeRatePayload { convertedOrders rate { currency rate } } ... on Error { code message path } } }`;
+    // B's own rate for the same currency: A's stays (the snapshot checks), no order of A converted.
+    const r = member(await gql(B.g, M, { input: { currency: 'JPY', rate: '0.007' } }), 'setExchangeRate');
+    expect(r).toMatchObject({ __typename: 'SetExchangeRatePayload', convertedOrders: 0, rate: { currency: 'JPY', rate: '0.007' } });
+    expectForbidden(member(await gql(B.p, M, { input: { currency: 'USD', rate: '1' } }), 'setExchangeRate'));
+  },
+  setBaseCurrency: async () => {
+    const M = `mutation($input: SetBaseCurrencyInput!) { setBaseCurrency(input: $input) { __typename
+      ... on Shop { id baseCurrency } ... on Error { code message path } } }`;
+    const r = member(await gql(B.g, M, { input: { currency: 'EUR' } }), 'setBaseCurrency');
+    // B's own shop (A's base currency is in the snapshot).
+    expect(r).toMatchObject({ __typename: 'Shop', baseCurrency: 'EUR' });
+    expect(rawId(r.id as string)).toBe(B.shopId);
+    expectForbidden(member(await gql(B.p, M, { input: { currency: 'USD' } }), 'setBaseCurrency'));
   },
   updateLoyaltySettings: async () => {
     const M = `mutation($input: UpdateLoyaltySettingsInput!) { updateLoyaltySettings(input: $input) { __typename

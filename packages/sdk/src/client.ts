@@ -11,6 +11,10 @@ import {
   type ArchiveCustomerMutation,
   AssignLeadDocument,
   type AssignLeadMutation,
+  AuditLogDocument,
+  type AuditLogFilter,
+  type AuditLogQuery,
+  type AuditLogQueryVariables,
   AuthorizationSettingsDocument,
   type AuthorizationSettingsQuery,
   AutoAssignLeadsDocument,
@@ -75,6 +79,8 @@ import {
   EventsDocument,
   type EventsSubscription,
   type EventType,
+  ExchangeRatesDocument,
+  type ExchangeRatesQuery,
   ExpirePointsDocument,
   type ExpirePointsMutation,
   FollowUpDueDocument,
@@ -170,9 +176,17 @@ import {
   type SegmentMembershipChangedSubscription,
   type SegmentMembersQuery,
   type SegmentMembersQueryVariables,
+  SetBaseCurrencyDocument,
+  type SetBaseCurrencyMutation,
   SetCustomerStageDocument,
   type SetCustomerStageInput,
   type SetCustomerStageMutation,
+  SetExchangeRateDocument,
+  type SetExchangeRateInput,
+  type SetExchangeRateMutation,
+  SetOrderExcludedDocument,
+  type SetOrderExcludedInput,
+  type SetOrderExcludedMutation,
   ShopDocument,
   ShopKpisDocument,
   type ShopKpisQuery,
@@ -1145,6 +1159,30 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
     upsert: (input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']> =>
       run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),
+    /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
+    setExcluded: (input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']> =>
+      run(SetOrderExcludedDocument, { input }, opts, (r) => r.setOrderExcluded),
+  });
+
+  const audit = Object.freeze({
+    /** A page of the audit log, newest first (owners / managers / system keys). */
+    list: (variables: AuditLogQueryVariables = {}, opts?: CrmRequestOptions): Promise<AuditLogQuery['auditLog']> =>
+      run(AuditLogDocument, variables, opts, (r) => r.auditLog),
+    /** Every matching entry, page by page (100 per request), newest first. */
+    all: (filter?: AuditLogFilter, opts?: CrmRequestOptions) =>
+      paginate((after) => run(AuditLogDocument, { filter, first: 100, after }, opts, (r) => r.auditLog)),
+  });
+
+  const money = Object.freeze({
+    /** The shop's exchange rates to its base currency (`shop.get()` has the base currency). */
+    exchangeRates: (opts?: CrmRequestOptions): Promise<ExchangeRatesQuery['exchangeRates']> =>
+      run(ExchangeRatesDocument, {}, opts, (r) => r.exchangeRates),
+    /** Sets the rate for a currency (1 unit = `rate` units of the base currency); orders waiting for one are converted. */
+    setExchangeRate: (input: SetExchangeRateInput, opts?: CrmRequestOptions): Promise<SetExchangeRateMutation['setExchangeRate']> =>
+      run(SetExchangeRateDocument, { input }, opts, (r) => r.setExchangeRate),
+    /** Changes the shop's base currency (only while it has no orders). */
+    setBaseCurrency: (currency: string, opts?: CrmRequestOptions): Promise<SetBaseCurrencyMutation['setBaseCurrency']> =>
+      run(SetBaseCurrencyDocument, { input: { currency } }, opts, (r) => r.setBaseCurrency),
   });
 
   /** An idempotency key for points movements when the caller gives none (so the SDK's retries are safe). */
@@ -1227,6 +1265,10 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     followUps,
     /** Orders synced from commerce platforms. */
     orders,
+    /** The shop's base currency and exchange rates (docs/money.md). */
+    money,
+    /** The audit log: who changed what, when, through which mutation (docs/audit.md). */
+    audit,
     /** Webhook endpoints and their delivery log (`webhooks:manage`). */
     webhooks,
     /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */

@@ -27,6 +27,7 @@ import { isDatabaseUnavailable, outageLog } from './edge/unavailable.ts';
 import { AppError, RateLimitedError, UnavailableError } from './errors.ts';
 import { graphiqlAssetsPlugin, renderOfflineGraphiQL } from './graphiql.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createAuditRetentionScheduler } from './modules/audit/audit.service.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
@@ -70,6 +71,8 @@ export type App = {
   followUpDue: ReturnType<typeof createFollowUpDueScheduler>;
   /** Prunes events, finished webhook deliveries and idempotency keys past EVENT_RETENTION_DAYS. */
   retention: ReturnType<typeof createRetentionScheduler>;
+  /** Prunes audit entries past AUDIT_RETENTION_DAYS. */
+  auditRetention: ReturnType<typeof createAuditRetentionScheduler>;
   /** Folds new orders / interactions into loyalty metrics and points every LOYALTY_INTERVAL_MS; a full recompute daily. */
   loyalty: ReturnType<typeof createLoyaltyScheduler>;
 };
@@ -258,6 +261,7 @@ export function buildApp(opts: AppOptions): App {
     intervalMs: config.events.retentionIntervalMs,
   });
   const loyalty = createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs });
+  const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
 
   return {
     yoga,
@@ -268,6 +272,7 @@ export function buildApp(opts: AppOptions): App {
     followUpDue,
     retention,
     loyalty,
+    auditRetention,
     httpServer: () => server,
     async start() {
       if (config.webhooks.enabled) webhooks.start();
@@ -275,6 +280,7 @@ export function buildApp(opts: AppOptions): App {
       segments.start();
       followUpDue.start();
       retention.start();
+      auditRetention.start();
       loyalty.start();
       events.reopen();
       server = createServer(yoga);
@@ -344,6 +350,7 @@ export function buildApp(opts: AppOptions): App {
       await segments.stop();
       await followUpDue.stop();
       await retention.stop();
+      await auditRetention.stop();
       await loyalty.stop();
       await limits.close();
       metrics?.close();

@@ -35,6 +35,8 @@ const Env = z.object({
   EVENT_PG_LISTEN: z.enum(['0', '1', 'true', 'false']).default('1'),
   /** Events (and finished webhook deliveries, idempotency keys) older than this are pruned (0 = keep forever). */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  /** Audit log entries older than this are pruned (0 = keep forever); independent of EVENT_RETENTION_DAYS. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
   /** How often retention pruning runs (0 = never). */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** How often FOLLOW_UP_DUE is checked for (0 = never). */
@@ -129,6 +131,8 @@ export type Config = {
   unavailableRetryAfterSeconds: number;
   metrics: { enabled: boolean; token?: string };
   otel: { endpoint?: string; serviceName: string };
+  /** Audit log retention (AUDIT_RETENTION_DAYS; pruned every RETENTION_INTERVAL_MS). */
+  audit: { retentionDays: number; intervalMs: number };
 };
 
 /** Connection pool and migration settings (docs/scale-out.md). */
@@ -207,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     unavailableRetryAfterSeconds: e.UNAVAILABLE_RETRY_AFTER_S,
     metrics: { enabled: flag(e.METRICS), token: e.METRICS_TOKEN },
     otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
+    audit: { retentionDays: e.AUDIT_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

@@ -1,3 +1,4 @@
+import { withAudit } from './db/audit-context.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -21,7 +22,8 @@ export function periodic(opts: { name: string; intervalMs: number; logger: Logge
         const observe = (ok: boolean) => {
           for (const o of passObservers) o(opts.name, (performance.now() - started) / 1000, ok);
         };
-        running = pass()
+        // Changes a pass makes are audited as this system job (docs/audit.md).
+        running = withAudit({ kind: 'SYSTEM', job: opts.name, op: opts.name }, pass)
           .then(
             () => observe(true),
             (err) => {

@@ -21,6 +21,16 @@ export type ResultErrorFields<N extends ResultErrorTypename> = Omit<
 export class CrmConflictError extends CrmError {}
 
 /**
+ * The order is not in the shop's base currency and no exchange rate was given or set by the shop; nothing was changed.
+ *
+ * Thrown by `unwrap()` for an `ExchangeRateMissingError` result; carries `baseCurrency`, `currency`.
+ */
+export class CrmExchangeRateMissingError extends CrmError {
+  declare readonly baseCurrency: ResultErrorFields<'ExchangeRateMissingError'>['baseCurrency'];
+  declare readonly currency: ResultErrorFields<'ExchangeRateMissingError'>['currency'];
+}
+
+/**
  * The key may not perform this operation.
  *
  * Thrown by `unwrap()` for a `ForbiddenError` result.

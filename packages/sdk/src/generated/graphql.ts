@@ -63,6 +63,45 @@ export type AssignLeadInput = {
   staffId: string;
 };
 
+/** MUTATION: the call itself; INSERT / UPDATE / DELETE: a row it changed. */
+export type AuditAction =
+  | 'DELETE'
+  | 'INSERT'
+  | 'MUTATION'
+  | 'UPDATE';
+
+export type AuditActorFilter = {
+  /** A key, staff user or customer id (raw or global). */
+  id?: string | null | undefined;
+  kind?: AuditActorKind | null | undefined;
+};
+
+/** API_KEY: a secret key without a staff user; STAFF: a staff user through a secret key; CUSTOMER: a customer on their own profile; PUBLISHABLE_KEY: a storefront key without a customer; SYSTEM: a background job. */
+export type AuditActorKind =
+  | 'API_KEY'
+  | 'CUSTOMER'
+  | 'PUBLISHABLE_KEY'
+  | 'STAFF'
+  | 'SYSTEM';
+
+export type AuditEntityFilter = {
+  /** The raw row id (or a global id). */
+  id?: string | null | undefined;
+  /** E.g. Customer, Order, Mutation. */
+  type: string;
+};
+
+export type AuditLogFilter = {
+  action?: AuditAction | null | undefined;
+  actor?: AuditActorFilter | null | undefined;
+  entity?: AuditEntityFilter | null | undefined;
+  from?: string | null | undefined;
+  /** A mutation name, e.g. upsertOrder. */
+  operation?: string | null | undefined;
+  /** Exclusive. */
+  to?: string | null | undefined;
+};
+
 /** A visitor leaving contact data (email or phone required). Callable with a publishable key. */
 export type CaptureLeadInput = {
   /** Default WEB. */
@@ -651,7 +690,7 @@ export type NextFollowUpInput = {
   goal?: string | null | undefined;
 };
 
-/** OWN_STORE: the shop's own store. MARKETPLACE, OFFLINE (in store / phone), OTHER_MERCHANT (sold by a partner). */
+/** OWN_STORE: the shop's own store. MARKETPLACE, OFFLINE (in store / phone), OTHER_MERCHANT: a purchase from a competitor (market intelligence, share of wallet): never the shop's sale, earns no points, moves no stage. */
 export type OrderChannel =
   | 'MARKETPLACE'
   | 'OFFLINE'
@@ -824,11 +863,31 @@ export type Sentiment =
   | 'NEUTRAL'
   | 'POSITIVE';
 
+export type SetBaseCurrencyInput = {
+  /** ISO 4217 code. */
+  currency: string;
+};
+
 export type SetCustomerStageInput = {
   id: string;
   /** Why (kept in the stage history). */
   reason?: string | null | undefined;
   stage: LifecycleStage;
+};
+
+export type SetExchangeRateInput = {
+  /** ISO 4217 code, not the base currency. */
+  currency: string;
+  /** 1 unit of `currency` = `rate` units of the base currency (positive, at most 10 decimals). */
+  rate: string;
+};
+
+export type SetOrderExcludedInput = {
+  /** true: the order stops counting in every metric (points, stage, loyalty, KPIs, segments). */
+  excluded: boolean;
+  orderId: string;
+  /** Why, e.g. "placed under a borrowed identity" (at most 500 characters). */
+  reason?: string | null | undefined;
 };
 
 export type SortDirection =
@@ -1112,6 +1171,8 @@ export type UpsertOrderInput = {
   customerId: string;
   /** Default "0.00". */
   discount?: string | null | undefined;
+  /** 1 unit of `currency` = this many units of the shop's base currency (a decimal string, at most 10 places, e.g. "0.0061"). Not needed in the base currency; without it the shop's rate (setExchangeRate) is used, else ExchangeRateMissingError. */
+  exchangeRate?: string | null | undefined;
   /** The shop's own order id (unique per shop). */
   externalId: string;
   /** Retries with the same key and input return the first result. */
@@ -1119,6 +1180,8 @@ export type UpsertOrderInput = {
   items: Array<OrderItemInput>;
   /** Default now; at most 1 day in the future. */
   placedAt?: string | null | undefined;
+  /** Refunded so far, in the order's currency (a partial refund; at most total). Default: unchanged (0 for a new order). The refunded part never counts. */
+  refunded?: string | null | undefined;
   /** Default "0.00". */
   shipping?: string | null | undefined;
   /** Default PLACED. */
@@ -1143,6 +1206,15 @@ export type WebhookDeliveryStatus =
 export type WebhookEndpointIdInput = {
   id: string;
 };
+
+export type AuditLogQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: AuditLogFilter | null | undefined;
+}>;
+
+
+export type AuditLogQuery = { auditLog: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, at: string, actorKind: AuditActorKind, actorKeyId: string | null, actorStaffId: string | null, actorCustomerId: string | null, actorJob: string | null, operation: string, action: string, entityType: string, entityId: string | null, fields: Array<string>, changes: unknown, outcome: string | null, redacted: boolean } }> } };
 
 export type GetCustomerQueryVariables = Exact<{
   id: string;
@@ -1585,7 +1657,7 @@ export type ApiKeyFieldsFragment = { id: string, name: string, kind: ApiKeyKind,
 
 export type InteractionFieldsFragment = { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null };
 
-export type OrderFieldsFragment = { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> };
+export type OrderFieldsFragment = { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> };
 
 export type ListInteractionsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -1735,7 +1807,7 @@ export type ShopKpisQueryVariables = Exact<{
 }>;
 
 
-export type ShopKpisQuery = { shopKpis: { from: string, to: string, orders: number, revenue: string, averageOrderValue: string, buyers: number, repeatBuyers: number, repurchaseRate: number | null, complaints: number, complaintRate: number | null, churnBase: number, churned: number, churnRate: number | null, churnedStage: number, averageLoyaltyScore: number | null, churnRiskHigh: number, churnRiskMedium: number, churnRiskLow: number, acquisition: Array<{ channel: SourceChannel | null, leads: number, conversions: number, conversionRate: number | null }>, funnel: Array<{ stage: LifecycleStage, count: number, reached: number, conversionFromPrevious: number | null }>, loyaltyDistribution: Array<{ from: number, to: number, count: number }> } };
+export type ShopKpisQuery = { shopKpis: { from: string, to: string, orders: number, revenue: string, averageOrderValue: string, buyers: number, repeatBuyers: number, repurchaseRate: number | null, competitorOrders: number, competitorSpend: string, competitorBuyers: number, shareOfWallet: number | null, complaints: number, complaintRate: number | null, churnBase: number, churned: number, churnRate: number | null, churnedStage: number, averageLoyaltyScore: number | null, churnRiskHigh: number, churnRiskMedium: number, churnRiskLow: number, acquisition: Array<{ channel: SourceChannel | null, leads: number, conversions: number, conversionRate: number | null }>, funnel: Array<{ stage: LifecycleStage, count: number, reached: number, conversionFromPrevious: number | null }>, loyaltyDistribution: Array<{ from: number, to: number, count: number }> } };
 
 export type LoyaltySettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -1855,7 +1927,7 @@ export type GetOrderQueryVariables = Exact<{
 }>;
 
 
-export type GetOrderQuery = { order: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } | null };
+export type GetOrderQuery = { order: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } | null };
 
 export type ListOrdersQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -1866,7 +1938,7 @@ export type ListOrdersQueryVariables = Exact<{
 }>;
 
 
-export type ListOrdersQuery = { orders: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } }> } };
+export type ListOrdersQuery = { orders: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } }> } };
 
 export type UpsertOrderMutationVariables = Exact<{
   input: UpsertOrderInput;
@@ -1875,10 +1947,55 @@ export type UpsertOrderMutationVariables = Exact<{
 
 export type UpsertOrderMutation = { upsertOrder:
     | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ExchangeRateMissingError', baseCurrency: string, currency: string, code: string, message: string, path: Array<string> }
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
     | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
-    | { __typename: 'UpsertOrderPayload', created: boolean, order: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } }
+    | { __typename: 'UpsertOrderPayload', created: boolean, order: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type SetOrderExcludedMutationVariables = Exact<{
+  input: SetOrderExcludedInput;
+}>;
+
+
+export type SetOrderExcludedMutation = { setOrderExcluded:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'Order', id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type ExchangeRatesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ExchangeRatesQuery = { exchangeRates: Array<{ currency: string, rate: string, updatedAt: string }> };
+
+export type SetExchangeRateMutationVariables = Exact<{
+  input: SetExchangeRateInput;
+}>;
+
+
+export type SetExchangeRateMutation = { setExchangeRate:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'SetExchangeRatePayload', convertedOrders: number, rate: { currency: string, rate: string, updatedAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type SetBaseCurrencyMutationVariables = Exact<{
+  input: SetBaseCurrencyInput;
+}>;
+
+
+export type SetBaseCurrencyMutation = { setBaseCurrency:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'Shop', id: string, baseCurrency: string }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
@@ -1994,7 +2111,7 @@ export type ViewerQuery = { viewer: { keyKind: ApiKeyKind, scopes: Array<string>
 export type ShopQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ShopQuery = { shop: { id: string, name: string, slug: string, createdAt: string } };
+export type ShopQuery = { shop: { id: string, name: string, slug: string, baseCurrency: string, createdAt: string } };
 
 export type ListApiKeysQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -2232,6 +2349,8 @@ export type RedeliverWebhookMutation = { redeliverWebhook:
 
 type ErrorFields_ConflictError_Fragment = { __typename: 'ConflictError', code: string, message: string, path: Array<string> };
 
+type ErrorFields_ExchangeRateMissingError_Fragment = { __typename: 'ExchangeRateMissingError', baseCurrency: string, currency: string, code: string, message: string, path: Array<string> };
+
 type ErrorFields_ForbiddenError_Fragment = { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> };
 
 type ErrorFields_IdempotencyConflictError_Fragment = { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> };
@@ -2246,6 +2365,7 @@ type ErrorFields_VersionConflictError_Fragment = { __typename: 'VersionConflictE
 
 export type ErrorFieldsFragment =
   | ErrorFields_ConflictError_Fragment
+  | ErrorFields_ExchangeRateMissingError_Fragment
   | ErrorFields_ForbiddenError_Fragment
   | ErrorFields_IdempotencyConflictError_Fragment
   | ErrorFields_InsufficientPointsError_Fragment
@@ -2284,7 +2404,7 @@ export const CustomerFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`
 export const MyProfileFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime contactTolerance consents{channel granted source updatedAt}}`, {"fragmentName":"MyProfileFields"}) as unknown as TypedDocumentString<MyProfileFieldsFragment, unknown>;
 export const ApiKeyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
 export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
-export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
+export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
 export const LeadLossFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}`, {"fragmentName":"LeadLossFields"}) as unknown as TypedDocumentString<LeadLossFieldsFragment, unknown>;
 export const LoyaltyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`, {"fragmentName":"LoyaltyFields"}) as unknown as TypedDocumentString<LoyaltyFieldsFragment, unknown>;
 export const LoyaltyTierFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltyTierFields"}) as unknown as TypedDocumentString<LoyaltyTierFieldsFragment, unknown>;
@@ -2296,7 +2416,8 @@ export const SegmentMemberFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentStr
 export const EventFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"fragmentName":"EventFields"}) as unknown as TypedDocumentString<EventFieldsFragment, unknown>;
 export const WebhookEndpointFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"fragmentName":"WebhookEndpointFields"}) as unknown as TypedDocumentString<WebhookEndpointFieldsFragment, unknown>;
 export const WebhookDeliveryFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"fragmentName":"WebhookDeliveryFields"}) as unknown as TypedDocumentString<WebhookDeliveryFieldsFragment, unknown>;
-export const ErrorFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ErrorFields on Error{__typename code message path ...on InsufficientPointsError{balance}...on NotFoundError{resource}...on ValidationError{issues{code message path}}...on VersionConflictError{currentVersion}}`, {"fragmentName":"ErrorFields"}) as unknown as TypedDocumentString<ErrorFieldsFragment, unknown>;
+export const ErrorFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ErrorFields on Error{__typename code message path ...on ExchangeRateMissingError{baseCurrency currency}...on InsufficientPointsError{balance}...on NotFoundError{resource}...on ValidationError{issues{code message path}}...on VersionConflictError{currentVersion}}`, {"fragmentName":"ErrorFields"}) as unknown as TypedDocumentString<ErrorFieldsFragment, unknown>;
+export const AuditLogDocument = /*#__PURE__*/ new TypedDocumentString(`query AuditLog($first:Int$after:String$filter:AuditLogFilter){auditLog(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{id at actorKind actorKeyId actorStaffId actorCustomerId actorJob operation action entityType entityId fields changes outcome redacted}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`, {"kind":"query","name":"AuditLog"}) as unknown as TypedDocumentString<AuditLogQuery, AuditLogQueryVariables>;
 export const GetCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomer($id:ID!){customer(id:$id){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`, {"kind":"query","name":"GetCustomer"}) as unknown as TypedDocumentString<GetCustomerQuery, GetCustomerQueryVariables>;
 export const GetCustomerByDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomerBy($email:String$phone:String$externalId:String){customerBy(email:$email phone:$phone externalId:$externalId){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`, {"kind":"query","name":"GetCustomerBy"}) as unknown as TypedDocumentString<GetCustomerByQuery, GetCustomerByQueryVariables>;
 export const ListCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListCustomers($first:Int$after:String$last:Int$before:String$filter:CustomerFilter$orderBy:CustomerOrder){customers(first:$first after:$after last:$last before:$before filter:$filter orderBy:$orderBy){totalCount pageInfo{...PageInfoFields}edges{cursor node{...CustomerFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`, {"kind":"query","name":"ListCustomers"}) as unknown as TypedDocumentString<ListCustomersQuery, ListCustomersQueryVariables>;
@@ -2343,7 +2464,7 @@ export const ReopenLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutatio
 export const LeadLossKpisDocument = /*#__PURE__*/ new TypedDocumentString(`query LeadLossKpis($from:DateTime!$to:DateTime!){shopKpis(from:$from to:$to){from to leadLosses{total lost disqualified reopened leadsCreated lossRate byReason{reason count share}bySource{channel count share}byOwner{owner{id name}count share}byStageReached{stage count share}monthly{month lost disqualified reopened}}}}`, {"kind":"query","name":"LeadLossKpis"}) as unknown as TypedDocumentString<LeadLossKpisQuery, LeadLossKpisQueryVariables>;
 export const CustomerLoyaltyDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerLoyalty($id:ID!){customer(id:$id){id displayName loyalty{...LoyaltyFields}}}fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`, {"kind":"query","name":"CustomerLoyalty"}) as unknown as TypedDocumentString<CustomerLoyaltyQuery, CustomerLoyaltyQueryVariables>;
 export const CustomerPointsDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerPoints($id:ID!$first:Int$after:String$kinds:[PointsMovementKind!]){customer(id:$id){id points{balance lifetimeEarned tier{...LoyaltyTierFields}nextTier{...LoyaltyTierFields}tierHistory{fromTier toTier at}movements(first:$first after:$after kinds:$kinds){totalCount pageInfo{hasNextPage endCursor}edges{node{...PointsMovementFields}}}}}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"kind":"query","name":"CustomerPoints"}) as unknown as TypedDocumentString<CustomerPointsQuery, CustomerPointsQueryVariables>;
-export const ShopKpisDocument = /*#__PURE__*/ new TypedDocumentString(`query ShopKpis($from:DateTime!$to:DateTime!){shopKpis(from:$from to:$to){from to orders revenue averageOrderValue buyers repeatBuyers repurchaseRate complaints complaintRate churnBase churned churnRate acquisition{channel leads conversions conversionRate}funnel{stage count reached conversionFromPrevious}churnedStage loyaltyDistribution{from to count}averageLoyaltyScore churnRiskHigh churnRiskMedium churnRiskLow}}`, {"kind":"query","name":"ShopKpis"}) as unknown as TypedDocumentString<ShopKpisQuery, ShopKpisQueryVariables>;
+export const ShopKpisDocument = /*#__PURE__*/ new TypedDocumentString(`query ShopKpis($from:DateTime!$to:DateTime!){shopKpis(from:$from to:$to){from to orders revenue averageOrderValue buyers repeatBuyers repurchaseRate competitorOrders competitorSpend competitorBuyers shareOfWallet complaints complaintRate churnBase churned churnRate acquisition{channel leads conversions conversionRate}funnel{stage count reached conversionFromPrevious}churnedStage loyaltyDistribution{from to count}averageLoyaltyScore churnRiskHigh churnRiskMedium churnRiskLow}}`, {"kind":"query","name":"ShopKpis"}) as unknown as TypedDocumentString<ShopKpisQuery, ShopKpisQueryVariables>;
 export const LoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`query LoyaltySettings{loyaltySettings{...LoyaltySettingsFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}`, {"kind":"query","name":"LoyaltySettings"}) as unknown as TypedDocumentString<LoyaltySettingsQuery, LoyaltySettingsQueryVariables>;
 export const UpdateLoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateLoyaltySettings($input:UpdateLoyaltySettingsInput!){updateLoyaltySettings(input:$input){__typename ...on LoyaltySettings{...LoyaltySettingsFields}...ErrorFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateLoyaltySettings"}) as unknown as TypedDocumentString<UpdateLoyaltySettingsMutation, UpdateLoyaltySettingsMutationVariables>;
 export const RecomputeLoyaltyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RecomputeLoyalty{recomputeLoyalty{__typename ...on RecomputeLoyaltyPayload{customers computedAt durationMs}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RecomputeLoyalty"}) as unknown as TypedDocumentString<RecomputeLoyaltyMutation, RecomputeLoyaltyMutationVariables>;
@@ -2355,9 +2476,13 @@ export const ChurnRiskRaisedDocument = /*#__PURE__*/ new TypedDocumentString(`su
 export const TierChangedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription TierChanged($after:ID){tierChanged(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"TierChanged"}) as unknown as TypedDocumentString<TierChangedSubscription, TierChangedSubscriptionVariables>;
 export const MeDocument = /*#__PURE__*/ new TypedDocumentString(`query Me{me{...MyProfileFields}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime contactTolerance consents{channel granted source updatedAt}}`, {"kind":"query","name":"Me"}) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const UpdateMyProfileDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateMyProfile($input:UpdateMyProfileInput!){updateMyProfile(input:$input){__typename ...on UpdateMyProfileSuccess{profile{...MyProfileFields}}...ErrorFields}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime contactTolerance consents{channel granted source updatedAt}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateMyProfile"}) as unknown as TypedDocumentString<UpdateMyProfileMutation, UpdateMyProfileMutationVariables>;
-export const GetOrderDocument = /*#__PURE__*/ new TypedDocumentString(`query GetOrder($id:ID!){order(id:$id){...OrderFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"GetOrder"}) as unknown as TypedDocumentString<GetOrderQuery, GetOrderQueryVariables>;
-export const ListOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListOrders($first:Int$after:String$last:Int$before:String$filter:OrderFilter){orders(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...OrderFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"ListOrders"}) as unknown as TypedDocumentString<ListOrdersQuery, ListOrdersQueryVariables>;
-export const UpsertOrderDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrder($input:UpsertOrderInput!){upsertOrder(input:$input){__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertOrder","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertOrderMutation, UpsertOrderMutationVariables>;
+export const GetOrderDocument = /*#__PURE__*/ new TypedDocumentString(`query GetOrder($id:ID!){order(id:$id){...OrderFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"GetOrder"}) as unknown as TypedDocumentString<GetOrderQuery, GetOrderQueryVariables>;
+export const ListOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListOrders($first:Int$after:String$last:Int$before:String$filter:OrderFilter){orders(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...OrderFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"ListOrders"}) as unknown as TypedDocumentString<ListOrdersQuery, ListOrdersQueryVariables>;
+export const UpsertOrderDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrder($input:UpsertOrderInput!){upsertOrder(input:$input){__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on ExchangeRateMissingError{baseCurrency currency}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertOrder","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertOrderMutation, UpsertOrderMutationVariables>;
+export const SetOrderExcludedDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetOrderExcluded($input:SetOrderExcludedInput!){setOrderExcluded(input:$input){__typename ...on Order{...OrderFields}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetOrderExcluded"}) as unknown as TypedDocumentString<SetOrderExcludedMutation, SetOrderExcludedMutationVariables>;
+export const ExchangeRatesDocument = /*#__PURE__*/ new TypedDocumentString(`query ExchangeRates{exchangeRates{currency rate updatedAt}}`, {"kind":"query","name":"ExchangeRates"}) as unknown as TypedDocumentString<ExchangeRatesQuery, ExchangeRatesQueryVariables>;
+export const SetExchangeRateDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetExchangeRate($input:SetExchangeRateInput!){setExchangeRate(input:$input){__typename ...on SetExchangeRatePayload{convertedOrders rate{currency rate updatedAt}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetExchangeRate"}) as unknown as TypedDocumentString<SetExchangeRateMutation, SetExchangeRateMutationVariables>;
+export const SetBaseCurrencyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetBaseCurrency($input:SetBaseCurrencyInput!){setBaseCurrency(input:$input){__typename ...on Shop{id baseCurrency}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetBaseCurrency"}) as unknown as TypedDocumentString<SetBaseCurrencyMutation, SetBaseCurrencyMutationVariables>;
 export const GetSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`query GetSegment($id:ID!){segment(id:$id){...SegmentFields}}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`, {"kind":"query","name":"GetSegment"}) as unknown as TypedDocumentString<GetSegmentQuery, GetSegmentQueryVariables>;
 export const ListSegmentsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListSegments($first:Int$after:String){segments(first:$first after:$after){totalCount pageInfo{...PageInfoFields}edges{cursor node{...SegmentFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`, {"kind":"query","name":"ListSegments"}) as unknown as TypedDocumentString<ListSegmentsQuery, ListSegmentsQueryVariables>;
 export const SegmentMembersDocument = /*#__PURE__*/ new TypedDocumentString(`query SegmentMembers($id:ID!$first:Int$after:String){segment(id:$id){id memberCount members(first:$first after:$after){totalCount pageInfo{...PageInfoFields}edges{cursor node{...SegmentMemberFields}}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment SegmentMemberFields on Customer{id displayName email stage createdAt}`, {"kind":"query","name":"SegmentMembers"}) as unknown as TypedDocumentString<SegmentMembersQuery, SegmentMembersQueryVariables>;
@@ -2369,7 +2494,7 @@ export const DeleteSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`muta
 export const RefreshSegmentDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RefreshSegment($input:SegmentIdInput!){refreshSegment(input:$input){__typename ...on RefreshSegmentPayload{entered left segment{...SegmentFields}}...ErrorFields}}fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RefreshSegment"}) as unknown as TypedDocumentString<RefreshSegmentMutation, RefreshSegmentMutationVariables>;
 export const SegmentMembershipChangedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription SegmentMembershipChanged($segmentId:ID!$after:ID){segmentMembershipChanged(segmentId:$segmentId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"SegmentMembershipChanged"}) as unknown as TypedDocumentString<SegmentMembershipChangedSubscription, SegmentMembershipChangedSubscriptionVariables>;
 export const ViewerDocument = /*#__PURE__*/ new TypedDocumentString(`query Viewer{viewer{keyKind scopes staffUserId customerId}}`, {"kind":"query","name":"Viewer"}) as unknown as TypedDocumentString<ViewerQuery, ViewerQueryVariables>;
-export const ShopDocument = /*#__PURE__*/ new TypedDocumentString(`query Shop{shop{id name slug createdAt}}`, {"kind":"query","name":"Shop"}) as unknown as TypedDocumentString<ShopQuery, ShopQueryVariables>;
+export const ShopDocument = /*#__PURE__*/ new TypedDocumentString(`query Shop{shop{id name slug baseCurrency createdAt}}`, {"kind":"query","name":"Shop"}) as unknown as TypedDocumentString<ShopQuery, ShopQueryVariables>;
 export const ListApiKeysDocument = /*#__PURE__*/ new TypedDocumentString(`query ListApiKeys{apiKeys{...ApiKeyFields}}fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"kind":"query","name":"ListApiKeys"}) as unknown as TypedDocumentString<ListApiKeysQuery, ListApiKeysQueryVariables>;
 export const CreateApiKeyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateApiKey($input:CreateApiKeyInput!){createApiKey(input:$input){__typename ...on CreatedApiKey{key apiKey{...ApiKeyFields}}...ErrorFields}}fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CreateApiKey"}) as unknown as TypedDocumentString<CreateApiKeyMutation, CreateApiKeyMutationVariables>;
 export const RevokeApiKeyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RevokeApiKey($input:RevokeApiKeyInput!){revokeApiKey(input:$input){__typename ...on RevokeApiKeySuccess{apiKey{...ApiKeyFields}}...ErrorFields}}fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RevokeApiKey"}) as unknown as TypedDocumentString<RevokeApiKeyMutation, RevokeApiKeyMutationVariables>;

@@ -8,6 +8,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.ts';
 import { UnavailableError } from '../errors.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { auditingAdapter } from './audit-context.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { applyMigrations, pendingMigrations, type SqlRunner } from './migrate.ts';
 import { loadTemplate } from './pglite-template.ts';
@@ -144,7 +145,7 @@ function withClient(
 ): Database {
   let count = 0;
   const prisma = new PrismaClient({
-    adapter,
+    adapter: auditingAdapter(adapter),
     log: [{ emit: 'event', level: 'query' } as const],
     ...(tx?.maxWait || tx?.timeout ? { transactionOptions: { maxWait: tx.maxWait, timeout: tx.timeout } } : {}),
   });

@@ -37,6 +37,8 @@ const TENANT_MODELS = new Set([
   'PointsMovement',
   'TierChange',
   'LeadLoss',
+  'ExchangeRate',
+  'AuditEntry',
 ]);
 
 const WHERE_OPS = new Set([

@@ -34,11 +34,14 @@ const ApiKeyObject = builder.prismaObject('ApiKey', {
   }),
 });
 
-const ShopObject = builder.prismaObject('Shop', {
+export const ShopObject = builder.prismaObject('Shop', {
   fields: (t) => ({
     id: t.field({ type: 'ID', resolve: (s) => encodeGlobalID('Shop', s.id) }),
     name: t.exposeString('name'),
     slug: t.exposeString('slug'),
+    baseCurrency: t.exposeString('baseCurrency', {
+      description: 'ISO 4217: every metric (revenue, lifetime value, points, segments) is in this currency (setBaseCurrency).',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });

@@ -213,7 +213,8 @@ describe('permissions', () => {
   it('retention and settings are for managers: declared on the fields (auth.policy.ts), not checked in the service', () => {
     const fields = schema.getMutationType()?.getFields() ?? {};
     for (const name of ['generateRetentionFollowUps', 'updateCadenceSettings', 'updateLeadPoolSettings', 'assignLead', 'autoAssignLeads']) {
-      const decl = (fields[name]?.extensions as { pothosOptions?: { authScopes?: ScopeDeclaration } }).pothosOptions?.authScopes ?? {};
+      const decl =
+        ((fields[name]?.extensions ?? {}) as { pothosOptions?: { authScopes?: ScopeDeclaration } }).pothosOptions?.authScopes ?? {};
       const as = (role: 'AGENT' | 'MANAGER') => ({ kind: 'secret' as const, scopes: expandScopes(SCOPES), staff: { id: 'x', role } });
       expect(allows(decl, as('AGENT')), name).toBe(false);
       expect(allows(decl, as('MANAGER')), name).toBe(true);

@@ -9,6 +9,7 @@ import { getCustomer, isUuid, registerMergeStep } from '../customers/customer.se
 import { emitEvent } from '../events/event.service.ts';
 import { type MarkLostInput, markLeadLostTx } from '../leads/lead-loss.service.ts';
 import { amountSchema, fromCents } from '../orders/money.ts';
+import { counted } from '../orders/order.counting.ts';
 import { type Access, canSeeFollowUp, canWorkCustomer, emitEvents, followUpVisibility, gidOf, isManager } from './follow-up.access.ts';
 import {
   type CadenceProposal,
@@ -584,7 +585,7 @@ export async function generateRetentionFollowUps(
         (SELECT max(f."completedAt") FROM "FollowUp" f WHERE f."customerId" = c.id AND f.status = 'DONE')
       ) AS "lastContactAt",
       (SELECT max(o."placedAt") FROM "Order" o
-        WHERE o."customerId" = c.id AND o.status NOT IN ('CANCELLED', 'REFUNDED')) AS "lastOrderAt",
+        WHERE o."customerId" = c.id AND ${counted()}) AS "lastOrderAt",
       (SELECT json_agg(json_build_object('dueAt', f."dueAt", 'key', f."retentionKey")) FROM "FollowUp" f
         WHERE f."customerId" = c.id AND f.status = 'PLANNED') AS planned
     FROM "Customer" c

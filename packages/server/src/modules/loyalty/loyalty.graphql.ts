@@ -401,7 +401,8 @@ function funnel(stages: Record<string, number>): FunnelStage[] {
 }
 
 export const ShopKpisRef = builder.objectRef<KpiView>('ShopKpis').implement({
-  description: 'Shop KPIs over [from, to), computed in one SQL statement. Orders count when not CANCELLED.',
+  description:
+    "Shop KPIs over [from, to), computed in one SQL statement, in the shop's base currency. Orders count by the one rule of docs/money.md: placed, not cancelled or refunded (partial refunds subtracted), not excluded, not competitor purchases.",
   fields: (t) => ({
     from: t.field({ type: 'DateTime', resolve: (k) => k.from }),
     to: t.field({ type: 'DateTime', resolve: (k) => k.to }),
@@ -410,6 +411,24 @@ export const ShopKpisRef = builder.objectRef<KpiView>('ShopKpis').implement({
     averageOrderValue: t.field({ type: 'Decimal', resolve: (k) => k.averageOrderValue }),
     buyers: t.exposeInt('buyers', { description: 'Customers with an order in the range.' }),
     repeatBuyers: t.exposeInt('repeatBuyers', { description: 'Buyers with at least two orders up to `to`.' }),
+    competitorOrders: t.exposeInt('competitorOrders', {
+      description: 'Competitor purchases (channel OTHER_MERCHANT) recorded in the range: market intelligence, not sales.',
+    }),
+    competitorSpend: t.field({
+      type: 'Decimal',
+      description: 'What customers spent with competitors in the range (base currency).',
+      resolve: (k) => k.competitorSpend,
+    }),
+    competitorBuyers: t.exposeInt('competitorBuyers', { description: 'Customers with a competitor purchase in the range.' }),
+    shareOfWallet: t.float({
+      nullable: true,
+      description: 'Share of wallet: revenue / (revenue + competitorSpend); null when both are 0.',
+      resolve: (k) => {
+        const r = Number(k.revenue);
+        const c = Number(k.competitorSpend);
+        return r + c > 0 ? r / (r + c) : null;
+      },
+    }),
     repurchaseRate: t.float({ nullable: true, description: 'repeatBuyers / buyers.', resolve: (k) => ratio(k.repeatBuyers, k.buyers) }),
     complaints: t.exposeInt('complaints', { description: 'COMPLAINT and DISPUTE interactions in the range.' }),
     complaintRate: t.float({ nullable: true, description: 'complaints / orders.', resolve: (k) => ratio(k.complaints, k.orders) }),

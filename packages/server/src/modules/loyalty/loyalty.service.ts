@@ -2,6 +2,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { forShop } from '../../db/tenant.ts';
 import { tenantSql, tenantWrite } from '../../db/tenant-sql.ts';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
+import { competitor, competitorAmount, counted, countedAmount } from '../orders/order.counting.ts';
 import { getLoyaltySettings, INDICATOR_COLUMN, INDICATORS, type Indicator, type LoyaltySettings } from './loyalty.settings.ts';
 import { type MetricsScope, metricsCtes } from './loyalty.sql.ts';
 import { pointsForInteraction, pointsForOrder } from './points.service.ts';
@@ -217,14 +218,14 @@ export async function loadEvidence(prisma: Prismaish, shopId: string, customerId
         UNION ALL
         SELECT o."shopId", o."customerId", 'addOnPurchases', 'Order', o.id, o."placedAt", o."externalId"
         FROM "Order" o
-        WHERE o."shopId" = ${shop} AND o."customerId" = ANY(${ids}::uuid[]) AND o.status <> 'CANCELLED'
+        WHERE o."shopId" = ${shop} AND o."customerId" = ANY(${ids}::uuid[]) AND ${counted()}
           AND EXISTS (SELECT 1 FROM "OrderItem" i WHERE i."orderId" = o.id AND i."addOn")
         UNION ALL
         SELECT r."shopId", r."sourceReferrerId", 'referralsBought', 'Customer', r.id,
-          (SELECT min(o."placedAt") FROM "Order" o WHERE o."customerId" = r.id AND o.status <> 'CANCELLED'), NULL
+          (SELECT min(o."placedAt") FROM "Order" o WHERE o."customerId" = r.id AND ${counted()}), NULL
         FROM "Customer" r
         WHERE r."shopId" = ${shop} AND r."sourceReferrerId" = ANY(${ids}::uuid[]) AND r.status <> 'MERGED'
-          AND EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = r.id AND o.status <> 'CANCELLED')
+          AND EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = r.id AND ${counted()})
       ) f WHERE f.indicator IS NOT NULL
     ) g WHERE g.rn <= ${EVIDENCE_CAP}`,
   );
@@ -258,6 +259,9 @@ export type ShopKpis = {
   averageOrderValue: string;
   buyers: number;
   repeatBuyers: number;
+  competitorOrders: number;
+  competitorSpend: string;
+  competitorBuyers: number;
   complaints: number;
   churnBase: number;
   churned: number;
@@ -277,16 +281,19 @@ export function kpiSql(shop: Prisma.Sql, from: Date, to: Date): Prisma.Sql {
   const t = Prisma.sql`${to}::timestamptz`;
   return Prisma.sql`
     WITH ro AS (
-      SELECT o."customerId", o.total FROM "Order" o
-      WHERE o."shopId" = ${shop} AND o.status <> 'CANCELLED' AND o."placedAt" >= ${f} AND o."placedAt" < ${t}),
+      SELECT o."customerId", ${countedAmount()} AS total FROM "Order" o
+      WHERE o."shopId" = ${shop} AND ${counted()} AND o."placedAt" >= ${f} AND o."placedAt" < ${t}),
+    co AS (
+      SELECT o."customerId", ${competitorAmount()} AS total FROM "Order" o
+      WHERE o."shopId" = ${shop} AND ${competitor()} AND o."placedAt" >= ${f} AND o."placedAt" < ${t}),
     buyers AS (SELECT DISTINCT "customerId" FROM ro),
     prior AS (
       SELECT o."customerId", bool_or(o."placedAt" >= ${f}) AS active
-      FROM "Order" o WHERE o."shopId" = ${shop} AND o.status <> 'CANCELLED' AND o."placedAt" < ${t}
+      FROM "Order" o WHERE o."shopId" = ${shop} AND ${counted()} AND o."placedAt" < ${t}
       GROUP BY o."customerId" HAVING min(o."placedAt") < ${f}),
     leads AS (
       SELECT c."sourceChannel"::text AS channel, count(*)::int AS leads,
-        (count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = c.id AND o.status <> 'CANCELLED' AND o."placedAt" < ${t})))::int AS conversions
+        (count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = c.id AND ${counted()} AND o."placedAt" < ${t})))::int AS conversions
       FROM "Customer" c WHERE c."shopId" = ${shop} AND c.status <> 'MERGED' AND c."createdAt" >= ${f} AND c."createdAt" < ${t}
       GROUP BY 1),
     st AS (SELECT c.stage::text AS stage, count(*)::int AS n FROM "Customer" c WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE' GROUP BY 1),
@@ -298,7 +305,10 @@ export function kpiSql(shop: Prisma.Sql, from: Date, to: Date): Prisma.Sql {
       'revenue', (SELECT COALESCE(sum(total), 0)::text FROM ro),
       'averageOrderValue', (SELECT COALESCE(round(avg(total), 2), 0)::text FROM ro),
       'buyers', (SELECT count(*) FROM buyers),
-      'repeatBuyers', (SELECT count(*) FROM buyers b WHERE (SELECT count(*) FROM "Order" o WHERE o."customerId" = b."customerId" AND o.status <> 'CANCELLED' AND o."placedAt" < ${t}) >= 2),
+      'repeatBuyers', (SELECT count(*) FROM buyers b WHERE (SELECT count(*) FROM "Order" o WHERE o."customerId" = b."customerId" AND ${counted()} AND o."placedAt" < ${t}) >= 2),
+      'competitorOrders', (SELECT count(*) FROM co),
+      'competitorSpend', (SELECT COALESCE(sum(total), 0)::text FROM co),
+      'competitorBuyers', (SELECT count(DISTINCT "customerId") FROM co),
       'complaints', (SELECT count(*) FROM "Interaction" x WHERE x."shopId" = ${shop} AND x."deletedAt" IS NULL AND x.type IN ('COMPLAINT', 'DISPUTE') AND x."occurredAt" >= ${f} AND x."occurredAt" < ${t}),
       'churnBase', (SELECT count(*) FROM prior),
       'churned', (SELECT count(*) FROM prior WHERE NOT active),

@@ -1,4 +1,5 @@
 import { Prisma } from '../../generated/prisma/client.ts';
+import { counted, countedAmount } from '../orders/order.counting.ts';
 import { INDICATOR_COLUMN, INDICATORS, type LoyaltySettings } from './loyalty.settings.ts';
 
 /**
@@ -9,9 +10,11 @@ import { INDICATOR_COLUMN, INDICATORS, type LoyaltySettings } from './loyalty.se
  * follow-ups with their FOLLOW_UP_CREATED events) in the same statement.
  *
  * Definitions (documented in the README and the GraphQL descriptions):
- * - orders count when not CANCELLED; interactions when not soft-deleted; both only up to `now`.
+ * - orders count by the one rule of orders/order.counting.ts (placed, not cancelled, not refunded,
+ *   not excluded, not a competitor purchase; amounts in the base currency, partial refunds
+ *   subtracted); interactions when not soft-deleted; both only up to `now`.
  * - recencyDays: whole days since the last order; frequency: orders; monetary = lifetimeValue:
- *   sum of totals; averageOrderValue = monetary / frequency; addOnRatio: share of orders with an
+ *   sum of counted amounts; averageOrderValue = monetary / frequency; addOnRatio: share of orders with an
  *   add-on item; typicalGapDays: (last − first order) / (frequency − 1), for two orders or more.
  * - RFM scores 1-5: quintiles among the shop's buyers. A full recompute takes ntile(5) groups and
  *   keeps their boundaries (LoyaltyState.breakpoints); every row (full or incremental) is scored
@@ -109,14 +112,14 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
 
   return Prisma.sql`
   ord AS (
-    SELECT o."customerId", count(*)::int AS frequency, sum(o.total) AS monetary, max(o."placedAt") AS last_at, min(o."placedAt") AS first_at,
+    SELECT o."customerId", count(*)::int AS frequency, sum(${countedAmount()}) AS monetary, max(o."placedAt") AS last_at, min(o."placedAt") AS first_at,
       (count(*) FILTER (WHERE a."orderId" IS NOT NULL))::int AS addon_orders
     FROM "Order" o
     LEFT JOIN (SELECT DISTINCT i."orderId" FROM "OrderItem" i
                WHERE i."shopId" = ${shop} AND i."addOn"
                ${full ? Prisma.empty : Prisma.sql`AND i."orderId" IN (SELECT id FROM "Order" WHERE "shopId" = ${shop} ${only(scope, Prisma.sql`"customerId"`)})`}) a
       ON a."orderId" = o.id
-    WHERE o."shopId" = ${shop} AND o.status <> 'CANCELLED' AND o."placedAt" <= ${t} ${only(scope, Prisma.sql`o."customerId"`)}
+    WHERE o."shopId" = ${shop} AND ${counted()} AND o."placedAt" <= ${t} ${only(scope, Prisma.sql`o."customerId"`)}
     GROUP BY o."customerId"),
   ia AS (
     SELECT x."customerId",
@@ -135,7 +138,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
     SELECT r."sourceReferrerId" AS "customerId", count(*)::int AS n
     FROM "Customer" r
     WHERE r."shopId" = ${shop} AND r."sourceReferrerId" IS NOT NULL AND r.status <> 'MERGED' ${only(scope, Prisma.sql`r."sourceReferrerId"`)}
-      AND EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = r.id AND o.status <> 'CANCELLED' AND o."placedAt" <= ${t})
+      AND EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = r.id AND ${counted()} AND o."placedAt" <= ${t})
     GROUP BY r."sourceReferrerId"),
   base AS (
     SELECT cu.id AS "customerId",

@@ -215,24 +215,34 @@ export async function earnPoints(db: ScopedDb, input: z.input<typeof earnSchema>
 // ---------------------------------------------------------------------------------------------
 // Automatic rules (run by the loyalty refresh for new ORDER_RECORDED / INTERACTION_RECORDED events)
 
-/** Points for a non-cancelled order (once), and their reversal when it is cancelled or refunded later. */
+/**
+ * Points for an order: `points.perCurrencyUnit` per base-currency unit of what the order counts for
+ * (`countedTotal`, the one counting rule in orders/order.counting.ts), so competitor purchases,
+ * excluded, cancelled and refunded orders earn nothing. The order's movements are kept in line with
+ * it: the first earn (EARN_ORDER, once), then adjustments when the counted amount changes (a partial
+ * refund takes back its share, a cancellation, refund or exclusion takes back the rest as far as the
+ * balance allows, a re-included order earns again). Each adjustment's key carries the number of the
+ * order's movements so far: a repeated run computes the same key and is a no-op.
+ */
 export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: string): Promise<void> {
   const o = await db.order.findUnique({
     where: { id: orderId },
     include: { customer: { select: { status: true, sourceReferrerId: true } } },
   });
   if (!o || o.customer.status === 'MERGED') return;
-  const live = o.status !== 'CANCELLED' && o.status !== 'REFUNDED';
-  if (live) {
-    const pts = Math.floor(Number(o.total) * s.points.perCurrencyUnit);
-    if (pts > 0) {
+  const live = o.countedTotal != null;
+  const target = live ? Math.floor(Number(o.countedTotal) * s.points.perCurrencyUnit) : 0;
+  const movements = await db.pointsMovement.findMany({ where: { orderId: o.id }, select: { points: true, key: true, customerId: true } });
+  const net = movements.reduce((a, m) => a + m.points, 0);
+  if (!movements.length) {
+    if (target > 0) {
       await applyMovement(
         db,
         {
           once: true,
           customerId: o.customerId,
           kind: 'EARN_ORDER',
-          points: pts,
+          points: target,
           key: `order:${o.id}`,
           orderId: o.id,
           reason: `Order ${o.externalId}`,
@@ -241,42 +251,46 @@ export async function pointsForOrder(db: ScopedDb, s: LoyaltySettings, orderId: 
         s,
       );
     }
-    const referrer = o.customer.sourceReferrerId;
-    if (referrer && s.points.referralPurchase > 0) {
-      await applyMovement(
-        db,
-        {
-          once: true,
-          customerId: referrer,
-          kind: 'EARN_ACTION',
-          points: s.points.referralPurchase,
-          key: `referral:${o.customerId}`,
-          reason: 'A referred customer bought',
-          expiresAt: expiresAt(s),
-        },
-        s,
-      ).catch((err) => {
-        if (!(err instanceof NotFoundError)) throw err;
-      });
-    }
-    return;
-  }
-  const earned = await db.pointsMovement.findFirst({ where: { key: `order:${o.id}` } });
-  if (earned && earned.points > 0) {
+  } else if (net !== target) {
+    const delta = target - net;
     await applyMovement(
       db,
       {
         once: true,
-        customerId: earned.customerId,
+        // The account that earned them (orders of a merged duplicate keep their points where they were earned).
+        customerId: movements[0]?.customerId ?? o.customerId,
         kind: 'ADJUST',
-        points: -earned.points,
-        partial: true,
-        key: `order-reversal:${o.id}`,
+        points: delta,
+        partial: delta < 0,
+        key: `order-adjust:${o.id}:${movements.length}`,
         orderId: o.id,
-        reason: `Order ${o.externalId} ${o.status.toLowerCase()}`,
+        reason: live
+          ? `Order ${o.externalId} now counts ${o.countedTotal?.toFixed(2)}`
+          : `Order ${o.externalId} ${o.excluded ? 'excluded' : o.status.toLowerCase()}`,
+        expiresAt: delta > 0 ? expiresAt(s, o.placedAt) : null,
       },
       s,
-    );
+    ).catch((err) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
+  }
+  const referrer = o.customer.sourceReferrerId;
+  if (live && referrer && s.points.referralPurchase > 0) {
+    await applyMovement(
+      db,
+      {
+        once: true,
+        customerId: referrer,
+        kind: 'EARN_ACTION',
+        points: s.points.referralPurchase,
+        key: `referral:${o.customerId}`,
+        reason: 'A referred customer bought',
+        expiresAt: expiresAt(s),
+      },
+      s,
+    ).catch((err) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
   }
 }
 

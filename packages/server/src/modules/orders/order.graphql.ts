@@ -1,10 +1,18 @@
 import { builder } from '../../builder.ts';
-import { IdempotencyConflictError } from '../../errors.ts';
-import { COMMON_ERRORS } from '../common/common.type.ts';
+import { IdempotencyConflictError, ValidationError } from '../../errors.ts';
+import { ShopObject } from '../auth/auth.schema.ts';
+import { COMMON_ERRORS, ErrorInterface } from '../common/common.type.ts';
 import { actorOf, checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
-import { orderWhere, upsertOrderIdempotent } from './order.service.ts';
-import { OrderChannelEnum, OrderNode, OrderStatusEnum } from './order.type.ts';
+import {
+  ExchangeRateMissingError,
+  orderWhere,
+  setBaseCurrency,
+  setExchangeRate,
+  setOrderExcluded,
+  upsertOrderIdempotent,
+} from './order.service.ts';
+import { ExchangeRateObject, OrderChannelEnum, OrderNode, OrderStatusEnum } from './order.type.ts';
 
 /** Moved to common/graphql-helpers.ts; re-exported for modules that still import them from here. */
 export { actorOf, checkPageSize };
@@ -36,6 +44,15 @@ const UpsertOrderInput = builder.inputType('UpsertOrderInput', {
     tax: t.field({ type: 'Decimal', description: 'Default "0.00".' }),
     shipping: t.field({ type: 'Decimal', description: 'Default "0.00".' }),
     total: t.field({ type: 'Decimal', description: 'Optional check: must equal subtotal - discount + tax + shipping.' }),
+    refunded: t.field({
+      type: 'Decimal',
+      description:
+        "Refunded so far, in the order's currency (a partial refund; at most total). Default: unchanged (0 for a new order). The refunded part never counts.",
+    }),
+    exchangeRate: t.string({
+      description:
+        '1 unit of `currency` = this many units of the shop\'s base currency (a decimal string, at most 10 places, e.g. "0.0061"). Not needed in the base currency; without it the shop\'s rate (setExchangeRate) is used, else ExchangeRateMissingError.',
+    }),
     idempotencyKey: t.string({ description: 'Retries with the same key and input return the first result.' }),
   }),
 });
@@ -95,14 +112,114 @@ builder.queryFields((t) => ({
   ),
 }));
 
+builder.objectType(ExchangeRateMissingError, {
+  name: 'ExchangeRateMissingError',
+  description: "The order is not in the shop's base currency and no exchange rate was given or set by the shop; nothing was changed.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    currency: t.exposeString('currency'),
+    baseCurrency: t.exposeString('baseCurrency'),
+  }),
+});
+
+const SetOrderExcludedInput = builder.inputType('SetOrderExcludedInput', {
+  fields: (t) => ({
+    orderId: t.globalID({ required: true, for: OrderNode }),
+    excluded: t.boolean({
+      required: true,
+      description: 'true: the order stops counting in every metric (points, stage, loyalty, KPIs, segments).',
+    }),
+    reason: t.string({ description: 'Why, e.g. "placed under a borrowed identity" (at most 500 characters).' }),
+  }),
+});
+
+const SetExchangeRateInput = builder.inputType('SetExchangeRateInput', {
+  fields: (t) => ({
+    currency: t.string({ required: true, description: 'ISO 4217 code, not the base currency.' }),
+    rate: t.string({
+      required: true,
+      description: '1 unit of `currency` = `rate` units of the base currency (positive, at most 10 decimals).',
+    }),
+  }),
+});
+
+const SetExchangeRatePayload = builder.objectRef<{ rate: unknown; convertedOrders: number }>('SetExchangeRatePayload').implement({
+  fields: (t) => ({
+    rate: t.field({ type: ExchangeRateObject, resolve: (r) => r.rate as never }),
+    convertedOrders: t.exposeInt('convertedOrders', {
+      description: 'Orders in this currency that had no rate yet (recorded before base currencies) and were converted now.',
+    }),
+  }),
+});
+
+const SetBaseCurrencyInput = builder.inputType('SetBaseCurrencyInput', {
+  fields: (t) => ({ currency: t.string({ required: true, description: 'ISO 4217 code.' }) }),
+});
+
+builder.queryFields((t) => ({
+  exchangeRates: t.prismaField({
+    authScopes: { scope: 'orders:read' },
+    type: [ExchangeRateObject],
+    description: "The shop's exchange rates to its base currency, by currency.",
+    resolve: (query, _r, _a, ctx) => ctx.db.exchangeRate.findMany({ ...query, orderBy: { currency: 'asc' } }),
+  }),
+}));
+
 builder.mutationFields((t) => ({
+  setOrderExcluded: t.field({
+    authScopes: { scope: 'orders:write' },
+    type: OrderNode,
+    description:
+      "Excludes an order from the customer's metrics (e.g. placed under a borrowed identity) or includes it again. It stays visible but stops counting everywhere. Staff or system (secret key).",
+    errors: {
+      types: [...COMMON_ERRORS],
+      result: { name: 'SetOrderExcludedSuccess' },
+      union: { name: 'SetOrderExcludedResult' },
+      directResult: true,
+    },
+    args: { input: t.arg({ type: SetOrderExcludedInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      return setOrderExcluded(ctx.db, actorOf(ctx), { ...input, orderId: input.orderId.id }) as never;
+    },
+  }),
+  setExchangeRate: t.field({
+    authScopes: { scope: 'orders:write', role: 'MANAGER' },
+    type: SetExchangeRatePayload,
+    description:
+      "Sets the shop's rate for a currency (used for orders without their own rate). Orders still without a rate in that currency are converted. Owners / managers / system only.",
+    errors: {
+      types: [...COMMON_ERRORS],
+      result: { name: 'SetExchangeRateSuccess' },
+      union: { name: 'SetExchangeRateResult' },
+      directResult: true,
+    },
+    args: { input: t.arg({ type: SetExchangeRateInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      return setExchangeRate(ctx.db, input);
+    },
+  }),
+  setBaseCurrency: t.field({
+    authScopes: { scope: 'orders:write', role: 'MANAGER' },
+    type: ShopObject,
+    description: "Changes the shop's base currency (only while the shop has no orders). Owners / managers / system only.",
+    errors: {
+      types: [...COMMON_ERRORS],
+      result: { name: 'SetBaseCurrencySuccess' },
+      union: { name: 'SetBaseCurrencyResult' },
+      directResult: true,
+    },
+    args: { input: t.arg({ type: SetBaseCurrencyInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      return setBaseCurrency(ctx.db, input) as never;
+    },
+  }),
   upsertOrder: t.field({
     authScopes: { scope: 'orders:write' },
     type: UpsertOrderPayload,
     description:
       'Creates or updates an order by externalId (for syncing from a commerce platform). A first non-cancelled order moves a SUSPECT/PROSPECT to FIRST_PURCHASE, a second to REPEAT.',
     errors: {
-      types: [...COMMON_ERRORS, IdempotencyConflictError],
+      types: [...COMMON_ERRORS, IdempotencyConflictError, ExchangeRateMissingError],
       result: { name: 'UpsertOrderSuccess' },
       union: { name: 'UpsertOrderResult' },
       directResult: true,

@@ -89,9 +89,10 @@ describe('upsertOrder', () => {
 
   it('accepts a matching total and a lower-case currency', async () => {
     const c = await newCustomer();
-    const { order } = await upsertOrder(db, actor, order_(c.id, { currency: 'usd', total: '519.80' }));
+    const { order } = await upsertOrder(db, actor, order_(c.id, { currency: 'usd', total: '519.80', exchangeRate: '0.92' }));
     expect(order.currency).toBe('USD');
     expect(order.total.toFixed(2)).toBe('519.80');
+    expect(order.baseTotal?.toFixed(2)).toBe('478.22');
   });
 
   it('updates by externalId: status, items and totals are replaced, no duplicate', async () => {

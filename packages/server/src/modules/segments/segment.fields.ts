@@ -1,5 +1,6 @@
 import { Prisma } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
+import { competitor, competitorAmount, counted, countedAmount } from '../orders/order.counting.ts';
 
 /**
  * The field registry of the segment rule language. Adding a field is ONE entry in `FIELDS`:
@@ -79,15 +80,20 @@ const col = (name: string) => () => Prisma.raw(`c."${name}"`);
 /** For `join` builders: limits an aggregate to the customers of an incremental refresh. */
 export const restrict = (x: SqlCtx, column: Prisma.Sql) =>
   x.onlyCustomers ? Prisma.sql`AND ${column} = ANY(${x.onlyCustomers}::uuid[])` : Prisma.empty;
-/** Orders that count as purchases. */
-const BOUGHT = Prisma.sql`o.status NOT IN ('CANCELLED'::"OrderStatus", 'REFUNDED'::"OrderStatus")`;
+/** Orders that count as purchases: the one rule of orders/order.counting.ts. */
+const BOUGHT = counted('o');
 const since = (x: SqlCtx, column: Prisma.Sql) =>
   typeof x.args.within === 'number' ? Prisma.sql`AND ${column} >= ${new Date(x.now.getTime() - x.args.within)}::timestamptz` : Prisma.empty;
 
 /** One grouped pass over the shop's orders, shared by every order field with the same arguments. */
-const orderStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*)::int AS n, sum(o.total) AS total,
+const orderStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*)::int AS n, sum(${countedAmount('o')}) AS total,
   max(o."placedAt") AS last, min(o."placedAt") AS first FROM "Order" o
   WHERE o."shopId" = ${x.shop} AND ${BOUGHT} ${since(x, Prisma.sql`o."placedAt"`)} ${restrict(x, Prisma.sql`o."customerId"`)}
+  GROUP BY o."customerId"`;
+/** Competitor purchases (share-of-wallet data), counted by the same rule, in one grouped pass. */
+const competitorStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*)::int AS n, sum(${competitorAmount('o')}) AS total
+  FROM "Order" o
+  WHERE o."shopId" = ${x.shop} AND ${competitor('o')} ${since(x, Prisma.sql`o."placedAt"`)} ${restrict(x, Prisma.sql`o."customerId"`)}
   GROUP BY o."customerId"`;
 /** The loyalty module's per-customer metrics (one shared join for all loyalty fields of a rule). */
 const loyaltyMetrics = (x: SqlCtx) => Prisma.sql`SELECT m."customerId", m."loyaltyScore", m."churnRisk", m.rfm, m."recencyScore",
@@ -177,11 +183,13 @@ export const FIELDS: FieldDef[] = [
     description:
       'A custom attribute, e.g. attributes.shoeSize >= 42, attributes.newsletter = true. Compared as a number, boolean or text after the literal.',
   },
-  // Behaviour (orders that were not cancelled or refunded)
+  // Behaviour: orders counted by the one rule (placed, not cancelled/refunded/excluded, not
+  // competitor purchases), amounts in the shop's base currency with partial refunds subtracted.
   {
     name: 'orders.count',
     type: 'number',
-    description: 'Number of orders (optionally `within` a window, e.g. orders.count(within = 365d)).',
+    description:
+      'Number of orders that count (not cancelled, refunded, excluded or competitor purchases; optionally `within` a window, e.g. orders.count(within = 365d)).',
     args: WITHIN,
     join: orderStats,
     sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
@@ -189,7 +197,7 @@ export const FIELDS: FieldDef[] = [
   {
     name: 'orders.total',
     type: 'number',
-    description: 'Total spent (sum of order totals).',
+    description: "Total spent in the shop's base currency (partial refunds subtracted).",
     args: WITHIN,
     join: orderStats,
     sql: (x) => Prisma.sql`COALESCE(${x.alias}.total, 0)`,
@@ -201,6 +209,22 @@ export const FIELDS: FieldDef[] = [
     args: WITHIN,
     join: orderStats,
     sql: (x) => Prisma.sql`(${x.alias}.total / NULLIF(${x.alias}.n, 0))`,
+  },
+  {
+    name: 'competitorOrders.count',
+    type: 'number',
+    description: 'Share of wallet: number of purchases from competitors (channel OTHER_MERCHANT), optionally `within` a window.',
+    args: WITHIN,
+    join: competitorStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'competitorOrders.total',
+    type: 'number',
+    description: "Share of wallet: spent with competitors, in the shop's base currency.",
+    args: WITHIN,
+    join: competitorStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.total, 0)`,
   },
   {
     name: 'lastOrderAt',

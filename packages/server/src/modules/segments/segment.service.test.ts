@@ -170,11 +170,12 @@ describe('compiled rules on live data', () => {
 
 describe('query plans', () => {
   it('the order aggregates are read by an index-only scan of the covering Order index (no heap, no hash aggregate)', async () => {
-    // Guards the migration 20261126160000_segment_indexes: every column the grouped order subquery
-    // reads must be in "Order"(shopId, customerId, placedAt, status, total), or this plan is impossible.
+    // Guards the covering index (migration 20261127050915_money): every column the grouped order
+    // subquery reads must be in "Order"(shopId, customerId, placedAt, countedTotal, competitorTotal),
+    // or this plan is impossible.
     await tdb.sql.exec('VACUUM ANALYZE "Order"');
     const rule = parseRule(
-      'orders.count(within = 365d) >= 1 OR orders.total > 0 OR orders.average > 0 OR lastOrderAt > -1y OR firstOrderAt < +1d',
+      'orders.count(within = 365d) >= 1 OR orders.total > 0 OR orders.average > 0 OR lastOrderAt > -1y OR firstOrderAt < +1d OR competitorOrders.total > 0',
     );
     const plan = await tdb.prisma.$transaction(async (tx) => {
       // Tiny tables: without this the planner rightly prefers a sequential scan.
@@ -186,8 +187,9 @@ describe('query plans', () => {
       );
       return rows.map((r) => Object.values(r)[0]).join('\n');
     });
-    // Two grouped subqueries (with and without the window), each an index-only scan in customer order.
-    expect(plan.match(/Index Only Scan using "Order_shopId_customerId_placedAt_status_total_idx"/g)?.length).toBe(2);
+    // Three grouped subqueries (orders with and without the window, competitor purchases), each an
+    // index-only scan in customer order.
+    expect(plan.match(/Index Only Scan using "Order_shopId_customerId_placedAt_countedTotal_competitorTot_idx"/g)?.length).toBe(3);
     expect(plan).not.toMatch(/HashAggregate/);
   });
 });

@@ -1,0 +1,96 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, Transaction } from '@prisma/driver-adapter-utils';
+
+/**
+ * Who is changing data, for the audit log (docs/audit.md). A mutation resolver (or a system job)
+ * runs inside `withAudit(ctx, fn)`; the driver adapter wrapper below then opens every transaction
+ * of that async flow with `set_config('crm.audit', <ctx as JSON>, true)`, so the audit row trigger
+ * (`crm_audit_row`, migration 20261127052706_audit_log) writes who/what in the SAME transaction as
+ * the change. A write outside an interactive transaction is wrapped in a short one for the same
+ * reason. Reads are sent unchanged, and nothing at all happens outside an audit context.
+ *
+ * Hand-written because it is specific to this product: Prisma has no per-transaction session
+ * variables, and the context must reach transactions opened deep inside services.
+ */
+export type AuditActorKind = 'API_KEY' | 'STAFF' | 'CUSTOMER' | 'PUBLISHABLE_KEY' | 'SYSTEM';
+
+export type AuditContext = {
+  kind: AuditActorKind;
+  key?: string | null;
+  staff?: string | null;
+  customer?: string | null;
+  job?: string | null;
+  /** The GraphQL mutation (or job) name; mutable: serial mutation fields update it. */
+  op: string;
+};
+
+const storage = new AsyncLocalStorage<AuditContext>();
+
+export function withAudit<T>(ctx: AuditContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}
+
+export function currentAudit(): AuditContext | undefined {
+  return storage.getStore();
+}
+
+// Only string literals reach SQL: the JSON of ids and names, quoted (standard_conforming_strings).
+const setConfig = (ctx: AuditContext): SqlQuery => ({
+  sql: `SELECT set_config('crm.audit', '${JSON.stringify(ctx).replaceAll("'", "''")}', true)`,
+  args: [],
+  argTypes: [],
+});
+
+const WRITE = /^\s*(INSERT|UPDATE|DELETE|MERGE|WITH)\b/i;
+const plain = (sql: string): SqlQuery => ({ sql, args: [], argTypes: [] });
+
+async function end(tx: Transaction, ok: boolean) {
+  // pg's adapter leaves COMMIT/ROLLBACK to the caller (no phantom query); PGlite's does them itself.
+  if (!tx.options.usePhantomQuery) await tx.executeRaw(plain(ok ? 'COMMIT' : 'ROLLBACK'));
+  await (ok ? tx.commit() : tx.rollback());
+}
+
+function wrapAdapter(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const inTx =
+    (method: 'queryRaw' | 'executeRaw') =>
+    async (q: SqlQuery): Promise<never> => {
+      const ctx = storage.getStore();
+      if (!ctx || !WRITE.test(q.sql)) return (adapter[method] as (q: SqlQuery) => Promise<never>).call(adapter, q);
+      const tx = await adapter.startTransaction();
+      try {
+        await tx.executeRaw(setConfig(ctx));
+        const r = await (tx[method] as (q: SqlQuery) => Promise<never>).call(tx, q);
+        await end(tx, true);
+        return r;
+      } catch (err) {
+        await end(tx, false).catch(() => undefined);
+        throw err;
+      }
+    };
+  const overrides: Partial<SqlDriverAdapter> = {
+    queryRaw: inTx('queryRaw'),
+    executeRaw: inTx('executeRaw'),
+    startTransaction: async (isolationLevel) => {
+      const tx = await adapter.startTransaction(isolationLevel);
+      const ctx = storage.getStore();
+      if (ctx) await tx.executeRaw(setConfig(ctx));
+      return tx;
+    },
+  };
+  return new Proxy(adapter, {
+    get(target, prop) {
+      if (prop in overrides) return overrides[prop as keyof SqlDriverAdapter];
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** The driver adapter factory with audit context propagation (see above). */
+export function auditingAdapter(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => wrapAdapter(await factory.connect()),
+  };
+}
