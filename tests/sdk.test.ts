@@ -146,9 +146,15 @@ describe('customers', () => {
     expect(unwrap(await crm.customers.unarchive(c.id)).customer.status).toBe('ACTIVE');
 
     const dup = await newCustomer({ company: 'DupCo' });
+    const dry = unwrap(await crm.customers.merge({ survivorId: c.id, duplicateId: dup.id, dryRun: true }));
+    expect(dry.dryRun).toBe(true);
+    expect(dry.preview.filledFields).toContainEqual({ field: 'company', value: 'DupCo' });
+    expect(dry.customer.company).toBeNull();
     const merged = unwrap(await crm.customers.merge({ survivorId: c.id, duplicateId: dup.id })).customer;
     expect(merged.company).toBe('DupCo');
     expect((await crm.customers.get(dup.id))?.id).toBe(c.id);
+    const again = await crm.customers.merge({ survivorId: c.id, duplicateId: dup.id });
+    expect(again.__typename === 'AlreadyMergedError' && again.mergedIntoId).toBe(c.id);
 
     expect(unwrap(await crm.customers.delete(c.id)).deletedId).toBe(c.id);
     expect(await crm.customers.get(c.id)).toBeNull();

@@ -411,7 +411,10 @@ export function createCrmClient(options: CrmClientOptions) {
     /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
     upsert: (input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']> =>
       run(UpsertCustomerDocument, { input }, opts, (r) => r.upsertCustomer),
-    /** Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. */
+    /**
+     * Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. `dryRun: true`
+     * only returns `preview` (what would move, what conflicts). A merged customer is an `AlreadyMergedError`.
+     */
     merge: (input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']> =>
       run(MergeCustomersDocument, { input }, opts, (r) => r.mergeCustomers),
     /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */

@@ -22,7 +22,7 @@ export type CrmErrorOptions = {
  * | {@link CrmRateLimitError} | HTTP 429 after the retries | `RATE_LIMITED` |
  * | {@link CrmValidationError} | `ValidationError` result (via {@link unwrap}) | `VALIDATION_FAILED` |
  * | {@link CrmNotFoundError} | `NotFoundError` result | `NOT_FOUND` |
- * | {@link CrmConflictError} | `ConflictError`, `VersionConflictError`, `IdempotencyConflictError` results | server's code |
+ * | {@link CrmConflictError} | `ConflictError`, `VersionConflictError`, `IdempotencyConflictError`, `AlreadyMergedError` results | server's code |
  * | {@link CrmGraphQLError} | any other GraphQL error (e.g. `INTERNAL`, `QUERY_TOO_COMPLEX`) | `extensions.code` |
  */
 export class CrmError extends Error {

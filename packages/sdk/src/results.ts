@@ -7,7 +7,8 @@ export type ResultErrorTypename =
   | 'ConflictError'
   | 'VersionConflictError'
   | 'ForbiddenError'
-  | 'IdempotencyConflictError';
+  | 'IdempotencyConflictError'
+  | 'AlreadyMergedError';
 
 /** An error member of a mutation result union, as selected by the SDK's `ErrorFields` fragment. */
 export type ResultError = {
@@ -54,6 +55,7 @@ export function toCrmError(error: {
     case 'ConflictError':
     case 'VersionConflictError':
     case 'IdempotencyConflictError':
+    case 'AlreadyMergedError':
       return new CrmConflictError(error.message, { ...opts, currentVersion: error.currentVersion });
     default:
       return new CrmError(error.message, opts);
@@ -64,7 +66,7 @@ export function toCrmError(error: {
  * Returns the success member of a mutation result union, or throws its error member as a
  * {@link CrmError} subclass: `ValidationError` → {@link CrmValidationError} (with `issues`),
  * `NotFoundError` → {@link CrmNotFoundError}, `ForbiddenError` → {@link CrmAuthError},
- * `ConflictError` / `VersionConflictError` / `IdempotencyConflictError` → {@link CrmConflictError}.
+ * `ConflictError` / `VersionConflictError` / `IdempotencyConflictError` / `AlreadyMergedError` → {@link CrmConflictError}.
  *
  * @example
  * const { customer } = unwrap(await crm.customers.create({ email: 'anna@example.com' }));

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'INSUFFICIENT_POINTS'
   | 'EVENTS_EXPIRED'
+  | 'ALREADY_MERGED'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -91,6 +92,17 @@ export class UnauthenticatedError extends AppError {
 export class IdempotencyConflictError extends AppError {
   constructor(message = 'This idempotency key was already used with a different input') {
     super('IDEMPOTENCY_CONFLICT', message, ['input', 'idempotencyKey']);
+  }
+}
+
+/** The customer was already merged into another one: it can be neither survivor nor duplicate again. */
+export class AlreadyMergedError extends AppError {
+  constructor(
+    readonly customerId: string,
+    readonly mergedIntoId: string | null,
+    path: string[] = [],
+  ) {
+    super('ALREADY_MERGED', 'This customer was already merged into another customer', path);
   }
 }
 

@@ -34,6 +34,9 @@ export const EVENT_TYPES = [
   'FOLLOW_UP_SKIPPED',
   'INTERACTION_UPDATED',
   'INTERACTION_DELETED',
+  'CUSTOMER_REDACTED',
+  'SHOP_REDACTED',
+  'CUSTOMER_DATA_REQUESTED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
