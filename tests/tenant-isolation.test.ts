@@ -858,6 +858,17 @@ const mutationCases: Record<string, () => Promise<void>> = {
     expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(B.mine.id) } })).toEqual(mineBefore);
     expectError(await mut(B.p, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: A.bob.id }), 'ForbiddenError', 'FORBIDDEN');
   },
+  redactShop: async () => {
+    // Erases only the caller's own shop; A's slug typed by B's owner is refused before anything goes.
+    const aSlug = (await t.db.prisma.shop.findUniqueOrThrow({ where: { id: A.shopId } })).slug;
+    expectError(await mut(B.g, 'redactShop', { confirmSlug: aSlug }), 'ForbiddenError', 'FORBIDDEN');
+    expectError(await mut(B.p, 'redactShop', { confirmSlug: aSlug }), 'ForbiddenError', 'FORBIDDEN');
+    const bOwner = await t.db.prisma.staffUser.findFirst({ where: { shopId: B.shopId, role: 'OWNER', active: true } });
+    if (bOwner) {
+      const r = await mut(B.g, 'redactShop', { confirmSlug: aSlug }, { 'x-crm-staff-id': bOwner.id });
+      expectError(r, 'ValidationError', 'VALIDATION_FAILED', ['input', 'confirmSlug']);
+    }
+  },
   revokeApiKey: async () => {
     for (const id of A.keyIds) notFound(await mut(B.g, 'revokeApiKey', { id }), ['input', 'id']);
     expectError(await mut(B.p, 'revokeApiKey', { id: A.extraKey.id }), 'ForbiddenError', 'FORBIDDEN');
