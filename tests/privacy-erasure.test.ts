@@ -313,7 +313,7 @@ describe('erasing a shop', () => {
         `SELECT count(*)::int AS n FROM "${table_name}" WHERE "shopId" = $1::uuid`,
         shop.shop.id,
       );
-      if (r && r.n) left[table_name] = r.n;
+      if (r?.n) left[table_name] = r.n;
     }
     expect(left).toEqual({ WebhookEndpoint: 1, Event: 1 });
     const [ev] = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } });

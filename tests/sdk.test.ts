@@ -229,6 +229,17 @@ describe('shop, keys, staff, tokens, me', () => {
     expect((await crm.staff.list({ includeInactive: true })).map((x) => x.id)).toContain(s.id);
   });
 
+  it('shop.redact: owner only, slug repeated; afterwards the keys are gone', async () => {
+    const doomed = await t.newShop('SDK doomed', 'owner@doomed.example');
+    const c = client({ apiKey: doomed.secretKey });
+    expect((await c.shop.redact(doomed.shop.slug)).__typename).toBe('ForbiddenError');
+    const owner = client({ apiKey: doomed.secretKey, staffId: doomed.ownerId as string });
+    expect((await owner.shop.redact('wrong')).__typename).toBe('ValidationError');
+    const done = unwrap(await owner.shop.redact(doomed.shop.slug));
+    expect(done.redactedAt).toBeTruthy();
+    await expect(c.shop.get()).rejects.toBeInstanceOf(CrmAuthError);
+  });
+
   it('tokens.createCustomerToken, then me.get/me.update with a publishable key', async () => {
     const c = await newCustomer({ firstName: 'Mia' });
     const { token } = unwrap(await crm.tokens.createCustomerToken({ customerId: c.id, ttlSeconds: 600 }));
@@ -244,6 +255,10 @@ describe('shop, keys, staff, tokens, me', () => {
       }),
     ).profile;
     expect(profile.preferredChannel).toBe('SMS');
+    const mine = await shopper.me.dataExport();
+    expect(mine).toMatchObject({ customerId: c.id, profile: { firstName: 'Mia' } });
+    const staffView = await crm.customers.dataExport(c.id);
+    expect(staffView.consentHistory).toEqual(mine.consentHistory);
     const back = await crm.customers.get(c.id);
     expect(back?.preferredChannel).toBe('SMS');
     expect(back?.consents.find((x) => x.channel === 'SMS')).toMatchObject({ granted: true, source: 'self-service' });

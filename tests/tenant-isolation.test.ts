@@ -461,6 +461,17 @@ const queryCases: Record<string, () => Promise<void>> = {
     const p = await gql(B.p, 'query($id: ID!) { customer(id: $id) { id email } }', { id: A.alice.id });
     expect(errorCodes(p)).toEqual(['FORBIDDEN']);
   },
+  customerDataExport: async () => {
+    for (const c of [A.alice, A.bob, A.archived, A.dup]) {
+      const r = await gql(B.g, 'query($id: ID!) { customerDataExport(id: $id) }', { id: c.id });
+      expect(errorCodes(r)).toEqual(['NOT_FOUND']);
+    }
+    expect(errorCodes(await gql(B.p, 'query($id: ID!) { customerDataExport(id: $id) }', { id: A.alice.id }))).toEqual(['FORBIDDEN']);
+    const http = await t.app.yoga.fetch(`http://test/customers/${encodeURIComponent(A.alice.id)}/export`, {
+      headers: { authorization: `Bearer ${B.sk}` },
+    });
+    expect(http.status).toBe(404);
+  },
   customerBy: async () => {
     const lookups: [string, string][] = [
       ['email', ALICE.email],
@@ -506,6 +517,16 @@ const queryCases: Record<string, () => Promise<void>> = {
     expect(cross.errors).toBeUndefined();
     expect(cross.data).toEqual({ me: null });
     expect(errorCodes(await gql(B.g, '{ me { email } }'))).toEqual(['FORBIDDEN']);
+  },
+  myDataExport: async () => {
+    const stolen = await gql(B.p, '{ myDataExport }', undefined, { 'x-customer-token': A.token });
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(await gql(B.p, '{ myDataExport }', undefined, { 'x-customer-token': crossToken() }))).toEqual(['NOT_FOUND']);
+    expect(errorCodes(await gql(B.g, '{ myDataExport }'))).toEqual(['FORBIDDEN']);
+    const http = await t.app.yoga.fetch('http://test/me/export', {
+      headers: { authorization: `Bearer ${B.pk}`, 'x-customer-token': crossToken() },
+    });
+    expect(http.status).toBe(404);
   },
   node: async () => {
     for (const id of [A.alice.id, A.dup.id, A.rep.id, globalId('StaffUser', A.ownerId)]) {

@@ -46,6 +46,7 @@ import {
   CreateWebhookEndpointDocument,
   type CreateWebhookEndpointInput,
   type CreateWebhookEndpointMutation,
+  CustomerDataExportDocument,
   CustomerFollowUpsDocument,
   type CustomerFollowUpsQuery,
   type CustomerFollowUpsQueryVariables,
@@ -130,6 +131,7 @@ import {
   MergeCustomersDocument,
   type MergeCustomersInput,
   type MergeCustomersMutation,
+  MyDataExportDocument,
   PreviewSegmentDocument,
   type PreviewSegmentQuery,
   type PreviewSegmentQueryVariables,
@@ -138,6 +140,8 @@ import {
   RecordInteractionDocument,
   type RecordInteractionInput,
   type RecordInteractionMutation,
+  RedactShopDocument,
+  type RedactShopMutation,
   RedeemPointsDocument,
   type RedeemPointsInput,
   type RedeemPointsMutation,
@@ -412,6 +416,12 @@ export function createCrmClient(options: CrmClientOptions) {
     upsert: (input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']> =>
       run(UpsertCustomerDocument, { input }, opts, (r) => r.upsertCustomer),
     /**
+     * Everything held about the customer as one JSON document (data access request; records
+     * CUSTOMER_DATA_REQUESTED). For long histories the server also streams it: GET /customers/{id}/export.
+     */
+    dataExport: (id: string, opts?: CrmRequestOptions): Promise<Record<string, unknown>> =>
+      run(CustomerDataExportDocument, { id }, opts, (r) => r.customerDataExport as Record<string, unknown>),
+    /**
      * Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. `dryRun: true`
      * only returns `preview` (what would move, what conflicts). A merged customer is an `AlreadyMergedError`.
      */
@@ -445,6 +455,9 @@ export function createCrmClient(options: CrmClientOptions) {
   const me = Object.freeze({
     /** The customer named by `customerToken` (publishable key); `null` without a valid token. */
     get: (opts?: CrmRequestOptions): Promise<MeQuery['me']> => run(MeDocument, {}, opts, (r) => r.me),
+    /** Everything the shop holds about the signed-in customer, as one JSON document (records CUSTOMER_DATA_REQUESTED). */
+    dataExport: (opts?: CrmRequestOptions): Promise<Record<string, unknown>> =>
+      run(MyDataExportDocument, {}, opts, (r) => r.myDataExport as Record<string, unknown>),
     /** Updates the own profile (preferred channel, consents with source "self-service", …). */
     update: (input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']> =>
       run(UpdateMyProfileDocument, { input }, opts, (r) => r.updateMyProfile),
@@ -487,6 +500,12 @@ export function createCrmClient(options: CrmClientOptions) {
     get: (opts?: CrmRequestOptions): Promise<ShopQuery['shop']> => run(ShopDocument, {}, opts, (r) => r.shop),
     /** The calling key: kind, scopes, acting staff user or customer; `null` without credentials. */
     viewer: (opts?: CrmRequestOptions): Promise<ViewerQuery['viewer']> => run(ViewerDocument, {}, opts, (r) => r.viewer),
+    /**
+     * Erases the shop and everything in it, irreversibly (secret key with `keys:manage`, `staffId` of an OWNER).
+     * `confirmSlug` must repeat the shop's slug. The webhook endpoints receive a final SHOP_REDACTED event.
+     */
+    redact: (confirmSlug: string, opts?: CrmRequestOptions): Promise<RedactShopMutation['redactShop']> =>
+      run(RedactShopDocument, { input: { confirmSlug } }, opts, (r) => r.redactShop),
   });
 
   const interactions = Object.freeze({

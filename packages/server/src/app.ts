@@ -19,6 +19,7 @@ import {
 import type { Database } from './db/database.ts';
 import { AppError, RateLimitedError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { customerExportPlugin } from './modules/customers/customer.export.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
@@ -185,6 +186,7 @@ export function buildApp(opts: AppOptions): App {
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),
+      customerExportPlugin(services),
       sharedEventExecutionPlugin(),
       {
         async onRequest({ url, endResponse, fetchAPI }) {

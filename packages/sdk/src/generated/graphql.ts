@@ -685,6 +685,11 @@ export type RecordInteractionInput = {
   type: InteractionType;
 };
 
+export type RedactShopInput = {
+  /** The shop's slug, typed again: a guard against erasing the wrong shop. */
+  confirmSlug: string;
+};
+
 export type RedeemPointsInput = {
   customerId: string;
   /** A retry with the same key returns the first movement. */
@@ -1281,6 +1286,13 @@ export type CreateCustomerTokenMutation = { createCustomerToken:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
 
+export type CustomerDataExportQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type CustomerDataExportQuery = { customerDataExport: unknown };
+
 export type FollowUpDoubtFieldsFragment = { id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string };
 
 export type FollowUpFieldsFragment = { id: string, version: number, kind: FollowUpKind, status: FollowUpStatus, effectiveStatus: FollowUpEffectiveStatus, isOverdue: boolean, dueAt: string, channel: ContactChannel | null, goal: string | null, outcome: string | null, notes: string | null, nextStep: string | null, interestValue: string | null, completedAt: string | null, createdAt: string, updatedAt: string, customer: { id: string, displayName: string, stage: LifecycleStage, dealLikelihood: number | null }, assignee: { id: string, name: string } | null, previous: { id: string } | null, next: { id: string } | null, doubts: Array<{ id: string, text: string, isResolved: boolean, resolvedAt: string | null, resolution: string | null, createdAt: string }> };
@@ -1786,6 +1798,11 @@ export type UpdateMyProfileMutation = { updateMyProfile:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
 
+export type MyDataExportQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MyDataExportQuery = { myDataExport: unknown };
+
 export type GetOrderQueryVariables = Exact<{
   id: string;
 }>;
@@ -1960,6 +1977,19 @@ export type RevokeApiKeyMutation = { revokeApiKey:
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
     | { __typename: 'RevokeApiKeySuccess', apiKey: { id: string, name: string, kind: ApiKeyKind, prefix: string, scopes: Array<string>, lastUsedAt: string | null, revokedAt: string | null, createdAt: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
+   };
+
+export type RedactShopMutationVariables = Exact<{
+  input: RedactShopInput;
+}>;
+
+
+export type RedactShopMutation = { redactShop:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', code: string, message: string, path: Array<string> }
+    | { __typename: 'RedactShopPayload', shopId: string, redactedAt: string }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ path: Array<string>, message: string, code: string }> }
    };
 
@@ -2178,6 +2208,7 @@ export const ArchiveCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mu
 export const UnarchiveCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UnarchiveCustomer($input:CustomerIdInput!){unarchiveCustomer(input:$input){__typename ...on UnarchiveCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt}attributes stage status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`) as unknown as TypedDocumentString<UnarchiveCustomerMutation, UnarchiveCustomerMutationVariables>;
 export const DeleteCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteCustomer($input:CustomerIdInput!){deleteCustomer(input:$input){__typename ...on DeletedCustomer{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<DeleteCustomerMutation, DeleteCustomerMutationVariables>;
 export const CreateCustomerTokenDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateCustomerToken($input:CreateCustomerTokenInput!){createCustomerToken(input:$input){__typename ...on CustomerToken{token expiresAt}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<CreateCustomerTokenMutation, CreateCustomerTokenMutationVariables>;
+export const CustomerDataExportDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerDataExport($id:ID!){customerDataExport(id:$id)}`) as unknown as TypedDocumentString<CustomerDataExportQuery, CustomerDataExportQueryVariables>;
 export const GetFollowUpDocument = /*#__PURE__*/ new TypedDocumentString(`query GetFollowUp($id:ID!){followUp(id:$id){...FollowUpFields}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}`) as unknown as TypedDocumentString<GetFollowUpQuery, GetFollowUpQueryVariables>;
 export const CustomerFollowUpsDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerFollowUps($id:ID!$first:Int$after:String$statuses:[FollowUpStatus!]){customer(id:$id){id followUps(first:$first after:$after statuses:$statuses){totalCount pageInfo{...PageInfoFields}edges{cursor node{...FollowUpFields}}}openDoubts{...FollowUpDoubtFields}}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`) as unknown as TypedDocumentString<CustomerFollowUpsQuery, CustomerFollowUpsQueryVariables>;
 export const AgendaDocument = /*#__PURE__*/ new TypedDocumentString(`query Agenda($assigneeId:ID$filter:AgendaFilter$section:AgendaSection$timeZone:String$first:Int$after:String$last:Int$before:String){agenda(assigneeId:$assigneeId filter:$filter section:$section timeZone:$timeZone first:$first after:$after last:$last before:$before){totalCount overdueCount dueTodayCount upcomingCount pageInfo{...PageInfoFields}edges{cursor section node{...FollowUpFields}}}}fragment FollowUpDoubtFields on FollowUpDoubt{id text isResolved resolvedAt resolution createdAt}fragment FollowUpFields on FollowUp{id version kind status effectiveStatus isOverdue dueAt channel goal outcome notes nextStep interestValue completedAt createdAt updatedAt customer{id displayName stage dealLikelihood}assignee{id name}previous{id}next{id}doubts{...FollowUpDoubtFields}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}`) as unknown as TypedDocumentString<AgendaQuery, AgendaQueryVariables>;
@@ -2217,6 +2248,7 @@ export const ChurnRiskRaisedDocument = /*#__PURE__*/ new TypedDocumentString(`su
 export const TierChangedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription TierChanged($after:ID){tierChanged(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`) as unknown as TypedDocumentString<TierChangedSubscription, TierChangedSubscriptionVariables>;
 export const MeDocument = /*#__PURE__*/ new TypedDocumentString(`query Me{me{...MyProfileFields}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime contactTolerance consents{channel granted source updatedAt}}`) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const UpdateMyProfileDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateMyProfile($input:UpdateMyProfileInput!){updateMyProfile(input:$input){__typename ...on UpdateMyProfileSuccess{profile{...MyProfileFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime contactTolerance consents{channel granted source updatedAt}}`) as unknown as TypedDocumentString<UpdateMyProfileMutation, UpdateMyProfileMutationVariables>;
+export const MyDataExportDocument = /*#__PURE__*/ new TypedDocumentString(`query MyDataExport{myDataExport}`) as unknown as TypedDocumentString<MyDataExportQuery, MyDataExportQueryVariables>;
 export const GetOrderDocument = /*#__PURE__*/ new TypedDocumentString(`query GetOrder($id:ID!){order(id:$id){...OrderFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`) as unknown as TypedDocumentString<GetOrderQuery, GetOrderQueryVariables>;
 export const ListOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListOrders($first:Int$after:String$last:Int$before:String$filter:OrderFilter){orders(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...OrderFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`) as unknown as TypedDocumentString<ListOrdersQuery, ListOrdersQueryVariables>;
 export const UpsertOrderDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrder($input:UpsertOrderInput!){upsertOrder(input:$input){__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`) as unknown as TypedDocumentString<UpsertOrderMutation, UpsertOrderMutationVariables>;
@@ -2235,6 +2267,7 @@ export const ShopDocument = /*#__PURE__*/ new TypedDocumentString(`query Shop{sh
 export const ListApiKeysDocument = /*#__PURE__*/ new TypedDocumentString(`query ListApiKeys{apiKeys{...ApiKeyFields}}fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`) as unknown as TypedDocumentString<ListApiKeysQuery, ListApiKeysQueryVariables>;
 export const CreateApiKeyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateApiKey($input:CreateApiKeyInput!){createApiKey(input:$input){__typename ...on CreatedApiKey{key apiKey{...ApiKeyFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`) as unknown as TypedDocumentString<CreateApiKeyMutation, CreateApiKeyMutationVariables>;
 export const RevokeApiKeyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RevokeApiKey($input:RevokeApiKeyInput!){revokeApiKey(input:$input){__typename ...on RevokeApiKeySuccess{apiKey{...ApiKeyFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`) as unknown as TypedDocumentString<RevokeApiKeyMutation, RevokeApiKeyMutationVariables>;
+export const RedactShopDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RedactShop($input:RedactShopInput!){redactShop(input:$input){__typename ...on RedactShopPayload{shopId redactedAt}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}`) as unknown as TypedDocumentString<RedactShopMutation, RedactShopMutationVariables>;
 export const ListStaffUsersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListStaffUsers($includeInactive:Boolean){staffUsers(includeInactive:$includeInactive){...StaffUserFields}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<ListStaffUsersQuery, ListStaffUsersQueryVariables>;
 export const CreateStaffUserDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateStaffUser($input:CreateStaffUserInput!){createStaffUser(input:$input){__typename ...on CreateStaffUserSuccess{staffUser{...StaffUserFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<CreateStaffUserMutation, CreateStaffUserMutationVariables>;
 export const UpdateStaffUserDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateStaffUser($input:UpdateStaffUserInput!){updateStaffUser(input:$input){__typename ...on UpdateStaffUserSuccess{staffUser{...StaffUserFields}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on ValidationError{issues{path message code}}...on VersionConflictError{currentVersion}}fragment StaffUserFields on StaffUser{id name email role active createdAt}`) as unknown as TypedDocumentString<UpdateStaffUserMutation, UpdateStaffUserMutationVariables>;

@@ -3,6 +3,7 @@ import { requireCustomerSelf } from '../../context.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { buildCustomerExport, exportScope, recordDataRequest } from './customer.export.ts';
 import { ConsentInput, LocationInput } from './customer.inputs.ts';
 import { profileSchema as P } from './customer.schema.ts';
 import { getCustomer, updateCustomer } from './customer.service.ts';
@@ -54,6 +55,20 @@ builder.queryField('me', (t) =>
       const { db, customerId } = requireCustomerSelf(ctx);
       const c = await getCustomer(db, customerId, true);
       return c ? db.customer.findUnique({ ...query, where: { id: c.id } }) : null;
+    },
+  }),
+);
+
+builder.queryField('myDataExport', (t) =>
+  t.field({
+    type: 'JSON',
+    description:
+      'Everything the shop holds about the customer named by the x-customer-token header, as one JSON document (publishable key). Records CUSTOMER_DATA_REQUESTED. Streamed: GET /me/export.',
+    resolve: async (_r, _a, ctx) => {
+      const { db, customerId } = requireCustomerSelf(ctx);
+      const scope = await exportScope(db, customerId, []);
+      await recordDataRequest(db, scope, 'CUSTOMER', 'graphql');
+      return buildCustomerExport(db, scope);
     },
   }),
 );
