@@ -255,6 +255,17 @@ describe('shop, keys, staff, tokens, me', () => {
       }),
     ).profile;
     expect(profile.preferredChannel).toBe('SMS');
+    const optIn = unwrap(
+      await crm.customers.update({ id: c.id, consents: [{ channel: 'EMAIL', granted: true, doubleOptIn: true, textVersion: 'nl-1' }] }),
+    ).customer;
+    expect(optIn.consents.find((x) => x.channel === 'EMAIL')).toMatchObject({
+      granted: false,
+      pendingConfirmation: true,
+      textVersion: 'nl-1',
+    });
+    const requested = await t.db.prisma.event.findFirst({ where: { type: 'CONSENT_CONFIRMATION_REQUESTED' }, orderBy: { id: 'desc' } });
+    const confirmed = unwrap(await shopper.me.confirmConsent((requested?.payload as { token: string }).token)).consent;
+    expect(confirmed).toMatchObject({ channel: 'EMAIL', granted: true, pendingConfirmation: false });
     const mine = await shopper.me.dataExport();
     expect(mine).toMatchObject({ customerId: c.id, profile: { firstName: 'Mia' } });
     const staffView = await crm.customers.dataExport(c.id);

@@ -820,6 +820,11 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'archiveCustomer', { id: A.dup.id }));
     expectError(await mut(B.p, 'archiveCustomer', { id: A.alice.id }), 'ForbiddenError', 'FORBIDDEN');
   },
+  confirmConsent: async () => {
+    // Tokens are looked up within the caller's shop only: another shop's token is unknown here
+    // (A has no pending confirmation in this fixture; tests/privacy-consent.test.ts covers the flow).
+    for (const g of [B.g, B.p]) notFound(await mut(g, 'confirmConsent', { token: 'a'.repeat(32) }), ['input', 'token']);
+  },
   createApiKey: async () => {
     const created = await mut(B.g, 'createApiKey', { kind: 'SECRET', name: 'bravo-new' });
     const key = created.key as string;

@@ -91,6 +91,7 @@ const SUCCESS: Record<string, string> = {
   upsertCustomer: `... on UpsertCustomerPayload { created customer { ${CUSTOMER} } }`,
   deleteCustomer: '... on DeletedCustomer { deletedId }',
   redactShop: '... on RedactShopPayload { shopId redactedAt }',
+  confirmConsent: '... on ConfirmConsentSuccess { consent { channel granted } }',
   createApiKey: `... on CreatedApiKey { key apiKey { ${API_KEY} } }`,
   revokeApiKey: `... on RevokeApiKeySuccess { apiKey { ${API_KEY} } }`,
   createStaffUser: `... on CreateStaffUserSuccess { staffUser { ${STAFF} } }`,

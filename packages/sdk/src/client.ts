@@ -25,6 +25,8 @@ import {
   CompleteFollowUpDocument,
   type CompleteFollowUpInput,
   type CompleteFollowUpMutation,
+  ConfirmConsentDocument,
+  type ConfirmConsentMutation,
   CreateApiKeyDocument,
   type CreateApiKeyInput,
   type CreateApiKeyMutation,
@@ -455,6 +457,12 @@ export function createCrmClient(options: CrmClientOptions) {
   const me = Object.freeze({
     /** The customer named by `customerToken` (publishable key); `null` without a valid token. */
     get: (opts?: CrmRequestOptions): Promise<MeQuery['me']> => run(MeDocument, {}, opts, (r) => r.me),
+    /**
+     * Double opt-in: confirms the consent the token was issued for (the token of the
+     * CONSENT_CONFIRMATION_REQUESTED event, sent to the person as a link). Any key of the shop.
+     */
+    confirmConsent: (token: string, opts?: CrmRequestOptions): Promise<ConfirmConsentMutation['confirmConsent']> =>
+      run(ConfirmConsentDocument, { input: { token } }, opts, (r) => r.confirmConsent),
     /** Everything the shop holds about the signed-in customer, as one JSON document (records CUSTOMER_DATA_REQUESTED). */
     dataExport: (opts?: CrmRequestOptions): Promise<Record<string, unknown>> =>
       run(MyDataExportDocument, {}, opts, (r) => r.myDataExport as Record<string, unknown>),

@@ -180,7 +180,13 @@ export function buildApp(opts: AppOptions): App {
       );
       const socketAddress = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
       const ip = clientIpOf(config.trustProxy, request.headers.get('x-forwarded-for'), socketAddress);
-      return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
+      return createContextInner(
+        services,
+        viewer,
+        request.headers.get('x-request-id') ?? randomUUID(),
+        ip,
+        request.headers.get('user-agent')?.slice(0, 500) ?? null,
+      );
     },
     plugins: [
       loggingPlugin(logger),

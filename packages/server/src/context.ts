@@ -33,6 +33,8 @@ export type Context = {
   db: ScopedDb;
   /** The caller's IP address (X-Forwarded-For first hop with TRUST_PROXY=1, else the socket's); null when unknown. */
   clientIp: string | null;
+  /** The caller's User-Agent header (consent proof for browser calls); null when absent. */
+  userAgent: string | null;
 };
 
 /** Builds a context from already-resolved credentials (tests use this directly, without HTTP). */
@@ -41,6 +43,7 @@ export function createContextInner(
   viewer: Viewer,
   requestId: string = randomUUID(),
   clientIp: string | null = null,
+  userAgent: string | null = null,
 ): Context {
   return {
     requestId,
@@ -48,6 +51,7 @@ export function createContextInner(
     services,
     db: forShop(services.database.prisma, viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId),
     clientIp,
+    userAgent,
   };
 }
 

@@ -1,8 +1,9 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { AlreadyMergedError, ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
-import { type Customer, Prisma } from '../../generated/prisma/client.ts';
-import type { ConsentChannel, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
+import { type Consent, type Customer, Prisma } from '../../generated/prisma/client.ts';
+import type { ConsentChannel, ConsentLegalBasis, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
 import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
 import {
   normalizeEmail,
@@ -19,9 +20,35 @@ export type Actor = {
   staffId: string | null;
   source?: string /** A storefront lead form: a created customer is also a LEAD_CAPTURED event. */;
   lead?: boolean;
+  /** The visitor's browser, when the change comes from one (publishable key): proof for consents. */
+  browser?: { ip: string | null; userAgent: string | null } | null;
 };
 
-export type ConsentInput = { channel: ConsentChannel; granted: boolean; source?: string | null };
+/**
+ * A consent decision with its proof: the wording shown (or a versioned consent text id), where it
+ * was captured (`source`: form, import, staff, api; `sourceUrl`: the form's page), the legal
+ * basis, and (from a browser) IP and user agent. `doubleOptIn` on a grant: the consent waits for
+ * `confirmConsent` with the token of the CONSENT_CONFIRMATION_REQUESTED event (until then it is
+ * stored as not granted, so no outbound feature counts it).
+ */
+export type ConsentInput = {
+  channel: ConsentChannel;
+  granted: boolean;
+  source?: string | null;
+  wording?: string | null;
+  textVersion?: string | null;
+  legalBasis?: ConsentLegalBasis | null;
+  sourceUrl?: string | null;
+  doubleOptIn?: boolean | null;
+  ip?: string | null;
+  userAgent?: string | null;
+};
+
+/** A double opt-in asked for: the token goes out once, in the CONSENT_CONFIRMATION_REQUESTED event. */
+export type PendingConfirmation = { channel: ConsentChannel; token: string; expiresAt: Date };
+
+export const CONFIRMATION_TTL_MS = 7 * 24 * 3600_000;
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export type CreateCustomerInput = ProfileInput & {
   stage?: LifecycleStage | null;
@@ -123,24 +150,116 @@ async function checkReferencesAndUniques(tx: ScopedTx, p: Profile, selfId: strin
   }
 }
 
-async function recordConsents(tx: ScopedTx, customerId: string, consents: ConsentInput[], defaultSource: string) {
+const clip = (v: string | null | undefined, n: number) => (v == null ? null : v.slice(0, n));
+
+async function recordConsents(
+  tx: ScopedTx,
+  customerId: string,
+  consents: ConsentInput[],
+  defaultSource: string,
+  browser?: Actor['browser'],
+): Promise<PendingConfirmation[]> {
   const seen = new Set<string>();
+  const pending: PendingConfirmation[] = [];
   for (const [i, c] of consents.entries()) {
     if (seen.has(c.channel)) throw ValidationError.field(['input', 'consents', String(i), 'channel'], 'Channel given twice');
     seen.add(c.channel);
     const source = (c.source ?? defaultSource).slice(0, 100);
+    const ask = c.granted && c.doubleOptIn === true;
     const current = await tx.consent.findUnique({ where: { customerId_channel: { customerId, channel: c.channel } } });
-    if (current && current.granted === c.granted) continue;
+    // Unchanged decisions are not recorded again (a confirmed grant needs no new confirmation).
+    if (current && current.granted === c.granted && !current.pendingConfirmation) continue;
+    if (ask && current?.pendingConfirmation) continue; // already waiting for the link
     const now = new Date();
+    const proof = {
+      wording: clip(c.wording, 5000),
+      textVersion: clip(c.textVersion, 100),
+      legalBasis: c.legalBasis ?? 'CONSENT',
+      sourceUrl: clip(c.sourceUrl, 2000),
+      ip: clip(c.ip ?? browser?.ip, 64),
+      userAgent: clip(c.userAgent ?? browser?.userAgent, 500),
+    };
+    const token = ask ? randomBytes(24).toString('base64url') : null;
+    const expiresAt = new Date(now.getTime() + CONFIRMATION_TTL_MS);
+    const state = {
+      granted: ask ? false : c.granted,
+      source,
+      updatedAt: now,
+      ...proof,
+      pendingConfirmation: ask,
+      confirmationTokenHash: token ? tokenHash(token) : null,
+      confirmationExpiresAt: token ? expiresAt : null,
+      confirmedAt: null,
+    };
     await tx.consent.upsert({
       where: { customerId_channel: { customerId, channel: c.channel } },
-      create: { customerId, channel: c.channel, granted: c.granted, source, updatedAt: now } as never,
-      update: { granted: c.granted, source, updatedAt: now },
+      create: { customerId, channel: c.channel, ...state } as never,
+      update: state,
     });
     await tx.consentChange.create({
-      data: { customerId, channel: c.channel, granted: c.granted, source, changedAt: now } as never,
+      data: { customerId, channel: c.channel, granted: state.granted, pending: ask, source, changedAt: now, ...proof } as never,
     });
+    if (token) pending.push({ channel: c.channel, token, expiresAt });
   }
+  return pending;
+}
+
+const confirmationEvents = (customerId: string, pending: PendingConfirmation[]) =>
+  pending.map((p) => ({
+    type: 'CONSENT_CONFIRMATION_REQUESTED' as const,
+    customerId,
+    payload: { customerId: gid('Customer', customerId), channel: p.channel, token: p.token, expiresAt: p.expiresAt.toISOString() },
+  }));
+
+/**
+ * Double opt-in: the token from the confirmation link grants the consent it was issued for (once,
+ * before it expires). The confirmation is recorded with the browser's IP and user agent.
+ */
+export async function confirmConsent(db: ScopedDb, token: string, browser?: Actor['browser']): Promise<Consent> {
+  const t0 = token.trim();
+  if (!t0 || t0.length > 200) throw ValidationError.field(['input', 'token'], 'Not a confirmation token');
+  return tx(db, async (t) => {
+    const c = await t.consent.findUnique({ where: { confirmationTokenHash: tokenHash(t0) } });
+    if (!c || !c.pendingConfirmation) throw new NotFoundError('Consent confirmation', ['input', 'token']);
+    if (c.confirmationExpiresAt && c.confirmationExpiresAt < new Date()) {
+      throw ValidationError.field(['input', 'token'], 'The confirmation link has expired; ask for consent again', 'expired');
+    }
+    const now = new Date();
+    const updated = await t.consent.update({
+      where: { id: c.id },
+      data: {
+        granted: true,
+        pendingConfirmation: false,
+        confirmationTokenHash: null,
+        confirmationExpiresAt: null,
+        confirmedAt: now,
+        updatedAt: now,
+      },
+    });
+    await t.consentChange.create({
+      data: {
+        customerId: c.customerId,
+        channel: c.channel,
+        granted: true,
+        source: 'double-opt-in',
+        changedAt: now,
+        confirmedAt: now,
+        wording: c.wording,
+        textVersion: c.textVersion,
+        legalBasis: c.legalBasis,
+        sourceUrl: c.sourceUrl,
+        ip: clip(browser?.ip, 64),
+        userAgent: clip(browser?.userAgent, 500),
+      } as never,
+    });
+    const cur = await t.customer.findUnique({ where: { id: c.customerId }, select: { version: true } });
+    await emitEvent(t, {
+      type: 'CUSTOMER_UPDATED',
+      customerId: c.customerId,
+      payload: { customerId: gid('Customer', c.customerId), version: cur?.version ?? 0, fields: ['consents'] },
+    });
+    return updated;
+  });
 }
 
 async function ensureTags(tx: ScopedTx, names: string[]): Promise<string[]> {
@@ -200,11 +319,12 @@ export async function createCustomer(db: ScopedDb, actor: Actor, input: CreateCu
     if (tagIds.length) {
       await t.customerTag.createMany({ data: tagIds.map((tagId) => ({ customerId: customer.id, tagId })) as never });
     }
-    if (consents?.length) await recordConsents(t, customer.id, consents, actor.source ?? 'api');
+    const pending = consents?.length ? await recordConsents(t, customer.id, consents, actor.source ?? 'api', actor.browser) : [];
     const facts = { customerId: gid('Customer', customer.id), stage: initialStage, sourceChannel: customer.sourceChannel };
     await emitEvents(t, [
       { type: 'CUSTOMER_CREATED', customerId: customer.id, payload: facts },
       ...(actor.lead ? [{ type: 'LEAD_CAPTURED' as const, customerId: customer.id, payload: facts }] : []),
+      ...confirmationEvents(customer.id, pending),
     ]);
     return customer;
   });
@@ -273,14 +393,17 @@ export async function updateCustomer(
       const now = await t.customer.findUnique({ where: { id: current.id }, select: { version: true } });
       throw new VersionConflictError(now?.version ?? current.version);
     }
-    if (consents?.length) await recordConsents(t, current.id, consents, actor.source ?? 'api');
+    const pending = consents?.length ? await recordConsents(t, current.id, consents, actor.source ?? 'api', actor.browser) : [];
     const updated = (await t.customer.findUnique({ where: { id: current.id } })) as Customer;
     const fields = [...Object.keys(toColumns(p)), ...(consents?.length ? ['consents'] : [])];
-    await emitEvent(t, {
-      type: 'CUSTOMER_UPDATED',
-      customerId: current.id,
-      payload: { customerId: gid('Customer', current.id), version: updated.version, fields },
-    });
+    await emitEvents(t, [
+      {
+        type: 'CUSTOMER_UPDATED',
+        customerId: current.id,
+        payload: { customerId: gid('Customer', current.id), version: updated.version, fields },
+      },
+      ...confirmationEvents(current.id, pending),
+    ]);
     return updated;
   });
 }

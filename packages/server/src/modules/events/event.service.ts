@@ -37,6 +37,7 @@ export const EVENT_TYPES = [
   'CUSTOMER_REDACTED',
   'SHOP_REDACTED',
   'CUSTOMER_DATA_REQUESTED',
+  'CONSENT_CONFIRMATION_REQUESTED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
