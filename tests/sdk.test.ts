@@ -264,7 +264,9 @@ describe('shop, keys, staff, tokens, me', () => {
       textVersion: 'nl-1',
     });
     const requested = await t.db.prisma.event.findFirst({ where: { type: 'CONSENT_CONFIRMATION_REQUESTED' }, orderBy: { id: 'desc' } });
-    const confirmed = unwrap(await shopper.me.confirmConsent((requested?.payload as { token: string }).token)).consent;
+    const confirmed = unwrap(
+      await shopper.me.confirmConsent((requested?.payload as { token: string } | undefined)?.token as string),
+    ).consent;
     expect(confirmed).toMatchObject({ channel: 'EMAIL', granted: true, pendingConfirmation: false });
     const mine = await shopper.me.dataExport();
     expect(mine).toMatchObject({ customerId: c.id, profile: { firstName: 'Mia' } });

@@ -220,7 +220,7 @@ export async function confirmConsent(db: ScopedDb, token: string, browser?: Acto
   if (!t0 || t0.length > 200) throw ValidationError.field(['input', 'token'], 'Not a confirmation token');
   return tx(db, async (t) => {
     const c = await t.consent.findUnique({ where: { confirmationTokenHash: tokenHash(t0) } });
-    if (!c || !c.pendingConfirmation) throw new NotFoundError('Consent confirmation', ['input', 'token']);
+    if (!c?.pendingConfirmation) throw new NotFoundError('Consent confirmation', ['input', 'token']);
     if (c.confirmationExpiresAt && c.confirmationExpiresAt < new Date()) {
       throw ValidationError.field(['input', 'token'], 'The confirmation link has expired; ask for consent again', 'expired');
     }
