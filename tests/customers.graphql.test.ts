@@ -284,9 +284,55 @@ describe('mergeCustomers', () => {
 
     // A tombstone cannot be merged again, nor a customer into itself.
     const again = await mutate(g, 'mergeCustomers', { survivorId: survivor.id, duplicateId: dup.id });
-    expectError(again, 'NotFoundError', 'NOT_FOUND', ['input', 'duplicateId']);
+    expectError(again, 'AlreadyMergedError', 'ALREADY_MERGED', ['input', 'duplicateId']);
     const self = await mutate(g, 'mergeCustomers', { survivorId: survivor.id, duplicateId: survivor.id });
     expectError(self, 'ValidationError', 'VALIDATION_FAILED', ['input', 'duplicateId']);
+  });
+});
+
+describe('mergeCustomers dryRun', () => {
+  it('returns the preview without writing; the real merge returns the same preview', async () => {
+    const { g } = await shop();
+    const survivor = await createCustomer(g, {
+      email: 'keep2@example.com',
+      company: 'Keep Co',
+      consents: [{ channel: 'EMAIL', granted: false }],
+    });
+    const dup = await createCustomer(g, {
+      email: 'dup2@example.com',
+      company: 'Dup Co',
+      lastName: 'Dupe',
+      consents: [{ channel: 'EMAIL', granted: true }],
+    });
+    const q = `mutation($input: MergeCustomersInput!) { mergeCustomers(input: $input) { __typename
+      ... on MergeCustomersSuccess { dryRun customer { id version }
+        preview { addedEmails addedPhones conflictingExternalId filledFields { field value } conflictingFields { field survivorValue duplicateValue }
+          consents { channel survivorGranted duplicateGranted resultGranted conflict } points { resultBalance }
+          owner { conflict } stage { result } moves { kind count } } }
+      ... on Error { code } } }`;
+    type R = {
+      mergeCustomers: { __typename: string; dryRun: boolean; customer: { id: string; version: number }; preview: Record<string, unknown> };
+    };
+    const dry = await ok<R>(g, q, { input: { survivorId: survivor.id, duplicateId: dup.id, dryRun: true } });
+    expect(dry.mergeCustomers).toMatchObject({
+      __typename: 'MergeCustomersSuccess',
+      dryRun: true,
+      customer: { id: survivor.id, version: 1 },
+    });
+    expect(dry.mergeCustomers.preview).toMatchObject({
+      addedEmails: ['dup2@example.com'],
+      filledFields: [{ field: 'lastName', value: 'Dupe' }],
+      conflictingFields: [{ field: 'company', survivorValue: 'Keep Co', duplicateValue: 'Dup Co' }],
+      consents: [{ channel: 'EMAIL', survivorGranted: false, duplicateGranted: true, resultGranted: true, conflict: true }],
+    });
+    expect((await getCustomer(g, dup.id))?.id).toBe(dup.id); // not merged
+    const real = await ok<R>(g, q, { input: { survivorId: survivor.id, duplicateId: dup.id } });
+    expect(real.mergeCustomers.dryRun).toBe(false);
+    expect(real.mergeCustomers.preview).toEqual(dry.mergeCustomers.preview);
+    const again = await ok<{ mergeCustomers: { code: string } }>(g, q, {
+      input: { survivorId: dup.id, duplicateId: survivor.id, dryRun: true },
+    });
+    expect(again.mergeCustomers.code).toBe('ALREADY_MERGED');
   });
 });
 

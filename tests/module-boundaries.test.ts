@@ -36,6 +36,9 @@ const occurrences = (pattern: RegExp) =>
 const REMAINING_UNSCOPED: Record<string, number> = {
   'loyalty/loyalty.graphql.ts': 5,
   'segments/segment.graphql.ts': 4,
+  // Erasing a whole shop deletes from every table with a shopId column (listed from the catalogue,
+  // the shop id bound): the one operation whose scope is the shop itself.
+  'shops/shop.graphql.ts': 1,
 };
 
 describe('module boundaries', () => {

@@ -150,9 +150,15 @@ describe('customers', () => {
     expect(unwrap(await crm.customers.unarchive(c.id)).customer.status).toBe('ACTIVE');
 
     const dup = await newCustomer({ company: 'DupCo' });
+    const dry = unwrap(await crm.customers.merge({ survivorId: c.id, duplicateId: dup.id, dryRun: true }));
+    expect(dry.dryRun).toBe(true);
+    expect(dry.preview.filledFields).toContainEqual({ field: 'company', value: 'DupCo' });
+    expect(dry.customer.company).toBeNull();
     const merged = unwrap(await crm.customers.merge({ survivorId: c.id, duplicateId: dup.id })).customer;
     expect(merged.company).toBe('DupCo');
     expect((await crm.customers.get(dup.id))?.id).toBe(c.id);
+    const again = await crm.customers.merge({ survivorId: c.id, duplicateId: dup.id });
+    expect(again.__typename === 'AlreadyMergedError' && again.mergedIntoId).toBe(c.id);
 
     expect(unwrap(await crm.customers.delete(c.id)).deletedId).toBe(c.id);
     expect(await crm.customers.get(c.id)).toBeNull();
@@ -247,6 +253,17 @@ describe('shop, keys, staff, tokens, me', () => {
     expect((await crm.staff.list({ includeInactive: true })).map((x) => x.id)).toContain(s.id);
   });
 
+  it('shop.redact: owner only, slug repeated; afterwards the keys are gone', async () => {
+    const doomed = await t.newShop('SDK doomed', 'owner@doomed.example');
+    const c = client({ apiKey: doomed.secretKey });
+    expect((await c.shop.redact(doomed.shop.slug)).__typename).toBe('ForbiddenError');
+    const owner = client({ apiKey: doomed.secretKey, staffId: doomed.ownerId as string });
+    expect((await owner.shop.redact('wrong')).__typename).toBe('ValidationError');
+    const done = unwrap(await owner.shop.redact(doomed.shop.slug));
+    expect(done.redactedAt).toBeTruthy();
+    await expect(c.shop.get()).rejects.toBeInstanceOf(CrmAuthError);
+  });
+
   it('tokens.createCustomerToken, then me.get/me.update with a publishable key', async () => {
     const c = await newCustomer({ firstName: 'Mia' });
     const { token } = unwrap(await crm.tokens.createCustomerToken({ customerId: c.id, ttlSeconds: 600 }));
@@ -262,6 +279,23 @@ describe('shop, keys, staff, tokens, me', () => {
       }),
     ).profile;
     expect(profile.preferredChannel).toBe('SMS');
+    const optIn = unwrap(
+      await crm.customers.update({ id: c.id, consents: [{ channel: 'EMAIL', granted: true, doubleOptIn: true, textVersion: 'nl-1' }] }),
+    ).customer;
+    expect(optIn.consents.find((x) => x.channel === 'EMAIL')).toMatchObject({
+      granted: false,
+      pendingConfirmation: true,
+      textVersion: 'nl-1',
+    });
+    const requested = await t.db.prisma.event.findFirst({ where: { type: 'CONSENT_CONFIRMATION_REQUESTED' }, orderBy: { id: 'desc' } });
+    const confirmed = unwrap(
+      await shopper.me.confirmConsent((requested?.payload as { token: string } | undefined)?.token as string),
+    ).consent;
+    expect(confirmed).toMatchObject({ channel: 'EMAIL', granted: true, pendingConfirmation: false });
+    const mine = await shopper.me.dataExport();
+    expect(mine).toMatchObject({ customerId: c.id, profile: { firstName: 'Mia' } });
+    const staffView = await crm.customers.dataExport(c.id);
+    expect(staffView.consentHistory).toEqual(mine.consentHistory);
     const back = await crm.customers.get(c.id);
     expect(back?.preferredChannel).toBe('SMS');
     expect(back?.consents.find((x) => x.channel === 'SMS')).toMatchObject({ granted: true, source: 'self-service' });

@@ -472,6 +472,17 @@ const queryCases: Record<string, () => Promise<void>> = {
     const p = await gql(B.p, 'query($id: ID!) { customer(id: $id) { id email } }', { id: A.alice.id });
     expect(errorCodes(p)).toEqual(['FORBIDDEN']);
   },
+  customerDataExport: async () => {
+    for (const c of [A.alice, A.bob, A.archived, A.dup]) {
+      const r = await gql(B.g, 'query($id: ID!) { customerDataExport(id: $id) }', { id: c.id });
+      expect(errorCodes(r)).toEqual(['NOT_FOUND']);
+    }
+    expect(errorCodes(await gql(B.p, 'query($id: ID!) { customerDataExport(id: $id) }', { id: A.alice.id }))).toEqual(['FORBIDDEN']);
+    const http = await t.app.yoga.fetch(`http://test/customers/${encodeURIComponent(A.alice.id)}/export`, {
+      headers: { authorization: `Bearer ${B.sk}` },
+    });
+    expect(http.status).toBe(404);
+  },
   customerBy: async () => {
     const lookups: [string, string][] = [
       ['email', ALICE.email],
@@ -517,6 +528,16 @@ const queryCases: Record<string, () => Promise<void>> = {
     expect(cross.errors).toBeUndefined();
     expect(cross.data).toEqual({ me: null });
     expect(errorCodes(await gql(B.g, '{ me { email } }'))).toEqual(['FORBIDDEN']);
+  },
+  myDataExport: async () => {
+    const stolen = await gql(B.p, '{ myDataExport }', undefined, { 'x-customer-token': A.token });
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    expect(errorCodes(await gql(B.p, '{ myDataExport }', undefined, { 'x-customer-token': crossToken() }))).toEqual(['NOT_FOUND']);
+    expect(errorCodes(await gql(B.g, '{ myDataExport }'))).toEqual(['FORBIDDEN']);
+    const http = await t.app.yoga.fetch('http://test/me/export', {
+      headers: { authorization: `Bearer ${B.pk}`, 'x-customer-token': crossToken() },
+    });
+    expect(http.status).toBe(404);
   },
   node: async () => {
     for (const id of [A.alice.id, A.dup.id, A.rep.id, globalId('StaffUser', A.ownerId)]) {
@@ -857,6 +878,11 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'archiveCustomer', { id: A.dup.id }));
     expectError(await mut(B.p, 'archiveCustomer', { id: A.alice.id }), 'ForbiddenError', 'FORBIDDEN');
   },
+  confirmConsent: async () => {
+    // Tokens are looked up within the caller's shop only: another shop's token is unknown here
+    // (A has no pending confirmation in this fixture; tests/privacy-consent.test.ts covers the flow).
+    for (const g of [B.g, B.p]) notFound(await mut(g, 'confirmConsent', { token: 'a'.repeat(32) }), ['input', 'token']);
+  },
   createApiKey: async () => {
     const created = await mut(B.g, 'createApiKey', { kind: 'SECRET', name: 'bravo-new' });
     const key = created.key as string;
@@ -915,6 +941,17 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: A.bob.id }));
     expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(B.mine.id) } })).toEqual(mineBefore);
     expectError(await mut(B.p, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: A.bob.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  redactShop: async () => {
+    // Erases only the caller's own shop; A's slug typed by B's owner is refused before anything goes.
+    const aSlug = (await t.db.prisma.shop.findUniqueOrThrow({ where: { id: A.shopId } })).slug;
+    expectError(await mut(B.g, 'redactShop', { confirmSlug: aSlug }), 'ForbiddenError', 'FORBIDDEN');
+    expectError(await mut(B.p, 'redactShop', { confirmSlug: aSlug }), 'ForbiddenError', 'FORBIDDEN');
+    const bOwner = await t.db.prisma.staffUser.findFirst({ where: { shopId: B.shopId, role: 'OWNER', active: true } });
+    if (bOwner) {
+      const r = await mut(B.g, 'redactShop', { confirmSlug: aSlug }, { 'x-crm-staff-id': bOwner.id });
+      expectError(r, 'ValidationError', 'VALIDATION_FAILED', ['input', 'confirmSlug']);
+    }
   },
   revokeApiKey: async () => {
     for (const id of A.keyIds) notFound(await mut(B.g, 'revokeApiKey', { id }), ['input', 'id']);

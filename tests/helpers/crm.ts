@@ -90,6 +90,8 @@ export const PROFILE = 'firstName lastName email phone consents { channel grante
 const SUCCESS: Record<string, string> = {
   upsertCustomer: `... on UpsertCustomerPayload { created customer { ${CUSTOMER} } }`,
   deleteCustomer: '... on DeletedCustomer { deletedId }',
+  redactShop: '... on RedactShopPayload { shopId redactedAt }',
+  confirmConsent: '... on ConfirmConsentSuccess { consent { channel granted } }',
   createApiKey: `... on CreatedApiKey { key apiKey { ${API_KEY} } }`,
   revokeApiKey: `... on RevokeApiKeySuccess { apiKey { ${API_KEY} } }`,
   createStaffUser: `... on CreateStaffUserSuccess { staffUser { ${STAFF} } }`,

@@ -31,6 +31,8 @@ import {
   CompleteFollowUpDocument,
   type CompleteFollowUpInput,
   type CompleteFollowUpMutation,
+  ConfirmConsentDocument,
+  type ConfirmConsentMutation,
   CreateApiKeyDocument,
   type CreateApiKeyInput,
   type CreateApiKeyMutation,
@@ -52,6 +54,7 @@ import {
   CreateWebhookEndpointDocument,
   type CreateWebhookEndpointInput,
   type CreateWebhookEndpointMutation,
+  CustomerDataExportDocument,
   CustomerFollowUpsDocument,
   type CustomerFollowUpsQuery,
   type CustomerFollowUpsQueryVariables,
@@ -143,6 +146,7 @@ import {
   MergeCustomersDocument,
   type MergeCustomersInput,
   type MergeCustomersMutation,
+  MyDataExportDocument,
   PreviewSegmentDocument,
   type PreviewSegmentQuery,
   type PreviewSegmentQueryVariables,
@@ -151,6 +155,8 @@ import {
   RecordInteractionDocument,
   type RecordInteractionInput,
   type RecordInteractionMutation,
+  RedactShopDocument,
+  type RedactShopMutation,
   RedeemPointsDocument,
   type RedeemPointsInput,
   type RedeemPointsMutation,
@@ -412,6 +418,10 @@ export interface CrmClient {
   readonly followUps: CrmFollowUpsApi;
   /** Orders synced from commerce platforms. */
   readonly orders: CrmOrdersApi;
+  /** The shop's base currency and exchange rates (docs/money.md). */
+  readonly money: CrmMoneyApi;
+  /** The audit log: who changed what, when, through which mutation (docs/audit.md). */
+  readonly audit: CrmAuditApi;
   /** Webhook endpoints and their delivery log (`webhooks:manage`). */
   readonly webhooks: CrmWebhooksApi;
   /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */
@@ -428,6 +438,8 @@ export interface CrmClient {
 export interface CrmCustomersApi {
   /** A customer by id (a merged duplicate's id resolves to the survivor); `null` when not in this shop. */
   get(id: string, opts?: CrmRequestOptions): Promise<GetCustomerQuery['customer']>;
+  /** Everything held about the customer as one JSON document (data access request; records CUSTOMER_DATA_REQUESTED; streamed: GET /customers/{id}/export). */
+  dataExport(id: string, opts?: CrmRequestOptions): Promise<Record<string, unknown>>;
   /** A customer by exactly one of `email`, `phone` (international format) or `externalId`; secondary emails/phones match too. */
   getBy(by: GetCustomerByQueryVariables, opts?: CrmRequestOptions): Promise<GetCustomerByQuery['customerBy']>;
   /** A page of customers (Relay connection, at most 100 per page); use with {@link paginate} for all. */
@@ -470,6 +482,10 @@ export interface CrmTagsApi {
 export interface CrmMeApi {
   /** The customer named by `customerToken` (publishable key); `null` without a valid token. */
   get(opts?: CrmRequestOptions): Promise<MeQuery['me']>;
+  /** Double opt-in: confirms the consent the token (from the CONSENT_CONFIRMATION_REQUESTED link) was issued for. */
+  confirmConsent(token: string, opts?: CrmRequestOptions): Promise<ConfirmConsentMutation['confirmConsent']>;
+  /** Everything the shop holds about the signed-in customer, as one JSON document (records CUSTOMER_DATA_REQUESTED). */
+  dataExport(opts?: CrmRequestOptions): Promise<Record<string, unknown>>;
   /** Updates the own profile (preferred channel, consents with source "self-service", …). */
   update(input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']>;
 }
@@ -516,6 +532,11 @@ export interface CrmShopApi {
   get(opts?: CrmRequestOptions): Promise<ShopQuery['shop']>;
   /** The calling key: kind, scopes, acting staff user or customer; `null` without credentials. */
   viewer(opts?: CrmRequestOptions): Promise<ViewerQuery['viewer']>;
+  /**
+   * Erases the caller's shop and everything in it (irreversible): secret key with keys:write and the
+   * `staffId` of an OWNER; `confirmSlug` is the shop's slug typed again.
+   */
+  redact(confirmSlug: string, opts?: CrmRequestOptions): Promise<RedactShopMutation['redactShop']>;
 }
 
 /** Touchpoints with customers (record/update/delete with a secret key; track from a storefront). */
@@ -677,6 +698,26 @@ export interface CrmOrdersApi {
   list(variables?: ListOrdersQueryVariables, opts?: CrmRequestOptions): PagePromise<ListOrdersQuery['orders']>;
   /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
   upsert(input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']>;
+  /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
+  setExcluded(input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']>;
+}
+
+/** The shop's base currency and exchange rates (docs/money.md). */
+export interface CrmMoneyApi {
+  /** The shop's exchange rates to its base currency (`shop.get()` has the base currency). */
+  exchangeRates(opts?: CrmRequestOptions): Promise<ExchangeRatesQuery['exchangeRates']>;
+  /** Sets the rate for a currency (1 unit = `rate` units of the base currency); orders waiting for one are converted. */
+  setExchangeRate(input: SetExchangeRateInput, opts?: CrmRequestOptions): Promise<SetExchangeRateMutation['setExchangeRate']>;
+  /** Changes the shop's base currency (only while it has no orders). */
+  setBaseCurrency(currency: string, opts?: CrmRequestOptions): Promise<SetBaseCurrencyMutation['setBaseCurrency']>;
+}
+
+/** The audit log (docs/audit.md). */
+export interface CrmAuditApi {
+  /** A page of the audit log, newest first (owners / managers / system keys). */
+  list(variables?: AuditLogQueryVariables, opts?: CrmRequestOptions): Promise<AuditLogQuery['auditLog']>;
+  /** Every matching entry, page by page (100 per request), newest first. */
+  all(filter?: AuditLogFilter, opts?: CrmRequestOptions): AsyncIterable<AuditLogQuery['auditLog']['edges'][number]['node']>;
 }
 
 /** Loyalty scores, churn warnings, shop KPIs, points and tiers. */
@@ -815,7 +856,16 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
     upsert: (input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']> =>
       run(UpsertCustomerDocument, { input }, opts, (r) => r.upsertCustomer),
-    /** Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. */
+    /**
+     * Everything held about the customer as one JSON document (data access request; records
+     * CUSTOMER_DATA_REQUESTED). For long histories the server also streams it: GET /customers/{id}/export.
+     */
+    dataExport: (id: string, opts?: CrmRequestOptions): Promise<Record<string, unknown>> =>
+      run(CustomerDataExportDocument, { id }, opts, (r) => r.customerDataExport as Record<string, unknown>),
+    /**
+     * Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. `dryRun: true`
+     * only returns `preview` (what would move, what conflicts). A merged customer is an `AlreadyMergedError`.
+     */
     merge: (input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']> =>
       run(MergeCustomersDocument, { input }, opts, (r) => r.mergeCustomers),
     /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
@@ -846,6 +896,15 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
   const me: CrmMeApi = Object.freeze({
     /** The customer named by `customerToken` (publishable key); `null` without a valid token. */
     get: (opts?: CrmRequestOptions): Promise<MeQuery['me']> => run(MeDocument, {}, opts, (r) => r.me),
+    /**
+     * Double opt-in: confirms the consent the token was issued for (the token of the
+     * CONSENT_CONFIRMATION_REQUESTED event, sent to the person as a link). Any key of the shop.
+     */
+    confirmConsent: (token: string, opts?: CrmRequestOptions): Promise<ConfirmConsentMutation['confirmConsent']> =>
+      run(ConfirmConsentDocument, { input: { token } }, opts, (r) => r.confirmConsent),
+    /** Everything the shop holds about the signed-in customer, as one JSON document (records CUSTOMER_DATA_REQUESTED). */
+    dataExport: (opts?: CrmRequestOptions): Promise<Record<string, unknown>> =>
+      run(MyDataExportDocument, {}, opts, (r) => r.myDataExport as Record<string, unknown>),
     /** Updates the own profile (preferred channel, consents with source "self-service", …). */
     update: (input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']> =>
       run(UpdateMyProfileDocument, { input }, opts, (r) => r.updateMyProfile),
@@ -897,6 +956,12 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     get: (opts?: CrmRequestOptions): Promise<ShopQuery['shop']> => run(ShopDocument, {}, opts, (r) => r.shop),
     /** The calling key: kind, scopes, acting staff user or customer; `null` without credentials. */
     viewer: (opts?: CrmRequestOptions): Promise<ViewerQuery['viewer']> => run(ViewerDocument, {}, opts, (r) => r.viewer),
+    /**
+     * Erases the shop and everything in it, irreversibly (secret key with `keys:manage`, `staffId` of an OWNER).
+     * `confirmSlug` must repeat the shop's slug. The webhook endpoints receive a final SHOP_REDACTED event.
+     */
+    redact: (confirmSlug: string, opts?: CrmRequestOptions): Promise<RedactShopMutation['redactShop']> =>
+      run(RedactShopDocument, { input: { confirmSlug } }, opts, (r) => r.redactShop),
   });
 
   const interactions: CrmInteractionsApi = Object.freeze({
@@ -1164,7 +1229,7 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       run(SetOrderExcludedDocument, { input }, opts, (r) => r.setOrderExcluded),
   });
 
-  const audit = Object.freeze({
+  const audit: CrmAuditApi = Object.freeze({
     /** A page of the audit log, newest first (owners / managers / system keys). */
     list: (variables: AuditLogQueryVariables = {}, opts?: CrmRequestOptions): Promise<AuditLogQuery['auditLog']> =>
       run(AuditLogDocument, variables, opts, (r) => r.auditLog),
@@ -1173,7 +1238,7 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       paginate((after) => run(AuditLogDocument, { filter, first: 100, after }, opts, (r) => r.auditLog)),
   });
 
-  const money = Object.freeze({
+  const money: CrmMoneyApi = Object.freeze({
     /** The shop's exchange rates to its base currency (`shop.get()` has the base currency). */
     exchangeRates: (opts?: CrmRequestOptions): Promise<ExchangeRatesQuery['exchangeRates']> =>
       run(ExchangeRatesDocument, {}, opts, (r) => r.exchangeRates),

@@ -28,6 +28,7 @@ import { AppError, RateLimitedError, UnavailableError } from './errors.ts';
 import { graphiqlAssetsPlugin, renderOfflineGraphiQL } from './graphiql.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createAuditRetentionScheduler } from './modules/audit/audit.service.ts';
+import { customerExportPlugin } from './modules/customers/customer.export.ts';
 import { EventBus, eventPublishPlugin } from './modules/events/event-bus.ts';
 import { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
@@ -202,7 +203,13 @@ export function buildApp(opts: AppOptions): App {
       const viewer = await viewerOfRequest(services, request);
       const socketAddress = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
       const ip = clientIpOf(config.trustProxy, request.headers.get('x-forwarded-for'), socketAddress);
-      return createContextInner(services, viewer, request.headers.get('x-request-id') ?? randomUUID(), ip);
+      return createContextInner(
+        services,
+        viewer,
+        request.headers.get('x-request-id') ?? randomUUID(),
+        ip,
+        request.headers.get('user-agent')?.slice(0, 500) ?? null,
+      );
     },
     plugins: [
       ...(config.env === 'development' ? [graphiqlAssetsPlugin()] : []),
@@ -218,6 +225,7 @@ export function buildApp(opts: AppOptions): App {
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),
+      customerExportPlugin(services),
       sharedEventExecutionPlugin(),
       {
         async onRequest({ url, endResponse, fetchAPI }) {

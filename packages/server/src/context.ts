@@ -50,6 +50,8 @@ export type Context = {
   clientIp: string | null;
   /** What the shop lets its agents do (Shop.settings.authorization.agentsMay); loaded once per request, when asked. */
   agentGrants(): Promise<readonly AgentGrant[]>;
+  /** The caller's User-Agent header (consent proof for browser calls); null when absent. */
+  userAgent: string | null;
 };
 
 /** Builds a context from already-resolved credentials (tests use this directly, without HTTP). */
@@ -58,6 +60,7 @@ export function createContextInner(
   viewer: Viewer,
   requestId: string = randomUUID(),
   clientIp: string | null = null,
+  userAgent: string | null = null,
 ): Context {
   const shopId = viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId;
   const db = forShop(services.database.prisma, shopId);
@@ -73,6 +76,7 @@ export function createContextInner(
       grants ??= db.shop.findFirst({ select: { settings: true } }).then((s) => agentGrantsFrom(s?.settings));
       return grants;
     },
+    userAgent,
   };
 }
 

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'EVENTS_EXPIRED'
   | 'QUERY_TOO_COMPLEX'
   | 'UNAVAILABLE'
+  | 'ALREADY_MERGED'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -94,6 +95,17 @@ export class UnauthenticatedError extends AppError {
 export class IdempotencyConflictError extends AppError {
   constructor(message = 'This idempotency key was already used with a different input') {
     super('IDEMPOTENCY_CONFLICT', message, ['input', 'idempotencyKey']);
+  }
+}
+
+/** The customer was already merged into another one: it can be neither survivor nor duplicate again. */
+export class AlreadyMergedError extends AppError {
+  constructor(
+    readonly customerId: string,
+    readonly mergedIntoId: string | null,
+    path: string[] = [],
+  ) {
+    super('ALREADY_MERGED', 'This customer was already merged into another customer', path);
   }
 }
 

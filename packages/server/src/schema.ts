@@ -8,6 +8,7 @@ import './modules/customers/customer.queries.ts';
 import './modules/customers/customer.mutations.ts';
 import './modules/customers/me.schema.ts';
 import './modules/auth/auth.schema.ts';
+import './modules/shops/shop.graphql.ts';
 import './modules/orders/order.type.ts';
 import './modules/orders/order.graphql.ts';
 import './modules/interactions/interaction.type.ts';

@@ -61,7 +61,11 @@ export type TestApp = {
   close(): Promise<void>;
 };
 
-export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+/**
+ * `opts.logLines`: when given, the app logs at debug level into this array (tests that check the
+ * logs hold no personal data); otherwise it logs nothing.
+ */
+export async function createTestApp(overrides: Partial<Config> = {}, opts: { logLines?: string[] } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   // The webhook dispatcher is off unless a test turns it on (or drives it with app.webhooks.tick()).
   const config = {
@@ -79,7 +83,12 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
     segments: { intervalMs: 0, fullRefreshMs: 3_600_000 },
     ...overrides,
   };
-  const app = buildApp({ config, database: db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
+  const app = buildApp({
+    config,
+    database: db,
+    logger: opts.logLines ? createLogger('debug', (l) => opts.logLines?.push(l)) : createLogger('silent'),
+    tokenSecret: randomBytes(32).toString('hex'),
+  });
   let n = 0;
   return {
     app,

@@ -21,6 +21,16 @@ export type ResultErrorFields<N extends ResultErrorTypename> = Omit<
 export class CrmConflictError extends CrmError {}
 
 /**
+ * The customer was already merged into another one; it can be neither survivor nor duplicate of a merge.
+ *
+ * Thrown by `unwrap()` for an `AlreadyMergedError` result; carries `mergedIntoId`.
+ */
+export class CrmAlreadyMergedError extends CrmError {
+  /** The customer it was merged into (merge into that one instead). */
+  declare readonly mergedIntoId: ResultErrorFields<'AlreadyMergedError'>['mergedIntoId'];
+}
+
+/**
  * The order is not in the shop's base currency and no exchange rate was given or set by the shop; nothing was changed.
  *
  * Thrown by `unwrap()` for an `ExchangeRateMissingError` result; carries `baseCurrency`, `currency`.

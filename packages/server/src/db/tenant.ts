@@ -130,12 +130,16 @@ const openTransactions = new WeakSet<object>();
  * services compose into one caller's transaction, e.g. captureLead's customer, interaction and
  * events commit or roll back together.
  */
-export function inTransaction<T>(db: ScopedDb | ScopedTx, fn: (t: ScopedTx) => Promise<T>): Promise<T> {
+export function inTransaction<T>(
+  db: ScopedDb | ScopedTx,
+  fn: (t: ScopedTx) => Promise<T>,
+  opts?: { maxWait?: number; timeout?: number },
+): Promise<T> {
   if (openTransactions.has(db)) return fn(db as ScopedTx);
   return (db as ScopedDb).$transaction((t) => {
     openTransactions.add(t);
     return fn(t);
-  });
+  }, opts);
 }
 
 const cache = new WeakMap<PrismaClient, Map<string, ScopedDb>>();

@@ -69,15 +69,9 @@ function outcomeOf(result: unknown): string {
   return 'OK';
 }
 
-async function writeMutationEntry(
-  prisma: PrismaClient,
-  shopId: string,
-  a: AuditContext,
-  args: Record<string, unknown>,
-  outcome: string,
-): Promise<void> {
+async function writeMutationEntry(db: ScopedDb, a: AuditContext, args: Record<string, unknown>, outcome: string): Promise<void> {
   const entity = entityOf(args);
-  await forShop(prisma, shopId).auditEntry.create({
+  await db.auditEntry.create({
     data: {
       actorKind: a.kind,
       actorKeyId: a.key ?? null,
@@ -119,7 +113,7 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
         outcome = err instanceof AppError ? err.code : 'ERROR';
         throw err;
       } finally {
-        await writeMutationEntry(ctx.services.database.prisma, ctx.viewer.shopId, a, args, outcome).catch((err) =>
+        await writeMutationEntry(ctx.db, a, args, outcome).catch((err) =>
           ctx.services.logger.error('audit entry failed', { operation: a.op, error: String(err) }),
         );
       }

@@ -1,6 +1,8 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError, Kind } from 'graphql';
 import { builder } from '../../builder.ts';
 import {
+  AlreadyMergedError,
   type AppError,
   ConflictError,
   type FieldIssue,
@@ -142,6 +144,20 @@ builder.objectType(IdempotencyConflictError, {
   name: 'IdempotencyConflictError',
   description: 'The idempotency key was already used with a different input; nothing was changed.',
   interfaces: [ErrorInterface],
+});
+
+builder.objectType(AlreadyMergedError, {
+  name: 'AlreadyMergedError',
+  description: 'The customer was already merged into another one; it can be neither survivor nor duplicate of a merge.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    mergedIntoId: t.field({
+      type: 'ID',
+      nullable: true,
+      description: 'The customer it was merged into (merge into that one instead).',
+      resolve: (e) => (e.mergedIntoId ? encodeGlobalID('Customer', e.mergedIntoId) : null),
+    }),
+  }),
 });
 
 /** Error classes every mutation result union includes. */

@@ -2,6 +2,7 @@ import { builder } from '../../builder.ts';
 import { locationSchema, profileSchema as P, sourceSchema, tagListSchema } from './customer.schema.ts';
 import {
   ConsentChannelEnum,
+  ConsentLegalBasisEnum,
   ContactChannelEnum,
   ContactTimeEnum,
   ContactToleranceEnum,
@@ -50,11 +51,25 @@ export const AcquisitionSourceInput = builder.inputType('AcquisitionSourceInput'
   }),
 });
 
+/** Proof of a consent decision, shared by ConsentInput and the storefront's LeadConsentInput. */
+// biome-ignore lint/suspicious/noExplicitAny: one field set shared by two input types
+export const consentProofFields = (t: any) => ({
+  wording: t.string({ description: 'The consent text shown (up to 5000 characters).' }),
+  textVersion: t.string({ description: "Id/version of the shop's consent text shown, instead of or with the wording." }),
+  legalBasis: t.field({ type: ConsentLegalBasisEnum, description: 'Default CONSENT.' }),
+  sourceUrl: t.string({ description: 'The page of the form.' }),
+  doubleOptIn: t.boolean({
+    description:
+      'On a grant: wait for confirmation. The consent stays not granted until `confirmConsent` gets the token of the CONSENT_CONFIRMATION_REQUESTED event (send it to the person, e.g. as an email link).',
+  }),
+});
+
 export const ConsentInput = builder.inputType('ConsentInput', {
   fields: (t) => ({
     channel: t.field({ type: ConsentChannelEnum, required: true }),
     granted: t.boolean({ required: true }),
-    source: t.string({ description: 'Where it was captured (default: "api").', validate: S.company }),
+    source: t.string({ description: 'Where it was captured: form, import, staff, api (default: "api").', validate: S.company }),
+    ...consentProofFields(t),
   }),
 });
 

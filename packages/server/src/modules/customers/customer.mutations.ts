@@ -1,12 +1,12 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
-import { VersionConflictError } from '../../errors.ts';
+import { AlreadyMergedError, VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { actorOf } from '../common/graphql-helpers.ts';
 import { CreateCustomerInput, UpdateCustomerInput, UpsertCustomerInput } from './customer.inputs.ts';
 import * as svc from './customer.service.ts';
-import { CustomerNode, LifecycleStageEnum } from './customer.type.ts';
+import { ConsentChannelEnum, CustomerNode, LifecycleStageEnum } from './customer.type.ts';
 
 type GlobalId = { id: string; typename: string };
 type WithGlobalIds = {
@@ -37,6 +37,92 @@ const MergeCustomersInput = builder.inputType('MergeCustomersInput', {
   fields: (t) => ({
     survivorId: t.globalID({ required: true, for: CustomerNode, description: 'The customer that stays.' }),
     duplicateId: t.globalID({ required: true, for: CustomerNode, description: 'The duplicate merged into it.' }),
+    dryRun: t.boolean({
+      description: 'Only report what would move and what conflicts (`preview`), writing nothing. Checked like the merge itself.',
+    }),
+  }),
+});
+
+const MergeFieldValue = builder.objectRef<{ field: string; value: unknown }>('MergeFieldValue').implement({
+  description: 'A profile field the survivor lacks and takes from the duplicate.',
+  fields: (t) => ({ field: t.exposeString('field'), value: t.expose('value', { type: 'JSON', nullable: true }) }),
+});
+const MergeFieldConflict = builder
+  .objectRef<{ field: string; survivorValue: unknown; duplicateValue: unknown }>('MergeFieldConflict')
+  .implement({
+    description: "A field both customers have with different values: the survivor's stays (the duplicate's is kept in the merge snapshot).",
+    fields: (t) => ({
+      field: t.exposeString('field'),
+      survivorValue: t.expose('survivorValue', { type: 'JSON', nullable: true }),
+      duplicateValue: t.expose('duplicateValue', { type: 'JSON', nullable: true }),
+    }),
+  });
+const MergeConsentOutcome = builder.objectRef<svc.MergePlan['consents'][number]>('MergeConsentOutcome').implement({
+  description: 'A consent channel of either customer; when both decided, the most recent decision wins.',
+  fields: (t) => ({
+    channel: t.expose('channel', { type: ConsentChannelEnum }),
+    survivorGranted: t.exposeBoolean('survivorGranted', { nullable: true }),
+    duplicateGranted: t.exposeBoolean('duplicateGranted', { nullable: true }),
+    resultGranted: t.exposeBoolean('resultGranted'),
+    conflict: t.exposeBoolean('conflict', { description: 'Both decided, differently.' }),
+  }),
+});
+const MergePoints = builder.objectRef<svc.MergePlan['points']>('MergePoints').implement({
+  fields: (t) => ({
+    survivorBalance: t.exposeInt('survivorBalance'),
+    duplicateBalance: t.exposeInt('duplicateBalance'),
+    resultBalance: t.exposeInt('resultBalance', { description: 'Balances are added.' }),
+  }),
+});
+const staffGid = (id: string | null) => (id ? encodeGlobalID('StaffUser', id) : null);
+const MergeOwner = builder.objectRef<svc.MergePlan['owner']>('MergeOwner').implement({
+  fields: (t) => ({
+    survivorOwnerId: t.field({ type: 'ID', nullable: true, resolve: (o) => staffGid(o.survivorOwnerId) }),
+    duplicateOwnerId: t.field({ type: 'ID', nullable: true, resolve: (o) => staffGid(o.duplicateOwnerId) }),
+    resultOwnerId: t.field({ type: 'ID', nullable: true, resolve: (o) => staffGid(o.resultOwnerId) }),
+    conflict: t.exposeBoolean('conflict', { description: "Both have different owners: the survivor's stays." }),
+  }),
+});
+const MergeStage = builder.objectRef<svc.MergePlan['stage']>('MergeStage').implement({
+  fields: (t) => ({
+    survivor: t.expose('survivor', { type: LifecycleStageEnum }),
+    duplicate: t.expose('duplicate', { type: LifecycleStageEnum }),
+    result: t.expose('result', { type: LifecycleStageEnum, description: 'Before order-driven automation of the merged orders.' }),
+  }),
+});
+const MergeMove = builder.objectRef<{ kind: string; count: number }>('MergeMove').implement({
+  fields: (t) => ({
+    kind: t.exposeString('kind', {
+      description: 'orders, interactions, followUps, tags, consentChanges, stageTransitions, pointsMovements, referrals',
+    }),
+    count: t.exposeInt('count'),
+  }),
+});
+const MergePreview = builder.objectRef<svc.MergePlan>('MergePreview').implement({
+  description: 'What a merge moves from the duplicate to the survivor, and where the two disagree.',
+  fields: (t) => ({
+    filledFields: t.field({ type: [MergeFieldValue], resolve: (p) => p.filled }),
+    conflictingFields: t.field({ type: [MergeFieldConflict], resolve: (p) => p.conflicts }),
+    addedEmails: t.exposeStringList('addedEmails', { description: "The duplicate's emails the survivor gains as secondary ones." }),
+    addedPhones: t.exposeStringList('addedPhones'),
+    conflictingExternalId: t.exposeString('conflictingExternalId', {
+      nullable: true,
+      description: "The duplicate's externalId when the survivor has its own (it stays on the tombstone; lookups by it follow the merge).",
+    }),
+    consents: t.field({ type: [MergeConsentOutcome], resolve: (p) => p.consents }),
+    points: t.field({ type: MergePoints, resolve: (p) => p.points }),
+    owner: t.field({ type: MergeOwner, resolve: (p) => p.owner }),
+    stage: t.field({ type: MergeStage, resolve: (p) => p.stage }),
+    moves: t.field({ type: [MergeMove], resolve: (p) => p.moves }),
+  }),
+});
+
+type MergeOutcome = { customer: unknown; dryRun: boolean; preview: svc.MergePlan };
+const MergeCustomersSuccess = builder.objectRef<MergeOutcome>('MergeCustomersSuccess').implement({
+  fields: (t) => ({
+    customer: t.field({ type: CustomerNode, resolve: (r) => r.customer as never, description: 'The survivor (unchanged on a dry run).' }),
+    dryRun: t.exposeBoolean('dryRun', { description: 'True when nothing was written.' }),
+    preview: t.field({ type: MergePreview, resolve: (r) => r.preview, description: 'What moved (or would move) and what conflicted.' }),
   }),
 });
 
@@ -109,11 +195,25 @@ builder.mutationFields((t) => ({
   }),
   mergeCustomers: t.field({
     authScopes: REMOVE,
-    type: CustomerNode,
-    description: 'Merges a duplicate into a survivor: history, tags, consents and related records move; nothing is lost.',
-    errors: customerResult('MergeCustomers'),
+    type: MergeCustomersSuccess,
+    description:
+      'Merges a duplicate into a survivor: history, tags, consents and related records move; nothing is lost. A customer already merged is an AlreadyMergedError (as survivor or duplicate); concurrent merges of the same customers serialise. `dryRun: true` only returns the preview.',
+    errors: {
+      types: [AlreadyMergedError, ...COMMON_ERRORS],
+      union: { name: 'MergeCustomersResult' },
+      directResult: true,
+    },
     args: { input: t.arg({ type: MergeCustomersInput, required: true }) },
-    resolve: (_r, { input }, ctx) => svc.mergeCustomers(write(ctx), actorOf(ctx), input.survivorId.id, input.duplicateId.id),
+    resolve: async (_r, { input }, ctx) => {
+      const db = write(ctx);
+      const [survivorId, duplicateId] = [input.survivorId.id, input.duplicateId.id];
+      if (input.dryRun) {
+        const preview = await svc.previewMerge(db, survivorId, duplicateId);
+        return { customer: await svc.getCustomer(db, survivorId), dryRun: true, preview };
+      }
+      const { customer, plan } = await svc.mergeCustomersWithPlan(db, actorOf(ctx), survivorId, duplicateId);
+      return { customer, dryRun: false, preview: plan };
+    },
   }),
   setCustomerStage: t.field({
     authScopes: WRITE,

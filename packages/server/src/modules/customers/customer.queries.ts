@@ -1,5 +1,7 @@
 import { builder } from '../../builder.ts';
+import { ValidationError } from '../../errors.ts';
 import { checkPageSize } from '../common/graphql-helpers.ts';
+import { buildCustomerExport, CUSTOMER_EXPORT_SCOPES, exportScope, recordDataRequest } from './customer.export.ts';
 import { customerOrderBy, customerWhere } from './customer.filters.ts';
 import { CustomerFilterInput, CustomerOrderInput } from './customer.inputs.ts';
 import { findCustomerBy, isUuid } from './customer.service.ts';
@@ -74,3 +76,19 @@ builder.queryFields((t) => ({
 
 type FilterArg = (typeof CustomerFilterInput)['$inferInput'] | null | undefined;
 const listWhere = (f: FilterArg) => customerWhere(f ? { ...f, ownerIds: f.ownerIds?.map((g) => g.id) } : null);
+
+builder.queryField('customerDataExport', (t) =>
+  t.field({
+    authScopes: CUSTOMER_EXPORT_SCOPES,
+    type: 'JSON',
+    description:
+      'Everything held about the customer as one JSON document (data access request, GDPR Art. 15): profile, merged profiles and snapshots, consents with history and proof, tags, stage history, interactions, orders, follow-ups, lead history, segment memberships, loyalty metrics with explanations, points and tiers, events. `sections` lists what each part covers. Records CUSTOMER_DATA_REQUESTED. For long histories use GET /customers/{id}/export (streamed).',
+    args: { id: t.arg.globalID({ required: true, for: CustomerNode }) },
+    resolve: async (_root, { id }, ctx) => {
+      const { db } = ctx;
+      const scope = await exportScope(db, id.id);
+      await recordDataRequest(db, scope, 'SECRET_KEY', 'graphql');
+      return buildCustomerExport(db, scope);
+    },
+  }),
+);

@@ -60,13 +60,34 @@ export const TagObject = builder.prismaObject('Tag', {
   }),
 });
 
+export const ConsentLegalBasisEnum = builder.enumType(E.ConsentLegalBasis, {
+  name: 'ConsentLegalBasis',
+  description: 'The legal basis a consent decision rests on (GDPR Art. 6(1)).',
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: proof fields shared by Consent and ConsentChange
+const proofFields = (t: any) => ({
+  wording: t.exposeString('wording', { nullable: true, description: 'The consent text shown to the person.' }),
+  textVersion: t.exposeString('textVersion', { nullable: true, description: "Id/version of the shop's consent text shown." }),
+  legalBasis: t.expose('legalBasis', { type: ConsentLegalBasisEnum, nullable: true }),
+  sourceUrl: t.exposeString('sourceUrl', { nullable: true, description: 'The page of the form it was given on.' }),
+  ip: t.exposeString('ip', { nullable: true, description: 'IP address of the browser it came from.' }),
+  userAgent: t.exposeString('userAgent', { nullable: true, description: 'User agent of the browser it came from.' }),
+});
+
 export const ConsentObject = builder.prismaObject('Consent', {
-  description: 'The current consent decision for one channel.',
+  description:
+    'The current consent decision for one channel, with its proof. A grant waiting for double opt-in is `granted: false, pendingConfirmation: true` until confirmed.',
   fields: (t) => ({
     channel: t.expose('channel', { type: ConsentChannelEnum }),
     granted: t.exposeBoolean('granted'),
     source: t.exposeString('source', { description: 'Where the decision was captured, e.g. "checkout-form".' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    ...proofFields(t),
+    pendingConfirmation: t.exposeBoolean('pendingConfirmation', {
+      description: 'A double opt-in grant not yet confirmed (does not count).',
+    }),
+    confirmedAt: t.expose('confirmedAt', { type: 'DateTime', nullable: true, description: 'When the double opt-in was confirmed.' }),
   }),
 });
 
@@ -76,6 +97,9 @@ export const ConsentChangeObject = builder.prismaObject('ConsentChange', {
     granted: t.exposeBoolean('granted'),
     source: t.exposeString('source'),
     changedAt: t.expose('changedAt', { type: 'DateTime' }),
+    ...proofFields(t),
+    pending: t.exposeBoolean('pending', { description: 'A double opt-in grant asked for (confirmed by a later change).' }),
+    confirmedAt: t.expose('confirmedAt', { type: 'DateTime', nullable: true }),
   }),
 });
 

@@ -3,9 +3,10 @@ import { NotFoundError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { customerSelfOf } from '../common/graphql-helpers.ts';
+import { buildCustomerExport, exportScope, recordDataRequest } from './customer.export.ts';
 import { ConsentInput, LocationInput } from './customer.inputs.ts';
 import { profileSchema as P } from './customer.schema.ts';
-import { getCustomer, updateCustomer } from './customer.service.ts';
+import { confirmConsent, getCustomer, updateCustomer } from './customer.service.ts';
 import { ConsentObject, ContactChannelEnum, ContactTimeEnum, ContactToleranceEnum, LocationRef } from './customer.type.ts';
 
 /**
@@ -59,6 +60,51 @@ builder.queryField('me', (t) =>
   }),
 );
 
+builder.queryField('myDataExport', (t) =>
+  t.field({
+    authScopes: { customer: true },
+    type: 'JSON',
+    description:
+      'Everything the shop holds about the customer named by the x-customer-token header, as one JSON document (publishable key). Records CUSTOMER_DATA_REQUESTED. Streamed: GET /me/export.',
+    resolve: async (_r, _a, ctx) => {
+      const { db, customerId } = customerSelfOf(ctx);
+      const scope = await exportScope(db, customerId, []);
+      await recordDataRequest(db, scope, 'CUSTOMER', 'graphql');
+      return buildCustomerExport(db, scope);
+    },
+  }),
+);
+
+const ConfirmConsentInput = builder.inputType('ConfirmConsentInput', {
+  fields: (t) => ({
+    token: t.string({
+      required: true,
+      description: 'The token of the CONSENT_CONFIRMATION_REQUESTED event (from the link sent to the person).',
+    }),
+  }),
+});
+
+builder.mutationField('confirmConsent', (t) =>
+  t.field({
+    authScopes: { shop: true },
+    type: ConsentObject,
+    description:
+      'Double opt-in: confirms the consent the token was issued for (any key of the shop; the confirmation link needs no customer token). Recorded with the browser’s IP and user agent. Unknown or used token: NotFoundError; expired: ValidationError.',
+    errors: {
+      types: [...COMMON_ERRORS],
+      result: { name: 'ConfirmConsentSuccess' },
+      union: { name: 'ConfirmConsentResult' },
+      dataField: { name: 'consent' },
+    },
+    args: { input: t.arg({ type: ConfirmConsentInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { db } = ctx;
+      const browser = ctx.viewer.kind === 'publishable' ? { ip: ctx.clientIp, userAgent: ctx.userAgent } : null;
+      return confirmConsent(db, input.token, browser);
+    },
+  }),
+);
+
 builder.mutationField('updateMyProfile', (t) =>
   t.field({
     authScopes: { customer: true },
@@ -75,7 +121,8 @@ builder.mutationField('updateMyProfile', (t) =>
       const c = await getCustomer(db, customerId, true);
       if (!c) throw new NotFoundError('Customer');
       const consents = input.consents?.map((x) => ({ ...x, source: 'self-service' }));
-      return updateCustomer(db, { staffId: null, source: 'self-service' }, c.id, null, { ...input, consents });
+      const browser = { ip: ctx.clientIp, userAgent: ctx.userAgent };
+      return updateCustomer(db, { staffId: null, source: 'self-service', browser }, c.id, null, { ...input, consents: consents as never });
     },
   }),
 );

@@ -36,6 +36,10 @@ export const EVENT_TYPES = [
   'INTERACTION_DELETED',
   'LEAD_LOST',
   'LEAD_REOPENED',
+  'CUSTOMER_REDACTED',
+  'SHOP_REDACTED',
+  'CUSTOMER_DATA_REQUESTED',
+  'CONSENT_CONFIRMATION_REQUESTED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -156,6 +156,7 @@ describe('outbox', () => {
       'CUSTOMER_CREATED',
       'CUSTOMER_MERGED',
       'CUSTOMER_DELETED',
+      'CUSTOMER_REDACTED',
     ]);
     const stage = await db.prisma.event.findFirst({ where: { shopId: A.shop.id, type: 'STAGE_CHANGED' }, orderBy: { id: 'desc' } });
     expect(stage?.payload).toEqual({ customerId: globalId('Customer', c.id), from: 'PROSPECT', to: 'LOYAL', source: 'MANUAL' });

@@ -4,6 +4,7 @@ import { IdempotencyConflictError } from '../../errors.ts';
 import type { Interaction } from '../../generated/prisma/client.ts';
 import { enforceIngestionLimit } from '../../rate-limit.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { consentProofFields } from '../customers/customer.inputs.ts';
 import { ConsentChannelEnum, CustomerNode, SourceChannelEnum } from '../customers/customer.type.ts';
 import { InteractionChannelEnum, InteractionNode, InteractionTypeEnum, SentimentEnum } from './interaction.type.ts';
 import * as svc from './storefront.service.ts';
@@ -23,6 +24,7 @@ const LeadConsentInput = builder.inputType('LeadConsentInput', {
   fields: (t) => ({
     channel: t.field({ type: ConsentChannelEnum, required: true }),
     granted: t.boolean({ required: true }),
+    ...consentProofFields(t),
   }),
 });
 
@@ -108,6 +110,13 @@ async function ingestion(ctx: Context): Promise<{ db: Context['db']; caller: svc
   };
 }
 
+/** Consents from a browser (publishable key) carry its IP and user agent as proof. */
+function withBrowserProof<T extends object>(ctx: Context, input: T): T {
+  const consents = (input as { consents?: object[] | null }).consents;
+  if (ctx.viewer.kind !== 'publishable' || !consents) return input;
+  return { ...input, consents: consents.map((c) => ({ ...c, ip: ctx.clientIp, userAgent: ctx.userAgent })) };
+}
+
 const errors = (name: string) => ({
   types: [...COMMON_ERRORS, IdempotencyConflictError],
   result: { name: `${name}Success` },
@@ -126,7 +135,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { input }, ctx): Promise<Payload> => {
       const { db, caller, secret } = await ingestion(ctx);
       const { idempotencyKey, ...rest } = input;
-      const { result } = await svc.captureLead(db, caller, rest as never, idempotencyKey);
+      const { result } = await svc.captureLead(db, caller, withBrowserProof(ctx, rest) as never, idempotencyKey);
       if (!secret) return { accepted: true, created: null, customerId: null, interaction: null };
       const interaction = await db.interaction.findUnique({ where: { id: result.interactionId } });
       return { accepted: true, created: result.created, customerId: result.customerId, interaction };
@@ -142,7 +151,12 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { input }, ctx): Promise<Payload> => {
       const { db, caller, secret } = await ingestion(ctx);
       const { idempotencyKey, customerId, ...rest } = input;
-      const { result } = await svc.trackInteraction(db, caller, { ...rest, customerId: customerId?.id } as never, idempotencyKey);
+      const { result } = await svc.trackInteraction(
+        db,
+        caller,
+        { ...withBrowserProof(ctx, rest), customerId: customerId?.id } as never,
+        idempotencyKey,
+      );
       if (!secret) return { accepted: true, created: null, customerId: null, interaction: null };
       const interaction = await db.interaction.findUnique({ where: { id: result.interactionId } });
       return { accepted: true, created: null, customerId: result.customerId, interaction };

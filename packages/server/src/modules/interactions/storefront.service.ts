@@ -37,7 +37,20 @@ export const leadIdentitySchema = z.object({
     })
     .nullish(),
   consents: z
-    .array(z.object({ channel: z.enum(E.ConsentChannel), granted: z.boolean() }))
+    .array(
+      z.object({
+        channel: z.enum(E.ConsentChannel),
+        granted: z.boolean(),
+        // Proof (customer.service recordConsents clips the lengths).
+        wording: z.string().max(5000, 'At most 5000 characters').nullish(),
+        textVersion: z.string().max(100, 'At most 100 characters').nullish(),
+        legalBasis: z.enum(E.ConsentLegalBasis).nullish(),
+        sourceUrl: z.string().max(2000, 'At most 2000 characters').nullish(),
+        doubleOptIn: z.boolean().nullish(),
+        ip: z.string().nullish(),
+        userAgent: z.string().nullish(),
+      }),
+    )
     .max(10)
     .nullish(),
 });
