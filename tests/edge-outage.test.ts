@@ -50,7 +50,7 @@ function tcpProxy(target: { host: string; port: number }) {
 describe.skipIf(testBackend() !== 'postgres')('database outage (PostgreSQL behind a proxy we own)', () => {
   let direct: TestDatabase;
   let viaProxy: Database;
-  const proxy = tcpProxy({ host: '127.0.0.1', port: 5432 });
+  let proxy: ReturnType<typeof tcpProxy>;
   const lines: Record<string, unknown>[] = [];
   let app: ReturnType<typeof buildApp>;
   let secretKey: string;
@@ -58,7 +58,7 @@ describe.skipIf(testBackend() !== 'postgres')('database outage (PostgreSQL behin
   beforeAll(async () => {
     direct = await createTestDatabase();
     const target = new URL(direct.url!);
-    Object.assign(proxy, tcpProxy({ host: target.hostname, port: Number(target.port || 5432) }));
+    proxy = tcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     const port = await proxy.start();
     const u = new URL(direct.url!);
     u.port = String(port);
@@ -71,7 +71,7 @@ describe.skipIf(testBackend() !== 'postgres')('database outage (PostgreSQL behin
   afterAll(async () => {
     await app?.stop();
     await viaProxy?.close().catch(() => {});
-    await proxy.cut();
+    await proxy?.cut();
     await direct?.close();
   });
 

@@ -362,6 +362,7 @@ export function buildApp(opts: AppOptions): App {
       await loyalty.stop();
       await limits.close();
       metrics?.close();
+      await tracing?.forceFlush().catch(() => undefined);
       const s = server;
       server = null;
       if (s) {
