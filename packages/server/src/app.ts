@@ -29,6 +29,7 @@ import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
+import { createReadCaches } from './read-caches.ts';
 import { schema } from './schema.ts';
 
 export type AppOptions = {
@@ -161,7 +162,7 @@ export function buildApp(opts: AppOptions): App {
     pgListen: config.events.pgListen,
     doorbells: eventDoorbells(config, logger),
   });
-  const services: Services = { database, config, logger, tokenSecret, events };
+  const services: Services = { database, config, logger, tokenSecret, events, caches: createReadCaches(config, events) };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -246,6 +247,8 @@ export function buildApp(opts: AppOptions): App {
       retention.start();
       loyalty.start();
       events.reopen();
+      // The read caches hear other instances' changes through the bus's doorbells.
+      if (services.caches?.apiKeys || services.caches?.counts) void events.start();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(

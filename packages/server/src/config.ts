@@ -40,6 +40,10 @@ const Env = z.object({
   FOLLOW_UP_DUE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** How often new orders / interactions are folded into loyalty metrics and points (0 = never; reads refresh anyway). */
   LOYALTY_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How long an API key lookup is reused, ms (0 = look up every request); a revoke clears it at once. */
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How long a list's totalCount is reused per shop and filter, ms (0 = count every request); any event of the shop clears it. */
+  COUNT_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
 });
 
 export type Config = {
@@ -63,6 +67,7 @@ export type Config = {
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
   loyaltyIntervalMs: number;
+  caches: { apiKeyMs: number; countMs: number };
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -97,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
     loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
+    caches: { apiKeyMs: e.API_KEY_CACHE_MS, countMs: e.COUNT_CACHE_MS },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

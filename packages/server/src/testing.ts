@@ -74,6 +74,9 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
       FOLLOW_UP_DUE_INTERVAL_MS: '0',
       RETENTION_INTERVAL_MS: '0',
       LOYALTY_INTERVAL_MS: '0',
+      // Tests seed rows behind the API's back (SQL, services) and count right after: exact counts
+      // unless a test turns the count cache on (tests/read-caches.test.ts).
+      COUNT_CACHE_MS: '0',
     }),
     // Saved segments are refreshed by the tests themselves (app.segments.tick()).
     segments: { intervalMs: 0, fullRefreshMs: 3_600_000 },

@@ -1,6 +1,7 @@
 import { builder } from '../../builder.ts';
 import { requireScope } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
+import { cachedCount } from '../../read-caches.ts';
 import { customerOrderBy, customerWhere } from './customer.filters.ts';
 import { CustomerFilterInput, CustomerOrderInput } from './customer.inputs.ts';
 import { findCustomerBy, isUuid } from './customer.service.ts';
@@ -46,7 +47,10 @@ builder.queryFields((t) => ({
       cursor: 'id',
       totalCount: (_conn, args, ctx) => {
         checkPageSize(args);
-        return requireScope(ctx, 'customers:read').db.customer.count({ where: listWhere(args.filter) });
+        const { db, shopId } = requireScope(ctx, 'customers:read');
+        const where = listWhere(args.filter);
+        // Per shop and filter, briefly cached and dropped on any event of the shop (docs/performance.md).
+        return cachedCount(ctx.services.caches, shopId, `customers:${JSON.stringify(where)}`, () => db.customer.count({ where }));
       },
       description: 'Customers of the shop, filtered and sorted, as a Relay connection (max 100 per page).',
       args: {
