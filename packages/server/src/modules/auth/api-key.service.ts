@@ -57,9 +57,11 @@ export async function findActiveKey(prisma: PrismaClient, plain: string) {
 
 /**
  * Active keys by hash, kept a short while (every request starts with this lookup). A revoke writes
- * an API_KEY_REVOKED event: the event bus then drops the shop's cached keys on every instance
- * (this one right after the mutation, the others on the outbox doorbell); `ttlMs` bounds an entry's
- * life when a doorbell is missed. Unknown and revoked keys are not cached.
+ * an API_KEY_REVOKED event and drops the shop's keys here at once (revokeApiKey's resolver); every
+ * instance drops them when the outbox doorbell of the shop rings (any committed event of the shop:
+ * a doorbell does not say which). This instance's other mutations leave them (a key changes only
+ * by a revoke). `ttlMs` bounds an entry's life when a doorbell is missed. Unknown and revoked keys
+ * are not cached.
  */
 export class ApiKeyCache {
   private readonly keys: ShopCache<ApiKey>;
@@ -91,7 +93,7 @@ export class ApiKeyCache {
 
   /** Follows the bus: a shop's committed events drop its cached keys. */
   follow(bus: Parameters<ShopCache<ApiKey>['follow']>[0]) {
-    return this.keys.follow(bus);
+    return this.keys.follow(bus, { doorbellOnly: true });
   }
 }
 

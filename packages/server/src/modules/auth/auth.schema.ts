@@ -158,13 +158,16 @@ builder.mutationFields((t) => ({
       dataField: { name: 'apiKey' },
     },
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
-    resolve: (_r, { input }, ctx) => {
-      const { db } = requireScope(ctx, 'keys:manage');
-      return revokeApiKey(
+    resolve: async (_r, { input }, ctx) => {
+      const { db, shopId } = requireScope(ctx, 'keys:manage');
+      const key = await revokeApiKey(
         db,
         decodeId(String(input.id), 'ApiKey', ['input', 'id']),
         ctx.viewer.kind === 'secret' ? ctx.viewer.keyId : null,
       );
+      // Committed: this instance stops accepting it now; the others on the event's doorbell.
+      ctx.services.caches?.apiKeys?.invalidate(shopId);
+      return key;
     },
   }),
   createStaffUser: t.field({

@@ -1,5 +1,6 @@
 import { builder } from '../../builder.ts';
 import { requireScope } from '../../context.ts';
+import { skipQuery } from '../../db/loaders.ts';
 import { ValidationError } from '../../errors.ts';
 import { cachedCount } from '../../read-caches.ts';
 import { customerOrderBy, customerWhere } from './customer.filters.ts';
@@ -23,8 +24,14 @@ builder.queryFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: CustomerNode }) },
     resolve: async (query, _root, { id }, ctx) => {
       const { db } = requireScope(ctx, 'customers:read');
-      if (!isUuid(id.id)) return null;
-      const c = await db.customer.findUnique({ ...query, where: { id: id.id } });
+      if (!isUuid(id.id)) return skipQuery(query, null);
+      // Select mode: also the two columns that tell a merged duplicate.
+      const q = query as { select?: Record<string, unknown> };
+      const c = await db.customer.findUnique({
+        ...query,
+        ...(q.select ? { select: { ...q.select, status: true, mergedIntoId: true } } : {}),
+        where: { id: id.id },
+      });
       if (c?.status === 'MERGED' && c.mergedIntoId) return db.customer.findUnique({ ...query, where: { id: c.mergedIntoId } });
       return c;
     },
@@ -38,7 +45,7 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const { db } = requireScope(ctx, 'customers:read');
       const found = await findCustomerBy(db, args);
-      return found ? db.customer.findUnique({ ...query, where: { id: found.id } }) : null;
+      return found ? db.customer.findUnique({ ...query, where: { id: found.id } }) : skipQuery(query, null);
     },
   }),
   customers: t.prismaConnection(

@@ -62,8 +62,13 @@ export class ShopCache<V extends {}> {
     this.lru.clear();
   }
 
-  /** Invalidates the shop whenever the bus reports committed events of it; returns the unsubscribe. */
-  follow(bus: EventBus): () => void {
-    return bus.onShopChange((shopId) => this.invalidate(shopId));
+  /**
+   * Invalidates the shop whenever the bus reports committed events of it (`doorbellOnly`: only
+   * those heard through the doorbells, not this instance's own mutations); returns the unsubscribe.
+   */
+  follow(bus: EventBus, opts: { doorbellOnly?: boolean } = {}): () => void {
+    return bus.onShopChange((shopId, source) => {
+      if (!opts.doorbellOnly || source === 'doorbell') this.invalidate(shopId);
+    });
   }
 }

@@ -211,6 +211,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
   }),
   inLeadPool: t.boolean({
     description: 'A lead (SUSPECT / PROSPECT) without an owner.',
+    select: { ownerId: true, stage: true, status: true },
     resolve: (c) => c.ownerId == null && isLead(c.stage) && c.status === 'ACTIVE',
   }),
 }));
