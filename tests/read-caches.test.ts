@@ -101,7 +101,7 @@ describe('API key cache across two instances on one database', () => {
 describe('totalCount: cached per shop and filter, dropped by the shop’s events', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ caches: { apiKeyMs: 30_000, countMs: 60_000 } });
+    t = await createTestApp({ caches: { apiKeyMs: 30_000, countMs: 60_000, responseMs: 0 } });
   });
   afterAll(() => t.close());
   const total = async (g: Caller, filter?: unknown) =>

@@ -30,6 +30,7 @@ import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { createReadCaches } from './read-caches.ts';
+import { responseCachePlugin } from './response-cache.ts';
 import { schema } from './schema.ts';
 
 export type AppOptions = {
@@ -187,6 +188,7 @@ export function buildApp(opts: AppOptions): App {
       eventPublishPlugin(events),
       segmentExportPlugin(services),
       sharedEventExecutionPlugin(),
+      ...(services.caches?.responses ? [responseCachePlugin(services.caches.responses)] : []),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;
@@ -248,7 +250,7 @@ export function buildApp(opts: AppOptions): App {
       loyalty.start();
       events.reopen();
       // The read caches hear other instances' changes through the bus's doorbells.
-      if (services.caches?.apiKeys || services.caches?.counts) void events.start();
+      if (services.caches?.apiKeys || services.caches?.counts || services.caches?.responses) void events.start();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(

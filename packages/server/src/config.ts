@@ -44,6 +44,8 @@ const Env = z.object({
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).default(30_000),
   /** How long a list's totalCount is reused per shop and filter, ms (0 = count every request); any event of the shop clears it. */
   COUNT_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Response cache for read queries, ms an answer is reused per shop, caller and request (0 = off, the default). */
+  RESPONSE_CACHE_MS: z.coerce.number().int().min(0).default(0),
 });
 
 export type Config = {
@@ -67,7 +69,7 @@ export type Config = {
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
   loyaltyIntervalMs: number;
-  caches: { apiKeyMs: number; countMs: number };
+  caches: { apiKeyMs: number; countMs: number; responseMs: number };
 };
 
 /** Parses the environment into one typed Config; throws with every problem listed. */
@@ -102,7 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
     loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
-    caches: { apiKeyMs: e.API_KEY_CACHE_MS, countMs: e.COUNT_CACHE_MS },
+    caches: { apiKeyMs: e.API_KEY_CACHE_MS, countMs: e.COUNT_CACHE_MS, responseMs: e.RESPONSE_CACHE_MS },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

@@ -7,12 +7,14 @@ import { ShopCache } from './modules/events/shop-cache.ts';
  * The process's short-lived read caches, each per shop and dropped for a shop whenever the event
  * bus reports committed events of it (see docs/performance.md for what each one may serve stale):
  *   - apiKeys: the key lookup every request starts with (API_KEY_CACHE_MS, default 30 s);
- *   - counts: `totalCount` of lists per shop and filter (COUNT_CACHE_MS, default 5 s).
+ *   - counts: `totalCount` of lists per shop and filter (COUNT_CACHE_MS, default 5 s);
+ *   - responses: whole answers to read queries (RESPONSE_CACHE_MS, default 0: off; response-cache.ts).
  * A TTL of 0 switches a cache off.
  */
 export type ReadCaches = {
   apiKeys?: ApiKeyCache;
   counts?: ShopCache<{ n: number }>;
+  responses?: ShopCache<{ body: { data?: unknown; errors?: readonly unknown[] } }>;
 };
 
 export function createReadCaches(config: Config, bus: EventBus): ReadCaches {
@@ -24,6 +26,10 @@ export function createReadCaches(config: Config, bus: EventBus): ReadCaches {
   if (config.caches.countMs > 0) {
     caches.counts = new ShopCache<{ n: number }>({ ttlMs: config.caches.countMs, max: 10_000 });
     caches.counts.follow(bus);
+  }
+  if (config.caches.responseMs > 0) {
+    caches.responses = new ShopCache({ ttlMs: config.caches.responseMs, max: 10_000 });
+    caches.responses.follow(bus);
   }
   return caches;
 }

@@ -78,6 +78,10 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
       // unless a test turns the count cache on (tests/read-caches.test.ts).
       COUNT_CACHE_MS: '0',
     }),
+    // TEST_RESPONSE_CACHE_MS: a suite re-run with the response cache on (tests/tenant-isolation.cached.test.ts).
+    ...(process.env.TEST_RESPONSE_CACHE_MS
+      ? { caches: { apiKeyMs: 30_000, countMs: 0, responseMs: Number(process.env.TEST_RESPONSE_CACHE_MS) } }
+      : {}),
     // Saved segments are refreshed by the tests themselves (app.segments.tick()).
     segments: { intervalMs: 0, fullRefreshMs: 3_600_000 },
     ...overrides,
