@@ -293,8 +293,8 @@ export async function seed(db: Database, opts: SeedOptions): Promise<Seeded> {
 export type Target = { name: string; url: string; stop(): Promise<void> };
 
 /** The real API: buildApp with production config, on a free port. */
-export async function startApi(db: Database): Promise<Target> {
-  const config = loadConfig({ NODE_ENV: 'production', PORT: '0', LOG_LEVEL: 'silent', LOYALTY_INTERVAL_MS: '0' });
+export async function startApi(db: Database, env: Record<string, string> = {}): Promise<Target> {
+  const config = loadConfig({ NODE_ENV: 'production', PORT: '0', LOG_LEVEL: 'silent', LOYALTY_INTERVAL_MS: '0', ...env });
   const app = buildApp({ config, database: db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
   const base = await app.start();
   return { name: 'api', url: `${base}/graphql`, stop: () => app.stop() };

@@ -17,7 +17,11 @@ let db: Database | null = null;
 let target: Target;
 if (kind === 'api') {
   db = await openDatabase({ url, poolSize: Number(poolSize), migrate: false });
-  target = await startApi(db);
+  // The read caches' settings pass through (peer.bench.ts sets RESPONSE_CACHE_MS for the cache-on run).
+  const env = Object.fromEntries(
+    ['API_KEY_CACHE_MS', 'COUNT_CACHE_MS', 'RESPONSE_CACHE_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])),
+  );
+  target = await startApi(db, env);
 } else {
   target = await serveRaw({ url, db: null as unknown as Database }, Number(poolSize), (body, runner) => answerRaw(body, runner, shopId));
 }

@@ -37,7 +37,7 @@ const result = await runPeer({
   workers: common.workers,
   adminUrl: common.adminUrl,
   queries,
-  apiEnv: cache ? { RESPONSE_CACHE: 'on' } : {},
+  apiEnv: cache ? { RESPONSE_CACHE_MS: '60000' } : {},
   log: common.log,
 });
 const jsonPath = join(dirname(fileURLToPath(import.meta.url)), 'results', cache ? 'peer-cache.json' : 'peer.json');
