@@ -293,7 +293,7 @@ export async function seed(db: Database, opts: SeedOptions): Promise<Seeded> {
 export type Target = { name: string; url: string; stop(): Promise<void> };
 
 /** The real API: buildApp with production config, on a free port. */
-export async function startApi(db: Database): Promise<Target> {
+export async function startApi(db: Database, env: Record<string, string> = {}): Promise<Target> {
   // Load figures measure the server, not the abuse limits: budgets far above what a run sends.
   const config = loadConfig({
     NODE_ENV: 'production',
@@ -303,6 +303,7 @@ export async function startApi(db: Database): Promise<Target> {
     COST_BUCKET_SIZE: '1000000000',
     COST_RESTORE_RATE: '1000000000',
     RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
+    ...env,
   });
   const app = buildApp({ config, database: db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
   const base = await app.start();

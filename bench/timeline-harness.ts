@@ -465,3 +465,6 @@ export function reportTimeline(r: TimelineResult, opts: { jsonPath?: string; pri
   if (opts.jsonPath) writeJson(opts.jsonPath, r);
   return text;
 }
+
+/** The baseline's statement and row type, for the peer comparison (peer-harness.ts) that serves the same page. */
+export { RAW_SQL as TIMELINE_RAW_SQL, type RawRow as TimelineRawRow };

@@ -40,7 +40,9 @@ import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
 import { createLimits, limitsPlugin, registerLimits } from './rate-limit.ts';
+import { createReadCaches } from './read-caches.ts';
 import { requestIdPlugin } from './request-id.ts';
+import { responseCachePlugin } from './response-cache.ts';
 import { schema } from './schema.ts';
 
 export type AppOptions = {
@@ -182,7 +184,7 @@ export function buildApp(opts: AppOptions): App {
     pgListen: config.events.pgListen,
     doorbells: eventDoorbells(config, logger),
   });
-  const services: Services = { database, config, logger, tokenSecret, events };
+  const services: Services = { database, config, logger, tokenSecret, events, caches: createReadCaches(config, events) };
   const limits = createLimits(config, logger);
   registerLimits(services, limits);
   const metrics = config.metrics.enabled ? createMetrics(services) : null;
@@ -227,6 +229,7 @@ export function buildApp(opts: AppOptions): App {
       segmentExportPlugin(services),
       customerExportPlugin(services),
       sharedEventExecutionPlugin(),
+      ...(services.caches?.responses ? [responseCachePlugin(services.caches.responses)] : []),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;
@@ -291,6 +294,8 @@ export function buildApp(opts: AppOptions): App {
       auditRetention.start();
       loyalty.start();
       events.reopen();
+      // The read caches hear other instances' changes through the bus's doorbells.
+      if (services.caches?.apiKeys || services.caches?.counts || services.caches?.responses) void events.start();
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
       wsCleanup = useServer(

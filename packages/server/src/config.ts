@@ -91,6 +91,12 @@ const Env = z.object({
   /** OpenTelemetry: traces are exported over OTLP/HTTP to this endpoint when set (e.g. http://collector:4318). */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('headless-crm'),
+  /** How long an API key lookup is reused, ms (0 = look up every request); a revoke clears it at once. */
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How long a list's totalCount is reused per shop and filter, ms (0 = count every request); any event of the shop clears it. */
+  COUNT_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Response cache for read queries, ms an answer is reused per shop, caller and request (0 = off, the default). */
+  RESPONSE_CACHE_MS: z.coerce.number().int().min(0).default(0),
 });
 
 export type Config = {
@@ -133,6 +139,7 @@ export type Config = {
   otel: { endpoint?: string; serviceName: string };
   /** Audit log retention (AUDIT_RETENTION_DAYS; pruned every RETENTION_INTERVAL_MS). */
   audit: { retentionDays: number; intervalMs: number };
+  caches: { apiKeyMs: number; countMs: number; responseMs: number };
 };
 
 /** Connection pool and migration settings (docs/scale-out.md). */
@@ -212,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { enabled: flag(e.METRICS), token: e.METRICS_TOKEN },
     otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
+    caches: { apiKeyMs: e.API_KEY_CACHE_MS, countMs: e.COUNT_CACHE_MS, responseMs: e.RESPONSE_CACHE_MS },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

@@ -5,9 +5,10 @@ import { forShop, type ScopedDb } from './db/tenant.ts';
 import { type TenantSql, tenantSql } from './db/tenant-sql.ts';
 import { UnauthenticatedError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { findActiveKey, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
+import { type ApiKeyCache, findActiveKey, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
 import { type AgentGrant, agentGrantsFrom, expandScopes, type Scope, type StaffActor } from './modules/auth/auth.policy.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
+import type { ReadCaches } from './read-caches.ts';
 
 export type { StaffActor };
 
@@ -36,6 +37,8 @@ export type Services = {
   tokenSecret: string;
   /** The process's event fan-out (subscriptions). */
   events: EventBus;
+  /** Short-lived read caches invalidated through the event bus (absent: every read goes to the database). */
+  caches?: ReadCaches;
 };
 
 export type Context = {
@@ -114,7 +117,8 @@ function staffRowId(value: string): string | null {
 export async function resolveViewer(services: Services, creds: Credentials): Promise<Viewer> {
   if (!creds.apiKey) return { kind: 'anonymous' };
   const prisma = services.database.prisma;
-  const key = await findActiveKey(prisma, creds.apiKey);
+  const keys: ApiKeyCache | undefined = services.caches?.apiKeys;
+  const key = keys ? await keys.find(prisma, creds.apiKey) : await findActiveKey(prisma, creds.apiKey);
   if (!key) throw new UnauthenticatedError('Unknown or revoked API key');
   void touchKey(prisma, key);
   if (key.kind === 'PUBLISHABLE') {

@@ -82,7 +82,14 @@ export async function createTestApp(overrides: Partial<Config> = {}, opts: { log
       // far above that here; the edge tests (tests/edge-limits.test.ts) set their own.
       COST_BUCKET_SIZE: '1000000000',
       RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
+      // Tests seed rows behind the API's back (SQL, services) and count right after: exact counts
+      // unless a test turns the count cache on (tests/read-caches.test.ts).
+      COUNT_CACHE_MS: '0',
     }),
+    // TEST_RESPONSE_CACHE_MS: a suite re-run with the response cache on (tests/tenant-isolation.cached.test.ts).
+    ...(process.env.TEST_RESPONSE_CACHE_MS
+      ? { caches: { apiKeyMs: 30_000, countMs: 0, responseMs: Number(process.env.TEST_RESPONSE_CACHE_MS) } }
+      : {}),
     // Saved segments are refreshed by the tests themselves (app.segments.tick()).
     segments: { intervalMs: 0, fullRefreshMs: 3_600_000 },
     ...overrides,

@@ -386,6 +386,7 @@ export type EarnPointsInput = {
 
 /** What happened. Payloads carry global ids and small facts, never personal data. */
 export type EventType =
+  | 'API_KEY_REVOKED'
   | 'CHURN_RISK_RAISED'
   | 'CONSENT_CONFIRMATION_REQUESTED'
   | 'CUSTOMER_CREATED'

@@ -3,6 +3,8 @@ import type { ScopedDb } from '../../db/tenant.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { ApiKey, PrismaClient } from '../../generated/prisma/client.ts';
 import { getCustomer } from '../customers/customer.service.ts';
+import { emitEvent, gid } from '../events/event.service.ts';
+import { ShopCache } from '../events/shop-cache.ts';
 import { assertMayGrantScopes, isKnownScope, LEGACY_SCOPES, SCOPES, type Scope } from './auth.policy.ts';
 
 /**
@@ -93,8 +95,56 @@ export async function createApiKey(
 
 /** Looks up an active key by its plain value (unscoped: this is how the shop is found). */
 export async function findActiveKey(prisma: PrismaClient, plain: string) {
-  if (!/^(pk|sk)_live_[A-Za-z0-9_-]{20,64}$/.test(plain)) return null;
-  const key = await prisma.apiKey.findUnique({ where: { hash: hashKey(plain) } });
+  if (!KEY_FORMAT.test(plain)) return null;
+  return findByHash(prisma, hashKey(plain));
+}
+
+/**
+ * Active keys by hash, kept a short while (every request starts with this lookup). A revoke writes
+ * an API_KEY_REVOKED event and drops the shop's keys here at once (revokeApiKey's resolver); every
+ * instance drops them when the outbox doorbell of the shop rings (any committed event of the shop:
+ * a doorbell does not say which). This instance's other mutations leave them (a key changes only
+ * by a revoke). `ttlMs` bounds an entry's life when a doorbell is missed. Unknown and revoked keys
+ * are not cached.
+ */
+export class ApiKeyCache {
+  private readonly keys: ShopCache<ApiKey>;
+  /** A key's shop never changes: hash -> shopId, so that the lookup knows which shop to ask. */
+  private readonly shopOf = new Map<string, string>();
+  constructor(readonly opts: { ttlMs: number; max?: number }) {
+    this.keys = new ShopCache<ApiKey>({ ttlMs: opts.ttlMs, max: opts.max ?? 10_000 });
+  }
+
+  async find(prisma: PrismaClient, plain: string): Promise<ApiKey | null> {
+    if (!KEY_FORMAT.test(plain)) return null;
+    const hash = hashKey(plain);
+    const shopId = this.shopOf.get(hash);
+    const hit = shopId ? this.keys.get(shopId, hash) : undefined;
+    if (hit) return hit;
+    const gen = shopId ? this.keys.generation(shopId) : -1;
+    const key = await findByHash(prisma, hash);
+    if (!key) return null;
+    if (this.shopOf.size >= (this.opts.max ?? 10_000)) this.shopOf.clear();
+    this.shopOf.set(hash, key.shopId);
+    // Not kept when the shop was invalidated while the row was read (it may predate a revoke).
+    if (gen === -1 || gen === this.keys.generation(key.shopId)) this.keys.set(key.shopId, hash, key);
+    return key;
+  }
+
+  invalidate(shopId: string) {
+    this.keys.invalidate(shopId);
+  }
+
+  /** Follows the bus: a shop's committed events drop its cached keys. */
+  follow(bus: Parameters<ShopCache<ApiKey>['follow']>[0]) {
+    return this.keys.follow(bus, { doorbellOnly: true });
+  }
+}
+
+const KEY_FORMAT = /^(pk|sk)_live_[A-Za-z0-9_-]{20,64}$/;
+
+async function findByHash(prisma: PrismaClient, hash: string) {
+  const key = await prisma.apiKey.findUnique({ where: { hash } });
   if (!key || key.revokedAt) return null;
   return key;
 }
@@ -136,12 +186,20 @@ export function verifyCustomerToken(secret: string, token: string): { shopId: st
   }
 }
 
-/** Revokes a key of the shop at once (idempotent). A key cannot revoke itself. */
+/**
+ * Revokes a key of the shop at once (idempotent). A key cannot revoke itself. The API_KEY_REVOKED
+ * event commits with the revocation: every instance drops the shop's cached keys on it.
+ */
 export async function revokeApiKey(db: ScopedDb, id: string, callerKeyId: string | null): Promise<ApiKey> {
   if (callerKeyId === id) throw new ForbiddenError('A key cannot revoke itself');
   const key = await db.apiKey.findFirst({ where: { id } });
   if (!key) throw new NotFoundError('API key', ['input', 'id']);
-  return key.revokedAt ? key : db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+  if (key.revokedAt) return key;
+  return db.$transaction(async (tx) => {
+    const revoked = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    await emitEvent(tx, { type: 'API_KEY_REVOKED', payload: { apiKeyId: gid('ApiKey', id) } });
+    return revoked;
+  });
 }
 
 /** Issues a customer token (for the storefront's "my profile") valid 60..86400 seconds. */

@@ -172,12 +172,15 @@ builder.mutationFields((t) => ({
       dataField: { name: 'apiKey' },
     },
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
-    resolve: (_r, { input }, ctx) => {
-      return revokeApiKey(
+    resolve: async (_r, { input }, ctx) => {
+      const key = await revokeApiKey(
         ctx.db,
         rowIdOf(String(input.id), 'ApiKey', ['input', 'id']),
         ctx.viewer.kind === 'secret' ? ctx.viewer.keyId : null,
       );
+      // Committed: this instance stops accepting it now; the others on the event's doorbell.
+      ctx.services.caches?.apiKeys?.invalidate(shopIdOf(ctx));
+      return key;
     },
   }),
   createStaffUser: t.field({

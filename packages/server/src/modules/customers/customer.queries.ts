@@ -1,5 +1,8 @@
 import { builder } from '../../builder.ts';
+import { shopIdOf } from '../../context.ts';
+import { skipQuery } from '../../db/loaders.ts';
 import { ValidationError } from '../../errors.ts';
+import { cachedCount } from '../../read-caches.ts';
 import { checkPageSize } from '../common/graphql-helpers.ts';
 import { buildCustomerExport, CUSTOMER_EXPORT_SCOPES, exportScope, recordDataRequest } from './customer.export.ts';
 import { customerOrderBy, customerWhere } from './customer.filters.ts';
@@ -18,8 +21,14 @@ builder.queryFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: CustomerNode }) },
     resolve: async (query, _root, { id }, ctx) => {
       const { db } = ctx;
-      if (!isUuid(id.id)) return null;
-      const c = await db.customer.findUnique({ ...query, where: { id: id.id } });
+      if (!isUuid(id.id)) return skipQuery(query, null);
+      // Select mode: also the two columns that tell a merged duplicate.
+      const q = query as { select?: Record<string, unknown> };
+      const c = await db.customer.findUnique({
+        ...query,
+        ...(q.select ? { select: { ...q.select, status: true, mergedIntoId: true } } : {}),
+        where: { id: id.id },
+      });
       if (c?.status === 'MERGED' && c.mergedIntoId) return db.customer.findUnique({ ...query, where: { id: c.mergedIntoId } });
       return c;
     },
@@ -34,7 +43,7 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const { db } = ctx;
       const found = await findCustomerBy(db, args);
-      return found ? db.customer.findUnique({ ...query, where: { id: found.id } }) : null;
+      return found ? db.customer.findUnique({ ...query, where: { id: found.id } }) : skipQuery(query, null);
     },
   }),
   customers: t.prismaConnection(
@@ -44,7 +53,11 @@ builder.queryFields((t) => ({
       cursor: 'id',
       totalCount: (_conn, args, ctx) => {
         checkPageSize(args);
-        return ctx.db.customer.count({ where: listWhere(args.filter) });
+        const where = listWhere(args.filter);
+        // Per shop and filter, briefly cached and dropped on any event of the shop (docs/performance.md).
+        return cachedCount(ctx.services.caches, shopIdOf(ctx), `customers:${JSON.stringify(where)}`, () =>
+          ctx.db.customer.count({ where }),
+        );
       },
       description: 'Customers of the shop, filtered and sorted, as a Relay connection (max 100 per page).',
       args: {

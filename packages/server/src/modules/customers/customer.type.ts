@@ -124,8 +124,21 @@ export function ageFrom(birth: Date | null, now = new Date()): number | null {
   return age;
 }
 
+const LOCATION_COLUMNS = { country: true, region: true, city: true, postalCode: true, addressLine: true } as const;
+const SOURCE_COLUMNS = {
+  sourceChannel: true,
+  sourceCampaign: true,
+  sourceMedium: true,
+  sourceContent: true,
+  sourceReferrerId: true,
+  sourceReferrerName: true,
+  sourceReferrerContact: true,
+} as const;
+
 export const CustomerNode = builder.prismaNode('Customer', {
   id: { field: 'id' },
+  // Select mode: a query reads only the columns its fields need (t.expose*/t.relation add theirs; other fields say so).
+  select: { id: true },
   // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
   nullable: true,
   description: 'A customer or lead of the shop: basic, subjective and transactional facets in one profile.',
@@ -139,6 +152,7 @@ export const CustomerNode = builder.prismaNode('Customer', {
     lastName: t.exposeString('lastName', { nullable: true }),
     displayName: t.string({
       description: 'Full name, else company, else email, else phone.',
+      select: { firstName: true, lastName: true, company: true, email: true, phone: true },
       resolve: (c) => [c.firstName, c.lastName].filter(Boolean).join(' ') || c.company || c.email || c.phone || 'Unnamed customer',
     }),
     company: t.exposeString('company', { nullable: true }),
@@ -146,16 +160,16 @@ export const CustomerNode = builder.prismaNode('Customer', {
     phone: t.exposeString('phone', { nullable: true, description: 'Primary phone (E.164).' }),
     otherEmails: t.exposeStringList('otherEmails'),
     otherPhones: t.exposeStringList('otherPhones'),
-    imHandles: t.field({ type: [ImHandleRef], resolve: (c) => (c.imHandles as ImHandle[]) ?? [] }),
+    imHandles: t.field({ type: [ImHandleRef], select: { imHandles: true }, resolve: (c) => (c.imHandles as ImHandle[]) ?? [] }),
     jobTitle: t.exposeString('jobTitle', { nullable: true }),
     occupation: t.exposeString('occupation', { nullable: true }),
     industry: t.exposeString('industry', { nullable: true }),
     incomeBand: t.expose('incomeBand', { type: IncomeBandEnum, nullable: true }),
     gender: t.expose('gender', { type: GenderEnum, nullable: true }),
     birthDate: t.expose('birthDate', { type: 'Date', nullable: true }),
-    age: t.int({ nullable: true, resolve: (c) => ageFrom(c.birthDate) }),
+    age: t.int({ nullable: true, select: { birthDate: true }, resolve: (c) => ageFrom(c.birthDate) }),
     maritalStatus: t.expose('maritalStatus', { type: MaritalStatusEnum, nullable: true }),
-    location: t.field({ type: LocationRef, resolve: (c) => c }),
+    location: t.field({ type: LocationRef, select: LOCATION_COLUMNS, resolve: (c) => c as Customer }),
     householdNotes: t.exposeString('householdNotes', {
       nullable: true,
       description: "Household context (a spouse's or children's opinion often decides a purchase).",
@@ -175,7 +189,7 @@ export const CustomerNode = builder.prismaNode('Customer', {
     attributes: t.expose('attributes', { type: 'JSON', description: 'Custom attributes (an object).' }),
     stage: t.expose('stage', { type: LifecycleStageEnum }),
     owner: t.relation('owner', { nullable: true, description: 'The responsible sales rep.' }),
-    source: t.field({ type: CustomerRefForSource, resolve: (c) => c }),
+    source: t.field({ type: CustomerRefForSource, select: SOURCE_COLUMNS, resolve: (c) => c as Customer }),
     tags: t.field({
       type: [TagObject],
       select: { tags: { include: { tag: true }, orderBy: { tag: { name: 'asc' } } } },

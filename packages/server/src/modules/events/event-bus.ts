@@ -146,13 +146,38 @@ export class EventBus {
 
   /** "Look now" for one shop (a doorbell rang). */
   ring(shopId: string) {
+    this.changed(shopId, 'doorbell');
     void this.tails.get(shopId)?.pull();
   }
 
   /** Tells other instances that this one committed events of `shopId` (no-op without Redis). */
   published(shopId: string) {
     if (this.closed) return;
+    this.changed(shopId, 'local');
     for (const b of this.doorbells) b.publish?.(shopId);
+  }
+
+  private readonly changeListeners = new Set<(shopId: string, source: 'local' | 'doorbell') => void>();
+
+  /**
+   * Calls `listener` whenever events of a shop were committed, by this instance (after a mutation)
+   * or any instance (a doorbell, the outbox trigger's NOTIFY, which reaches this one too): the hook
+   * of the read caches (api-key cache, counts, responses), which drop what they hold of that shop. Other instances are heard once the bus is started
+   * (start(): the app starts it when a cache is on). Returns a function that removes the listener.
+   */
+  onShopChange(listener: (shopId: string, source: 'local' | 'doorbell') => void): () => void {
+    this.changeListeners.add(listener);
+    return () => void this.changeListeners.delete(listener);
+  }
+
+  private changed(shopId: string, source: 'local' | 'doorbell') {
+    for (const l of this.changeListeners) {
+      try {
+        l(shopId, source);
+      } catch (err) {
+        this.logger.warn('shop change listener failed', { error: String(err) });
+      }
+    }
   }
 
   /**

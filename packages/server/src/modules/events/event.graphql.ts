@@ -1,6 +1,7 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import { type Context, shopIdOf } from '../../context.ts';
+import { skipQuery } from '../../db/loaders.ts';
 import { EventsExpiredError, ValidationError } from '../../errors.ts';
 import type { Event } from '../../generated/prisma/client.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
@@ -33,7 +34,7 @@ export const EventRef = builder.objectRef<Event>('Event').implement({
       nullable: true,
       description: 'The customer concerned, as it is now (null when erased or none).',
       resolve: (query, e, _args, ctx) => {
-        if (!e.customerId) return null;
+        if (!e.customerId) return skipQuery(query, null);
         // One load per event row and selection, shared by every live subscriber of the shop that
         // received this very row from the tail (same shop, same scope): 1,000 subscribers of one
         // document cost one query, not 1,000.

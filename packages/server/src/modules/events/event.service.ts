@@ -40,6 +40,7 @@ export const EVENT_TYPES = [
   'SHOP_REDACTED',
   'CUSTOMER_DATA_REQUESTED',
   'CONSENT_CONFIRMATION_REQUESTED',
+  'API_KEY_REVOKED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -49,7 +50,7 @@ export type EventPayload = Record<string, string | number | boolean | null | str
 export type EmitEvent = { type: EventType; customerId?: string | null; payload: EventPayload };
 
 /** Global ids as the API hands them out (Relay: base64 of "Type:id"). */
-export const gid = (type: 'Customer' | 'Interaction' | 'Order', id: string) => encodeGlobalID(type, id);
+export const gid = (type: 'Customer' | 'Interaction' | 'Order' | 'ApiKey', id: string) => encodeGlobalID(type, id);
 
 export async function emitEvent(tx: ScopedTx, e: EmitEvent): Promise<Event> {
   return tx.event.create({

@@ -213,6 +213,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
   }),
   inLeadPool: t.boolean({
     description: 'An open lead (SUSPECT / PROSPECT, not lost) without an owner.',
+    select: { ownerId: true, stage: true, status: true, lostAt: true },
     resolve: (c) => c.ownerId == null && isLead(c.stage) && c.status === 'ACTIVE' && c.lostAt == null,
   }),
 }));

@@ -1,5 +1,6 @@
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
+import { skipQuery } from '../../db/loaders.ts';
 import { IdempotencyConflictError } from '../../errors.ts';
 import type { Interaction } from '../../generated/prisma/client.ts';
 import { enforceIngestionLimit } from '../../rate-limit.ts';
@@ -83,7 +84,8 @@ const CaptureLeadPayload = builder.objectRef<Payload>('CaptureLeadPayload').impl
       type: CustomerNode,
       nullable: true,
       description: 'Secret keys only.',
-      resolve: (query, r, _a, ctx) => (r.customerId ? ctx.db.customer.findUnique({ ...query, where: { id: r.customerId } }) : null),
+      resolve: (query, r, _a, ctx) =>
+        r.customerId ? ctx.db.customer.findUnique({ ...query, where: { id: r.customerId } }) : skipQuery(query, null),
     }),
     interaction: t.field({ type: InteractionNode, nullable: true, description: 'Secret keys only.', resolve: (r) => r.interaction }),
   }),

@@ -1,5 +1,6 @@
 import { builder } from '../../builder.ts';
 import { type Context, shopIdOf } from '../../context.ts';
+import { skipQuery } from '../../db/loaders.ts';
 import { NotFoundError, VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { checkPageSize } from '../common/graphql-helpers.ts';
@@ -141,7 +142,7 @@ const SegmentPreviewRef = builder.objectRef<PreviewOut>('SegmentPreview').implem
       type: [CustomerNode],
       description: 'This page of matching customers, newest first.',
       resolve: async (query, p, _a, ctx) => {
-        if (!p.memberIds.length) return [];
+        if (!p.memberIds.length) return skipQuery(query, []);
         const rows = await ctx.db.customer.findMany({ ...query, where: { id: { in: p.memberIds } } });
         const byId = new Map(rows.map((r) => [r.id, r]));
         return p.memberIds.map((id) => byId.get(id)).filter((r): r is (typeof rows)[number] => !!r);
