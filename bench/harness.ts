@@ -300,8 +300,8 @@ export async function startApi(db: Database, env: Record<string, string> = {}): 
     PORT: '0',
     LOG_LEVEL: 'silent',
     LOYALTY_INTERVAL_MS: '0',
-    COST_BUCKET_SIZE: '1000000000',
-    COST_RESTORE_RATE: '1000000000',
+    // No cost budget: nothing charged, no `extensions.cost` (every response body must be identical).
+    COST_BUDGET: '0',
     RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
     ...env,
   });

@@ -32,10 +32,10 @@ const apiCustomers = (count: boolean) =>
   `query ${count ? 'CustomersListCount' : 'CustomersList'} { customers(first: ${LIST_SIZE}) { ${count ? 'totalCount ' : ''}edges { node { id displayName email stage owner { name } tags { name } consents { channel granted } } } pageInfo { hasNextPage endCursor } } }`;
 
 const peerCustomers = (count: boolean) =>
-  `query ${count ? 'CustomersListCount' : 'CustomersList'}($shopId: UUID!) { allCustomers(first: ${LIST_SIZE}, condition: { shopId: $shopId, status: ACTIVE }, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { ${count ? 'totalCount ' : ''}nodes { rowId firstName lastName company email phone stage staffUserByOwnerId { name } customerTagsByCustomerId { nodes { tagByTagId { name } } } consentsByCustomerId { nodes { channel granted } } } pageInfo { hasNextPage endCursor } } }`;
+  `query ${count ? 'CustomersListCount' : 'CustomersList'}($shopId: UUID!) { allCustomers(first: ${LIST_SIZE}, condition: { shopId: $shopId, status: ACTIVE }, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { ${count ? 'totalCount ' : ''}nodes { rowId firstName lastName company email phone stage staffUserByOwnerId { name } customerTagsByShopIdAndCustomerId { nodes { tagByShopIdAndTagId { name } } } consentsByShopIdAndCustomerId { nodes { channel granted } } } pageInfo { hasNextPage endCursor } } }`;
 
 const API_ORDERS = `query CustomerOrders($id: ID!) { customer(id: $id) { id orders(first: ${ORDERS_SIZE}) { edges { node { id externalId status placedAt currency } } pageInfo { hasNextPage } } } }`;
-const PEER_ORDERS = `query CustomerOrders($id: UUID!) { customerByRowId(rowId: $id) { rowId ordersByCustomerId(first: ${ORDERS_SIZE}, orderBy: [PLACED_AT_DESC, ROW_ID_DESC]) { nodes { rowId externalId status placedAt currency } pageInfo { hasNextPage } } } }`;
+const PEER_ORDERS = `query CustomerOrders($id: UUID!) { customerByRowId(rowId: $id) { rowId ordersByShopIdAndCustomerId(first: ${ORDERS_SIZE}, orderBy: [PLACED_AT_DESC, ROW_ID_DESC]) { nodes { rowId externalId status placedAt currency } pageInfo { hasNextPage } } } }`;
 
 /** PostGraphile has no union over tables: the stock way is a computed column (PEER_TIMELINE_SQL) returning a view. */
 const PEER_TIMELINE = `query Timeline($id: UUID!) { customerByRowId(rowId: $id) { rowId timeline(first: ${TIMELINE_PAGE_SIZE}) {
@@ -303,15 +303,15 @@ export function canonicalPeer(name: PeerQueryName, json: Json): unknown {
           email: c.email,
           stage: c.stage,
           owner: c.staffUserByOwnerId?.name ?? null,
-          tags: c.customerTagsByCustomerId.nodes.map((t: Json) => t.tagByTagId.name).sort(),
-          consents: consentSet(c.consentsByCustomerId.nodes),
+          tags: c.customerTagsByShopIdAndCustomerId.nodes.map((t: Json) => t.tagByShopIdAndTagId.name).sort(),
+          consents: consentSet(c.consentsByShopIdAndCustomerId.nodes),
         })),
       };
     case 'customerOrders':
       return {
         customer: d.customerByRowId.rowId,
-        hasNextPage: d.customerByRowId.ordersByCustomerId.pageInfo.hasNextPage,
-        rows: d.customerByRowId.ordersByCustomerId.nodes.map((o: Json) => ({
+        hasNextPage: d.customerByRowId.ordersByShopIdAndCustomerId.pageInfo.hasNextPage,
+        rows: d.customerByRowId.ordersByShopIdAndCustomerId.nodes.map((o: Json) => ({
           id: o.rowId,
           externalId: o.externalId,
           status: o.status,

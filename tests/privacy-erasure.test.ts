@@ -14,7 +14,11 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   t = await createTestApp(
-    { webhooks: { enabled: false, intervalMs: 1000, maxAttempts: 1, baseBackoffMs: 1, timeoutMs: 200 } },
+    {
+      webhooks: { enabled: false, intervalMs: 1000, maxAttempts: 1, baseBackoffMs: 1, timeoutMs: 200 },
+      // The endpoint below is a local http URL (the development settings allow it).
+      webhookTargets: { allowHttp: true, allowPrivate: true },
+    },
     { logLines },
   );
 });
@@ -303,7 +307,8 @@ describe('erasing a shop', () => {
     const rows = await everyRowAsText(t.db.prisma);
     const leaks = rows.flatMap((r) => needles.filter((n) => r.text.toLowerCase().includes(n.toLowerCase())).map((n) => `${r.table}: ${n}`));
     expect(leaks).toEqual([]);
-    // Left of the shop: its tombstone, the endpoint, and the SHOP_REDACTED event (delivered by the dispatcher).
+    // Left of the shop: its tombstone, the endpoint, the SHOP_REDACTED event (delivered by the
+    // dispatcher), and the audit entry of the erasure itself (who erased it, when; no values).
     const tables = await t.db.prisma.$queryRawUnsafe<{ table_name: string }[]>(
       `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'shopId'`,
     );
@@ -315,7 +320,10 @@ describe('erasing a shop', () => {
       );
       if (r?.n) left[table_name] = r.n;
     }
-    expect(left).toEqual({ WebhookEndpoint: 1, Event: 1 });
+    expect(left).toEqual({ WebhookEndpoint: 1, Event: 1, AuditEntry: 1 });
+    expect(await t.db.prisma.auditEntry.findMany({ where: { shopId: shop.shop.id } })).toMatchObject([
+      { operation: 'redactShop', action: 'MUTATION', changes: null },
+    ]);
     const [ev] = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } });
     expect(ev).toMatchObject({ type: 'SHOP_REDACTED', payload: { shopId: shop.shop.id } });
     await t.app.webhooks.tick();

@@ -89,7 +89,7 @@ for (const o of orders) {
       customerId: ids.get(o.customer),
       currency: 'EUR',
       status: 'PAID',
-      channel: 'OTHER_MERCHANT',
+      channel: 'OFFLINE', // the shop's own sales recorded in its ERP (OTHER_MERCHANT would be a competitor purchase)
       items: o.items,
       idempotencyKey: `sync-${o.externalId}`,
     },

@@ -32,9 +32,27 @@ export function isResultError<T extends { __typename: string }>(result: T): resu
  * `Crm` + its `__typename`, with the type's own fields), carrying the call's request id.
  */
 export function toCrmError(error: { __typename: string; code: string; message: string; path?: readonly string[] }): CrmError {
+  return errorWith(resultErrorClasses as ErrorClasses, error);
+}
+
+/** Error classes by `__typename`. */
+export type ErrorClasses = Readonly<Record<string, new (message: string, opts: never) => CrmError>>;
+
+function errorWith(classes: ErrorClasses, error: { __typename: string; message: string }): CrmError {
   const { __typename, message, ...fields } = error;
-  const Class = (resultErrorClasses as Record<string, new (message: string, opts: never) => CrmError>)[__typename] ?? CrmError;
+  const Class = classes[__typename] ?? CrmError;
   return new Class(message, { ...fields, requestId: requestIdOf(error) } as never);
+}
+
+/**
+ * An `unwrap` that knows only the given error classes (others become a plain {@link CrmError}):
+ * the storefront entry passes the few its operations can return, so its bundle stays small.
+ */
+export function unwrapWith(classes: ErrorClasses) {
+  return <T extends { __typename: string }>(result: T): Success<T> => {
+    if (isResultError(result)) throw errorWith(classes, result as unknown as ResultError);
+    return result as Success<T>;
+  };
 }
 
 /**

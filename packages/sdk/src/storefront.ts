@@ -11,6 +11,13 @@
  */
 import { CrmError } from './errors.js';
 import {
+  CrmConflictError,
+  CrmForbiddenError,
+  CrmIdempotencyConflictError,
+  CrmNotFoundError,
+  CrmValidationError,
+} from './generated/errors.js';
+import {
   type CaptureLeadInput,
   MeDocument,
   type MeQuery,
@@ -23,10 +30,10 @@ import {
   type UpdateMyProfileInput,
   type UpdateMyProfileMutation,
 } from './generated/graphql.js';
+import { unwrapWith } from './results.js';
 import { type CrmLogger, type CrmRequestOptions, createTransport, type OperationInfo } from './transport.js';
 
 export { CrmAuthError, CrmError, type CrmErrorOptions, CrmGraphQLError, CrmNetworkError, CrmRateLimitError } from './errors.js';
-export * from './generated/errors.js';
 export type {
   CaptureLeadInput,
   MeQuery,
@@ -43,9 +50,24 @@ export {
   type ResultErrorFields,
   type ResultErrorTypename,
   type Success,
-  unwrap,
   type ValidationIssue,
 } from './results.js';
+// The error members the storefront's operations can return (captureLead, trackInteraction,
+// updateMyProfile); the admin client's others (points, merges, money) are not shipped to pages.
+export { CrmConflictError, CrmForbiddenError, CrmIdempotencyConflictError, CrmNotFoundError, CrmValidationError };
+
+/**
+ * Returns the success member of a result union, or throws its error member as its class
+ * ({@link CrmValidationError} with `issues`, {@link CrmNotFoundError}, {@link CrmForbiddenError},
+ * {@link CrmConflictError}, {@link CrmIdempotencyConflictError}), carrying the request id.
+ */
+export const unwrap = unwrapWith({
+  ConflictError: CrmConflictError,
+  ForbiddenError: CrmForbiddenError,
+  IdempotencyConflictError: CrmIdempotencyConflictError,
+  NotFoundError: CrmNotFoundError,
+  ValidationError: CrmValidationError,
+});
 export type { CrmLogger, CrmRequestOptions } from './transport.js';
 
 /** Options of {@link createStorefrontClient}. */

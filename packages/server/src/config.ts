@@ -69,6 +69,8 @@ const Env = z.object({
   /** Query-cost budget per API key: bucket size (points) and restore rate (points a second). */
   COST_BUCKET_SIZE: z.coerce.number().int().positive().default(10_000),
   COST_RESTORE_RATE: z.coerce.number().int().positive().default(500),
+  /** 0: no query-cost budget (no charge, no `extensions.cost`), e.g. behind a gateway that meters itself, and in benchmarks. */
+  COST_BUDGET: z.enum(['0', '1', 'true', 'false']).default('1'),
   /** Prefix of the rate-limit keys in Redis (instances sharing limits use the same prefix). */
   RATE_LIMIT_PREFIX: z.string().min(1).default('crm:rl'),
   /** Parser and document limits, enforced before execution (tokens before parsing). */
@@ -125,6 +127,8 @@ export type Config = {
     anonymousPerIp: number;
     costBucketSize: number;
     costRestoreRate: number;
+    /** COST_BUDGET: charge queries their cost and report it (default on). */
+    costBudget: boolean;
     keyPrefix: string;
     maxTokens: number;
     maxAliases: number;
@@ -206,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       anonymousPerIp: e.RATE_LIMIT_ANONYMOUS_PER_IP,
       costBucketSize: e.COST_BUCKET_SIZE,
       costRestoreRate: e.COST_RESTORE_RATE,
+      costBudget: flag(e.COST_BUDGET),
       keyPrefix: e.RATE_LIMIT_PREFIX,
       maxTokens: e.MAX_QUERY_TOKENS,
       maxAliases: e.MAX_QUERY_ALIASES,

@@ -170,7 +170,7 @@ export function limitsPlugin(services: Services, limits: Limits, graphqlEndpoint
     },
     async onExecute({ args }) {
       const ctx = args.contextValue as Context & { request?: Request };
-      if (ctx.viewer.kind === 'anonymous') return;
+      if (ctx.viewer.kind === 'anonymous' || !services.config.limits.costBudget) return;
       const { complexity } = complexityFromQuery(args.document, {
         schema: args.schema,
         ctx,

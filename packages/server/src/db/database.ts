@@ -220,7 +220,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (fresh && !inMemory) opts.onProgress?.(`creating the embedded database in ${dataDir}`);
   const lite = await PGlite.create(
     dataDir,
-    fresh ? { loadDataDir: await loadTemplate(opts.migrate === false ? 'empty' : 'migrated') } : {},
+    fresh ? { loadDataDir: await loadTemplate(opts.migrate === false || opts.migrate === 'check' ? 'empty' : 'migrated') } : {},
   );
   const sql: SqlRunner = {
     exec: async (s) => {

@@ -16,7 +16,8 @@ let key: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   key = (await createShop(db.prisma, { name: 'Traced' })).secretKey;
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEBHOOKS: '0' });
+  // Every request reads the database here (no cached count): each trace must show its SQL spans.
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEBHOOKS: '0', COUNT_CACHE_MS: '0' });
   app = buildApp({
     config,
     database: db,

@@ -227,6 +227,29 @@ registerExportSection({
   },
 });
 
+registerExportSection({
+  key: 'leadLosses',
+  tables: ['LeadLoss'],
+  description: 'Times the customer, as a lead, was recorded lost or disqualified (reason, note, stage reached), and when they came back.',
+  pages: (db, scope, after) => byId((a) => db.leadLoss.findMany(a), of)(db, scope, after),
+});
+registerExportSection({
+  key: 'auditLog',
+  tables: ['AuditEntry'],
+  description: 'Audit entries about the customer: which operation changed which fields of their records, when, and who acted (values are redacted after erasure).',
+  pages: async (db, scope, after) => {
+    const rows = await db.auditEntry.findMany({
+      where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
+      orderBy: { id: 'asc' },
+      take: EXPORT_PAGE,
+    });
+    return {
+      items: rows.map(({ shopId: _s, id, ...e }) => ({ ...e, id: String(id) })),
+      next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
+    };
+  },
+});
+
 /** Resolves the customer (following merges) and the ids its history is filed under. */
 export async function exportScope(db: ScopedDb, id: string, path: string[] = ['id']): Promise<ExportScope> {
   const c = isUuid(id) ? await getCustomer(db, id, true) : null;

@@ -31,7 +31,10 @@ builder.mutationFields((t) => ({
       const shopId = shopIdOf(ctx);
       const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
       if (input.confirmSlug !== shop.slug) throw ValidationError.field(['input', 'confirmSlug'], "Does not match the shop's slug");
-      return redactShop(ctx.services.database.prisma, shopId);
+      const done = await redactShop(ctx.services.database.prisma, shopId);
+      // Its keys are gone: this instance stops accepting them now (others on SHOP_REDACTED).
+      ctx.services.caches?.apiKeys?.invalidate(shopId);
+      return done;
     },
   }),
 }));

@@ -66,7 +66,9 @@ export async function redactShop(prisma: PrismaClient, shopId: string): Promise<
         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
         WHERE c.table_schema = current_schema() AND c.column_name = 'shopId' AND t.table_type = 'BASE TABLE'
         ORDER BY c.table_name`;
-      for (const { table_name } of tables) {
+      // The audit log last: the row trigger records the deletes of the other tables in it.
+      const ordered = [...tables].sort((a, b) => Number(a.table_name === 'AuditEntry') - Number(b.table_name === 'AuditEntry'));
+      for (const { table_name } of ordered) {
         if (KEPT_ON_SHOP_ERASURE.has(table_name)) continue;
         // Table names come from the catalogue, not from input; the shop id is a bound parameter.
         await tx.$executeRawUnsafe(`DELETE FROM "${table_name.replaceAll('"', '""')}" WHERE "shopId" = $1::uuid`, shopId);
