@@ -63,7 +63,10 @@ describe.skipIf(testBackend() !== 'postgres')('database outage (PostgreSQL behin
     const u = new URL(direct.url!);
     u.port = String(port);
     viaProxy = await openDatabase({ url: u.toString(), migrate: false, poolSize: 3, onPoolError: () => {} });
-    const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', WEBHOOKS: '0', COUNT_CACHE_MS: '0' }), unavailableRetryAfterSeconds: 7 };
+    const config = {
+      ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', WEBHOOKS: '0', COUNT_CACHE_MS: '0' }),
+      unavailableRetryAfterSeconds: 7,
+    };
     const logger = createLogger('info', (l) => lines.push(JSON.parse(l)));
     app = buildApp({ config, database: viaProxy, logger, tokenSecret: randomBytes(32).toString('hex') });
     secretKey = (await createShop(direct.prisma, { name: 'Outage' })).secretKey;

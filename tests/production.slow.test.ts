@@ -51,8 +51,16 @@ function startProduction(): Promise<{ url: string; output: () => string }> {
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d;
-      const m = /"msg":"listening","url":"(http:\/\/[^"]+)\/graphql"/.exec(out);
-      if (m) resolve({ url: m[1]!, output: () => out });
+      // The structured log line {"msg":"listening","url":"http://…/graphql"} (any key order).
+      for (const line of out.split('\n')) {
+        let entry: { msg?: string; url?: string } | null = null;
+        try {
+          entry = line.startsWith('{') ? JSON.parse(line) : null;
+        } catch {
+          // a line still arriving
+        }
+        if (entry?.msg === 'listening' && entry.url) resolve({ url: entry.url.replace(/\/graphql$/, ''), output: () => out });
+      }
     };
     child!.stdout!.on('data', onData);
     child!.stderr!.on('data', onData);
