@@ -13,7 +13,8 @@ const declarationOf = (f: GraphQLField<unknown, unknown>) =>
   (f.extensions as { pothosOptions?: { authScopes?: ScopeDeclaration } }).pothosOptions?.authScopes ?? {};
 const rows: string[] = [];
 for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
-  for (const f of Object.values(type?.getFields() ?? {})) rows.push(`| ${type?.name} | \`${f.name}\` | ${describeDeclaration(declarationOf(f))} |`);
+  for (const f of Object.values(type?.getFields() ?? {}))
+    rows.push(`| ${type?.name} | \`${f.name}\` | ${describeDeclaration(declarationOf(f))} |`);
 }
 const file = join(import.meta.dirname, '../../../docs/authorization.md');
 const doc = readFileSync(file, 'utf8');

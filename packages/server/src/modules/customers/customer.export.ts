@@ -236,7 +236,8 @@ registerExportSection({
 registerExportSection({
   key: 'auditLog',
   tables: ['AuditEntry'],
-  description: 'Audit entries about the customer: which operation changed which fields of their records, when, and who acted (values are redacted after erasure).',
+  description:
+    'Audit entries about the customer: which operation changed which fields of their records, when, and who acted (values are redacted after erasure).',
   pages: async (db, scope, after) => {
     const rows = await db.auditEntry.findMany({
       where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
