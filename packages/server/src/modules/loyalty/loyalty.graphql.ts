@@ -25,29 +25,28 @@ import { adjustPoints, earnPoints, expirePoints, InsufficientPointsError, type M
 // Freshness and loaders
 
 /** Folds the shop's new orders / interactions into metrics and points once per request, before loyalty reads. */
-const ensureFresh = (ctx: Context, shopId: string) =>
-  perRequest(ctx, 'loyalty.fresh', () => refreshLoyalty(ctx.services.database.prisma, shopId));
+const ensureFresh = (ctx: Context) => perRequest(ctx, 'loyalty.fresh', () => refreshLoyalty(ctx.shop));
 const settings = (ctx: Context) => perRequest(ctx, 'loyalty.settings', () => getLoyaltySettings(ctx.db));
 
 type MetricsRow = CustomerMetrics & { id: string };
-const metricsLoader = (ctx: Context, shopId: string) =>
+const metricsLoader = (ctx: Context) =>
   loader<MetricsRow>(ctx, 'loyalty.metrics', async (ids) => {
-    await ensureFresh(ctx, shopId);
+    await ensureFresh(ctx);
     const rows = await ctx.db.customerMetrics.findMany({ where: { customerId: { in: [...ids] } } });
     return rows.map((r) => ({ ...r, id: r.customerId }));
   });
 
-const evidenceLoader = (ctx: Context, shopId: string) =>
+const evidenceLoader = (ctx: Context) =>
   loader<{ id: string; facts: Fact[] }>(ctx, 'loyalty.evidence', async (ids) => {
-    const facts = await loadEvidence(ctx.services.database.prisma, shopId, ids);
+    const facts = await loadEvidence(ctx.sql, ids);
     const by = new Map<string, Fact[]>(ids.map((id) => [id, []]));
     for (const f of facts) by.get(f.customerId)?.push(f);
     return [...by].map(([id, facts]) => ({ id, facts }));
   });
 
-const accountLoader = (ctx: Context, shopId: string) =>
+const accountLoader = (ctx: Context) =>
   loader<PointsAccount & { id: string }>(ctx, 'loyalty.accounts', async (ids) => {
-    await ensureFresh(ctx, shopId);
+    await ensureFresh(ctx);
     const rows = await ctx.db.pointsAccount.findMany({ where: { customerId: { in: [...ids] } } });
     return rows.map((r) => ({ ...r, id: r.customerId }));
   });
@@ -114,8 +113,7 @@ const IndicatorRef = builder.objectRef<IndicatorView>('LoyaltyIndicatorScore').i
       type: [FactRef],
       description: 'The facts counted, newest first (at most 10; loaded for a whole list of customers at once).',
       resolve: async (i, _a, ctx) => {
-        const shopId = shopIdOf(ctx);
-        const row = await evidenceLoader(ctx, shopId).load(i.customerId);
+        const row = await evidenceLoader(ctx).load(i.customerId);
         return (row?.facts ?? []).filter((f) => f.indicator === i.indicator);
       },
     }),
@@ -265,8 +263,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
     description:
       'Loyalty score with its indicators and facts, RFM, values and churn warning; null until computed (recomputeLoyalty). Secret key with loyalty:read.',
     resolve: async (c, _a, ctx) => {
-      const shopId = shopIdOf(ctx);
-      const [row, s] = await Promise.all([metricsLoader(ctx, shopId).load(c.id), settings(ctx)]);
+      const [row, s] = await Promise.all([metricsLoader(ctx).load(c.id), settings(ctx)]);
       return row ? { row, settings: s } : null;
     },
   }),
@@ -275,8 +272,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
     type: PointsRef,
     description: 'Points balance, tier and ledger. Secret key with loyalty:read.',
     resolve: async (c, _a, ctx) => {
-      const shopId = shopIdOf(ctx);
-      const [account, s] = await Promise.all([accountLoader(ctx, shopId).load(c.id), settings(ctx)]);
+      const [account, s] = await Promise.all([accountLoader(ctx).load(c.id), settings(ctx)]);
       return { customerId: c.id, account, settings: s };
     },
   }),
@@ -466,11 +462,10 @@ builder.queryFields((t) => ({
       'Repurchase rate, complaint rate, average order value, churn rate, leads and conversions per source, lifecycle funnel and loyalty score distribution over [from, to) (at most 10 years). Secret key with loyalty:read.',
     args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
     resolve: async (_r, { from, to }, ctx) => {
-      const shopId = shopIdOf(ctx);
       if (from >= to) throw ValidationError.field(['to'], 'Must be after from');
       if (to.getTime() - from.getTime() > 3653 * 86_400_000) throw ValidationError.field(['to'], 'At most 10 years');
-      await ensureFresh(ctx, shopId);
-      return { ...(await shopKpis(ctx.services.database.prisma, shopId, from, to)), from, to };
+      await ensureFresh(ctx);
+      return { ...(await shopKpis(ctx.sql, from, to)), from, to };
     },
   }),
   loyaltySettings: t.field({
@@ -609,9 +604,8 @@ builder.mutationFields((t) => ({
       'Recomputes every customer’s loyalty metrics now (one set-based statement; new RFM quintile boundaries). Owners / managers / system only.',
     errors: direct('RecomputeLoyalty'),
     resolve: async (_r, _a, ctx) => {
-      const { shopId } = write(ctx);
-      await refreshLoyalty(ctx.services.database.prisma, shopId);
-      return recomputeLoyalty(ctx.services.database.prisma, shopId);
+      await refreshLoyalty(ctx.shop);
+      return recomputeLoyalty(ctx.shop);
     },
   }),
   updateLoyaltySettings: t.field({
@@ -633,8 +627,8 @@ builder.mutationFields((t) => ({
     errors: direct('RedeemPoints', [InsufficientPointsError]),
     args: { input: t.arg({ type: RedeemPointsInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
-      const { db, shopId } = write(ctx);
-      await ensureFresh(ctx, shopId);
+      const { db } = write(ctx);
+      await ensureFresh(ctx);
       return redeemPoints(db, { ...input, customerId: input.customerId.id });
     },
   }),
