@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError, VersionC
 import type { Customer, FollowUp, FollowUpDoubt, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, ContactChannel } from '../../generated/prisma/enums.ts';
 import { parseInput } from '../common/validate.ts';
-import { getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
+import { getCustomer, isUuid, type MergeStep } from '../customers/customer.service.ts';
 import { emitEvent } from '../events/event.service.ts';
 import { type MarkLostInput, markLeadLostTx } from '../leads/lead-loss.service.ts';
 import { amountSchema, fromCents } from '../orders/money.ts';
@@ -398,8 +398,8 @@ export async function resolveDoubt(db: ScopedDb, a: Access, id: string, resoluti
 }
 
 // A merge moves the duplicate's follow-ups, doubts and lead history to the survivor.
-registerMergeStep(async (t, survivorId, duplicateId) => {
+export const mergeFollowUps: MergeStep = async (t, survivorId, duplicateId) => {
   await t.followUp.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
   await t.followUpDoubt.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
   await t.leadAssignment.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
-});
+};

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, ValidationError, VersionConflictError } f
 import { Prisma, type PrismaClient, type Segment } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
-import { registerEraseStep } from '../customers/customer.service.ts';
+import type { EraseStep } from '../customers/customer.service.ts';
 import { emitEvent } from '../events/event.service.ts';
 import { countMatching, decodeMemberCursor, diffSql, encodeMemberCursor, pageMatching } from './segment.compile.ts';
 import { parseRule, printRule, type Rule } from './segment.rule.ts';
@@ -277,7 +277,7 @@ export function createSegmentScheduler(opts: { prisma: PrismaClient; logger: Log
 
 // Erasure: the memberships go by cascade with the customer; say so to subscribers (SEGMENT_LEFT,
 // in the erasure's transaction) and keep memberCount right without waiting for a refresh.
-registerEraseStep(async (t, customerId) => {
+export const eraseSegmentMemberships: EraseStep = async (t, customerId) => {
   const rows = await t.segmentMember.findMany({
     where: { customerId },
     select: { segment: { select: { id: true, name: true, updatedAt: true } } },
@@ -290,4 +290,4 @@ registerEraseStep(async (t, customerId) => {
       payload: { segmentId: segmentGid(seg.id), customerId: encodeGlobalID('Customer', customerId), segmentName: seg.name },
     });
   }
-});
+};
