@@ -7,6 +7,8 @@
  * customer. Seeding is set-based SQL (generate_series). Nothing here asserts on timings.
  */
 import type { Database } from '../packages/server/src/db/database.ts';
+import { shopBound } from '../packages/server/src/db/shop-bound.ts';
+import { tenantSql } from '../packages/server/src/db/tenant-sql.ts';
 import { Prisma } from '../packages/server/src/generated/prisma/client.ts';
 import { kpiSql, recomputeCustomers, recomputeLoyalty, shopKpis } from '../packages/server/src/modules/loyalty/loyalty.service.ts';
 import { DEFAULT_LOYALTY } from '../packages/server/src/modules/loyalty/loyalty.settings.ts';
@@ -116,7 +118,7 @@ export async function runLoyalty(opts: LoyaltyOptions): Promise<LoyaltyResult> {
 
     const now = new Date();
     let t = performance.now();
-    await recomputeLoyalty(db.prisma, seeded.shopId, now);
+    await recomputeLoyalty(shopBound(db.prisma, seeded.shopId), now);
     const coldMs = since(t);
     log(`first full recompute (inserts every row): ${coldMs} ms`);
     const moduleMs: number[] = [];
@@ -127,7 +129,7 @@ export async function runLoyalty(opts: LoyaltyOptions): Promise<LoyaltyResult> {
       await db.sql.query(raw.text, raw.values as unknown[]);
       rawMs.push(since(t));
       t = performance.now();
-      await recomputeLoyalty(db.prisma, seeded.shopId, now);
+      await recomputeLoyalty(shopBound(db.prisma, seeded.shopId), now);
       moduleMs.push(since(t));
       log(`round ${i + 1}: module ${moduleMs.at(-1)} ms, raw ${rawMs.at(-1)} ms`);
     }
@@ -135,7 +137,7 @@ export async function runLoyalty(opts: LoyaltyOptions): Promise<LoyaltyResult> {
     const one = (await db.sql.query<{ id: string }>(`SELECT id FROM "Customer" WHERE "shopId" = $1::uuid LIMIT 1`, [seeded.shopId]))[0]
       ?.id as string;
     t = performance.now();
-    await recomputeCustomers(db.prisma, seeded.shopId, [one], now);
+    await recomputeCustomers(shopBound(db.prisma, seeded.shopId), [one], now);
     const oneCustomerMs = since(t);
 
     const from = new Date(now.getTime() - 365 * 86_400_000);
@@ -147,7 +149,7 @@ export async function runLoyalty(opts: LoyaltyOptions): Promise<LoyaltyResult> {
       await db.sql.query(kq.text, kq.values as unknown[]);
       kRaw.push(since(t));
       t = performance.now();
-      await shopKpis(db.prisma, seeded.shopId, from, now);
+      await shopKpis(tenantSql(db.prisma, seeded.shopId), from, now);
       kModule.push(since(t));
     }
 

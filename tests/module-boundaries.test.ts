@@ -29,13 +29,10 @@ const occurrences = (pattern: RegExp) =>
     }, {});
 
 /**
- * The set-based loyalty and segment services still take the base client and a shop id (they run
- * tenantSql / tenantWrite inside their own transactions, and the schedulers call them without a
- * request). Their resolvers are the last to hand that client over: this ratchet only shrinks.
+ * The one exception (services that run set-based SQL in their own transactions take `ctx.shop`, a
+ * ShopBound from db/shop-bound.ts, whose transactions hand out only shop-bound doors).
  */
 const REMAINING_UNSCOPED: Record<string, number> = {
-  'loyalty/loyalty.graphql.ts': 5,
-  'segments/segment.graphql.ts': 4,
   // Erasing a whole shop deletes from every table with a shopId column (listed from the catalogue,
   // the shop id bound): the one operation whose scope is the shop itself.
   'shops/shop.graphql.ts': 1,

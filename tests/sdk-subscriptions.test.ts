@@ -6,7 +6,7 @@ import { CrmAuthError, CrmGraphQLError, createCrmClient } from '../packages/sdk/
 import { buildApp } from '../packages/server/src/app.ts';
 import { forShop } from '../packages/server/src/db/tenant.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
-import { SYSTEM } from '../packages/server/src/modules/follow-ups/follow-up.access.ts';
+import { SYSTEM } from '../packages/server/src/modules/follow-ups/follow-up.policy.ts';
 import { createFollowUp } from '../packages/server/src/modules/follow-ups/follow-up.service.ts';
 import { createTestApp, globalId, type TestApp } from '../packages/server/src/testing.ts';
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { forShop, type ScopedDb } from './db/tenant.ts';
-import { type TenantSql, tenantSql } from './db/tenant-sql.ts';
+import { type ShopBound, shopBound } from './db/shop-bound.ts';
+import type { ScopedDb } from './db/tenant.ts';
+import type { TenantSql } from './db/tenant-sql.ts';
 import { UnauthenticatedError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { type ApiKeyCache, findActiveKey, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
@@ -49,6 +50,12 @@ export type Context = {
   db: ScopedDb;
   /** Raw SQL reads bound to the viewer's shop (db/tenant-sql.ts): rows of other shops never come back. */
   sql: TenantSql;
+  /**
+   * The viewer's shop as one object (`db`, `sql` and shop-bound transactions with raw reads and
+   * set-based writes): for services that run set-based SQL in their own transactions (loyalty,
+   * segments). Modules never see the unscoped client.
+   */
+  shop: ShopBound;
   /** The caller's IP address (X-Forwarded-For first hop with TRUST_PROXY=1, else the socket's); null when unknown. */
   clientIp: string | null;
   /** What the shop lets its agents do (Shop.settings.authorization.agentsMay); loaded once per request, when asked. */
@@ -66,14 +73,16 @@ export function createContextInner(
   userAgent: string | null = null,
 ): Context {
   const shopId = viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId;
-  const db = forShop(services.database.prisma, shopId);
+  const shop = shopBound(services.database.prisma, shopId);
+  const db = shop.db;
   let grants: Promise<readonly AgentGrant[]> | null = null;
   return {
     requestId,
     viewer,
     services,
     db,
-    sql: tenantSql(services.database.prisma, shopId),
+    sql: shop.sql,
+    shop,
     clientIp,
     agentGrants: () => {
       grants ??= db.shop.findFirst({ select: { settings: true } }).then((s) => agentGrantsFrom(s?.settings));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopBound } from './db/shop-bound.ts';
 import { forShop } from './db/tenant.ts';
 import * as customers from './modules/customers/customer.service.ts';
 import { updateLoyaltySettings } from './modules/loyalty/loyalty.settings.ts';
@@ -81,7 +82,7 @@ describe.skipIf(!postgres)('two instances running every background pass at once'
       { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` },
       { allowHttp: true, allowPrivate: true },
     );
-    const segment = await createSegment(tdb.prisma, db, shopId, { name: 'Partners', rule: parseRule('stage = PARTNER') });
+    const segment = await createSegment(shopBound(tdb.prisma, shopId), { name: 'Partners', rule: parseRule('stage = PARTNER') });
     // A customer crossing into churn risk HIGH gets one retention follow-up (loyalty passes).
     await updateLoyaltySettings(db, { churn: { createFollowUp: true, followUpDueDays: 2 } });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { shopBound } from './db/shop-bound.ts';
 import { forShop } from './db/tenant.ts';
 import { fakeCustomer } from './demo-data.ts';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
@@ -61,15 +62,15 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string, progress?
   );
   // Loyalty metrics, points from the orders and actions, churn warnings: so `pnpm start` shows them.
   progress?.('seeding the demo shop: loyalty points, tiers and saved segments');
-  await refreshLoyalty(prisma, created.shop.id);
-  await recomputeLoyalty(prisma, created.shop.id);
+  await refreshLoyalty(shopBound(prisma, created.shop.id));
+  await recomputeLoyalty(shopBound(prisma, created.shop.id));
   // A few saved segments (materialised now, refreshed by the server as data changes).
   for (const [name, rule] of [
     ['Repeat and loyal buyers', 'stage IN (REPEAT, LOYAL) AND orders.count >= 2'],
     ['At risk of churning', 'churnRisk IN (MEDIUM, HIGH)'],
     ['Open leads', 'stage IN (SUSPECT, PROSPECT) AND orders.count = 0'],
   ] as const) {
-    await createSegment(prisma, db, created.shop.id, { name, rule: parseRule(rule) });
+    await createSegment(shopBound(prisma, created.shop.id), { name, rule: parseRule(rule) });
   }
   const keys = { shop: created.shop, secretKey: created.secretKey, publishableKey: created.publishableKey };
   writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });

@@ -7,7 +7,7 @@ import { AppError, ValidationError } from '../../errors.ts';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
-import { isUuid, registerEraseStep } from '../customers/customer.service.ts';
+import { isUuid } from '../customers/customer.service.ts';
 
 /**
  * The audit log (docs/audit.md). Two kinds of entries, both with the actor and the operation:
@@ -196,8 +196,6 @@ export async function redactAuditFor(t: ScopedTx, customerId: string): Promise<v
     data: { changes: Prisma.DbNull, redacted: true },
   });
 }
-
-registerEraseStep(redactAuditFor);
 
 /** Prunes every shop's audit log every `intervalMs` (0 = never) when `retentionDays` > 0. */
 export function createAuditRetentionScheduler(opts: { prisma: PrismaClient; logger: Logger; retentionDays: number; intervalMs: number }) {

@@ -14,7 +14,7 @@ import { getCustomer, isUuid } from './customer.service.ts';
  * everything held about a person, built from SECTIONS. Each section names the tables it covers;
  * a test enumerates every table with a customer reference (foreign key to Customer or a
  * `customerId` column) from information_schema and fails when one is not covered, so a module that
- * adds such a table registers its section with `registerExportSection`.
+ * adds such a table adds its section to the list in modules/registry.ts.
  *
  * A section is either a value (`load`) or a list read in keyset pages (`pages`), so the HTTP
  * variant (GET /customers/{id}/export, GET /me/export) streams long histories without holding
@@ -73,159 +73,165 @@ function byId<T extends { id: string }>(
 // The core sections.
 const of = (scope: ExportScope) => ({ customerId: { in: scope.customerIds } });
 
-registerExportSection({
-  key: 'profile',
-  tables: ['Customer'],
-  description: 'The profile (identifiers, contact data, subjective facet, source, owner, stage), and the profiles merged into it.',
-  load: async (db, scope) => {
-    const rows = await db.customer.findMany({ where: { id: { in: scope.customerIds } } });
-    const main = rows.find((r) => r.id === scope.customerId);
-    const referrals = await db.customer.findMany({ where: { sourceReferrerId: scope.customerId }, select: { id: true, createdAt: true } });
-    return {
-      ...(main ? clean(main) : {}),
-      mergedProfiles: rows.filter((r) => r.id !== scope.customerId).map(clean),
-      referredCustomerIds: referrals.map((r) => r.id),
-    };
+/** The core sections, in document order (registered by the composition root, modules/registry.ts). */
+export const CORE_EXPORT_SECTIONS: ExportSection[] = [
+  {
+    key: 'profile',
+    tables: ['Customer'],
+    description: 'The profile (identifiers, contact data, subjective facet, source, owner, stage), and the profiles merged into it.',
+    load: async (db, scope) => {
+      const rows = await db.customer.findMany({ where: { id: { in: scope.customerIds } } });
+      const main = rows.find((r) => r.id === scope.customerId);
+      const referrals = await db.customer.findMany({
+        where: { sourceReferrerId: scope.customerId },
+        select: { id: true, createdAt: true },
+      });
+      return {
+        ...(main ? clean(main) : {}),
+        mergedProfiles: rows.filter((r) => r.id !== scope.customerId).map(clean),
+        referredCustomerIds: referrals.map((r) => r.id),
+      };
+    },
   },
-});
-registerExportSection({
-  key: 'merges',
-  tables: ['CustomerMerge'],
-  description: 'Merges into this customer, with the snapshot of each merged profile as it was.',
-  load: async (db, scope) =>
-    (
-      await db.customerMerge.findMany({
-        where: { OR: [{ survivorId: { in: scope.customerIds } }, { mergedId: { in: scope.customerIds } }] },
-      })
-    ).map(clean),
-});
-registerExportSection({
-  key: 'tags',
-  tables: ['CustomerTag'],
-  description: 'Tags given to the customer.',
-  load: async (db, scope) =>
-    (await db.customerTag.findMany({ where: of(scope), include: { tag: { select: { name: true } } } })).map((t) => ({
-      name: t.tag.name,
-      addedAt: t.createdAt,
-    })),
-});
-registerExportSection({
-  key: 'consents',
-  tables: ['Consent'],
-  description:
-    'Current consent per channel, with its proof (wording or text version, source, IP, user agent, legal basis, double opt-in state).',
-  load: async (db, scope) =>
-    (await db.consent.findMany({ where: of(scope), orderBy: { channel: 'asc' } })).map(({ confirmationTokenHash: _h, ...c }) => clean(c)),
-});
-registerExportSection({
-  key: 'consentHistory',
-  tables: ['ConsentChange'],
-  description: 'Every consent grant, withdrawal, request and confirmation, with its proof.',
-  pages: (db, scope, after) => byId((a) => db.consentChange.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'stageHistory',
-  tables: ['StageTransition'],
-  description: 'Every lifecycle stage move.',
-  pages: (db, scope, after) => byId((a) => db.stageTransition.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'interactions',
-  tables: ['Interaction'],
-  description: 'Every recorded touchpoint (calls, emails, visits, reviews, ...), deleted ones included while they are kept.',
-  pages: (db, scope, after) => byId((a) => db.interaction.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'orders',
-  tables: ['Order', 'OrderItem'],
-  description: 'Orders with their items.',
-  pages: (db, scope, after) => byId((a) => db.order.findMany({ ...a, include: { items: true } }), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'followUps',
-  tables: ['FollowUp'],
-  description: 'Planned and done follow-ups (goal, notes, outcome).',
-  pages: (db, scope, after) => byId((a) => db.followUp.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'followUpDoubts',
-  tables: ['FollowUpDoubt'],
-  description: 'Doubts and objections raised in follow-ups, and their resolutions.',
-  pages: (db, scope, after) => byId((a) => db.followUpDoubt.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'leadAssignments',
-  tables: ['LeadAssignment'],
-  description: 'Who the customer was assigned to as a lead, and when.',
-  pages: (db, scope, after) => byId((a) => db.leadAssignment.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'segmentMemberships',
-  tables: ['SegmentMember'],
-  description: 'Saved segments the customer is in (name, rule, since).',
-  load: async (db, scope) =>
-    (await db.segmentMember.findMany({ where: of(scope), include: { segment: { select: { name: true, rule: true } } } })).map((m) => ({
-      segmentId: m.segmentId,
-      name: m.segment.name,
-      rule: m.segment.rule,
-      enteredAt: m.enteredAt,
-    })),
-});
-registerExportSection({
-  key: 'loyalty',
-  tables: ['CustomerMetrics'],
-  description: 'Loyalty metrics (RFM, values, indicators, score, churn risk) with how the score is made up.',
-  load: async (db, scope) => {
-    const m = await db.customerMetrics.findUnique({ where: { customerId: scope.customerId } });
-    if (!m) return null;
-    const settings = await getLoyaltySettings(db);
-    return {
-      ...clean(m),
-      explanation: {
-        indicators: indicatorScores(m as never, settings),
-        churnReasons: m.churnReasons,
-        rfm: 'recency, frequency and monetary quintile scores (1-5) within the shop; 0 = never bought',
-      },
-    };
+  {
+    key: 'merges',
+    tables: ['CustomerMerge'],
+    description: 'Merges into this customer, with the snapshot of each merged profile as it was.',
+    load: async (db, scope) =>
+      (
+        await db.customerMerge.findMany({
+          where: { OR: [{ survivorId: { in: scope.customerIds } }, { mergedId: { in: scope.customerIds } }] },
+        })
+      ).map(clean),
   },
-});
-registerExportSection({
-  key: 'points',
-  tables: ['PointsAccount'],
-  description: 'Points balance, points earned over time and tier.',
-  load: async (db, scope) => {
-    const a = await db.pointsAccount.findUnique({ where: { customerId: scope.customerId } });
-    return a ? clean(a) : null;
+  {
+    key: 'tags',
+    tables: ['CustomerTag'],
+    description: 'Tags given to the customer.',
+    load: async (db, scope) =>
+      (await db.customerTag.findMany({ where: of(scope), include: { tag: { select: { name: true } } } })).map((t) => ({
+        name: t.tag.name,
+        addedAt: t.createdAt,
+      })),
   },
-});
-registerExportSection({
-  key: 'pointsMovements',
-  tables: ['PointsMovement'],
-  description: 'Every points movement (earned, redeemed, expired, adjusted).',
-  pages: (db, scope, after) => byId((a) => db.pointsMovement.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'tierChanges',
-  tables: ['TierChange'],
-  description: 'Every tier change.',
-  pages: (db, scope, after) => byId((a) => db.tierChange.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
-  key: 'events',
-  tables: ['Event'],
-  description: 'Change events about the customer still kept in the outbox (ids and facts).',
-  pages: async (db, scope, after) => {
-    const rows = await db.event.findMany({
-      where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
-      orderBy: { id: 'asc' },
-      take: EXPORT_PAGE,
-    });
-    return {
-      items: rows.map((e) => ({ id: String(e.id), type: e.type, payload: e.payload, createdAt: e.createdAt })),
-      next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
-    };
+  {
+    key: 'consents',
+    tables: ['Consent'],
+    description:
+      'Current consent per channel, with its proof (wording or text version, source, IP, user agent, legal basis, double opt-in state).',
+    load: async (db, scope) =>
+      (await db.consent.findMany({ where: of(scope), orderBy: { channel: 'asc' } })).map(({ confirmationTokenHash: _h, ...c }) => clean(c)),
   },
-});
+  {
+    key: 'consentHistory',
+    tables: ['ConsentChange'],
+    description: 'Every consent grant, withdrawal, request and confirmation, with its proof.',
+    pages: (db, scope, after) => byId((a) => db.consentChange.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'stageHistory',
+    tables: ['StageTransition'],
+    description: 'Every lifecycle stage move.',
+    pages: (db, scope, after) => byId((a) => db.stageTransition.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'interactions',
+    tables: ['Interaction'],
+    description: 'Every recorded touchpoint (calls, emails, visits, reviews, ...), deleted ones included while they are kept.',
+    pages: (db, scope, after) => byId((a) => db.interaction.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'orders',
+    tables: ['Order', 'OrderItem'],
+    description: 'Orders with their items.',
+    pages: (db, scope, after) => byId((a) => db.order.findMany({ ...a, include: { items: true } }), of)(db, scope, after),
+  },
+  {
+    key: 'followUps',
+    tables: ['FollowUp'],
+    description: 'Planned and done follow-ups (goal, notes, outcome).',
+    pages: (db, scope, after) => byId((a) => db.followUp.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'followUpDoubts',
+    tables: ['FollowUpDoubt'],
+    description: 'Doubts and objections raised in follow-ups, and their resolutions.',
+    pages: (db, scope, after) => byId((a) => db.followUpDoubt.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'leadAssignments',
+    tables: ['LeadAssignment'],
+    description: 'Who the customer was assigned to as a lead, and when.',
+    pages: (db, scope, after) => byId((a) => db.leadAssignment.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'segmentMemberships',
+    tables: ['SegmentMember'],
+    description: 'Saved segments the customer is in (name, rule, since).',
+    load: async (db, scope) =>
+      (await db.segmentMember.findMany({ where: of(scope), include: { segment: { select: { name: true, rule: true } } } })).map((m) => ({
+        segmentId: m.segmentId,
+        name: m.segment.name,
+        rule: m.segment.rule,
+        enteredAt: m.enteredAt,
+      })),
+  },
+  {
+    key: 'loyalty',
+    tables: ['CustomerMetrics'],
+    description: 'Loyalty metrics (RFM, values, indicators, score, churn risk) with how the score is made up.',
+    load: async (db, scope) => {
+      const m = await db.customerMetrics.findUnique({ where: { customerId: scope.customerId } });
+      if (!m) return null;
+      const settings = await getLoyaltySettings(db);
+      return {
+        ...clean(m),
+        explanation: {
+          indicators: indicatorScores(m as never, settings),
+          churnReasons: m.churnReasons,
+          rfm: 'recency, frequency and monetary quintile scores (1-5) within the shop; 0 = never bought',
+        },
+      };
+    },
+  },
+  {
+    key: 'points',
+    tables: ['PointsAccount'],
+    description: 'Points balance, points earned over time and tier.',
+    load: async (db, scope) => {
+      const a = await db.pointsAccount.findUnique({ where: { customerId: scope.customerId } });
+      return a ? clean(a) : null;
+    },
+  },
+  {
+    key: 'pointsMovements',
+    tables: ['PointsMovement'],
+    description: 'Every points movement (earned, redeemed, expired, adjusted).',
+    pages: (db, scope, after) => byId((a) => db.pointsMovement.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'tierChanges',
+    tables: ['TierChange'],
+    description: 'Every tier change.',
+    pages: (db, scope, after) => byId((a) => db.tierChange.findMany(a), of)(db, scope, after),
+  },
+  {
+    key: 'events',
+    tables: ['Event'],
+    description: 'Change events about the customer still kept in the outbox (ids and facts).',
+    pages: async (db, scope, after) => {
+      const rows = await db.event.findMany({
+        where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
+        orderBy: { id: 'asc' },
+        take: EXPORT_PAGE,
+      });
+      return {
+        items: rows.map((e) => ({ id: String(e.id), type: e.type, payload: e.payload, createdAt: e.createdAt })),
+        next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
+      };
+    },
+  },
+];
 
 registerExportSection({
   key: 'leadLosses',

@@ -712,7 +712,7 @@ export function registerEraseStep(step: EraseStep) {
 
 /**
  * Steps other modules add to a merge (moving their rows from the duplicate to the survivor), run in
- * the merge's transaction. Orders, interactions and follow-ups register theirs.
+ * the merge's transaction. The list, in order, is in modules/registry.ts (the composition root).
  */
 export type MergeStep = (tx: ScopedTx, survivorId: string, duplicateId: string) => Promise<void>;
 const mergeSteps: MergeStep[] = [];

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { createTestApp, globalId, type TestApp } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
-import { SYSTEM } from '../follow-ups/follow-up.access.ts';
+import { SYSTEM } from '../follow-ups/follow-up.policy.ts';
 import * as followUps from '../follow-ups/follow-up.service.ts';
 import { notifyDueFollowUps } from '../follow-ups/follow-up-due.ts';
 import { deleteInteraction, recordInteraction, updateInteraction } from '../interactions/interaction.service.ts';

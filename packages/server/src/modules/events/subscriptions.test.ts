@@ -11,7 +11,7 @@ import { schema } from '../../schema.ts';
 import { createTestDatabase, globalId, type TestDatabase, testBackend } from '../../testing.ts';
 import { createApiKey } from '../auth/api-key.service.ts';
 import * as customers from '../customers/customer.service.ts';
-import { SYSTEM } from '../follow-ups/follow-up.access.ts';
+import { SYSTEM } from '../follow-ups/follow-up.policy.ts';
 import { createFollowUp } from '../follow-ups/follow-up.service.ts';
 import { captureLead } from '../interactions/storefront.service.ts';
 import { type CreatedShop, createShop } from '../shops/shop.service.ts';

@@ -2,7 +2,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import { ValidationError } from '../../errors.ts';
 import { AFTER, EventRef, parseAfter, stream } from '../events/event.graphql.ts';
-import { gidOf } from './follow-up.access.ts';
+import { gidOf } from './follow-up.policy.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

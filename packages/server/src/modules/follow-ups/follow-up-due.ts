@@ -2,7 +2,7 @@ import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
-import { emitEvents, gidOf } from './follow-up.access.ts';
+import { emitEvents, gidOf } from './follow-up.policy.ts';
 
 /**
  * FOLLOW_UP_DUE: emitted once when a PLANNED follow-up's dueAt passes.

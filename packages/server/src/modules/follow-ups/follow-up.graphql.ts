@@ -5,8 +5,10 @@ import { COMMON_ERRORS } from '../common/common.type.ts';
 import { checkPageSize } from '../common/graphql-helpers.ts';
 import { ContactChannelEnum, CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
 import { LeadLossFieldsInput } from '../leads/lead-loss.enums.ts';
-import { LEAD_STAGES, POOL_WHERE } from './follow-up.access.ts';
+import * as agenda from './follow-up.agenda.ts';
 import { endOfDay } from './follow-up.cadence.ts';
+import { LEAD_STAGES, POOL_WHERE } from './follow-up.policy.ts';
+import * as retention from './follow-up.retention.ts';
 import * as svc from './follow-up.service.ts';
 import { getFollowUpSettings, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
 import {
@@ -21,7 +23,7 @@ import {
 } from './follow-up.type.ts';
 import * as pool from './lead-pool.service.ts';
 
-/** Who may call (auth.policy.ts); which follow-ups and leads an agent sees is follow-up.access.ts. */
+/** Who may call (auth.policy.ts); which follow-ups and leads an agent sees is follow-up.policy.ts. */
 const READ = { scope: 'followups:read' } as const;
 const WRITE = { scope: 'followups:write' } as const;
 /** Shop-wide rules and bulk moves: owners, managers or the shop's system. */
@@ -212,7 +214,7 @@ const CompleteFollowUpPayload = builder.objectRef<svc.CompleteResult>('CompleteF
   }),
 });
 
-const RetentionPayload = builder.objectRef<svc.RetentionResult>('RetentionFollowUpsPayload').implement({
+const RetentionPayload = builder.objectRef<retention.RetentionResult>('RetentionFollowUpsPayload').implement({
   fields: (t) => ({
     created: t.field({ type: [FollowUpNode], resolve: (r) => r.created }),
     createdCount: t.int({ resolve: (r) => r.created.length }),
@@ -257,11 +259,11 @@ const nowOf = (args: object) => {
 };
 type AgendaFieldArgs = {
   assigneeId?: Gid;
-  filter?: { stages?: svc.AgendaArgs['stages']; minLikelihood?: number | null; maxLikelihood?: number | null } | null;
-  section?: svc.AgendaSection | null;
+  filter?: { stages?: agenda.AgendaArgs['stages']; minLikelihood?: number | null; maxLikelihood?: number | null } | null;
+  section?: agenda.AgendaSection | null;
   timeZone?: string | null;
 };
-const agendaArgs = (a: AgendaFieldArgs): svc.AgendaArgs => ({
+const agendaArgs = (a: AgendaFieldArgs): agenda.AgendaArgs => ({
   assigneeId: a.assigneeId?.id ?? null,
   stages: a.filter?.stages,
   minLikelihood: a.filter?.minLikelihood,
@@ -270,18 +272,18 @@ const agendaArgs = (a: AgendaFieldArgs): svc.AgendaArgs => ({
   timeZone: a.timeZone,
 });
 /** The section counts of one agenda field resolution: one statement shared by totalCount and the three counts. */
-const counts = new WeakMap<object, Promise<svc.AgendaCounts>>();
+const counts = new WeakMap<object, Promise<agenda.AgendaCounts>>();
 type AgendaConn = { args: AgendaFieldArgs };
 const countsOf = (args: AgendaFieldArgs, ctx: Parameters<typeof accessOf>[0]) => {
   let p = counts.get(args);
   if (!p) {
     const { access } = accessOf(ctx);
-    p = svc.agendaCounts(ctx.sql, access, agendaArgs(args), nowOf(args));
+    p = agenda.agendaCounts(ctx.sql, access, agendaArgs(args), nowOf(args));
     counts.set(args, p);
   }
   return p;
 };
-const agendaCount = (conn: AgendaConn, ctx: Parameters<typeof accessOf>[0], k: keyof svc.AgendaCounts) =>
+const agendaCount = (conn: AgendaConn, ctx: Parameters<typeof accessOf>[0], k: keyof agenda.AgendaCounts) =>
   countsOf(conn.args, ctx).then((c) => c[k]);
 
 builder.queryFields((t) => ({
@@ -312,12 +314,12 @@ builder.queryFields((t) => ({
       },
       totalCount: (_c, args, ctx) => {
         checkPageSize(args);
-        return countsOf(args, ctx).then((c) => svc.agendaTotal(c, args.section));
+        return countsOf(args, ctx).then((c) => agenda.agendaTotal(c, args.section));
       },
       resolve: (query, _r, args, ctx) => {
         const { db, access } = accessOf(ctx);
         checkPageSize(args);
-        const { where } = svc.agendaWhere(access, agendaArgs(args), nowOf(args));
+        const { where } = agenda.agendaWhere(access, agendaArgs(args), nowOf(args));
         return db.followUp.findMany({ ...query, where, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
       },
     },
@@ -337,7 +339,7 @@ builder.queryFields((t) => ({
           resolve: (edge) => {
             const e = edge as unknown as { connection: AgendaConn; node: { dueAt: Date } };
             const now = nowOf(e.connection.args);
-            return svc.sectionOf(e.node.dueAt, now, endOfDay(now, e.connection.args.timeZone ?? 'UTC'));
+            return agenda.sectionOf(e.node.dueAt, now, endOfDay(now, e.connection.args.timeZone ?? 'UTC'));
           },
         }),
       }),
@@ -480,7 +482,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: GenerateRetentionInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db, access } = write(ctx);
-      return svc.generateRetentionFollowUps(db, ctx.sql, access, input as never);
+      return retention.generateRetentionFollowUps(db, ctx.sql, access, input as never);
     },
   }),
   updateCadenceSettings: t.field({

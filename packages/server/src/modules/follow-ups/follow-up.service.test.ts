@@ -8,7 +8,9 @@ import { allows, expandScopes, SCOPES, type ScopeDeclaration } from '../auth/aut
 import * as customers from '../customers/customer.service.ts';
 import { recordInteraction } from '../interactions/interaction.service.ts';
 import { upsertOrder } from '../orders/order.service.ts';
-import { type Access, SYSTEM } from './follow-up.access.ts';
+import * as agenda from './follow-up.agenda.ts';
+import { type Access, SYSTEM } from './follow-up.policy.ts';
+import * as retention from './follow-up.retention.ts';
 import * as svc from './follow-up.service.ts';
 import { getFollowUpSettings, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
 
@@ -204,10 +206,10 @@ describe('permissions', () => {
   });
 
   it("agents see only their own agenda; the shop's agenda is for managers and the system", () => {
-    expect(() => svc.agendaWhere(agent, { assigneeId: agent2.staffId }, new Date())).toThrow(ForbiddenError);
-    expect(svc.agendaScope(agent, {})).toEqual({ assigneeId: agent.staffId });
-    expect(svc.agendaScope(manager, {})).toEqual({ assigneeId: null });
-    expect(svc.agendaScope(SYSTEM, { assigneeId: agent2.staffId })).toEqual({ assigneeId: agent2.staffId });
+    expect(() => agenda.agendaWhere(agent, { assigneeId: agent2.staffId }, new Date())).toThrow(ForbiddenError);
+    expect(agenda.agendaScope(agent, {})).toEqual({ assigneeId: agent.staffId });
+    expect(agenda.agendaScope(manager, {})).toEqual({ assigneeId: null });
+    expect(agenda.agendaScope(SYSTEM, { assigneeId: agent2.staffId })).toEqual({ assigneeId: agent2.staffId });
   });
 
   it('retention and settings are for managers: declared on the fields (auth.policy.ts), not checked in the service', () => {
@@ -247,19 +249,19 @@ describe('agenda', () => {
     await mk(hot.id, '2026-06-01T08:00:00Z'); // upcoming
     await mk(hot.id, '2026-05-20T11:00:00Z', other.id); // someone else's
     await mk(hot.id, '2026-05-19T11:00:00Z', rep.id, 'DONE'); // done: not on the agenda
-    const counts = await svc.agendaCounts(asql, me, {}, now);
+    const counts = await agenda.agendaCounts(asql, me, {}, now);
     expect(counts).toEqual({ overdue: 2, dueToday: 1, upcoming: 2 });
-    expect(await svc.agendaCounts(asql, SYSTEM, {}, now)).toEqual({ overdue: 2, dueToday: 2, upcoming: 2 });
-    expect(await svc.agendaCounts(asql, me, { stages: ['SUSPECT'] }, now)).toEqual({ overdue: 1, dueToday: 0, upcoming: 1 });
-    expect(await svc.agendaCounts(asql, me, { minLikelihood: 50 }, now)).toEqual({ overdue: 1, dueToday: 1, upcoming: 1 });
-    expect(await svc.agendaCounts(asql, me, { maxLikelihood: 50 }, now)).toEqual({ overdue: 1, dueToday: 0, upcoming: 1 });
+    expect(await agenda.agendaCounts(asql, SYSTEM, {}, now)).toEqual({ overdue: 2, dueToday: 2, upcoming: 2 });
+    expect(await agenda.agendaCounts(asql, me, { stages: ['SUSPECT'] }, now)).toEqual({ overdue: 1, dueToday: 0, upcoming: 1 });
+    expect(await agenda.agendaCounts(asql, me, { minLikelihood: 50 }, now)).toEqual({ overdue: 1, dueToday: 1, upcoming: 1 });
+    expect(await agenda.agendaCounts(asql, me, { maxLikelihood: 50 }, now)).toEqual({ overdue: 1, dueToday: 0, upcoming: 1 });
     // In Tokyo the day ends at 15:00Z: the 15:00Z follow-up is already tomorrow's (upcoming).
-    expect(await svc.agendaCounts(asql, me, { timeZone: 'Asia/Tokyo' }, now)).toEqual({ overdue: 2, dueToday: 0, upcoming: 3 });
-    const { where, endOfDay } = svc.agendaWhere(me, { section: 'UPCOMING' }, now);
+    expect(await agenda.agendaCounts(asql, me, { timeZone: 'Asia/Tokyo' }, now)).toEqual({ overdue: 2, dueToday: 0, upcoming: 3 });
+    const { where, endOfDay } = agenda.agendaWhere(me, { section: 'UPCOMING' }, now);
     const rows = await adb.followUp.findMany({ where, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
-    expect(rows.map((r) => svc.sectionOf(r.dueAt, now, endOfDay))).toEqual(['UPCOMING', 'UPCOMING']);
-    expect(() => svc.agendaWhere(me, { timeZone: 'Nowhere/City' }, now)).toThrow(ValidationError);
-    expect(() => svc.agendaWhere(me, { minLikelihood: 101 }, now)).toThrow(ValidationError);
+    expect(rows.map((r) => agenda.sectionOf(r.dueAt, now, endOfDay))).toEqual(['UPCOMING', 'UPCOMING']);
+    expect(() => agenda.agendaWhere(me, { timeZone: 'Nowhere/City' }, now)).toThrow(ValidationError);
+    expect(() => agenda.agendaWhere(me, { minLikelihood: 101 }, now)).toThrow(ValidationError);
   });
 });
 
@@ -295,7 +297,7 @@ describe('retention follow-ups', () => {
     });
     await customers.setStage(rdb, actor, buyer.id, 'LOYAL');
 
-    const input: svc.RetentionInput = {
+    const input: retention.RetentionInput = {
       kinds: ['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER'],
       stages: ['LOYAL'],
       holidayDate: new Date('2026-07-14'),
@@ -303,10 +305,10 @@ describe('retention follow-ups', () => {
       windowDays: 7,
     };
     tdb.resetQueryCount();
-    const r1 = await svc.generateRetentionFollowUps(rdb, sql, SYSTEM, input, now);
+    const r1 = await retention.generateRetentionFollowUps(rdb, sql, SYSTEM, input, now);
     const statements = tdb.queryCount();
     expect(statements).toBeLessThanOrEqual(8); // settings, candidates, transaction (begin, insert, events, commit)
-    const summary = (r: svc.RetentionResult) =>
+    const summary = (r: retention.RetentionResult) =>
       r.created.map(
         (f) =>
           `${f.kind}:${f.customerId === bday.id ? 'bday' : f.customerId === buyer.id ? 'buyer' : f.customerId === monthly.id ? 'monthly' : 'other'}:${f.dueAt.toISOString()}`,
@@ -327,16 +329,22 @@ describe('retention follow-ups', () => {
     expect(r1.created.every((f) => f.channel === 'EMAIL' && f.retentionKey)).toBe(true);
     expect(await tdb.prisma.event.count({ where: { shopId: shop.id, type: 'FOLLOW_UP_CREATED' } })).toBe(5);
     // Again: nothing new.
-    const r2 = await svc.generateRetentionFollowUps(rdb, sql, SYSTEM, input, now);
+    const r2 = await retention.generateRetentionFollowUps(rdb, sql, SYSTEM, input, now);
     expect(r2.created).toEqual([]);
     expect(r2.alreadyScheduled).toBe(5);
     expect(await rdb.followUp.count()).toBe(5);
     // HOLIDAY needs a date, not in the past.
-    await expect(svc.generateRetentionFollowUps(rdb, sql, SYSTEM, { kinds: ['HOLIDAY'], stages: ['LOYAL'] }, now)).rejects.toBeInstanceOf(
-      ValidationError,
-    );
     await expect(
-      svc.generateRetentionFollowUps(rdb, sql, SYSTEM, { kinds: ['HOLIDAY'], stages: ['LOYAL'], holidayDate: new Date('2026-06-01') }, now),
+      retention.generateRetentionFollowUps(rdb, sql, SYSTEM, { kinds: ['HOLIDAY'], stages: ['LOYAL'] }, now),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      retention.generateRetentionFollowUps(
+        rdb,
+        sql,
+        SYSTEM,
+        { kinds: ['HOLIDAY'], stages: ['LOYAL'], holidayDate: new Date('2026-06-01') },
+        now,
+      ),
     ).rejects.toBeInstanceOf(ValidationError);
   });
 
@@ -354,7 +362,7 @@ describe('retention follow-ups', () => {
         });
       }
       tdb.resetQueryCount();
-      const r = await svc.generateRetentionFollowUps(
+      const r = await retention.generateRetentionFollowUps(
         rdb,
         sql,
         SYSTEM,

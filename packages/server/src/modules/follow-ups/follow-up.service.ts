@@ -1,25 +1,15 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
-import type { TenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
-import { type Customer, type FollowUp, type FollowUpDoubt, Prisma } from '../../generated/prisma/client.ts';
-import type { ConsentChannel, ContactChannel, ContactTolerance, FollowUpKind, LifecycleStage } from '../../generated/prisma/enums.ts';
+import type { Customer, FollowUp, FollowUpDoubt, Prisma } from '../../generated/prisma/client.ts';
+import type { ConsentChannel, ContactChannel } from '../../generated/prisma/enums.ts';
 import { parseInput } from '../common/validate.ts';
-import { getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
+import { getCustomer, isUuid, type MergeStep } from '../customers/customer.service.ts';
 import { emitEvent } from '../events/event.service.ts';
 import { type MarkLostInput, markLeadLostTx } from '../leads/lead-loss.service.ts';
 import { amountSchema, fromCents } from '../orders/money.ts';
-import { counted } from '../orders/order.counting.ts';
-import { type Access, canSeeFollowUp, canWorkCustomer, emitEvents, followUpVisibility, gidOf, isManager } from './follow-up.access.ts';
-import {
-  type CadenceProposal,
-  CONSENT_FOR,
-  chooseChannel,
-  endOfDay,
-  nextBirthday,
-  proposeNext,
-  toleranceAllows,
-} from './follow-up.cadence.ts';
+import { type CadenceProposal, CONSENT_FOR, proposeNext } from './follow-up.cadence.ts';
+import { type Access, canSeeFollowUp, canWorkCustomer, followUpVisibility, gidOf, isManager } from './follow-up.policy.ts';
 import { getFollowUpSettings } from './follow-up.settings.ts';
 
 /**
@@ -27,12 +17,13 @@ import { getFollowUpSettings } from './follow-up.settings.ts';
  * what was said, the customer's open doubts and the next step; completing one schedules the next
  * (the chain is navigable through previousId / next). The cadence engine proposes due dates and
  * channels; retention follow-ups (birthdays, holidays, service reminders) are generated set-based
- * and idempotently. Permissions: see follow-up.access.ts.
+ * and idempotently (follow-up.retention.ts); the agenda is in follow-up.agenda.ts. Data-dependent
+ * permissions: follow-up.policy.ts.
  */
 
-const DAY = 86_400_000;
+export const DAY = 86_400_000;
 const text = (max: number) => z.string().trim().max(max, `At most ${max} characters`);
-const optText = (max: number) =>
+export const optText = (max: number) =>
   text(max)
     .nullish()
     .transform((v) => (v === '' ? null : v));
@@ -87,7 +78,7 @@ export type CompleteResult = { followUp: FollowUp; next: FollowUp | null; propos
 type Db = ScopedDb | ScopedTx;
 
 /** Runs fn in a transaction; a unique-index race becomes a ConflictError. */
-async function tx<T>(db: ScopedDb, fn: (t: ScopedTx) => Promise<T>): Promise<T> {
+export async function tx<T>(db: ScopedDb, fn: (t: ScopedTx) => Promise<T>): Promise<T> {
   try {
     return await db.$transaction(fn);
   } catch (err) {
@@ -213,7 +204,7 @@ export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollo
   });
 }
 
-const createdPayload = (f: FollowUp) => ({
+export const createdPayload = (f: FollowUp) => ({
   followUpId: gidOf('FollowUp', f.id),
   customerId: gidOf('Customer', f.customerId),
   assigneeId: f.assigneeId ? gidOf('StaffUser', f.assigneeId) : null,
@@ -406,262 +397,9 @@ export async function resolveDoubt(db: ScopedDb, a: Access, id: string, resoluti
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Agenda
-
-export type AgendaSection = 'OVERDUE' | 'DUE_TODAY' | 'UPCOMING';
-export type AgendaArgs = {
-  assigneeId?: string | null;
-  stages?: LifecycleStage[] | null;
-  minLikelihood?: number | null;
-  maxLikelihood?: number | null;
-  section?: AgendaSection | null;
-  timeZone?: string | null;
-};
-
-/** Whose agenda: an agent's own (always), a given staff user's, or the whole shop (managers, no assigneeId). */
-export function agendaScope(a: Access, args: AgendaArgs): { assigneeId: string | null } {
-  if (!isManager(a)) {
-    if (args.assigneeId != null && args.assigneeId !== a.staffId) throw new ForbiddenError('Agents see only their own agenda');
-    return { assigneeId: a.staffId };
-  }
-  return { assigneeId: args.assigneeId ?? null };
-}
-
-/** The PLANNED follow-ups of an agenda (without the section bound), and the day boundary. */
-export function agendaWhere(a: Access, args: AgendaArgs, now: Date) {
-  const { assigneeId } = agendaScope(a, args);
-  for (const k of ['minLikelihood', 'maxLikelihood'] as const) {
-    const v = args[k];
-    if (v != null && (v < 0 || v > 100)) throw ValidationError.field(['filter', k], 'Must be 0-100');
-  }
-  let eod: Date;
-  try {
-    eod = endOfDay(now, args.timeZone ?? 'UTC');
-  } catch {
-    throw ValidationError.field(['timeZone'], 'Unknown time zone (use an IANA name such as Europe/Berlin)');
-  }
-  const customer: Prisma.CustomerWhereInput = {};
-  if (args.stages?.length) customer.stage = { in: args.stages };
-  if (args.minLikelihood != null || args.maxLikelihood != null) {
-    customer.dealLikelihood = {
-      ...(args.minLikelihood != null ? { gte: args.minLikelihood } : {}),
-      ...(args.maxLikelihood != null ? { lte: args.maxLikelihood } : {}),
-    };
-  }
-  const base: Prisma.FollowUpWhereInput = {
-    status: 'PLANNED',
-    ...(assigneeId ? { assigneeId } : {}),
-    ...(Object.keys(customer).length ? { customer } : {}),
-  };
-  const sections: Record<AgendaSection, Prisma.FollowUpWhereInput> = {
-    OVERDUE: { dueAt: { lt: now } },
-    DUE_TODAY: { dueAt: { gte: now, lt: eod } },
-    UPCOMING: { dueAt: { gte: eod } },
-  };
-  const where = args.section ? { ...base, ...sections[args.section] } : base;
-  return { base, where, sections, endOfDay: eod };
-}
-
-export function sectionOf(dueAt: Date, now: Date, eod: Date): AgendaSection {
-  return dueAt < now ? 'OVERDUE' : dueAt < eod ? 'DUE_TODAY' : 'UPCOMING';
-}
-
-export type AgendaCounts = { overdue: number; dueToday: number; upcoming: number };
-
-/** The three section counts of an agenda in one statement, whatever the size. */
-export async function agendaCounts(sql: TenantSql, a: Access, args: AgendaArgs, now: Date): Promise<AgendaCounts> {
-  const { endOfDay: eod } = agendaWhere(a, { ...args, section: null }, now);
-  const { assigneeId } = agendaScope(a, args);
-  const rows = await sql<{ overdue: number; dueToday: number; upcoming: number }>((shop) => {
-    const conds = [Prisma.sql`f."shopId" = ${shop}`, Prisma.sql`f.status = 'PLANNED'`];
-    if (assigneeId) conds.push(Prisma.sql`f."assigneeId" = ${assigneeId}::uuid`);
-    const byCustomer = !!args.stages?.length || args.minLikelihood != null || args.maxLikelihood != null;
-    if (args.stages?.length) conds.push(Prisma.sql`c.stage::text IN (${Prisma.join(args.stages)})`);
-    if (args.minLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" >= ${args.minLikelihood}`);
-    if (args.maxLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" <= ${args.maxLikelihood}`);
-    return Prisma.sql`
-      SELECT f."shopId",
-        (count(*) FILTER (WHERE f."dueAt" < ${now}::timestamptz))::int AS overdue,
-        (count(*) FILTER (WHERE f."dueAt" >= ${now}::timestamptz AND f."dueAt" < ${eod}::timestamptz))::int AS "dueToday",
-        (count(*) FILTER (WHERE f."dueAt" >= ${eod}::timestamptz))::int AS upcoming
-      FROM "FollowUp" f ${byCustomer ? Prisma.sql`JOIN "Customer" c ON c.id = f."customerId"` : Prisma.empty}
-      WHERE ${Prisma.join(conds, ' AND ')}
-      GROUP BY f."shopId"`;
-  });
-  const r = rows[0];
-  return { overdue: Number(r?.overdue ?? 0), dueToday: Number(r?.dueToday ?? 0), upcoming: Number(r?.upcoming ?? 0) };
-}
-
-/** The size of an agenda (or of one section) from its counts. */
-export const agendaTotal = (c: AgendaCounts, section: AgendaSection | null | undefined) =>
-  section === 'OVERDUE'
-    ? c.overdue
-    : section === 'DUE_TODAY'
-      ? c.dueToday
-      : section === 'UPCOMING'
-        ? c.upcoming
-        : c.overdue + c.dueToday + c.upcoming;
-
-// ---------------------------------------------------------------------------------------------
-// Retention follow-ups
-
-export type RetentionKind = Exclude<FollowUpKind, 'SALES'>;
-export type RetentionInput = {
-  kinds: RetentionKind[];
-  stages: LifecycleStage[];
-  holidayDate?: Date | null;
-  holidayName?: string | null;
-  serviceAfterDays?: number | null;
-  windowDays?: number | null;
-};
-export type RetentionResult = {
-  created: FollowUp[];
-  alreadyScheduled: number;
-  skippedNoConsent: number;
-  skippedTolerance: number;
-};
-
-type Candidate = {
-  id: string;
-  shopId: string;
-  ownerId: string | null;
-  birthDate: Date | null;
-  contactTolerance: ContactTolerance | null;
-  preferredChannel: ContactChannel | null;
-  consented: string[] | null;
-  lastContactAt: Date | null;
-  lastOrderAt: Date | null;
-  planned: { dueAt: string; key: string | null }[] | null;
-};
-
-const retentionSchema = z.object({
-  kinds: z.array(z.enum(['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER'])).min(1, 'Give at least one kind'),
-  stages: z.array(z.string()).min(1, 'Give at least one stage'),
-  holidayDate: z.date().nullish(),
-  holidayName: optText(100),
-  serviceAfterDays: z.number().int().min(1).max(3650).nullish(),
-  windowDays: z.number().int().min(1).max(60).nullish(),
-});
-
-const dayKey = (d: Date) => d.toISOString().slice(0, 10);
-const utcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-const asDate = (v: Date | string | null) => (v == null ? null : v instanceof Date ? v : new Date(v));
-
-/**
- * Creates birthday / holiday / service-reminder follow-ups for the customers in `stages`. One
- * statement loads every candidate with its consents, last contact, last order and planned
- * follow-ups; one inserts the new follow-ups. A customer without a consented channel is skipped,
- * and so is one whose contact tolerance the greeting would violate (too close to the last contact
- * or another planned follow-up). Idempotent: each follow-up has a key (kind, customer, date) unique
- * per shop, so running again creates nothing new.
- */
-export async function generateRetentionFollowUps(
-  db: ScopedDb,
-  sql: TenantSql,
-  a: Access,
-  input: RetentionInput,
-  now = new Date(),
-): Promise<RetentionResult> {
-  const p = parseInput(retentionSchema, input, ['input']);
-  const kinds = [...new Set(p.kinds)];
-  if (kinds.includes('HOLIDAY') && !p.holidayDate) throw ValidationError.field(['input', 'holidayDate'], 'Required for HOLIDAY');
-  const today = utcDay(now);
-  if (p.holidayDate && p.holidayDate < today) throw ValidationError.field(['input', 'holidayDate'], 'Must not be in the past');
-  const settings = (await getFollowUpSettings(db)).cadence;
-  const window = p.windowDays ?? settings.retentionWindowDays;
-  const serviceDays = p.serviceAfterDays ?? settings.serviceAfterDays;
-  const hour = settings.retentionHourUtc * 3_600_000;
-
-  const stages = [...new Set(p.stages)];
-  const rows = await sql<Candidate>(
-    (shop) => Prisma.sql`
-    SELECT c.id, c."shopId", c."ownerId", c."birthDate", c."contactTolerance"::text AS "contactTolerance",
-      c."preferredChannel"::text AS "preferredChannel",
-      (SELECT array_agg(k.channel::text) FROM "Consent" k WHERE k."customerId" = c.id AND k.granted) AS consented,
-      GREATEST(
-        (SELECT max(i."occurredAt") FROM "Interaction" i
-          WHERE i."customerId" = c.id AND i."deletedAt" IS NULL AND i.direction = 'OUTBOUND'),
-        (SELECT max(f."completedAt") FROM "FollowUp" f WHERE f."customerId" = c.id AND f.status = 'DONE')
-      ) AS "lastContactAt",
-      (SELECT max(o."placedAt") FROM "Order" o
-        WHERE o."customerId" = c.id AND ${counted()}) AS "lastOrderAt",
-      (SELECT json_agg(json_build_object('dueAt', f."dueAt", 'key', f."retentionKey")) FROM "FollowUp" f
-        WHERE f."customerId" = c.id AND f.status = 'PLANNED') AS planned
-    FROM "Customer" c
-    WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE' AND c.stage::text IN (${Prisma.join(stages)})
-      ${kinds.length === 1 && kinds[0] === 'BIRTHDAY' ? Prisma.sql`AND c."birthDate" IS NOT NULL` : Prisma.empty}`,
-  );
-
-  type Planned = {
-    customerId: string;
-    assigneeId: string | null;
-    kind: RetentionKind;
-    dueAt: Date;
-    channel: ContactChannel;
-    goal: string;
-    retentionKey: string;
-  };
-  const plans: Planned[] = [];
-  let skippedNoConsent = 0;
-  let skippedTolerance = 0;
-  for (const c of rows) {
-    const dates: [RetentionKind, Date, string][] = [];
-    if (kinds.includes('BIRTHDAY') && c.birthDate) {
-      const b = nextBirthday(asDate(c.birthDate) as Date, now);
-      if (b.getTime() - today.getTime() <= window * DAY) dates.push(['BIRTHDAY', b, 'Birthday greeting']);
-    }
-    if (kinds.includes('HOLIDAY') && p.holidayDate) {
-      dates.push(['HOLIDAY', utcDay(p.holidayDate), `Holiday greeting${p.holidayName ? `: ${p.holidayName}` : ''}`]);
-    }
-    const lastOrder = asDate(c.lastOrderAt);
-    if (kinds.includes('SERVICE_REMINDER') && lastOrder) {
-      const d = new Date(utcDay(lastOrder).getTime() + serviceDays * DAY);
-      if (Math.abs(d.getTime() - today.getTime()) <= window * DAY) {
-        dates.push(['SERVICE_REMINDER', d, `Service reminder (last order ${dayKey(lastOrder)})`]);
-      }
-    }
-    if (!dates.length) continue;
-    const ch = chooseChannel(c.preferredChannel, (c.consented ?? []) as ConsentChannel[], settings.channelOrder);
-    if (!ch.channel) {
-      skippedNoConsent += dates.length;
-      continue;
-    }
-    const keys = new Set(dates.map(([k, d]) => `${k}:${c.id}:${dayKey(d)}`));
-    const others: (Date | null)[] = [
-      asDate(c.lastContactAt),
-      ...(c.planned ?? []).filter((x) => !x.key || !keys.has(x.key)).map((x) => new Date(x.dueAt)),
-    ];
-    for (const [kind, day, goal] of dates) {
-      const key = `${kind}:${c.id}:${dayKey(day)}`;
-      const dueAt = new Date(day.getTime() + hour);
-      const existing = (c.planned ?? []).some((x) => x.key === key);
-      if (!existing && !toleranceAllows(c.contactTolerance, dueAt, others)) {
-        skippedTolerance++;
-        continue;
-      }
-      others.push(dueAt);
-      plans.push({ customerId: c.id, assigneeId: c.ownerId, kind, dueAt, channel: ch.channel, goal, retentionKey: key });
-    }
-  }
-  if (!plans.length) return { created: [], alreadyScheduled: 0, skippedNoConsent, skippedTolerance };
-  return tx(db, async (t) => {
-    const created = await t.followUp.createManyAndReturn({
-      data: plans.map((x) => ({ ...x, createdById: a.staffId })) as never,
-      skipDuplicates: true,
-    });
-    await emitEvents(
-      t,
-      created.map((f) => ({ type: 'FOLLOW_UP_CREATED' as const, customerId: f.customerId, payload: createdPayload(f) })),
-    );
-    created.sort((x, y) => x.dueAt.getTime() - y.dueAt.getTime() || x.id.localeCompare(y.id));
-    return { created, alreadyScheduled: plans.length - created.length, skippedNoConsent, skippedTolerance };
-  });
-}
-
 // A merge moves the duplicate's follow-ups, doubts and lead history to the survivor.
-registerMergeStep(async (t, survivorId, duplicateId) => {
+export const mergeFollowUps: MergeStep = async (t, survivorId, duplicateId) => {
   await t.followUp.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
   await t.followUpDoubt.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
   await t.leadAssignment.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
-});
+};

@@ -5,8 +5,8 @@ import type { ScopedDb } from '../../db/tenant.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import { accessOf as staffAccessOf } from '../common/graphql-helpers.ts';
 import { ContactChannelEnum, CustomerNode, SourceChannelEnum } from '../customers/customer.type.ts';
-import { type Access, followUpVisibility, isLead } from './follow-up.access.ts';
 import type { CadenceProposal, CadenceSettings } from './follow-up.cadence.ts';
+import { type Access, followUpVisibility, isLead } from './follow-up.policy.ts';
 import type { FollowUpSettings, LeadPoolSettings } from './follow-up.settings.ts';
 
 /** The caller's db and follow-up access (no x-crm-staff-id = the shop's system); fields declare who may call. */

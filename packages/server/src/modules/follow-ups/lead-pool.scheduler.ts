@@ -2,7 +2,7 @@ import { forShop } from '../../db/tenant.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
-import { SYSTEM } from './follow-up.access.ts';
+import { SYSTEM } from './follow-up.policy.ts';
 import { autoAssignLeads, returnStaleLeads } from './lead-pool.service.ts';
 
 /**

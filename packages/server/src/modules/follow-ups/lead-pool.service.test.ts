@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
 import { recordInteraction } from '../interactions/interaction.service.ts';
-import { type Access, SYSTEM } from './follow-up.access.ts';
+import { type Access, SYSTEM } from './follow-up.policy.ts';
 import { createFollowUp } from './follow-up.service.ts';
 import { updateLeadPoolSettings } from './follow-up.settings.ts';
 import * as pool from './lead-pool.service.ts';

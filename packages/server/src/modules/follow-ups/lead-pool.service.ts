@@ -4,7 +4,7 @@ import type { Customer, LeadAssignment } from '../../generated/prisma/client.ts'
 import type { LeadAssignmentAction } from '../../generated/prisma/enums.ts';
 import { getCustomer, isUuid } from '../customers/customer.service.ts';
 import type { EmitEvent } from '../events/event.service.ts';
-import { type Access, emitEvents, gidOf, isLead, LEAD_STAGES, POOL_WHERE } from './follow-up.access.ts';
+import { type Access, emitEvents, gidOf, isLead, LEAD_STAGES, POOL_WHERE } from './follow-up.policy.ts';
 import { getFollowUpSettings } from './follow-up.settings.ts';
 
 /**

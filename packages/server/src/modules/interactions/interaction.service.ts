@@ -4,7 +4,7 @@ import type { Interaction, Prisma } from '../../generated/prisma/client.ts';
 import type { InteractionChannel, InteractionDirection, InteractionType, Sentiment } from '../../generated/prisma/enums.ts';
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
-import { type Actor, getCustomer, isUuid, registerMergeStep } from '../customers/customer.service.ts';
+import { type Actor, getCustomer, isUuid, type MergeStep } from '../customers/customer.service.ts';
 import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
 import { reopenedEvent, reopenIfLost } from '../leads/lead-loss.service.ts';
 import {
@@ -181,6 +181,6 @@ export function interactionWhere(f: InteractionFilter | null | undefined): Prism
   return { AND: and };
 }
 
-registerMergeStep(async (t, survivorId, duplicateId) => {
+export const mergeInteractions: MergeStep = async (t, survivorId, duplicateId) => {
   await t.interaction.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
-});
+};

@@ -3,7 +3,7 @@ import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
 import { accessOf } from '../follow-ups/follow-up.type.ts';
-import { ShopKpisRef } from '../loyalty/loyalty.graphql.ts';
+import { ShopKpisRef } from '../loyalty/loyalty.types.graphql.ts';
 import { LeadLossReasonEnum, LeadOutcomeEnum } from './lead-loss.enums.ts';
 import { type LeadLossKpis, leadLossKpis, markLeadLost, reopenLead } from './lead-loss.service.ts';
 

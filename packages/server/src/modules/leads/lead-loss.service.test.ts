@@ -4,7 +4,7 @@ import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
-import { type Access, POOL_WHERE, SYSTEM } from '../follow-ups/follow-up.access.ts';
+import { type Access, POOL_WHERE, SYSTEM } from '../follow-ups/follow-up.policy.ts';
 import { closeFollowUp, createFollowUp } from '../follow-ups/follow-up.service.ts';
 import { claimLead } from '../follow-ups/lead-pool.service.ts';
 import { recordInteraction } from '../interactions/interaction.service.ts';

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { LeadLossReason, LeadOutcome } from '../../generated/prisma/enums.ts';
 import { emitEvents, gid } from '../events/event.service.ts';
-import { type Access, canWorkCustomer, gidOf } from '../follow-ups/follow-up.access.ts';
+import { type Access, canWorkCustomer, gidOf } from '../follow-ups/follow-up.policy.ts';
 
 /**
  * Lost and disqualified leads (DOMAIN.md §4: "record why a lead was lost"). Marking a lead lost

@@ -1,4 +1,4 @@
-import { forShop } from '../../db/tenant.ts';
+import { shopBound } from '../../db/shop-bound.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
@@ -23,11 +23,12 @@ export function createLoyaltyScheduler(opts: { prisma: PrismaClient; logger: Log
     const shops = await opts.prisma.shop.findMany({ select: { id: true } });
     for (const { id } of shops) {
       try {
-        refreshed += await refreshLoyalty(opts.prisma, id, at);
-        const state = await forShop(opts.prisma, id).loyaltyState.findFirst({ select: { fullComputedAt: true } });
+        const shop = shopBound(opts.prisma, id);
+        refreshed += await refreshLoyalty(shop, at);
+        const state = await shop.db.loyaltyState.findFirst({ select: { fullComputedAt: true } });
         if (state && (!state.fullComputedAt || now.getTime() - state.fullComputedAt.getTime() >= fullEveryMs)) {
-          await recomputeLoyalty(opts.prisma, id, at);
-          await expirePoints(forShop(opts.prisma, id), now);
+          await recomputeLoyalty(shop, at);
+          await expirePoints(shop.db, now);
           recomputed++;
         }
       } catch (err) {

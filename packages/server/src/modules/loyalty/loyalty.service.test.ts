@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopBound } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
+import { tenantSql } from '../../db/tenant-sql.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
 import { deleteInteraction, recordInteraction, updateInteraction } from '../interactions/interaction.service.ts';
@@ -91,7 +93,7 @@ afterAll(() => tdb.close());
 
 describe('loyalty metrics (full recompute)', () => {
   it('computes RFM, values, indicators, the score and churn exactly as hand-computed', async () => {
-    const r = await recomputeLoyalty(tdb.prisma, shopId, NOW);
+    const r = await recomputeLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect(r.customers).toBe(6);
     const a = await metrics('alice');
     expect(a).toMatchObject({
@@ -154,7 +156,7 @@ describe('loyalty metrics (full recompute)', () => {
     const e = await tdb.prisma.event.findFirstOrThrow({ where: { shopId, type: 'CHURN_RISK_RAISED' } });
     expect(e.customerId).toBe(ids.bob);
     expect(e.payload).toMatchObject({ from: 'LOW', to: 'HIGH', customerId: Buffer.from(`Customer:${ids.bob}`).toString('base64') });
-    await recomputeLoyalty(tdb.prisma, shopId, NOW);
+    await recomputeLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect(await churnEvents()).toBe(1);
   });
 
@@ -170,11 +172,11 @@ describe('loyalty metrics (full recompute)', () => {
         referralsBought: 1,
       },
     });
-    await recomputeLoyalty(tdb.prisma, shopId, NOW);
+    await recomputeLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect((await metrics('alice')).loyaltyScore).toBe(50);
     await updateLoyaltySettings(db, { weights: null });
     expect((await getLoyaltySettings(db)).weights).toEqual(DEFAULT_LOYALTY.weights);
-    await recomputeLoyalty(tdb.prisma, shopId, NOW);
+    await recomputeLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect((await metrics('alice')).loyaltyScore).toBe(52);
   });
 
@@ -196,7 +198,7 @@ describe('loyalty metrics (full recompute)', () => {
   });
 
   it('lists the facts behind each indicator for many customers in one statement', async () => {
-    const facts = await loadEvidence(tdb.prisma, shopId, [ids.alice as string, ids.bob as string]);
+    const facts = await loadEvidence(tenantSql(tdb.prisma, shopId), [ids.alice as string, ids.bob as string]);
     const of = (k: string) => facts.filter((f) => f.customerId === ids.alice && f.indicator === k);
     expect(of('qaParticipation')).toHaveLength(2);
     expect(
@@ -218,32 +220,32 @@ describe('loyalty metrics (full recompute)', () => {
 describe('incremental refresh', () => {
   it('folds a new order into the customer row against the stored breakpoints', async () => {
     await order('bob', '2026-05-31', 100);
-    const folded = await refreshLoyalty(tdb.prisma, shopId, NOW);
+    const folded = await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect(folded).toBeGreaterThan(0);
     const b = await metrics('bob');
     // F 2, M 150, R 1, gap 364: scores against R [365,52,31,17] F [1,1,1,2] M [50,80,120,200].
     expect(b).toMatchObject({ frequency: 2, recencyDays: 1, rfm: '544', churnRisk: 'MEDIUM' });
     expect(b.churnReasons).toEqual(['3 complaints, disputes or negative interactions in the last 90 days']);
     // Nothing new: no work, and a second refresh is a no-op.
-    expect(await refreshLoyalty(tdb.prisma, shopId, NOW)).toBe(0);
+    expect(await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW)).toBe(0);
   });
 
   it('a referred customer’s first order counts for the referrer', async () => {
     await order('r2', '2026-05-30', 40);
-    await refreshLoyalty(tdb.prisma, shopId, NOW);
+    await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect((await metrics('alice')).referralsBought).toBe(2);
   });
 
   it('edits and deletions of interactions are folded in too (INTERACTION_UPDATED / INTERACTION_DELETED)', async () => {
     const before = (await metrics('r2')).suggestions;
     const i = await touch('r2', 'SUGGESTION', '2026-05-20');
-    await refreshLoyalty(tdb.prisma, shopId, NOW);
+    await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect((await metrics('r2')).suggestions).toBe(before + 1);
     await updateInteraction(db, i.id, { type: 'QA_PARTICIPATION' } as never);
-    await refreshLoyalty(tdb.prisma, shopId, NOW);
+    await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect(await metrics('r2')).toMatchObject({ suggestions: before, qaParticipations: 1 });
     await deleteInteraction(db, i.id);
-    await refreshLoyalty(tdb.prisma, shopId, NOW);
+    await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW);
     expect(await metrics('r2')).toMatchObject({ suggestions: before, qaParticipations: 0 });
   });
 
@@ -252,7 +254,7 @@ describe('incremental refresh', () => {
     const before = await churnEvents();
     // Bob's rhythm: 2 orders, gap 364; at now + 2.5 · 364 days he is HIGH again.
     const later = new Date(NOW.getTime() + 911 * 86_400_000);
-    await recomputeLoyalty(tdb.prisma, shopId, later);
+    await recomputeLoyalty(shopBound(tdb.prisma, shopId), later);
     expect((await metrics('bob')).churnRisk).toBe('HIGH');
     expect(await churnEvents()).toBeGreaterThan(before);
     const fu = await db.followUp.findFirstOrThrow({ where: { customerId: ids.bob, kind: 'SERVICE_REMINDER' } });
@@ -264,7 +266,7 @@ describe('incremental refresh', () => {
 
 describe('shop KPIs', () => {
   it('computes every KPI over the range on the fixture', async () => {
-    const k = await shopKpis(tdb.prisma, shopId, d('2026-03-01'), d('2026-06-01'));
+    const k = await shopKpis(tenantSql(tdb.prisma, shopId), d('2026-03-01'), d('2026-06-01'));
     // Orders in range (not cancelled): alice Mar 1 300? no: alice Mar 1 (200), May 1 (300); bob May 31 (100);
     // carol Mar 11, Apr 10 (100, 100); dave May 15 (120); r1 May 25 (80); r2 May 30 (40) = 8 orders, 1040.
     expect(k).toMatchObject({ orders: 8, revenue: '1040.00', averageOrderValue: '130.00', buyers: 6, complaints: 3 });

@@ -1,7 +1,7 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import { forShop } from '../../db/tenant.ts';
-import { tenantSql, tenantWrite } from '../../db/tenant-sql.ts';
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
+import type { ShopBound, ShopTx } from '../../db/shop-bound.ts';
+import type { TenantSql } from '../../db/tenant-sql.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import { competitor, competitorAmount, counted, countedAmount } from '../orders/order.counting.ts';
 import { getLoyaltySettings, INDICATOR_COLUMN, INDICATORS, type Indicator, type LoyaltySettings } from './loyalty.settings.ts';
 import { type MetricsScope, metricsCtes } from './loyalty.sql.ts';
@@ -9,9 +9,9 @@ import { pointsForInteraction, pointsForOrder } from './points.service.ts';
 
 /**
  * Loyalty metrics as a materialised table (CustomerMetrics), kept fresh two ways:
- * - `recomputeLoyalty(prisma, shopId)`: every customer of the shop in one set-based statement
+ * - `recomputeLoyalty(shop)`: every customer of the shop in one set-based statement
  *   (new RFM breakpoints); on demand (mutation), by the scheduler once a day, and after the demo seed.
- * - `refreshLoyalty(prisma, shopId)`: folds the shop's new outbox events (orders, interactions,
+ * - `refreshLoyalty(shop)`: folds the shop's new outbox events (orders, interactions,
  *   merges, referral changes) into the points ledger and the affected customers' rows, durably: a
  *   per-shop cursor (LoyaltyState.lastEventId) advances in the same transaction as the rows. It
  *   runs from the scheduler and before loyalty reads, so reads see every committed order.
@@ -19,54 +19,49 @@ import { pointsForInteraction, pointsForOrder } from './points.service.ts';
  * HIGH churn risk is detected (and emitted) exactly once.
  */
 
-type Prismaish = PrismaClient;
 const TX = { timeout: 10 * 60_000, maxWait: 60_000 } as const;
 
 export type RecomputeResult = { customers: number; computedAt: Date; durationMs: number };
 
-async function lockState(tx: Prisma.TransactionClient, shopId: string): Promise<bigint> {
-  await tenantWrite(
-    tx,
-    shopId,
-  )(
+async function lockState(t: ShopTx): Promise<bigint> {
+  await t.write(
     (shop) => Prisma.sql`
     ins AS (INSERT INTO "LoyaltyState" ("shopId") VALUES (${shop}) ON CONFLICT ("shopId") DO NOTHING RETURNING "shopId"),
     written AS (SELECT "shopId" FROM ins)`,
   );
-  const [row] = await tenantSql(
-    tx,
-    shopId,
-  )<{ lastEventId: bigint }>((shop) => Prisma.sql`SELECT "shopId", "lastEventId" FROM "LoyaltyState" WHERE "shopId" = ${shop} FOR UPDATE`);
+  const [row] = await t.sql<{ lastEventId: bigint }>(
+    (shop) => Prisma.sql`SELECT "shopId", "lastEventId" FROM "LoyaltyState" WHERE "shopId" = ${shop} FOR UPDATE`,
+  );
   return row?.lastEventId ?? 0n;
 }
 
-async function runMetrics(tx: Prisma.TransactionClient, shopId: string, scope: MetricsScope, s: LoyaltySettings, now: Date) {
-  return tenantWrite(tx, shopId)((shop) => metricsCtes(shop, scope, s, now));
+async function runMetrics(t: ShopTx, scope: MetricsScope, s: LoyaltySettings, now: Date) {
+  return t.write((shop) => metricsCtes(shop, scope, s, now));
 }
 
 /** Full recompute of every customer of the shop (one statement), with fresh RFM breakpoints. */
-export async function recomputeLoyalty(prisma: Prismaish, shopId: string, now?: Date): Promise<RecomputeResult> {
+export async function recomputeLoyalty(shop: ShopBound, now?: Date): Promise<RecomputeResult> {
   const started = performance.now();
-  const s = await getLoyaltySettings(forShop(prisma, shopId));
-  const computedAt = await prisma.$transaction(async (tx) => {
-    await lockState(tx, shopId);
+  const s = await getLoyaltySettings(shop.db);
+  const computedAt = await shop.transaction(async (t) => {
+    await lockState(t);
     // Without a fixed `now`: the moment the lock is held, so orders folded by another instance while
     // this one waited count here too (a moment from before the wait would undo them).
     const at = now ?? new Date();
-    await runMetrics(tx, shopId, { kind: 'full' }, s, at);
+    await runMetrics(t, { kind: 'full' }, s, at);
     return at;
   }, TX);
-  const customers = await forShop(prisma, shopId).customerMetrics.count();
+  const customers = await shop.db.customerMetrics.count();
   return { customers, computedAt, durationMs: Math.round(performance.now() - started) };
 }
 
 /** Recomputes the given customers' rows against the shop's last breakpoints. */
-export async function recomputeCustomers(prisma: Prismaish, shopId: string, ids: string[], now = new Date()): Promise<void> {
+export async function recomputeCustomers(shop: ShopBound, ids: string[], now = new Date()): Promise<void> {
   if (!ids.length) return;
-  const s = await getLoyaltySettings(forShop(prisma, shopId));
-  await prisma.$transaction(async (tx) => {
-    await lockState(tx, shopId);
-    await runMetrics(tx, shopId, { kind: 'customers', ids }, s, now);
+  const s = await getLoyaltySettings(shop.db);
+  await shop.transaction(async (t) => {
+    await lockState(t);
+    await runMetrics(t, { kind: 'customers', ids }, s, now);
   }, TX);
 }
 
@@ -91,11 +86,8 @@ function rowIdOf(globalId: unknown): string | null {
   }
 }
 
-function readEventsAfter(client: Prisma.TransactionClient | Prismaish, shopId: string, cursor: bigint) {
-  return tenantSql(
-    client,
-    shopId,
-  )<EventRow & { shopId: string }>(
+function readEventsAfter(sql: TenantSql, cursor: bigint) {
+  return sql<EventRow & { shopId: string }>(
     (shop) => Prisma.sql`
       SELECT "shopId", id, type, "customerId", payload FROM "Event"
       WHERE "shopId" = ${shop} AND id > ${cursor} AND type IN (${Prisma.join([...RELEVANT])})
@@ -111,8 +103,8 @@ function readEventsAfter(client: Prisma.TransactionClient | Prismaish, shopId: s
  * the next pass instead of being skipped. Returns the number of events folded. `now`: the moment
  * metrics are computed at (default: the time of each fold).
  */
-export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Date): Promise<number> {
-  const db = forShop(prisma, shopId);
+export async function refreshLoyalty(shop: ShopBound, now?: Date): Promise<number> {
+  const db = shop.db;
   const state = await db.loyaltyState.findFirst({ select: { lastEventId: true } });
   const latest = await db.event.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
   if (!latest || (state && state.lastEventId >= latest.id)) return 0;
@@ -120,7 +112,7 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Da
   let folded = 0;
   for (;;) {
     const cursor = (await db.loyaltyState.findFirst({ select: { lastEventId: true } }))?.lastEventId ?? 0n;
-    const events = await readEventsAfter(prisma, shopId, cursor);
+    const events = await readEventsAfter(shop.sql, cursor);
     for (const e of events) {
       const p = e.payload ?? {};
       if (e.type === 'ORDER_RECORDED') {
@@ -136,12 +128,12 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Da
     const complete = events.length < BATCH;
     const upTo = events.at(-1)?.id ?? cursor;
     const target = complete && latest.id > upTo ? latest.id : upTo;
-    const done = await prisma.$transaction(async (tx) => {
-      const locked = await lockState(tx, shopId);
-      const batch = (await readEventsAfter(tx, shopId, locked)).filter((e) => e.id <= upTo);
+    const done = await shop.transaction(async (t) => {
+      const locked = await lockState(t);
+      const batch = (await readEventsAfter(t.sql, locked)).filter((e) => e.id <= upTo);
       if (!batch.length) {
         // Nothing relevant left up to `upTo` (irrelevant events only, or another instance folded them).
-        await advance(tx, shopId, target); // advance() keeps the larger of the two
+        await advance(t, target); // advance() keeps the larger of the two
         return 0;
       }
       const ids = new Set<string>();
@@ -150,10 +142,7 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Da
         const dup = rowIdOf(e.payload?.duplicateId);
         if (dup) ids.add(dup);
       }
-      const referrers = await tenantSql(
-        tx,
-        shopId,
-      )<{ id: string }>(
+      const referrers = await t.sql<{ id: string }>(
         (shop) => Prisma.sql`
           SELECT "shopId", "sourceReferrerId" AS id FROM "Customer"
           WHERE "shopId" = ${shop} AND id = ANY(${[...ids]}::uuid[]) AND "sourceReferrerId" IS NOT NULL`,
@@ -161,8 +150,8 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Da
       for (const r of referrers) ids.add(r.id);
       // Without a fixed `now` (the scheduler's live passes) the metrics count up to this moment: an order
       // recorded after the pass began but folded by it is counted now, not at the next full recompute.
-      await runMetrics(tx, shopId, { kind: 'customers', ids: [...ids] }, s, now ?? new Date());
-      await advance(tx, shopId, target);
+      await runMetrics(t, { kind: 'customers', ids: [...ids] }, s, now ?? new Date());
+      await advance(t, target);
       return batch.length;
     }, TX);
     folded += done;
@@ -170,11 +159,8 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Da
   }
 }
 
-async function advance(tx: Prisma.TransactionClient, shopId: string, to: bigint) {
-  await tenantWrite(
-    tx,
-    shopId,
-  )(
+async function advance(t: ShopTx, to: bigint) {
+  await t.write(
     (shop) => Prisma.sql`
     upd AS (UPDATE "LoyaltyState" SET "lastEventId" = GREATEST("lastEventId", ${to}), "updatedAt" = now() WHERE "shopId" = ${shop} RETURNING "shopId"),
     written AS (SELECT "shopId" FROM upd)`,
@@ -195,13 +181,10 @@ export type Fact = {
 
 export const EVIDENCE_CAP = 10;
 
-export async function loadEvidence(prisma: Prismaish, shopId: string, customerIds: readonly string[]): Promise<Fact[]> {
+export async function loadEvidence(sql: TenantSql, customerIds: readonly string[]): Promise<Fact[]> {
   if (!customerIds.length) return [];
   const ids = [...customerIds];
-  return tenantSql(
-    prisma,
-    shopId,
-  )<Fact>(
+  return sql<Fact>(
     (shop) => Prisma.sql`
     SELECT * FROM (
       SELECT f.*, row_number() OVER (PARTITION BY f."customerId", f.indicator ORDER BY f.at DESC NULLS LAST, f.id) AS rn FROM (
@@ -270,8 +253,8 @@ export type ShopKpis = {
   loyalty: { buckets: number[]; average: number | null; high: number; medium: number; low: number; scored: number };
 };
 
-export async function shopKpis(prisma: Prismaish, shopId: string, from: Date, to: Date): Promise<ShopKpis> {
-  const [row] = await tenantSql(prisma, shopId)<{ k: ShopKpis }>((shop) => kpiSql(shop, from, to));
+export async function shopKpis(sql: TenantSql, from: Date, to: Date): Promise<ShopKpis> {
+  const [row] = await sql<{ k: ShopKpis }>((shop) => kpiSql(shop, from, to));
   return (row as { k: ShopKpis }).k;
 }
 

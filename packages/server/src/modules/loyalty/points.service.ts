@@ -3,7 +3,7 @@ import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { PointsAccount, PointsMovement, PointsMovementKind } from '../../generated/prisma/client.ts';
 import { parseInput } from '../common/validate.ts';
-import { isUuid, registerMergeStep } from '../customers/customer.service.ts';
+import { isUuid, type MergeStep } from '../customers/customer.service.ts';
 import { emitEvent, gid } from '../events/event.service.ts';
 import { getLoyaltySettings, type LoyaltySettings, tierFor } from './loyalty.settings.ts';
 
@@ -359,7 +359,7 @@ export type PointsMovementFilter = { kinds?: PointsMovementKind[] | null };
  * balance and lifetime points are added to the survivor's account (tier re-evaluated, recorded),
  * and the duplicate's account goes. Runs inside the merge's transaction.
  */
-registerMergeStep(async (tx, survivorId, duplicateId) => {
+export const mergePoints: MergeStep = async (tx, survivorId, duplicateId) => {
   const dup = await tx.pointsAccount.findUnique({ where: { customerId: duplicateId } });
   if (!dup) return;
   await tx.pointsMovement.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
@@ -376,4 +376,4 @@ registerMergeStep(async (tx, survivorId, duplicateId) => {
     await tx.pointsAccount.update({ where: { customerId: survivorId }, data: { tier } });
     await tx.tierChange.create({ data: { customerId: survivorId, fromTier: account.tier, toTier: tier } as never });
   }
-});
+};

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopBound } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { tenantSql } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
@@ -68,11 +69,11 @@ beforeAll(async () => {
   const a6 = await order('a6', 'alice', '2026-05-10', '250');
   await order('a7', 'alice', '2026-05-15', '50', { status: 'CANCELLED' });
   await order('b1', 'bob', '2026-03-15', '150', { channel: 'OTHER_MERCHANT' });
-  await refreshLoyalty(tdb.prisma, shopId, NOW); // points for a4 (300) and a6 (250) as first recorded
+  await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW); // points for a4 (300) and a6 (250) as first recorded
   await order('a4', 'alice', '2026-04-01', '300', { refunded: '100' });
   await setOrderExcluded(db, actor, { orderId: a6.order.id, excluded: true, reason: 'placed under a borrowed identity' });
-  await refreshLoyalty(tdb.prisma, shopId, NOW);
-  await recomputeLoyalty(tdb.prisma, shopId, NOW);
+  await refreshLoyalty(shopBound(tdb.prisma, shopId), NOW);
+  await recomputeLoyalty(shopBound(tdb.prisma, shopId), NOW);
 });
 afterAll(() => tdb.close());
 
@@ -120,7 +121,7 @@ describe('one definition of money and of a counting order', () => {
   });
 
   it('KPIs: revenue, AOV, repurchase and share of wallet agree', async () => {
-    const k = await shopKpis(tdb.prisma, shopId, d('2026-01-01'), NOW);
+    const k = await shopKpis(tenantSql(tdb.prisma, shopId), d('2026-01-01'), NOW);
     expect(k).toMatchObject({
       orders: 3,
       revenue: '1820.00',

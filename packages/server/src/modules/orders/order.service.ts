@@ -4,7 +4,7 @@ import type { Customer, Order, Prisma } from '../../generated/prisma/client.ts';
 import type { LifecycleStage, OrderChannel, OrderStatus } from '../../generated/prisma/enums.ts';
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
-import { type Actor, getCustomer, isUuid, registerMergeStep, STAGE_ORDER } from '../customers/customer.service.ts';
+import { type Actor, getCustomer, isUuid, type MergeStep, STAGE_ORDER } from '../customers/customer.service.ts';
 import { type EmitEvent, emitEvent, emitEvents, gid } from '../events/event.service.ts';
 import { reopenedEvent, reopenIfLost } from '../leads/lead-loss.service.ts';
 import { fromCents, MAX_CENTS } from './money.ts';
@@ -367,9 +367,9 @@ export function orderWhere(f: OrderFilter | null | undefined): Prisma.OrderWhere
 // Merging customers moves the duplicate's orders to the survivor (ids unchanged, so idempotency
 // results naming them keep working).
 // The survivor's stage then follows its orders (two customers with one order each make a REPEAT).
-registerMergeStep(async (t, survivorId, duplicateId) => {
+export const mergeOrders: MergeStep = async (t, survivorId, duplicateId) => {
   const moved = await t.order.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
   if (!moved.count) return;
   const survivor = await t.customer.findUnique({ where: { id: survivorId } });
   if (survivor) await advanceStage(t, { staffId: null }, survivor, '', false, `Orders merged from duplicate ${duplicateId}`);
-});
+};

@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { type Context, shopIdOf } from '../../context.ts';
+import type { Context } from '../../context.ts';
 import { skipQuery } from '../../db/loaders.ts';
 import { NotFoundError, VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
@@ -15,8 +15,7 @@ import * as svc from './segment.service.ts';
  * previews evaluated live, saved segments with materialised members, membership events.
  * Reading needs segments:read, changing segments:write (declared per field); publishable keys get nothing.
  */
-const read = (ctx: Context) => ({ db: ctx.db, shopId: shopIdOf(ctx) });
-const write = read;
+const read = (ctx: Context) => ({ db: ctx.db });
 const READ = { scope: 'segments:read' } as const;
 const WRITE = { scope: 'segments:write' } as const;
 
@@ -196,9 +195,8 @@ builder.queryFields((t) => ({
       after: t.arg.string({ description: 'endCursor of the previous page.' }),
     },
     resolve: (_r, args, ctx) => {
-      const { shopId } = read(ctx);
       const rule = ruleFromInput(args);
-      return svc.previewSegment(ctx.services.database.prisma, shopId, rule, { first: args.first ?? 20, after: args.after });
+      return svc.previewSegment(ctx.shop, rule, { first: args.first ?? 20, after: args.after });
     },
   }),
 }));
@@ -253,9 +251,8 @@ builder.mutationFields((t) => ({
     errors: result('CreateSegment', 'segment'),
     args: { input: t.arg({ type: CreateSegmentInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
-      const { db, shopId } = write(ctx);
       const rule = ruleFromInput(input, ['input']);
-      return svc.createSegment(ctx.services.database.prisma, db, shopId, { ...input, rule });
+      return svc.createSegment(ctx.shop, { ...input, rule });
     },
   }),
   updateSegment: t.field({
@@ -264,9 +261,8 @@ builder.mutationFields((t) => ({
     errors: { ...result('UpdateSegment', 'segment'), types: [...COMMON_ERRORS, VersionConflictError] },
     args: { input: t.arg({ type: UpdateSegmentInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
-      const { db, shopId } = write(ctx);
       const rule = input.rule != null || input.ruleTree != null ? ruleFromInput(input, ['input']) : null;
-      return svc.updateSegment(ctx.services.database.prisma, db, shopId, {
+      return svc.updateSegment(ctx.shop, {
         id: input.id.id,
         version: input.version,
         name: input.name,
@@ -280,7 +276,7 @@ builder.mutationFields((t) => ({
     type: DeletedSegment,
     errors: { types: [...COMMON_ERRORS], union: { name: 'DeleteSegmentResult' }, directResult: true },
     args: { input: t.arg({ type: SegmentIdInput, required: true }) },
-    resolve: (_r, { input }, ctx) => svc.deleteSegment(write(ctx).db, input.id.id),
+    resolve: (_r, { input }, ctx) => svc.deleteSegment(ctx.shop, input.id.id),
   }),
   refreshSegment: t.field({
     authScopes: WRITE,
@@ -289,9 +285,8 @@ builder.mutationFields((t) => ({
     errors: { types: [...COMMON_ERRORS], union: { name: 'RefreshSegmentResult' }, directResult: true },
     args: { input: t.arg({ type: SegmentIdInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
-      const { db, shopId } = write(ctx);
-      const found = await db.segment.findFirst({ where: { id: input.id.id }, select: { id: true } });
-      const r = found ? await svc.refreshSegment(ctx.services.database.prisma, shopId, found.id, { emit: true }) : null;
+      const found = await ctx.db.segment.findFirst({ where: { id: input.id.id }, select: { id: true } });
+      const r = found ? await svc.refreshSegment(ctx.shop, found.id, { emit: true }) : null;
       if (!r) throw new NotFoundError('Segment', ['input', 'id']);
       return r;
     },

@@ -1,5 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopBound } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, VersionConflictError } from '../../errors.ts';
@@ -101,8 +102,8 @@ describe('compiled rules on live data', () => {
   it('evaluates loyalty metrics (score, RFM, churn risk, lifetime value) from the loyalty module', async () => {
     // Before any recompute no customer has metrics: scores count as 0, codes and levels as null.
     expect(await match('churnRisk IS NULL')).toEqual(['ann', 'ben', 'cat', 'dan']);
-    await recomputeLoyalty(tdb.prisma, shopA, NOW);
-    await recomputeLoyalty(tdb.prisma, shopB, NOW);
+    await recomputeLoyalty(shopBound(tdb.prisma, shopA), NOW);
+    await recomputeLoyalty(shopBound(tdb.prisma, shopB), NOW);
     const rows = await tdb.prisma.customerMetrics.findMany({ where: { shopId: shopA } });
     const where = (f: (r: (typeof rows)[number]) => boolean) => names(rows.filter(f).map((r) => r.customerId));
     expect(await match('rfm.frequency >= 1')).toEqual(['ann', 'ben', 'dan']); // dan's cancelled order does not count
@@ -206,39 +207,39 @@ describe('saved segments and membership', () => {
       .map((e) => `${e.type === 'SEGMENT_ENTERED' ? '+' : '-'}${names([e.customerId as string])[0]}`);
 
   it('materialises on create (baseline, no events), refuses duplicate names and stale versions', async () => {
-    const s = await svc.createSegment(tdb.prisma, db, shopA, { name: 'Big spenders', rule: parseRule('orders.total >= 100') });
+    const s = await svc.createSegment(shopBound(tdb.prisma, shopA), { name: 'Big spenders', rule: parseRule('orders.total >= 100') });
     expect(s).toMatchObject({ name: 'Big spenders', rule: 'orders.total >= 100', memberCount: 2, version: 1 });
     const members = await db.segmentMember.findMany({ where: { segmentId: s.id } });
     expect(names(members.map((m) => m.customerId))).toEqual(['ann', 'ben']);
     expect(await events(s.id)).toEqual([]);
-    await expect(svc.createSegment(tdb.prisma, db, shopA, { name: 'Big spenders', rule: parseRule('age > 1') })).rejects.toBeInstanceOf(
-      ConflictError,
-    );
-    await expect(svc.updateSegment(tdb.prisma, db, shopA, { id: s.id, version: 7, name: 'x' })).rejects.toBeInstanceOf(
+    await expect(
+      svc.createSegment(shopBound(tdb.prisma, shopA), { name: 'Big spenders', rule: parseRule('age > 1') }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(svc.updateSegment(shopBound(tdb.prisma, shopA), { id: s.id, version: 7, name: 'x' })).rejects.toBeInstanceOf(
       VersionConflictError,
     );
     // A new rule moves members, with events.
-    const u = await svc.updateSegment(tdb.prisma, db, shopA, { id: s.id, version: 1, rule: parseRule('orders.total >= 200') });
+    const u = await svc.updateSegment(shopBound(tdb.prisma, shopA), { id: s.id, version: 1, rule: parseRule('orders.total >= 200') });
     expect(u).toMatchObject({ version: 2, memberCount: 1, rule: 'orders.total >= 200' });
     expect(await events(s.id)).toEqual(['-ben']);
-    await svc.deleteSegment(db, s.id);
+    await svc.deleteSegment(shopBound(tdb.prisma, shopA), s.id);
     expect(await db.segmentMember.count({ where: { segmentId: s.id } })).toBe(0);
   });
 
   it('a customer whose data changes enters and leaves (incremental refresh from the outbox), exactly once', async () => {
-    const s = await svc.createSegment(tdb.prisma, db, shopA, {
+    const s = await svc.createSegment(shopBound(tdb.prisma, shopA), {
       name: 'VIP loyal',
       rule: parseRule("stage = LOYAL AND tags CONTAINS 'vip'"),
     });
     expect(s.memberCount).toBe(0);
     await customers.tagCustomer(db, (P.ben as C).id, ['vip']);
-    expect(await svc.refreshChanged(tdb.prisma, shopA)).toEqual({ entered: 1, left: 0 });
+    expect(await svc.refreshChanged(shopBound(tdb.prisma, shopA))).toEqual({ entered: 1, left: 0 });
     expect(await events(s.id)).toEqual(['+ben']);
     // Nothing new: nothing happens (the segment's own events are not "changes").
-    expect(await svc.refreshChanged(tdb.prisma, shopA)).toEqual({ entered: 0, left: 0 });
+    expect(await svc.refreshChanged(shopBound(tdb.prisma, shopA))).toEqual({ entered: 0, left: 0 });
     await customers.setStage(db, actor, (P.ben as C).id, 'ADVOCATE', 'referred two friends');
     await customers.setStage(db, actor, (P.ann as C).id, 'LOYAL', 'long-term');
-    expect(await svc.refreshChanged(tdb.prisma, shopA)).toEqual({ entered: 1, left: 1 });
+    expect(await svc.refreshChanged(shopBound(tdb.prisma, shopA))).toEqual({ entered: 1, left: 1 });
     expect(await events(s.id)).toEqual(['+ben', '+ann', '-ben']);
     const payload = (
       await tdb.prisma.event.findFirstOrThrow({ where: { shopId: shopA, type: 'SEGMENT_ENTERED' }, orderBy: { id: 'desc' } })
@@ -250,17 +251,17 @@ describe('saved segments and membership', () => {
     });
     // Archiving makes a member leave.
     await customers.archiveCustomer(db, (P.ann as C).id, true);
-    await svc.refreshChanged(tdb.prisma, shopA);
+    await svc.refreshChanged(shopBound(tdb.prisma, shopA));
     expect(await events(s.id)).toEqual(['+ben', '+ann', '-ben', '-ann']);
     await customers.archiveCustomer(db, (P.ann as C).id, false);
     // A full refresh agrees with the incremental one, and a second one is a no-op.
-    const full = await svc.refreshSegment(tdb.prisma, shopA, s.id, { emit: true });
+    const full = await svc.refreshSegment(shopBound(tdb.prisma, shopA), s.id, { emit: true });
     expect(full).toMatchObject({ entered: 1, left: 0, segment: { memberCount: 1 } });
-    expect(await svc.refreshSegment(tdb.prisma, shopA, s.id, { emit: true })).toMatchObject({ entered: 0, left: 0 });
+    expect(await svc.refreshSegment(shopBound(tdb.prisma, shopA), s.id, { emit: true })).toMatchObject({ entered: 0, left: 0 });
   });
 
   it('relative dates move with time: the scheduled full refresh catches them', async () => {
-    const s = await svc.createSegment(tdb.prisma, db, shopA, { name: 'Recent buyers', rule: parseRule('lastOrderAt > -30d') });
+    const s = await svc.createSegment(shopBound(tdb.prisma, shopA), { name: 'Recent buyers', rule: parseRule('lastOrderAt > -30d') });
     expect(s.memberCount).toBe(1); // ben (orders 5 and 10 days ago)
     const later = new Date(NOW.getTime() + 40 * 86_400_000);
     const sched = svc.createSegmentScheduler({ prisma: tdb.prisma, logger: { error() {} } as never, intervalMs: 0, fullRefreshMs: 1000 });
@@ -271,7 +272,7 @@ describe('saved segments and membership', () => {
 
   it('an erased member leaves at once: SEGMENT_LEFT in the erasure transaction, count corrected, no second event on refresh', async () => {
     const gone = await customers.createCustomer(db, actor, { email: 'gone@seg.test', stage: 'PARTNER' });
-    const s = await svc.createSegment(tdb.prisma, db, shopA, { name: 'Partners', rule: parseRule('stage = PARTNER') });
+    const s = await svc.createSegment(shopBound(tdb.prisma, shopA), { name: 'Partners', rule: parseRule('stage = PARTNER') });
     expect(s.memberCount).toBe(1);
     const left = () => tdb.prisma.event.findMany({ where: { shopId: shopA, type: 'SEGMENT_LEFT', customerId: gone.id } });
     await customers.deleteCustomer(db, gone.id);
@@ -279,15 +280,15 @@ describe('saved segments and membership', () => {
       { segmentId: encodeGlobalID('Segment', s.id), customerId: encodeGlobalID('Customer', gone.id), segmentName: 'Partners' },
     ]);
     expect((await db.segment.findUniqueOrThrow({ where: { id: s.id } })).memberCount).toBe(0);
-    await svc.refreshChanged(tdb.prisma, shopA);
+    await svc.refreshChanged(shopBound(tdb.prisma, shopA));
     expect(await left()).toHaveLength(1);
     expect((await db.segment.findUniqueOrThrow({ where: { id: s.id } })).memberCount).toBe(0);
   });
 
   it('concurrent refreshes of one segment serialise (advisory lock): events are written once', async () => {
-    const s = await svc.createSegment(tdb.prisma, db, shopA, { name: 'Prospects', rule: parseRule('stage = PROSPECT') });
+    const s = await svc.createSegment(shopBound(tdb.prisma, shopA), { name: 'Prospects', rule: parseRule('stage = PROSPECT') });
     await customers.setStage(db, actor, (P.dan as C).id, 'PROSPECT', 'reset');
-    const rs = await Promise.all([1, 2, 3].map(() => svc.refreshSegment(tdb.prisma, shopA, s.id, { emit: true })));
+    const rs = await Promise.all([1, 2, 3].map(() => svc.refreshSegment(shopBound(tdb.prisma, shopA), s.id, { emit: true })));
     expect(rs.map((r) => r?.entered).sort()).toEqual([0, 0, 1]);
     expect(await events(s.id)).toEqual(['+dan']);
   });

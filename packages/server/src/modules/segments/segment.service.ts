@@ -1,11 +1,10 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import type { ScopedDb } from '../../db/tenant.ts';
-import { tenantSql } from '../../db/tenant-sql.ts';
+import { type ShopBound, shopBound } from '../../db/shop-bound.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import { Prisma, type PrismaClient, type Segment } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
-import { registerEraseStep } from '../customers/customer.service.ts';
+import type { EraseStep } from '../customers/customer.service.ts';
 import { emitEvent } from '../events/event.service.ts';
 import { countMatching, decodeMemberCursor, diffSql, encodeMemberCursor, pageMatching } from './segment.compile.ts';
 import { parseRule, printRule, type Rule } from './segment.rule.ts';
@@ -59,7 +58,8 @@ async function uniqueName<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function createSegment(prisma: PrismaClient, db: ScopedDb, shopId: string, input: SegmentInput & { rule: Rule }) {
+export async function createSegment(shop: ShopBound, input: SegmentInput & { rule: Rule }) {
+  const db = shop.db;
   const name = checkName(input.name, ['input', 'name']);
   const segment = await uniqueName(() =>
     db.segment.create({
@@ -72,16 +72,12 @@ export async function createSegment(prisma: PrismaClient, db: ScopedDb, shopId: 
     }),
   );
   // The first materialisation is the baseline: nobody "entered", so no events.
-  await refreshSegment(prisma, shopId, segment.id, { emit: false });
+  await refreshSegment(shop, segment.id, { emit: false });
   return db.segment.findUniqueOrThrow({ where: { id: segment.id } });
 }
 
-export async function updateSegment(
-  prisma: PrismaClient,
-  db: ScopedDb,
-  shopId: string,
-  input: SegmentInput & { id: string; version?: number | null },
-) {
+export async function updateSegment(shop: ShopBound, input: SegmentInput & { id: string; version?: number | null }) {
+  const db = shop.db;
   const current = await db.segment.findFirst({ where: { id: input.id } });
   if (!current) throw new NotFoundError('Segment', ['input', 'id']);
   if (input.version != null && input.version !== current.version) throw new VersionConflictError(current.version);
@@ -100,12 +96,12 @@ export async function updateSegment(
     throw new VersionConflictError(now.version);
   }
   // A new rule: members who no longer match leave, new ones enter (with events).
-  if (data.rule) await refreshSegment(prisma, shopId, current.id, { emit: true });
+  if (data.rule) await refreshSegment(shop, current.id, { emit: true });
   return db.segment.findUniqueOrThrow({ where: { id: current.id } });
 }
 
-export async function deleteSegment(db: ScopedDb, id: string) {
-  const res = await db.segment.deleteMany({ where: { id } });
+export async function deleteSegment(shop: ShopBound, id: string) {
+  const res = await shop.db.segment.deleteMany({ where: { id } });
   if (res.count !== 1) throw new NotFoundError('Segment', ['input', 'id']);
   return { deletedId: segmentGid(id) };
 }
@@ -113,13 +109,12 @@ export async function deleteSegment(db: ScopedDb, id: string) {
 export type Preview = { rule: Rule; count: number; memberIds: string[]; endCursor: string | null; hasNextPage: boolean };
 
 export async function previewSegment(
-  prisma: PrismaClient,
-  shopId: string,
+  shop: Pick<ShopBound, 'sql'>,
   rule: Rule,
   opts: { first: number; after?: string | null; now?: Date },
 ): Promise<Preview> {
   if (opts.first < 0 || opts.first > 100) throw ValidationError.field(['first'], 'Between 0 and 100');
-  const sql = tenantSql(prisma, shopId);
+  const sql = shop.sql;
   const now = opts.now ?? new Date();
   const after = opts.after ? decodeMemberCursor(opts.after) : null;
   const [count, page] = await Promise.all([countMatching(sql, rule, now), pageMatching(sql, rule, now, { first: opts.first, after })]);
@@ -140,24 +135,22 @@ export type RefreshResult = { segment: Segment; entered: number; left: number };
  * module comment. `uptoEventId`: the outbox position the caller has taken into account.
  */
 export async function refreshSegment(
-  prisma: PrismaClient,
-  shopId: string,
+  shop: ShopBound,
   segmentId: string,
   opts: { emit: boolean; onlyCustomers?: string[] | null; uptoEventId?: bigint; now?: Date },
 ): Promise<RefreshResult | null> {
   const now = opts.now ?? new Date();
-  return prisma.$transaction(
-    async (tx) => {
-      // Raw SQL through the tenant door (reads); writes below carry this shop's id explicitly.
-      const sql = tenantSql(tx as unknown as PrismaClient, shopId);
+  const shopId = shop.shopId;
+  return shop.transaction(
+    async ({ db: tx, sql }) => {
+      // Raw SQL through the tenant door (reads); model operations on the scoped transaction client.
       await sql(
         (shop) => Prisma.sql`SELECT ${shop} AS "shopId", true AS locked
         FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`segment:${segmentId}`}, 0))) l`,
       );
-      const seg = await tx.segment.findFirst({ where: { id: segmentId, shopId } });
+      const seg = await tx.segment.findFirst({ where: { id: segmentId } });
       if (!seg) return null;
-      const latest =
-        opts.uptoEventId ?? (await tx.event.findFirst({ where: { shopId }, orderBy: { id: 'desc' }, select: { id: true } }))?.id ?? 0n;
+      const latest = opts.uptoEventId ?? (await tx.event.findFirst({ orderBy: { id: 'desc' }, select: { id: true } }))?.id ?? 0n;
       const rule = parseRule(seg.rule);
       const only = opts.onlyCustomers ?? null;
       const diff = only && !only.length ? [] : await sql<{ customerId: string; entered: boolean }>(diffSql(rule, now, seg.id, only));
@@ -170,7 +163,7 @@ export async function refreshSegment(
         });
       }
       for (let i = 0; i < left.length; i += CHUNK) {
-        await tx.segmentMember.deleteMany({ where: { shopId, segmentId: seg.id, customerId: { in: left.slice(i, i + CHUNK) } } });
+        await tx.segmentMember.deleteMany({ where: { segmentId: seg.id, customerId: { in: left.slice(i, i + CHUNK) } } });
       }
       // Recounted every time: erased customers leave by cascade, without a diff row.
       const memberCount = await tx.segmentMember.count({ where: { segmentId: seg.id } });
@@ -216,15 +209,15 @@ function customersOf(e: { customerId: string | null; payload: unknown }): string
  * Incremental refresh of a shop's saved segments from its outbox: customers named by events after
  * each segment's cursor are re-evaluated (entered / left events for those that changed).
  */
-export async function refreshChanged(prisma: PrismaClient, shopId: string, now = new Date(), batch = 5000) {
+export async function refreshChanged(shop: ShopBound, now = new Date(), batch = 5000) {
   let entered = 0;
   let left = 0;
-  const segments = await prisma.segment.findMany({ where: { shopId }, select: { id: true, lastEventId: true } });
+  const segments = await shop.db.segment.findMany({ select: { id: true, lastEventId: true } });
   if (!segments.length) return { entered, left };
   let from = segments[0]?.lastEventId ?? 0n;
   for (const s of segments) if (s.lastEventId < from) from = s.lastEventId;
-  const events = await prisma.event.findMany({
-    where: { shopId, id: { gt: from } },
+  const events = await shop.db.event.findMany({
+    where: { id: { gt: from } },
     orderBy: { id: 'asc' },
     take: batch,
     select: { id: true, type: true, customerId: true, payload: true },
@@ -236,10 +229,10 @@ export async function refreshChanged(prisma: PrismaClient, shopId: string, now =
     const ids = new Set<string>();
     for (const e of events) if (e.id > s.lastEventId && !SEGMENT_EVENTS.includes(e.type)) for (const c of customersOf(e)) ids.add(c);
     if (!ids.size) {
-      await prisma.segment.updateMany({ where: { id: s.id, shopId, lastEventId: { lt: upto } }, data: { lastEventId: upto } });
+      await shop.db.segment.updateMany({ where: { id: s.id, lastEventId: { lt: upto } }, data: { lastEventId: upto } });
       continue;
     }
-    const r = await refreshSegment(prisma, shopId, s.id, { emit: true, onlyCustomers: [...ids], uptoEventId: upto, now });
+    const r = await refreshSegment(shop, s.id, { emit: true, onlyCustomers: [...ids], uptoEventId: upto, now });
     entered += r?.entered ?? 0;
     left += r?.left ?? 0;
   }
@@ -258,16 +251,17 @@ export function createSegmentScheduler(opts: { prisma: PrismaClient; logger: Log
     const shops = await opts.prisma.segment.findMany({ distinct: ['shopId'], select: { shopId: true } });
     for (const { shopId } of shops) {
       try {
-        const r = await refreshChanged(opts.prisma, shopId, now);
+        const shop = shopBound(opts.prisma, shopId);
+        const r = await refreshChanged(shop, now);
         entered += r.entered;
         left += r.left;
         if (opts.fullRefreshMs > 0) {
-          const stale = await opts.prisma.segment.findMany({
-            where: { shopId, OR: [{ refreshedAt: null }, { refreshedAt: { lt: new Date(now.getTime() - opts.fullRefreshMs) } }] },
+          const stale = await shop.db.segment.findMany({
+            where: { OR: [{ refreshedAt: null }, { refreshedAt: { lt: new Date(now.getTime() - opts.fullRefreshMs) } }] },
             select: { id: true },
           });
           for (const s of stale) {
-            const f = await refreshSegment(opts.prisma, shopId, s.id, { emit: true, now });
+            const f = await refreshSegment(shop, s.id, { emit: true, now });
             entered += f?.entered ?? 0;
             left += f?.left ?? 0;
           }
@@ -283,7 +277,7 @@ export function createSegmentScheduler(opts: { prisma: PrismaClient; logger: Log
 
 // Erasure: the memberships go by cascade with the customer; say so to subscribers (SEGMENT_LEFT,
 // in the erasure's transaction) and keep memberCount right without waiting for a refresh.
-registerEraseStep(async (t, customerId) => {
+export const eraseSegmentMemberships: EraseStep = async (t, customerId) => {
   const rows = await t.segmentMember.findMany({
     where: { customerId },
     select: { segment: { select: { id: true, name: true, updatedAt: true } } },
@@ -296,4 +290,4 @@ registerEraseStep(async (t, customerId) => {
       payload: { segmentId: segmentGid(seg.id), customerId: encodeGlobalID('Customer', customerId), segmentName: seg.name },
     });
   }
-});
+};

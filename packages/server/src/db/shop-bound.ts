@@ -1,0 +1,57 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { forShop, type ScopedDb, type ScopedTx, scopeArgs } from './tenant.ts';
+import { type TenantSql, tenantSql, tenantWrite } from './tenant-sql.ts';
+
+/** The set-based write door of one shop (db/tenant-sql.ts `tenantWrite`): returns the rows written. */
+export type TenantWrite = ReturnType<typeof tenantWrite>;
+
+/** One transaction of one shop: the scoped client, raw reads and set-based writes, all on that transaction. */
+export type ShopTx = { readonly shopId: string; readonly db: ScopedTx; readonly sql: TenantSql; readonly write: TenantWrite };
+
+/**
+ * Everything a module may do with one shop's data, and nothing more: the scoped client (`db`), raw
+ * reads (`sql`), and interactive transactions whose callback gets the same three doors on the
+ * transaction (`transaction`). The request context hands one to services that need set-based SQL in
+ * a transaction (loyalty, segments); schedulers build one per shop with `shopBound(prisma, shopId)`.
+ * The unscoped client never leaves this file.
+ */
+export type ShopBound = {
+  readonly shopId: string;
+  readonly db: ScopedDb;
+  readonly sql: TenantSql;
+  transaction<T>(fn: (t: ShopTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
+};
+
+/**
+ * A transaction client with the tenant scope applied to every model operation (the same `scopeArgs`
+ * as forShop: a transaction client cannot be `$extends`-ed, so the scope is applied by a proxy).
+ */
+function scopedTx(tx: object, shopId: string): ScopedTx {
+  return new Proxy(tx, {
+    get(target, prop) {
+      const delegate = Reflect.get(target, prop);
+      if (typeof prop !== 'string' || prop.startsWith('$') || !delegate || typeof delegate !== 'object') return delegate;
+      const model = prop.charAt(0).toUpperCase() + prop.slice(1);
+      return new Proxy(delegate, {
+        get(d, op) {
+          const fn = Reflect.get(d, op);
+          if (typeof op !== 'string' || typeof fn !== 'function') return fn;
+          return (args?: Record<string, unknown>) => fn.call(d, scopeArgs(model, op, args ?? {}, shopId));
+        },
+      });
+    },
+  }) as ScopedTx;
+}
+
+export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
+  return {
+    shopId,
+    db: forShop(prisma, shopId),
+    sql: tenantSql(prisma, shopId),
+    transaction: (fn, opts) =>
+      prisma.$transaction(
+        (tx) => fn({ shopId, db: scopedTx(tx, shopId), sql: tenantSql(tx, shopId), write: tenantWrite(tx, shopId) }),
+        opts,
+      ),
+  };
+}

@@ -1,0 +1,69 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../logger.ts';
+import { createAuditRetentionScheduler } from '../modules/audit/audit.service.ts';
+import { createRetentionScheduler } from '../modules/events/event-retention.ts';
+import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
+import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
+import { createLoyaltyScheduler } from '../modules/loyalty/loyalty.scheduler.ts';
+import { createSegmentScheduler } from '../modules/segments/segment.service.ts';
+import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
+
+/**
+ * The background jobs of one instance (each a periodic() loop, safe with several instances): the
+ * webhook dispatcher, lead pool, segment refresh, due follow-ups, event and audit retention, and
+ * loyalty. buildApp starts them with the server and stops them first on shutdown.
+ */
+export function createJobs(database: Database, config: Config, logger: Logger) {
+  const webhooks = createDispatcher({
+    prisma: database.prisma,
+    logger,
+    intervalMs: config.webhooks.intervalMs,
+    maxAttempts: config.webhooks.maxAttempts,
+    baseBackoffMs: config.webhooks.baseBackoffMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    targets: config.webhookTargets,
+  });
+
+  const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
+  const segments = createSegmentScheduler({ prisma: database.prisma, logger, ...config.segments });
+  const followUpDue = createFollowUpDueScheduler({ prisma: database.prisma, logger, intervalMs: config.followUpDueIntervalMs });
+  const retention = createRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    retentionDays: config.events.retentionDays,
+    intervalMs: config.events.retentionIntervalMs,
+  });
+  const loyalty = createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs });
+  const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
+
+  return {
+    webhooks,
+    leadPool,
+    segments,
+    followUpDue,
+    retention,
+    loyalty,
+    auditRetention,
+    start() {
+      if (config.webhooks.enabled) webhooks.start();
+      leadPool.start();
+      segments.start();
+      followUpDue.start();
+      retention.start();
+      auditRetention.start();
+      loyalty.start();
+    },
+    async stop() {
+      await webhooks.stop();
+      await leadPool.stop();
+      await segments.stop();
+      await followUpDue.stop();
+      await retention.stop();
+      await auditRetention.stop();
+      await loyalty.stop();
+    },
+  };
+}
+
+export type Jobs = ReturnType<typeof createJobs>;
