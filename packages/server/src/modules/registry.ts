@@ -1,5 +1,11 @@
 import { redactAuditFor } from './audit/audit.service.ts';
-import { CORE_EXPORT_SECTIONS, type ExportSection, registerExportSection } from './customers/customer.export.ts';
+import {
+  AUDIT_EXPORT_SECTION,
+  CORE_EXPORT_SECTIONS,
+  type ExportSection,
+  LEAD_LOSS_EXPORT_SECTION,
+  registerExportSection,
+} from './customers/customer.export.ts';
 import { type EraseStep, type MergeStep, registerEraseStep, registerMergeStep } from './customers/customer.service.ts';
 import { mergeFollowUps } from './follow-ups/follow-up.service.ts';
 import { mergeInteractions } from './interactions/interaction.service.ts';
@@ -19,7 +25,7 @@ export const MERGE_STEPS: readonly MergeStep[] = [mergePoints, mergeOrders, merg
 /** The audit redaction runs last: it must see (and redact) whatever the steps before it touched. */
 export const ERASE_STEPS: readonly EraseStep[] = [eraseSegmentMemberships, redactAuditFor];
 
-export const EXPORT_SECTIONS: readonly ExportSection[] = [...CORE_EXPORT_SECTIONS];
+export const EXPORT_SECTIONS: readonly ExportSection[] = [...CORE_EXPORT_SECTIONS, LEAD_LOSS_EXPORT_SECTION, AUDIT_EXPORT_SECTION];
 
 let registered = false;
 

@@ -233,13 +233,15 @@ export const CORE_EXPORT_SECTIONS: ExportSection[] = [
   },
 ];
 
-registerExportSection({
+/** Lost and disqualified leads (modules/leads), listed in modules/registry.ts. */
+export const LEAD_LOSS_EXPORT_SECTION: ExportSection = {
   key: 'leadLosses',
   tables: ['LeadLoss'],
   description: 'Times the customer, as a lead, was recorded lost or disqualified (reason, note, stage reached), and when they came back.',
   pages: (db, scope, after) => byId((a) => db.leadLoss.findMany(a), of)(db, scope, after),
-});
-registerExportSection({
+};
+/** The audit entries about the customer (modules/audit), listed in modules/registry.ts. */
+export const AUDIT_EXPORT_SECTION: ExportSection = {
   key: 'auditLog',
   tables: ['AuditEntry'],
   description:
@@ -255,7 +257,7 @@ registerExportSection({
       next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
     };
   },
-});
+};
 
 /** Resolves the customer (following merges) and the ids its history is filed under. */
 export async function exportScope(db: ScopedDb, id: string, path: string[] = ['id']): Promise<ExportScope> {
