@@ -35,6 +35,7 @@ import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import { sharedEventExecutionPlugin } from './modules/events/shared-execution.ts';
 import { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
+import { createLifecycleScheduler, withLifecycle } from './modules/lifecycle/lifecycle.scheduler.ts';
 import { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import { segmentExportPlugin } from './modules/segments/segment.export.ts';
 import { createSegmentScheduler } from './modules/segments/segment.service.ts';
@@ -271,7 +272,7 @@ export function buildApp(opts: AppOptions): App {
     retentionDays: config.events.retentionDays,
     intervalMs: config.events.retentionIntervalMs,
   });
-  const loyalty = createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs });
+  const loyalty = withLifecycle(createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs }), createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }));
   const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
 
   return {

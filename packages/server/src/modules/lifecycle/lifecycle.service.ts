@@ -4,7 +4,7 @@ import { ValidationError } from '../../errors.ts';
 import type { PrismaClient } from '../../generated/prisma/client.ts';
 import type { LifecycleStage, PartnerKind } from '../../generated/prisma/enums.ts';
 import { COUNTED_WHERE } from '../orders/order.counting.ts';
-import { getLifecycleSettings, type LifecycleSettings } from './lifecycle.settings.ts';
+import { getLifecycleSettings, type LifecycleSettings, lifecycleSettingsFrom } from './lifecycle.settings.ts';
 import { applySql, type Scope } from './lifecycle.sql.ts';
 
 /**
@@ -124,4 +124,14 @@ export async function checkManualStage(
     reasonNote = `forced: ${why.replace('The facts do not support ', 'facts do not support ')}`;
   }
   return { partnerKind: stage === 'PARTNER' ? (opts.partnerKind ?? null) : null, stageFactsAtManual: facts.sig, reasonNote };
+}
+
+/**
+ * After the loyalty fold (modules/loyalty refreshLoyalty, inside its transaction): the customers
+ * whose orders / interactions / referred customers just changed, with churn risk already current.
+ */
+export async function lifecycleAfterFold(tx: RawSqlClient & Pick<PrismaClient, 'shop'>, shopId: string, ids: string[], now: Date) {
+  const shop = await tx.shop.findUnique({ where: { id: shopId }, select: { settings: true } });
+  const raw = shop?.settings && typeof shop.settings === 'object' && !Array.isArray(shop.settings) ? shop.settings : {};
+  return applyLifecycle(tx, shopId, { kind: 'customers', ids }, lifecycleSettingsFrom(raw as Record<string, unknown>), now);
 }

@@ -20,18 +20,16 @@ export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, n
       SELECT c."shopId", c.id, c.stage::text AS stage, c."partnerKind"::text AS "partnerKind", c."stageFactsAtManual",
         coalesce(o.n, 0) AS orders,
         coalesce(floor(extract(epoch FROM (o.last_at - o.first_at)) / 86400), 0)::int AS "spanDays",
-        o.touched_at AS "ordersTouchedAt",
         coalesce(i.n, 0) AS positive,
         coalesce(r.n, 0) AS referrals,
         coalesce(m."churnRisk"::text, 'LOW') AS "churnRisk",
         coalesce(m."churnReasons", '{}') AS "churnReasons",
-        m."computedAt" AS "metricsAt"
+        m.frequency AS "metricsOrders"
       FROM "Customer" c
       LEFT JOIN LATERAL (
         SELECT (count(*) FILTER (WHERE ${counted('x')}))::int AS n,
           min(x."placedAt") FILTER (WHERE ${counted('x')}) AS first_at,
-          max(x."placedAt") FILTER (WHERE ${counted('x')}) AS last_at,
-          max(greatest(x."createdAt", x."updatedAt")) AS touched_at
+          max(x."placedAt") FILTER (WHERE ${counted('x')}) AS last_at
         FROM "Order" x WHERE x."shopId" = c."shopId" AND x."customerId" = c.id
       ) o ON true
       LEFT JOIN LATERAL (
@@ -62,13 +60,13 @@ export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, n
  * - PARTNER is staff-only; a PARTNER with no partner kind recorded (the old merged meaning of PARTNER,
  *   before STRATEGIC existed) and enough referred buyers moves to STRATEGIC (the data migration).
  * - CHURNED is left only by a new counted order (orders module); leads without orders do not move.
- * - CHURNED needs churn risk HIGH computed after the customer's latest order change (stale metrics
- *   never re-churn a customer who just ordered again).
+ * - CHURNED needs churn risk HIGH from metrics that saw all of the customer's counted orders
+ *   (CustomerMetrics.frequency = the counted orders now): stale metrics never re-churn a customer
+ *   who just ordered again.
  */
 export function targetSql(s: LifecycleSettings): Prisma.Sql {
   const churn = s.churnOnHighRisk
-    ? Prisma.sql`WHEN f."churnRisk" = 'HIGH' AND f."metricsAt" IS NOT NULL
-        AND f."metricsAt" >= coalesce(f."ordersTouchedAt", '-infinity'::timestamptz) THEN 'CHURNED'`
+    ? Prisma.sql`WHEN f."churnRisk" = 'HIGH' AND f."metricsOrders" = f.orders THEN 'CHURNED'`
     : Prisma.empty;
   return Prisma.sql`
     targets AS (

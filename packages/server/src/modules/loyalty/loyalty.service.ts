@@ -1,5 +1,6 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { forShop } from '../../db/tenant.ts';
+import { lifecycleAfterFold } from '../lifecycle/lifecycle.service.ts';
 import { tenantSql, tenantWrite } from '../../db/tenant-sql.ts';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import { competitor, competitorAmount, counted, countedAmount } from '../orders/order.counting.ts';
@@ -162,6 +163,7 @@ export async function refreshLoyalty(prisma: Prismaish, shopId: string, now?: Da
       // Without a fixed `now` (the scheduler's live passes) the metrics count up to this moment: an order
       // recorded after the pass began but folded by it is counted now, not at the next full recompute.
       await runMetrics(tx, shopId, { kind: 'customers', ids: [...ids] }, s, now ?? new Date());
+      await lifecycleAfterFold(tx, shopId, [...ids], now ?? new Date()); // the stage ladder (modules/lifecycle)
       await advance(tx, shopId, target);
       return batch.length;
     }, TX);
