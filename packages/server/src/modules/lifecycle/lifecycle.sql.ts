@@ -109,7 +109,8 @@ export function targetSql(s: LifecycleSettings): Prisma.Sql {
  * The `stage = from` guard skips a customer whose stage changed meanwhile (the next pass sees it).
  */
 export function applySql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date): Prisma.Sql {
-  const at = Prisma.sql`${now}::timestamptz`;
+  // `now` places the fact windows; the move itself is recorded at the moment it happens.
+  const at = Prisma.sql`now()`;
   return Prisma.sql`
     ${factsSql(shop, scope, s, now)},
     ${targetSql(s)},
