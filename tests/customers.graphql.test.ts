@@ -340,7 +340,7 @@ describe('stage, tags, archive, delete', () => {
   it('setCustomerStage records the transition with its reason (newest first) and bumps the version', async () => {
     const { g } = await shop();
     const c = await createCustomer(g, { firstName: 'Stage' });
-    const r = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', reason: 'Bought three times' });
+    const r = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', reason: 'Bought three times', force: true });
     expect(r.customer?.stage).toBe('LOYAL');
     expect(r.customer?.version).toBe(2);
     expect(r.customer?.stageHistory.totalCount).toBe(2);
@@ -352,7 +352,7 @@ describe('stage, tags, archive, delete', () => {
       actor: null,
     });
     // The same stage again is not a move.
-    const same = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL' });
+    const same = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', reason: 'again', force: true });
     expect(same.customer?.stageHistory.totalCount).toBe(2);
     const long = await mutate(g, 'setCustomerStage', { id: c.id, stage: 'CHURNED', reason: 'r'.repeat(501) });
     expectError(long, 'ValidationError', 'VALIDATION_FAILED', ['input', 'reason']);

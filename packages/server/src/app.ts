@@ -272,7 +272,10 @@ export function buildApp(opts: AppOptions): App {
     retentionDays: config.events.retentionDays,
     intervalMs: config.events.retentionIntervalMs,
   });
-  const loyalty = withLifecycle(createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs }), createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }));
+  const loyalty = withLifecycle(
+    createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs }),
+    createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }),
+  );
   const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
 
   return {

@@ -131,7 +131,10 @@ const SetCustomerStageInput = builder.inputType('SetCustomerStageInput', {
     id: t.globalID({ required: true, for: CustomerNode }),
     stage: t.field({ type: LifecycleStageEnum, required: true }),
     reason: t.string({ description: 'Why (kept in the stage history). Required with force.' }),
-    partnerKind: t.field({ type: PartnerKindEnum, description: 'Required with PARTNER (AGENT, DISTRIBUTOR, SHAREHOLDER, OTHER); only with PARTNER.' }),
+    partnerKind: t.field({
+      type: PartnerKindEnum,
+      description: 'Required with PARTNER (AGENT, DISTRIBUTOR, SHAREHOLDER, OTHER); only with PARTNER.',
+    }),
     force: t.boolean({
       description:
         'Set LOYAL / ADVOCATE / STRATEGIC although the facts do not support it (e.g. one order); needs a reason, recorded with the facts.',

@@ -61,7 +61,16 @@ export type CreateCustomerInput = ProfileInput & {
 
 export type UpdateCustomerInput = ProfileInput & { consents?: ConsentInput[] | null };
 
-export const STAGE_ORDER: LifecycleStage[] = ['SUSPECT', 'PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'STRATEGIC', 'PARTNER'];
+export const STAGE_ORDER: LifecycleStage[] = [
+  'SUSPECT',
+  'PROSPECT',
+  'FIRST_PURCHASE',
+  'REPEAT',
+  'LOYAL',
+  'ADVOCATE',
+  'STRATEGIC',
+  'PARTNER',
+];
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID_RE.test(s);

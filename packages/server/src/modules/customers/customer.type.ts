@@ -6,7 +6,7 @@ import { StaffUserNode } from '../auth/staff.type.ts';
 
 /** Every stage's definition (docs/customers.md "The lifecycle ladder"; DOMAIN.md section 1). */
 export const STAGE_DESCRIPTIONS: Record<E.LifecycleStage, string> = {
-  SUSPECT: 'Imagined: fits the shop\'s picture of its customer; no contact yet.',
+  SUSPECT: "Imagined: fits the shop's picture of its customer; no contact yet.",
   PROSPECT: 'Expected: a lead likely to buy soon (showed interest, left contact data).',
   FIRST_PURCHASE: 'Bought once (one counted order). Automatic on the first counted order.',
   REPEAT: 'Ordered again (two or more counted orders). Automatic on the second counted order.',
@@ -14,8 +14,7 @@ export const STAGE_DESCRIPTIONS: Record<E.LifecycleStage, string> = {
     'Long-term customer: repeat purchases over time (default: at least 3 counted orders spanning at least 180 days); one order never counts. Automatic, per-shop thresholds (lifecycleSettings).',
   ADVOCATE:
     'Trusts the shop and recommends it, like a fan: LOYAL plus positive word of mouth or reviews (default: at least 2 positive WORD_OF_MOUTH / REVIEW interactions in 365 days). Automatic.',
-  STRATEGIC:
-    'Strategic cooperation: not only buys but brings in customers (default: at least 2 referred customers who bought). Automatic.',
+  STRATEGIC: 'Strategic cooperation: not only buys but brings in customers (default: at least 2 referred customers who bought). Automatic.',
   PARTNER: 'Does business together with the shop: agent, distributor or shareholder (partnerKind). Set by staff only.',
   CHURNED:
     'Not one of the eight: a buyer the churn model rates HIGH (CustomerMetrics.churnRisk). Automatic; a new counted order reactivates the customer.',
@@ -24,9 +23,9 @@ export const STAGE_DESCRIPTIONS: Record<E.LifecycleStage, string> = {
 export const LifecycleStageEnum = builder.enumType('LifecycleStage', {
   description:
     'The customer ladder: eight stages (SUSPECT to PARTNER) plus CHURNED. Stages move automatically from facts (orders, reviews, referrals, churn risk) and by hand; every move is a StageTransition.',
-  values: Object.fromEntries(
-    Object.values(E.LifecycleStage).map((v) => [v, { value: v, description: STAGE_DESCRIPTIONS[v] }]),
-  ) as { [K in E.LifecycleStage]: { value: K; description: string } },
+  values: Object.fromEntries(Object.values(E.LifecycleStage).map((v) => [v, { value: v, description: STAGE_DESCRIPTIONS[v] }])) as {
+    [K in E.LifecycleStage]: { value: K; description: string };
+  },
 });
 export const PartnerKindEnum = builder.enumType(E.PartnerKind, {
   name: 'PartnerKind',

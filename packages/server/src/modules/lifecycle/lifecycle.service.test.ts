@@ -43,7 +43,14 @@ const order = (c: string, at: string) =>
     items: [{ name: 'Chair', quantity: 1, unitPrice: '100' }],
   } as never);
 const touch = (c: string, type: string, at: string, sentiment: string) =>
-  recordInteraction(db, actor, { customerId: ids[c] as string, channel: 'WEB', direction: 'INBOUND', type, occurredAt: d(at), sentiment } as never);
+  recordInteraction(db, actor, {
+    customerId: ids[c] as string,
+    channel: 'WEB',
+    direction: 'INBOUND',
+    type,
+    occurredAt: d(at),
+    sentiment,
+  } as never);
 const stage = async (c: string) => (await db.customer.findUniqueOrThrow({ where: { id: ids[c] as string } })).stage;
 const lastMove = (c: string) =>
   db.stageTransition.findFirstOrThrow({ where: { customerId: ids[c] as string }, orderBy: [{ at: 'desc' }, { id: 'desc' }] });
@@ -160,7 +167,9 @@ describe('setting the stage by hand', () => {
     await customers.setStage(db, actor, ids.tom as string, 'ADVOCATE', 'fan').catch((e) => expect(e).toBeInstanceOf(ValidationError));
     const p = await customers.setStage(db, actor, ids.sam as string, 'PARTNER', 'x').catch((e) => e);
     expect(p.issues[0]).toMatchObject({ path: ['input', 'partnerKind'] });
-    const c = await customers.setStage(db, actor, ids.sam as string, 'PARTNER', 'Now distributes', 'MANUAL', { partnerKind: 'DISTRIBUTOR' });
+    const c = await customers.setStage(db, actor, ids.sam as string, 'PARTNER', 'Now distributes', 'MANUAL', {
+      partnerKind: 'DISTRIBUTOR',
+    });
     expect(c).toMatchObject({ stage: 'PARTNER', partnerKind: 'DISTRIBUTOR' });
     const back = await customers.setStage(db, actor, ids.sam as string, 'STRATEGIC', 'Stopped distributing');
     expect(back).toMatchObject({ stage: 'STRATEGIC', partnerKind: null });

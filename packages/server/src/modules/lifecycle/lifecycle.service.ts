@@ -75,7 +75,14 @@ export async function stageFacts(t: ScopedTx, customerId: string, s: LifecycleSe
   const last = agg._max.placedAt;
   const spanDays = first && last ? Math.floor((last.getTime() - first.getTime()) / 86_400_000) : 0;
   const churnRisk = metrics?.churnRisk ?? 'LOW';
-  return { orders, spanDays, positive, referrals, churnRisk, sig: `orders=${orders} positive=${positive} referrals=${referrals} churn=${churnRisk}` };
+  return {
+    orders,
+    spanDays,
+    positive,
+    referrals,
+    churnRisk,
+    sig: `orders=${orders} positive=${positive} referrals=${referrals} churn=${churnRisk}`,
+  };
 }
 
 const months = (days: number) => Math.round(days / 30.44);
@@ -109,7 +116,11 @@ export async function checkManualStage(
   opts: ManualStage,
 ): Promise<{ partnerKind: PartnerKind | null; stageFactsAtManual: string; reasonNote: string | null }> {
   if (stage === 'PARTNER' && !opts.partnerKind) {
-    throw ValidationError.field(['input', 'partnerKind'], 'PARTNER needs a partner kind (AGENT, DISTRIBUTOR, SHAREHOLDER or OTHER)', 'required');
+    throw ValidationError.field(
+      ['input', 'partnerKind'],
+      'PARTNER needs a partner kind (AGENT, DISTRIBUTOR, SHAREHOLDER or OTHER)',
+      'required',
+    );
   }
   if (stage !== 'PARTNER' && opts.partnerKind) {
     throw ValidationError.field(['input', 'partnerKind'], 'A partner kind goes only with the PARTNER stage');
@@ -119,7 +130,8 @@ export async function checkManualStage(
   const why = unsupported(stage, facts, s);
   let reasonNote: string | null = null;
   if (why) {
-    if (!opts.force) throw ValidationError.field(['input', 'stage'], `${why} (use force: true with a reason to override)`, 'facts_do_not_support');
+    if (!opts.force)
+      throw ValidationError.field(['input', 'stage'], `${why} (use force: true with a reason to override)`, 'facts_do_not_support');
     if (!opts.reason?.trim()) throw ValidationError.field(['input', 'reason'], 'A forced stage needs a reason', 'required');
     reasonNote = `forced: ${why.replace('The facts do not support ', 'facts do not support ')}`;
   }

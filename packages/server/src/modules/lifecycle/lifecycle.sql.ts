@@ -65,9 +65,7 @@ export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, n
  *   who just ordered again.
  */
 export function targetSql(s: LifecycleSettings): Prisma.Sql {
-  const churn = s.churnOnHighRisk
-    ? Prisma.sql`WHEN f."churnRisk" = 'HIGH' AND f."metricsOrders" = f.orders THEN 'CHURNED'`
-    : Prisma.empty;
+  const churn = s.churnOnHighRisk ? Prisma.sql`WHEN f."churnRisk" = 'HIGH' AND f."metricsOrders" = f.orders THEN 'CHURNED'` : Prisma.empty;
   return Prisma.sql`
     targets AS (
       SELECT f.*, CASE

@@ -1,8 +1,8 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { forShop } from '../../db/tenant.ts';
-import { lifecycleAfterFold } from '../lifecycle/lifecycle.service.ts';
 import { tenantSql, tenantWrite } from '../../db/tenant-sql.ts';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
+import { lifecycleAfterFold } from '../lifecycle/lifecycle.service.ts';
 import { competitor, competitorAmount, counted, countedAmount } from '../orders/order.counting.ts';
 import { getLoyaltySettings, INDICATOR_COLUMN, INDICATORS, type Indicator, type LoyaltySettings } from './loyalty.settings.ts';
 import { type MetricsScope, metricsCtes } from './loyalty.sql.ts';
