@@ -355,7 +355,9 @@ describe('stage, tags, archive, delete', () => {
     expect(await rowCounts(t.db.prisma, shopId)).toEqual(before); // nothing half-written
     const p = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'PARTNER', partnerKind: 'SHAREHOLDER', reason: 'Bought shares' });
     expect(p.customer).toMatchObject({ stage: 'PARTNER' });
-    const r = await g<{ node: { partnerKind: string } }>('query($id: ID!) { node(id: $id) { ... on Customer { partnerKind } } }', { id: c.id });
+    const r = await g<{ node: { partnerKind: string } }>('query($id: ID!) { node(id: $id) { ... on Customer { partnerKind } } }', {
+      id: c.id,
+    });
     expect(r.data?.node.partnerKind).toBe('SHAREHOLDER');
   });
 

@@ -34,7 +34,10 @@ it('seeds a believable demo shop once, and prints the same working keys on later
   expect([...stages].sort()).toEqual(
     ['ADVOCATE', 'CHURNED', 'FIRST_PURCHASE', 'LOYAL', 'PARTNER', 'PROSPECT', 'REPEAT', 'STRATEGIC', 'SUSPECT'].sort(),
   );
-  const automatic = await db.prisma.stageTransition.findMany({ where: { shopId, source: 'AUTOMATIC' }, select: { toStage: true, reason: true } });
+  const automatic = await db.prisma.stageTransition.findMany({
+    where: { shopId, source: 'AUTOMATIC' },
+    select: { toStage: true, reason: true },
+  });
   for (const s of ['LOYAL', 'ADVOCATE', 'STRATEGIC', 'CHURNED'] as const) {
     expect(automatic.find((t) => t.toStage === s)?.reason).toMatch(/orders over|referred customers bought|Churn risk HIGH/);
   }
