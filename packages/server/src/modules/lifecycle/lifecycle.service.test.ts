@@ -121,6 +121,19 @@ describe('the automatic ladder', () => {
     expect(await stage('old')).toBe('REPEAT');
   });
 
+  it('demotes an ADVOCATE whose positive reviews have left the window', async () => {
+    // 400 days later ada's two positive interactions (May 2026) are older than 365 days: back to LOYAL.
+    const later = new Date(NOW.getTime() + 400 * 86_400_000);
+    expect(await evaluateLifecycle(tdb.prisma, shopId, { kind: 'customers', ids: [ids.ada as string] }, later)).toBe(1);
+    expect(await stage('ada')).toBe('LOYAL');
+    expect((await lastMove('ada')).reason).toBe(
+      '3 orders over 7 months; 0 positive reviews / word of mouth in 365 days, 0 referred customers bought',
+    );
+    // Back at "now" the reviews count again.
+    expect(await evaluateLifecycle(tdb.prisma, shopId, { kind: 'customers', ids: [ids.ada as string] }, NOW)).toBe(1);
+    expect(await stage('ada')).toBe('ADVOCATE');
+  });
+
   it('respects a manual move until a fact changes', async () => {
     await customers.setStage(db, actor, ids.ann as string, 'REPEAT', 'Asked not to be treated as a regular');
     expect(await evaluateLifecycle(tdb.prisma, shopId, { kind: 'shop' }, NOW)).toBe(0);
