@@ -337,22 +337,47 @@ describe('mergeCustomers dryRun', () => {
 });
 
 describe('stage, tags, archive, delete', () => {
+  it('setCustomerStage refuses LOYAL without the facts (unless forced with a reason) and PARTNER without a kind', async () => {
+    const { g, shopId } = await shop();
+    const c = await createCustomer(g, { firstName: 'One order' });
+    const before = await rowCounts(t.db.prisma, shopId);
+    const refused = await mutate(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', reason: 'VIP' });
+    expectError(refused, 'ValidationError', 'VALIDATION_FAILED', ['input', 'stage']);
+    expect(refused.message).toMatch(/The facts do not support LOYAL: 0 orders; LOYAL needs at least 3 orders spanning at least 180 days/);
+    expectError(await mutate(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', force: true }), 'ValidationError', 'VALIDATION_FAILED', [
+      'input',
+      'reason',
+    ]);
+    expectError(await mutate(g, 'setCustomerStage', { id: c.id, stage: 'PARTNER', reason: 'x' }), 'ValidationError', 'VALIDATION_FAILED', [
+      'input',
+      'partnerKind',
+    ]);
+    expect(await rowCounts(t.db.prisma, shopId)).toEqual(before); // nothing half-written
+    const p = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'PARTNER', partnerKind: 'SHAREHOLDER', reason: 'Bought shares' });
+    expect(p.customer).toMatchObject({ stage: 'PARTNER' });
+    const r = await g<{ node: { partnerKind: string } }>('query($id: ID!) { node(id: $id) { ... on Customer { partnerKind } } }', {
+      id: c.id,
+    });
+    expect(r.data?.node.partnerKind).toBe('SHAREHOLDER');
+  });
+
   it('setCustomerStage records the transition with its reason (newest first) and bumps the version', async () => {
     const { g } = await shop();
     const c = await createCustomer(g, { firstName: 'Stage' });
-    const r = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', reason: 'Bought three times' });
+    const r = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', reason: 'Bought three times', force: true });
     expect(r.customer?.stage).toBe('LOYAL');
     expect(r.customer?.version).toBe(2);
     expect(r.customer?.stageHistory.totalCount).toBe(2);
     expect(r.customer?.stageHistory.edges[0]?.node).toEqual({
       fromStage: 'PROSPECT',
       toStage: 'LOYAL',
-      reason: 'Bought three times',
+      // Forced past the facts (no order): the recorded reason says so.
+      reason: expect.stringMatching(/^Bought three times \(forced: facts do not support LOYAL: 0 orders; LOYAL needs at least 3 orders/),
       source: 'MANUAL',
       actor: null,
     });
     // The same stage again is not a move.
-    const same = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL' });
+    const same = await succeed(g, 'setCustomerStage', { id: c.id, stage: 'LOYAL', reason: 'again', force: true });
     expect(same.customer?.stageHistory.totalCount).toBe(2);
     const long = await mutate(g, 'setCustomerStage', { id: c.id, stage: 'CHURNED', reason: 'r'.repeat(501) });
     expectError(long, 'ValidationError', 'VALIDATION_FAILED', ['input', 'reason']);

@@ -132,7 +132,7 @@ describe('customers', () => {
     expect([up1.created, up2.created]).toEqual([true, false]);
     expect(up2.customer.displayName).toBe('Up Serted');
 
-    const staged = unwrap(await crm.customers.setStage({ id: customer.id, stage: 'LOYAL', reason: 'sdk test' })).customer;
+    const staged = unwrap(await crm.customers.setStage({ id: customer.id, stage: 'LOYAL', reason: 'sdk test', force: true })).customer;
     expect(staged.stage).toBe('LOYAL');
     const timeline = await crm.customers.timeline(customer.id, { first: 10, kinds: ['STAGE_CHANGE'] });
     expect(timeline?.edges.map((e) => e.node.__typename === 'StageTransition' && e.node.toStage)).toContain('LOYAL');

@@ -188,10 +188,10 @@ describe('saved segments', () => {
     const gotB = readSse(resB, 1, 3000);
     await sleep(300);
     await ok(sk, `mutation($input: SetCustomerStageInput!) { setCustomerStage(input: $input) { __typename } }`, {
-      input: { id: ids.cat, stage: 'LOYAL', reason: 'test' },
+      input: { id: ids.cat, stage: 'LOYAL', reason: 'test', force: true },
     });
     await ok(sk, `mutation($input: SetCustomerStageInput!) { setCustomerStage(input: $input) { __typename } }`, {
-      input: { id: ids.ben, stage: 'ADVOCATE', reason: 'test' },
+      input: { id: ids.ben, stage: 'ADVOCATE', reason: 'test', force: true },
     });
     // The background job's work, done now: the outbox is applied to the shop's segments.
     // cat also left 'VIP' (now: vip AND PROSPECT).

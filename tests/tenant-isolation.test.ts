@@ -100,7 +100,7 @@ beforeAll(async () => {
   await succeed(A.g, 'archiveCustomer', { id: A.archived.id });
   A.dup = await createCustomer(A.g, { email: 'dup@alpha.test', firstName: 'Duplicata' });
   await succeed(A.g, 'mergeCustomers', { survivorId: A.alice.id, duplicateId: A.dup.id });
-  await succeed(A.g, 'setCustomerStage', { id: A.bob.id, stage: 'LOYAL', reason: 'alpha reason' });
+  await succeed(A.g, 'setCustomerStage', { id: A.bob.id, stage: 'LOYAL', reason: 'alpha reason', force: true });
   const extra = await succeed(A.g, 'createApiKey', { kind: 'SECRET', name: 'alpha-extra-key' });
   A.extraKey = extra.apiKey as ApiKeyOut;
   A.extraKeyPlain = extra.key as string;
@@ -340,6 +340,7 @@ beforeAll(async () => {
     input: { tiers: [{ name: 'Alpha tier', minPoints: 0, benefits: 'alpha-benefit' }], points: { perCurrencyUnit: 2 } },
   });
   await ok(A.g, 'mutation { recomputeLoyalty { __typename } }');
+  await ok(A.g, 'mutation { updateLifecycleSettings(input: { loyalMinOrders: 7 }) { __typename } }');
   await ok(A.g, 'mutation { updateAuthorizationSettings(input: { agentsMay: [MANAGE_WEBHOOKS] }) { __typename } }');
   const adj = await ok<{ adjustPoints: { __typename: string } }>(
     A.g,
@@ -635,6 +636,12 @@ const queryCases: Record<string, () => Promise<void>> = {
       })),
     );
     expect(((r.data?.exchangeRates ?? []) as unknown[]).length).toBeLessThanOrEqual(1); // not A's JPY rate (B may have set its own)
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  lifecycleSettings: async () => {
+    const Q = '{ lifecycleSettings { loyalMinOrders loyalMinSpanDays } }';
+    // A raised its LOYAL threshold to 7 orders; B still has the default 3.
+    expect(member(await gql(B.g, Q), 'lifecycleSettings')).toEqual({ loyalMinOrders: 3, loyalMinSpanDays: 180 });
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
   loyaltySettings: async () => {
@@ -1075,6 +1082,20 @@ const mutationCases: Record<string, () => Promise<void>> = {
     expect(r).toMatchObject({ __typename: 'Shop', baseCurrency: 'EUR' });
     expect(rawId(r.id as string)).toBe(B.shopId);
     expectForbidden(member(await gql(B.p, M, { input: { currency: 'USD' } }), 'setBaseCurrency'));
+  },
+  updateLifecycleSettings: async () => {
+    const M = `mutation($input: UpdateLifecycleSettingsInput!) { updateLifecycleSettings(input: $input) { __typename
+      ... on LifecycleSettings { loyalMinOrders advocateMinPositive } ... on Error { code message path } } }`;
+    const r = member(await gql(B.g, M, { input: { advocateMinPositive: 4 } }), 'updateLifecycleSettings');
+    // B's own settings change (A's 7-order threshold does not show up in B).
+    expect(r).toMatchObject({ __typename: 'LifecycleSettings', loyalMinOrders: 3, advocateMinPositive: 4 });
+    await ok(B.g, M, { input: { advocateMinPositive: null } });
+    expect(
+      (await t.db.prisma.shop.findUniqueOrThrow({ where: { id: A.shopId } })).settings as {
+        lifecycle?: { loyalMinOrders: number; advocateMinPositive: number };
+      },
+    ).toMatchObject({ lifecycle: { loyalMinOrders: 7, advocateMinPositive: 2 } });
+    expectForbidden(member(await gql(B.p, M, { input: { loyalMinOrders: 4 } }), 'updateLifecycleSettings'));
   },
   updateLoyaltySettings: async () => {
     const M = `mutation($input: UpdateLoyaltySettingsInput!) { updateLoyaltySettings(input: $input) { __typename

@@ -113,6 +113,8 @@ import {
   LeadPoolDocument,
   type LeadPoolQuery,
   type LeadPoolQueryVariables,
+  LifecycleSettingsDocument,
+  type LifecycleSettingsQuery,
   ListApiKeysDocument,
   type ListApiKeysQuery,
   ListCustomersDocument,
@@ -230,6 +232,9 @@ import {
   UpdateLeadPoolSettingsDocument,
   type UpdateLeadPoolSettingsInput,
   type UpdateLeadPoolSettingsMutation,
+  UpdateLifecycleSettingsDocument,
+  type UpdateLifecycleSettingsInput,
+  type UpdateLifecycleSettingsMutation,
   UpdateLoyaltySettingsDocument,
   type UpdateLoyaltySettingsInput,
   type UpdateLoyaltySettingsMutation,
@@ -737,6 +742,13 @@ export interface CrmLoyaltyApi {
   ): Promise<UpdateLoyaltySettingsMutation['updateLoyaltySettings']>;
   /** Recomputes every customer's metrics now. */
   recompute(opts?: CrmRequestOptions): Promise<RecomputeLoyaltyMutation['recomputeLoyalty']>;
+  /** Thresholds of the automatic lifecycle ladder (LOYAL, ADVOCATE, STRATEGIC, CHURNED). */
+  lifecycleSettings(opts?: CrmRequestOptions): Promise<LifecycleSettingsQuery['lifecycleSettings']>;
+  /** Changes the ladder thresholds (omitted = unchanged, null = default); MANAGER or OWNER. */
+  updateLifecycleSettings(
+    input: UpdateLifecycleSettingsInput,
+    opts?: CrmRequestOptions,
+  ): Promise<UpdateLifecycleSettingsMutation['updateLifecycleSettings']>;
   /** Balance, tier, tier history and a page of the ledger (newest first). */
   points(
     customerId: string,
@@ -1276,6 +1288,13 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Recomputes every customer's metrics now. */
     recompute: (opts?: CrmRequestOptions): Promise<RecomputeLoyaltyMutation['recomputeLoyalty']> =>
       run(RecomputeLoyaltyDocument, {}, opts, (r) => r.recomputeLoyalty),
+    lifecycleSettings: (opts?: CrmRequestOptions): Promise<LifecycleSettingsQuery['lifecycleSettings']> =>
+      run(LifecycleSettingsDocument, {}, opts, (r) => r.lifecycleSettings),
+    updateLifecycleSettings: (
+      input: UpdateLifecycleSettingsInput,
+      opts?: CrmRequestOptions,
+    ): Promise<UpdateLifecycleSettingsMutation['updateLifecycleSettings']> =>
+      run(UpdateLifecycleSettingsDocument, { input }, opts, (r) => r.updateLifecycleSettings),
     /** Balance, tier, tier history and a page of the ledger (newest first). */
     points: (
       customerId: string,

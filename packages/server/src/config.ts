@@ -43,6 +43,8 @@ const Env = z.object({
   FOLLOW_UP_DUE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** How often new orders / interactions are folded into loyalty metrics and points (0 = never; reads refresh anyway). */
   LOYALTY_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** The lifecycle ladder's background pass (modules/lifecycle); 0 turns it off. */
+  LIFECYCLE_INTERVAL_MS: z.coerce.number().int().min(0).default(600_000),
   // Database connections and migrations (docs/scale-out.md).
   /** 0: never migrate on start; a start that finds pending migrations refuses to serve (run migrate:deploy first). */
   MIGRATE_ON_START: z.enum(['0', '1', 'true', 'false']).default('1'),
@@ -122,6 +124,8 @@ export type Config = {
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
   loyaltyIntervalMs: number;
+  /** LIFECYCLE_INTERVAL_MS: the lifecycle ladder pass (modules/lifecycle). */
+  lifecycleIntervalMs: number;
   database: DatabaseConfig;
   limits: {
     anonymousPerIp: number;
@@ -194,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
     loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
+    lifecycleIntervalMs: e.LIFECYCLE_INTERVAL_MS,
     database: {
       migrateOnStart: e.MIGRATE_ON_START === '1' || e.MIGRATE_ON_START === 'true',
       migrationUrl: e.MIGRATION_DATABASE_URL,

@@ -123,7 +123,7 @@ describe.skipIf(!postgres)('two instances running every background pass at once'
         data: { shopId, customerId: p.id, dueAt: new Date(Date.now() - 1000), channel: 'EMAIL' },
       });
       dueIds.push(f.id);
-      await customers.setStage(db, actor, p.id, 'PARTNER');
+      await customers.setStage(db, actor, p.id, 'PARTNER', null, 'MANUAL', { partnerKind: 'AGENT' });
       const o = await upsertOrder(db, actor, {
         externalId: `order-${i}`,
         customerId: p.id,

@@ -29,6 +29,19 @@ it('seeds a believable demo shop once, and prints the same working keys on later
   // Purchase history and stages agree: nobody with an order is still a lead.
   const buyers = await db.prisma.customer.findMany({ where: { shopId, orders: { some: {} } }, select: { stage: true } });
   expect(buyers.every((b) => !['SUSPECT', 'PROSPECT'].includes(b.stage))).toBe(true);
+  // Every rung of the ladder is reached; LOYAL, ADVOCATE, STRATEGIC and CHURNED by the rules, with reasons.
+  const stages = new Set((await db.prisma.customer.findMany({ where: { shopId }, select: { stage: true } })).map((c) => c.stage));
+  expect([...stages].sort()).toEqual(
+    ['ADVOCATE', 'CHURNED', 'FIRST_PURCHASE', 'LOYAL', 'PARTNER', 'PROSPECT', 'REPEAT', 'STRATEGIC', 'SUSPECT'].sort(),
+  );
+  const automatic = await db.prisma.stageTransition.findMany({
+    where: { shopId, source: 'AUTOMATIC' },
+    select: { toStage: true, reason: true },
+  });
+  for (const s of ['LOYAL', 'ADVOCATE', 'STRATEGIC', 'CHURNED'] as const) {
+    expect(automatic.find((t) => t.toStage === s)?.reason).toMatch(/orders over|referred customers bought|Churn risk HIGH/);
+  }
+  expect(await db.prisma.customer.count({ where: { shopId, stage: 'PARTNER', partnerKind: null } })).toBe(0);
   // Loyalty is computed: every customer has a metrics row; buyers have points and an RFM code.
   expect(await db.prisma.customerMetrics.count({ where: { shopId } })).toBe(40);
   expect(await db.prisma.customerMetrics.count({ where: { shopId, rfm: { not: null } } })).toBe(buyers.length);

@@ -4,9 +4,11 @@ import { shopBound } from './db/shop-bound.ts';
 import { forShop } from './db/tenant.ts';
 import { fakeCustomer } from './demo-data.ts';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
+import type { LifecycleStage } from './generated/prisma/enums.ts';
 import { createApiKey, findActiveKey } from './modules/auth/api-key.service.ts';
 import { createStaffUser } from './modules/auth/staff.service.ts';
 import { type EmitEvent, gid } from './modules/events/event.service.ts';
+import { evaluateLifecycle } from './modules/lifecycle/lifecycle.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
 import { parseRule } from './modules/segments/segment.rule.ts';
 import { createSegment } from './modules/segments/segment.service.ts';
@@ -64,6 +66,8 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string, progress?
   progress?.('seeding the demo shop: loyalty points, tiers and saved segments');
   await refreshLoyalty(shopBound(prisma, created.shop.id));
   await recomputeLoyalty(shopBound(prisma, created.shop.id));
+  // The lifecycle ladder from the facts (LOYAL, ADVOCATE, STRATEGIC, CHURNED), with reasons.
+  await evaluateLifecycle(prisma, created.shop.id);
   // A few saved segments (materialised now, refreshed by the server as data changes).
   for (const [name, rule] of [
     ['Repeat and loyal buyers', 'stage IN (REPEAT, LOYAL) AND orders.count >= 2'],
@@ -78,6 +82,19 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string, progress?
 }
 
 const DAY = 86_400_000;
+
+/** Customers whose facts are built for a given rung, so the demo shows every stage the rules reach. */
+const DEMO_PLAN: Partial<Record<number, LifecycleStage>> = { 1: 'LOYAL', 2: 'ADVOCATE', 3: 'STRATEGIC', 4: 'CHURNED', 6: 'PARTNER' };
+/** Days before now of each demo order per planned stage (plus i % 10): the facts behind the stage. */
+const DEMO_ORDER_DAYS: Partial<Record<LifecycleStage, number[]>> = {
+  FIRST_PURCHASE: [20], // one recent order
+  REPEAT: [120, 30], // two orders 90 days apart: not yet LOYAL (span < 180 days)
+  LOYAL: [330, 180, 25], // three orders over about ten months
+  ADVOCATE: [330, 180, 25], // LOYAL plus two positive reviews / word of mouth (below)
+  STRATEGIC: [60], // one order; two referred customers bought
+  PARTNER: [200, 40],
+  CHURNED: [420], // one order long ago: churn risk HIGH
+};
 
 /**
  * The demo customers with touchpoints, purchases, follow-ups and loyalty signals that fit their
@@ -97,9 +114,17 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
   const items: Prisma.OrderItemCreateManyInput[] = [];
   const followUps: Prisma.FollowUpCreateManyInput[] = [];
   const events: { type: EmitEvent['type']; customerId: string; payload: EmitEvent['payload'] }[] = [];
+  const byPlan = new Map<LifecycleStage, { id: string; index: number }[]>();
   for (let i = 0; i < 40; i++) {
     const f = fakeCustomer(i, 7);
     const id = randomUUID();
+    // The stage the demo's facts are built for; every rung is present (DEMO_PLAN), the rest as drawn.
+    const plan: LifecycleStage = DEMO_PLAN[i] ?? f.stage;
+    const orderDays = DEMO_ORDER_DAYS[plan]?.map((d) => d + (i % 10)) ?? [];
+    // Inserted where the order automation would leave the customer; the ladder does the rest (with reasons).
+    const initial: LifecycleStage =
+      plan === 'PARTNER' ? 'PARTNER' : orderDays.length >= 2 ? 'REPEAT' : orderDays.length === 1 ? 'FIRST_PURCHASE' : plan;
+    byPlan.set(plan, [...(byPlan.get(plan) ?? []), { id, index: customers.length }]);
     const owner = i % 3 === 2 ? null : (agentIds[i % 2] ?? null);
     customers.push({
       id,
@@ -109,7 +134,8 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
       company: f.company,
       email: f.email,
       phone: f.phone,
-      stage: f.stage,
+      stage: initial,
+      partnerKind: plan === 'PARTNER' ? (i % 2 ? 'AGENT' : 'DISTRIBUTOR') : null,
       incomeBand: f.incomeBand,
       dealLikelihood: f.dealLikelihood,
       productInterests: f.productInterests,
@@ -120,7 +146,7 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
       sourceCampaign: f.sourceCampaign,
       ownerId: owner,
     });
-    stages.push({ shopId, customerId: id, fromStage: null, toStage: f.stage, source: 'IMPORT', reason: 'Created' });
+    stages.push({ shopId, customerId: id, fromStage: null, toStage: initial, source: 'IMPORT', reason: 'Created' });
     for (const name of new Set(f.tags)) tagLinks.push({ customerId: id, name });
     const changedAt = new Date(now);
     for (const [channel, granted] of [
@@ -132,7 +158,7 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
     events.push({
       type: 'CUSTOMER_CREATED',
       customerId: id,
-      payload: { customerId: gid('Customer', id), stage: f.stage, sourceChannel: f.sourceChannel },
+      payload: { customerId: gid('Customer', id), stage: initial, sourceChannel: f.sourceChannel },
     });
     const interaction = (data: Omit<Prisma.InteractionCreateManyInput, 'shopId' | 'customerId' | 'id' | 'source'>) => {
       const iid = randomUUID();
@@ -169,12 +195,7 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
       sentiment: 'NEUTRAL',
       occurredAt: new Date(now - (30 + i) * DAY),
     });
-    const buyer = ['FIRST_PURCHASE', 'CHURNED'].includes(f.stage)
-      ? 1
-      : ['REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER'].includes(f.stage)
-        ? 2
-        : 0;
-    for (let n = 0; n < buyer; n++) {
+    for (let n = 0; n < orderDays.length; n++) {
       const oid = randomUUID();
       const lines = [
         { sku: 'SOFA-3', name: 'Three-seat sofa', quantity: 1, unitPrice: '899.00', addOn: false },
@@ -188,9 +209,11 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
         customerId: id,
         externalId,
         currency: 'EUR',
+        // The shop's base currency: rate 1 (without a rate an order does not count, docs/money.md).
+        exchangeRate: '1',
         status: 'FULFILLED',
         channel: 'OWN_STORE',
-        placedAt: new Date(now - (200 - n * 90 + i) * DAY),
+        placedAt: new Date(now - (orderDays[n] as number) * DAY),
         subtotal: total,
         total,
       });
@@ -220,7 +243,19 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
         occurredAt: new Date(now - i * DAY),
       });
     }
-    if (f.stage === 'PROSPECT' && owner) {
+    if (plan === 'ADVOCATE') {
+      for (const [k, type] of (['REVIEW', 'WORD_OF_MOUTH'] as const).entries()) {
+        interaction({
+          channel: 'SOCIAL',
+          direction: 'INBOUND',
+          type,
+          subject: type === 'REVIEW' ? 'Five stars again' : 'Recommended us to her book club',
+          sentiment: 'POSITIVE',
+          occurredAt: new Date(now - (10 + k) * DAY),
+        });
+      }
+    }
+    if (plan === 'PROSPECT' && owner) {
       followUps.push({
         shopId,
         customerId: id,
@@ -242,6 +277,12 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
         occurredAt: new Date(now - (k + 2 + i) * DAY),
       });
     }
+  }
+  // STRATEGIC: two buyers of the demo were referred by the strategic customer.
+  const strategic = byPlan.get('STRATEGIC')?.[0];
+  const referredBuyers = [...(byPlan.get('REPEAT') ?? []), ...(byPlan.get('FIRST_PURCHASE') ?? [])].slice(0, 2);
+  for (const r of referredBuyers) {
+    Object.assign(customers[r.index] as object, { sourceChannel: 'REFERRAL', sourceReferrerId: strategic?.id ?? null });
   }
   const tagNames = [...new Set(tagLinks.map((l) => l.name))];
   const tags = tagNames.map((name) => ({ id: randomUUID(), shopId, name }));

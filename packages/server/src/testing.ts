@@ -78,6 +78,7 @@ export async function createTestApp(overrides: Partial<Config> = {}, opts: { log
       FOLLOW_UP_DUE_INTERVAL_MS: '0',
       RETENTION_INTERVAL_MS: '0',
       LOYALTY_INTERVAL_MS: '0',
+      LIFECYCLE_INTERVAL_MS: '0',
       // Suites send many large queries with one key: the cost budget and the anonymous limit are
       // far above that here; the edge tests (tests/edge-limits.test.ts) set their own.
       COST_BUCKET_SIZE: '1000000000',

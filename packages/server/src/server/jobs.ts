@@ -5,6 +5,7 @@ import { createAuditRetentionScheduler } from '../modules/audit/audit.service.ts
 import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
+import { createLifecycleScheduler, withLifecycle } from '../modules/lifecycle/lifecycle.scheduler.ts';
 import { createLoyaltyScheduler } from '../modules/loyalty/loyalty.scheduler.ts';
 import { createSegmentScheduler } from '../modules/segments/segment.service.ts';
 import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
@@ -34,7 +35,11 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     retentionDays: config.events.retentionDays,
     intervalMs: config.events.retentionIntervalMs,
   });
-  const loyalty = createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs });
+  // The loyalty fold, with the stage ladder's own pass beside it (modules/lifecycle).
+  const loyalty = withLifecycle(
+    createLoyaltyScheduler({ prisma: database.prisma, logger, intervalMs: config.loyaltyIntervalMs }),
+    createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }),
+  );
   const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
 
   return {

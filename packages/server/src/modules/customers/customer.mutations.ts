@@ -6,7 +6,7 @@ import { COMMON_ERRORS } from '../common/common.type.ts';
 import { actorOf } from '../common/graphql-helpers.ts';
 import { CreateCustomerInput, UpdateCustomerInput, UpsertCustomerInput } from './customer.inputs.ts';
 import * as svc from './customer.service.ts';
-import { ConsentChannelEnum, CustomerNode, LifecycleStageEnum } from './customer.type.ts';
+import { ConsentChannelEnum, CustomerNode, LifecycleStageEnum, PartnerKindEnum } from './customer.type.ts';
 
 type GlobalId = { id: string; typename: string };
 type WithGlobalIds = {
@@ -130,7 +130,15 @@ const SetCustomerStageInput = builder.inputType('SetCustomerStageInput', {
   fields: (t) => ({
     id: t.globalID({ required: true, for: CustomerNode }),
     stage: t.field({ type: LifecycleStageEnum, required: true }),
-    reason: t.string({ description: 'Why (kept in the stage history).' }),
+    reason: t.string({ description: 'Why (kept in the stage history). Required with force.' }),
+    partnerKind: t.field({
+      type: PartnerKindEnum,
+      description: 'Required with PARTNER (AGENT, DISTRIBUTOR, SHAREHOLDER, OTHER); only with PARTNER.',
+    }),
+    force: t.boolean({
+      description:
+        'Set LOYAL / ADVOCATE / STRATEGIC although the facts do not support it (e.g. one order); needs a reason, recorded with the facts.',
+    }),
   }),
 });
 
@@ -218,10 +226,15 @@ builder.mutationFields((t) => ({
   setCustomerStage: t.field({
     authScopes: WRITE,
     type: CustomerNode,
-    description: 'Moves the customer to a lifecycle stage by hand; the move is recorded.',
+    description:
+      'Moves the customer to a lifecycle stage by hand; the move is recorded. LOYAL / ADVOCATE / STRATEGIC are refused (ValidationError at input.stage) when the facts do not support them, unless force with a reason. The automatic ladder respects the move until a fact changes (docs/customers.md).',
     errors: customerResult('SetCustomerStage'),
     args: { input: t.arg({ type: SetCustomerStageInput, required: true }) },
-    resolve: (_r, { input }, ctx) => svc.setStage(write(ctx), actorOf(ctx), input.id.id, input.stage, input.reason),
+    resolve: (_r, { input }, ctx) =>
+      svc.setStage(write(ctx), actorOf(ctx), input.id.id, input.stage, input.reason, 'MANUAL', {
+        force: input.force,
+        partnerKind: input.partnerKind,
+      }),
   }),
   tagCustomer: t.field({
     authScopes: WRITE,

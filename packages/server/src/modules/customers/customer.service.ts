@@ -5,6 +5,7 @@ import { AlreadyMergedError, ConflictError, NotFoundError, ValidationError, Vers
 import { type Consent, type Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, ConsentLegalBasis, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
 import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
+import { checkManualStage, type ManualStage } from '../lifecycle/lifecycle.service.ts';
 import {
   normalizeEmail,
   normalizePhone,
@@ -60,7 +61,16 @@ export type CreateCustomerInput = ProfileInput & {
 
 export type UpdateCustomerInput = ProfileInput & { consents?: ConsentInput[] | null };
 
-export const STAGE_ORDER: LifecycleStage[] = ['SUSPECT', 'PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER'];
+export const STAGE_ORDER: LifecycleStage[] = [
+  'SUSPECT',
+  'PROSPECT',
+  'FIRST_PURCHASE',
+  'REPEAT',
+  'LOYAL',
+  'ADVOCATE',
+  'STRATEGIC',
+  'PARTNER',
+];
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID_RE.test(s);
@@ -453,6 +463,12 @@ export async function upsertCustomer(db: ScopedDb, actor: Actor, input: CreateCu
   }
 }
 
+/**
+ * Moves the customer to `stage`. A MANUAL move is checked against the facts (modules/lifecycle):
+ * LOYAL / ADVOCATE / STRATEGIC need facts that support them unless `force` with a reason (recorded),
+ * PARTNER needs a partner kind; the facts' signature is stored so the automatic ladder respects the
+ * move until a fact changes.
+ */
 export async function setStage(
   db: ScopedDb,
   actor: Actor,
@@ -460,19 +476,31 @@ export async function setStage(
   stage: LifecycleStage,
   reason?: string | null,
   source: StageChangeSource = 'MANUAL',
+  opts: Omit<ManualStage, 'reason'> = {},
 ): Promise<Customer> {
   const why = parse(reasonSchema, reason, ['input', 'reason']) ?? null;
   return tx(db, async (t) => {
     const c = await requireLive(t, id);
-    if (c.stage === stage) return c;
-    await recordStage(t, c.id, c.stage, stage, source, actor, why);
-    await t.customer.update({ where: { id: c.id }, data: { stage, version: { increment: 1 } } });
+    const manual = source === 'MANUAL' ? await checkManualStage(t, c.id, stage, { ...opts, reason: why }) : null;
+    if (c.stage === stage && (!manual || manual.partnerKind === c.partnerKind)) return c;
+    if (c.stage !== stage) {
+      const recorded = manual?.reasonNote ? `${why} (${manual.reasonNote})` : why;
+      await recordStage(t, c.id, c.stage, stage, source, actor, recorded);
+    }
+    const lifecycle = manual
+      ? { partnerKind: manual.partnerKind, stageFactsAtManual: manual.stageFactsAtManual }
+      : stage === 'PARTNER'
+        ? {}
+        : { partnerKind: null };
+    await t.customer.update({ where: { id: c.id }, data: { stage, ...lifecycle, version: { increment: 1 } } });
     const updated = (await t.customer.findUnique({ where: { id: c.id } })) as Customer;
-    await emitEvent(t, {
-      type: 'STAGE_CHANGED',
-      customerId: c.id,
-      payload: { customerId: gid('Customer', c.id), from: c.stage, to: stage, source },
-    });
+    if (c.stage !== stage) {
+      await emitEvent(t, {
+        type: 'STAGE_CHANGED',
+        customerId: c.id,
+        payload: { customerId: gid('Customer', c.id), from: c.stage, to: stage, source },
+      });
+    }
     return updated;
   });
 }

@@ -4,10 +4,32 @@ import type { Customer } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 
-export const LifecycleStageEnum = builder.enumType(E.LifecycleStage, {
-  name: 'LifecycleStage',
+/** Every stage's definition (docs/customers.md "The lifecycle ladder"; DOMAIN.md section 1). */
+export const STAGE_DESCRIPTIONS: Record<E.LifecycleStage, string> = {
+  SUSPECT: "Imagined: fits the shop's picture of its customer; no contact yet.",
+  PROSPECT: 'Expected: a lead likely to buy soon (showed interest, left contact data).',
+  FIRST_PURCHASE: 'Bought once (one counted order). Automatic on the first counted order.',
+  REPEAT: 'Ordered again (two or more counted orders). Automatic on the second counted order.',
+  LOYAL:
+    'Long-term customer: repeat purchases over time (default: at least 3 counted orders spanning at least 180 days); one order never counts. Automatic, per-shop thresholds (lifecycleSettings).',
+  ADVOCATE:
+    'Trusts the shop and recommends it, like a fan: LOYAL plus positive word of mouth or reviews (default: at least 2 positive WORD_OF_MOUTH / REVIEW interactions in 365 days). Automatic.',
+  STRATEGIC: 'Strategic cooperation: not only buys but brings in customers (default: at least 2 referred customers who bought). Automatic.',
+  PARTNER: 'Does business together with the shop: agent, distributor or shareholder (partnerKind). Set by staff only.',
+  CHURNED:
+    'Not one of the eight: a buyer the churn model rates HIGH (CustomerMetrics.churnRisk). Automatic; a new counted order reactivates the customer.',
+};
+
+export const LifecycleStageEnum = builder.enumType('LifecycleStage', {
   description:
-    'SUSPECT: fits the picture, no contact yet. PROSPECT: showed interest. FIRST_PURCHASE, REPEAT: bought once / again. LOYAL: long-term buyer. ADVOCATE: recommends the shop. PARTNER: brings others in. CHURNED: gone quiet.',
+    'The customer ladder: eight stages (SUSPECT to PARTNER) plus CHURNED. Stages move automatically from facts (orders, reviews, referrals, churn risk) and by hand; every move is a StageTransition.',
+  values: Object.fromEntries(Object.values(E.LifecycleStage).map((v) => [v, { value: v, description: STAGE_DESCRIPTIONS[v] }])) as {
+    [K in E.LifecycleStage]: { value: K; description: string };
+  },
+});
+export const PartnerKindEnum = builder.enumType(E.PartnerKind, {
+  name: 'PartnerKind',
+  description: 'What business a PARTNER does with the shop: AGENT, DISTRIBUTOR, SHAREHOLDER or OTHER.',
 });
 export const StageChangeSourceEnum = builder.enumType(E.StageChangeSource, { name: 'StageChangeSource' });
 export const CustomerStatusEnum = builder.enumType(E.CustomerStatus, {
@@ -188,6 +210,11 @@ export const CustomerNode = builder.prismaNode('Customer', {
     expectedPurchaseAt: t.expose('expectedPurchaseAt', { type: 'DateTime', nullable: true }),
     attributes: t.expose('attributes', { type: 'JSON', description: 'Custom attributes (an object).' }),
     stage: t.expose('stage', { type: LifecycleStageEnum }),
+    partnerKind: t.expose('partnerKind', {
+      type: PartnerKindEnum,
+      nullable: true,
+      description: 'Set with the PARTNER stage by staff (null for other stages).',
+    }),
     owner: t.relation('owner', { nullable: true, description: 'The responsible sales rep.' }),
     source: t.field({ type: CustomerRefForSource, select: SOURCE_COLUMNS, resolve: (c) => c as Customer }),
     tags: t.field({

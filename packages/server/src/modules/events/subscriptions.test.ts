@@ -140,7 +140,7 @@ describe('outbox', () => {
     await customers.untagCustomer(s, c.id, ['vip']);
     await customers.archiveCustomer(s, c.id, true);
     await customers.archiveCustomer(s, c.id, false);
-    await customers.setStage(s, actor, c.id, 'LOYAL', 'test');
+    await customers.setStage(s, actor, c.id, 'LOYAL', 'test', 'MANUAL', { force: true });
     const dup = await newCustomer(s);
     await customers.mergeCustomers(s, actor, c.id, dup.id);
     await customers.deleteCustomer(s, c.id);
@@ -352,7 +352,7 @@ describe('subscriptions over graphql-ws', () => {
     ];
     await live(app, B.shop.id, 5);
     await customers.updateCustomer(dbA(), actor, c.id, null, { lastName: 'A-only' });
-    await customers.setStage(dbA(), actor, c.id, 'LOYAL');
+    await customers.setStage(dbA(), actor, c.id, 'LOYAL', 'test', 'MANUAL', { force: true });
     await captureLead(dbA(), { via: 'storefront', tokenCustomerId: null }, { email: 'a-only-lead@example.com' });
     await createFollowUp(dbA(), SYSTEM, { customerId: c.id, dueAt: new Date(Date.now() - 1000) });
     expect((await app.followUpDue.tick()).notified).toBeGreaterThan(0);

@@ -295,7 +295,7 @@ describe('retention follow-ups', () => {
       items: [{ name: 'Boiler', quantity: 1, unitPrice: '900' }],
       placedAt: new Date('2026-01-03T12:00:00Z'),
     });
-    await customers.setStage(rdb, actor, buyer.id, 'LOYAL');
+    await customers.setStage(rdb, actor, buyer.id, 'LOYAL', 'test', 'MANUAL', { force: true });
 
     const input: retention.RetentionInput = {
       kinds: ['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER'],

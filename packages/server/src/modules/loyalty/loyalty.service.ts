@@ -2,6 +2,7 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { ShopBound, ShopTx } from '../../db/shop-bound.ts';
 import type { TenantSql } from '../../db/tenant-sql.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
+import { lifecycleAfterFold } from '../lifecycle/lifecycle.service.ts';
 import { competitor, competitorAmount, counted, countedAmount } from '../orders/order.counting.ts';
 import { getLoyaltySettings, INDICATOR_COLUMN, INDICATORS, type Indicator, type LoyaltySettings } from './loyalty.settings.ts';
 import { type MetricsScope, metricsCtes } from './loyalty.sql.ts';
@@ -151,6 +152,7 @@ export async function refreshLoyalty(shop: ShopBound, now?: Date): Promise<numbe
       // Without a fixed `now` (the scheduler's live passes) the metrics count up to this moment: an order
       // recorded after the pass began but folded by it is counted now, not at the next full recompute.
       await runMetrics(t, { kind: 'customers', ids: [...ids] }, s, now ?? new Date());
+      await lifecycleAfterFold(t, [...ids], now ?? new Date()); // the stage ladder (modules/lifecycle)
       await advance(t, target);
       return batch.length;
     }, TX);

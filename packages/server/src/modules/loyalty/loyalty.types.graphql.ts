@@ -343,7 +343,7 @@ export const LoyaltySettingsRef = builder.objectRef<LoyaltySettings>('LoyaltySet
 
 type KpiView = ShopKpis & { from: Date; to: Date };
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
-const FUNNEL = ['SUSPECT', 'PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'PARTNER'] as const;
+const FUNNEL = ['SUSPECT', 'PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'STRATEGIC', 'PARTNER'] as const;
 
 type SourceKpi = ShopKpis['sources'][number];
 const SourceKpiRef = builder.objectRef<SourceKpi>('AcquisitionSourceKpi').implement({

@@ -75,7 +75,7 @@ const stageRank = (s: LifecycleStage) => STAGE_ORDER.indexOf(s);
 /**
  * Moves the (locked) customer forward after an order change: 1 counted order (order.counting.ts) -> FIRST_PURCHASE,
  * 2+ -> REPEAT. Only SUSPECT/PROSPECT/FIRST_PURCHASE move; a CHURNED customer placing a new order is
- * reactivated. LOYAL, ADVOCATE and PARTNER stay.
+ * reactivated. LOYAL, ADVOCATE, STRATEGIC and PARTNER stay (modules/lifecycle moves those from facts).
  */
 async function advanceStage(
   t: ScopedTx,

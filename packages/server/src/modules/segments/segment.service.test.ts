@@ -237,8 +237,8 @@ describe('saved segments and membership', () => {
     expect(await events(s.id)).toEqual(['+ben']);
     // Nothing new: nothing happens (the segment's own events are not "changes").
     expect(await svc.refreshChanged(shopBound(tdb.prisma, shopA))).toEqual({ entered: 0, left: 0 });
-    await customers.setStage(db, actor, (P.ben as C).id, 'ADVOCATE', 'referred two friends');
-    await customers.setStage(db, actor, (P.ann as C).id, 'LOYAL', 'long-term');
+    await customers.setStage(db, actor, (P.ben as C).id, 'ADVOCATE', 'referred two friends', 'MANUAL', { force: true });
+    await customers.setStage(db, actor, (P.ann as C).id, 'LOYAL', 'long-term', 'MANUAL', { force: true });
     expect(await svc.refreshChanged(shopBound(tdb.prisma, shopA))).toEqual({ entered: 1, left: 1 });
     expect(await events(s.id)).toEqual(['+ben', '+ann', '-ben']);
     const payload = (

@@ -1,0 +1,144 @@
+import type { ShopTx, TenantWrite } from '../../db/shop-bound.ts';
+import { forShop, type ScopedTx } from '../../db/tenant.ts';
+import { tenantWrite } from '../../db/tenant-sql.ts';
+import { ValidationError } from '../../errors.ts';
+import type { PrismaClient } from '../../generated/prisma/client.ts';
+import type { LifecycleStage, PartnerKind } from '../../generated/prisma/enums.ts';
+import { COUNTED_WHERE } from '../orders/order.counting.ts';
+import { getLifecycleSettings, type LifecycleSettings, lifecycleSettingsFrom } from './lifecycle.settings.ts';
+import { applySql, type Scope } from './lifecycle.sql.ts';
+
+/**
+ * The automatic lifecycle ladder (docs/customers.md "The lifecycle ladder"). Stages follow facts,
+ * evaluated set-based (lifecycle.sql.ts): by the background pass for whole shops, and after the
+ * loyalty fold for the customers whose orders / interactions / referrals just changed.
+ *
+ * Manual overrides: when staff set a stage by hand, the facts' signature (counted orders, positive
+ * word of mouth / reviews in the window, referred buyers, churn risk) is stored on the customer;
+ * the automatic ladder leaves that customer alone while the signature is unchanged, and moves them
+ * again (clearing it) once a fact changes: a new order, review, referred buyer or churn risk.
+ */
+export type { Scope };
+
+/** Evaluates the ladder for `scope` in one statement; returns the number of customers moved. Run it in a transaction. */
+export async function applyLifecycle(write: TenantWrite, scope: Scope, s: LifecycleSettings, now: Date = new Date()): Promise<number> {
+  if (scope.kind === 'customers' && scope.ids.length === 0) return 0;
+  const n = await write((shop) => applySql(shop, scope, s, now));
+  return n / 3; // one Customer update, one StageTransition and one Event per move
+}
+
+/** A whole shop (or some of its customers) in its own transaction, with the shop's settings. */
+export async function evaluateLifecycle(prisma: PrismaClient, shopId: string, scope: Scope = { kind: 'shop' }, now?: Date) {
+  const s = await getLifecycleSettings(forShop(prisma, shopId));
+  return prisma.$transaction((tx) => applyLifecycle(tenantWrite(tx, shopId), scope, s, now), { timeout: 120_000, maxWait: 10_000 });
+}
+
+export type StageFacts = {
+  orders: number;
+  spanDays: number;
+  positive: number;
+  referrals: number;
+  churnRisk: string;
+  sig: string;
+};
+
+/** One customer's facts through the scoped client (the manual path; the same definitions as lifecycle.sql.ts). */
+export async function stageFacts(t: ScopedTx, customerId: string, s: LifecycleSettings, now = new Date()): Promise<StageFacts> {
+  const [agg, positive, referrals, metrics] = await Promise.all([
+    t.order.aggregate({
+      where: { customerId, ...COUNTED_WHERE },
+      _count: { _all: true },
+      _min: { placedAt: true },
+      _max: { placedAt: true },
+    }),
+    t.interaction.count({
+      where: {
+        customerId,
+        deletedAt: null,
+        type: { in: ['WORD_OF_MOUTH', 'REVIEW'] },
+        sentiment: 'POSITIVE',
+        occurredAt: { gt: new Date(now.getTime() - s.advocateWindowDays * 86_400_000), lte: now },
+      },
+    }),
+    t.customer.count({
+      where: { sourceReferrerId: customerId, status: { not: 'MERGED' }, orders: { some: COUNTED_WHERE } },
+    }),
+    t.customerMetrics.findFirst({ where: { customerId }, select: { churnRisk: true } }),
+  ]);
+  const orders = agg._count._all;
+  const first = agg._min.placedAt;
+  const last = agg._max.placedAt;
+  const spanDays = first && last ? Math.floor((last.getTime() - first.getTime()) / 86_400_000) : 0;
+  const churnRisk = metrics?.churnRisk ?? 'LOW';
+  return {
+    orders,
+    spanDays,
+    positive,
+    referrals,
+    churnRisk,
+    sig: `orders=${orders} positive=${positive} referrals=${referrals} churn=${churnRisk}`,
+  };
+}
+
+const months = (days: number) => Math.round(days / 30.44);
+
+/** Why the facts do not support `stage` (null: they do, or the stage has no fact requirement). */
+export function unsupported(stage: LifecycleStage, f: StageFacts, s: LifecycleSettings): string | null {
+  const loyal = f.orders >= s.loyalMinOrders && f.spanDays >= s.loyalMinSpanDays;
+  const orders = `${f.orders} order${f.orders === 1 ? '' : 's'}${f.orders > 1 ? ` over ${months(f.spanDays)} months` : ''}`;
+  const loyalNeeds = `LOYAL needs at least ${s.loyalMinOrders} orders spanning at least ${s.loyalMinSpanDays} days`;
+  if (stage === 'LOYAL' && !loyal) return `The facts do not support LOYAL: ${orders}; ${loyalNeeds}`;
+  if (stage === 'ADVOCATE' && !(loyal && f.positive >= s.advocateMinPositive)) {
+    return `The facts do not support ADVOCATE: ${orders}, ${f.positive} positive reviews / word of mouth in ${s.advocateWindowDays} days; ADVOCATE needs LOYAL (${loyalNeeds.slice(12)}) and at least ${s.advocateMinPositive}`;
+  }
+  if (stage === 'STRATEGIC' && !(f.orders >= 1 && f.referrals >= s.strategicMinReferralsBought)) {
+    return `The facts do not support STRATEGIC: ${f.referrals} referred customers bought; STRATEGIC needs at least ${s.strategicMinReferralsBought} (and an order of their own)`;
+  }
+  return null;
+}
+
+export type ManualStage = { partnerKind?: PartnerKind | null; force?: boolean | null; reason?: string | null };
+
+/**
+ * Checks a manual stage move (setCustomerStage) against the facts and returns what to store:
+ * LOYAL / ADVOCATE / STRATEGIC need facts that support them unless `force` with a reason; PARTNER
+ * needs a partner kind (other stages clear it). Throws ValidationError and changes nothing otherwise.
+ */
+export async function checkManualStage(
+  t: ScopedTx,
+  customerId: string,
+  stage: LifecycleStage,
+  opts: ManualStage,
+): Promise<{ partnerKind: PartnerKind | null; stageFactsAtManual: string; reasonNote: string | null }> {
+  if (stage === 'PARTNER' && !opts.partnerKind) {
+    throw ValidationError.field(
+      ['input', 'partnerKind'],
+      'PARTNER needs a partner kind (AGENT, DISTRIBUTOR, SHAREHOLDER or OTHER)',
+      'required',
+    );
+  }
+  if (stage !== 'PARTNER' && opts.partnerKind) {
+    throw ValidationError.field(['input', 'partnerKind'], 'A partner kind goes only with the PARTNER stage');
+  }
+  const s = await getLifecycleSettings(t);
+  const facts = await stageFacts(t, customerId, s);
+  const why = unsupported(stage, facts, s);
+  let reasonNote: string | null = null;
+  if (why) {
+    if (!opts.force)
+      throw ValidationError.field(['input', 'stage'], `${why} (use force: true with a reason to override)`, 'facts_do_not_support');
+    if (!opts.reason?.trim()) throw ValidationError.field(['input', 'reason'], 'A forced stage needs a reason', 'required');
+    reasonNote = `forced: ${why.replace('The facts do not support ', 'facts do not support ')}`;
+  }
+  return { partnerKind: stage === 'PARTNER' ? (opts.partnerKind ?? null) : null, stageFactsAtManual: facts.sig, reasonNote };
+}
+
+/**
+ * After the loyalty fold (modules/loyalty refreshLoyalty, inside its transaction): the customers
+ * whose orders / interactions / referred customers just changed, with churn risk already current.
+ */
+export async function lifecycleAfterFold(t: ShopTx, ids: string[], now: Date) {
+  const shop = await t.db.shop.findFirst({ select: { settings: true } });
+  const raw = shop?.settings && typeof shop.settings === 'object' && !Array.isArray(shop.settings) ? shop.settings : {};
+  return applyLifecycle(t.write, { kind: 'customers', ids }, lifecycleSettingsFrom(raw as Record<string, unknown>), now);
+}

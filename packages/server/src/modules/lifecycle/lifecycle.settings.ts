@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { parseInput } from '../common/validate.ts';
+
+/**
+ * Per-shop thresholds of the automatic lifecycle ladder (docs/customers.md "The lifecycle ladder"),
+ * stored in Shop.settings under `lifecycle`. Missing keys take the defaults below; an update is a
+ * patch validated as a whole.
+ */
+export const lifecycleSettingsSchema = z
+  .object({
+    /** LOYAL: at least this many counted orders (never fewer than 2: one purchase never counts)... */
+    loyalMinOrders: z.number().int().min(2).max(1000),
+    /** ...whose first and latest are at least this many days apart. */
+    loyalMinSpanDays: z.number().int().min(0).max(3650),
+    /** ADVOCATE: LOYAL plus at least this many positive WORD_OF_MOUTH / REVIEW interactions... */
+    advocateMinPositive: z.number().int().min(1).max(1000),
+    /** ...in the last this many days. */
+    advocateWindowDays: z.number().int().min(1).max(3650),
+    /** STRATEGIC: at least this many referred customers who bought (a counted order each). */
+    strategicMinReferralsBought: z.number().int().min(1).max(1000),
+    /** CHURNED: a buyer whose churn risk is HIGH moves to CHURNED (false: churn never moves the stage). */
+    churnOnHighRisk: z.boolean(),
+  })
+  .strict();
+
+export type LifecycleSettings = z.output<typeof lifecycleSettingsSchema>;
+
+export const DEFAULT_LIFECYCLE: LifecycleSettings = {
+  loyalMinOrders: 3,
+  loyalMinSpanDays: 180,
+  advocateMinPositive: 2,
+  advocateWindowDays: 365,
+  strategicMinReferralsBought: 2,
+  churnOnHighRisk: true,
+};
+
+type Db = ScopedDb | ScopedTx;
+
+const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+async function rawSettings(db: Db): Promise<Record<string, unknown>> {
+  const shop = await db.shop.findFirst({ select: { settings: true } });
+  return obj(shop?.settings);
+}
+
+/** Stored settings over the defaults; an invalid stored value falls back to the defaults. */
+export function lifecycleSettingsFrom(raw: Record<string, unknown>): LifecycleSettings {
+  const r = lifecycleSettingsSchema.safeParse({ ...DEFAULT_LIFECYCLE, ...obj(raw.lifecycle) });
+  return r.success ? r.data : DEFAULT_LIFECYCLE;
+}
+
+export async function getLifecycleSettings(db: Db): Promise<LifecycleSettings> {
+  return lifecycleSettingsFrom(await rawSettings(db));
+}
+
+export type LifecycleSettingsPatch = { [K in keyof LifecycleSettings]?: LifecycleSettings[K] | null };
+
+/** Omitted: unchanged; null: back to the default. Issues at input.<field>. */
+export async function updateLifecycleSettings(db: ScopedDb, patch: LifecycleSettingsPatch): Promise<LifecycleSettings> {
+  return db.$transaction(async (tx) => {
+    const raw = await rawSettings(tx);
+    const next: Record<string, unknown> = { ...lifecycleSettingsFrom(raw) };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) continue;
+      next[k] = v === null ? DEFAULT_LIFECYCLE[k as keyof LifecycleSettings] : v;
+    }
+    const parsed = parseInput(lifecycleSettingsSchema, next, ['input']);
+    await tx.shop.updateMany({ data: { settings: { ...raw, lifecycle: parsed } as Prisma.InputJsonValue } });
+    return parsed;
+  });
+}

@@ -1,0 +1,139 @@
+import { Prisma } from '../../generated/prisma/client.ts';
+import { counted } from '../orders/order.counting.ts';
+import type { LifecycleSettings } from './lifecycle.settings.ts';
+
+/**
+ * The facts the automatic ladder reads, one row per live customer, in one set-based statement
+ * (no per-customer queries): counted orders (order.counting.ts, the one counting rule) with the
+ * span between the first and the latest, positive WORD_OF_MOUTH / REVIEW interactions in the
+ * advocate window, referred customers who bought, and the churn model's risk (CustomerMetrics).
+ * `sig` is the facts' signature kept at a manual move (see lifecycle.service.ts).
+ */
+export type Scope = { kind: 'shop' } | { kind: 'customers'; ids: string[] };
+
+export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date): Prisma.Sql {
+  const at = Prisma.sql`${now}::timestamptz`;
+  const only = scope.kind === 'customers' ? Prisma.sql`AND c.id = ANY(${scope.ids}::uuid[])` : Prisma.empty;
+  const onlyReferrers = scope.kind === 'customers' ? Prisma.sql`AND rc."sourceReferrerId" = ANY(${scope.ids}::uuid[])` : Prisma.empty;
+  return Prisma.sql`
+    facts AS (
+      SELECT c."shopId", c.id, c.stage::text AS stage, c."partnerKind"::text AS "partnerKind", c."stageFactsAtManual",
+        coalesce(o.n, 0) AS orders,
+        coalesce(floor(extract(epoch FROM (o.last_at - o.first_at)) / 86400), 0)::int AS "spanDays",
+        coalesce(i.n, 0) AS positive,
+        coalesce(r.n, 0) AS referrals,
+        coalesce(m."churnRisk"::text, 'LOW') AS "churnRisk",
+        coalesce(m."churnReasons", '{}') AS "churnReasons",
+        m.frequency AS "metricsOrders"
+      FROM "Customer" c
+      LEFT JOIN LATERAL (
+        SELECT (count(*) FILTER (WHERE ${counted('x')}))::int AS n,
+          min(x."placedAt") FILTER (WHERE ${counted('x')}) AS first_at,
+          max(x."placedAt") FILTER (WHERE ${counted('x')}) AS last_at
+        FROM "Order" x WHERE x."shopId" = c."shopId" AND x."customerId" = c.id
+      ) o ON true
+      LEFT JOIN LATERAL (
+        SELECT count(*)::int AS n FROM "Interaction" x
+        WHERE x."customerId" = c.id AND x."shopId" = c."shopId" AND x."deletedAt" IS NULL
+          AND x.type IN ('WORD_OF_MOUTH', 'REVIEW') AND x.sentiment = 'POSITIVE'
+          AND x."occurredAt" > ${at} - make_interval(days => ${s.advocateWindowDays}::int) AND x."occurredAt" <= ${at}
+      ) i ON true
+      LEFT JOIN (
+        SELECT rc."sourceReferrerId" AS rid, count(*)::int AS n FROM "Customer" rc
+        WHERE rc."shopId" = ${shop} AND rc."sourceReferrerId" IS NOT NULL AND rc.status <> 'MERGED' ${onlyReferrers}
+          AND EXISTS (SELECT 1 FROM "Order" ro WHERE ro."shopId" = rc."shopId" AND ro."customerId" = rc.id AND ${counted('ro')})
+        GROUP BY rc."sourceReferrerId"
+      ) r ON r.rid = c.id
+      LEFT JOIN "CustomerMetrics" m ON m."shopId" = c."shopId" AND m."customerId" = c.id
+      WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE' ${only}
+    ),
+    signed AS (
+      SELECT f.*, format('orders=%s positive=%s referrals=%s churn=%s', f.orders, f.positive, f.referrals, f."churnRisk") AS sig,
+        f.orders >= ${s.loyalMinOrders}::int AND f."spanDays" >= ${s.loyalMinSpanDays}::int AS loyal,
+        round(f."spanDays" / 30.44)::int AS months
+      FROM facts f
+    )`;
+}
+
+/**
+ * The stage the facts support (null: the facts do not move this customer), and the reason in words.
+ * - PARTNER is staff-only; a PARTNER with no partner kind recorded (the old merged meaning of PARTNER,
+ *   before STRATEGIC existed) and enough referred buyers moves to STRATEGIC (the data migration).
+ * - CHURNED is left only by a new counted order (orders module); leads without orders do not move.
+ * - CHURNED needs churn risk HIGH from metrics that saw all of the customer's counted orders
+ *   (CustomerMetrics.frequency = the counted orders now): stale metrics never re-churn a customer
+ *   who just ordered again.
+ */
+export function targetSql(s: LifecycleSettings): Prisma.Sql {
+  const churn = s.churnOnHighRisk ? Prisma.sql`WHEN f."churnRisk" = 'HIGH' AND f."metricsOrders" = f.orders THEN 'CHURNED'` : Prisma.empty;
+  return Prisma.sql`
+    targets AS (
+      SELECT f.*, CASE
+          WHEN f.stage = 'PARTNER' THEN CASE
+            WHEN f."partnerKind" IS NULL AND f.orders >= 1 AND f.referrals >= ${s.strategicMinReferralsBought}::int THEN 'STRATEGIC' END
+          WHEN f.stage = 'CHURNED' OR f.orders = 0 THEN NULL
+          ${churn}
+          WHEN f.referrals >= ${s.strategicMinReferralsBought}::int THEN 'STRATEGIC'
+          WHEN f.loyal AND f.positive >= ${s.advocateMinPositive}::int THEN 'ADVOCATE'
+          WHEN f.loyal THEN 'LOYAL'
+          WHEN f.orders >= 2 THEN 'REPEAT'
+          ELSE 'FIRST_PURCHASE'
+        END AS target
+      FROM signed f
+    ),
+    reasoned AS (
+      SELECT t.*, CASE t.target
+          WHEN 'CHURNED' THEN 'Churn risk HIGH' || coalesce(': ' || nullif(array_to_string(t."churnReasons", '; '), ''), '')
+          WHEN 'STRATEGIC' THEN format('%s referred customers bought', t.referrals)
+            || CASE WHEN t.stage = 'PARTNER' THEN ' (was PARTNER with no partner kind: migrated to STRATEGIC)' ELSE '' END
+          WHEN 'ADVOCATE' THEN format('%s orders over %s months and %s positive reviews / word of mouth in %s days',
+            t.orders, t.months, t.positive, ${s.advocateWindowDays}::int)
+          WHEN 'LOYAL' THEN format('%s orders over %s months', t.orders, t.months)
+            || CASE WHEN t.stage IN ('ADVOCATE', 'STRATEGIC') THEN format('; %s positive reviews / word of mouth in %s days, %s referred customers bought',
+              t.positive, ${s.advocateWindowDays}::int, t.referrals) ELSE '' END
+          WHEN 'REPEAT' THEN format('%s orders over %s months', t.orders, t.months)
+            || CASE WHEN t.orders >= ${s.loyalMinOrders}::int THEN format(' (LOYAL needs %s days between the first and the latest)', ${s.loyalMinSpanDays}::int)
+              ELSE format(' (LOYAL needs %s orders)', ${s.loyalMinOrders}::int) END
+          ELSE '1 order'
+        END AS reason
+      FROM targets t
+    )`;
+}
+
+/**
+ * Moves every customer in scope whose facts support another stage: updates the stage, appends a
+ * StageTransition (AUTOMATIC, with the reason) and a STAGE_CHANGED event, all in this one statement.
+ * A customer staff moved by hand is left alone while the facts keep the signature of that moment.
+ * The `stage = from` guard skips a customer whose stage changed meanwhile (the next pass sees it).
+ */
+export function applySql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date): Prisma.Sql {
+  // `now` places the fact windows; the move itself is recorded at the moment it happens.
+  const at = Prisma.sql`now()`;
+  return Prisma.sql`
+    ${factsSql(shop, scope, s, now)},
+    ${targetSql(s)},
+    moved AS (
+      SELECT * FROM reasoned
+      WHERE target IS NOT NULL AND target <> stage
+        AND ("stageFactsAtManual" IS NULL OR "stageFactsAtManual" <> sig)
+    ),
+    upd AS (
+      UPDATE "Customer" c SET stage = m.target::"LifecycleStage", version = c.version + 1, "stageFactsAtManual" = NULL, "updatedAt" = ${at}
+      FROM moved m WHERE c."shopId" = ${shop} AND c.id = m.id AND c.stage::text = m.stage
+      RETURNING c."shopId", c.id, m.stage AS "fromStage", m.target, m.reason
+    ),
+    tr AS (
+      INSERT INTO "StageTransition" ("shopId", "customerId", "fromStage", "toStage", source, reason, at)
+      SELECT u."shopId", u.id, u."fromStage"::"LifecycleStage", u.target::"LifecycleStage", 'AUTOMATIC', u.reason, ${at} FROM upd u
+      RETURNING "shopId"
+    ),
+    ev AS (
+      INSERT INTO "Event" ("shopId", type, "customerId", payload)
+      SELECT u."shopId", 'STAGE_CHANGED', u.id, jsonb_build_object(
+        'customerId', encode(convert_to('Customer:' || u.id::text, 'UTF8'), 'base64'),
+        'from', u."fromStage", 'to', u.target, 'source', 'AUTOMATIC', 'reason', u.reason)
+      FROM upd u
+      RETURNING "shopId"
+    ),
+    written AS (SELECT "shopId" FROM upd UNION ALL SELECT "shopId" FROM tr UNION ALL SELECT "shopId" FROM ev)`;
+}
