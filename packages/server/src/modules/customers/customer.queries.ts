@@ -1,7 +1,6 @@
 import { builder } from '../../builder.ts';
 import { shopIdOf } from '../../context.ts';
 import { skipQuery } from '../../db/loaders.ts';
-import { ValidationError } from '../../errors.ts';
 import { cachedCount } from '../../read-caches.ts';
 import { checkPageSize } from '../common/graphql-helpers.ts';
 import { buildCustomerExport, CUSTOMER_EXPORT_SCOPES, exportScope, recordDataRequest } from './customer.export.ts';
