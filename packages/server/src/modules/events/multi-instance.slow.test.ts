@@ -119,6 +119,6 @@ describe.skipIf(!postgres)('two server processes, one PostgreSQL, one Redis', ()
 
 if (!postgres) {
   describe('two server processes', () => {
-    it('skipped: needs PostgreSQL (PGlite is embedded in one process)', () => {});
+    it.skip('needs PostgreSQL (PGlite is embedded in one process)', () => {});
   });
 }

@@ -493,7 +493,7 @@ describe('multiple instances', () => {
     },
   );
   if (testBackend() !== 'postgres') {
-    it('multi-instance test skipped: PGlite is embedded in one process (run with PostgreSQL)', () => {});
+    it.skip('multi-instance test: needs PostgreSQL (PGlite is embedded in one process)', () => {});
   }
 
   it('Redis doorbell: a publish on one instance rings the others (skipped when Redis is not reachable)', async (ctx) => {
