@@ -101,6 +101,15 @@ const Env = z.object({
   COUNT_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
   /** Response cache for read queries, ms an answer is reused per shop, caller and request (0 = off, the default). */
   RESPONSE_CACHE_MS: z.coerce.number().int().min(0).default(0),
+  // --- Bulk imports (docs/import.md).
+  /** Largest upload accepted (bytes); a bigger one is refused with 413 PAYLOAD_TOO_LARGE. */
+  IMPORT_MAX_BYTES: z.coerce.number().int().positive().default(268_435_456),
+  /** Rows per set-based batch (one statement, one transaction each). */
+  IMPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(20_000).default(2000),
+  /** Rejected-row reports (personal data) are deleted this many days after the import ended. */
+  IMPORT_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+  /** Uploads never started are deleted after this many hours. */
+  IMPORT_UPLOAD_TTL_HOURS: z.coerce.number().int().min(1).default(24),
 });
 
 export type Config = {
@@ -148,6 +157,8 @@ export type Config = {
   /** Audit log retention (AUDIT_RETENTION_DAYS; pruned every RETENTION_INTERVAL_MS). */
   audit: { retentionDays: number; intervalMs: number };
   caches: { apiKeyMs: number; countMs: number; responseMs: number };
+  /** Bulk imports (IMPORT_*; docs/import.md). */
+  imports: { maxBytes: number; batchRows: number; reportRetentionDays: number; uploadTtlHours: number };
 };
 
 /** Connection pool and migration settings (docs/scale-out.md). */
@@ -230,6 +241,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
     caches: { apiKeyMs: e.API_KEY_CACHE_MS, countMs: e.COUNT_CACHE_MS, responseMs: e.RESPONSE_CACHE_MS },
+    imports: {
+      maxBytes: e.IMPORT_MAX_BYTES,
+      batchRows: e.IMPORT_BATCH_ROWS,
+      reportRetentionDays: e.IMPORT_REPORT_RETENTION_DAYS,
+      uploadTtlHours: e.IMPORT_UPLOAD_TTL_HOURS,
+    },
     webhooks: {
       enabled: e.WEBHOOKS === '1' || e.WEBHOOKS === 'true',
       intervalMs: e.WEBHOOK_INTERVAL_MS,

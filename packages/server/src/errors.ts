@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'QUERY_TOO_COMPLEX'
   | 'UNAVAILABLE'
   | 'ALREADY_MERGED'
+  | 'PAYLOAD_TOO_LARGE'
   | 'INTERNAL';
 
 export class AppError extends Error {
@@ -150,5 +151,14 @@ export class UnavailableError extends AppError {
   constructor(message = 'The service is temporarily unavailable; retry later', retryAfterSeconds = 1) {
     super('UNAVAILABLE', message);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** An upload larger than the limit (HTTP 413); nothing of it is kept. */
+export class PayloadTooLargeError extends AppError {
+  readonly maxBytes: number;
+  constructor(maxBytes: number) {
+    super('PAYLOAD_TOO_LARGE', `The upload exceeds the limit of ${maxBytes} bytes (IMPORT_MAX_BYTES)`);
+    this.maxBytes = maxBytes;
   }
 }

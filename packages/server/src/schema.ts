@@ -24,6 +24,7 @@ import './modules/loyalty/loyalty.graphql.ts';
 import './modules/follow-ups/follow-up-due.graphql.ts';
 import './modules/leads/lead-loss.graphql.ts';
 import './modules/lifecycle/lifecycle.graphql.ts';
+import './modules/imports/import.graphql.ts';
 // Last: its erase step (redacting audit values) must run after every other module's.
 import './modules/audit/audit.graphql.ts';
 import { auditMutations } from './modules/audit/audit.service.ts';

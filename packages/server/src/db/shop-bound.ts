@@ -1,12 +1,19 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { forShop, type ScopedDb, type ScopedTx, scopeArgs } from './tenant.ts';
-import { type TenantSql, tenantSql, tenantWrite } from './tenant-sql.ts';
+import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows } from './tenant-sql.ts';
 
 /** The set-based write door of one shop (db/tenant-sql.ts `tenantWrite`): returns the rows written. */
 export type TenantWrite = ReturnType<typeof tenantWrite>;
 
 /** One transaction of one shop: the scoped client, raw reads and set-based writes, all on that transaction. */
-export type ShopTx = { readonly shopId: string; readonly db: ScopedTx; readonly sql: TenantSql; readonly write: TenantWrite };
+export type ShopTx = {
+  readonly shopId: string;
+  readonly db: ScopedTx;
+  readonly sql: TenantSql;
+  readonly write: TenantWrite;
+  /** Set-based writes that return the written rows (db/tenant-sql.ts `tenantWriteRows`). */
+  readonly writeRows: ReturnType<typeof tenantWriteRows>;
+};
 
 /**
  * Everything a module may do with one shop's data, and nothing more: the scoped client (`db`), raw
@@ -50,7 +57,14 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
     sql: tenantSql(prisma, shopId),
     transaction: (fn, opts) =>
       prisma.$transaction(
-        (tx) => fn({ shopId, db: scopedTx(tx, shopId), sql: tenantSql(tx, shopId), write: tenantWrite(tx, shopId) }),
+        (tx) =>
+          fn({
+            shopId,
+            db: scopedTx(tx, shopId),
+            sql: tenantSql(tx, shopId),
+            write: tenantWrite(tx, shopId),
+            writeRows: tenantWriteRows(tx, shopId),
+          }),
         opts,
       ),
   };

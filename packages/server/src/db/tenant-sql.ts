@@ -37,3 +37,17 @@ export function tenantWrite(client: RawSqlClient, shopId: string) {
     return r?.n ?? 0;
   };
 }
+
+/**
+ * `tenantWrite` that hands back the rows of `written` (each with its "shopId"): for set-based
+ * writes whose caller needs to know which rows were written (bulk imports). Same check: a row of
+ * another shop throws (run it in a transaction so the throw rolls it back).
+ */
+export function tenantWriteRows(client: RawSqlClient, shopId: string) {
+  const shop = Prisma.sql`${shopId}::uuid`;
+  return async <T extends { shopId: string }>(build: (shop: Prisma.Sql) => Prisma.Sql): Promise<T[]> => {
+    const rows = await client.$queryRaw<T[]>(Prisma.sql`WITH ${build(shop)} SELECT * FROM written`);
+    if (rows.some((r) => r.shopId !== shopId)) throw new Error('Cross-tenant write refused');
+    return rows;
+  };
+}

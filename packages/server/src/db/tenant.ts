@@ -39,6 +39,9 @@ const TENANT_MODELS = new Set([
   'LeadLoss',
   'ExchangeRate',
   'AuditEntry',
+  'ImportJob',
+  'ImportChunk',
+  'ImportRejection',
 ]);
 
 const WHERE_OPS = new Set([

@@ -8,6 +8,7 @@ import {
 } from './customers/customer.export.ts';
 import { type EraseStep, type MergeStep, registerEraseStep, registerMergeStep } from './customers/customer.service.ts';
 import { mergeFollowUps } from './follow-ups/follow-up.service.ts';
+import { eraseImportRejections } from './imports/import.service.ts';
 import { mergeInteractions } from './interactions/interaction.service.ts';
 import { mergePoints } from './loyalty/points.service.ts';
 import { mergeOrders } from './orders/order.service.ts';
@@ -23,7 +24,7 @@ import { eraseSegmentMemberships } from './segments/segment.service.ts';
 export const MERGE_STEPS: readonly MergeStep[] = [mergePoints, mergeOrders, mergeInteractions, mergeFollowUps];
 
 /** The audit redaction runs last: it must see (and redact) whatever the steps before it touched. */
-export const ERASE_STEPS: readonly EraseStep[] = [eraseSegmentMemberships, redactAuditFor];
+export const ERASE_STEPS: readonly EraseStep[] = [eraseSegmentMemberships, eraseImportRejections, redactAuditFor];
 
 export const EXPORT_SECTIONS: readonly ExportSection[] = [...CORE_EXPORT_SECTIONS, LEAD_LOSS_EXPORT_SECTION, AUDIT_EXPORT_SECTION];
 

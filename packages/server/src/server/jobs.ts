@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import { createAuditRetentionScheduler } from '../modules/audit/audit.service.ts';
 import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
+import { createImportRetentionScheduler, importsSettled } from '../modules/imports/import.service.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
 import { createLifecycleScheduler, withLifecycle } from '../modules/lifecycle/lifecycle.scheduler.ts';
 import { createLoyaltyScheduler } from '../modules/loyalty/loyalty.scheduler.ts';
@@ -41,6 +42,12 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }),
   );
   const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
+  const importRetention = createImportRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    intervalMs: config.events.retentionIntervalMs,
+    imports: config.imports,
+  });
 
   return {
     webhooks,
@@ -50,6 +57,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     retention,
     loyalty,
     auditRetention,
+    importRetention,
     start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
@@ -57,6 +65,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       followUpDue.start();
       retention.start();
       auditRetention.start();
+      importRetention.start();
       loyalty.start();
     },
     async stop() {
@@ -66,7 +75,10 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       await followUpDue.stop();
       await retention.stop();
       await auditRetention.stop();
+      await importRetention.stop();
       await loyalty.stop();
+      // Imports running in this process finish their current batch (a re-run after a stop is safe).
+      await importsSettled({ stop: true });
     },
   };
 }

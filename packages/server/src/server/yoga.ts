@@ -16,6 +16,7 @@ import { graphiqlAssetsPlugin, renderOfflineGraphiQL } from '../graphiql.ts';
 import type { Logger } from '../logger.ts';
 import { customerExportPlugin } from '../modules/customers/customer.export.ts';
 import { eventPublishPlugin } from '../modules/events/event-bus.ts';
+import { importHttpPlugin } from '../modules/imports/import.http.ts';
 import { sharedEventExecutionPlugin } from '../modules/events/shared-execution.ts';
 import { segmentExportPlugin } from '../modules/segments/segment.export.ts';
 import { type createLimits, limitsPlugin } from '../rate-limit.ts';
@@ -155,6 +156,7 @@ export function createYogaServer(
       eventPublishPlugin(events),
       segmentExportPlugin(services),
       customerExportPlugin(services),
+      importHttpPlugin(services),
       sharedEventExecutionPlugin(),
       ...(services.caches?.responses ? [responseCachePlugin(services.caches.responses)] : []),
       {

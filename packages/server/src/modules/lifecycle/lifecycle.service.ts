@@ -21,10 +21,17 @@ import { applySql, type Scope } from './lifecycle.sql.ts';
 export type { Scope };
 
 /** Evaluates the ladder for `scope` in one statement; returns the number of customers moved. Run it in a transaction. */
-export async function applyLifecycle(write: TenantWrite, scope: Scope, s: LifecycleSettings, now: Date = new Date()): Promise<number> {
+export async function applyLifecycle(
+  write: TenantWrite,
+  scope: Scope,
+  s: LifecycleSettings,
+  now: Date = new Date(),
+  opts: { emit?: boolean } = {},
+): Promise<number> {
   if (scope.kind === 'customers' && scope.ids.length === 0) return 0;
-  const n = await write((shop) => applySql(shop, scope, s, now));
-  return n / 3; // one Customer update, one StageTransition and one Event per move
+  const emit = opts.emit ?? true;
+  const n = await write((shop) => applySql(shop, scope, s, now, emit));
+  return n / (emit ? 3 : 2); // one Customer update, one StageTransition and (emitting) one Event per move
 }
 
 /** A whole shop (or some of its customers) in its own transaction, with the shop's settings. */

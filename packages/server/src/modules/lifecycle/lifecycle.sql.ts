@@ -105,8 +105,9 @@ export function targetSql(s: LifecycleSettings): Prisma.Sql {
  * StageTransition (AUTOMATIC, with the reason) and a STAGE_CHANGED event, all in this one statement.
  * A customer staff moved by hand is left alone while the facts keep the signature of that moment.
  * The `stage = from` guard skips a customer whose stage changed meanwhile (the next pass sees it).
+ * `emit: false` (a bulk import, which announces itself once) moves without the STAGE_CHANGED events.
  */
-export function applySql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date): Prisma.Sql {
+export function applySql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date, emit = true): Prisma.Sql {
   // `now` places the fact windows; the move itself is recorded at the moment it happens.
   const at = Prisma.sql`now()`;
   return Prisma.sql`
@@ -132,7 +133,7 @@ export function applySql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, n
       SELECT u."shopId", 'STAGE_CHANGED', u.id, jsonb_build_object(
         'customerId', encode(convert_to('Customer:' || u.id::text, 'UTF8'), 'base64'),
         'from', u."fromStage", 'to', u.target, 'source', 'AUTOMATIC', 'reason', u.reason)
-      FROM upd u
+      FROM upd u WHERE ${emit}
       RETURNING "shopId"
     ),
     written AS (SELECT "shopId" FROM upd UNION ALL SELECT "shopId" FROM tr UNION ALL SELECT "shopId" FROM ev)`;

@@ -1,0 +1,665 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { parse } from 'csv-parse';
+import { withAudit } from '../../db/audit-context.ts';
+import type { ShopBound, ShopTx } from '../../db/shop-bound.ts';
+import { forShop, type ScopedDb } from '../../db/tenant.ts';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
+import type { ImportJob, PrismaClient } from '../../generated/prisma/client.ts';
+import type { ImportFormat, ImportKind, ImportMapping } from '../../generated/prisma/enums.ts';
+import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
+import type { ScopeDeclaration } from '../auth/auth.policy.ts';
+import type { EraseStep } from '../customers/customer.erase.ts';
+import { emitEvent } from '../events/event.service.ts';
+import { applyLifecycle } from '../lifecycle/lifecycle.service.ts';
+import { getLifecycleSettings } from '../lifecycle/lifecycle.settings.ts';
+import { recomputeLoyalty } from '../loyalty/loyalty.service.ts';
+import { refreshSegment } from '../segments/segment.service.ts';
+import {
+  type CustomerRecord,
+  customerRecord,
+  type OrderRecord,
+  orderKey,
+  orderRecord,
+  type Problem,
+  type RawRow,
+  toGeneric,
+} from './import.mapping.ts';
+import { customerIdentitySql, customerMatchSql, customerWriteSql, guestCustomersSql, orderMatchSql, orderWriteSql } from './import.sql.ts';
+
+/**
+ * Bulk imports (docs/import.md). An upload (POST /imports, import.http.ts) stores the file in
+ * ImportChunk rows and creates an UPLOADED ImportJob; `startImport` runs it in the background:
+ * rows are read as a stream, mapped (import.mapping.ts), validated, and written in set-based
+ * batches (import.sql.ts), each batch one transaction (a dry run rolls every batch back). A row
+ * is all or nothing: a batch the database refuses is split until the refused row is found and
+ * rejected. Rejected rows go to ImportRejection (line, field, reason, value), the downloadable
+ * report. At the end the derived state is recomputed set-based (loyalty metrics, the lifecycle
+ * ladder for the customers touched, saved segments), the upload is deleted, and ONE
+ * IMPORT_COMPLETED event is written; per-row events only when the job asks for them (`rowEvents`).
+ */
+
+/** Who may upload and run an import of each kind (the upload endpoint and startImport check the same). */
+export const IMPORT_WRITE_SCOPES: Record<ImportKind, ScopeDeclaration> = {
+  CUSTOMERS: { scope: 'contacts:write' },
+  ORDERS: { scope: 'orders:write' },
+};
+export const IMPORT_READ_SCOPES: Record<ImportKind, ScopeDeclaration> = {
+  CUSTOMERS: { scope: 'contacts:read' },
+  ORDERS: { scope: 'orders:read' },
+};
+
+export type ImportOptions = { maxBytes: number; batchRows: number; reportRetentionDays: number; uploadTtlHours: number };
+
+const CHUNK_BYTES = 1 << 20;
+export const importGid = (id: string) => encodeGlobalID('ImportJob', id);
+
+// ---------------------------------------------------------------------------------------------
+// Upload
+
+/** Stores a request body as a new UPLOADED job, streamed in 1 MiB chunks; too large: nothing kept, PayloadTooLargeError. */
+export async function storeUpload(
+  db: ScopedDb,
+  meta: { kind: ImportKind; format: ImportFormat; apiKeyId: string | null; staffId: string | null },
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<ImportJob> {
+  const job = await db.importJob.create({ data: { ...meta } as never });
+  let bytes = 0;
+  let seq = 0;
+  let parts: Uint8Array[] = [];
+  let pending = 0;
+  const flush = async () => {
+    if (!pending) return;
+    await db.importChunk.create({ data: { jobId: job.id, seq: seq++, data: Buffer.concat(parts) } as never });
+    parts = [];
+    pending = 0;
+  };
+  try {
+    if (body) {
+      const reader = body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        if (bytes > maxBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw new PayloadTooLargeError(maxBytes);
+        }
+        parts.push(value);
+        pending += value.byteLength;
+        if (pending >= CHUNK_BYTES) await flush();
+      }
+    }
+    await flush();
+    if (!bytes) throw ValidationError.field(['body'], 'The upload is empty');
+    return await db.importJob.update({ where: { id: job.id }, data: { bytes } });
+  } catch (e) {
+    await db.importJob.deleteMany({ where: { id: job.id } });
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the upload
+
+async function* chunksOf(db: ScopedDb, jobId: string): AsyncGenerator<Buffer> {
+  for (let seq = 0; ; seq++) {
+    const c = await db.importChunk.findFirst({ where: { jobId, seq } });
+    if (!c) return;
+    yield Buffer.from(c.data);
+  }
+}
+
+type Read = { line: number; row: RawRow } | { line: number; problem: Problem };
+
+/** The upload's rows with their line numbers (CSV: by header; JSONL: one object a line). */
+async function* rowsOf(db: ScopedDb, job: ImportJob): AsyncGenerator<Read> {
+  if (job.format === 'JSONL') {
+    const dec = new TextDecoder();
+    let rest = '';
+    let line = 0;
+    const one = (l: string): Read | null => {
+      line++;
+      if (!l.trim()) return null;
+      try {
+        const v = JSON.parse(l) as unknown;
+        if (!v || typeof v !== 'object' || Array.isArray(v)) return { line, problem: { field: 'line', reason: 'Not a JSON object' } };
+        return { line, row: v as RawRow };
+      } catch {
+        return { line, problem: { field: 'line', reason: 'Not valid JSON' } };
+      }
+    };
+    for await (const chunk of chunksOf(db, job.id)) {
+      rest += dec.decode(chunk, { stream: true });
+      const lines = rest.split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) {
+        const r = one(l);
+        if (r) yield r;
+      }
+    }
+    rest += dec.decode();
+    if (rest) {
+      const r = one(rest);
+      if (r) yield r;
+    }
+    return;
+  }
+  const parser = Readable.from(chunksOf(db, job.id)).pipe(
+    parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }),
+  );
+  let header: string[] | null = null;
+  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    const newlines = record.reduce((n, f) => n + (f.match(/\n/g)?.length ?? 0), 0);
+    const line = info.lines - newlines;
+    if (!header) {
+      header = record.map((h) => h.trim());
+      continue;
+    }
+    const row: RawRow = {};
+    header.forEach((h, i) => {
+      if (h) row[h] = record[i];
+    });
+    yield { line, row };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting and running
+
+export type Starter = { kind: 'API_KEY' | 'STAFF'; key: string | null; staff: string | null };
+
+/** Marks an UPLOADED job RUNNING with its options and runs it in the background. */
+export async function startImport(
+  shop: ShopBound,
+  logger: Logger,
+  starter: Starter,
+  input: { id: string; mapping: ImportMapping; dryRun: boolean; rowEvents: boolean },
+  opts: ImportOptions,
+  mayRun: (kind: ImportKind) => Promise<boolean>,
+): Promise<ImportJob> {
+  const job = await shop.db.importJob.findFirst({ where: { id: input.id } });
+  if (!job) throw new NotFoundError('Upload', ['input', 'uploadId']);
+  if (!(await mayRun(job.kind))) {
+    throw new ForbiddenError(`This key may not import ${job.kind.toLowerCase()}`);
+  }
+  const { count } = await shop.db.importJob.updateMany({
+    where: { id: job.id, status: 'UPLOADED' },
+    data: { status: 'RUNNING', mapping: input.mapping, dryRun: input.dryRun, rowEvents: input.rowEvents, startedAt: new Date() },
+  });
+  if (count !== 1) throw new ConflictError('This upload was already imported; upload the file again', ['input', 'uploadId']);
+  const started = (await shop.db.importJob.findFirst({ where: { id: job.id } })) as ImportJob;
+  const run = withAudit({ kind: starter.kind, key: starter.key, staff: starter.staff, op: 'startImport' }, () =>
+    runImport(shop, started, opts, logger),
+  );
+  running.set(job.id, run);
+  void run.finally(() => running.delete(job.id));
+  return started;
+}
+
+const running = new Map<string, Promise<void>>();
+
+const stopping = new Set<string>();
+
+/** Resolves when every import of this process has ended (tests); `stop`: they end after their current batch (shutdown). */
+export async function importsSettled(opts: { stop?: boolean } = {}): Promise<void> {
+  if (opts.stop) for (const id of running.keys()) stopping.add(id);
+  while (running.size) await Promise.allSettled([...running.values()]);
+}
+
+type Counts = { rowsRead: number; created: number; updated: number; unchanged: number; rejected: number };
+type Rejection = { line: number; field: string; reason: string; value?: string | null };
+
+class Rollback<T> extends Error {
+  constructor(readonly value: T) {
+    super('dry run');
+  }
+}
+
+/** A database error's reason for the report (constraint names, not values). */
+function dbReason(e: unknown): string {
+  const msg = String((e as Error)?.message ?? e);
+  const m = /violates [a-z ]*constraint "([^"]+)"/.exec(msg) ?? /Unique constraint failed on the (?:fields|constraint): \(?`?([^`)]+)/.exec(msg);
+  if (m) return `Conflicts with another record (${m[1]})`;
+  const code = /Code: `(\w+)`/.exec(msg)?.[1];
+  return `The database refused the row${code ? ` (${code})` : ''}`;
+}
+const transient = (e: unknown) => /ECONNREFUSED|ECONNRESET|terminat|timeout|Timed out|connection/i.test(String((e as Error)?.message ?? e));
+
+async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, logger: Logger): Promise<void> {
+  const db = shop.db;
+  const counts: Counts = { rowsRead: 0, created: 0, updated: 0, unchanged: 0, rejected: 0 };
+  const touched = new Set<string>();
+  const started = performance.now();
+  let rejections: Rejection[] = [];
+  const reject = (line: number, problems: Problem[]) => {
+    counts.rejected++;
+    for (const p of problems) rejections.push({ line, field: p.field, reason: p.reason, value: p.value ?? null });
+  };
+  const progress = async () => {
+    if (stopping.delete(job.id)) throw new AppError('UNAVAILABLE', 'Interrupted: the server stopped; rows written so far stay, a re-run is safe');
+    if (rejections.length) {
+      for (let i = 0; i < rejections.length; i += 5000) {
+        await db.importRejection.createMany({ data: rejections.slice(i, i + 5000).map((r) => ({ ...r, jobId: job.id })) as never });
+      }
+      rejections = [];
+    }
+    await db.importJob.update({ where: { id: job.id }, data: { ...counts } });
+  };
+  const tx = async <T>(fn: (t: ShopTx) => Promise<T>): Promise<T> => {
+    if (!job.dryRun) return shop.transaction(fn, { timeout: 300_000, maxWait: 60_000 });
+    try {
+      await shop.transaction(async (t) => {
+        throw new Rollback(await fn(t));
+      });
+    } catch (e) {
+      if (e instanceof Rollback) return e.value as T;
+      throw e;
+    }
+    throw new Error('unreachable');
+  };
+  /** Writes records in one transaction; a refused batch is split until the refused record is found. */
+  const writeSafely = async <R extends { line: number }, T>(recs: R[], write: (t: ShopTx, recs: R[]) => Promise<T>): Promise<T[]> => {
+    if (!recs.length) return [];
+    try {
+      return [await tx((t) => write(t, recs))];
+    } catch (e) {
+      if (transient(e)) throw e;
+      if (recs.length === 1) {
+        reject((recs[0] as R).line, [{ field: 'row', reason: dbReason(e) }]);
+        return [];
+      }
+      const h = recs.length >> 1;
+      return [...(await writeSafely(recs.slice(0, h), write)), ...(await writeSafely(recs.slice(h), write))];
+    }
+  };
+
+  try {
+    const ctx = { shop, job, reject, writeSafely, counts, touched };
+    const seen = new Map<string, number>();
+    if (job.kind === 'CUSTOMERS') {
+      const staff = new Map((await db.staffUser.findMany({ select: { id: true, email: true, active: true } })).map((s) => [s.email.toLowerCase(), s]));
+      let batch: CustomerRecord[] = [];
+      for await (const r of rowsOf(db, job)) {
+        counts.rowsRead++;
+        if ('problem' in r) {
+          reject(r.line, [r.problem]);
+          continue;
+        }
+        const res = customerRecord(r.line, toGeneric('CUSTOMERS', job.mapping ?? 'GENERIC', r.row));
+        if ('problems' in res) {
+          reject(r.line, res.problems);
+          continue;
+        }
+        const rec = res.record;
+        const dup = duplicateIn(seen, rec.line, [
+          ['externalId', rec.externalId],
+          ['email', rec.email],
+          ['phone', rec.phone],
+        ]);
+        if (dup) {
+          reject(rec.line, [dup]);
+          continue;
+        }
+        if (rec.ownerEmail) {
+          const s = staff.get(rec.ownerEmail);
+          if (!s || !s.active) {
+            reject(rec.line, [{ field: 'ownerEmail', reason: s ? 'The staff user is inactive' : 'No staff user with this email', value: rec.ownerEmail }]);
+            continue;
+          }
+          rec.columns.ownerId = s.id;
+        }
+        batch.push(rec);
+        if (batch.length >= opts.batchRows) {
+          await customerBatch(ctx, batch);
+          batch = [];
+          await progress();
+        }
+      }
+      await customerBatch(ctx, batch);
+    } else {
+      const shopRow = await db.shop.findFirstOrThrow({ select: { baseCurrency: true } });
+      const rates = new Set((await db.exchangeRate.findMany({ select: { currency: true } })).map((r) => r.currency));
+      const known = (rec: OrderRecord) => rec.currency === shopRow.baseCurrency || rec.exchangeRate != null || rates.has(rec.currency);
+      let batch: OrderRecord[] = [];
+      let group: { line: number; key: string | null; rows: RawRow[] } | null = null;
+      const finish = async () => {
+        if (!group) return;
+        const g = group;
+        group = null;
+        const res = orderRecord(g.line, g.rows);
+        if ('problems' in res) {
+          counts.rejected++;
+          for (const p of res.problems) rejections.push({ line: p.line, field: p.field, reason: p.reason, value: p.value ?? null });
+          return;
+        }
+        const rec = res.record;
+        const dup = duplicateIn(seen, rec.line, [['externalId', rec.externalId]]);
+        if (dup) return reject(rec.line, [{ ...dup, reason: `${dup.reason} (the lines of one order must be consecutive)` }]);
+        if (!known(rec)) {
+          return reject(rec.line, [
+            {
+              field: 'currency',
+              reason: `No exchange rate from ${rec.currency} to the shop's base currency ${shopRow.baseCurrency}: give exchangeRate or set one with setExchangeRate`,
+              value: rec.currency,
+            },
+          ]);
+        }
+        batch.push(rec);
+        if (batch.length >= opts.batchRows) {
+          await orderBatch(ctx, batch, shopRow.baseCurrency);
+          batch = [];
+          await progress();
+        }
+      };
+      for await (const r of rowsOf(db, job)) {
+        if ('problem' in r) {
+          await finish();
+          counts.rowsRead++;
+          reject(r.line, [r.problem]);
+          continue;
+        }
+        const row = toGeneric('ORDERS', job.mapping ?? 'GENERIC', r.row);
+        const key = orderKey(row);
+        if (group && key && key === group.key && job.format === 'CSV') {
+          group.rows.push(row);
+          continue;
+        }
+        await finish();
+        counts.rowsRead++;
+        group = { line: r.line, key, rows: [row] };
+      }
+      await finish();
+      await orderBatch(ctx, batch, shopRow.baseCurrency);
+    }
+    await progress();
+    if (!job.dryRun && touched.size) await recompute(shop, [...touched], job.rowEvents);
+    await finishJob(shop, job, 'COMPLETED', counts, null);
+    logger.info('import completed', { shopId: shop.shopId, importId: job.id, kind: job.kind, ...counts, ms: Math.round(performance.now() - started) });
+  } catch (e) {
+    const errorId = randomUUID();
+    logger.error('import failed', { shopId: shop.shopId, importId: job.id, errorId, error: String((e as Error)?.stack ?? e).slice(0, 2000) });
+    const message = e instanceof AppError ? e.message : `The import stopped on an internal error (${errorId}); rows written so far stay, a re-run is safe`;
+    stopping.delete(job.id);
+    await progress().catch(() => undefined);
+    await finishJob(shop, job, 'FAILED', counts, message).catch((e2) => logger.error('import status update failed', { importId: job.id, error: String(e2) }));
+  }
+}
+
+/** A record whose identifier an earlier line of the file already had: that problem. */
+function duplicateIn(seen: Map<string, number>, line: number, keys: [string, string | null][]): Problem | null {
+  for (const [field, v] of keys) {
+    if (v == null) continue;
+    const earlier = seen.get(`${field}:${v}`);
+    if (earlier != null) return { field, reason: `The same ${field} as line ${earlier}`, value: v };
+  }
+  for (const [field, v] of keys) if (v != null) seen.set(`${field}:${v}`, line);
+  return null;
+}
+
+type BatchCtx = {
+  shop: ShopBound;
+  job: ImportJob;
+  reject: (line: number, problems: Problem[]) => void;
+  writeSafely: <R extends { line: number }, T>(recs: R[], write: (t: ShopTx, recs: R[]) => Promise<T>) => Promise<T[]>;
+  counts: Counts;
+  touched: Set<string>;
+};
+
+async function customerBatch(ctx: BatchCtx, recs: CustomerRecord[]) {
+  if (!recs.length) return;
+  const { shop } = ctx;
+  const keys = recs.map((r, i) => ({ i, ext: r.externalId, email: r.email, phone: r.phone }));
+  const matches = await shop.sql<{ i: number; byExternalId: string | null; byEmail: string | null; byPhone: string | null }>((s) =>
+    customerMatchSql(s, JSON.stringify(keys)),
+  );
+  const byIndex = new Map(matches.map((m) => [m.i, m]));
+  const targets = [...new Set(matches.flatMap((m) => [m.byExternalId, m.byEmail, m.byPhone]).filter((x): x is string => !!x))];
+  const identities = new Map(
+    (targets.length
+      ? await shop.sql<{ id: string; externalId: string | null }>((s) => customerIdentitySql(s, targets))
+      : []
+    ).map((c) => [c.id, c]),
+  );
+  const used = new Map<string, number>();
+  const rows: (CustomerRecord & { target: string | null })[] = [];
+  recs.forEach((rec, i) => {
+    const m = byIndex.get(i);
+    const target = m?.byExternalId ?? m?.byEmail ?? m?.byPhone ?? null;
+    const problems: Problem[] = [];
+    if (m?.byEmail && m.byEmail !== target) problems.push({ field: 'email', reason: 'Another customer has this email', value: rec.email });
+    if (m?.byPhone && m.byPhone !== target) problems.push({ field: 'phone', reason: 'Another customer has this phone', value: rec.phone });
+    const held = target ? identities.get(target)?.externalId : null;
+    if (target && rec.externalId && held && held !== rec.externalId) {
+      problems.push({ field: 'externalId', reason: `The customer with this email or phone has another externalId (${held})`, value: rec.externalId });
+    }
+    if (target && used.has(target)) problems.push({ field: 'email', reason: `The same customer as line ${used.get(target)}`, value: rec.email });
+    if (problems.length) return ctx.reject(rec.line, problems);
+    if (target) used.set(target, rec.line);
+    rows.push({ ...rec, target });
+  });
+  const ids = new Map(rows.map((r) => [r, r.target ?? randomUUID()]));
+  const results = await ctx.writeSafely(rows, async (t, part) => {
+    const json = JSON.stringify(
+      part.map((r, i) => ({
+        i,
+        id: ids.get(r),
+        new: !r.target,
+        stage: r.target ? null : r.stage,
+        tags: r.tags,
+        consents: r.consents,
+        ...r.columns,
+      })),
+    );
+    const written = await t.writeRows<{ shopId: string; id: string | null; kind: string }>((s) => customerWriteSql(s, json, ctx.job.rowEvents));
+    return { part, written };
+  });
+  for (const { part, written } of results) {
+    const created = new Set(written.filter((x) => x.kind === 'c').map((x) => x.id as string));
+    const changed = new Set(written.filter((x) => x.kind !== 'c' && x.id && !created.has(x.id)).map((x) => x.id as string));
+    ctx.counts.created += created.size;
+    ctx.counts.updated += changed.size;
+    ctx.counts.unchanged += part.filter((r) => r.target).length - changed.size;
+    for (const id of created) ctx.touched.add(id);
+    for (const id of changed) ctx.touched.add(id);
+  }
+}
+
+async function orderBatch(ctx: BatchCtx, recs: OrderRecord[], baseCurrency: string) {
+  if (!recs.length) return;
+  const { shop } = ctx;
+  const keys = recs.map((r, i) => ({ i, ext: r.externalId, cext: r.customer.externalId, email: r.customer.email, phone: r.customer.phone }));
+  const matches = await shop.sql<{ i: number; orderId: string | null; byExternalId: string | null; byEmail: string | null; byPhone: string | null }>(
+    (s) => orderMatchSql(s, JSON.stringify(keys)),
+  );
+  const byIndex = new Map(matches.map((m) => [m.i, m]));
+  type Guest = { id: string; externalId: string | null; email: string | null; phone: string | null; firstName: string | null; lastName: string | null };
+  const guests = new Map<string, Guest>();
+  const rows = recs.map((rec, i) => {
+    const m = byIndex.get(i);
+    let customerId = m?.byExternalId ?? m?.byEmail ?? m?.byPhone ?? null;
+    let guest: Guest | null = null;
+    if (!customerId) {
+      const c = rec.customer;
+      const key = c.externalId ? `x:${c.externalId}` : c.email ? `e:${c.email}` : `p:${c.phone}`;
+      guest = guests.get(key) ?? { id: randomUUID(), ...c };
+      guests.set(key, guest);
+      customerId = guest.id;
+    }
+    return { rec, line: rec.line, orderId: m?.orderId ?? null, id: m?.orderId ?? randomUUID(), customerId, guest };
+  });
+  const results = await ctx.writeSafely(rows, async (t, part) => {
+    const needed = [...new Map(part.filter((r) => r.guest).map((r) => [r.guest?.id, r.guest as Guest])).values()];
+    const guestRows = needed.length
+      ? await t.writeRows<{ shopId: string; id: string | null; kind: string }>((s) => guestCustomersSql(s, JSON.stringify(needed), ctx.job.rowEvents))
+      : [];
+    const json = JSON.stringify(
+      part.map((r, i) => ({
+        i,
+        id: r.id,
+        new: !r.orderId,
+        externalId: r.rec.externalId,
+        customerId: r.customerId,
+        channel: r.rec.channel,
+        status: r.rec.status,
+        placedAt: r.rec.placedAt,
+        currency: r.rec.currency,
+        subtotal: r.rec.subtotal,
+        discount: r.rec.discount,
+        tax: r.rec.tax,
+        shipping: r.rec.shipping,
+        total: r.rec.total,
+        refunded: r.rec.refunded,
+        exchangeRate: r.rec.exchangeRate,
+        items: r.rec.items.map((it, pos) => ({ pos, ...it })),
+      })),
+    );
+    const written = await t.writeRows<{ shopId: string; id: string | null; customerId: string | null; kind: string }>((s) =>
+      orderWriteSql(s, json, ctx.job.rowEvents, baseCurrency),
+    );
+    return { part, written, guests: guestRows.filter((g) => g.kind === 'c').map((g) => g.id as string) };
+  });
+  for (const { part, written, guests: created } of results) {
+    const c = written.filter((w) => w.kind === 'c').length;
+    const u = written.filter((w) => w.kind === 'u').length;
+    ctx.counts.created += c;
+    ctx.counts.updated += u;
+    ctx.counts.unchanged += part.filter((r) => r.orderId).length - u;
+    for (const w of written) if (w.customerId) ctx.touched.add(w.customerId);
+    for (const g of created) ctx.touched.add(g);
+  }
+}
+
+/** Derived state, set-based, once: loyalty metrics (full), the lifecycle ladder and saved segments for the customers touched. */
+async function recompute(shop: ShopBound, ids: string[], rowEvents: boolean) {
+  await recomputeLoyalty(shop);
+  const s = await getLifecycleSettings(shop.db);
+  for (let i = 0; i < ids.length; i += 10_000) {
+    const part = ids.slice(i, i + 10_000);
+    await shop.transaction((t) => applyLifecycle(t.write, { kind: 'customers', ids: part }, s, new Date(), { emit: rowEvents }), {
+      timeout: 300_000,
+      maxWait: 60_000,
+    });
+  }
+  const segments = await shop.db.segment.findMany({ select: { id: true } });
+  for (const seg of segments) {
+    await refreshSegment(shop, seg.id, { emit: rowEvents, onlyCustomers: ids.length <= 10_000 ? ids : null });
+  }
+}
+
+async function finishJob(shop: ShopBound, job: ImportJob, status: 'COMPLETED' | 'FAILED', counts: Counts, error: string | null) {
+  await shop.transaction(async (t) => {
+    await t.db.importJob.update({ where: { id: job.id }, data: { ...counts, status, error, finishedAt: new Date() } });
+    await t.db.importChunk.deleteMany({ where: { jobId: job.id } });
+    if (!job.dryRun) {
+      await emitEvent(t.db, {
+        type: 'IMPORT_COMPLETED',
+        payload: {
+          importId: importGid(job.id),
+          kind: job.kind,
+          mapping: job.mapping,
+          status,
+          ...counts,
+        },
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report, retention, erasure
+
+export type RejectionRow = { id: bigint; line: number; field: string; reason: string; value: string | null };
+
+/** Rejected rows of a job in line order, keyset-paged by id. */
+export function rejectionsOf(db: ScopedDb, jobId: string, after: bigint | null, take: number): Promise<RejectionRow[]> {
+  return db.importRejection.findMany({
+    where: { jobId, ...(after != null ? { id: { gt: after } } : {}) },
+    orderBy: { id: 'asc' },
+    take,
+    select: { id: true, line: true, field: true, reason: true, value: true },
+  });
+}
+
+const csvCell = (v: string | number | null) => {
+  const s = v == null ? '' : String(v);
+  // Cells starting like a formula are quoted with a leading apostrophe (CSV injection).
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+};
+
+/** The report as CSV text, streamed page by page. */
+export function rejectionsCsv(db: ScopedDb, jobId: string): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  let after: bigint | null = null;
+  let started = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!started) {
+        started = true;
+        controller.enqueue(enc.encode('line,field,reason,value\n'));
+        return;
+      }
+      const page = await rejectionsOf(db, jobId, after, 2000);
+      if (!page.length) return controller.close();
+      after = page.at(-1)?.id ?? null;
+      controller.enqueue(enc.encode(page.map((r) => [r.line, r.field, r.reason, r.value].map(csvCell).join(',')).join('\n') + '\n'));
+    },
+  });
+}
+
+/**
+ * Retention for one shop: reports of imports ended more than `reportRetentionDays` ago, uploads
+ * never started after `uploadTtlHours`, and jobs left RUNNING by a stopped process (no progress
+ * for 15 minutes: FAILED, their upload deleted).
+ */
+export async function pruneImports(db: ScopedDb, opts: ImportOptions, now = new Date()) {
+  const reportCutoff = new Date(now.getTime() - opts.reportRetentionDays * 86_400_000);
+  const stale = await db.importJob.findMany({
+    where: { status: 'RUNNING', updatedAt: { lt: new Date(now.getTime() - 15 * 60_000) } },
+    select: { id: true },
+  });
+  for (const j of stale) {
+    if (running.has(j.id)) continue;
+    await db.importJob.update({ where: { id: j.id }, data: { status: 'FAILED', error: 'Interrupted (the server stopped); a re-run is safe', finishedAt: now } });
+    await db.importChunk.deleteMany({ where: { jobId: j.id } });
+  }
+  const old = await db.importJob.findMany({ where: { finishedAt: { lt: reportCutoff } }, select: { id: true } });
+  const reports = old.length ? (await db.importRejection.deleteMany({ where: { jobId: { in: old.map((j) => j.id) } } })).count : 0;
+  const uploads = (
+    await db.importJob.deleteMany({ where: { status: 'UPLOADED', createdAt: { lt: new Date(now.getTime() - opts.uploadTtlHours * 3_600_000) } } })
+  ).count;
+  return { reports, uploads, interrupted: stale.length };
+}
+
+/** Erasure: rejected-row report lines holding one of the person's identifiers go (they name no customer id). */
+export const eraseImportRejections: EraseStep = async (t, _customerId, erasure) => {
+  const ids = erasure.identifiers.filter((i) => i.length >= 3);
+  if (!ids.length) return;
+  await t.importRejection.deleteMany({ where: { OR: ids.map((i) => ({ value: { contains: i, mode: 'insensitive' as const } })) } });
+};
+
+
+/** The retention pass over every shop (RETENTION_INTERVAL_MS); `tick()` drives it by hand. */
+export function createImportRetentionScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number; imports: ImportOptions }) {
+  async function tick(now = new Date()) {
+    const total = { reports: 0, uploads: 0, interrupted: 0 };
+    const shops = await opts.prisma.importJob.findMany({ distinct: ['shopId'], select: { shopId: true } });
+    for (const { shopId } of shops) {
+      try {
+        const r = await pruneImports(forShop(opts.prisma, shopId), opts.imports, now);
+        total.reports += r.reports;
+        total.uploads += r.uploads;
+        total.interrupted += r.interrupted;
+      } catch (err) {
+        opts.logger.error('import retention failed', { shopId, error: String(err) });
+      }
+    }
+    if (total.reports || total.uploads || total.interrupted) opts.logger.info('import retention', total);
+    return total;
+  }
+  return { tick, ...periodic({ name: 'import-retention', intervalMs: opts.intervalMs, logger: opts.logger }, () => tick()) };
+}
