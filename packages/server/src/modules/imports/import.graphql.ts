@@ -21,7 +21,8 @@ const ANY_READ = { $any: { scope: 'contacts:read', $any: { scope: 'orders:read' 
 export const ImportKindEnum = builder.enumType(ImportKind, { name: 'ImportKind', description: 'What an import brings in.' });
 export const ImportMappingEnum = builder.enumType(ImportMapping, {
   name: 'ImportMapping',
-  description: "How the file's columns map to fields: SHOPIFY (Shopify's customers / orders CSV exports) or GENERIC (the CRM's field names). See docs/import.md.",
+  description:
+    "How the file's columns map to fields: SHOPIFY (Shopify's customers / orders CSV exports) or GENERIC (the CRM's field names). See docs/import.md.",
 });
 export const ImportFormatEnum = builder.enumType(ImportFormat, { name: 'ImportFormat' });
 export const ImportStatusEnum = builder.enumType(ImportStatus, {
@@ -29,22 +30,22 @@ export const ImportStatusEnum = builder.enumType(ImportStatus, {
   description: 'UPLOADED (waiting for startImport), RUNNING, COMPLETED or FAILED.',
 });
 
-const ImportRejectionRef = builder.objectRef<{ line: number; field: string; reason: string; value: string | null }>('ImportRejection').implement({
-  description: 'A rejected row of an import: where, which field, why.',
-  fields: (t) => ({
-    line: t.exposeInt('line', { description: 'Line of the file (a CSV header is line 1).' }),
-    field: t.exposeString('field', { description: 'The field (generic name) or `row` / `line`.' }),
-    reason: t.exposeString('reason'),
-    value: t.exposeString('value', { nullable: true, description: 'The rejected value (at most 200 characters).' }),
-  }),
-});
+const ImportRejectionRef = builder
+  .objectRef<{ line: number; field: string; reason: string; value: string | null }>('ImportRejection')
+  .implement({
+    description: 'A rejected row of an import: where, which field, why.',
+    fields: (t) => ({
+      line: t.exposeInt('line', { description: 'Line of the file (a CSV header is line 1).' }),
+      field: t.exposeString('field', { description: 'The field (generic name) or `row` / `line`.' }),
+      reason: t.exposeString('reason'),
+      value: t.exposeString('value', { nullable: true, description: 'The rejected value (at most 200 characters).' }),
+    }),
+  });
 
 /** Only the kinds the key may read: a contacts-only key does not see order imports. */
 async function readable(ctx: Context, job: ImportJob | null): Promise<ImportJob | null> {
   if (!job) return null;
-  return allows(IMPORT_READ_SCOPES[job.kind], ctx.viewer, await ctx.agentGrants())
-    ? job
-    : null;
+  return allows(IMPORT_READ_SCOPES[job.kind], ctx.viewer, await ctx.agentGrants()) ? job : null;
 }
 
 export const ImportJobNode = builder.prismaNode('ImportJob', {
@@ -59,7 +60,9 @@ export const ImportJobNode = builder.prismaNode('ImportJob', {
     mapping: t.expose('mapping', { type: ImportMappingEnum, nullable: true }),
     status: t.expose('status', { type: ImportStatusEnum }),
     dryRun: t.exposeBoolean('dryRun', { description: 'Validated and reported only: nothing was written.' }),
-    rowEvents: t.exposeBoolean('rowEvents', { description: 'Per-row events (CUSTOMER_CREATED, ORDER_RECORDED, ...) besides IMPORT_COMPLETED.' }),
+    rowEvents: t.exposeBoolean('rowEvents', {
+      description: 'Per-row events (CUSTOMER_CREATED, ORDER_RECORDED, ...) besides IMPORT_COMPLETED.',
+    }),
     bytes: t.exposeInt('bytes'),
     rowsRead: t.exposeInt('rowsRead', { description: 'Rows read so far (orders: orders, whose CSV lines may be several).' }),
     created: t.exposeInt('created'),
@@ -89,7 +92,8 @@ const StartImportInput = builder.inputType('StartImportInput', {
     mapping: t.field({ type: ImportMappingEnum, required: true }),
     dryRun: t.boolean({ description: 'Validate and report only; nothing is written (default false).' }),
     rowEvents: t.boolean({
-      description: 'Also write per-row events (CUSTOMER_CREATED, LEAD_CAPTURED, CUSTOMER_UPDATED, ORDER_RECORDED, STAGE_CHANGED, ...); default false: one IMPORT_COMPLETED only.',
+      description:
+        'Also write per-row events (CUSTOMER_CREATED, LEAD_CAPTURED, CUSTOMER_UPDATED, ORDER_RECORDED, STAGE_CHANGED, ...); default false: one IMPORT_COMPLETED only.',
     }),
   }),
 });
@@ -100,12 +104,19 @@ builder.mutationFields((t) => ({
     type: ImportJobNode,
     description:
       'Runs an uploaded file (POST /imports) in the background: follow it with `importJob` or the `importProgress` subscription. Upserts customers by externalId, then email, then phone (orders by externalId); every rejected row is reported with its line, field and reason; a row is written whole or not at all. Secret key with contacts:write (customers) or orders:write (orders).',
-    errors: { types: [...COMMON_ERRORS], result: { name: 'StartImportSuccess' }, union: { name: 'StartImportResult' }, dataField: { name: 'importJob' } },
+    errors: {
+      types: [...COMMON_ERRORS],
+      result: { name: 'StartImportSuccess' },
+      union: { name: 'StartImportResult' },
+      dataField: { name: 'importJob' },
+    },
     args: { input: t.arg({ type: StartImportInput, required: true }) },
     resolve: async (_r, { input }, ctx) => {
       const v = ctx.viewer;
       const starter =
-        v.kind === 'secret' ? { kind: v.staff ? ('STAFF' as const) : ('API_KEY' as const), key: v.keyId, staff: v.staff?.id ?? null } : null;
+        v.kind === 'secret'
+          ? { kind: v.staff ? ('STAFF' as const) : ('API_KEY' as const), key: v.keyId, staff: v.staff?.id ?? null }
+          : null;
       if (!starter) throw new Error('unreachable: declared secret scopes');
       const grants = await ctx.agentGrants();
       return startImport(
@@ -137,7 +148,8 @@ builder.subscriptionField('importProgress', (t) =>
   t.field({
     authScopes: ANY_READ,
     type: ImportJobNode,
-    description: 'The progress of an import: its state now, then each change (at most about 4 a second), ending when it is COMPLETED or FAILED.',
+    description:
+      'The progress of an import: its state now, then each change (at most about 4 a second), ending when it is COMPLETED or FAILED.',
     args: { id: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) => {
       const id = rowIdOf(String(args.id), 'ImportJob', ['id']);

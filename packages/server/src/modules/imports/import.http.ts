@@ -17,7 +17,13 @@ import { IMPORT_READ_SCOPES, IMPORT_WRITE_SCOPES, importGid, rejectionsCsv, stor
  */
 const UPLOAD_PATH = /^\/imports\/?$/;
 const REPORT_PATH = /^\/imports\/([^/]+)\/rejections$/;
-const STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, PAYLOAD_TOO_LARGE: 413, VALIDATION_FAILED: 400 };
+const STATUS: Record<string, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  VALIDATION_FAILED: 400,
+};
 
 function jsonError(e: AppError) {
   const extensions: Record<string, unknown> = { code: e.code };

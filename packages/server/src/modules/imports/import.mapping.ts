@@ -198,6 +198,8 @@ function shopifyOrder(row: RawRow): RawRow {
     const to = SHOPIFY_ORDERS[k.trim()];
     if (to && text(v) != null) out[to] = v;
   }
+  // Every line of an order repeats its Name; the order's fields (Id included) are on the first line.
+  out._group = out.name;
   out.externalId ??= out.name;
   out.customerPhone ??= out.billingPhone;
   const billing = text(out.billingName);
@@ -437,7 +439,7 @@ export const ORDER_FIELDS = [
 ];
 
 /** The order's key (to group the consecutive lines of one order in a CSV). */
-export const orderKey = (r: RawRow) => text(r.externalId);
+export const orderKey = (r: RawRow) => text(r._group ?? r.externalId);
 
 /** One item of a line (`itemName`, ...) or of a JSONL `items` entry. */
 function itemOf(r: RawRow, bad: (field: string, reason: string, value?: unknown) => void): OrderItemRecord | null {
@@ -486,7 +488,8 @@ export function orderRecord(line: number, lines: RawRow[]): { record: OrderRecor
   const phone = phoneRaw ? normalizePhone(phoneRaw) : null;
   if (phoneRaw && !phone) bad('customerPhone', 'Not a valid phone number (international format)');
   const customerExternalId = text(first.customerExternalId);
-  if (!customerExternalId && !emailRaw && !phoneRaw) bad('customerEmail', 'An order needs a customerExternalId, customerEmail or customerPhone');
+  if (!customerExternalId && !emailRaw && !phoneRaw)
+    bad('customerEmail', 'An order needs a customerExternalId, customerEmail or customerPhone');
   const placedAt = dateTime(first.placedAt);
   if (!placedAt) bad('placedAt', 'A date and time (ISO 8601), not in the future');
   const currency = text(first.currency)?.toUpperCase() ?? null;

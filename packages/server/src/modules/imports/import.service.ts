@@ -222,7 +222,8 @@ class Rollback<T> extends Error {
 /** A database error's reason for the report (constraint names, not values). */
 function dbReason(e: unknown): string {
   const msg = String((e as Error)?.message ?? e);
-  const m = /violates [a-z ]*constraint "([^"]+)"/.exec(msg) ?? /Unique constraint failed on the (?:fields|constraint): \(?`?([^`)]+)/.exec(msg);
+  const m =
+    /violates [a-z ]*constraint "([^"]+)"/.exec(msg) ?? /Unique constraint failed on the (?:fields|constraint): \(?`?([^`)]+)/.exec(msg);
   if (m) return `Conflicts with another record (${m[1]})`;
   const code = /Code: `(\w+)`/.exec(msg)?.[1];
   return `The database refused the row${code ? ` (${code})` : ''}`;
@@ -240,7 +241,8 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
     for (const p of problems) rejections.push({ line, field: p.field, reason: p.reason, value: p.value ?? null });
   };
   const progress = async () => {
-    if (stopping.delete(job.id)) throw new AppError('UNAVAILABLE', 'Interrupted: the server stopped; rows written so far stay, a re-run is safe');
+    if (stopping.delete(job.id))
+      throw new AppError('UNAVAILABLE', 'Interrupted: the server stopped; rows written so far stay, a re-run is safe');
     if (rejections.length) {
       for (let i = 0; i < rejections.length; i += 5000) {
         await db.importRejection.createMany({ data: rejections.slice(i, i + 5000).map((r) => ({ ...r, jobId: job.id })) as never });
@@ -281,7 +283,9 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
     const ctx = { shop, job, reject, writeSafely, counts, touched };
     const seen = new Map<string, number>();
     if (job.kind === 'CUSTOMERS') {
-      const staff = new Map((await db.staffUser.findMany({ select: { id: true, email: true, active: true } })).map((s) => [s.email.toLowerCase(), s]));
+      const staff = new Map(
+        (await db.staffUser.findMany({ select: { id: true, email: true, active: true } })).map((s) => [s.email.toLowerCase(), s]),
+      );
       let batch: CustomerRecord[] = [];
       for await (const r of rowsOf(db, job)) {
         counts.rowsRead++;
@@ -307,7 +311,9 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
         if (rec.ownerEmail) {
           const s = staff.get(rec.ownerEmail);
           if (!s || !s.active) {
-            reject(rec.line, [{ field: 'ownerEmail', reason: s ? 'The staff user is inactive' : 'No staff user with this email', value: rec.ownerEmail }]);
+            reject(rec.line, [
+              { field: 'ownerEmail', reason: s ? 'The staff user is inactive' : 'No staff user with this email', value: rec.ownerEmail },
+            ]);
             continue;
           }
           rec.columns.ownerId = s.id;
@@ -378,14 +384,30 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
     await progress();
     if (!job.dryRun && touched.size) await recompute(shop, [...touched], job.rowEvents);
     await finishJob(shop, job, 'COMPLETED', counts, null);
-    logger.info('import completed', { shopId: shop.shopId, importId: job.id, kind: job.kind, ...counts, ms: Math.round(performance.now() - started) });
+    logger.info('import completed', {
+      shopId: shop.shopId,
+      importId: job.id,
+      kind: job.kind,
+      ...counts,
+      ms: Math.round(performance.now() - started),
+    });
   } catch (e) {
     const errorId = randomUUID();
-    logger.error('import failed', { shopId: shop.shopId, importId: job.id, errorId, error: String((e as Error)?.stack ?? e).slice(0, 2000) });
-    const message = e instanceof AppError ? e.message : `The import stopped on an internal error (${errorId}); rows written so far stay, a re-run is safe`;
+    logger.error('import failed', {
+      shopId: shop.shopId,
+      importId: job.id,
+      errorId,
+      error: String((e as Error)?.stack ?? e).slice(0, 2000),
+    });
+    const message =
+      e instanceof AppError
+        ? e.message
+        : `The import stopped on an internal error (${errorId}); rows written so far stay, a re-run is safe`;
     stopping.delete(job.id);
     await progress().catch(() => undefined);
-    await finishJob(shop, job, 'FAILED', counts, message).catch((e2) => logger.error('import status update failed', { importId: job.id, error: String(e2) }));
+    await finishJob(shop, job, 'FAILED', counts, message).catch((e2) =>
+      logger.error('import status update failed', { importId: job.id, error: String(e2) }),
+    );
   }
 }
 
@@ -419,10 +441,10 @@ async function customerBatch(ctx: BatchCtx, recs: CustomerRecord[]) {
   const byIndex = new Map(matches.map((m) => [m.i, m]));
   const targets = [...new Set(matches.flatMap((m) => [m.byExternalId, m.byEmail, m.byPhone]).filter((x): x is string => !!x))];
   const identities = new Map(
-    (targets.length
-      ? await shop.sql<{ id: string; externalId: string | null }>((s) => customerIdentitySql(s, targets))
-      : []
-    ).map((c) => [c.id, c]),
+    (targets.length ? await shop.sql<{ id: string; externalId: string | null }>((s) => customerIdentitySql(s, targets)) : []).map((c) => [
+      c.id,
+      c,
+    ]),
   );
   const used = new Map<string, number>();
   const rows: (CustomerRecord & { target: string | null })[] = [];
@@ -434,9 +456,14 @@ async function customerBatch(ctx: BatchCtx, recs: CustomerRecord[]) {
     if (m?.byPhone && m.byPhone !== target) problems.push({ field: 'phone', reason: 'Another customer has this phone', value: rec.phone });
     const held = target ? identities.get(target)?.externalId : null;
     if (target && rec.externalId && held && held !== rec.externalId) {
-      problems.push({ field: 'externalId', reason: `The customer with this email or phone has another externalId (${held})`, value: rec.externalId });
+      problems.push({
+        field: 'externalId',
+        reason: `The customer with this email or phone has another externalId (${held})`,
+        value: rec.externalId,
+      });
     }
-    if (target && used.has(target)) problems.push({ field: 'email', reason: `The same customer as line ${used.get(target)}`, value: rec.email });
+    if (target && used.has(target))
+      problems.push({ field: 'email', reason: `The same customer as line ${used.get(target)}`, value: rec.email });
     if (problems.length) return ctx.reject(rec.line, problems);
     if (target) used.set(target, rec.line);
     rows.push({ ...rec, target });
@@ -454,7 +481,9 @@ async function customerBatch(ctx: BatchCtx, recs: CustomerRecord[]) {
         ...r.columns,
       })),
     );
-    const written = await t.writeRows<{ shopId: string; id: string | null; kind: string }>((s) => customerWriteSql(s, json, ctx.job.rowEvents));
+    const written = await t.writeRows<{ shopId: string; id: string | null; kind: string }>((s) =>
+      customerWriteSql(s, json, ctx.job.rowEvents),
+    );
     return { part, written };
   });
   for (const { part, written } of results) {
@@ -471,12 +500,29 @@ async function customerBatch(ctx: BatchCtx, recs: CustomerRecord[]) {
 async function orderBatch(ctx: BatchCtx, recs: OrderRecord[], baseCurrency: string) {
   if (!recs.length) return;
   const { shop } = ctx;
-  const keys = recs.map((r, i) => ({ i, ext: r.externalId, cext: r.customer.externalId, email: r.customer.email, phone: r.customer.phone }));
-  const matches = await shop.sql<{ i: number; orderId: string | null; byExternalId: string | null; byEmail: string | null; byPhone: string | null }>(
-    (s) => orderMatchSql(s, JSON.stringify(keys)),
-  );
+  const keys = recs.map((r, i) => ({
+    i,
+    ext: r.externalId,
+    cext: r.customer.externalId,
+    email: r.customer.email,
+    phone: r.customer.phone,
+  }));
+  const matches = await shop.sql<{
+    i: number;
+    orderId: string | null;
+    byExternalId: string | null;
+    byEmail: string | null;
+    byPhone: string | null;
+  }>((s) => orderMatchSql(s, JSON.stringify(keys)));
   const byIndex = new Map(matches.map((m) => [m.i, m]));
-  type Guest = { id: string; externalId: string | null; email: string | null; phone: string | null; firstName: string | null; lastName: string | null };
+  type Guest = {
+    id: string;
+    externalId: string | null;
+    email: string | null;
+    phone: string | null;
+    firstName: string | null;
+    lastName: string | null;
+  };
   const guests = new Map<string, Guest>();
   const rows = recs.map((rec, i) => {
     const m = byIndex.get(i);
@@ -494,7 +540,9 @@ async function orderBatch(ctx: BatchCtx, recs: OrderRecord[], baseCurrency: stri
   const results = await ctx.writeSafely(rows, async (t, part) => {
     const needed = [...new Map(part.filter((r) => r.guest).map((r) => [r.guest?.id, r.guest as Guest])).values()];
     const guestRows = needed.length
-      ? await t.writeRows<{ shopId: string; id: string | null; kind: string }>((s) => guestCustomersSql(s, JSON.stringify(needed), ctx.job.rowEvents))
+      ? await t.writeRows<{ shopId: string; id: string | null; kind: string }>((s) =>
+          guestCustomersSql(s, JSON.stringify(needed), ctx.job.rowEvents),
+        )
       : [];
     const json = JSON.stringify(
       part.map((r, i) => ({
@@ -624,13 +672,18 @@ export async function pruneImports(db: ScopedDb, opts: ImportOptions, now = new 
   });
   for (const j of stale) {
     if (running.has(j.id)) continue;
-    await db.importJob.update({ where: { id: j.id }, data: { status: 'FAILED', error: 'Interrupted (the server stopped); a re-run is safe', finishedAt: now } });
+    await db.importJob.update({
+      where: { id: j.id },
+      data: { status: 'FAILED', error: 'Interrupted (the server stopped); a re-run is safe', finishedAt: now },
+    });
     await db.importChunk.deleteMany({ where: { jobId: j.id } });
   }
   const old = await db.importJob.findMany({ where: { finishedAt: { lt: reportCutoff } }, select: { id: true } });
   const reports = old.length ? (await db.importRejection.deleteMany({ where: { jobId: { in: old.map((j) => j.id) } } })).count : 0;
   const uploads = (
-    await db.importJob.deleteMany({ where: { status: 'UPLOADED', createdAt: { lt: new Date(now.getTime() - opts.uploadTtlHours * 3_600_000) } } })
+    await db.importJob.deleteMany({
+      where: { status: 'UPLOADED', createdAt: { lt: new Date(now.getTime() - opts.uploadTtlHours * 3_600_000) } },
+    })
   ).count;
   return { reports, uploads, interrupted: stale.length };
 }
@@ -641,7 +694,6 @@ export const eraseImportRejections: EraseStep = async (t, _customerId, erasure) 
   if (!ids.length) return;
   await t.importRejection.deleteMany({ where: { OR: ids.map((i) => ({ value: { contains: i, mode: 'insensitive' as const } })) } });
 };
-
 
 /** The retention pass over every shop (RETENTION_INTERVAL_MS); `tick()` drives it by hand. */
 export function createImportRetentionScheduler(opts: { prisma: PrismaClient; logger: Logger; intervalMs: number; imports: ImportOptions }) {

@@ -56,9 +56,7 @@ const CUSTOMER_RECORD = Prisma.raw(
 );
 const INSERT_COLUMNS = Prisma.raw(CUSTOMER_COLUMNS.map(([c]) => q(c)).join(', '));
 const INSERT_VALUES = Prisma.raw(CUSTOMER_COLUMNS.map(([c, , cast]) => val(c, cast)).join(', '));
-const UPDATE_SET = Prisma.raw(
-  CUSTOMER_COLUMNS.map(([c, , cast]) => `${q(c)} = COALESCE(${val(c, cast)}, c.${q(c)})`).join(', '),
-);
+const UPDATE_SET = Prisma.raw(CUSTOMER_COLUMNS.map(([c, , cast]) => `${q(c)} = COALESCE(${val(c, cast)}, c.${q(c)})`).join(', '));
 const CHANGED = Prisma.raw(
   [
     ...CUSTOMER_COLUMNS.map(([c, , cast]) => `(${val(c, cast)} IS NOT NULL AND ${val(c, cast)} IS DISTINCT FROM c.${q(c)})`),

@@ -1,0 +1,298 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importsSettled } from '../packages/server/src/modules/imports/import.service.ts';
+import { type CreatedShop, createTestApp, rawId, type TestApp } from '../packages/server/src/testing.ts';
+
+/**
+ * Bulk import end to end (docs/import.md): the upload endpoint, startImport / importJob, the
+ * Shopify mappings on fixture exports, rejected rows with line numbers (also as the CSV report),
+ * dry runs, idempotent re-runs, derived state (stage, loyalty, base-currency amounts), the size
+ * limit, who may import, tenant isolation and the one IMPORT_COMPLETED event.
+ */
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', 'import', name), 'utf8');
+const CUSTOMERS = fixture('shopify-customers.csv');
+const ORDERS = fixture('shopify-orders.csv');
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({ imports: { maxBytes: 64_000, batchRows: 2, reportRetentionDays: 7, uploadTtlHours: 24 } });
+});
+afterAll(() => t?.close());
+
+type Job = {
+  id: string;
+  kind: string;
+  status: string;
+  dryRun: boolean;
+  rowsRead: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  error: string | null;
+  reportPath: string;
+  rejections: { line: number; field: string; reason: string; value: string | null }[];
+};
+const JOB =
+  'id kind status dryRun rowsRead created updated unchanged rejected error reportPath rejections(first: 50) { line field reason value }';
+
+async function upload(key: string, kind: string, body: string, format = 'csv') {
+  return t.app.yoga.fetch(`http://test/imports?kind=${kind}&format=${format}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson' },
+    body,
+  });
+}
+
+/** Uploads, starts and waits for an import; returns the finished job. */
+async function runImport(
+  shop: CreatedShop,
+  kind: string,
+  body: string,
+  opts: { dryRun?: boolean; mapping?: string; format?: string } = {},
+) {
+  const res = await upload(shop.secretKey, kind, body, opts.format);
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  const g = t.gql(shop.secretKey);
+  const started = await g<{ startImport: { __typename: string; importJob?: Job; message?: string } }>(
+    `mutation($i: StartImportInput!) { startImport(input: $i) { __typename ... on StartImportSuccess { importJob { ${JOB} } } ... on Error { message } } }`,
+    { i: { uploadId: id, mapping: opts.mapping ?? 'SHOPIFY', dryRun: opts.dryRun ?? false } },
+  );
+  expect(started.data?.startImport.__typename, JSON.stringify(started)).toBe('StartImportSuccess');
+  await importsSettled();
+  const r = await g<{ importJob: Job }>(`query($id: ID!) { importJob(id: $id) { ${JOB} } }`, { id });
+  return r.data?.importJob as Job;
+}
+
+const counts = (j: Job) => ({ rowsRead: j.rowsRead, created: j.created, updated: j.updated, unchanged: j.unchanged, rejected: j.rejected });
+
+describe('importing a Shopify customers export', () => {
+  let shop: CreatedShop;
+  beforeAll(async () => {
+    shop = await t.newShop();
+  });
+
+  it('a dry run validates and reports, and writes nothing', async () => {
+    const job = await runImport(shop, 'customers', CUSTOMERS, { dryRun: true });
+    expect(job).toMatchObject({ status: 'COMPLETED', dryRun: true });
+    expect(counts(job)).toEqual({ rowsRead: 5, created: 2, updated: 0, unchanged: 0, rejected: 3 });
+    expect(await t.db.prisma.customer.count({ where: { shopId: shop.shop.id } })).toBe(0);
+    expect(await t.db.prisma.event.count({ where: { shopId: shop.shop.id } })).toBe(0);
+    expect(await t.db.prisma.importChunk.count({ where: { shopId: shop.shop.id } })).toBe(0);
+  });
+
+  it('creates customers with facets, tags and consents with proof; rejects bad rows with their line, field and reason', async () => {
+    const job = await runImport(shop, 'customers', CUSTOMERS);
+    expect(job.status).toBe('COMPLETED');
+    expect(counts(job)).toEqual({ rowsRead: 5, created: 2, updated: 0, unchanged: 0, rejected: 3 });
+    expect(job.rejections.map((r) => [r.line, r.field])).toEqual([
+      [4, 'email'],
+      [5, 'email'],
+      [6, 'consentEmail'],
+    ]);
+    expect(job.rejections[1]?.reason).toBe('The same email as line 2');
+    const ada = await t.db.prisma.customer.findFirstOrThrow({
+      where: { shopId: shop.shop.id, email: 'ada@example.com' },
+      include: { tags: { include: { tag: true } }, consents: true, consentChanges: true, stageTransitions: true },
+    });
+    expect(ada).toMatchObject({
+      externalId: '7001',
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      company: 'Analytical Ltd',
+      phone: '+442071234567',
+      country: 'GB',
+      city: 'London',
+      addressLine: '12 Engine Street, Flat 2',
+      attributes: { note: 'Prefers email, not phone', taxExempt: 'no' },
+      stage: 'PROSPECT',
+    });
+    expect(ada.tags.map((x) => x.tag.name).sort()).toEqual(['newsletter', 'vip']);
+    expect(ada.consents.map((c) => [c.channel, c.granted, c.source]).sort()).toEqual([
+      ['EMAIL', true, 'import'],
+      ['SMS', false, 'import'],
+    ]);
+    expect(ada.consents[0]?.wording).toContain('Shopify');
+    expect(ada.consentChanges).toHaveLength(2);
+    expect(ada.stageTransitions).toMatchObject([{ toStage: 'PROSPECT', source: 'IMPORT' }]);
+    // The report, as CSV.
+    const report = await t.app.yoga.fetch(`http://test${job.reportPath}`, { headers: { authorization: `Bearer ${shop.secretKey}` } });
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-type')).toContain('text/csv');
+    const lines = (await report.text()).trim().split('\n');
+    expect(lines[0]).toBe('line,field,reason,value');
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['4,email', '5,email', '6,consentEmail']);
+    // The upload is gone; one IMPORT_COMPLETED, no per-row events.
+    expect(await t.db.prisma.importChunk.count({ where: { shopId: shop.shop.id } })).toBe(0);
+    const events = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } });
+    expect(events.map((e) => e.type)).toEqual(['IMPORT_COMPLETED']);
+    expect(events[0]?.payload).toMatchObject({ kind: 'CUSTOMERS', status: 'COMPLETED', created: 2, rejected: 3 });
+  });
+
+  it('a re-run changes nothing and duplicates nothing', async () => {
+    const job = await runImport(shop, 'customers', CUSTOMERS);
+    expect(counts(job)).toEqual({ rowsRead: 5, created: 0, updated: 0, unchanged: 2, rejected: 3 });
+    expect(await t.db.prisma.customer.count({ where: { shopId: shop.shop.id } })).toBe(2);
+    expect(await t.db.prisma.consentChange.count({ where: { shopId: shop.shop.id } })).toBe(4);
+    const changed = CUSTOMERS.replace('Analytical Ltd', 'Difference Engines Ltd');
+    const again = await runImport(shop, 'customers', changed);
+    expect(counts(again)).toEqual({ rowsRead: 5, created: 0, updated: 1, unchanged: 1, rejected: 3 });
+    const ada = await t.db.prisma.customer.findFirstOrThrow({ where: { shopId: shop.shop.id, externalId: '7001' } });
+    expect(ada).toMatchObject({ company: 'Difference Engines Ltd', version: 2 });
+    expect((await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } })).map((e) => e.type)).toEqual([
+      'IMPORT_COMPLETED',
+      'IMPORT_COMPLETED',
+      'IMPORT_COMPLETED',
+    ]);
+  });
+
+  it('imports orders with their items, base-currency amounts, guest customers, stage and loyalty', async () => {
+    const job = await runImport(shop, 'orders', ORDERS);
+    expect(job.status).toBe('COMPLETED');
+    expect(counts(job)).toEqual({ rowsRead: 5, created: 2, updated: 0, unchanged: 0, rejected: 3 });
+    expect(job.rejections.map((r) => [r.line, r.field])).toEqual([
+      [4, 'currency'],
+      [6, 'placedAt'],
+      [7, 'itemUnitPrice'],
+    ]);
+    const order = await t.db.prisma.order.findFirstOrThrow({
+      where: { shopId: shop.shop.id, externalId: '5001' },
+      include: { items: { orderBy: { position: 'asc' } }, customer: true },
+    });
+    expect(order.customer.externalId).toBe('7001');
+    expect(order).toMatchObject({ status: 'FULFILLED', channel: 'OWN_STORE', currency: 'EUR' });
+    expect(order.total.toFixed(2)).toBe('124.00');
+    expect(order.countedTotal?.toFixed(2)).toBe('124.00');
+    expect(order.placedAt.toISOString()).toBe('2025-01-15T09:23:45.000Z');
+    expect(order.items.map((i) => [i.name, i.quantity, i.unitPrice.toFixed(2), i.sku])).toEqual([
+      ['Silk scarf', 2, '50.00', 'SCARF-1'],
+      ['Gift wrap', 1, '0.00', 'WRAP'],
+    ]);
+    const refunded = await t.db.prisma.order.findFirstOrThrow({
+      where: { shopId: shop.shop.id, externalId: '5003' },
+      include: { customer: true },
+    });
+    expect(refunded).toMatchObject({ status: 'REFUNDED', channel: 'OFFLINE', countedTotal: null });
+    expect(refunded.customer).toMatchObject({ email: 'walk.in@example.com', firstName: 'Walk', lastName: 'In', phone: '+4930123457' });
+    // Derived state, recomputed once at the end.
+    const ada = await t.db.prisma.customer.findFirstOrThrow({
+      where: { shopId: shop.shop.id, externalId: '7001' },
+      include: { metrics: true },
+    });
+    // A first purchase in January 2025 and nothing since: the ladder moved Ada on (churned by now).
+    expect(ada.stage).not.toBe('PROSPECT');
+    expect(ada.metrics?.frequency).toBe(1);
+    expect(ada.metrics?.lifetimeValue.toFixed(2)).toBe('124.00');
+    // Again: nothing changes.
+    const again = await runImport(shop, 'orders', ORDERS);
+    expect(counts(again)).toEqual({ rowsRead: 5, created: 0, updated: 0, unchanged: 2, rejected: 3 });
+    expect(await t.db.prisma.order.count({ where: { shopId: shop.shop.id } })).toBe(2);
+    expect(await t.db.prisma.orderItem.count({ where: { shopId: shop.shop.id } })).toBe(3);
+  });
+
+  it('generic JSONL with per-row events when asked', async () => {
+    const other = await t.newShop();
+    const body = [
+      JSON.stringify({
+        externalId: 'g-1',
+        email: 'gen@example.com',
+        firstName: 'Gen',
+        tags: ['a', 'b'],
+        consentEmail: true,
+        stage: 'suspect',
+      }),
+      '{not json',
+      JSON.stringify({ email: 'gen2@example.com', gender: 'female', birthDate: '1990-05-01', attributes: { shoeSize: 38 } }),
+    ].join('\n');
+    const res = await upload(other.secretKey, 'customers', body, 'jsonl');
+    const { id } = (await res.json()) as { id: string };
+    const g = t.gql(other.secretKey);
+    await g(`mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }`, {
+      i: { uploadId: id, mapping: 'GENERIC', rowEvents: true },
+    });
+    await importsSettled();
+    const job = (await g<{ importJob: Job }>(`query($id: ID!) { importJob(id: $id) { ${JOB} } }`, { id })).data?.importJob as Job;
+    expect(counts(job)).toEqual({ rowsRead: 3, created: 2, updated: 0, unchanged: 0, rejected: 1 });
+    expect(job.rejections).toMatchObject([{ line: 2, field: 'line', reason: 'Not valid JSON' }]);
+    const types = (await t.db.prisma.event.findMany({ where: { shopId: other.shop.id }, orderBy: { id: 'asc' } })).map((e) => e.type);
+    expect(types.filter((x) => x === 'CUSTOMER_CREATED')).toHaveLength(2);
+    expect(types.filter((x) => x === 'LEAD_CAPTURED')).toHaveLength(2);
+    expect(types.filter((x) => x === 'IMPORT_COMPLETED')).toHaveLength(1);
+    const gen2 = await t.db.prisma.customer.findFirstOrThrow({ where: { shopId: other.shop.id, email: 'gen2@example.com' } });
+    expect(gen2).toMatchObject({ gender: 'FEMALE', attributes: { shoeSize: 38 } });
+  });
+});
+
+describe('limits and access', () => {
+  it('refuses an upload over IMPORT_MAX_BYTES with 413 PAYLOAD_TOO_LARGE and keeps nothing', async () => {
+    const shop = await t.newShop();
+    const big = `${CUSTOMERS}${'x'.repeat(70_000)}`;
+    const res = await upload(shop.secretKey, 'customers', big);
+    expect(res.status).toBe(413);
+    const body = (await res.json()) as { errors: { extensions: { code: string; maxBytes: number } }[] };
+    expect(body.errors[0]?.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', maxBytes: 64_000 });
+    // Streamed without a length: refused the same way.
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode('y'.repeat(10_000)));
+        c.close();
+      },
+    });
+    const res2 = await t.app.yoga.fetch('http://test/imports?kind=customers', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${shop.secretKey}` },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res2.status).toBe(413);
+    expect(await t.db.prisma.importJob.count({ where: { shopId: shop.shop.id } })).toBe(0);
+    expect(await t.db.prisma.importChunk.count({ where: { shopId: shop.shop.id } })).toBe(0);
+  });
+
+  it('needs a secret key with the write scope of the kind', async () => {
+    const shop = await t.newShop();
+    expect((await upload(shop.publishableKey, 'customers', CUSTOMERS)).status).toBe(403);
+    expect((await t.app.yoga.fetch('http://test/imports?kind=customers', { method: 'POST', body: CUSTOMERS })).status).toBe(401);
+    const g = t.gql(shop.secretKey);
+    const created = await g<{ createApiKey: { key: string } }>(
+      `mutation { createApiKey(input: { kind: SECRET, name: "contacts only", scopes: ["contacts:write", "contacts:read"] }) { ... on CreatedApiKey { key } } }`,
+    );
+    const contactsOnly = created.data?.createApiKey.key as string;
+    expect((await upload(contactsOnly, 'orders', ORDERS)).status).toBe(403);
+    const ordersUpload = (await (await upload(shop.secretKey, 'orders', ORDERS)).json()) as { id: string };
+    const start = `mutation($i: StartImportInput!) { startImport(input: $i) { __typename ... on Error { code } } }`;
+    const refused = await t.gql(contactsOnly)<{ startImport: { __typename: string } }>(start, {
+      i: { uploadId: ordersUpload.id, mapping: 'SHOPIFY' },
+    });
+    expect(refused.data?.startImport.__typename).toBe('ForbiddenError');
+    const byPk = await t.gql(shop.publishableKey)<{ startImport: { __typename: string } }>(start, {
+      i: { uploadId: ordersUpload.id, mapping: 'SHOPIFY' },
+    });
+    expect(byPk.data?.startImport.__typename).toBe('ForbiddenError');
+    const pkRead = await t.gql(shop.publishableKey)('query($id: ID!) { importJob(id: $id) { id } }', { id: ordersUpload.id });
+    expect(pkRead.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // Another shop sees nothing of it and cannot start it.
+    const other = await t.newShop();
+    const og = t.gql(other.secretKey);
+    expect(
+      (await og<{ importJob: unknown }>('query($id: ID!) { importJob(id: $id) { id } }', { id: ordersUpload.id })).data?.importJob,
+    ).toBeNull();
+    const foreign = await og<{ startImport: { __typename: string } }>(start, { i: { uploadId: ordersUpload.id, mapping: 'SHOPIFY' } });
+    expect(foreign.data?.startImport.__typename).toBe('NotFoundError');
+    const report = await t.app.yoga.fetch(`http://test/imports/${encodeURIComponent(ordersUpload.id)}/rejections`, {
+      headers: { authorization: `Bearer ${other.secretKey}` },
+    });
+    expect(report.status).toBe(404);
+    // Started once only.
+    const ok = await g<{ startImport: { __typename: string } }>(start, {
+      i: { uploadId: ordersUpload.id, mapping: 'SHOPIFY', dryRun: true },
+    });
+    expect(ok.data?.startImport.__typename).toBe('StartImportSuccess');
+    const twice = await g<{ startImport: { __typename: string } }>(start, { i: { uploadId: ordersUpload.id, mapping: 'SHOPIFY' } });
+    expect(twice.data?.startImport.__typename).toBe('ConflictError');
+    await importsSettled();
+    expect(rawId(ordersUpload.id)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
