@@ -296,3 +296,38 @@ describe('limits and access', () => {
     expect(rawId(ordersUpload.id)).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('pnpm crm import', () => {
+  it('uploads, shows progress, and saves the rejected rows next to the file', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync: read } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { importCommand } = await import('../packages/server/src/import-cli.ts');
+    const shop = await t.newShop();
+    const url = await t.app.start();
+    const dir = mkdtempSync(join(tmpdir(), 'crm-import-'));
+    writeFileSync(join(dir, 'customers.csv'), CUSTOMERS);
+    const logs: string[] = [];
+    const progress: string[] = [];
+    const code = await importCommand(
+      ['customers.csv', '--kind', 'customers', '--mapping', 'shopify', '--poll-ms', '20'],
+      { CRM_URL: `${url}/graphql`, CRM_SECRET_KEY: shop.secretKey, INIT_CWD: dir },
+      { log: (s) => logs.push(s), progress: (s) => progress.push(s) },
+    );
+    expect(code, logs.join('\n')).toBe(0);
+    expect(progress.at(-1)).toMatch(/\[#+\] 100%/);
+    expect(logs.join('\n')).toContain('Import completed: 5 rows read, 2 created, 0 updated, 0 unchanged, 3 rejected.');
+    const reportFile = join(dir, 'customers.rejected.csv');
+    expect(logs.at(-1)).toBe(`Rejected rows (line, field, reason): ${reportFile}`);
+    expect(read(reportFile, 'utf8').split('\n')[0]).toBe('line,field,reason,value');
+    // Without a key: a hint, no upload.
+    const noKey: string[] = [];
+    expect(
+      await importCommand(
+        ['customers.csv', '--kind', 'customers', '--mapping', 'shopify'],
+        { INIT_CWD: dir },
+        { log: (s) => noKey.push(s), progress: () => {} },
+      ),
+    ).toBe(2);
+    expect(noKey[0]).toContain('CRM_SECRET_KEY');
+  });
+});

@@ -4,20 +4,26 @@ import { loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { databaseOptions, openDatabase } from './db/database.ts';
 import { AppError } from './errors.ts';
+import { IMPORT_USAGE, importCommand } from './import-cli.ts';
 import { createShop } from './modules/shops/shop.service.ts';
 
 /**
  * Platform administration CLI.
  *   pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email a@b.c --owner-name "A B"]
  * Prints the new shop's publishable and secret keys (shown once).
+ *   pnpm crm import <file> --kind customers|orders --mapping shopify|generic [--dry-run]
+ * Imports a file into a running server (import-cli.ts, docs/import.md).
  */
 const [command, ...rest] = process.argv.slice(2);
-const config = loadConfig();
-const usage = 'usage: pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email owner@shop.com] [--owner-name "Owner"]';
+const usage = `usage: pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email owner@shop.com] [--owner-name "Owner"]\n       ${IMPORT_USAGE.replace('usage: ', '')}`;
 if (command === 'help' || command === '--help') {
   console.log(usage);
   process.exit(0);
 }
+if (command === 'import') {
+  process.exit(await importCommand(rest));
+}
+const config = loadConfig();
 if (command !== 'shop:create') {
   console.error(usage);
   process.exit(2);

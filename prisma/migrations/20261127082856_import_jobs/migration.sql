@@ -23,6 +23,7 @@ CREATE TABLE "ImportJob" (
     "apiKeyId" UUID,
     "staffId" UUID,
     "bytes" INTEGER NOT NULL DEFAULT 0,
+    "bytesRead" INTEGER NOT NULL DEFAULT 0,
     "rowsRead" INTEGER NOT NULL DEFAULT 0,
     "created" INTEGER NOT NULL DEFAULT 0,
     "updated" INTEGER NOT NULL DEFAULT 0,

@@ -63,7 +63,8 @@ export const ImportJobNode = builder.prismaNode('ImportJob', {
     rowEvents: t.exposeBoolean('rowEvents', {
       description: 'Per-row events (CUSTOMER_CREATED, ORDER_RECORDED, ...) besides IMPORT_COMPLETED.',
     }),
-    bytes: t.exposeInt('bytes'),
+    bytes: t.exposeInt('bytes', { description: 'Size of the upload.' }),
+    bytesRead: t.exposeInt('bytesRead', { description: 'How much of the upload has been read: progress is bytesRead / bytes.' }),
     rowsRead: t.exposeInt('rowsRead', { description: 'Rows read so far (orders: orders, whose CSV lines may be several).' }),
     created: t.exposeInt('created'),
     updated: t.exposeInt('updated'),
@@ -158,7 +159,7 @@ builder.subscriptionField('importProgress', (t) =>
         for (;;) {
           const job = await readable(ctx, await ctx.db.importJob.findFirst({ where: { id } }));
           if (!job) return;
-          const sig = `${job.status}:${job.rowsRead}:${job.created}:${job.updated}:${job.unchanged}:${job.rejected}`;
+          const sig = `${job.status}:${job.bytesRead}:${job.rowsRead}:${job.created}:${job.updated}:${job.unchanged}:${job.rejected}`;
           if (sig !== last) {
             last = sig;
             yield job;

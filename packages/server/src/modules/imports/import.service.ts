@@ -105,10 +105,11 @@ export async function storeUpload(
 // ---------------------------------------------------------------------------------------------
 // Reading the upload
 
-async function* chunksOf(db: ScopedDb, jobId: string): AsyncGenerator<Buffer> {
+async function* chunksOf(db: ScopedDb, jobId: string, read: { bytes: number }): AsyncGenerator<Buffer> {
   for (let seq = 0; ; seq++) {
     const c = await db.importChunk.findFirst({ where: { jobId, seq } });
     if (!c) return;
+    read.bytes += c.data.byteLength;
     yield Buffer.from(c.data);
   }
 }
@@ -116,7 +117,7 @@ async function* chunksOf(db: ScopedDb, jobId: string): AsyncGenerator<Buffer> {
 type Read = { line: number; row: RawRow } | { line: number; problem: Problem };
 
 /** The upload's rows with their line numbers (CSV: by header; JSONL: one object a line). */
-async function* rowsOf(db: ScopedDb, job: ImportJob): AsyncGenerator<Read> {
+async function* rowsOf(db: ScopedDb, job: ImportJob, read: { bytes: number }): AsyncGenerator<Read> {
   if (job.format === 'JSONL') {
     const dec = new TextDecoder();
     let rest = '';
@@ -132,7 +133,7 @@ async function* rowsOf(db: ScopedDb, job: ImportJob): AsyncGenerator<Read> {
         return { line, problem: { field: 'line', reason: 'Not valid JSON' } };
       }
     };
-    for await (const chunk of chunksOf(db, job.id)) {
+    for await (const chunk of chunksOf(db, job.id, read)) {
       rest += dec.decode(chunk, { stream: true });
       const lines = rest.split('\n');
       rest = lines.pop() ?? '';
@@ -148,7 +149,7 @@ async function* rowsOf(db: ScopedDb, job: ImportJob): AsyncGenerator<Read> {
     }
     return;
   }
-  const parser = Readable.from(chunksOf(db, job.id)).pipe(
+  const parser = Readable.from(chunksOf(db, job.id, read)).pipe(
     parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }),
   );
   let header: string[] | null = null;
@@ -233,6 +234,7 @@ const transient = (e: unknown) => /ECONNREFUSED|ECONNRESET|terminat|timeout|Time
 async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, logger: Logger): Promise<void> {
   const db = shop.db;
   const counts: Counts = { rowsRead: 0, created: 0, updated: 0, unchanged: 0, rejected: 0 };
+  const read = { bytes: 0 };
   const touched = new Set<string>();
   const started = performance.now();
   let rejections: Rejection[] = [];
@@ -249,7 +251,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
       }
       rejections = [];
     }
-    await db.importJob.update({ where: { id: job.id }, data: { ...counts } });
+    await db.importJob.update({ where: { id: job.id }, data: { ...counts, bytesRead: read.bytes } });
   };
   const tx = async <T>(fn: (t: ShopTx) => Promise<T>): Promise<T> => {
     if (!job.dryRun) return shop.transaction(fn, { timeout: 300_000, maxWait: 60_000 });
@@ -287,7 +289,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
         (await db.staffUser.findMany({ select: { id: true, email: true, active: true } })).map((s) => [s.email.toLowerCase(), s]),
       );
       let batch: CustomerRecord[] = [];
-      for await (const r of rowsOf(db, job)) {
+      for await (const r of rowsOf(db, job, read)) {
         counts.rowsRead++;
         if ('problem' in r) {
           reject(r.line, [r.problem]);
@@ -310,7 +312,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
         }
         if (rec.ownerEmail) {
           const s = staff.get(rec.ownerEmail);
-          if (!s || !s.active) {
+          if (!s?.active) {
             reject(rec.line, [
               { field: 'ownerEmail', reason: s ? 'The staff user is inactive' : 'No staff user with this email', value: rec.ownerEmail },
             ]);
@@ -361,7 +363,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
           await progress();
         }
       };
-      for await (const r of rowsOf(db, job)) {
+      for await (const r of rowsOf(db, job, read)) {
         if ('problem' in r) {
           await finish();
           counts.rowsRead++;
@@ -464,7 +466,10 @@ async function customerBatch(ctx: BatchCtx, recs: CustomerRecord[]) {
     }
     if (target && used.has(target))
       problems.push({ field: 'email', reason: `The same customer as line ${used.get(target)}`, value: rec.email });
-    if (problems.length) return ctx.reject(rec.line, problems);
+    if (problems.length) {
+      ctx.reject(rec.line, problems);
+      return;
+    }
     if (target) used.set(target, rec.line);
     rows.push({ ...rec, target });
   });
@@ -600,7 +605,10 @@ async function recompute(shop: ShopBound, ids: string[], rowEvents: boolean) {
 
 async function finishJob(shop: ShopBound, job: ImportJob, status: 'COMPLETED' | 'FAILED', counts: Counts, error: string | null) {
   await shop.transaction(async (t) => {
-    await t.db.importJob.update({ where: { id: job.id }, data: { ...counts, status, error, finishedAt: new Date() } });
+    await t.db.importJob.update({
+      where: { id: job.id },
+      data: { ...counts, ...(status === 'COMPLETED' ? { bytesRead: job.bytes } : {}), status, error, finishedAt: new Date() },
+    });
     await t.db.importChunk.deleteMany({ where: { jobId: job.id } });
     if (!job.dryRun) {
       await emitEvent(t.db, {
@@ -654,7 +662,7 @@ export function rejectionsCsv(db: ScopedDb, jobId: string): ReadableStream<Uint8
       const page = await rejectionsOf(db, jobId, after, 2000);
       if (!page.length) return controller.close();
       after = page.at(-1)?.id ?? null;
-      controller.enqueue(enc.encode(page.map((r) => [r.line, r.field, r.reason, r.value].map(csvCell).join(',')).join('\n') + '\n'));
+      controller.enqueue(enc.encode(`${page.map((r) => [r.line, r.field, r.reason, r.value].map(csvCell).join(',')).join('\n')}\n`));
     },
   });
 }
