@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../packages/server/src/generated/prisma/client.ts';
+import { importsSettled } from '../packages/server/src/modules/imports/import.service.ts';
 import { type Caller, createTestApp, type TestApp } from '../packages/server/src/testing.ts';
 
 /**
@@ -215,6 +216,16 @@ describe('erasing a customer', () => {
       'x-customer-token': token.token as string,
     });
 
+    // An import whose report names her (a rejected duplicate line keeps the email as its value).
+    const up = await t.app.yoga.fetch('http://test/imports?kind=customers', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${shop.secretKey}`, 'content-type': 'text/csv' },
+      body: `email,firstName\n${A.email},${A.firstName}\n${A.email},${A.firstName}\n`,
+    });
+    const upload = ((await up.json()) as { id: string }).id;
+    await run(g, 'startImport', { uploadId: upload, mapping: 'GENERIC' }, '... on StartImportSuccess { importJob { id } }');
+    await importsSettled();
+
     // Merge the duplicate in; let the background passes copy what they copy.
     await run(g, 'mergeCustomers', { survivorId: aId, duplicateId: bId }, '... on MergeCustomersSuccess { customer { id } }');
     await t.app.segments.tick();
@@ -226,7 +237,7 @@ describe('erasing a customer', () => {
       before.filter((r) => identifiers.some((i) => r.text.toLowerCase().includes(i.toLowerCase()))).map((r) => r.table),
     );
     // The fixture really spreads them around (or the scan below proves nothing).
-    for (const table of ['Customer', 'CustomerMerge', 'Interaction', 'FollowUp', 'FollowUpDoubt', 'PointsMovement']) {
+    for (const table of ['Customer', 'CustomerMerge', 'Interaction', 'FollowUp', 'FollowUpDoubt', 'PointsMovement', 'ImportRejection']) {
       expect(tablesWithData, table).toContain(table);
     }
     expect(await t.db.prisma.webhookDelivery.count({ where: { shopId: shop.shop.id } })).toBeGreaterThan(5);
@@ -286,6 +297,21 @@ describe('erasing a shop', () => {
       '... on CreateCustomerSuccess { customer { id } }',
     );
     expect(keep.__typename).toBe('CreateCustomerSuccess');
+    // An import with its rejected-row report, and an upload never started: both go with the shop.
+    const importOf = async (body: string) => {
+      const up = await t.app.yoga.fetch('http://test/imports?kind=customers', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${shop.secretKey}`, 'content-type': 'text/csv' },
+        body,
+      });
+      return ((await up.json()) as { id: string }).id;
+    };
+    const imported = await importOf(`email,firstName\n${person.email},${person.firstName}\n${person.email},x\n`);
+    await run(g, 'startImport', { uploadId: imported, mapping: 'GENERIC' }, '... on StartImportSuccess { importJob { id } }');
+    await importsSettled();
+    await importOf(`email\n${person.email}\n`);
+    expect(await t.db.prisma.importRejection.count({ where: { shopId: shop.shop.id } })).toBe(1);
+    expect(await t.db.prisma.importChunk.count({ where: { shopId: shop.shop.id } })).toBe(1);
     await t.app.webhooks.tick();
 
     // Only the owner, with the slug typed again.

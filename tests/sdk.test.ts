@@ -56,6 +56,7 @@ describe('client', () => {
         'close',
         'customers',
         'followUps',
+        'imports',
         'interactions',
         'keys',
         'leads',

@@ -1230,6 +1230,45 @@ Object.assign(mutationCases, {
   },
 });
 
+/** An upload of shop A waiting to be started (added with bulk imports). */
+const AI = { upload: '' };
+const B_START = `mutation($input: StartImportInput!) { startImport(input: $input) { __typename ... on Error { code message path }
+  ... on StartImportSuccess { importJob { id status } } } }`;
+
+beforeAll(async () => {
+  const res = await t.app.yoga.fetch('http://test/imports?kind=customers', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${A.extraKeyPlain}`, 'content-type': 'text/csv' },
+    body: 'email,firstName\nalpha.import@alpha.test,Alphonse\n',
+  });
+  expect(res.status).toBe(201);
+  AI.upload = ((await res.json()) as { id: string }).id;
+  A.secrets.push(AI.upload, rawId(AI.upload), 'alpha.import@alpha.test');
+  initialA = await snapshot(A.shopId);
+});
+
+Object.assign(queryCases, {
+  importJob: async () => {
+    const r = await gql(B.g, 'query($id: ID!) { importJob(id: $id) { id status rejections { line value } } }', { id: AI.upload });
+    expect(r.data).toEqual({ importJob: null });
+    expect(errorCodes(await gql(B.p, 'query($id: ID!) { importJob(id: $id) { id } }', { id: AI.upload }))).toEqual(['FORBIDDEN']);
+    const report = await t.app.yoga.fetch(`http://test/imports/${encodeURIComponent(AI.upload)}/rejections`, {
+      headers: { authorization: `Bearer ${B.sk}` },
+    });
+    expect(report.status).toBe(404);
+  },
+});
+
+Object.assign(mutationCases, {
+  startImport: async () => {
+    expectNotFound(member(await gql(B.g, B_START, { input: { uploadId: AI.upload, mapping: 'GENERIC' } }), 'startImport'), [
+      'input',
+      'uploadId',
+    ]);
+    expectForbidden(member(await gql(B.p, B_START, { input: { uploadId: AI.upload, mapping: 'GENERIC' } }), 'startImport'));
+  },
+});
+
 const fieldsOf = (type: 'query' | 'mutation') =>
   Object.keys((type === 'query' ? schema.getQueryType() : schema.getMutationType())?.getFields() ?? {}).sort();
 

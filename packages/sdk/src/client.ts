@@ -100,10 +100,14 @@ import {
   type GetCustomerQuery,
   GetFollowUpDocument,
   type GetFollowUpQuery,
+  GetImportJobDocument,
+  type GetImportJobQuery,
   GetOrderDocument,
   type GetOrderQuery,
   GetSegmentDocument,
   type GetSegmentQuery,
+  ImportProgressDocument,
+  type ImportProgressSubscription,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
   LeadCreatedDocument,
@@ -201,6 +205,9 @@ import {
   type ShopQuery,
   SkipFollowUpDocument,
   type SkipFollowUpMutation,
+  StartImportDocument,
+  type StartImportInput,
+  type StartImportMutation,
   SuggestNextFollowUpDocument,
   type SuggestNextFollowUpQuery,
   TagCustomerDocument,
@@ -435,8 +442,20 @@ export interface CrmClient {
   readonly segments: CrmSegmentsApi;
   /** Loyalty scores, churn warnings, shop KPIs, points and tiers. */
   readonly loyalty: CrmLoyaltyApi;
+  /** Bulk imports of uploaded files (POST /imports; docs/import.md): start, progress, rejected rows. */
+  readonly imports: CrmImportsApi;
   /** Closes the subscription connection (HTTP calls need no closing). */
   close(): Promise<void>;
+}
+
+/** Bulk imports of uploaded files (POST /imports; docs/import.md). */
+export interface CrmImportsApi {
+  /** Runs an uploaded file (the `id` POST /imports answered) in the background, optionally as a dry run. */
+  start(input: StartImportInput, opts?: CrmRequestOptions): Promise<StartImportMutation['startImport']>;
+  /** An import with its progress and first rejected rows; `null` when not in this shop. */
+  get(id: string, options?: { rejections?: number } & CrmRequestOptions): Promise<GetImportJobQuery['importJob']>;
+  /** The import's progress until it is COMPLETED or FAILED. */
+  progress(id: string, opts?: SubscribeOptions): AsyncIterable<ImportProgressSubscription['importProgress']>;
 }
 
 /** Customers: lookups, lists, the timeline and every customer mutation. */
@@ -1262,6 +1281,18 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       run(SetBaseCurrencyDocument, { input: { currency } }, opts, (r) => r.setBaseCurrency),
   });
 
+  const imports: CrmImportsApi = Object.freeze({
+    /** Runs an uploaded file (the `id` POST /imports answered) in the background, optionally as a dry run. */
+    start: (input: StartImportInput, opts?: CrmRequestOptions): Promise<StartImportMutation['startImport']> =>
+      run(StartImportDocument, { input }, opts, (r) => r.startImport),
+    /** An import with its progress and first rejected rows; `null` when not in this shop. */
+    get: (id: string, options?: { rejections?: number } & CrmRequestOptions): Promise<GetImportJobQuery['importJob']> =>
+      run(GetImportJobDocument, { id, rejections: options?.rejections ?? 20 }, options, (r) => r.importJob),
+    /** The import's progress until it is COMPLETED or FAILED. */
+    progress: (id: string, opts?: SubscribeOptions): AsyncIterable<ImportProgressSubscription['importProgress']> =>
+      subscriber.subscribe(sub(ImportProgressDocument), { id }, (d: ImportProgressSubscription) => d.importProgress, opts),
+  });
+
   /** An idempotency key for points movements when the caller gives none (so the SDK's retries are safe). */
   const withKey = <T extends { idempotencyKey?: string | null }>(input: T): T & { idempotencyKey: string } => ({
     ...input,
@@ -1351,6 +1382,7 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     orders,
     /** The shop's base currency and exchange rates (docs/money.md). */
     money,
+    imports,
     /** The audit log: who changed what, when, through which mutation (docs/audit.md). */
     audit,
     /** Webhook endpoints and their delivery log (`webhooks:manage`). */

@@ -401,6 +401,7 @@ export type EventType =
   | 'FOLLOW_UP_DUE'
   | 'FOLLOW_UP_SKIPPED'
   | 'FOLLOW_UP_UPDATED'
+  | 'IMPORT_COMPLETED'
   | 'INTERACTION_DELETED'
   | 'INTERACTION_RECORDED'
   | 'INTERACTION_UPDATED'
@@ -475,6 +476,27 @@ export type ImHandleInput = {
   /** e.g. WECHAT, WHATSAPP, QQ, TELEGRAM */
   network: string;
 };
+
+export type ImportFormat =
+  | 'CSV'
+  | 'JSONL';
+
+/** What an import brings in. */
+export type ImportKind =
+  | 'CUSTOMERS'
+  | 'ORDERS';
+
+/** How the file's columns map to fields: SHOPIFY (Shopify's customers / orders CSV exports) or GENERIC (the CRM's field names). See docs/import.md. */
+export type ImportMapping =
+  | 'GENERIC'
+  | 'SHOPIFY';
+
+/** UPLOADED (waiting for startImport), RUNNING, COMPLETED or FAILED. */
+export type ImportStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'RUNNING'
+  | 'UPLOADED';
 
 export type IncomeBand =
   | 'HIGH'
@@ -985,6 +1007,16 @@ export type StageChangeSource =
   | 'IMPORT'
   | 'MANUAL'
   | 'MERGE';
+
+export type StartImportInput = {
+  /** Validate and report only; nothing is written (default false). */
+  dryRun?: boolean | null | undefined;
+  mapping: ImportMapping;
+  /** Also write per-row events (CUSTOMER_CREATED, LEAD_CAPTURED, CUSTOMER_UPDATED, ORDER_RECORDED, STAGE_CHANGED, ...); default false: one IMPORT_COMPLETED only. */
+  rowEvents?: boolean | null | undefined;
+  /** The `id` POST /imports answered. */
+  uploadId: string;
+};
 
 export type TagCustomerInput = {
   id: string;
@@ -1741,6 +1773,36 @@ export type ApiKeyFieldsFragment = { id: string, name: string, kind: ApiKeyKind,
 export type InteractionFieldsFragment = { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null };
 
 export type OrderFieldsFragment = { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> };
+
+export type ImportJobFieldsFragment = { id: string, kind: ImportKind, format: ImportFormat, mapping: ImportMapping | null, status: ImportStatus, dryRun: boolean, rowEvents: boolean, bytes: number, bytesRead: number, rowsRead: number, created: number, updated: number, unchanged: number, rejected: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null, reportPath: string };
+
+export type StartImportMutationVariables = Exact<{
+  input: StartImportInput;
+}>;
+
+
+export type StartImportMutation = { startImport:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'StartImportSuccess', importJob: { id: string, kind: ImportKind, format: ImportFormat, mapping: ImportMapping | null, status: ImportStatus, dryRun: boolean, rowEvents: boolean, bytes: number, bytesRead: number, rowsRead: number, created: number, updated: number, unchanged: number, rejected: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null, reportPath: string } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type GetImportJobQueryVariables = Exact<{
+  id: string;
+  rejections?: number | null | undefined;
+}>;
+
+
+export type GetImportJobQuery = { importJob: { id: string, kind: ImportKind, format: ImportFormat, mapping: ImportMapping | null, status: ImportStatus, dryRun: boolean, rowEvents: boolean, bytes: number, bytesRead: number, rowsRead: number, created: number, updated: number, unchanged: number, rejected: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null, reportPath: string, rejections: Array<{ line: number, field: string, reason: string, value: string | null }> } | null };
+
+export type ImportProgressSubscriptionVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ImportProgressSubscription = { importProgress: { id: string, kind: ImportKind, format: ImportFormat, mapping: ImportMapping | null, status: ImportStatus, dryRun: boolean, rowEvents: boolean, bytes: number, bytesRead: number, rowsRead: number, created: number, updated: number, unchanged: number, rejected: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null, reportPath: string } };
 
 export type ListInteractionsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -2542,6 +2604,7 @@ export const MyProfileFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(
 export const ApiKeyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
 export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
 export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
+export const ImportJobFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ImportJobFields on ImportJob{id kind format mapping status dryRun rowEvents bytes bytesRead rowsRead created updated unchanged rejected error createdAt startedAt finishedAt reportPath}`, {"fragmentName":"ImportJobFields"}) as unknown as TypedDocumentString<ImportJobFieldsFragment, unknown>;
 export const LeadLossFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}`, {"fragmentName":"LeadLossFields"}) as unknown as TypedDocumentString<LeadLossFieldsFragment, unknown>;
 export const LifecycleSettingsFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LifecycleSettingsFields on LifecycleSettings{loyalMinOrders loyalMinSpanDays advocateMinPositive advocateWindowDays strategicMinReferralsBought churnOnHighRisk}`, {"fragmentName":"LifecycleSettingsFields"}) as unknown as TypedDocumentString<LifecycleSettingsFieldsFragment, unknown>;
 export const LoyaltyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`, {"fragmentName":"LoyaltyFields"}) as unknown as TypedDocumentString<LoyaltyFieldsFragment, unknown>;
@@ -2592,6 +2655,9 @@ export const ClaimLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation
 export const AssignLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation AssignLead($input:AssignLeadInput!){assignLead(input:$input){__typename ...on AssignLeadSuccess{customer{...LeadFields}}...ErrorFields}}fragment LeadFields on Customer{id version displayName email phone stage dealLikelihood expectedPurchaseAt createdAt inLeadPool source{channel campaign}owner{id name}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"AssignLead"}) as unknown as TypedDocumentString<AssignLeadMutation, AssignLeadMutationVariables>;
 export const AutoAssignLeadsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation AutoAssignLeads($input:LeadBatchInput){autoAssignLeads(input:$input){__typename ...on LeadAssignmentsPayload{count assignments{...LeadAssignmentFields}}...ErrorFields}}fragment LeadAssignmentFields on LeadAssignment{id action at reason customer{id displayName}staff{id name}actor{id}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"AutoAssignLeads"}) as unknown as TypedDocumentString<AutoAssignLeadsMutation, AutoAssignLeadsMutationVariables>;
 export const ReturnStaleLeadsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ReturnStaleLeads($input:LeadBatchInput){returnStaleLeads(input:$input){__typename ...on LeadAssignmentsPayload{count assignments{...LeadAssignmentFields}}...ErrorFields}}fragment LeadAssignmentFields on LeadAssignment{id action at reason customer{id displayName}staff{id name}actor{id}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"ReturnStaleLeads"}) as unknown as TypedDocumentString<ReturnStaleLeadsMutation, ReturnStaleLeadsMutationVariables>;
+export const StartImportDocument = /*#__PURE__*/ new TypedDocumentString(`mutation StartImport($input:StartImportInput!){startImport(input:$input){__typename ...on StartImportSuccess{importJob{...ImportJobFields}}...ErrorFields}}fragment ImportJobFields on ImportJob{id kind format mapping status dryRun rowEvents bytes bytesRead rowsRead created updated unchanged rejected error createdAt startedAt finishedAt reportPath}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"StartImport"}) as unknown as TypedDocumentString<StartImportMutation, StartImportMutationVariables>;
+export const GetImportJobDocument = /*#__PURE__*/ new TypedDocumentString(`query GetImportJob($id:ID!$rejections:Int=20){importJob(id:$id){...ImportJobFields rejections(first:$rejections){line field reason value}}}fragment ImportJobFields on ImportJob{id kind format mapping status dryRun rowEvents bytes bytesRead rowsRead created updated unchanged rejected error createdAt startedAt finishedAt reportPath}`, {"kind":"query","name":"GetImportJob"}) as unknown as TypedDocumentString<GetImportJobQuery, GetImportJobQueryVariables>;
+export const ImportProgressDocument = /*#__PURE__*/ new TypedDocumentString(`subscription ImportProgress($id:ID!){importProgress(id:$id){...ImportJobFields}}fragment ImportJobFields on ImportJob{id kind format mapping status dryRun rowEvents bytes bytesRead rowsRead created updated unchanged rejected error createdAt startedAt finishedAt reportPath}`, {"kind":"subscription","name":"ImportProgress"}) as unknown as TypedDocumentString<ImportProgressSubscription, ImportProgressSubscriptionVariables>;
 export const ListInteractionsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListInteractions($first:Int$after:String$last:Int$before:String$filter:InteractionFilter){interactions(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...InteractionFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"kind":"query","name":"ListInteractions"}) as unknown as TypedDocumentString<ListInteractionsQuery, ListInteractionsQueryVariables>;
 export const RecordInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RecordInteraction($input:RecordInteractionInput!){recordInteraction(input:$input){__typename ...on RecordInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RecordInteraction","idempotentVariables":["input"]}) as unknown as TypedDocumentString<RecordInteractionMutation, RecordInteractionMutationVariables>;
 export const UpdateInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateInteraction($input:UpdateInteractionInput!){updateInteraction(input:$input){__typename ...on UpdateInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateInteraction"}) as unknown as TypedDocumentString<UpdateInteractionMutation, UpdateInteractionMutationVariables>;
