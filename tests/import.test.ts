@@ -129,6 +129,32 @@ describe('importing a Shopify customers export', () => {
     const events = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } });
     expect(events.map((e) => e.type)).toEqual(['IMPORT_COMPLETED']);
     expect(events[0]?.payload).toMatchObject({ kind: 'CUSTOMERS', status: 'COMPLETED', created: 2, rejected: 3 });
+    // Every row written is audited as the import, with the key that started it.
+    const audited = await t.db.prisma.auditEntry.findMany({
+      where: { shopId: shop.shop.id, operation: 'startImport', entityType: 'Customer' },
+    });
+    expect(audited.map((a) => [a.action, a.actorKind])).toEqual([
+      ['INSERT', 'API_KEY'],
+      ['INSERT', 'API_KEY'],
+    ]);
+    // importProgress (here over SSE): the state now; a finished import ends the stream.
+    const sse = await t.app.yoga.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${shop.secretKey}` },
+      body: JSON.stringify({
+        query: 'subscription($id: ID!) { importProgress(id: $id) { status created rejected bytesRead bytes } }',
+        variables: { id: job.id },
+      }),
+    });
+    const text = await sse.text();
+    const data = text
+      .split('\n')
+      .filter((l) => l.startsWith('data:') && l.length > 6)
+      .map((l) => JSON.parse(l.slice(5)) as { data: { importProgress: Record<string, unknown> } });
+    expect(data.map((d) => d.data.importProgress)).toEqual([
+      { status: 'COMPLETED', created: 2, rejected: 3, bytesRead: CUSTOMERS.length, bytes: CUSTOMERS.length },
+    ]);
+    expect(text).toContain('event: complete');
   });
 
   it('a re-run changes nothing and duplicates nothing', async () => {

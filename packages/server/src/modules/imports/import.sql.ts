@@ -67,17 +67,17 @@ const CHANGED = Prisma.raw(
 const customerGid = (expr: string) => Prisma.raw(`encode(convert_to('Customer:' || ${expr}::text, 'UTF8'), 'base64')`);
 const orderGid = (expr: string) => Prisma.raw(`encode(convert_to('Order:' || ${expr}::text, 'UTF8'), 'base64')`);
 
-/** Existing customers matching each row's externalId / email / phone (merged ones followed one hop). */
+/** A customer's live id (a merged duplicate leads to its survivor). */
+const live = (alias: string) => Prisma.raw(`CASE WHEN ${alias}.status = 'MERGED' THEN ${alias}."mergedIntoId" ELSE ${alias}.id END`);
+
+/** Existing customers matching each row's externalId / email / phone (each unique per shop; merged ones followed one hop). */
 export function customerMatchSql(shop: Prisma.Sql, keys: string): Prisma.Sql {
   return Prisma.sql`
-    SELECT ${shop} AS "shopId", r.i,
-      (SELECT CASE WHEN c.status = 'MERGED' THEN c."mergedIntoId" ELSE c.id END FROM "Customer" c
-        WHERE c."shopId" = ${shop} AND c."externalId" = r.ext ORDER BY (c.status = 'MERGED'), c."createdAt" LIMIT 1) AS "byExternalId",
-      (SELECT CASE WHEN c.status = 'MERGED' THEN c."mergedIntoId" ELSE c.id END FROM "Customer" c
-        WHERE c."shopId" = ${shop} AND c.email = r.email ORDER BY (c.status = 'MERGED'), c."createdAt" LIMIT 1) AS "byEmail",
-      (SELECT CASE WHEN c.status = 'MERGED' THEN c."mergedIntoId" ELSE c.id END FROM "Customer" c
-        WHERE c."shopId" = ${shop} AND c.phone = r.phone ORDER BY (c.status = 'MERGED'), c."createdAt" LIMIT 1) AS "byPhone"
-    FROM json_to_recordset(${keys}::json) AS r(i int, ext text, email text, phone text)`;
+    SELECT ${shop} AS "shopId", r.i, ${live('ce')} AS "byExternalId", ${live('cm')} AS "byEmail", ${live('cp')} AS "byPhone"
+    FROM json_to_recordset(${keys}::json) AS r(i int, ext text, email text, phone text)
+    LEFT JOIN "Customer" ce ON ce."shopId" = ${shop} AND ce."externalId" = r.ext
+    LEFT JOIN "Customer" cm ON cm."shopId" = ${shop} AND cm.email = r.email
+    LEFT JOIN "Customer" cp ON cp."shopId" = ${shop} AND cp.phone = r.phone`;
 }
 
 /** The external id, email and phone the matched customers hold now (conflict checks). */
@@ -182,15 +182,12 @@ export function customerWriteSql(shop: Prisma.Sql, rows: string, rowEvents: bool
 /** Existing orders (by externalId) and customers (by externalId / email / phone) of a batch of orders. */
 export function orderMatchSql(shop: Prisma.Sql, keys: string): Prisma.Sql {
   return Prisma.sql`
-    SELECT ${shop} AS "shopId", r.i,
-      (SELECT o.id FROM "Order" o WHERE o."shopId" = ${shop} AND o."externalId" = r.ext) AS "orderId",
-      (SELECT CASE WHEN c.status = 'MERGED' THEN c."mergedIntoId" ELSE c.id END FROM "Customer" c
-        WHERE c."shopId" = ${shop} AND c."externalId" = r.cext ORDER BY (c.status = 'MERGED'), c."createdAt" LIMIT 1) AS "byExternalId",
-      (SELECT CASE WHEN c.status = 'MERGED' THEN c."mergedIntoId" ELSE c.id END FROM "Customer" c
-        WHERE c."shopId" = ${shop} AND c.email = r.email ORDER BY (c.status = 'MERGED'), c."createdAt" LIMIT 1) AS "byEmail",
-      (SELECT CASE WHEN c.status = 'MERGED' THEN c."mergedIntoId" ELSE c.id END FROM "Customer" c
-        WHERE c."shopId" = ${shop} AND c.phone = r.phone ORDER BY (c.status = 'MERGED'), c."createdAt" LIMIT 1) AS "byPhone"
-    FROM json_to_recordset(${keys}::json) AS r(i int, ext text, cext text, email text, phone text)`;
+    SELECT ${shop} AS "shopId", r.i, o.id AS "orderId", ${live('ce')} AS "byExternalId", ${live('cm')} AS "byEmail", ${live('cp')} AS "byPhone"
+    FROM json_to_recordset(${keys}::json) AS r(i int, ext text, cext text, email text, phone text)
+    LEFT JOIN "Order" o ON o."shopId" = ${shop} AND o."externalId" = r.ext
+    LEFT JOIN "Customer" ce ON ce."shopId" = ${shop} AND ce."externalId" = r.cext
+    LEFT JOIN "Customer" cm ON cm."shopId" = ${shop} AND cm.email = r.email
+    LEFT JOIN "Customer" cp ON cp."shopId" = ${shop} AND cp.phone = r.phone`;
 }
 
 /** Customers an order batch needs that do not exist yet (guest checkouts): created with their first stage. */
