@@ -1,0 +1,213 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { buildApp } from '../packages/server/src/app.ts';
+import { loadConfig } from '../packages/server/src/config.ts';
+import { createLogger } from '../packages/server/src/logger.ts';
+import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
+import { fmt, type OpenOptions, openBenchDatabase } from './harness.ts';
+
+/**
+ * Bulk import (docs/import.md): N customers then 2N orders through the real path (POST /imports,
+ * startImport, waiting on importJob) against a raw baseline in the same run (the same rows sent as
+ * plain set-based INSERTs of the bare columns: no validation, matching, tags, consents, items'
+ * replacement or recompute), and the p99 of `customers(first: 50)` of another shop while the
+ * import runs vs idle. The imported data is verified (counts, counted revenue) before any figure
+ * is reported.
+ */
+export type ImportBenchOptions = OpenOptions & { customers: number; orders: number; samples?: number; log?: (s: string) => void };
+
+export type ImportBenchResult = {
+  backend: string;
+  customers: number;
+  orders: number;
+  importMs: { customers: number; orders: number; total: number };
+  rawMs: { customers: number; orders: number; total: number };
+  ratio: number;
+  p99Ms: { idle: number; during: number; ratio: number };
+  verified: { customers: number; orders: number; orderItems: number; countedTotal: string };
+};
+
+const money = (i: number) => (10 + (i % 90)).toFixed(2);
+
+function customersCsv(n: number): string {
+  const out = ['externalId,email,firstName,lastName,tags,consentEmail,country,city'];
+  for (let i = 0; i < n; i++) out.push(`c${i},p${i}@bench.example,First${i},Last${i},"vip,t${i % 10}",${i % 2 ? 'yes' : 'no'},DE,Berlin`);
+  return `${out.join('\n')}\n`;
+}
+function ordersCsv(n: number, customers: number): string {
+  const out = ['externalId,customerExternalId,placedAt,currency,itemSku,itemName,itemQuantity,itemUnitPrice'];
+  for (let i = 0; i < n; i++) {
+    out.push(`o${i},c${i % customers},2026-0${1 + (i % 9)}-1${i % 10}T10:00:00Z,EUR,SKU${i % 50},Item ${i % 50},1,${money(i)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+const expectedTotal = (n: number) => {
+  let cents = 0n;
+  for (let i = 0; i < n; i++) cents += BigInt(money(i).replace('.', ''));
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+};
+
+const p99 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? Number.NaN;
+};
+
+export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBenchResult> {
+  const log = opts.log ?? (() => {});
+  const bench = await openBenchDatabase(opts);
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    LOYALTY_INTERVAL_MS: '0',
+    SEGMENTS_INTERVAL_MS: '0',
+    LIFECYCLE_INTERVAL_MS: '0',
+    WEBHOOKS: '0',
+    COST_BUDGET: '0',
+    RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
+    IMPORT_MAX_BYTES: String(1 << 30),
+  });
+  const app = buildApp({ config, database: bench.db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
+  const base = await app.start();
+  try {
+    const prisma = bench.db.prisma;
+    const target = await createShop(prisma, { name: 'Import bench' });
+    const reader = await createShop(prisma, { name: 'Reader' });
+    const rawShop = await createShop(prisma, { name: 'Raw baseline' });
+    const auth = (k: string) => ({ authorization: `Bearer ${k}` });
+
+    const runImport = async (key: string, kind: string, body: string) => {
+      const t0 = performance.now();
+      const up = await fetch(`${base}/imports?kind=${kind}`, {
+        method: 'POST',
+        headers: { ...auth(key), 'content-type': 'text/csv' },
+        body,
+      });
+      const { id } = (await up.json()) as { id: string };
+      const gql = async (query: string, variables: object) =>
+        (await (
+          await fetch(`${base}/graphql`, {
+            method: 'POST',
+            headers: { ...auth(key), 'content-type': 'application/json' },
+            body: JSON.stringify({ query, variables }),
+          })
+        ).json()) as { data: Record<string, { status?: string; rejected?: number; error?: string | null }> };
+      await gql('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
+      for (;;) {
+        const j = (await gql('query($id: ID!) { importJob(id: $id) { status rejected error } }', { id })).data.importJob;
+        if (j?.status === 'COMPLETED' || j?.status === 'FAILED') {
+          if (j.status !== 'COMPLETED' || j.rejected) throw new Error(`import ${kind}: ${JSON.stringify(j)}`);
+          return performance.now() - t0;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    // The reader's shop: a page to read while the import runs.
+    await runImport(reader.secretKey, 'customers', customersCsv(Math.min(2000, opts.customers)));
+    const samples = opts.samples ?? 200;
+    const query = JSON.stringify({ query: '{ customers(first: 50) { edges { node { id displayName email stage } } } }' });
+    const readOnce = async () => {
+      const t0 = performance.now();
+      const r = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { ...auth(reader.secretKey), 'content-type': 'application/json' },
+        body: query,
+      });
+      await r.text();
+      return performance.now() - t0;
+    };
+    const idle: number[] = [];
+    for (let i = 0; i < samples; i++) idle.push(await readOnce());
+
+    log(`importing ${opts.customers} customers and ${opts.orders} orders ...`);
+    const during: number[] = [];
+    let importing = true;
+    const reading = (async () => {
+      while (importing) during.push(await readOnce());
+    })();
+    const cMs = await runImport(target.secretKey, 'customers', customersCsv(opts.customers));
+    const oMs = await runImport(target.secretKey, 'orders', ordersCsv(opts.orders, opts.customers));
+    importing = false;
+    await reading;
+
+    // Verified before reporting.
+    const [v] = await prisma.$queryRawUnsafe<{ customers: number; orders: number; items: number; counted: string }[]>(
+      `SELECT (SELECT count(*)::int FROM "Customer" WHERE "shopId" = $1::uuid) AS customers,
+              (SELECT count(*)::int FROM "Order" WHERE "shopId" = $1::uuid) AS orders,
+              (SELECT count(*)::int FROM "OrderItem" WHERE "shopId" = $1::uuid) AS items,
+              (SELECT COALESCE(sum("countedTotal"), 0)::text FROM "Order" WHERE "shopId" = $1::uuid) AS counted`,
+      target.shop.id,
+    );
+    const verified = { customers: v?.customers ?? 0, orders: v?.orders ?? 0, orderItems: v?.items ?? 0, countedTotal: v?.counted ?? '' };
+    const want = { customers: opts.customers, orders: opts.orders, orderItems: opts.orders, countedTotal: expectedTotal(opts.orders) };
+    if (JSON.stringify(verified) !== JSON.stringify(want)) throw new Error(`import not verified: ${JSON.stringify({ verified, want })}`);
+
+    // The raw baseline: the bare rows, batches of 5,000, one statement each.
+    const ids: string[] = [];
+    const rawC0 = performance.now();
+    for (let i = 0; i < opts.customers; i += 5000) {
+      const rows = [];
+      for (let j = i; j < Math.min(i + 5000, opts.customers); j++) {
+        const id = randomUUID();
+        ids.push(id);
+        rows.push({ id, ext: `c${j}`, email: `p${j}@bench.example`, first: `First${j}`, last: `Last${j}` });
+      }
+      await prisma.$executeRawUnsafe(
+        `INSERT INTO "Customer" (id, "shopId", "externalId", email, "firstName", "lastName", country, city)
+         SELECT r.id, $1::uuid, r.ext, r.email, r.first, r.last, 'DE', 'Berlin' FROM json_to_recordset($2::json) AS r(id uuid, ext text, email text, first text, last text)`,
+        rawShop.shop.id,
+        JSON.stringify(rows),
+      );
+    }
+    const rawCMs = performance.now() - rawC0;
+    const rawO0 = performance.now();
+    for (let i = 0; i < opts.orders; i += 5000) {
+      const rows = [];
+      for (let j = i; j < Math.min(i + 5000, opts.orders); j++) {
+        rows.push({
+          id: randomUUID(),
+          ext: `o${j}`,
+          c: ids[j % opts.customers],
+          at: `2026-0${1 + (j % 9)}-1${j % 10}T10:00:00Z`,
+          total: money(j),
+        });
+      }
+      await prisma.$executeRawUnsafe(
+        `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(id uuid, ext text, c uuid, at timestamptz, total numeric)),
+         o AS (INSERT INTO "Order" (id, "shopId", "customerId", "externalId", "placedAt", currency, subtotal, total)
+               SELECT id, $1::uuid, c, ext, at, 'EUR', total, total FROM r RETURNING id)
+         INSERT INTO "OrderItem" ("shopId", "orderId", position, sku, name, quantity, "unitPrice")
+         SELECT $1::uuid, id, 0, 'SKU', 'Item', 1, total FROM r`,
+        rawShop.shop.id,
+        JSON.stringify(rows),
+      );
+    }
+    const rawOMs = performance.now() - rawO0;
+    const importMs = { customers: cMs, orders: oMs, total: cMs + oMs };
+    const rawMs = { customers: rawCMs, orders: rawOMs, total: rawCMs + rawOMs };
+    const p = { idle: p99(idle), during: p99(during) };
+    return {
+      backend: bench.kind,
+      customers: opts.customers,
+      orders: opts.orders,
+      importMs,
+      rawMs,
+      ratio: importMs.total / rawMs.total,
+      p99Ms: { ...p, ratio: p.during / p.idle },
+      verified,
+    };
+  } finally {
+    await app.stop();
+    await bench.close();
+  }
+}
+
+export function formatImportReport(r: ImportBenchResult): string {
+  return [
+    `bulk import (${r.backend}): ${r.customers} customers + ${r.orders} orders`,
+    `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s`,
+    `  raw      customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
+    `  import / raw ${fmt(r.ratio, 2)}x`,
+    `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x)`,
+  ].join('\n');
+}
