@@ -1,3 +1,4 @@
+import type { createRetentionFollowUpScheduler } from './modules/follow-ups/retention.scheduler.ts';
 import type { Server } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.ts';
@@ -44,6 +45,8 @@ export type App = {
   webhooks: ReturnType<typeof createDispatcher>;
   /** Returns stale leads to the pool and auto-assigns pool leads every LEAD_POOL_INTERVAL_MS. */
   leadPool: ReturnType<typeof createLeadPoolScheduler>;
+  /** The daily retention pass (birthdays, holidays, service reminders, offers), every RETENTION_FOLLOW_UPS_INTERVAL_MS. */
+  retentionFollowUps: ReturnType<typeof createRetentionFollowUpScheduler>;
   /** Applies data changes to saved segments every SEGMENTS_INTERVAL_MS (entered / left events). */
   segments: ReturnType<typeof createSegmentScheduler>;
   /** Emits FOLLOW_UP_DUE for passed due dates every FOLLOW_UP_DUE_INTERVAL_MS. */
@@ -83,6 +86,7 @@ export function buildApp(opts: AppOptions): App {
     services,
     webhooks: jobs.webhooks,
     leadPool: jobs.leadPool,
+    retentionFollowUps: jobs.retentionFollowUps,
     segments: jobs.segments,
     followUpDue: jobs.followUpDue,
     retention: jobs.retention,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import type { Customer, FollowUp, FollowUpDoubt, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, ContactChannel } from '../../generated/prisma/enums.ts';
@@ -10,7 +11,9 @@ import { type MarkLostInput, markLeadLostTx } from '../leads/lead-loss.service.t
 import { amountSchema, fromCents } from '../orders/money.ts';
 import { type CadenceProposal, CONSENT_FOR, proposeNext } from './follow-up.cadence.ts';
 import { type Access, canSeeFollowUp, canWorkCustomer, followUpVisibility, gidOf, isManager } from './follow-up.policy.ts';
+import { customerBudget } from './follow-up.budget.ts';
 import { getFollowUpSettings } from './follow-up.settings.ts';
+import { budgetReason } from './follow-up.timing.ts';
 
 /**
  * Follow-ups: planned contacts with a customer (goal, due date, channel, assignee), completed with
@@ -124,7 +127,7 @@ function checkChannel(channel: string | null | undefined, consented: ConsentChan
 }
 
 /** Facts the cadence engine needs about one customer (a fixed number of statements). */
-async function cadenceFacts(db: Db, c: Customer, now: Date, interestOverride?: number | null) {
+async function cadenceFacts(db: Db, c: Customer, now: Date, shopTimeZone: string, interestOverride?: number | null) {
   const [consented, lastOut, lastDone, lastValue] = await Promise.all([
     consentedChannels(db, c.id),
     db.interaction.findFirst({
@@ -153,6 +156,8 @@ async function cadenceFacts(db: Db, c: Customer, now: Date, interestOverride?: n
     preferredChannel: c.preferredChannel,
     consented,
     lastContactAt: last ?? null,
+    timeZone: c.timeZone ?? shopTimeZone,
+    contactTime: c.preferredContactTime,
   };
 }
 
@@ -161,12 +166,20 @@ export async function suggestNextFollowUp(db: ScopedDb, customerId: string, now 
   const c = await getCustomer(db, customerId, true);
   if (!c) return null;
   const settings = await getFollowUpSettings(db);
-  return proposeNext(await cadenceFacts(db, c, now), settings.cadence);
+  return proposeNext(await cadenceFacts(db, c, now, settings.cadence.timeZone), settings.cadence);
 }
 
 const centsToColumn = (c: bigint | null | undefined) => (c == null ? c : fromCents(c));
 
-export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollowUpInput, now = new Date()): Promise<FollowUp> {
+/** A created follow-up, with a warning when the customer's contact budget was already spent (not a refusal). */
+export type CreatedFollowUp = FollowUp & { budgetWarning: string | null };
+
+export async function createFollowUp(
+  db: ScopedDb,
+  a: Access,
+  input: CreateFollowUpInput,
+  now = new Date(),
+): Promise<CreatedFollowUp> {
   const p = parseInput(createSchema, input, ['input']);
   return tx(db, async (t) => {
     const c = await liveCustomer(t, p.customerId);
@@ -179,7 +192,7 @@ export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollo
     if (!dueAt || p.channel === undefined) {
       const settings = await getFollowUpSettings(t);
       const interest = p.interestValue != null ? Number(fromCents(p.interestValue)) : undefined;
-      const proposal = proposeNext(await cadenceFacts(t, c, now, interest), settings.cadence);
+      const proposal = proposeNext(await cadenceFacts(t, c, now, settings.cadence.timeZone, interest), settings.cadence);
       if (!dueAt) {
         if (!proposal.dueAt) throw ValidationError.field(['input', 'dueAt'], `No due date proposed (${proposal.reasons[0]}); give dueAt`);
         dueAt = proposal.dueAt;
@@ -200,7 +213,10 @@ export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollo
       } as never,
     });
     await emitEvent(t, { type: 'FOLLOW_UP_CREATED', customerId: c.id, payload: createdPayload(f) });
-    return f;
+    // Staff may plan beyond the contact budget (their judgement wins), but are told so.
+    const budget = await customerBudget(tenantSql(t, c.shopId), c.id, now);
+    const budgetWarning = budget && budget.remaining <= 0 ? budgetReason(budget) : null;
+    return Object.assign(f, { budgetWarning });
   });
 }
 
@@ -347,7 +363,7 @@ export async function completeFollowUp(
       if (res.count !== 1) throw new NotFoundError('Open doubt of this customer', ['input', 'resolveDoubts', String(i), 'id']);
     }
     const settings = await getFollowUpSettings(t);
-    const proposal = proposeNext(await cadenceFacts(t, f.customer, now), settings.cadence);
+    const proposal = proposeNext(await cadenceFacts(t, f.customer, now, settings.cadence.timeZone), settings.cadence);
     let next: FollowUp | null = null;
     if (p.scheduleNext !== false) {
       const consented = await consentedChannels(t, f.customerId);
