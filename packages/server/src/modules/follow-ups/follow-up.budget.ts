@@ -1,7 +1,7 @@
-import type { TenantSql } from '../../db/tenant-sql.ts';
+import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { ContactTolerance } from '../../generated/prisma/enums.ts';
-import { type BudgetState, budgetState, CONTACT_BUDGET, DEFAULT_BUDGET } from './follow-up.timing.ts';
+import { type BudgetState, budgetOf, budgetState, CONTACT_BUDGET, DEFAULT_BUDGET } from './follow-up.timing.ts';
 
 /**
  * The per-customer contact budget in SQL (definitions in follow-up.timing.ts / docs/follow-ups.md).
@@ -36,13 +36,23 @@ export function budgetUsedSql(customerId: Prisma.Sql, tolerance: Prisma.Sql, now
         AND (bf.kind <> 'SALES' OR bf."createdById" IS NULL) AND bf."dueAt" > ${since}))::int`;
 }
 
-/** One customer's budget at `now`. */
-export async function customerBudget(sql: TenantSql, customerId: string, now = new Date()): Promise<BudgetState | null> {
-  const [row] = await sql<{ tolerance: ContactTolerance | null; used: number }>(
-    (shop) => Prisma.sql`
-      SELECT c."shopId", c."contactTolerance"::text AS tolerance,
-        ${budgetUsedSql(Prisma.sql`c.id`, Prisma.sql`c."contactTolerance"::text`, now)} AS used
-      FROM "Customer" c WHERE c."shopId" = ${shop} AND c.id = ${customerId}::uuid`,
-  );
-  return row ? budgetState(row.tolerance, Number(row.used)) : null;
+/** One customer's budget at `now` (two counts through the tenant-scoped client; also inside a transaction). */
+export async function customerBudget(db: ScopedDb | ScopedTx, customerId: string, now = new Date()): Promise<BudgetState | null> {
+  const c = await db.customer.findFirst({ where: { id: customerId }, select: { id: true, contactTolerance: true } });
+  if (!c) return null;
+  const since = new Date(now.getTime() - budgetOf(c.contactTolerance).periodDays * 86_400_000);
+  const [interactions, followUps] = await Promise.all([
+    db.interaction.count({
+      where: { customerId: c.id, deletedAt: null, direction: 'OUTBOUND', occurredAt: { gt: since, lte: now } },
+    }),
+    db.followUp.count({
+      where: {
+        customerId: c.id,
+        status: { in: ['PLANNED', 'DONE'] },
+        OR: [{ kind: { not: 'SALES' } }, { createdById: null }],
+        dueAt: { gt: since },
+      },
+    }),
+  ]);
+  return budgetState(c.contactTolerance, interactions + followUps);
 }

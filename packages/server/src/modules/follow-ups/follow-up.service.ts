@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
-import { tenantSql } from '../../db/tenant-sql.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, VersionConflictError } from '../../errors.ts';
 import type { Customer, FollowUp, FollowUpDoubt, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, ContactChannel } from '../../generated/prisma/enums.ts';
@@ -214,7 +213,7 @@ export async function createFollowUp(
     });
     await emitEvent(t, { type: 'FOLLOW_UP_CREATED', customerId: c.id, payload: createdPayload(f) });
     // Staff may plan beyond the contact budget (their judgement wins), but are told so.
-    const budget = await customerBudget(tenantSql(t, c.shopId), c.id, now);
+    const budget = await customerBudget(t, c.id, now);
     const budgetWarning = budget && budget.remaining <= 0 ? budgetReason(budget) : null;
     return Object.assign(f, { budgetWarning });
   });

@@ -8,8 +8,10 @@ import type { ContactTime, ContactTolerance } from '../../generated/prisma/enums
  *   (followUpSettings.cadence.timeZone, default UTC).
  * - Contact windows (local hours, start inclusive, end exclusive): MORNING 09-12, AFTERNOON 13-17,
  *   EVENING 18-21, WEEKEND Saturday and Sunday 10-18, ANY (and no preference) every day 09-18.
- * - A due time computed by the system is the first instant of the window on or after the target's
- *   local day that is not before `notBefore` (now, or a later earliest contact). Occasions
+ * - A due time computed by the system keeps its time when it lies inside the window; otherwise it
+ *   moves to the window's start on the target's local day (earlier or later that day: the cadence
+ *   counts days), or on the next day with a window; never before `notBefore` (now, or a later
+ *   earliest contact allowed by the contact tolerance). Occasions
  *   (birthday, holiday) keep their date: the window's hours on that very day (a WEEKEND customer
  *   is greeted on a weekday birthday at 10:00), or `notBefore` later that day once the window has
  *   passed.
@@ -109,8 +111,9 @@ export function zonedInstant(date: string, hour: number, minute: number, timeZon
 export type Placement = { dueAt: Date; reason: string };
 
 /**
- * Places a system-computed due time in the customer's contact window: the first instant inside the
- * window on or after `target`'s local day (in `timeZone`) and not before `notBefore`. With
+ * Places a system-computed due time in the customer's contact window: `target` itself when inside
+ * its day's window, else the window's start on `target`'s local day (in `timeZone`) or the next
+ * day with a window; never before `notBefore`. With
  * `keepDay` (occasions: birthday, holiday) the date is kept: the window's hours on that day
  * whatever the weekday, or `notBefore` later that same day once the window has passed; only a day
  * wholly in the past moves to `notBefore`.
@@ -136,7 +139,9 @@ export function placeInWindow(
     if (w.days && !w.days.includes(weekday(day))) continue;
     const start = zonedInstant(day, w.startHour, 0, opts.timeZone).getTime();
     const end = zonedInstant(day, w.endHour, 0, opts.timeZone).getTime();
-    const lo = Math.max(start, nb);
+    // A target inside its day's window keeps its time; otherwise the window's start.
+    const t = target.getTime();
+    const lo = Math.max(i === 0 && t >= start && t < end ? t : start, nb);
     if (lo < end) {
       return { dueAt: new Date(lo), reason: `Contact window ${name} (${hours} ${opts.timeZone}): ${day}` };
     }

@@ -257,6 +257,6 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
     type: ContactBudgetRef,
     nullable: true,
     select: { id: true },
-    resolve: (c, _a, ctx) => customerBudget(ctx.sql, c.id),
+    resolve: (c, _a, ctx) => customerBudget(ctx.db, c.id),
   }),
 }));
