@@ -1,4 +1,3 @@
-import type { createRetentionFollowUpScheduler } from './modules/follow-ups/retention.scheduler.ts';
 import type { Server } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.ts';
@@ -13,6 +12,7 @@ import type { createRetentionScheduler } from './modules/events/event-retention.
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import type { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import type { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
+import type { createRetentionFollowUpScheduler } from './modules/follow-ups/retention.scheduler.ts';
 import type { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import type { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import type { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';

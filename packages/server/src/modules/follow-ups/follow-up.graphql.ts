@@ -7,6 +7,7 @@ import { checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import * as agenda from './follow-up.agenda.ts';
 import { endOfDay } from './follow-up.cadence.ts';
+import * as holidays from './follow-up.holidays.ts';
 import {
   AgendaFilterInput,
   AssignLeadInput,
@@ -26,7 +27,6 @@ import {
   UpdateLeadPoolSettingsInput,
 } from './follow-up.inputs.ts';
 import { LEAD_STAGES, POOL_WHERE } from './follow-up.policy.ts';
-import * as holidays from './follow-up.holidays.ts';
 import * as retention from './follow-up.retention.ts';
 import * as svc from './follow-up.service.ts';
 import { getFollowUpSettings, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';

@@ -91,4 +91,3 @@ export function nextYearly(key: string, today: string): string {
   const d = yearly(key, year);
   return daysBetween(today, d) >= 0 ? d : yearly(key, year + 1);
 }
-

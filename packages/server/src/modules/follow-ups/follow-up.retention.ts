@@ -3,10 +3,17 @@ import type { ScopedDb } from '../../db/tenant.ts';
 import type { TenantSql } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
 import { type FollowUp, Prisma } from '../../generated/prisma/client.ts';
-import type { ConsentChannel, ContactChannel, ContactTime, ContactTolerance, FollowUpKind, LifecycleStage } from '../../generated/prisma/enums.ts';
+import type {
+  ConsentChannel,
+  ContactChannel,
+  ContactTime,
+  ContactTolerance,
+  FollowUpKind,
+  LifecycleStage,
+} from '../../generated/prisma/enums.ts';
 import { parseInput } from '../common/validate.ts';
-import { counted } from '../orders/order.counting.ts';
 import { isUuid } from '../customers/customer.service.ts';
+import { counted } from '../orders/order.counting.ts';
 import { budgetUsedSql } from './follow-up.budget.ts';
 import { chooseChannel, RETENTION_KINDS, toleranceAllows } from './follow-up.cadence.ts';
 import { holidayDates, nextYearly } from './follow-up.holidays.ts';
@@ -190,7 +197,8 @@ export async function generateRetentionFollowUps(
       const bought = localDate(lastOrder, tz);
       const k = Math.max(1, Math.ceil(daysBetween(bought, today) / serviceDays));
       const d = addDays(bought, k * serviceDays);
-      if (daysBetween(today, d) <= window) occasions.push(['SERVICE_REMINDER', d, `Service reminder (${k * serviceDays} days after the order of ${bought})`]);
+      if (daysBetween(today, d) <= window)
+        occasions.push(['SERVICE_REMINDER', d, `Service reminder (${k * serviceDays} days after the order of ${bought})`]);
     }
     if (c.offerMember && kinds.includes('OFFER') && !c.lastOfferAt) {
       occasions.push(['OFFER', today, `News of offers${p.offerName ? `: ${p.offerName}` : ''}`]);

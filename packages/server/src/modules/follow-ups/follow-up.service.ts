@@ -8,9 +8,9 @@ import { getCustomer, isUuid, type MergeStep } from '../customers/customer.servi
 import { emitEvent } from '../events/event.service.ts';
 import { type MarkLostInput, markLeadLostTx } from '../leads/lead-loss.service.ts';
 import { amountSchema, fromCents } from '../orders/money.ts';
+import { customerBudget } from './follow-up.budget.ts';
 import { type CadenceProposal, CONSENT_FOR, proposeNext } from './follow-up.cadence.ts';
 import { type Access, canSeeFollowUp, canWorkCustomer, followUpVisibility, gidOf, isManager } from './follow-up.policy.ts';
-import { customerBudget } from './follow-up.budget.ts';
 import { getFollowUpSettings } from './follow-up.settings.ts';
 import { budgetReason } from './follow-up.timing.ts';
 
@@ -173,12 +173,7 @@ const centsToColumn = (c: bigint | null | undefined) => (c == null ? c : fromCen
 /** A created follow-up, with a warning when the customer's contact budget was already spent (not a refusal). */
 export type CreatedFollowUp = FollowUp & { budgetWarning: string | null };
 
-export async function createFollowUp(
-  db: ScopedDb,
-  a: Access,
-  input: CreateFollowUpInput,
-  now = new Date(),
-): Promise<CreatedFollowUp> {
+export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollowUpInput, now = new Date()): Promise<CreatedFollowUp> {
   const p = parseInput(createSchema, input, ['input']);
   return tx(db, async (t) => {
     const c = await liveCustomer(t, p.customerId);

@@ -36,8 +36,13 @@ describe('time zones', () => {
 });
 
 describe('placeInWindow', () => {
-  const place = (target: string, contactTime: Parameters<typeof placeInWindow>[1]['contactTime'], tz: string, notBefore = target, keepDay = false) =>
-    placeInWindow(at(target), { contactTime, timeZone: tz, notBefore: at(notBefore), keepDay }).dueAt.toISOString();
+  const place = (
+    target: string,
+    contactTime: Parameters<typeof placeInWindow>[1]['contactTime'],
+    tz: string,
+    notBefore = target,
+    keepDay = false,
+  ) => placeInWindow(at(target), { contactTime, timeZone: tz, notBefore: at(notBefore), keepDay }).dueAt.toISOString();
 
   it('MORNING in Berlin: after the window moves to the next morning, across the DST change', () => {
     // Fri 27 Mar 16:00 CET: past 12:00 -> Sat 28 Mar 09:00 CET = 08:00 UTC.

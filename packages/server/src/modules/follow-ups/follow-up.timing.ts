@@ -131,7 +131,8 @@ export function placeInWindow(
     const start = zonedInstant(first, w.startHour, 0, opts.timeZone).getTime();
     const end = zonedInstant(addDays(first, 1), 0, 0, opts.timeZone).getTime();
     if (start >= nb) return { dueAt: new Date(start), reason: `Contact window ${name} (${hours} ${opts.timeZone}) on ${first}` };
-    if (nb < end) return { dueAt: new Date(nb), reason: `On ${first} (${opts.timeZone}); its contact window ${name} has begun or passed: due now` };
+    if (nb < end)
+      return { dueAt: new Date(nb), reason: `On ${first} (${opts.timeZone}); its contact window ${name} has begun or passed: due now` };
     return { dueAt: new Date(nb), reason: `The day ${first} (${opts.timeZone}) has passed: due now` };
   }
   for (let i = 0; i < 400; i++) {
