@@ -193,6 +193,9 @@ export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollo
       }
       if (p.channel === undefined) channel = proposal.channel;
     }
+    // Staff may plan beyond the contact budget (their judgement wins), but are told so.
+    const budget = await customerBudget(t, c.id, now);
+    const budgetWarning = budget && budget.remaining <= 0 ? budgetReason(budget) : null;
     const f = await t.followUp.create({
       data: {
         customerId: c.id,
@@ -207,9 +210,6 @@ export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollo
       } as never,
     });
     await emitEvent(t, { type: 'FOLLOW_UP_CREATED', customerId: c.id, payload: createdPayload(f) });
-    // Staff may plan beyond the contact budget (their judgement wins), but are told so.
-    const budget = await customerBudget(t, c.id, now);
-    const budgetWarning = budget && budget.remaining <= 0 ? budgetReason(budget) : null;
     return Object.assign(f, { budgetWarning });
   });
 }
