@@ -42,6 +42,7 @@ const TENANT_MODELS = new Set([
   'ImportJob',
   'ImportChunk',
   'ImportRejection',
+  'Holiday',
 ]);
 
 const WHERE_OPS = new Set([
