@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importsSettled } from '../packages/server/src/modules/imports/import.service.ts';
-import { type CreatedShop, createTestApp, rawId, type TestApp } from '../packages/server/src/testing.ts';
+import type { CreatedShop } from '../packages/server/src/modules/shops/shop.service.ts';
+import { createTestApp, rawId, type TestApp } from '../packages/server/src/testing.ts';
 
 /**
  * Bulk import end to end (docs/import.md): the upload endpoint, startImport / importJob, the
