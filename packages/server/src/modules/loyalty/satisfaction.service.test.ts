@@ -6,8 +6,8 @@ import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
 import { deleteInteraction, recordInteraction, updateInteraction } from '../interactions/interaction.service.ts';
 import { upsertOrder } from '../orders/order.service.ts';
-import { previewSegment } from '../segments/segment.service.ts';
 import { parseRule } from '../segments/segment.rule.ts';
+import { previewSegment } from '../segments/segment.service.ts';
 import { recomputeLoyalty } from './loyalty.service.ts';
 import { getLoyaltySettings, updateLoyaltySettings } from './loyalty.settings.ts';
 import { satisfactionOf } from './satisfaction.graphql.ts';
@@ -156,7 +156,14 @@ describe('survey answers', () => {
 describe('per-customer satisfaction', () => {
   it('keeps the latest and previous score of each kind and the "very satisfied" flag', async () => {
     const a = await metrics('a');
-    expect([a.csatLatest, a.csatPrevious, a.csatAt, a.npsLatest, a.npsPrevious, a.verySatisfied]).toEqual([5, 3, d('2026-05-10'), 6, null, true]);
+    expect([a.csatLatest, a.csatPrevious, a.csatAt, a.npsLatest, a.npsPrevious, a.verySatisfied]).toEqual([
+      5,
+      3,
+      d('2026-05-10'),
+      6,
+      null,
+      true,
+    ]);
     const b = await metrics('b');
     expect([b.npsLatest, b.npsPrevious, b.csatLatest, b.verySatisfied]).toEqual([7, 10, null, false]);
     const c = await metrics('c');
@@ -170,7 +177,9 @@ describe('per-customer satisfaction', () => {
 
   it('is a segment field', async () => {
     const members = async (rule: string) =>
-      (await previewSegment({ sql: sql() }, parseRule(rule), { first: 100, now: NOW })).memberIds.map((id) => Object.keys(ids).find((k) => ids[k] === id)).sort();
+      (await previewSegment({ sql: sql() }, parseRule(rule), { first: 100, now: NOW })).memberIds
+        .map((id) => Object.keys(ids).find((k) => ids[k] === id))
+        .sort();
     expect(await members('satisfaction.verySatisfied = true')).toEqual(['a', 'e']);
     expect(await members('satisfaction.nps >= 7')).toEqual(['b', 'e']);
     expect(await members('satisfaction.csat IS NULL')).toEqual(['b', 'd', 'e']);
@@ -205,7 +214,11 @@ describe('satisfaction index', () => {
       priceSensitivity: [0.5, 0.3, 60, 3],
       leaving: [0, 0.05, 100, 15],
     });
-    expect(figures(2)).toMatchObject({ ticketSize: [87.5, 135.71, 64, 3.2], complaints: [0.5, 0.05, 10, 1.5], reputation: [1, 0.8, 100, 15] });
+    expect(figures(2)).toMatchObject({
+      ticketSize: [87.5, 135.71, 64, 3.2],
+      complaints: [0.5, 0.05, 10, 1.5],
+      reputation: [1, 0.8, 100, 15],
+    });
     expect(months[2]?.facts).toMatchObject({ answers: 2, verySatisfied: 1, buyers: 2, repeatBuyers: 1, activeAtStart: 3, left: 0 });
   });
 
@@ -246,7 +259,14 @@ describe('loyalty indicator diagnosis', () => {
       [3, 3],
       [2, 2],
     ]);
-    expect(by.qaParticipation).toMatchObject({ averageScore: 8, averageValue: 0.4, reach: 0.2, distribution: [4, 0, 1, 0, 0], change: -2, trend: 'DOWN' });
+    expect(by.qaParticipation).toMatchObject({
+      averageScore: 8,
+      averageValue: 0.4,
+      reach: 0.2,
+      distribution: [4, 0, 1, 0, 0],
+      change: -2,
+      trend: 'DOWN',
+    });
     expect(by.positiveWordOfMouth).toMatchObject({ averageScore: 13.2, distribution: [3, 2, 0, 0, 0], trend: 'UP' });
     expect(by.addOnPurchases).toMatchObject({ averageScore: 0, trend: 'FLAT', change: 0 });
     expect(weakest(diag, 3).map((x) => x.indicator)).toEqual(['referralsBought', 'addOnPurchases', 'eventParticipation']);
