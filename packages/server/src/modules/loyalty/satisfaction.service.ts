@@ -124,72 +124,110 @@ export function scoreMonth(f: MonthFacts, s: LoyaltySettings['satisfaction']): {
   return { index, indicators };
 }
 
-/** The facts of every month in one statement. */
+const monthKey = (d: Date) => d.toISOString().slice(0, 7);
+const sqlMonth = (col: Prisma.Sql) => Prisma.sql`to_char(date_trunc('month', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM')`;
+
+type OrderMonth = { mk: string; orders: number; revenue: number; discounted: number; buyers: number; repeat: number };
+type InteractionMonth = { mk: string; answers: number; very: number; opinions: number; positive: number; complaints: number };
+type LeavingMonth = { i: number; active: number; left: number };
+
+/**
+ * The facts of every month: three grouped scans (orders by month, interactions by month, orders
+ * with each customer's next order for the leaving rate), each row bucketed by its month (no range
+ * joins); the trailing 12 months of the ticket-size target are summed from the monthly buckets.
+ */
 export async function monthFacts(sql: TenantSql, windows: { start: Date; end: Date }[], leavingAfterDays: number): Promise<MonthFacts[]> {
+  const first = windows[0] as { start: Date };
+  const now = (windows.at(-1) as { end: Date }).end;
+  const trailingFrom = new Date(Date.UTC(first.start.getUTCFullYear() - 1, first.start.getUTCMonth(), 1));
   const starts = windows.map((w) => w.start);
   const ends = windows.map((w) => w.end);
-  const trailing = windows.map((w) => new Date(Date.UTC(w.start.getUTCFullYear() - 1, w.start.getUTCMonth(), 1)));
   const d = Prisma.sql`make_interval(days => ${leavingAfterDays}::int)`;
-  const rows = await sql<MonthFacts & { i: number }>(
-    (shop) => Prisma.sql`
-    WITH m AS (
-      SELECT w.s, w.e, w.p, w.i::int AS i
-      FROM unnest(${starts}::timestamptz[], ${ends}::timestamptz[], ${trailing}::timestamptz[]) WITH ORDINALITY AS w(s, e, p, i)),
-    ord AS (
-      SELECT m.i, m.e, o."customerId", ${countedAmount()} AS amount, o.discount > 0 AS discounted
-      FROM m JOIN "Order" o ON o."placedAt" >= m.s AND o."placedAt" < m.e
-      WHERE o."shopId" = ${shop} AND ${counted()}),
-    mo AS (
-      SELECT i, count(*)::int AS orders, COALESCE(sum(amount), 0)::float8 AS revenue,
-        (count(*) FILTER (WHERE discounted))::int AS discounted, count(DISTINCT "customerId")::int AS buyers
-      FROM ord GROUP BY i),
-    rep AS (
-      SELECT b.i, (count(*) FILTER (WHERE (
-        SELECT count(*) FROM "Order" o WHERE o."shopId" = ${shop} AND o."customerId" = b."customerId" AND ${counted()} AND o."placedAt" < b.e) >= 2))::int AS n
-      FROM (SELECT DISTINCT i, e, "customerId" FROM ord) b GROUP BY b.i),
-    tr AS (
-      SELECT m.i, count(*)::int AS orders, COALESCE(sum(${countedAmount()}), 0)::float8 AS revenue
-      FROM m JOIN "Order" o ON o."placedAt" >= m.p AND o."placedAt" < m.s
-      WHERE o."shopId" = ${shop} AND ${counted()} GROUP BY m.i),
-    ix AS (
-      SELECT m.i,
+  const t0 = Prisma.sql`${first.start}::timestamptz`;
+  const tn = Prisma.sql`${now}::timestamptz`;
+  const [orders, interactions, leaving] = await Promise.all([
+    sql<OrderMonth>(
+      (shop) => Prisma.sql`
+      WITH ord AS (
+        SELECT ${sqlMonth(Prisma.sql`o."placedAt"`)} AS mk, o."placedAt" AS at, o."customerId", ${countedAmount()} AS amount, o.discount > 0 AS discounted
+        FROM "Order" o
+        WHERE o."shopId" = ${shop} AND ${counted()} AND o."placedAt" >= ${trailingFrom}::timestamptz AND o."placedAt" < ${tn}),
+      b AS (
+        SELECT mk, "customerId", count(*)::int AS n, min(at) AS first_in_month FROM ord WHERE at >= ${t0} GROUP BY mk, "customerId"),
+      earlier AS (
+        SELECT o."customerId", min(o."placedAt") AS first_at FROM "Order" o
+        WHERE o."shopId" = ${shop} AND ${counted()} AND o."customerId" IN (SELECT "customerId" FROM b)
+        GROUP BY o."customerId"),
+      rep AS (
+        SELECT b.mk, (count(*) FILTER (WHERE b.n >= 2 OR e.first_at < b.first_in_month))::int AS repeat
+        FROM b JOIN earlier e ON e."customerId" = b."customerId" GROUP BY b.mk),
+      mo AS (
+        SELECT mk, count(*)::int AS orders, COALESCE(sum(amount), 0)::float8 AS revenue,
+          (count(*) FILTER (WHERE discounted))::int AS discounted, count(DISTINCT "customerId")::int AS buyers
+        FROM ord GROUP BY mk)
+      SELECT ${shop} AS "shopId", mo.mk, mo.orders, mo.revenue, mo.discounted, mo.buyers, COALESCE(rep.repeat, 0) AS repeat
+      FROM mo LEFT JOIN rep ON rep.mk = mo.mk`,
+    ),
+    sql<InteractionMonth>(
+      (shop) => Prisma.sql`
+      SELECT ${shop} AS "shopId", ${sqlMonth(Prisma.sql`x."occurredAt"`)} AS mk,
         (count(*) FILTER (WHERE x."surveyKind" IS NOT NULL))::int AS answers,
         (count(*) FILTER (WHERE (x."surveyKind" = 'CSAT' AND x.score >= 5) OR (x."surveyKind" = 'NPS' AND x.score >= 9)))::int AS very,
         (count(*) FILTER (WHERE x.type IN ('REVIEW', 'WORD_OF_MOUTH') AND x.sentiment IS NOT NULL))::int AS opinions,
         (count(*) FILTER (WHERE x.type IN ('REVIEW', 'WORD_OF_MOUTH') AND x.sentiment = 'POSITIVE'))::int AS positive,
         (count(*) FILTER (WHERE x.type IN ('COMPLAINT', 'DISPUTE')))::int AS complaints
-      FROM m JOIN "Interaction" x ON x."occurredAt" >= m.s AND x."occurredAt" < m.e
-      WHERE x."shopId" = ${shop} AND x."deletedAt" IS NULL
+      FROM "Interaction" x
+      WHERE x."shopId" = ${shop} AND x."deletedAt" IS NULL AND x."occurredAt" >= ${t0} AND x."occurredAt" < ${tn}
         AND (x."surveyKind" IS NOT NULL OR x.type IN ('REVIEW', 'WORD_OF_MOUTH', 'COMPLAINT', 'DISPUTE'))
-      GROUP BY m.i),
-    lv AS (
-      SELECT c.i, count(*)::int AS active, (count(*) FILTER (WHERE NOT c.bought AND c.last < c.e - ${d}))::int AS left
-      FROM (
-        SELECT m.i, m.e, o."customerId", max(o."placedAt") FILTER (WHERE o."placedAt" < m.s) AS last,
-          bool_or(o."placedAt" >= m.s) AS bought
-        FROM m JOIN "Order" o ON o."placedAt" >= m.s - ${d} AND o."placedAt" < m.e
-        WHERE o."shopId" = ${shop} AND ${counted()}
-        GROUP BY m.i, m.e, o."customerId") c
-      WHERE c.last IS NOT NULL
-      GROUP BY c.i)
-    SELECT ${shop} AS "shopId", m.i,
-      COALESCE(ix.answers, 0) AS answers, COALESCE(ix.very, 0) AS "verySatisfied",
-      COALESCE(ix.opinions, 0) AS opinions, COALESCE(ix.positive, 0) AS positive,
-      COALESCE(mo.buyers, 0) AS buyers, COALESCE(rep.n, 0) AS "repeatBuyers",
-      COALESCE(mo.orders, 0) AS orders, COALESCE(ix.complaints, 0) AS complaints,
-      COALESCE(mo.revenue, 0) AS revenue, COALESCE(mo.discounted, 0) AS discounted,
-      COALESCE(tr.orders, 0) AS "trailingOrders", COALESCE(tr.revenue, 0) AS "trailingRevenue",
-      COALESCE(lv.active, 0) AS "activeAtStart", COALESCE(lv.left, 0) AS left
-    FROM m
-    LEFT JOIN mo ON mo.i = m.i LEFT JOIN rep ON rep.i = m.i LEFT JOIN tr ON tr.i = m.i
-    LEFT JOIN ix ON ix.i = m.i LEFT JOIN lv ON lv.i = m.i
-    ORDER BY m.i`,
-  );
-  return rows.map(({ i: _i, shopId: _s, ...f }: MonthFacts & { i: number; shopId?: string }) => ({
-    ...f,
-    revenue: Number(f.revenue),
-    trailingRevenue: Number(f.trailingRevenue),
-  }));
+      GROUP BY 2`,
+    ),
+    // A customer is active at a month's start s when their last order before s is at most
+    // leavingAfterDays old; they leave in [s, e) when no order follows in [s, e) and that order's
+    // leavingAfterDays run out before e. Each order with the customer's next one, against the months.
+    sql<LeavingMonth>(
+      (shop) => Prisma.sql`
+      WITH m AS (SELECT w.s, w.e, w.i::int AS i FROM unnest(${starts}::timestamptz[], ${ends}::timestamptz[]) WITH ORDINALITY AS w(s, e, i)),
+      seq AS (
+        SELECT o."placedAt" AS at, lead(o."placedAt") OVER (PARTITION BY o."customerId" ORDER BY o."placedAt", o.id) AS next_at
+        FROM "Order" o
+        WHERE o."shopId" = ${shop} AND ${counted()} AND o."placedAt" >= ${t0} - ${d} AND o."placedAt" < ${tn})
+      SELECT ${shop} AS "shopId", m.i, count(*)::int AS active,
+        (count(*) FILTER (WHERE (q.next_at IS NULL OR q.next_at >= m.e) AND q.at < m.e - ${d}))::int AS left
+      FROM seq q JOIN m ON q.at < m.s AND q.at >= m.s - ${d} AND (q.next_at IS NULL OR q.next_at >= m.s)
+      GROUP BY m.i`,
+    ),
+  ]);
+  const om = new Map(orders.map((r) => [r.mk, r]));
+  const im = new Map(interactions.map((r) => [r.mk, r]));
+  const lm = new Map(leaving.map((r) => [r.i, r]));
+  return windows.map((w, i) => {
+    const o = om.get(monthKey(w.start));
+    const x = im.get(monthKey(w.start));
+    const l = lm.get(i + 1);
+    let trailingOrders = 0;
+    let trailingRevenue = 0;
+    for (let k = 1; k <= 12; k++) {
+      const t = om.get(monthKey(new Date(Date.UTC(w.start.getUTCFullYear(), w.start.getUTCMonth() - k, 1))));
+      trailingOrders += t?.orders ?? 0;
+      trailingRevenue += Number(t?.revenue ?? 0);
+    }
+    return {
+      answers: x?.answers ?? 0,
+      verySatisfied: x?.very ?? 0,
+      opinions: x?.opinions ?? 0,
+      positive: x?.positive ?? 0,
+      buyers: o?.buyers ?? 0,
+      repeatBuyers: o?.repeat ?? 0,
+      orders: o?.orders ?? 0,
+      complaints: x?.complaints ?? 0,
+      revenue: Number(o?.revenue ?? 0),
+      discounted: o?.discounted ?? 0,
+      trailingOrders,
+      trailingRevenue,
+      activeAtStart: l?.active ?? 0,
+      left: l?.left ?? 0,
+    };
+  });
 }
 
 /** The index of each month, oldest first (the last is the current month to date). */
@@ -247,7 +285,6 @@ export async function indicatorDiagnosis(
   if (months < 3) throw ValidationError.field(['months'], 'At least 3 (the trend compares the two complete months before this one)');
   const windows = monthWindows(now, months);
   const starts = windows.map((w) => w.start);
-  const ends = windows.map((w) => w.end);
   const scoreOf = (k: Indicator) =>
     Prisma.sql`LEAST(100, round(100.0 * m.${Prisma.raw(`"${INDICATOR_COLUMN[k]}"`)} / ${s.targets[k]}::int))`;
   const current = await sql<DiagRow>(
@@ -266,10 +303,9 @@ export async function indicatorDiagnosis(
       (count(*) FILTER (WHERE score >= 80))::int AS b4
     FROM v GROUP BY indicator`,
   );
-  const monthly = await sql<{ indicator: Indicator; i: number; facts: number; customers: number }>(
+  const monthly = await sql<{ indicator: Indicator; mk: string; facts: number; customers: number }>(
     (shop) => Prisma.sql`
-    WITH m AS (SELECT w.s, w.e, w.i::int AS i FROM unnest(${starts}::timestamptz[], ${ends}::timestamptz[]) WITH ORDINALITY AS w(s, e, i)),
-    f AS (
+    WITH f AS (
       SELECT CASE
           WHEN x.type = 'QA_PARTICIPATION' THEN 'qaParticipation'
           WHEN x.type IN ('WORD_OF_MOUTH', 'REVIEW') AND x.sentiment = 'POSITIVE' THEN 'positiveWordOfMouth'
@@ -291,16 +327,16 @@ export async function indicatorDiagnosis(
       CROSS JOIN LATERAL (SELECT min(o."placedAt") AS at FROM "Order" o WHERE o."customerId" = r.id AND ${counted()}) fo
       WHERE r."shopId" = ${shop} AND r."sourceReferrerId" IS NOT NULL AND r.status <> 'MERGED'
         AND fo.at >= ${starts[0]}::timestamptz AND fo.at < ${now}::timestamptz)
-    SELECT ${shop} AS "shopId", f.indicator, m.i, count(*)::int AS facts, count(DISTINCT f."customerId")::int AS customers
-    FROM f JOIN m ON f.at >= m.s AND f.at < m.e
+    SELECT ${shop} AS "shopId", f.indicator, ${sqlMonth(Prisma.sql`f.at`)} AS mk, count(*)::int AS facts, count(DISTINCT f."customerId")::int AS customers
+    FROM f
     WHERE f.indicator IS NOT NULL
-    GROUP BY f.indicator, m.i`,
+    GROUP BY 2, 3`,
   );
-  const byKey = new Map(monthly.map((r) => [`${r.indicator}:${r.i}`, r]));
+  const byKey = new Map(monthly.map((r) => [`${r.indicator}:${r.mk}`, r]));
   return INDICATORS.map((k) => {
     const r = current.find((x) => x.indicator === k);
-    const ms = windows.map((w, i) => {
-      const x = byKey.get(`${k}:${i + 1}`);
+    const ms = windows.map((w) => {
+      const x = byKey.get(`${k}:${monthKey(w.start)}`);
       return { ...w, facts: x?.facts ?? 0, customers: x?.customers ?? 0 };
     });
     // The last entry is the month to date: the trend compares the two complete months before it.
