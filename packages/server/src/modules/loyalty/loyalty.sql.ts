@@ -23,6 +23,9 @@ import { INDICATOR_COLUMN, INDICATORS, type LoyaltySettings } from './loyalty.se
  *   POSITIVE sentiment; EVENT_ATTENDANCE; referred customers (not merged) with a non-cancelled
  *   order; SUGGESTION; SURVEY_RESPONSE unless metadata.completed is false. Score per indicator =
  *   min(100, round(100 × count / target)); loyaltyScore = round(Σ weight × score / Σ weight).
+ * - satisfaction: per survey kind (CSAT, NPS) the latest and previous score of the customer's
+ *   non-deleted SURVEY_RESPONSE answers (by occurredAt, then id) and when the latest was given;
+ *   verySatisfied: the most recent answer of either kind (a tie: CSAT) is CSAT 5 or NPS 9-10.
  * - churn: rhythm = days since last order vs. max(typical gap or defaultGapDays, minGapDays):
  *   ≥ highFactor × gap → 2 points, ≥ mediumFactor × gap → 1; falling engagement (inbound
  *   interactions in the last window < half of the window before, which had ≥ 2) → 1; complaints,
