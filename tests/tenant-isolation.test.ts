@@ -606,6 +606,41 @@ const queryCases: Record<string, () => Promise<void>> = {
     );
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
+  satisfactionIndex: async () => {
+    const Q = '{ satisfactionIndex(months: 2) { current { month indicators { indicator basis value } } months { index } } }';
+    const r = member(await gql(B.g, Q), 'satisfactionIndex') as unknown as {
+      current: { indicators: { indicator: string; basis: number }[] };
+    };
+    const now = new Date();
+    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const basis = (k: string) => r.current.indicators.find((f) => f.indicator === k)?.basis;
+    // A has an order and a complaint this month; B's figures count only B's.
+    expect(basis('COMPLAINTS')).toBe(
+      await t.db.prisma.order.count({ where: { shopId: B.shopId, countedTotal: { not: null }, placedAt: { gte: start } } }),
+    );
+    expect(basis('SATISFACTION')).toBe(
+      await t.db.prisma.interaction.count({
+        where: { shopId: B.shopId, deletedAt: null, surveyKind: { not: null }, occurredAt: { gte: start } },
+      }),
+    );
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  loyaltyIndicatorDiagnosis: async () => {
+    const Q = '{ loyaltyIndicatorDiagnosis(months: 3) { indicator customers averageScore months { facts } } }';
+    const r = member(await gql(B.g, Q), 'loyaltyIndicatorDiagnosis') as unknown as { customers: number }[];
+    expect(r).toHaveLength(7);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  weakestIndicators: async () => {
+    const Q = '{ weakestIndicators(limit: 2) { indicator customers playbook { action audienceRule } } }';
+    const r = member(await gql(B.g, Q), 'weakestIndicators') as unknown as { customers: number }[];
+    expect(r).toHaveLength(2);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
   authorizationSettings: async () => {
     const Q = '{ authorizationSettings { agentsMay } }';
     // A granted MANAGE_WEBHOOKS to its agents; B grants nothing.
@@ -1051,6 +1086,47 @@ const mutationCases: Record<string, () => Promise<void>> = {
     }
     notFound(await mut(B.g, 'upsertCustomer', { email: 'new@bravo.test', ownerId: A.rep.id }), ['input', 'ownerId']);
     expectError(await mut(B.p, 'upsertCustomer', { email: ALICE.email }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  upsertCustomers: async () => {
+    // A batch matches like upsertCustomer: A's identifiers create new customers in B; A's staff is not found.
+    const M = `mutation($input: UpsertCustomersInput!) { upsertCustomers(input: $input) { __typename
+      ... on UpsertCustomersPayload { createdCount failedCount results { __typename
+        ... on UpsertCustomerPayload { created customer { id } } ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const items = [
+      { email: ALICE.email, firstName: 'Evil' },
+      { phone: ALICE.phone, firstName: 'Evil' },
+      { externalId: ALICE.externalId, firstName: 'Evil' },
+      { email: 'new@bravo.test', ownerId: A.rep.id },
+    ];
+    const r = member(await g_(B.g, M, { input: { items } }, ['alpha.test', ALICE.e164, ALICE.externalId]), 'upsertCustomers');
+    const results = r.results as Member[];
+    expect(results.slice(0, 3).map((x) => x.created)).toEqual([true, true, true]);
+    expectNotFound(results[3] as Member, ['input', 'items', '3', 'ownerId']);
+    for (const x of results.slice(0, 3)) {
+      const id = (x.customer as { id: string }).id;
+      expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(id) } })).toMatchObject({ shopId: B.shopId });
+      await eraseInB(id);
+    }
+    expectForbidden(member(await gql(B.p, M, { input: { items: [{ email: ALICE.email }] } }), 'upsertCustomers'));
+  },
+  upsertOrders: async () => {
+    const M = `mutation($input: UpsertOrdersInput!) { upsertOrders(input: $input) { __typename
+      ... on UpsertOrdersPayload { results { __typename ... on UpsertOrderPayload { created order { id customer { id } } }
+        ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const buyer = await createCustomer(B.g, { email: 'batch-buyer@bravo.test' });
+    const mine = { externalId: 'alpha-order-1', customerId: buyer.id, currency: 'EUR', items: ORDER_ITEMS };
+    const r = member(
+      await g_(B.g, M, { input: { items: [mine, { ...mine, externalId: 'b-2', customerId: A.alice.id }] } }, ['alpha-order-1']),
+      'upsertOrders',
+    );
+    const [created, foreign] = r.results as Member[];
+    expect(created).toMatchObject({ __typename: 'UpsertOrderPayload', created: true, order: { customer: { id: buyer.id } } });
+    expectNotFound(foreign as Member, ['input', 'items', '1', 'customerId']);
+    expect(await t.db.prisma.order.count({ where: { shopId: A.shopId, externalId: 'b-2' } })).toBe(0);
+    await eraseInB(buyer.id);
+    expectForbidden(member(await gql(B.p, M, { input: { items: [mine] } }), 'upsertOrders'));
   },
   recomputeLoyalty: async () => {
     const M =
