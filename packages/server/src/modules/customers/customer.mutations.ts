@@ -234,6 +234,7 @@ builder.mutationFields((t) => ({
       svc.setStage(write(ctx), actorOf(ctx), input.id.id, input.stage, input.reason, 'MANUAL', {
         force: input.force,
         partnerKind: input.partnerKind,
+        sql: ctx.sql,
       }),
   }),
   tagCustomer: t.field({

@@ -99,6 +99,12 @@ const competitorStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*
 const loyaltyMetrics = (x: SqlCtx) => Prisma.sql`SELECT m."customerId", m."loyaltyScore", m."churnRisk", m.rfm, m."recencyScore",
   m."frequencyScore", m."monetaryScore", m."lifetimeValue", m."predictedLifetimeValue" FROM "CustomerMetrics" m
   WHERE m."shopId" = ${x.shop} ${restrict(x, Prisma.sql`m."customerId"`)}`;
+/** Customers referred by each customer (Customer.sourceReferrerId), and how many of them bought (a counted order). */
+const referralStats = (x: SqlCtx) => Prisma.sql`SELECT rc."sourceReferrerId" AS "customerId", count(*)::int AS n,
+  (count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "Order" o WHERE o."shopId" = rc."shopId" AND o."customerId" = rc.id AND ${BOUGHT})))::int AS bought
+  FROM "Customer" rc
+  WHERE rc."shopId" = ${x.shop} AND rc."sourceReferrerId" IS NOT NULL AND rc.status <> 'MERGED' ${restrict(x, Prisma.sql`rc."sourceReferrerId"`)}
+  GROUP BY rc."sourceReferrerId"`;
 const WITHIN: Record<string, ArgDef> = { within: { type: 'duration' } };
 
 const profile = (name: string, type: FieldType, description: string, values?: Record<string, string>, pgType?: string): FieldDef => ({
@@ -209,6 +215,47 @@ export const FIELDS: FieldDef[] = [
     args: WITHIN,
     join: orderStats,
     sql: (x) => Prisma.sql`(${x.alias}.total / NULLIF(${x.alias}.n, 0))`,
+  },
+  {
+    name: 'orders.spanDays',
+    type: 'number',
+    description:
+      'Whole days between the first and the latest order that counts (0 with fewer than two; `within` too): repeat purchases over time, e.g. orders.spanDays >= 180.',
+    args: WITHIN,
+    join: orderStats,
+    sql: (x) => Prisma.sql`COALESCE(floor(extract(epoch FROM (${x.alias}.last - ${x.alias}.first)) / 86400), 0)::int`,
+  },
+  {
+    name: 'positiveWordOfMouth.count',
+    type: 'number',
+    description:
+      'Positive word of mouth: WORD_OF_MOUTH and REVIEW interactions with POSITIVE sentiment (negative ones never count), optionally `within` a window ending now, e.g. positiveWordOfMouth.count(within = 365d) >= 2.',
+    args: WITHIN,
+    join: (x) => {
+      const window =
+        typeof x.args.within === 'number'
+          ? Prisma.sql`AND i."occurredAt" > ${new Date(x.now.getTime() - x.args.within)}::timestamptz AND i."occurredAt" <= ${x.now}::timestamptz`
+          : Prisma.empty;
+      return Prisma.sql`SELECT i."customerId", count(*)::int AS n FROM "Interaction" i
+        WHERE i."shopId" = ${x.shop} AND i."deletedAt" IS NULL AND i.type IN ('WORD_OF_MOUTH', 'REVIEW') AND i.sentiment = 'POSITIVE'
+        ${window} ${restrict(x, Prisma.sql`i."customerId"`)}
+        GROUP BY i."customerId"`;
+    },
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'referrals.count',
+    type: 'number',
+    description: 'Customers this customer referred (their source names this customer as the referrer; merged duplicates excluded).',
+    join: referralStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'referredBuyers.count',
+    type: 'number',
+    description: 'Referred customers who bought (at least one order that counts each): the STRATEGIC fact, e.g. referredBuyers.count >= 2.',
+    join: referralStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.bought, 0)`,
   },
   {
     name: 'competitorOrders.count',
