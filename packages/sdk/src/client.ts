@@ -106,6 +106,10 @@ import {
   type GetSegmentQuery,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
+  IssueMyReferralCodeDocument,
+  type IssueMyReferralCodeMutation,
+  IssueReferralCodeDocument,
+  type IssueReferralCodeMutation,
   LeadCreatedDocument,
   type LeadCreatedSubscription,
   LeadLossKpisDocument,
@@ -465,6 +469,11 @@ export interface CrmCustomersApi {
   merge(input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']>;
   /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
   setStage(input: SetCustomerStageInput, opts?: CrmRequestOptions): Promise<SetCustomerStageMutation['setCustomerStage']>;
+  /**
+   * The customer's referral code (issued on the first call, the same after): links are your storefront URL with `?ref=CODE`;
+   * a storefront `captureLead` carrying it credits this customer as the referrer.
+   */
+  issueReferralCode(id: string, opts?: CrmRequestOptions): Promise<IssueReferralCodeMutation['issueReferralCode']>;
   /** Adds tags by name (created when new). */
   tag(id: string, tags: string[], opts?: CrmRequestOptions): Promise<TagCustomerMutation['tagCustomer']>;
   /** Removes tags by name. */
@@ -493,6 +502,8 @@ export interface CrmMeApi {
   dataExport(opts?: CrmRequestOptions): Promise<Record<string, unknown>>;
   /** Updates the own profile (preferred channel, consents with source "self-service", …). */
   update(input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']>;
+  /** The signed-in customer's referral code (issued on the first call, the same after), for links like `https://shop.example/?ref=CODE`. */
+  referralCode(opts?: CrmRequestOptions): Promise<IssueMyReferralCodeMutation['issueMyReferralCode']>;
 }
 
 /** API keys (`keys:manage`). */
@@ -883,6 +894,9 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
     setStage: (input: SetCustomerStageInput, opts?: CrmRequestOptions): Promise<SetCustomerStageMutation['setCustomerStage']> =>
       run(SetCustomerStageDocument, { input }, opts, (r) => r.setCustomerStage),
+    /** The customer's referral code, issued on the first call and stable after (links: `?ref=CODE`). */
+    issueReferralCode: (id: string, opts?: CrmRequestOptions): Promise<IssueReferralCodeMutation['issueReferralCode']> =>
+      run(IssueReferralCodeDocument, { input: { id } }, opts, (r) => r.issueReferralCode),
     /** Adds tags by name (created when new). */
     tag: (id: string, tags: string[], opts?: CrmRequestOptions): Promise<TagCustomerMutation['tagCustomer']> =>
       run(TagCustomerDocument, { input: { id, tags } }, opts, (r) => r.tagCustomer),
@@ -920,6 +934,9 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Updates the own profile (preferred channel, consents with source "self-service", …). */
     update: (input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']> =>
       run(UpdateMyProfileDocument, { input }, opts, (r) => r.updateMyProfile),
+    /** The signed-in customer's referral code (issued on the first call, the same after), for links like `https://shop.example/?ref=CODE`. */
+    referralCode: (opts?: CrmRequestOptions): Promise<IssueMyReferralCodeMutation['issueMyReferralCode']> =>
+      run(IssueMyReferralCodeDocument, {}, opts, (r) => r.issueMyReferralCode),
   });
 
   const keys: CrmKeysApi = Object.freeze({

@@ -125,6 +125,8 @@ export interface StorefrontClient {
   readonly leads: {
     /**
      * Creates or updates a PROSPECT from a form (consents, interests, source). Idempotent, retried safely.
+     * In a browser, the page URL's `ref` parameter (a customer's referral link, `?ref=CODE`) is sent as
+     * `referralCode` unless `input.referralCode` is given (pass `null` to send none).
      * Resolves to the result union: pass it to {@link unwrap}.
      */
     capture(input: CaptureLeadInput, options?: CrmRequestOptions): Promise<StorefrontCaptureLeadMutation['captureLead']>;
@@ -167,7 +169,14 @@ export function createStorefrontClient(options: StorefrontClientOptions): Storef
   ) => execute<R>(doc.toString(), variables, opts ?? {}, doc.__meta__ as OperationInfo).then(pick);
   return {
     leads: {
-      capture: (input, opts) => run(StorefrontCaptureLeadDocument, { input }, opts, (r: StorefrontCaptureLeadMutation) => r.captureLead),
+      capture: (input, opts) =>
+        run(
+          StorefrontCaptureLeadDocument,
+          // A referral link's `?ref=CODE` goes with the lead unless the input names a code itself.
+          { input: { referralCode: new URLSearchParams(globalThis.location?.search).get('ref') ?? undefined, ...input } },
+          opts,
+          (r: StorefrontCaptureLeadMutation) => r.captureLead,
+        ),
     },
     interactions: {
       track: (input, opts) =>

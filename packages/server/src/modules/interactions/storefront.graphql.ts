@@ -52,6 +52,10 @@ const CaptureLeadInput = builder.inputType('CaptureLeadInput', {
     subject: t.string(),
     message: t.string(),
     metadata: t.field({ type: 'JSON' }),
+    referralCode: t.string({
+      description:
+        "A customer's referral code from the shop's link (`?ref=CODE`; the SDK's storefront entry passes it on): a new lead's referrer becomes that customer (source channel REFERRAL unless given). Unknown codes are ignored; the answer is the same either way.",
+    }),
     idempotencyKey: t.string(),
   }),
 });
