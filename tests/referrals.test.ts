@@ -5,7 +5,7 @@ import { forShop, type ScopedDb } from '../packages/server/src/db/tenant.ts';
 import { REFERRAL_ALPHABET } from '../packages/server/src/modules/customers/customer.referral.ts';
 import { refreshLoyalty } from '../packages/server/src/modules/loyalty/loyalty.service.ts';
 import { upsertOrder } from '../packages/server/src/modules/orders/order.service.ts';
-import { type Caller, globalId, rawId, type TestApp, createTestApp } from '../packages/server/src/testing.ts';
+import { type Caller, createTestApp, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
 import { createCustomer } from './helpers/crm.ts';
 
 /**
@@ -72,7 +72,9 @@ describe('referral codes', () => {
 
   it('a storefront lead carrying the code gets its owner as referrer; unknown codes are ignored, and answer the same', async () => {
     const bob = await A.pk<{ captureLead: unknown }>(CAPTURE, { input: { email: 'bob@ref.test', referralCode: code } });
-    const carl = await A.pk<{ captureLead: unknown }>(CAPTURE, { input: { email: 'carl@ref.test', referralCode: ` ${code.toLowerCase()} ` } });
+    const carl = await A.pk<{ captureLead: unknown }>(CAPTURE, {
+      input: { email: 'carl@ref.test', referralCode: ` ${code.toLowerCase()} ` },
+    });
     const dan = await A.pk<{ captureLead: unknown }>(CAPTURE, { input: { email: 'dan@ref.test', referralCode: 'ZZZZZZZZ' } });
     const bad = await A.pk<{ captureLead: unknown }>(CAPTURE, { input: { email: 'dora@ref.test', referralCode: 'not a code!' } });
     const expected = { __typename: 'CaptureLeadPayload', accepted: true, created: null, customer: null, interaction: null };
@@ -103,7 +105,8 @@ describe('referral codes', () => {
     await refreshLoyalty(shopBound(t.db.prisma, A.shopId));
     const m = await A.db.customerMetrics.findFirstOrThrow({ where: { customerId: aliceId } });
     expect(m.referralsBought).toBe(2);
-    const referralPoints = () => A.db.pointsMovement.findMany({ where: { customerId: aliceId, key: { startsWith: 'referral:' } }, orderBy: { key: 'asc' } });
+    const referralPoints = () =>
+      A.db.pointsMovement.findMany({ where: { customerId: aliceId, key: { startsWith: 'referral:' } }, orderBy: { key: 'asc' } });
     expect((await referralPoints()).map((p) => [p.key, p.points])).toEqual(
       [
         [`referral:${bob}`, 100],
