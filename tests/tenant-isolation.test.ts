@@ -969,6 +969,21 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'setCustomerStage', { id: A.dup.id, stage: 'CHURNED' }));
     expectError(await mut(B.p, 'setCustomerStage', { id: A.alice.id, stage: 'CHURNED' }), 'ForbiddenError', 'FORBIDDEN');
   },
+  issueReferralCode: async () => {
+    notFound(await mut(B.g, 'issueReferralCode', { id: A.alice.id }), ['input', 'id']);
+    notFound(await mut(B.g, 'issueReferralCode', { id: A.dup.id }));
+    expectError(await mut(B.p, 'issueReferralCode', { id: A.alice.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  issueMyReferralCode: async () => {
+    const q = 'mutation { issueMyReferralCode { __typename ... on Error { code message path } } }';
+    const stolen = await gql(B.p, q, undefined, { 'x-customer-token': A.token });
+    expect(stolen.status).toBe(401);
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    expect(member(await gql(B.p, q, undefined, { 'x-customer-token': crossToken() }), 'issueMyReferralCode')).toMatchObject({
+      __typename: 'NotFoundError',
+    });
+    expectForbidden(member(await gql(B.g, q), 'issueMyReferralCode'));
+  },
   tagCustomer: async () => {
     const bTags = await t.db.prisma.tag.count({ where: { shopId: B.shopId } });
     notFound(await mut(B.g, 'tagCustomer', { id: A.alice.id, tags: ['evil-tag'] }), ['input', 'id']);

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, ValidationError, VersionConflictError } f
 import type { Consent, Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, ConsentLegalBasis, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
 import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
-import { checkManualStage, type ManualStage } from '../lifecycle/lifecycle.service.ts';
+import { checkManualStage, customRuleMatch, type ManualStage } from '../lifecycle/lifecycle.service.ts';
 import {
   normalizeEmail,
   normalizePhone,
@@ -483,9 +483,10 @@ export async function setStage(
   opts: Omit<ManualStage, 'reason'> = {},
 ): Promise<Customer> {
   const why = parse(reasonSchema, reason, ['input', 'reason']) ?? null;
+  const matched = source === 'MANUAL' ? await customRuleMatch(db, opts.sql, id, stage) : null;
   return tx(db, async (t) => {
     const c = await requireLive(t, id);
-    const manual = source === 'MANUAL' ? await checkManualStage(t, c.id, stage, { ...opts, reason: why }) : null;
+    const manual = source === 'MANUAL' ? await checkManualStage(t, c.id, stage, { ...opts, sql: null, matched, reason: why }) : null;
     if (c.stage === stage && (!manual || manual.partnerKind === c.partnerKind)) return c;
     if (c.stage !== stage) {
       const recorded = manual?.reasonNote ? `${why} (${manual.reasonNote})` : why;

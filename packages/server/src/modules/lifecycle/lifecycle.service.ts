@@ -1,5 +1,5 @@
 import type { ShopTx, TenantWrite } from '../../db/shop-bound.ts';
-import { forShop, type ScopedTx } from '../../db/tenant.ts';
+import { forShop, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
 import type { TenantSql } from '../../db/tenant-sql.ts';
 import { tenantWrite } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
@@ -127,7 +127,25 @@ export type ManualStage = {
   reason?: string | null;
   /** Raw reads of the shop (ctx.sql): needed to check a custom stage rule; without it such a move needs force. */
   sql?: TenantSql | null;
+  /** @internal What `customRuleMatch` found before the move's transaction. */
+  matched?: boolean | null;
 };
+
+/**
+ * Before a manual move's transaction (the raw read cannot run inside the scoped transaction; on
+ * PGlite's single connection it would wait for it): does the shop's custom rule for `stage` match
+ * the customer? null when the stage has no custom rule or no `sql` is given.
+ */
+export async function customRuleMatch(db: ScopedDb, sql: TenantSql | null | undefined, customerId: string, stage: LifecycleStage) {
+  if (
+    !sql ||
+    !(RULE_STAGES as readonly string[]).includes(stage) ||
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(customerId)
+  )
+    return null;
+  const rule = stageRules(await getLifecycleSettings(db))[stage as RuleStage];
+  return rule.custom ? ruleMatches(sql, rule, customerId) : null;
+}
 
 /** Evaluates the shop's rule for `stage` on one customer (the segment compiler, one statement). */
 export async function ruleMatches(sql: TenantSql, rule: StageRule, customerId: string, now = new Date()): Promise<boolean> {
@@ -162,9 +180,7 @@ export async function checkManualStage(
   }
   const s = await getLifecycleSettings(t);
   const facts = await stageFacts(t, customerId, s);
-  const rule = (RULE_STAGES as readonly string[]).includes(stage) ? stageRules(s)[stage as RuleStage] : null;
-  const matched = rule?.custom && opts.sql ? await ruleMatches(opts.sql, rule, customerId) : null;
-  const why = unsupported(stage, facts, s, () => matched);
+  const why = unsupported(stage, facts, s, () => opts.matched ?? null);
   let reasonNote: string | null = null;
   if (why) {
     if (!opts.force)
