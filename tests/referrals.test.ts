@@ -138,6 +138,59 @@ describe('referral codes', () => {
   });
 });
 
+describe('stage rules over GraphQL', () => {
+  const SETTINGS = '{ lifecycleSettings { rules { stage rule isDefault defaultRule } } }';
+  const UPDATE = `mutation($input: UpdateLifecycleSettingsInput!) { updateLifecycleSettings(input: $input) { __typename
+    ... on LifecycleSettings { rules { stage rule isDefault } } ... on ValidationError { issues { path code message } } } }`;
+  const SET_STAGE = `mutation($input: SetCustomerStageInput!) { setCustomerStage(input: $input) { __typename
+    ... on ValidationError { issues { path code message } } } }`;
+
+  it('lists the default rules, takes a custom one, refuses a bad one (typed), and checks manual moves against it', async () => {
+    const r = await A.sk<{ lifecycleSettings: { rules: unknown[] } }>(SETTINGS);
+    expect(r.data?.lifecycleSettings.rules).toEqual([
+      {
+        stage: 'LOYAL',
+        rule: 'orders.count >= 3 AND orders.spanDays >= 180',
+        isDefault: true,
+        defaultRule: 'orders.count >= 3 AND orders.spanDays >= 180',
+      },
+      {
+        stage: 'ADVOCATE',
+        rule: 'orders.count >= 3 AND orders.spanDays >= 180 AND positiveWordOfMouth.count(within = 365d) >= 2',
+        isDefault: true,
+        defaultRule: 'orders.count >= 3 AND orders.spanDays >= 180 AND positiveWordOfMouth.count(within = 365d) >= 2',
+      },
+      { stage: 'STRATEGIC', rule: 'referredBuyers.count >= 2', isDefault: true, defaultRule: 'referredBuyers.count >= 2' },
+    ]);
+    const bad = await A.sk<{ updateLifecycleSettings: { __typename: string; issues: { path: string[]; code: string }[] } }>(UPDATE, {
+      input: { rules: [{ stage: 'STRATEGIC', rule: 'referredBuyers.count >=' }] },
+    });
+    expect(bad.data?.updateLifecycleSettings).toMatchObject({
+      __typename: 'ValidationError',
+      issues: [{ path: ['input', 'rules', '0', 'rule'], code: 'syntax' }],
+    });
+    const set = await A.sk<{ updateLifecycleSettings: { rules: { stage: string; rule: string; isDefault: boolean }[] } }>(UPDATE, {
+      input: { rules: [{ stage: 'STRATEGIC', rule: 'referredBuyers.count >= 1 and orders.count >= 2' }] },
+    });
+    expect(set.data?.updateLifecycleSettings.rules[2]).toEqual({
+      stage: 'STRATEGIC',
+      rule: 'referredBuyers.count >= 1 AND orders.count >= 2',
+      isDefault: false,
+    });
+    // bob (2 orders, nobody referred) does not match the shop's STRATEGIC rule: a manual move is refused, naming it.
+    const bob = (await byEmail(A.db, 'bob@ref.test')).id;
+    const refused = await A.sk<{ setCustomerStage: { __typename: string; issues: { message: string }[] } }>(SET_STAGE, {
+      input: { id: globalId('Customer', bob), stage: 'STRATEGIC', reason: 'test' },
+    });
+    expect(refused.data?.setCustomerStage.__typename).toBe('ValidationError');
+    expect(refused.data?.setCustomerStage.issues[0]?.message).toMatch(
+      /the shop's STRATEGIC rule \(referredBuyers.count >= 1 AND orders.count >= 2\) does not match/,
+    );
+    const reset = await A.sk<{ updateLifecycleSettings: { rules: { isDefault: boolean }[] } }>(UPDATE, { input: { rules: null } });
+    expect(reset.data?.updateLifecycleSettings.rules.map((x) => x.isDefault)).toEqual([true, true, true]);
+  });
+});
+
 describe('the SDK storefront entry', () => {
   it("sends the page's ?ref as referralCode; an explicit one wins", async () => {
     const bodies: { variables: { input: Record<string, unknown> } }[] = [];
