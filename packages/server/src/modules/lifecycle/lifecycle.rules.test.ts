@@ -137,8 +137,10 @@ describe('stage rules', () => {
     expect(err.issues[0].message).toMatch(
       /the shop's LOYAL rule \(orders.count >= 2 AND orders.total >= 300\) does not match \(3 orders over 7 months\)/,
     );
-    // kim matches: staff may set LOYAL again after moving her down.
+    // kim matches: staff may set LOYAL again after moving her down (a caller without raw reads cannot check the rule: refused).
     await customers.setStage(db, actor, ids.kim as string, 'REPEAT', 'test', 'MANUAL', { sql });
+    const unchecked = await customers.setStage(db, actor, ids.kim as string, 'LOYAL', 'back').catch((e) => e);
+    expect(unchecked.issues[0].message).toMatch(/could not be checked here/);
     const kim = await customers.setStage(db, actor, ids.kim as string, 'LOYAL', 'back', 'MANUAL', { sql });
     expect(kim.stage).toBe('LOYAL');
   });
