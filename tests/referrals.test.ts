@@ -5,6 +5,8 @@ import { forShop, type ScopedDb } from '../packages/server/src/db/tenant.ts';
 import { REFERRAL_ALPHABET } from '../packages/server/src/modules/customers/customer.referral.ts';
 import { refreshLoyalty } from '../packages/server/src/modules/loyalty/loyalty.service.ts';
 import { upsertOrder } from '../packages/server/src/modules/orders/order.service.ts';
+import { parseRule } from '../packages/server/src/modules/segments/segment.rule.ts';
+import { createSegment, refreshChanged } from '../packages/server/src/modules/segments/segment.service.ts';
 import { type Caller, createTestApp, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
 import { createCustomer } from './helpers/crm.ts';
 
@@ -100,9 +102,15 @@ describe('referral codes', () => {
   it('credits the referrer when referred customers buy: indicator, STRATEGIC and points, once', async () => {
     const bob = (await byEmail(A.db, 'bob@ref.test')).id;
     const carl = (await byEmail(A.db, 'carl@ref.test')).id;
+    const shop = shopBound(t.db.prisma, A.shopId);
+    const seg = await createSegment(shop, { name: 'Strategic referrers', rule: parseRule('referredBuyers.count >= 2') });
+    expect(await A.db.segmentMember.count({ where: { segmentId: seg.id } })).toBe(0);
     await order(bob);
     await order(carl);
-    await refreshLoyalty(shopBound(t.db.prisma, A.shopId));
+    // The incremental segment refresh follows the referred customers' orders (events naming bob and carl) to their referrer.
+    await refreshChanged(shop);
+    expect((await A.db.segmentMember.findMany({ where: { segmentId: seg.id } })).map((m) => m.customerId)).toEqual([aliceId]);
+    await refreshLoyalty(shop);
     const m = await A.db.customerMetrics.findFirstOrThrow({ where: { customerId: aliceId } });
     expect(m.referralsBought).toBe(2);
     const referralPoints = () =>
