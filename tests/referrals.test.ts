@@ -84,6 +84,9 @@ describe('referral codes', () => {
     for (const email of ['bob@ref.test', 'carl@ref.test']) {
       expect(await byEmail(A.db, email)).toMatchObject({ sourceReferrerId: aliceId, sourceChannel: 'REFERRAL', stage: 'PROSPECT' });
     }
+    const bobId = (await byEmail(A.db, 'bob@ref.test')).id;
+    const lead = await A.db.event.findFirstOrThrow({ where: { type: 'LEAD_CAPTURED', customerId: bobId } });
+    expect(lead.payload).toMatchObject({ origin: 'lead-form', sourceChannel: 'REFERRAL', referrerId: globalId('Customer', aliceId) });
     for (const email of ['dan@ref.test', 'dora@ref.test']) {
       expect(await byEmail(A.db, email)).toMatchObject({ sourceReferrerId: null, sourceChannel: null });
     }

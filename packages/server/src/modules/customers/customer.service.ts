@@ -335,7 +335,13 @@ export async function createCustomer(db: ScopedDb, actor: Actor, input: CreateCu
       await t.customerTag.createMany({ data: tagIds.map((tagId) => ({ customerId: customer.id, tagId })) as never });
     }
     const pending = consents?.length ? await recordConsents(t, customer.id, consents, actor.source ?? 'api', actor.browser) : [];
-    const facts = { customerId: gid('Customer', customer.id), stage: initialStage, sourceChannel: customer.sourceChannel };
+    const facts = {
+      customerId: gid('Customer', customer.id),
+      stage: initialStage,
+      sourceChannel: customer.sourceChannel,
+      // Who referred them (e.g. a storefront lead carrying a referral code), when it is a customer.
+      ...(customer.sourceReferrerId ? { referrerId: gid('Customer', customer.sourceReferrerId) } : {}),
+    };
     // Every new lead is LEAD_CAPTURED, whoever created it (a storefront form, a rep, a partner's
     // sync, an import): sales teams watch one stream. `origin` says where it came from.
     const isNewLead = actor.lead || initialStage === 'SUSPECT' || initialStage === 'PROSPECT';
