@@ -606,6 +606,41 @@ const queryCases: Record<string, () => Promise<void>> = {
     );
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
+  satisfactionIndex: async () => {
+    const Q = '{ satisfactionIndex(months: 2) { current { month indicators { indicator basis value } } months { index } } }';
+    const r = member(await gql(B.g, Q), 'satisfactionIndex') as unknown as {
+      current: { indicators: { indicator: string; basis: number }[] };
+    };
+    const now = new Date();
+    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const basis = (k: string) => r.current.indicators.find((f) => f.indicator === k)?.basis;
+    // A has an order and a complaint this month; B's figures count only B's.
+    expect(basis('COMPLAINTS')).toBe(
+      await t.db.prisma.order.count({ where: { shopId: B.shopId, countedTotal: { not: null }, placedAt: { gte: start } } }),
+    );
+    expect(basis('SATISFACTION')).toBe(
+      await t.db.prisma.interaction.count({
+        where: { shopId: B.shopId, deletedAt: null, surveyKind: { not: null }, occurredAt: { gte: start } },
+      }),
+    );
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  loyaltyIndicatorDiagnosis: async () => {
+    const Q = '{ loyaltyIndicatorDiagnosis(months: 3) { indicator customers averageScore months { facts } } }';
+    const r = member(await gql(B.g, Q), 'loyaltyIndicatorDiagnosis') as unknown as { customers: number }[];
+    expect(r).toHaveLength(7);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  weakestIndicators: async () => {
+    const Q = '{ weakestIndicators(limit: 2) { indicator customers playbook { action audienceRule } } }';
+    const r = member(await gql(B.g, Q), 'weakestIndicators') as unknown as { customers: number }[];
+    expect(r).toHaveLength(2);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
   authorizationSettings: async () => {
     const Q = '{ authorizationSettings { agentsMay } }';
     // A granted MANAGE_WEBHOOKS to its agents; B grants nothing.
@@ -733,12 +768,23 @@ const mutationCases: Record<string, () => Promise<void>> = {
     const bIds = (await t.db.prisma.customer.findMany({ where: { shopId: B.shopId } })).map((c) => globalId('Customer', c.id));
     for (const f of r.created) expect(bIds).toContain(f.customer.id);
     await t.db.prisma.followUp.deleteMany({ where: { shopId: B.shopId } });
+    // News of offers to A's segment: its members are A's customers, never reached from B.
+    const offer = member(
+      await gql(B.g, B_RETENTION, { input: { kinds: ['OFFER'], segmentIds: [AS.segment] } }),
+      'generateRetentionFollowUps',
+    );
+    expect(offer).toMatchObject({ createdCount: 0, created: [] });
     expectForbidden(member(await gql(B.p, B_RETENTION, { input }), 'generateRetentionFollowUps'));
   },
   updateCadenceSettings: async () => {
     const r = member(await gql(B.g, B_CADENCE, { input: { unknownLikelihoodDays: 11 } }), 'updateCadenceSettings');
     expect(r).toMatchObject({ __typename: 'FollowUpSettings', cadence: { unknownLikelihoodDays: 11 } });
     await ok(B.g, B_CADENCE, { input: { unknownLikelihoodDays: null } });
+    expectNotFound(member(await gql(B.g, B_CADENCE, { input: { offerSegmentIds: [AS.segment] } }), 'updateCadenceSettings'), [
+      'input',
+      'offerSegmentIds',
+      '0',
+    ]);
     expectForbidden(member(await gql(B.p, B_CADENCE, { input: { unknownLikelihoodDays: 1 } }), 'updateCadenceSettings'));
   },
   updateLeadPoolSettings: async () => {
@@ -1056,6 +1102,47 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'upsertCustomer', { email: 'new@bravo.test', ownerId: A.rep.id }), ['input', 'ownerId']);
     expectError(await mut(B.p, 'upsertCustomer', { email: ALICE.email }), 'ForbiddenError', 'FORBIDDEN');
   },
+  upsertCustomers: async () => {
+    // A batch matches like upsertCustomer: A's identifiers create new customers in B; A's staff is not found.
+    const M = `mutation($input: UpsertCustomersInput!) { upsertCustomers(input: $input) { __typename
+      ... on UpsertCustomersPayload { createdCount failedCount results { __typename
+        ... on UpsertCustomerPayload { created customer { id } } ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const items = [
+      { email: ALICE.email, firstName: 'Evil' },
+      { phone: ALICE.phone, firstName: 'Evil' },
+      { externalId: ALICE.externalId, firstName: 'Evil' },
+      { email: 'new@bravo.test', ownerId: A.rep.id },
+    ];
+    const r = member(await g_(B.g, M, { input: { items } }, ['alpha.test', ALICE.e164, ALICE.externalId]), 'upsertCustomers');
+    const results = r.results as Member[];
+    expect(results.slice(0, 3).map((x) => x.created)).toEqual([true, true, true]);
+    expectNotFound(results[3] as Member, ['input', 'items', '3', 'ownerId']);
+    for (const x of results.slice(0, 3)) {
+      const id = (x.customer as { id: string }).id;
+      expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(id) } })).toMatchObject({ shopId: B.shopId });
+      await eraseInB(id);
+    }
+    expectForbidden(member(await gql(B.p, M, { input: { items: [{ email: ALICE.email }] } }), 'upsertCustomers'));
+  },
+  upsertOrders: async () => {
+    const M = `mutation($input: UpsertOrdersInput!) { upsertOrders(input: $input) { __typename
+      ... on UpsertOrdersPayload { results { __typename ... on UpsertOrderPayload { created order { id customer { id } } }
+        ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const buyer = await createCustomer(B.g, { email: 'batch-buyer@bravo.test' });
+    const mine = { externalId: 'alpha-order-1', customerId: buyer.id, currency: 'EUR', items: ORDER_ITEMS };
+    const r = member(
+      await g_(B.g, M, { input: { items: [mine, { ...mine, externalId: 'b-2', customerId: A.alice.id }] } }, ['alpha-order-1']),
+      'upsertOrders',
+    );
+    const [created, foreign] = r.results as Member[];
+    expect(created).toMatchObject({ __typename: 'UpsertOrderPayload', created: true, order: { customer: { id: buyer.id } } });
+    expectNotFound(foreign as Member, ['input', 'items', '1', 'customerId']);
+    expect(await t.db.prisma.order.count({ where: { shopId: A.shopId, externalId: 'b-2' } })).toBe(0);
+    await eraseInB(buyer.id);
+    expectForbidden(member(await gql(B.p, M, { input: { items: [mine] } }), 'upsertOrders'));
+  },
   recomputeLoyalty: async () => {
     const M =
       'mutation { recomputeLoyalty { __typename ... on RecomputeLoyaltyPayload { customers } ... on Error { code message path } } }';
@@ -1154,6 +1241,50 @@ const mutationCases: Record<string, () => Promise<void>> = {
     expectForbidden(member(await gql(B.p, M), 'expirePoints'));
   },
 };
+
+/** A holiday in shop A's calendar (added with contact timing). */
+const AH = { holiday: '' };
+const H_SEL = '... on Error { code message path }';
+const B_H_CREATE = `mutation($input: CreateHolidayInput!) { createHoliday(input: $input) { __typename ${H_SEL}
+  ... on CreateHolidaySuccess { holiday { id name date } } } }`;
+const B_H_UPDATE = `mutation($input: UpdateHolidayInput!) { updateHoliday(input: $input) { __typename ${H_SEL}
+  ... on UpdateHolidaySuccess { holiday { id name } } } }`;
+const B_H_DELETE = `mutation($input: DeleteHolidayInput!) { deleteHoliday(input: $input) { __typename ${H_SEL}
+  ... on DeleteHolidayPayload { deletedId } } }`;
+
+beforeAll(async () => {
+  const r = await ok<{ createHoliday: { holiday: { id: string } } }>(A.g, B_H_CREATE, {
+    input: { name: 'alpha-holiday', date: '2026-12-24', recurringYearly: true },
+  });
+  AH.holiday = r.createHoliday.holiday.id;
+  A.secrets.push(AH.holiday, rawId(AH.holiday), 'alpha-holiday');
+  initialA = await snapshot(A.shopId);
+  expect(initialA.Holiday).toHaveLength(1);
+});
+
+Object.assign(queryCases, {
+  holidays: async () => {
+    expect((await gql(B.g, '{ holidays { id name } }')).data).toEqual({ holidays: [] });
+    expect(errorCodes(await gql(B.p, '{ holidays { id } }'))).toEqual(['FORBIDDEN']);
+  },
+});
+
+Object.assign(mutationCases, {
+  createHoliday: async () => {
+    const r = member(await gql(B.g, B_H_CREATE, { input: { name: 'bravo-day', date: '2026-05-01' } }), 'createHoliday');
+    expect(r).toMatchObject({ __typename: 'CreateHolidaySuccess', holiday: { name: 'bravo-day', date: '2026-05-01' } });
+    await t.db.prisma.holiday.deleteMany({ where: { shopId: B.shopId } });
+    expectForbidden(member(await gql(B.p, B_H_CREATE, { input: { name: 'x', date: '2026-05-01' } }), 'createHoliday'));
+  },
+  updateHoliday: async () => {
+    expectNotFound(member(await gql(B.g, B_H_UPDATE, { input: { id: AH.holiday, name: 'evil' } }), 'updateHoliday'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_H_UPDATE, { input: { id: AH.holiday, name: 'evil' } }), 'updateHoliday'));
+  },
+  deleteHoliday: async () => {
+    expectNotFound(member(await gql(B.g, B_H_DELETE, { input: { id: AH.holiday } }), 'deleteHoliday'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_H_DELETE, { input: { id: AH.holiday } }), 'deleteHoliday'));
+  },
+});
 
 /** A saved segment of shop A (added with the segments module). */
 const AS = { segment: '' };

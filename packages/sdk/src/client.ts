@@ -45,6 +45,9 @@ import {
   CreateFollowUpDocument,
   type CreateFollowUpInput,
   type CreateFollowUpMutation,
+  CreateHolidayDocument,
+  type CreateHolidayInput,
+  type CreateHolidayMutation,
   CreateSegmentDocument,
   type CreateSegmentInput,
   type CreateSegmentMutation,
@@ -54,6 +57,8 @@ import {
   CreateWebhookEndpointDocument,
   type CreateWebhookEndpointInput,
   type CreateWebhookEndpointMutation,
+  CustomerContactBudgetDocument,
+  type CustomerContactBudgetQuery,
   CustomerDataExportDocument,
   CustomerFollowUpsDocument,
   type CustomerFollowUpsQuery,
@@ -63,6 +68,8 @@ import {
   CustomerPointsDocument,
   type CustomerPointsQuery,
   type CustomerPointsQueryVariables,
+  CustomerSatisfactionDocument,
+  type CustomerSatisfactionQuery,
   CustomerTimelineDocument,
   type CustomerTimelineQuery,
   type CustomerTimelineQueryVariables,
@@ -70,6 +77,8 @@ import {
   type CustomerUpdatedSubscription,
   DeleteCustomerDocument,
   type DeleteCustomerMutation,
+  DeleteHolidayDocument,
+  type DeleteHolidayMutation,
   DeleteInteractionDocument,
   type DeleteInteractionMutation,
   DeleteSegmentDocument,
@@ -104,6 +113,8 @@ import {
   type GetOrderQuery,
   GetSegmentDocument,
   type GetSegmentQuery,
+  HolidaysDocument,
+  type HolidaysQuery,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
   IssueMyReferralCodeDocument,
@@ -142,6 +153,8 @@ import {
   type ListWebhookDeliveriesQueryVariables,
   ListWebhookEndpointsDocument,
   type ListWebhookEndpointsQuery,
+  LoyaltyIndicatorDiagnosisDocument,
+  type LoyaltyIndicatorDiagnosisQuery,
   LoyaltySettingsDocument,
   type LoyaltySettingsQuery,
   MarkLeadLostDocument,
@@ -181,6 +194,8 @@ import {
   type RevokeApiKeyMutation,
   RotateWebhookSecretDocument,
   type RotateWebhookSecretMutation,
+  SatisfactionIndexDocument,
+  type SatisfactionIndexQuery,
   SegmentFieldsDocument,
   type SegmentFieldsQuery,
   SegmentMembersDocument,
@@ -230,6 +245,9 @@ import {
   UpdateFollowUpDocument,
   type UpdateFollowUpInput,
   type UpdateFollowUpMutation,
+  UpdateHolidayDocument,
+  type UpdateHolidayInput,
+  type UpdateHolidayMutation,
   UpdateInteractionDocument,
   type UpdateInteractionInput,
   type UpdateInteractionMutation,
@@ -257,11 +275,18 @@ import {
   UpsertCustomerDocument,
   type UpsertCustomerInput,
   type UpsertCustomerMutation,
+  UpsertCustomersDocument,
+  type UpsertCustomersItemInput,
+  type UpsertCustomersMutation,
   UpsertOrderDocument,
   type UpsertOrderInput,
   type UpsertOrderMutation,
+  UpsertOrdersDocument,
+  type UpsertOrdersMutation,
   ViewerDocument,
   type ViewerQuery,
+  WeakestIndicatorsDocument,
+  type WeakestIndicatorsQuery,
 } from './generated/graphql.js';
 import { operationInfo } from './operation-info.js';
 import { listPages, type PagePromise, paginate } from './paginate.js';
@@ -379,6 +404,9 @@ function documentText(document: unknown, print?: (d: never) => string): string {
 }
 
 type SegmentMembers = NonNullable<SegmentMembersQuery['segment']>['members'];
+/** Options of a batch call (`upsertMany`): the request options and the batch's idempotency key (set when missing). */
+export type CrmBatchOptions = CrmRequestOptions & { idempotencyKey?: string };
+
 /** An input whose `idempotencyKey` the SDK sets when missing (so its retries are safe). */
 export type Keyed<T extends { idempotencyKey: string }> = Omit<T, 'idempotencyKey'> & { idempotencyKey?: string };
 
@@ -465,6 +493,13 @@ export interface CrmCustomersApi {
   update(input: UpdateCustomerInput, opts?: CrmRequestOptions): Promise<UpdateCustomerMutation['updateCustomer']>;
   /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
   upsert(input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']>;
+  /**
+   * `upsert` for up to 500 customers in one request (syncs): `results` per item in input order, each
+   * the customer (`created` or updated) or that item's typed error (which wrote nothing). More than
+   * 500 is a `ValidationError`. Retried safely: the batch's `idempotencyKey` (set when missing) makes
+   * a retry return the stored results (`replayed`).
+   */
+  upsertMany(items: UpsertCustomersItemInput[], opts?: CrmBatchOptions): Promise<UpsertCustomersMutation['upsertCustomers']>;
   /** Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. */
   merge(input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']>;
   /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
@@ -632,6 +667,16 @@ export interface CrmFollowUpsApi {
     input: UpdateLeadPoolSettingsInput,
     opts?: CrmRequestOptions,
   ): Promise<UpdateLeadPoolSettingsMutation['updateLeadPoolSettings']>;
+  /** The shop's holiday calendar (the daily retention pass greets customers on these local dates). */
+  holidays(opts?: CrmRequestOptions): Promise<HolidaysQuery['holidays']>;
+  /** Adds a holiday (once, or `recurringYearly`). Owners / managers. */
+  createHoliday(input: CreateHolidayInput, opts?: CrmRequestOptions): Promise<CreateHolidayMutation['createHoliday']>;
+  /** Renames, moves or (un)repeats a holiday. Owners / managers. */
+  updateHoliday(input: UpdateHolidayInput, opts?: CrmRequestOptions): Promise<UpdateHolidayMutation['updateHoliday']>;
+  /** Removes a holiday from the calendar. Owners / managers. */
+  deleteHoliday(id: string, opts?: CrmRequestOptions): Promise<DeleteHolidayMutation['deleteHoliday']>;
+  /** A customer's contact budget (max contacts per period from the contact tolerance, used, remaining), time zone and window. */
+  contactBudget(customerId: string, opts?: CrmRequestOptions): Promise<CustomerContactBudgetQuery['customer']>;
 }
 
 /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */
@@ -714,6 +759,12 @@ export interface CrmOrdersApi {
   list(variables?: ListOrdersQueryVariables, opts?: CrmRequestOptions): PagePromise<ListOrdersQuery['orders']>;
   /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
   upsert(input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']>;
+  /**
+   * `upsert` for up to 500 orders in one request (syncs): `results` per item in input order, each the
+   * order or that item's typed error (which wrote nothing). Items carry no idempotencyKey of their
+   * own: the batch's (set when missing) makes a retry return the stored results (`replayed`).
+   */
+  upsertMany(items: Omit<UpsertOrderInput, 'idempotencyKey'>[], opts?: CrmBatchOptions): Promise<UpsertOrdersMutation['upsertOrders']>;
   /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
   setExcluded(input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']>;
 }
@@ -744,6 +795,14 @@ export interface CrmLoyaltyApi {
   kpis(from: string, to: string, opts?: CrmRequestOptions): Promise<ShopKpisQuery['shopKpis']>;
   /** Why leads were lost in [from, to): by reason, source, owner, stage reached, and per month. */
   leadLosses(from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']>;
+  /** A customer's satisfaction: latest CSAT / NPS answers, trend, "very satisfied"; `satisfaction` is null before any answer. */
+  satisfaction(customerId: string, opts?: CrmRequestOptions): Promise<CustomerSatisfactionQuery['customer']>;
+  /** The shop satisfaction index by month (default 12, the current one included), each indicator with value, target, score and contribution. */
+  satisfactionIndex(months?: number, opts?: CrmRequestOptions): Promise<SatisfactionIndexQuery['satisfactionIndex']>;
+  /** The seven loyalty indicators across the shop: averages, reach, distribution, monthly facts and trend (default 6 months). */
+  indicatorDiagnosis(months?: number, opts?: CrmRequestOptions): Promise<LoyaltyIndicatorDiagnosisQuery['loyaltyIndicatorDiagnosis']>;
+  /** The weakest loyalty indicators (default 3) with the playbook's suggested action. */
+  weakestIndicators(limit?: number, months?: number, opts?: CrmRequestOptions): Promise<WeakestIndicatorsQuery['weakestIndicators']>;
   /** Weights, targets, churn thresholds, points rules and tiers. */
   settings(opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']>;
   /** Changes settings (omitted = unchanged, null = default). */
@@ -879,6 +938,11 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
     upsert: (input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']> =>
       run(UpsertCustomerDocument, { input }, opts, (r) => r.upsertCustomer),
+    /** `upsert` for up to 500 customers: per-item results in input order; retried safely (batch idempotency key). */
+    upsertMany: (items: UpsertCustomersItemInput[], opts?: CrmBatchOptions): Promise<UpsertCustomersMutation['upsertCustomers']> => {
+      const { idempotencyKey, ...rest } = opts ?? {};
+      return run(UpsertCustomersDocument, { input: { items, idempotencyKey } }, rest, (r) => r.upsertCustomers);
+    },
     /**
      * Everything held about the customer as one JSON document (data access request; records
      * CUSTOMER_DATA_REQUESTED). For long histories the server also streams it: GET /customers/{id}/export.
@@ -1101,6 +1165,21 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       opts?: CrmRequestOptions,
     ): Promise<UpdateLeadPoolSettingsMutation['updateLeadPoolSettings']> =>
       run(UpdateLeadPoolSettingsDocument, { input }, opts, (r) => r.updateLeadPoolSettings),
+
+    /** The shop's holiday calendar. */
+    holidays: (opts?: CrmRequestOptions): Promise<HolidaysQuery['holidays']> => run(HolidaysDocument, {}, opts, (r) => r.holidays),
+    /** Adds a holiday (once, or `recurringYearly`). */
+    createHoliday: (input: CreateHolidayInput, opts?: CrmRequestOptions): Promise<CreateHolidayMutation['createHoliday']> =>
+      run(CreateHolidayDocument, { input }, opts, (r) => r.createHoliday),
+    /** Renames, moves or (un)repeats a holiday. */
+    updateHoliday: (input: UpdateHolidayInput, opts?: CrmRequestOptions): Promise<UpdateHolidayMutation['updateHoliday']> =>
+      run(UpdateHolidayDocument, { input }, opts, (r) => r.updateHoliday),
+    /** Removes a holiday from the calendar. */
+    deleteHoliday: (id: string, opts?: CrmRequestOptions): Promise<DeleteHolidayMutation['deleteHoliday']> =>
+      run(DeleteHolidayDocument, { input: { id } }, opts, (r) => r.deleteHoliday),
+    /** A customer's contact budget, time zone and contact window. */
+    contactBudget: (customerId: string, opts?: CrmRequestOptions): Promise<CustomerContactBudgetQuery['customer']> =>
+      run(CustomerContactBudgetDocument, { id: customerId }, opts, (r) => r.customer),
   });
 
   const subscriber = createSubscriber({
@@ -1253,6 +1332,14 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
     upsert: (input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']> =>
       run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),
+    /** `upsert` for up to 500 orders: per-item results in input order; retried safely (batch idempotency key). */
+    upsertMany: (
+      items: Omit<UpsertOrderInput, 'idempotencyKey'>[],
+      opts?: CrmBatchOptions,
+    ): Promise<UpsertOrdersMutation['upsertOrders']> => {
+      const { idempotencyKey, ...rest } = opts ?? {};
+      return run(UpsertOrdersDocument, { input: { items, idempotencyKey } }, rest, (r) => r.upsertOrders);
+    },
     /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
     setExcluded: (input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']> =>
       run(SetOrderExcludedDocument, { input }, opts, (r) => r.setOrderExcluded),
@@ -1293,6 +1380,14 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       run(ShopKpisDocument, { from, to }, opts, (r) => r.shopKpis),
     leadLosses: (from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']> =>
       run(LeadLossKpisDocument, { from, to }, opts, (r) => r.shopKpis.leadLosses),
+    satisfaction: (customerId: string, opts?: CrmRequestOptions): Promise<CustomerSatisfactionQuery['customer']> =>
+      run(CustomerSatisfactionDocument, { id: customerId }, opts, (r) => r.customer),
+    satisfactionIndex: (months?: number, opts?: CrmRequestOptions): Promise<SatisfactionIndexQuery['satisfactionIndex']> =>
+      run(SatisfactionIndexDocument, { months }, opts, (r) => r.satisfactionIndex),
+    indicatorDiagnosis: (months?: number, opts?: CrmRequestOptions): Promise<LoyaltyIndicatorDiagnosisQuery['loyaltyIndicatorDiagnosis']> =>
+      run(LoyaltyIndicatorDiagnosisDocument, { months }, opts, (r) => r.loyaltyIndicatorDiagnosis),
+    weakestIndicators: (limit?: number, months?: number, opts?: CrmRequestOptions): Promise<WeakestIndicatorsQuery['weakestIndicators']> =>
+      run(WeakestIndicatorsDocument, { limit, months }, opts, (r) => r.weakestIndicators),
     /** Weights, targets, churn thresholds, points rules and tiers. */
     settings: (opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']> =>
       run(LoyaltySettingsDocument, {}, opts, (r) => r.loyaltySettings),

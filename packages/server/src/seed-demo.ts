@@ -9,6 +9,7 @@ import { createApiKey, findActiveKey } from './modules/auth/api-key.service.ts';
 import { createStaffUser } from './modules/auth/staff.service.ts';
 import { newReferralCode } from './modules/customers/customer.referral.ts';
 import { type EmitEvent, gid } from './modules/events/event.service.ts';
+import { createHoliday } from './modules/follow-ups/follow-up.holidays.ts';
 import { evaluateLifecycle } from './modules/lifecycle/lifecycle.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
 import { parseRule } from './modules/segments/segment.rule.ts';
@@ -76,6 +77,13 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string, progress?
     ['Open leads', 'stage IN (SUSPECT, PROSPECT) AND orders.count = 0'],
   ] as const) {
     await createSegment(shopBound(prisma, created.shop.id), { name, rule: parseRule(rule) });
+  }
+  // The holiday calendar the daily retention pass greets customers on (docs/follow-ups.md).
+  for (const [name, date] of [
+    ['New Year', '2000-01-01'],
+    ['Christmas Eve', '2000-12-24'],
+  ] as const) {
+    await createHoliday(db, { name, date: new Date(`${date}T00:00:00Z`), recurringYearly: true });
   }
   const keys = { shop: created.shop, secretKey: created.secretKey, publishableKey: created.publishableKey };
   writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
@@ -173,6 +181,8 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
         subject: null,
         sentiment: null,
         metadata: {},
+        surveyKind: null,
+        score: null,
         ...data,
       });
       events.push({
@@ -185,6 +195,7 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
           direction: data.direction,
           type: data.type,
           source: 'api',
+          ...(data.surveyKind ? { surveyKind: data.surveyKind, score: data.score } : {}),
         },
       });
     };
@@ -277,6 +288,32 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
         metadata: type === 'SURVEY_RESPONSE' ? { completed: true } : {},
         occurredAt: new Date(now - (k + 2 + i) * DAY),
       });
+    }
+    // Satisfaction: buyers answer a CSAT survey (spread over the last five months, so the satisfaction
+    // index has a history), every other one an NPS survey lately too (a trend against the CSAT).
+    if (orderDays.length) {
+      interaction({
+        channel: 'EMAIL',
+        direction: 'INBOUND',
+        type: 'SURVEY_RESPONSE',
+        subject: 'How satisfied are you with your order?',
+        metadata: { completed: true },
+        surveyKind: 'CSAT',
+        score: [5, 4, 5, 3, 4, 5, 2][i % 7] as number,
+        occurredAt: new Date(now - (3 + i * 4) * DAY),
+      });
+      if (i % 2 === 0) {
+        interaction({
+          channel: 'EMAIL',
+          direction: 'INBOUND',
+          type: 'SURVEY_RESPONSE',
+          subject: 'Would you recommend us?',
+          metadata: { completed: true },
+          surveyKind: 'NPS',
+          score: [10, 9, 7, 8, 6, 9, 10][i % 7] as number,
+          occurredAt: new Date(now - (1 + i) * DAY),
+        });
+      }
     }
   }
   // STRATEGIC: two buyers of the demo were referred by the strategic customer, who shares a
