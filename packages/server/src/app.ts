@@ -12,6 +12,7 @@ import type { createRetentionScheduler } from './modules/events/event-retention.
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import type { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import type { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
+import type { createAbandonedCheckoutScheduler } from './modules/loyalty/abandoned-checkout.ts';
 import type { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import type { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import type { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
@@ -54,6 +55,8 @@ export type App = {
   auditRetention: ReturnType<typeof createAuditRetentionScheduler>;
   /** Folds new orders / interactions into loyalty metrics and points every LOYALTY_INTERVAL_MS; a full recompute daily. */
   loyalty: ReturnType<typeof createLoyaltyScheduler>;
+  /** Decides stitched CHECKOUT_STARTED events (CHECKOUT_ABANDONED) every ABANDONED_CHECKOUT_INTERVAL_MS. */
+  abandonedCheckout: ReturnType<typeof createAbandonedCheckoutScheduler>;
 };
 
 export function buildApp(opts: AppOptions): App {
@@ -88,6 +91,7 @@ export function buildApp(opts: AppOptions): App {
     retention: jobs.retention,
     loyalty: jobs.loyalty,
     auditRetention: jobs.auditRetention,
+    abandonedCheckout: jobs.abandonedCheckout,
     httpServer: () => http?.server ?? null,
     async start() {
       jobs.start();

@@ -41,6 +41,8 @@ const Env = z.object({
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** How often FOLLOW_UP_DUE is checked for (0 = never). */
   FOLLOW_UP_DUE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often stitched CHECKOUT_STARTED behaviour events are decided (CHECKOUT_ABANDONED; 0 = never). */
+  ABANDONED_CHECKOUT_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
   /** How often new orders / interactions are folded into loyalty metrics and points (0 = never; reads refresh anyway). */
   LOYALTY_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** The lifecycle ladder's background pass (modules/lifecycle); 0 turns it off. */
@@ -123,6 +125,8 @@ export type Config = {
   segments: { intervalMs: number; fullRefreshMs: number };
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
+  /** ABANDONED_CHECKOUT_INTERVAL_MS: the abandoned checkout pass (modules/loyalty/abandoned-checkout.ts). */
+  abandonedCheckoutIntervalMs: number;
   loyaltyIntervalMs: number;
   /** LIFECYCLE_INTERVAL_MS: the lifecycle ladder pass (modules/lifecycle). */
   lifecycleIntervalMs: number;
@@ -197,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retentionIntervalMs: e.RETENTION_INTERVAL_MS,
     },
     followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
+    abandonedCheckoutIntervalMs: e.ABANDONED_CHECKOUT_INTERVAL_MS,
     loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
     lifecycleIntervalMs: e.LIFECYCLE_INTERVAL_MS,
     database: {

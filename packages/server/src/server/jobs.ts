@@ -6,14 +6,15 @@ import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
 import { createLifecycleScheduler, withLifecycle } from '../modules/lifecycle/lifecycle.scheduler.ts';
+import { createAbandonedCheckoutScheduler } from '../modules/loyalty/abandoned-checkout.ts';
 import { createLoyaltyScheduler } from '../modules/loyalty/loyalty.scheduler.ts';
 import { createSegmentScheduler } from '../modules/segments/segment.service.ts';
 import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
 
 /**
  * The background jobs of one instance (each a periodic() loop, safe with several instances): the
- * webhook dispatcher, lead pool, segment refresh, due follow-ups, event and audit retention, and
- * loyalty. buildApp starts them with the server and stops them first on shutdown.
+ * webhook dispatcher, lead pool, segment refresh, due follow-ups, event and audit retention,
+ * loyalty, and the abandoned checkout pass. buildApp starts them with the server and stops them first on shutdown.
  */
 export function createJobs(database: Database, config: Config, logger: Logger) {
   const webhooks = createDispatcher({
@@ -41,6 +42,11 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }),
   );
   const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
+  const abandonedCheckout = createAbandonedCheckoutScheduler({
+    prisma: database.prisma,
+    logger,
+    intervalMs: config.abandonedCheckoutIntervalMs,
+  });
 
   return {
     webhooks,
@@ -50,6 +56,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     retention,
     loyalty,
     auditRetention,
+    abandonedCheckout,
     start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
@@ -58,6 +65,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       retention.start();
       auditRetention.start();
       loyalty.start();
+      abandonedCheckout.start();
     },
     async stop() {
       await webhooks.stop();
@@ -67,6 +75,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       await retention.stop();
       await auditRetention.stop();
       await loyalty.stop();
+      await abandonedCheckout.stop();
     },
   };
 }
