@@ -50,7 +50,8 @@ export async function emitAbandonedCheckouts(shop: ShopBound, now = new Date()):
   for (;;) {
     const r = await shop.transaction(async (t) => {
       await t.sql(
-        (s) => Prisma.sql`SELECT ${s} AS "shopId", 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${LOCK} || ${s}::text, 0))) l`,
+        (s) =>
+          Prisma.sql`SELECT ${s} AS "shopId", 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${LOCK} || ${s}::text, 0))) l`,
       );
       await t.write(
         (s) => Prisma.sql`

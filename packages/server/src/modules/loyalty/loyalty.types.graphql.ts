@@ -382,12 +382,16 @@ const VisitorSourceKpiRef = builder.objectRef<VisitorSourceKpi>('VisitorSourceKp
     "Storefront visitor-to-lead conversion for one source. A visitor (anonymous visitor id) counts once, under the source of their first behaviour event in the range: its utmSource (lower-cased), else the referrer's host (without www.), else null (direct / unknown).",
   fields: (t) => ({
     source: t.string({ nullable: true, description: 'utmSource, else referrer host; null: direct or unknown.', resolve: (s) => s.source }),
-    visitors: t.exposeInt('visitors', { description: 'Distinct visitors with a behaviour event in the range whose first event there had this source.' }),
+    visitors: t.exposeInt('visitors', {
+      description: 'Distinct visitors with a behaviour event in the range whose first event there had this source.',
+    }),
     leads: t.exposeInt('leads', {
-      description: 'Of those, visitors stitched to a customer created at or after their first event in the range and before `to` (became leads).',
+      description:
+        'Of those, visitors stitched to a customer created at or after their first event in the range and before `to` (became leads).',
     }),
     buyers: t.exposeInt('buyers', {
-      description: 'Of those, visitors stitched to a customer with a counted order placed at or after their first event in the range and before `to`.',
+      description:
+        'Of those, visitors stitched to a customer with a counted order placed at or after their first event in the range and before `to`.',
     }),
     leadRate: t.float({ nullable: true, description: 'leads / visitors.', resolve: (s) => ratio(s.leads, s.visitors) }),
     buyerRate: t.float({ nullable: true, description: 'buyers / visitors.', resolve: (s) => ratio(s.buyers, s.visitors) }),

@@ -122,7 +122,6 @@ const EVENT_ARGS: Record<string, ArgDef> = {
   within: { type: 'duration' },
 };
 
-
 const profile = (name: string, type: FieldType, description: string, values?: Record<string, string>, pgType?: string): FieldDef => ({
   name,
   type,
@@ -325,7 +324,8 @@ export const FIELDS: FieldDef[] = [
   {
     name: 'events.sessions',
     type: 'number',
-    description: 'Number of storefront visits (distinct sessions; an event without a session counts as its own visit), optionally within a window.',
+    description:
+      'Number of storefront visits (distinct sessions; an event without a session counts as its own visit), optionally within a window.',
     args: WITHIN,
     join: (x) => Prisma.sql`SELECT e."customerId", count(DISTINCT COALESCE(e."sessionId", e."visitorId"))::int AS n
       FROM "BehaviourEvent" e
