@@ -124,7 +124,7 @@ export type CaptureLeadInput = {
   type?: LeadType | null | undefined;
 };
 
-/** Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought. */
+/** Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2); storefront visits in the last 30 days below half the monthly average of the 90 days before (≥ 3 visits then): visitDropPoints (default 1). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought. */
 export type ChurnRisk =
   | 'HIGH'
   | 'LOW'
@@ -132,6 +132,7 @@ export type ChurnRisk =
 
 /** Omitted: unchanged; null: the default. */
 export type ChurnSettingsInput = {
+  abandonedCheckoutHours?: number | null | undefined;
   createFollowUp?: boolean | null | undefined;
   defaultGapDays?: number | null | undefined;
   followUpDueDays?: number | null | undefined;
@@ -139,6 +140,7 @@ export type ChurnSettingsInput = {
   mediumFactor?: number | null | undefined;
   minGapDays?: number | null | undefined;
   negativeHigh?: number | null | undefined;
+  visitDropPoints?: number | null | undefined;
   windowDays?: number | null | undefined;
 };
 
@@ -387,6 +389,7 @@ export type EarnPointsInput = {
 /** What happened. Payloads carry global ids and small facts, never personal data. */
 export type EventType =
   | 'API_KEY_REVOKED'
+  | 'CHECKOUT_ABANDONED'
   | 'CHURN_RISK_RAISED'
   | 'CONSENT_CONFIRMATION_REQUESTED'
   | 'CUSTOMER_CREATED'
@@ -995,7 +998,8 @@ export type TimelineKind =
   | 'CONSENT_CHANGE'
   | 'INTERACTION'
   | 'ORDER'
-  | 'STAGE_CHANGE';
+  | 'STAGE_CHANGE'
+  | 'VISIT';
 
 /** A touchpoint reported by a storefront. The customer is the one of the x-customer-token, else found (or created as a lead) by email/phone; secret keys may give customerId. */
 export type TrackInteractionInput = {
@@ -1332,6 +1336,7 @@ export type CustomerTimelineQuery = { customer: { id: string, timeline: { pageIn
           | { __typename: 'Interaction', id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null }
           | { __typename: 'Order', id: string, externalId: string, status: OrderStatus, currency: string, total: string, placedAt: string, orderChannel: OrderChannel }
           | { __typename: 'StageTransition', id: string, fromStage: LifecycleStage | null, toStage: LifecycleStage, reason: string | null, at: string, stageSource: StageChangeSource, actor: { id: string, name: string } | null }
+          | { __typename: 'StorefrontVisit' }
          }> } } | null };
 
 export type ListTagsQueryVariables = Exact<{ [key: string]: never; }>;
