@@ -39,6 +39,7 @@ const TENANT_MODELS = new Set([
   'LeadLoss',
   'ExchangeRate',
   'AuditEntry',
+  'Holiday',
 ]);
 
 const WHERE_OPS = new Set([

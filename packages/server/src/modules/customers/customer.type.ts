@@ -75,6 +75,7 @@ export const LocationRef = builder.objectRef<Customer>('Location').implement({
 export const CustomerRefForSource = builder.objectRef<Customer>('AcquisitionSource');
 
 export const TagObject = builder.prismaObject('Tag', {
+  select: { id: true },
   description: 'A free label on customers (unique by name per shop).',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -98,6 +99,7 @@ const proofFields = (t: any) => ({
 });
 
 export const ConsentObject = builder.prismaObject('Consent', {
+  select: { id: true },
   description:
     'The current consent decision for one channel, with its proof. A grant waiting for double opt-in is `granted: false, pendingConfirmation: true` until confirmed.',
   fields: (t) => ({
@@ -114,6 +116,7 @@ export const ConsentObject = builder.prismaObject('Consent', {
 });
 
 export const ConsentChangeObject = builder.prismaObject('ConsentChange', {
+  select: { id: true },
   fields: (t) => ({
     channel: t.expose('channel', { type: ConsentChannelEnum }),
     granted: t.exposeBoolean('granted'),
@@ -204,7 +207,15 @@ export const CustomerNode = builder.prismaNode('Customer', {
     personality: t.exposeString('personality', { nullable: true }),
     hobbies: t.exposeStringList('hobbies'),
     preferredChannel: t.expose('preferredChannel', { type: ContactChannelEnum, nullable: true }),
-    preferredContactTime: t.expose('preferredContactTime', { type: ContactTimeEnum, nullable: true }),
+    preferredContactTime: t.expose('preferredContactTime', {
+      type: ContactTimeEnum,
+      nullable: true,
+      description: 'Local contact window: MORNING 09-12, AFTERNOON 13-17, EVENING 18-21, WEEKEND Sat/Sun 10-18, ANY (or none) 09-18.',
+    }),
+    timeZone: t.exposeString('timeZone', {
+      nullable: true,
+      description: "IANA time zone; null: the shop's (followUpSettings.cadence.timeZone). Due times and birthdays use it.",
+    }),
     contactTolerance: t.expose('contactTolerance', { type: ContactToleranceEnum, nullable: true }),
     dealLikelihood: t.exposeInt('dealLikelihood', { nullable: true, description: '0..100' }),
     expectedPurchaseAt: t.expose('expectedPurchaseAt', { type: 'DateTime', nullable: true }),

@@ -117,7 +117,8 @@ const LossByOwnerRef = builder.objectRef<Counted<string | null>>('LeadLossByOwne
       type: 'StaffUser',
       nullable: true,
       description: 'The owner when the lead was lost (null: a pool lead).',
-      resolve: (query, r, _a, ctx) => (r.key ? ctx.db.staffUser.findUnique({ ...query, where: { id: r.key } }) : null),
+      // The query is always used (select mode requires it); a pool lead (no key) matches no row.
+      resolve: (query, r, _a, ctx) => ctx.db.staffUser.findFirst({ ...query, where: r.key ? { id: r.key } : { id: { in: [] } } }),
     }),
     count: t.exposeInt('count'),
     share: t.float({ nullable: true, resolve: (r) => r.share }),
