@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { createAuditRetentionScheduler } from '../modules/audit/audit.service.ts';
+import { createBehaviourRetentionScheduler } from '../modules/behaviour/track.service.ts';
 import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
@@ -12,7 +13,7 @@ import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
 
 /**
  * The background jobs of one instance (each a periodic() loop, safe with several instances): the
- * webhook dispatcher, lead pool, segment refresh, due follow-ups, event and audit retention, and
+ * webhook dispatcher, lead pool, segment refresh, due follow-ups, event, audit and behaviour retention, and
  * loyalty. buildApp starts them with the server and stops them first on shutdown.
  */
 export function createJobs(database: Database, config: Config, logger: Logger) {
@@ -41,6 +42,12 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }),
   );
   const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
+  const behaviourRetention = createBehaviourRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    retentionDays: config.behaviour.retentionDays,
+    intervalMs: config.behaviour.intervalMs,
+  });
 
   return {
     webhooks,
@@ -50,6 +57,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     retention,
     loyalty,
     auditRetention,
+    behaviourRetention,
     start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
@@ -57,6 +65,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       followUpDue.start();
       retention.start();
       auditRetention.start();
+      behaviourRetention.start();
       loyalty.start();
     },
     async stop() {
@@ -66,6 +75,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       await followUpDue.stop();
       await retention.stop();
       await auditRetention.stop();
+      await behaviourRetention.stop();
       await loyalty.stop();
     },
   };
