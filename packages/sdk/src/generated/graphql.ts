@@ -102,6 +102,40 @@ export type AuditLogFilter = {
   to?: string | null | undefined;
 };
 
+/** One storefront behaviour event. Free text (url, referrer, searchQuery, utm*) is truncated to its limit; an over-long sku or properties object refuses the batch (docs/behaviour.md). */
+export type BehaviourEventInput = {
+  /** Time spent, e.g. on the page before leaving it (0 to one day). */
+  durationMs?: number | null | undefined;
+  /** Default: when received. More than 5 minutes ahead is clamped to the receive time; older than 7 days refuses the batch. */
+  occurredAt?: string | null | undefined;
+  /** Anything else (quantity, price, ...): an object of at most 20 keys and 2,000 bytes. */
+  properties?: unknown;
+  /** Referrer URL (at most 2,000 characters kept). */
+  referrer?: string | null | undefined;
+  /** Search terms (at most 200 characters kept): required for SEARCHED. */
+  searchQuery?: string | null | undefined;
+  /** The visit (a UUID; the SDK starts a new one after 30 minutes without activity). */
+  sessionId?: string | null | undefined;
+  /** Product SKU (at most 100 characters): required for PRODUCT_VIEWED and ADDED_TO_CART. */
+  sku?: string | null | undefined;
+  type: BehaviourEventType;
+  /** Page URL (at most 2,000 characters kept). */
+  url?: string | null | undefined;
+  utmCampaign?: string | null | undefined;
+  utmMedium?: string | null | undefined;
+  utmSource?: string | null | undefined;
+  /** The anonymous first-party visitor id the storefront SDK keeps (a UUID). */
+  visitorId: string;
+};
+
+/** What a storefront visitor did (docs/behaviour.md). */
+export type BehaviourEventType =
+  | 'ADDED_TO_CART'
+  | 'CHECKOUT_STARTED'
+  | 'PAGE_VIEWED'
+  | 'PRODUCT_VIEWED'
+  | 'SEARCHED';
+
 /** A visitor leaving contact data (email or phone required). Callable with a publishable key. */
 export type CaptureLeadInput = {
   /** Default WEB. */
@@ -122,6 +156,8 @@ export type CaptureLeadInput = {
   subject?: string | null | undefined;
   /** Default INQUIRY. */
   type?: LeadType | null | undefined;
+  /** The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md). */
+  visitorId?: string | null | undefined;
 };
 
 /** Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought. */
@@ -1020,6 +1056,8 @@ export type TrackInteractionInput = {
   source?: LeadSourceInput | null | undefined;
   subject?: string | null | undefined;
   type: InteractionType;
+  /** The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md). */
+  visitorId?: string | null | undefined;
 };
 
 export type UpdateAuthorizationSettingsInput = {
@@ -2398,6 +2436,19 @@ export type FollowUpDueSubscriptionVariables = Exact<{
 
 export type FollowUpDueSubscription = { followUpDue: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
 
+export type TrackEventsMutationVariables = Exact<{
+  events: Array<BehaviourEventInput> | BehaviourEventInput;
+}>;
+
+
+export type TrackEventsMutation = { trackEvents:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'TrackEventsPayload', accepted: number }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
 export type WebhookEndpointFieldsFragment = { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null };
 
 export type WebhookDeliveryFieldsFragment = { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } };
@@ -2654,6 +2705,7 @@ export const LeadCreatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscr
 export const CustomerUpdatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription CustomerUpdated($id:ID!$after:ID){customerUpdated(id:$id after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"CustomerUpdated"}) as unknown as TypedDocumentString<CustomerUpdatedSubscription, CustomerUpdatedSubscriptionVariables>;
 export const InteractionRecordedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription InteractionRecorded($customerId:ID$after:ID){interactionRecorded(customerId:$customerId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"InteractionRecorded"}) as unknown as TypedDocumentString<InteractionRecordedSubscription, InteractionRecordedSubscriptionVariables>;
 export const FollowUpDueDocument = /*#__PURE__*/ new TypedDocumentString(`subscription FollowUpDue($assigneeId:ID$after:ID){followUpDue(assigneeId:$assigneeId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"FollowUpDue"}) as unknown as TypedDocumentString<FollowUpDueSubscription, FollowUpDueSubscriptionVariables>;
+export const TrackEventsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackEvents($events:[BehaviourEventInput!]!){trackEvents(events:$events){__typename ...on TrackEventsPayload{accepted}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TrackEvents"}) as unknown as TypedDocumentString<TrackEventsMutation, TrackEventsMutationVariables>;
 export const ListWebhookEndpointsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookEndpoints{webhookEndpoints{...WebhookEndpointFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"kind":"query","name":"ListWebhookEndpoints"}) as unknown as TypedDocumentString<ListWebhookEndpointsQuery, ListWebhookEndpointsQueryVariables>;
 export const ListWebhookDeliveriesDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookDeliveries($first:Int$after:String$filter:WebhookDeliveryFilter){webhookDeliveries(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...WebhookDeliveryFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"kind":"query","name":"ListWebhookDeliveries"}) as unknown as TypedDocumentString<ListWebhookDeliveriesQuery, ListWebhookDeliveriesQueryVariables>;
 export const CreateWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateWebhookEndpoint($input:CreateWebhookEndpointInput!){createWebhookEndpoint(input:$input){__typename ...on WebhookEndpointWithSecret{secret endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CreateWebhookEndpoint"}) as unknown as TypedDocumentString<CreateWebhookEndpointMutation, CreateWebhookEndpointMutationVariables>;
