@@ -3,7 +3,7 @@
 // is over its budget (3 KiB gzip). No metafile is written.
 //
 //   node scripts/browser-bundle.mjs                   writes dist/browser/crm-sdk.min.js
-//   node scripts/browser-bundle.mjs --outfile FILE    writes FILE instead (the storefront example's test)
+//   node scripts/browser-bundle.mjs --outfile FILE    writes FILE instead, and the tracker next to it (the storefront example's test)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { bundle, entries, kib, root, STOREFRONT_BUDGET, TRACK_BUDGET } from './bundle-size.mjs';
@@ -16,7 +16,7 @@ const storefront = await bundle(entries.storefront);
 mkdirSync(dirname(outfile), { recursive: true });
 writeFileSync(outfile, storefront.code);
 const track = await bundle(entries.track);
-if (i < 0) writeFileSync(join(root, 'dist/browser/crm-track.min.js'), track.code);
+writeFileSync(join(dirname(outfile), 'crm-track.min.js'), track.code);
 const main = await bundle(entries.main);
 console.log(
   `[sdk size] @crm/sdk/storefront: ${kib(storefront.bytes)} minified, ${kib(storefront.gzip)} gzip (${storefront.gzip} bytes; budget ${STOREFRONT_BUDGET}) -> ${relative(process.cwd(), outfile)}`,
