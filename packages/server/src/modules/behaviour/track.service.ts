@@ -118,8 +118,9 @@ export async function recordEvents(
   let token = opts.tokenCustomerId ?? null;
   if (token && visitors.some((v) => known.get(v) !== token)) {
     // Logged in: the token's customer (a merged one's survivor), stitched once per visitor.
-    token = await liveCustomerId(db, token);
-    if (token) for (const v of visitors) if (known.get(v) !== token) await stitchVisitor(db, v, token, 'TOKEN');
+    const live = await liveCustomerId(db, token);
+    token = live;
+    if (live) for (const v of visitors) if (known.get(v) !== live) await stitchVisitor(db, v, live, 'TOKEN');
   }
   // The scoped client sets shopId.
   const data = events.map((e) => ({
