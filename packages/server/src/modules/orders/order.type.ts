@@ -10,6 +10,8 @@ export const OrderChannelEnum = builder.enumType(E.OrderChannel, {
 export const OrderStatusEnum = builder.enumType(E.OrderStatus, { name: 'OrderStatus' });
 
 export const OrderItemObject = builder.prismaObject('OrderItem', {
+  // Select mode (docs/performance.md): only the columns the requested fields need.
+  select: { id: true },
   description: 'One line of an order.',
   fields: (t) => ({
     sku: t.exposeString('sku', { nullable: true }),
@@ -19,6 +21,7 @@ export const OrderItemObject = builder.prismaObject('OrderItem', {
     lineTotal: t.field({
       type: 'Decimal',
       description: 'quantity × unitPrice',
+      select: { unitPrice: true, quantity: true },
       resolve: (i) => i.unitPrice.mul(i.quantity).toFixed(2),
     }),
     addOn: t.exposeBoolean('addOn', { description: 'An optional add-on product or service (not what the customer had to buy).' }),
@@ -27,6 +30,8 @@ export const OrderItemObject = builder.prismaObject('OrderItem', {
 
 export const OrderNode = builder.prismaNode('Order', {
   id: { field: 'id' },
+  // Select mode (docs/performance.md): only the columns the requested fields need.
+  select: { id: true },
   // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
   nullable: true,
   description: 'An order from any channel. subtotal = Σ quantity × unitPrice (computed); total = subtotal − discount + tax + shipping.',
@@ -48,6 +53,7 @@ export const OrderNode = builder.prismaNode('Order', {
     exchangeRate: t.string({
       nullable: true,
       description: "1 unit of `currency` = this many units of the shop's base currency; null: no rate yet (the order does not count).",
+      select: { exchangeRate: true },
       resolve: (o) => (o.exchangeRate == null ? null : o.exchangeRate.toString()),
     }),
     baseTotal: t.expose('baseTotal', { type: 'Decimal', nullable: true, description: 'total in the base currency.' }),
