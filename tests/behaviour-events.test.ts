@@ -239,6 +239,37 @@ describe('identity stitching', () => {
     expect((await t.db.prisma.visitorIdentity.findFirstOrThrow({ where: { shopId: a.shop.id, visitorId: v } })).via).toBe('EMAIL');
   });
 
+  it('identifyVisitor: a backend names the visitor by email or customer id (secret key with contacts:write only)', async () => {
+    const c = await createCustomer(t.gql(a.secretKey), { email: 'backend@behaviour.test' });
+    const v = randomUUID();
+    await track(a.publishableKey, views(v, 2));
+    const IDENTIFY = `mutation($i: IdentifyVisitorInput!) { identifyVisitor(input: $i) { __typename
+      ... on IdentifyVisitorPayload { stitched customer { id } } ... on Error { code path } } }`;
+    type Out = { identifyVisitor: { __typename: string; stitched?: number; customer?: { id: string }; code?: string; path?: string[] } };
+    const byEmail = await t.gql(a.secretKey)<Out>(IDENTIFY, { i: { visitorId: v, email: 'BACKEND@behaviour.test' } });
+    expect(byEmail.data?.identifyVisitor).toEqual({ __typename: 'IdentifyVisitorPayload', stitched: 2, customer: { id: c.id } });
+    expect((await rows(a.shop.id, v)).map((e) => e.customerId)).toEqual([rawId(c.id), rawId(c.id)]);
+    const w = randomUUID();
+    await track(a.publishableKey, views(w, 1));
+    const byId = await t.gql(a.secretKey)<Out>(IDENTIFY, { i: { visitorId: w, customerId: c.id } });
+    expect(byId.data?.identifyVisitor.stitched).toBe(1);
+    expect(
+      (await t.gql(a.secretKey)<Out>(IDENTIFY, { i: { visitorId: w, email: 'nobody@behaviour.test' } })).data?.identifyVisitor,
+    ).toMatchObject({
+      __typename: 'NotFoundError',
+      path: ['input', 'email'],
+    });
+    expect(
+      (await t.gql(a.secretKey)<Out>(IDENTIFY, { i: { visitorId: 'nope', email: 'backend@behaviour.test' } })).data?.identifyVisitor,
+    ).toMatchObject({
+      __typename: 'ValidationError',
+    });
+    // A storefront (publishable key) cannot name who a visitor is.
+    expect((await t.gql(a.publishableKey)<Out>(IDENTIFY, { i: { visitorId: w, customerId: c.id } })).data?.identifyVisitor.__typename).toBe(
+      'ForbiddenError',
+    );
+  });
+
   it("a publishable key of shop B cannot write into or stitch shop A's visitor", async () => {
     const v = randomUUID();
     await track(a.publishableKey, views(v, 2));

@@ -1253,6 +1253,17 @@ beforeAll(async () => {
 });
 
 Object.assign(mutationCases, {
+  identifyVisitor: async () => {
+    // B's secret key cannot name A's customer (by id or email) for any visitor; nothing is linked.
+    const M = `mutation($i: IdentifyVisitorInput!) { identifyVisitor(input: $i) { __typename
+      ... on IdentifyVisitorPayload { stitched customer { id email } } ... on Error { code message path } } }`;
+    expectNotFound(member(await gql(B.g, M, { i: { visitorId: AB.stitched, customerId: A.alice.id } }), 'identifyVisitor'), [
+      'input',
+      'customerId',
+    ]);
+    expectNotFound(member(await gql(B.g, M, { i: { visitorId: AB.visitor, email: ALICE.email } }), 'identifyVisitor'), ['input', 'email']);
+    expectForbidden(member(await gql(B.p, M, { i: { visitorId: AB.visitor, customerId: A.alice.id } }), 'identifyVisitor'));
+  },
   trackEvents: async () => {
     // B's key with A's visitor ids writes into B only; A's events and visitor links stay as they were.
     const e = [AB.visitor, AB.stitched].map((visitorId) => ({ type: 'PAGE_VIEWED', visitorId }));

@@ -105,6 +105,9 @@ import {
   type GetOrderQuery,
   GetSegmentDocument,
   type GetSegmentQuery,
+  IdentifyVisitorDocument,
+  type IdentifyVisitorInput,
+  type IdentifyVisitorMutation,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
   LeadCreatedDocument,
@@ -567,6 +570,8 @@ export interface CrmInteractionsApi {
 export interface CrmBehaviourApi {
   /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
   track(events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']>;
+  /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+  identify(input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']>;
 }
 
 /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
@@ -1009,6 +1014,9 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
     track: (events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']> =>
       run(TrackEventsDocument, { events }, opts, (r) => r.trackEvents),
+    /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+    identify: (input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']> =>
+      run(IdentifyVisitorDocument, { input }, opts, (r) => r.identifyVisitor),
   });
 
   const leads: CrmLeadsApi = Object.freeze({

@@ -506,6 +506,15 @@ export type GenerateRetentionFollowUpsInput = {
   windowDays?: number | null | undefined;
 };
 
+/** A backend names who a storefront visitor is: by the customer id or by email (exactly one). */
+export type IdentifyVisitorInput = {
+  customerId?: string | null | undefined;
+  /** The email of an existing customer (never creates one). */
+  email?: string | null | undefined;
+  /** The storefront SDK's anonymous visitor id (a UUID). */
+  visitorId: string;
+};
+
 export type ImHandleInput = {
   handle: string;
   /** e.g. WECHAT, WHATSAPP, QQ, TELEGRAM */
@@ -2449,6 +2458,19 @@ export type TrackEventsMutation = { trackEvents:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
+export type IdentifyVisitorMutationVariables = Exact<{
+  input: IdentifyVisitorInput;
+}>;
+
+
+export type IdentifyVisitorMutation = { identifyVisitor:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'IdentifyVisitorPayload', stitched: number, customer: { id: string, displayName: string } }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
 export type WebhookEndpointFieldsFragment = { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null };
 
 export type WebhookDeliveryFieldsFragment = { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } };
@@ -2706,6 +2728,7 @@ export const CustomerUpdatedDocument = /*#__PURE__*/ new TypedDocumentString(`su
 export const InteractionRecordedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription InteractionRecorded($customerId:ID$after:ID){interactionRecorded(customerId:$customerId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"InteractionRecorded"}) as unknown as TypedDocumentString<InteractionRecordedSubscription, InteractionRecordedSubscriptionVariables>;
 export const FollowUpDueDocument = /*#__PURE__*/ new TypedDocumentString(`subscription FollowUpDue($assigneeId:ID$after:ID){followUpDue(assigneeId:$assigneeId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"FollowUpDue"}) as unknown as TypedDocumentString<FollowUpDueSubscription, FollowUpDueSubscriptionVariables>;
 export const TrackEventsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackEvents($events:[BehaviourEventInput!]!){trackEvents(events:$events){__typename ...on TrackEventsPayload{accepted}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TrackEvents"}) as unknown as TypedDocumentString<TrackEventsMutation, TrackEventsMutationVariables>;
+export const IdentifyVisitorDocument = /*#__PURE__*/ new TypedDocumentString(`mutation IdentifyVisitor($input:IdentifyVisitorInput!){identifyVisitor(input:$input){__typename ...on IdentifyVisitorPayload{stitched customer{id displayName}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"IdentifyVisitor"}) as unknown as TypedDocumentString<IdentifyVisitorMutation, IdentifyVisitorMutationVariables>;
 export const ListWebhookEndpointsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookEndpoints{webhookEndpoints{...WebhookEndpointFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"kind":"query","name":"ListWebhookEndpoints"}) as unknown as TypedDocumentString<ListWebhookEndpointsQuery, ListWebhookEndpointsQueryVariables>;
 export const ListWebhookDeliveriesDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookDeliveries($first:Int$after:String$filter:WebhookDeliveryFilter){webhookDeliveries(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...WebhookDeliveryFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"kind":"query","name":"ListWebhookDeliveries"}) as unknown as TypedDocumentString<ListWebhookDeliveriesQuery, ListWebhookDeliveriesQueryVariables>;
 export const CreateWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateWebhookEndpoint($input:CreateWebhookEndpointInput!){createWebhookEndpoint(input:$input){__typename ...on WebhookEndpointWithSecret{secret endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CreateWebhookEndpoint"}) as unknown as TypedDocumentString<CreateWebhookEndpointMutation, CreateWebhookEndpointMutationVariables>;

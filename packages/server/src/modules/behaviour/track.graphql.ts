@@ -2,7 +2,8 @@ import { builder } from '../../builder.ts';
 import { BehaviourEventType } from '../../generated/prisma/enums.ts';
 import { enforceEventLimits } from '../../rate-limit.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { countByVisitor, MAX_BATCH, parseBatch, recordEvents } from './track.service.ts';
+import { CustomerNode } from '../customers/customer.type.ts';
+import { countByVisitor, identifyVisitor, MAX_BATCH, parseBatch, recordEvents } from './track.service.ts';
 
 /** What a storefront visitor did (docs/behaviour.md). */
 export const BehaviourEventTypeEnum = builder.enumType('BehaviourEventType', {
@@ -41,7 +42,37 @@ const TrackEventsPayload = builder.objectRef<{ accepted: number }>('TrackEventsP
   fields: (t) => ({ accepted: t.exposeInt('accepted') }),
 });
 
+const IdentifyVisitorInput = builder.inputType('IdentifyVisitorInput', {
+  description: 'A backend names who a storefront visitor is: by the customer id or by email (exactly one).',
+  fields: (t) => ({
+    visitorId: t.id({ required: true, description: "The storefront SDK's anonymous visitor id (a UUID)." }),
+    customerId: t.globalID({ for: CustomerNode }),
+    email: t.string({ description: 'The email of an existing customer (never creates one).' }),
+  }),
+});
+
+const IdentifyVisitorPayload = builder.objectRef<{ customerId: string; stitched: number }>('IdentifyVisitorPayload').implement({
+  description: "The visitor is the customer from now on; `stitched`: how many of the visitor's earlier anonymous events became theirs.",
+  fields: (t) => ({
+    stitched: t.exposeInt('stitched'),
+    customer: t.prismaField({
+      type: CustomerNode,
+      resolve: (query, r, _a, ctx) => ctx.db.customer.findUniqueOrThrow({ ...query, where: { id: r.customerId } }),
+    }),
+  }),
+});
+
 builder.mutationFields((t) => ({
+  identifyVisitor: t.field({
+    authScopes: { scope: 'contacts:write' },
+    type: IdentifyVisitorPayload,
+    description:
+      "Identity stitching from a backend (docs/behaviour.md): the visitor's earlier anonymous behaviour events become the customer's, and so do its later ones.",
+    errors: { types: [...COMMON_ERRORS], union: { name: 'IdentifyVisitorResult' }, directResult: true },
+    args: { input: t.arg({ type: IdentifyVisitorInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      identifyVisitor(ctx.db, { visitorId: String(input.visitorId), customerId: input.customerId?.id, email: input.email }),
+  }),
   trackEvents: t.field({
     authScopes: { $any: { publishable: true, scope: 'contacts:write' } },
     type: TrackEventsPayload,

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { forShop, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
-import { ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
 import { parseInput } from '../common/validate.ts';
 import { EXPORT_PAGE, type ExportSection } from '../customers/customer.export.ts';
-import type { EraseStep, MergeStep } from '../customers/customer.service.ts';
+import { type EraseStep, findCustomerBy, getCustomer, type MergeStep } from '../customers/customer.service.ts';
 
 /**
  * Storefront behaviour events (docs/behaviour.md): what anonymous visitors do before (and after)
@@ -254,4 +254,21 @@ export function createBehaviourRetentionScheduler(opts: {
       tick(),
     ),
   };
+}
+
+/**
+ * A backend identifies a visitor (secret key): by the customer's id, or by email (a checkout, a
+ * newsletter sign-up handled server-side). Returns the customer and how many earlier events were
+ * stitched. Unknown customer or email: NotFoundError (nothing is created).
+ */
+export async function identifyVisitor(
+  db: ScopedDb,
+  input: { visitorId: string; customerId?: string | null; email?: string | null },
+): Promise<{ customerId: string; stitched: number }> {
+  if (!z.uuid().safeParse(input.visitorId).success) throw ValidationError.field(['input', 'visitorId'], 'A visitor id is a UUID');
+  if (!input.customerId === !input.email) throw ValidationError.field(['input', 'customerId'], 'Give exactly one of customerId, email');
+  const c = input.customerId ? await getCustomer(db, input.customerId, true) : await findCustomerBy(db, { email: input.email ?? '' });
+  if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', ['input', input.customerId ? 'customerId' : 'email']);
+  const stitched = await stitchVisitor(db, input.visitorId, c.id, input.customerId ? 'API' : 'EMAIL');
+  return { customerId: c.id, stitched };
 }
