@@ -1,4 +1,5 @@
 import { builder } from '../../builder.ts';
+import { skipQuery } from '../../db/loaders.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
@@ -117,7 +118,8 @@ const LossByOwnerRef = builder.objectRef<Counted<string | null>>('LeadLossByOwne
       type: 'StaffUser',
       nullable: true,
       description: 'The owner when the lead was lost (null: a pool lead).',
-      resolve: (query, r, _a, ctx) => (r.key ? ctx.db.staffUser.findUnique({ ...query, where: { id: r.key } }) : null),
+      // A pool lead has no owner: the query is skipped (select mode refuses an unused query).
+      resolve: (query, r, _a, ctx) => (r.key ? ctx.db.staffUser.findUnique({ ...query, where: { id: r.key } }) : skipQuery(query, null)),
     }),
     count: t.exposeInt('count'),
     share: t.float({ nullable: true, resolve: (r) => r.share }),
