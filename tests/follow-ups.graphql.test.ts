@@ -107,8 +107,12 @@ describe('follow-ups over GraphQL', () => {
       assignee: { id: agent.id },
       goal: 'Present the offer',
     });
-    // 85% -> every 2 days; a high-value interest (>= 1000) x 0.7 -> 1 day.
-    expect(Math.round((new Date(f1.dueAt).getTime() - Date.now()) / DAY)).toBe(1);
+    // 85% -> every 2 days; a high-value interest (>= 1000) x 0.7 -> 1 day: tomorrow (UTC, the shop's
+    // time zone), placed in the default contact window 09:00-18:00.
+    const due = new Date(f1.dueAt);
+    expect(due.toISOString().slice(0, 10)).toBe(new Date(Date.now() + DAY).toISOString().slice(0, 10));
+    expect(due.getUTCHours()).toBeGreaterThanOrEqual(9);
+    expect(due.getUTCHours()).toBeLessThan(18);
 
     const noConsent = await createFU({ customerId: c.id, channel: 'SMS' }, agent);
     expect(noConsent).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION_FAILED', path: ['input', 'channel'] });
@@ -135,7 +139,9 @@ describe('follow-ups over GraphQL', () => {
       as(agent),
     );
     expect(list.customer.followUps.totalCount).toBe(2);
-    expect(list.customer.followUps.edges.map((e) => e.node.id)).toEqual([next.id, f1.id]); // latest due first
+    // Latest due first; both may land on the same window start (a proposal before 09:00 moves to 09:00).
+    expect(list.customer.followUps.edges.map((e) => e.node.id).sort()).toEqual([next.id, f1.id].sort());
+    expect(new Date(next.dueAt).getTime()).toBeGreaterThanOrEqual(new Date(f1.dueAt).getTime());
     expect(list.customer.openDoubts.map((d) => d.id)).toEqual([doubt.id]);
     // Another agent sees none of them.
     const other = await ok<Conn>(
@@ -444,5 +450,51 @@ describe('SDK: followUps and leads groups', () => {
     expect((await sys.followUps.suggestNext(c.id))?.reasons.length).toBeGreaterThan(0);
     expect((await sys.followUps.settings()).leadPool.mode).toBe('ROUND_ROBIN');
     expect(unwrap(await sys.leads.returnStale()).count).toBe(0);
+  });
+});
+
+describe('SDK: contact timing', () => {
+  it('shop time zone, holiday calendar, customer time zone and budget, budget warning, offers to a segment', async () => {
+    const url = `${await t.app.start()}/graphql`;
+    const sys = createCrmClient({ url, apiKey: secretKey });
+    const settings = unwrap(await sys.followUps.updateCadenceSettings({ timeZone: 'europe/berlin' }));
+    expect(settings.cadence.timeZone).toBe('Europe/Berlin');
+    expect((await sys.followUps.updateCadenceSettings({ timeZone: 'Mars/Base' })).__typename).toBe('ValidationError');
+
+    const h = unwrap(await sys.followUps.createHoliday({ name: 'Founders day', date: '2026-03-30', recurringYearly: true })).holiday;
+    expect(h).toMatchObject({ name: 'Founders day', date: '2026-03-30', recurringYearly: true });
+    expect(unwrap(await sys.followUps.updateHoliday({ id: h.id, name: 'Founders’ day' })).holiday.name).toBe('Founders’ day');
+    expect((await sys.followUps.holidays()).map((x) => x.name)).toContain('Founders’ day');
+    expect(await sys.followUps.deleteHoliday(h.id)).toMatchObject({ deletedId: h.id });
+    expect((await sys.followUps.holidays()).map((x) => x.id)).not.toContain(h.id);
+
+    // MONTHLY: one contact per 30 days; one outbound email just now spends it.
+    const c = unwrap(
+      await sys.customers.create({
+        email: 'timing-sdk@fu.test',
+        stage: 'LOYAL',
+        timeZone: 'Asia/Tokyo',
+        preferredContactTime: 'EVENING',
+        contactTolerance: 'MONTHLY',
+        tags: ['timing-sdk'],
+        consents: [{ channel: 'EMAIL', granted: true }],
+      }),
+    ).customer;
+    expect(c.timeZone).toBe('Asia/Tokyo');
+    expect((await sys.followUps.contactBudget(c.id))?.contactBudget).toEqual({ max: 1, periodDays: 30, used: 0, remaining: 1 });
+    unwrap(await sys.interactions.record({ customerId: c.id, channel: 'EMAIL', direction: 'OUTBOUND', type: 'MESSAGE' }));
+    expect((await sys.followUps.contactBudget(c.id))?.contactBudget).toEqual({ max: 1, periodDays: 30, used: 1, remaining: 0 });
+    const planned = unwrap(await sys.followUps.create({ customerId: c.id, dueAt: new Date(Date.now() + 40 * DAY).toISOString() }));
+    expect(planned.budgetWarning).toBe('Contact budget spent: 1 of 1 contacts in 30 days (contact tolerance MONTHLY)');
+
+    // News of offers to a segment's members: contacted just now, so MONTHLY's 30-day gap (checked
+    // before the budget) skips the member, and the pass says why.
+    const seg = unwrap(await sys.segments.create({ name: 'timing-sdk', rule: "tags CONTAINS 'timing-sdk'" })).segment;
+    const r = unwrap(await sys.followUps.generateRetention({ kinds: ['OFFER'], segmentIds: [seg.id], offerName: 'Autumn' }));
+    expect(r.createdCount).toBe(0);
+    expect(r.skipped).toEqual([
+      { customerId: c.id, kind: 'OFFER', date: expect.any(String), reason: 'Contact tolerance MONTHLY: too close to another contact' },
+    ]);
+    expect(r.skippedTolerance).toBe(1);
   });
 });

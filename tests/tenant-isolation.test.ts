@@ -733,12 +733,23 @@ const mutationCases: Record<string, () => Promise<void>> = {
     const bIds = (await t.db.prisma.customer.findMany({ where: { shopId: B.shopId } })).map((c) => globalId('Customer', c.id));
     for (const f of r.created) expect(bIds).toContain(f.customer.id);
     await t.db.prisma.followUp.deleteMany({ where: { shopId: B.shopId } });
+    // News of offers to A's segment: its members are A's customers, never reached from B.
+    const offer = member(
+      await gql(B.g, B_RETENTION, { input: { kinds: ['OFFER'], segmentIds: [AS.segment] } }),
+      'generateRetentionFollowUps',
+    );
+    expect(offer).toMatchObject({ createdCount: 0, created: [] });
     expectForbidden(member(await gql(B.p, B_RETENTION, { input }), 'generateRetentionFollowUps'));
   },
   updateCadenceSettings: async () => {
     const r = member(await gql(B.g, B_CADENCE, { input: { unknownLikelihoodDays: 11 } }), 'updateCadenceSettings');
     expect(r).toMatchObject({ __typename: 'FollowUpSettings', cadence: { unknownLikelihoodDays: 11 } });
     await ok(B.g, B_CADENCE, { input: { unknownLikelihoodDays: null } });
+    expectNotFound(member(await gql(B.g, B_CADENCE, { input: { offerSegmentIds: [AS.segment] } }), 'updateCadenceSettings'), [
+      'input',
+      'offerSegmentIds',
+      '0',
+    ]);
     expectForbidden(member(await gql(B.p, B_CADENCE, { input: { unknownLikelihoodDays: 1 } }), 'updateCadenceSettings'));
   },
   updateLeadPoolSettings: async () => {
@@ -1139,6 +1150,50 @@ const mutationCases: Record<string, () => Promise<void>> = {
     expectForbidden(member(await gql(B.p, M), 'expirePoints'));
   },
 };
+
+/** A holiday in shop A's calendar (added with contact timing). */
+const AH = { holiday: '' };
+const H_SEL = '... on Error { code message path }';
+const B_H_CREATE = `mutation($input: CreateHolidayInput!) { createHoliday(input: $input) { __typename ${H_SEL}
+  ... on CreateHolidaySuccess { holiday { id name date } } } }`;
+const B_H_UPDATE = `mutation($input: UpdateHolidayInput!) { updateHoliday(input: $input) { __typename ${H_SEL}
+  ... on UpdateHolidaySuccess { holiday { id name } } } }`;
+const B_H_DELETE = `mutation($input: DeleteHolidayInput!) { deleteHoliday(input: $input) { __typename ${H_SEL}
+  ... on DeleteHolidayPayload { deletedId } } }`;
+
+beforeAll(async () => {
+  const r = await ok<{ createHoliday: { holiday: { id: string } } }>(A.g, B_H_CREATE, {
+    input: { name: 'alpha-holiday', date: '2026-12-24', recurringYearly: true },
+  });
+  AH.holiday = r.createHoliday.holiday.id;
+  A.secrets.push(AH.holiday, rawId(AH.holiday), 'alpha-holiday');
+  initialA = await snapshot(A.shopId);
+  expect(initialA.Holiday).toHaveLength(1);
+});
+
+Object.assign(queryCases, {
+  holidays: async () => {
+    expect((await gql(B.g, '{ holidays { id name } }')).data).toEqual({ holidays: [] });
+    expect(errorCodes(await gql(B.p, '{ holidays { id } }'))).toEqual(['FORBIDDEN']);
+  },
+});
+
+Object.assign(mutationCases, {
+  createHoliday: async () => {
+    const r = member(await gql(B.g, B_H_CREATE, { input: { name: 'bravo-day', date: '2026-05-01' } }), 'createHoliday');
+    expect(r).toMatchObject({ __typename: 'CreateHolidaySuccess', holiday: { name: 'bravo-day', date: '2026-05-01' } });
+    await t.db.prisma.holiday.deleteMany({ where: { shopId: B.shopId } });
+    expectForbidden(member(await gql(B.p, B_H_CREATE, { input: { name: 'x', date: '2026-05-01' } }), 'createHoliday'));
+  },
+  updateHoliday: async () => {
+    expectNotFound(member(await gql(B.g, B_H_UPDATE, { input: { id: AH.holiday, name: 'evil' } }), 'updateHoliday'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_H_UPDATE, { input: { id: AH.holiday, name: 'evil' } }), 'updateHoliday'));
+  },
+  deleteHoliday: async () => {
+    expectNotFound(member(await gql(B.g, B_H_DELETE, { input: { id: AH.holiday } }), 'deleteHoliday'), ['input', 'id']);
+    expectForbidden(member(await gql(B.p, B_H_DELETE, { input: { id: AH.holiday } }), 'deleteHoliday'));
+  },
+});
 
 /** A saved segment of shop A (added with the segments module). */
 const AS = { segment: '' };

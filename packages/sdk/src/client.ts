@@ -46,6 +46,9 @@ import {
   CreateFollowUpDocument,
   type CreateFollowUpInput,
   type CreateFollowUpMutation,
+  CreateHolidayDocument,
+  type CreateHolidayInput,
+  type CreateHolidayMutation,
   CreateSegmentDocument,
   type CreateSegmentInput,
   type CreateSegmentMutation,
@@ -55,6 +58,8 @@ import {
   CreateWebhookEndpointDocument,
   type CreateWebhookEndpointInput,
   type CreateWebhookEndpointMutation,
+  CustomerContactBudgetDocument,
+  type CustomerContactBudgetQuery,
   CustomerDataExportDocument,
   CustomerFollowUpsDocument,
   type CustomerFollowUpsQuery,
@@ -71,6 +76,8 @@ import {
   type CustomerUpdatedSubscription,
   DeleteCustomerDocument,
   type DeleteCustomerMutation,
+  DeleteHolidayDocument,
+  type DeleteHolidayMutation,
   DeleteInteractionDocument,
   type DeleteInteractionMutation,
   DeleteSegmentDocument,
@@ -105,6 +112,8 @@ import {
   type GetOrderQuery,
   GetSegmentDocument,
   type GetSegmentQuery,
+  HolidaysDocument,
+  type HolidaysQuery,
   IdentifyVisitorDocument,
   type IdentifyVisitorInput,
   type IdentifyVisitorMutation,
@@ -232,6 +241,9 @@ import {
   UpdateFollowUpDocument,
   type UpdateFollowUpInput,
   type UpdateFollowUpMutation,
+  UpdateHolidayDocument,
+  type UpdateHolidayInput,
+  type UpdateHolidayMutation,
   UpdateInteractionDocument,
   type UpdateInteractionInput,
   type UpdateInteractionMutation,
@@ -637,6 +649,16 @@ export interface CrmFollowUpsApi {
     input: UpdateLeadPoolSettingsInput,
     opts?: CrmRequestOptions,
   ): Promise<UpdateLeadPoolSettingsMutation['updateLeadPoolSettings']>;
+  /** The shop's holiday calendar (the daily retention pass greets customers on these local dates). */
+  holidays(opts?: CrmRequestOptions): Promise<HolidaysQuery['holidays']>;
+  /** Adds a holiday (once, or `recurringYearly`). Owners / managers. */
+  createHoliday(input: CreateHolidayInput, opts?: CrmRequestOptions): Promise<CreateHolidayMutation['createHoliday']>;
+  /** Renames, moves or (un)repeats a holiday. Owners / managers. */
+  updateHoliday(input: UpdateHolidayInput, opts?: CrmRequestOptions): Promise<UpdateHolidayMutation['updateHoliday']>;
+  /** Removes a holiday from the calendar. Owners / managers. */
+  deleteHoliday(id: string, opts?: CrmRequestOptions): Promise<DeleteHolidayMutation['deleteHoliday']>;
+  /** A customer's contact budget (max contacts per period from the contact tolerance, used, remaining), time zone and window. */
+  contactBudget(customerId: string, opts?: CrmRequestOptions): Promise<CustomerContactBudgetQuery['customer']>;
 }
 
 /** Real-time events over graphql-ws as async iterables, with reconnect and resume. */
@@ -1109,6 +1131,21 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       opts?: CrmRequestOptions,
     ): Promise<UpdateLeadPoolSettingsMutation['updateLeadPoolSettings']> =>
       run(UpdateLeadPoolSettingsDocument, { input }, opts, (r) => r.updateLeadPoolSettings),
+
+    /** The shop's holiday calendar. */
+    holidays: (opts?: CrmRequestOptions): Promise<HolidaysQuery['holidays']> => run(HolidaysDocument, {}, opts, (r) => r.holidays),
+    /** Adds a holiday (once, or `recurringYearly`). */
+    createHoliday: (input: CreateHolidayInput, opts?: CrmRequestOptions): Promise<CreateHolidayMutation['createHoliday']> =>
+      run(CreateHolidayDocument, { input }, opts, (r) => r.createHoliday),
+    /** Renames, moves or (un)repeats a holiday. */
+    updateHoliday: (input: UpdateHolidayInput, opts?: CrmRequestOptions): Promise<UpdateHolidayMutation['updateHoliday']> =>
+      run(UpdateHolidayDocument, { input }, opts, (r) => r.updateHoliday),
+    /** Removes a holiday from the calendar. */
+    deleteHoliday: (id: string, opts?: CrmRequestOptions): Promise<DeleteHolidayMutation['deleteHoliday']> =>
+      run(DeleteHolidayDocument, { input: { id } }, opts, (r) => r.deleteHoliday),
+    /** A customer's contact budget, time zone and contact window. */
+    contactBudget: (customerId: string, opts?: CrmRequestOptions): Promise<CustomerContactBudgetQuery['customer']> =>
+      run(CustomerContactBudgetDocument, { id: customerId }, opts, (r) => r.customer),
   });
 
   const subscriber = createSubscriber({

@@ -13,6 +13,7 @@ import type { createRetentionScheduler } from './modules/events/event-retention.
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import type { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import type { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
+import type { createRetentionFollowUpScheduler } from './modules/follow-ups/retention.scheduler.ts';
 import type { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import type { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import type { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
@@ -45,6 +46,8 @@ export type App = {
   webhooks: ReturnType<typeof createDispatcher>;
   /** Returns stale leads to the pool and auto-assigns pool leads every LEAD_POOL_INTERVAL_MS. */
   leadPool: ReturnType<typeof createLeadPoolScheduler>;
+  /** The daily retention pass (birthdays, holidays, service reminders, offers), every RETENTION_FOLLOW_UPS_INTERVAL_MS. */
+  retentionFollowUps: ReturnType<typeof createRetentionFollowUpScheduler>;
   /** Applies data changes to saved segments every SEGMENTS_INTERVAL_MS (entered / left events). */
   segments: ReturnType<typeof createSegmentScheduler>;
   /** Emits FOLLOW_UP_DUE for passed due dates every FOLLOW_UP_DUE_INTERVAL_MS. */
@@ -86,6 +89,7 @@ export function buildApp(opts: AppOptions): App {
     services,
     webhooks: jobs.webhooks,
     leadPool: jobs.leadPool,
+    retentionFollowUps: jobs.retentionFollowUps,
     segments: jobs.segments,
     followUpDue: jobs.followUpDue,
     retention: jobs.retention,

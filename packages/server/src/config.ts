@@ -27,6 +27,8 @@ const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How often stale leads return to the pool and pool leads are auto-assigned (0 = never). */
   LEAD_POOL_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
+  /** How often the daily retention pass (birthdays, holidays, service reminders, offers) looks for a new local day (0 = never). */
+  RETENTION_FOLLOW_UPS_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** Saved segments: how often changes from the outbox are applied (0 = never), and the full-refresh age. */
   SEGMENTS_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   SEGMENTS_FULL_REFRESH_MS: z.coerce.number().int().min(0).default(3_600_000),
@@ -125,6 +127,8 @@ export type Config = {
   trustProxy: boolean;
   webhooks: { enabled: boolean; intervalMs: number; maxAttempts: number; baseBackoffMs: number; timeoutMs: number };
   leadPoolIntervalMs: number;
+  /** RETENTION_FOLLOW_UPS_INTERVAL_MS: the daily retention pass (modules/follow-ups/retention.scheduler.ts). */
+  retentionFollowUpsIntervalMs: number;
   segments: { intervalMs: number; fullRefreshMs: number };
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
@@ -196,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerKey: e.RATE_LIMIT_PER_KEY,
     trustProxy: e.TRUST_PROXY === '1' || e.TRUST_PROXY === 'true',
     leadPoolIntervalMs: e.LEAD_POOL_INTERVAL_MS,
+    retentionFollowUpsIntervalMs: e.RETENTION_FOLLOW_UPS_INTERVAL_MS,
     segments: { intervalMs: e.SEGMENTS_INTERVAL_MS, fullRefreshMs: e.SEGMENTS_FULL_REFRESH_MS },
     events: {
       pollMs: e.EVENT_POLL_MS,

@@ -137,7 +137,8 @@ describe.skipIf(!postgres)('two instances running every background pass at once'
     // Lapsed customers: one order 400 days ago, so the loyalty passes find them at churn risk HIGH.
     const lapsed: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const c = await customers.createCustomer(db, actor, { email: `lapsed${i}@p.test` });
+      // With consent: the churn follow-up is only for customers who may be contacted.
+      const c = await customers.createCustomer(db, actor, { email: `lapsed${i}@p.test`, consents: yes });
       lapsed.push(c.id);
       await upsertOrder(db, actor, {
         externalId: `old-${i}`,

@@ -8,6 +8,7 @@ import type { LifecycleStage } from './generated/prisma/enums.ts';
 import { createApiKey, findActiveKey } from './modules/auth/api-key.service.ts';
 import { createStaffUser } from './modules/auth/staff.service.ts';
 import { type EmitEvent, gid } from './modules/events/event.service.ts';
+import { createHoliday } from './modules/follow-ups/follow-up.holidays.ts';
 import { evaluateLifecycle } from './modules/lifecycle/lifecycle.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from './modules/loyalty/loyalty.service.ts';
 import { parseRule } from './modules/segments/segment.rule.ts';
@@ -75,6 +76,13 @@ export async function seedDemo(prisma: PrismaClient, keysFile: string, progress?
     ['Open leads', 'stage IN (SUSPECT, PROSPECT) AND orders.count = 0'],
   ] as const) {
     await createSegment(shopBound(prisma, created.shop.id), { name, rule: parseRule(rule) });
+  }
+  // The holiday calendar the daily retention pass greets customers on (docs/follow-ups.md).
+  for (const [name, date] of [
+    ['New Year', '2000-01-01'],
+    ['Christmas Eve', '2000-12-24'],
+  ] as const) {
+    await createHoliday(db, { name, date: new Date(`${date}T00:00:00Z`), recurringYearly: true });
   }
   const keys = { shop: created.shop, secretKey: created.secretKey, publishableKey: created.publishableKey };
   writeFileSync(keysFile, JSON.stringify(keys, null, 2), { mode: 0o600 });

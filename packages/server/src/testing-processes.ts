@@ -104,6 +104,7 @@ export function instanceEnv(databaseUrl: string, redisUrl: string | undefined, e
     LOG_LEVEL: 'warn',
     WEBHOOKS: '0',
     LEAD_POOL_INTERVAL_MS: '0',
+    RETENTION_FOLLOW_UPS_INTERVAL_MS: '0',
     RATE_LIMIT_PER_IP: '100000',
     RATE_LIMIT_PER_KEY: '100000',
     // Only Redis may ring: no LISTEN, and a poll far beyond the tests' waits.

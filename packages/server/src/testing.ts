@@ -75,6 +75,7 @@ export async function createTestApp(overrides: Partial<Config> = {}, opts: { log
       LOG_LEVEL: 'silent',
       WEBHOOKS: '0',
       LEAD_POOL_INTERVAL_MS: '0',
+      RETENTION_FOLLOW_UPS_INTERVAL_MS: '0',
       FOLLOW_UP_DUE_INTERVAL_MS: '0',
       RETENTION_INTERVAL_MS: '0',
       LOYALTY_INTERVAL_MS: '0',

@@ -41,6 +41,7 @@ const TENANT_MODELS = new Set([
   'AuditEntry',
   'BehaviourEvent',
   'VisitorIdentity',
+  'Holiday',
 ]);
 
 const WHERE_OPS = new Set([

@@ -6,6 +6,7 @@ import { createBehaviourRetentionScheduler } from '../modules/behaviour/track.se
 import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
+import { createRetentionFollowUpScheduler } from '../modules/follow-ups/retention.scheduler.ts';
 import { createLifecycleScheduler, withLifecycle } from '../modules/lifecycle/lifecycle.scheduler.ts';
 import { createLoyaltyScheduler } from '../modules/loyalty/loyalty.scheduler.ts';
 import { createSegmentScheduler } from '../modules/segments/segment.service.ts';
@@ -13,7 +14,7 @@ import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
 
 /**
  * The background jobs of one instance (each a periodic() loop, safe with several instances): the
- * webhook dispatcher, lead pool, segment refresh, due follow-ups, event, audit and behaviour retention, and
+ * webhook dispatcher, lead pool, daily retention follow-ups, segment refresh, due follow-ups, event, audit and behaviour retention, and
  * loyalty. buildApp starts them with the server and stops them first on shutdown.
  */
 export function createJobs(database: Database, config: Config, logger: Logger) {
@@ -28,6 +29,11 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
   });
 
   const leadPool = createLeadPoolScheduler({ prisma: database.prisma, logger, intervalMs: config.leadPoolIntervalMs });
+  const retentionFollowUps = createRetentionFollowUpScheduler({
+    prisma: database.prisma,
+    logger,
+    intervalMs: config.retentionFollowUpsIntervalMs,
+  });
   const segments = createSegmentScheduler({ prisma: database.prisma, logger, ...config.segments });
   const followUpDue = createFollowUpDueScheduler({ prisma: database.prisma, logger, intervalMs: config.followUpDueIntervalMs });
   const retention = createRetentionScheduler({
@@ -52,6 +58,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
   return {
     webhooks,
     leadPool,
+    retentionFollowUps,
     segments,
     followUpDue,
     retention,
@@ -61,6 +68,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
+      retentionFollowUps.start();
       segments.start();
       followUpDue.start();
       retention.start();
@@ -71,6 +79,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     async stop() {
       await webhooks.stop();
       await leadPool.stop();
+      await retentionFollowUps.stop();
       await segments.stop();
       await followUpDue.stop();
       await retention.stop();

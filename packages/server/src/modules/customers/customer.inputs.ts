@@ -103,6 +103,7 @@ const profileInputFields = (t: any) => ({
   hobbies: t.stringList({ validate: S.hobbies }),
   preferredChannel: t.field({ type: ContactChannelEnum }),
   preferredContactTime: t.field({ type: ContactTimeEnum }),
+  timeZone: t.string({ description: "IANA time zone (e.g. Europe/Berlin); null: the shop's." }),
   contactTolerance: t.field({ type: ContactToleranceEnum }),
   dealLikelihood: t.int({ validate: S.dealLikelihood, description: '0..100' }),
   expectedPurchaseAt: t.field({ type: 'DateTime' }),

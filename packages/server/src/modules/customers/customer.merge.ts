@@ -45,6 +45,7 @@ const FILLABLE = [
   'personality',
   'preferredChannel',
   'preferredContactTime',
+  'timeZone',
   'contactTolerance',
   'dealLikelihood',
   'expectedPurchaseAt',

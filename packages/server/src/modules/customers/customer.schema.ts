@@ -1,6 +1,7 @@
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { z } from 'zod';
 import * as E from '../../generated/prisma/enums.ts';
+import { canonicalTimeZone } from '../follow-ups/follow-up.timing.ts';
 
 /**
  * Zod schemas for customer input, shared by the GraphQL validation plugin and the service (which
@@ -123,6 +124,12 @@ export const profileSchema = z.object({
   hobbies: list(LIMITS.name).nullish(),
   preferredChannel: z.enum(E.ContactChannel).nullish(),
   preferredContactTime: z.enum(E.ContactTime).nullish(),
+  timeZone: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || canonicalTimeZone(v) != null, 'Unknown time zone (use an IANA name such as Europe/Berlin)')
+    .transform((v) => (v === '' ? null : canonicalTimeZone(v)))
+    .nullish(),
   contactTolerance: z.enum(E.ContactTolerance).nullish(),
   dealLikelihood: z.number().int().min(0, 'Between 0 and 100').max(100, 'Between 0 and 100').nullish(),
   expectedPurchaseAt: z.date().nullish(),

@@ -105,6 +105,7 @@ function toColumns(p: Profile): Prisma.CustomerUncheckedUpdateInput {
     'personality',
     'preferredChannel',
     'preferredContactTime',
+    'timeZone',
     'contactTolerance',
     'dealLikelihood',
     'expectedPurchaseAt',

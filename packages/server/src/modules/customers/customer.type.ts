@@ -207,7 +207,15 @@ export const CustomerNode = builder.prismaNode('Customer', {
     personality: t.exposeString('personality', { nullable: true }),
     hobbies: t.exposeStringList('hobbies'),
     preferredChannel: t.expose('preferredChannel', { type: ContactChannelEnum, nullable: true }),
-    preferredContactTime: t.expose('preferredContactTime', { type: ContactTimeEnum, nullable: true }),
+    preferredContactTime: t.expose('preferredContactTime', {
+      type: ContactTimeEnum,
+      nullable: true,
+      description: 'Local contact window: MORNING 09-12, AFTERNOON 13-17, EVENING 18-21, WEEKEND Sat/Sun 10-18, ANY (or none) 09-18.',
+    }),
+    timeZone: t.exposeString('timeZone', {
+      nullable: true,
+      description: "IANA time zone; null: the shop's (followUpSettings.cadence.timeZone). Due times and birthdays use it.",
+    }),
     contactTolerance: t.expose('contactTolerance', { type: ContactToleranceEnum, nullable: true }),
     dealLikelihood: t.exposeInt('dealLikelihood', { nullable: true, description: '0..100' }),
     expectedPurchaseAt: t.expose('expectedPurchaseAt', { type: 'DateTime', nullable: true }),

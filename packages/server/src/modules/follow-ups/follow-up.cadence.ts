@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ConsentChannel, ContactChannel, ContactTolerance } from '../../generated/prisma/enums.ts';
+import type { ConsentChannel, ContactChannel, ContactTime, ContactTolerance } from '../../generated/prisma/enums.ts';
+import { canonicalTimeZone, placeInWindow } from './follow-up.timing.ts';
 
 /**
  * The cadence engine: pure functions proposing when and how to contact a customer next. No I/O:
@@ -41,6 +42,15 @@ export const CONSENT_FOR: Record<ContactChannel, ConsentChannel | null> = {
 };
 
 const CONTACT_CHANNELS = ['EMAIL', 'SMS', 'PHONE', 'IM', 'POSTAL', 'IN_PERSON'] as const;
+const STAGES = ['SUSPECT', 'PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'STRATEGIC', 'PARTNER', 'CHURNED'] as const;
+export const RETENTION_KINDS = ['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER', 'OFFER'] as const;
+
+/** An IANA time zone name, stored in its canonical spelling. */
+export const timeZoneSchema = z
+  .string()
+  .trim()
+  .refine((v) => canonicalTimeZone(v) != null, 'Unknown time zone (use an IANA name such as Europe/Berlin)')
+  .transform((v) => canonicalTimeZone(v) as string);
 
 export const cadenceSettingsSchema = z
   .object({
@@ -63,8 +73,18 @@ export const cadenceSettingsSchema = z
     retentionWindowDays: z.number().int().min(1).max(60),
     /** Retention: a service reminder this many days after the last order. */
     serviceAfterDays: z.number().int().min(1).max(3650),
-    /** Retention follow-ups are due at this hour (UTC) of their day. */
+    /** Deprecated and ignored: due times follow the customer's contact window (follow-up.timing.ts). */
     retentionHourUtc: z.number().int().min(0).max(23),
+    /** The shop's time zone (IANA), used for customers without their own. */
+    timeZone: timeZoneSchema,
+    /** Retention: stages whose customers get birthday, holiday and service follow-ups. */
+    retentionStages: z.array(z.enum(STAGES)).max(9),
+    /** Retention: the kinds the daily pass creates by itself (empty: it creates nothing). */
+    retentionDailyKinds: z.array(z.enum(RETENTION_KINDS)).max(4),
+    /** News of offers: members of these segments (ids) get an OFFER follow-up... */
+    offerSegmentIds: z.array(z.string().uuid()).max(20),
+    /** ...at most once every this many days. */
+    offerEveryDays: z.number().int().min(1).max(365),
   })
   .strict()
   .refine((s) => s.minIntervalDays <= s.maxIntervalDays, {
@@ -95,6 +115,11 @@ export const DEFAULT_CADENCE: CadenceSettings = {
   retentionWindowDays: 7,
   serviceAfterDays: 180,
   retentionHourUtc: 9,
+  timeZone: 'UTC',
+  retentionStages: ['FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'ADVOCATE', 'STRATEGIC', 'PARTNER'],
+  retentionDailyKinds: ['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER', 'OFFER'],
+  offerSegmentIds: [],
+  offerEveryDays: 30,
 };
 
 export type CadenceFacts = {
@@ -108,6 +133,9 @@ export type CadenceFacts = {
   consented: readonly ConsentChannel[];
   /** The last outbound contact (interaction or completed follow-up). */
   lastContactAt: Date | null;
+  /** Given: the due time is placed in the customer's contact window in this time zone (follow-up.timing.ts). */
+  timeZone?: string | null;
+  contactTime?: ContactTime | null;
 };
 
 export type CadenceProposal = { dueAt: Date | null; channel: ContactChannel | null; intervalDays: number | null; reasons: string[] };
@@ -194,12 +222,19 @@ export function proposeNext(f: CadenceFacts, s: CadenceSettings = DEFAULT_CADENC
   }
 
   const gap = f.tolerance ? TOLERANCE_DAYS[f.tolerance] : null;
+  let notBefore = f.now;
   if (gap != null && f.lastContactAt) {
     const earliest = new Date(f.lastContactAt.getTime() + gap * DAY);
+    if (earliest > notBefore) notBefore = earliest;
     if (due < earliest) {
       due = earliest;
       reasons.push(`Contact tolerance ${f.tolerance}: not before ${gap} day(s) after the last contact`);
     }
+  }
+  if (f.timeZone) {
+    const placed = placeInWindow(due, { contactTime: f.contactTime, timeZone: f.timeZone, notBefore });
+    due = placed.dueAt;
+    reasons.push(placed.reason);
   }
 
   const ch = chooseChannel(f.preferredChannel, f.consented, s.channelOrder);

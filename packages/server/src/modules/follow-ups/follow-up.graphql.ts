@@ -1,3 +1,4 @@
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import { VersionConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
@@ -6,6 +7,7 @@ import { checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import * as agenda from './follow-up.agenda.ts';
 import { endOfDay } from './follow-up.cadence.ts';
+import * as holidays from './follow-up.holidays.ts';
 import {
   AgendaFilterInput,
   AssignLeadInput,
@@ -13,12 +15,15 @@ import {
   CloseFollowUpInput,
   CompleteFollowUpInput,
   CreateFollowUpInput,
+  CreateHolidayInput,
+  DeleteHolidayInput,
   GenerateRetentionInput,
   LeadBatchInput,
   LeadPoolFilterInput,
   ResolveDoubtInput,
   UpdateCadenceSettingsInput,
   UpdateFollowUpInput,
+  UpdateHolidayInput,
   UpdateLeadPoolSettingsInput,
 } from './follow-up.inputs.ts';
 import { LEAD_STAGES, POOL_WHERE } from './follow-up.policy.ts';
@@ -32,6 +37,7 @@ import {
   FollowUpNode,
   FollowUpSettingsRef,
   FollowUpSuggestionRef,
+  HolidayNode,
   LeadAssignmentObject,
 } from './follow-up.type.ts';
 import * as pool from './lead-pool.service.ts';
@@ -65,6 +71,15 @@ const CompleteFollowUpPayload = builder.objectRef<svc.CompleteResult>('CompleteF
   }),
 });
 
+const RetentionSkipRef = builder.objectRef<retention.RetentionSkip>('RetentionSkip').implement({
+  fields: (t) => ({
+    customerId: t.id({ resolve: (r) => encodeGlobalID('Customer', r.customerId) }),
+    kind: t.exposeString('kind'),
+    date: t.exposeString('date', { description: "The occasion's local date (YYYY-MM-DD)." }),
+    reason: t.exposeString('reason'),
+  }),
+});
+
 const RetentionPayload = builder.objectRef<retention.RetentionResult>('RetentionFollowUpsPayload').implement({
   fields: (t) => ({
     created: t.field({ type: [FollowUpNode], resolve: (r) => r.created }),
@@ -72,6 +87,12 @@ const RetentionPayload = builder.objectRef<retention.RetentionResult>('Retention
     alreadyScheduled: t.exposeInt('alreadyScheduled', { description: 'Existed from an earlier run (idempotency).' }),
     skippedNoConsent: t.exposeInt('skippedNoConsent', { description: 'Customers without any consented channel.' }),
     skippedTolerance: t.exposeInt('skippedTolerance', { description: 'Too close to another contact for the contact tolerance.' }),
+    skippedBudget: t.exposeInt('skippedBudget', { description: "The customer's contact budget is spent (Customer.contactBudget)." }),
+    skipped: t.field({
+      type: [RetentionSkipRef],
+      description: 'Every skipped occasion with its reason (consent, contact tolerance, contact budget).',
+      resolve: (r) => r.skipped,
+    }),
   }),
 });
 
@@ -81,6 +102,17 @@ const LeadAssignmentsPayload = builder.objectRef<pool.BulkLeadResult>('LeadAssig
     count: t.int({ resolve: (r) => r.assignments.length }),
   }),
 });
+
+/** Global ids of one type to row ids (a malformed or other-typed id becomes '' and fails validation). */
+const rowIds = (ids: readonly (string | number)[] | null | undefined, typename: string) =>
+  ids?.map((g) => {
+    try {
+      const d = decodeGlobalID(String(g));
+      return d.typename === typename ? d.id : '';
+    } catch {
+      return '';
+    }
+  });
 
 const result = (name: string, dataField: string, extra: unknown[] = []) => ({
   types: [...COMMON_ERRORS, ...extra] as never,
@@ -256,7 +288,20 @@ builder.mutationFields((t) => ({
     authScopes: WRITE,
     type: FollowUpNode,
     description: "Plans a follow-up. Without dueAt / channel the cadence engine's proposal is used; channels need consent.",
-    errors: result('CreateFollowUp', 'followUp'),
+    errors: {
+      ...result('CreateFollowUp', 'followUp'),
+      result: {
+        name: 'CreateFollowUpSuccess',
+        fields: (r) => ({
+          budgetWarning: r.string({
+            nullable: true,
+            description:
+              "Set when the customer's contact budget was already spent: staff may still plan the contact (not refused), but should know.",
+            resolve: (f) => (f as unknown as svc.CreatedFollowUp).budgetWarning ?? null,
+          }),
+        }),
+      },
+    },
     args: { input: t.arg({ type: CreateFollowUpInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db, access } = write(ctx);
@@ -328,12 +373,15 @@ builder.mutationFields((t) => ({
     authScopes: MANAGE,
     type: RetentionPayload,
     description:
-      'Creates birthday / holiday / service-reminder follow-ups for customers in the given stages, respecting consent and contact tolerance. Idempotent (one per customer, kind and date). Owners / managers / system only.',
+      "Creates birthday / holiday (the shop's calendar) / repeating service-reminder follow-ups for customers in the given stages, and news of offers (OFFER) to segment members, on the customer's local dates and in their contact window, respecting consent, contact tolerance and the contact budget (skips are listed with reasons). Idempotent (one per customer, kind and date); the server also runs it daily (cadence.retentionDailyKinds). Owners / managers / system only.",
     errors: direct('GenerateRetentionFollowUps'),
     args: { input: t.arg({ type: GenerateRetentionInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db, access } = write(ctx);
-      return retention.generateRetentionFollowUps(db, ctx.sql, access, input as never);
+      return retention.generateRetentionFollowUps(db, ctx.sql, access, {
+        ...input,
+        segmentIds: rowIds(input.segmentIds, 'Segment'),
+      } as never);
     },
   }),
   updateCadenceSettings: t.field({
@@ -344,7 +392,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateCadenceSettingsInput, required: true }) },
     resolve: (_r, { input }, ctx) => {
       const { db } = write(ctx);
-      return updateCadenceSettings(db, input as never);
+      const { offerSegmentIds, ...rest } = input;
+      return updateCadenceSettings(db, {
+        ...rest,
+        ...(offerSegmentIds !== undefined ? { offerSegmentIds: rowIds(offerSegmentIds, 'Segment') ?? null } : {}),
+      } as never);
     },
   }),
   updateLeadPoolSettings: t.field({
@@ -407,5 +459,50 @@ builder.mutationFields((t) => ({
       const { db, access } = write(ctx);
       return pool.returnStaleLeads(db, access, { limit: input?.limit });
     },
+  }),
+}));
+
+// ---------------------------------------------------------------------------------------------
+// The holiday calendar (follow-up.holidays.ts)
+
+const DeleteHolidayPayload = builder.objectRef<{ id: string }>('DeleteHolidayPayload').implement({
+  fields: (t) => ({ deletedId: t.id({ resolve: (r) => encodeGlobalID('Holiday', r.id) }) }),
+});
+
+builder.queryFields((t) => ({
+  holidays: t.field({
+    authScopes: READ,
+    type: [HolidayNode],
+    description: "The shop's holiday calendar, by date (the daily retention pass greets customers on these local dates).",
+    resolve: (_r, _a, ctx) => holidays.listHolidays(ctx.db),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createHoliday: t.field({
+    authScopes: MANAGE,
+    type: HolidayNode,
+    description: 'Adds a holiday to the calendar (once, or every year). Owners / managers / system only.',
+    errors: result('CreateHoliday', 'holiday'),
+    args: { input: t.arg({ type: CreateHolidayInput, required: true }) },
+    resolve: (_r, { input }, ctx) => holidays.createHoliday(write(ctx).db, input),
+  }),
+  updateHoliday: t.field({
+    authScopes: MANAGE,
+    type: HolidayNode,
+    errors: result('UpdateHoliday', 'holiday'),
+    args: { input: t.arg({ type: UpdateHolidayInput, required: true }) },
+    resolve: (_r, { input }, ctx) => {
+      const { id, ...rest } = input;
+      return holidays.updateHoliday(write(ctx).db, id.id, rest);
+    },
+  }),
+  deleteHoliday: t.field({
+    authScopes: MANAGE,
+    type: DeleteHolidayPayload,
+    description: 'Removes a holiday from the calendar (follow-ups already planned for it stay).',
+    errors: direct('DeleteHoliday'),
+    args: { input: t.arg({ type: DeleteHolidayInput, required: true }) },
+    resolve: (_r, { input }, ctx) => holidays.deleteHoliday(write(ctx).db, input.id.id),
   }),
 }));

@@ -2,7 +2,7 @@ import { builder } from '../../builder.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { ContactChannelEnum, CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
 import { LeadLossFieldsInput } from '../leads/lead-loss.enums.ts';
-import { FollowUpDoubtNode, FollowUpNode, LeadPoolModeEnum } from './follow-up.type.ts';
+import { FollowUpDoubtNode, FollowUpNode, HolidayNode, LeadPoolModeEnum } from './follow-up.type.ts';
 
 /** The follow-up and lead-pool GraphQL input types (their fields and checks); the root fields are in follow-up.graphql.ts. */
 export const CreateFollowUpInput = builder.inputType('CreateFollowUpInput', {
@@ -88,16 +88,31 @@ export const AgendaFilterInput = builder.inputType('AgendaFilter', {
   }),
 });
 
-export const RetentionKindEnum = builder.enumType('RetentionKind', { values: ['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER'] as const });
+export const RetentionKindEnum = builder.enumType('RetentionKind', {
+  values: ['BIRTHDAY', 'HOLIDAY', 'SERVICE_REMINDER', 'OFFER'] as const,
+  description: 'OFFER: news of offers and new products to members of chosen segments.',
+});
 
 export const GenerateRetentionInput = builder.inputType('GenerateRetentionFollowUpsInput', {
   fields: (t) => ({
     kinds: t.field({ type: [RetentionKindEnum], required: true }),
-    stages: t.field({ type: [LifecycleStageEnum], required: true, description: 'Customers in these stages.' }),
-    holidayDate: t.field({ type: 'Date', description: 'Required for HOLIDAY.' }),
+    stages: t.field({
+      type: [LifecycleStageEnum],
+      description: 'Customers in these stages get BIRTHDAY, HOLIDAY and SERVICE_REMINDER (default: cadence.retentionStages).',
+    }),
+    holidayDate: t.field({
+      type: 'Date',
+      description: "A one-off holiday besides the shop's calendar (createHoliday); scheduled however far ahead.",
+    }),
     holidayName: t.string({ description: 'e.g. "New Year" (goes into the goal).' }),
-    serviceAfterDays: t.int({ description: 'Service reminder this many days after the last order (default: cadence.serviceAfterDays).' }),
-    windowDays: t.int({ description: 'Birthdays and service dates within this many days (default: cadence.retentionWindowDays).' }),
+    serviceAfterDays: t.int({
+      description: 'Service reminders every this many days after the last order, repeating (default: cadence.serviceAfterDays).',
+    }),
+    windowDays: t.int({
+      description: 'Occasions from today to this many days ahead, local dates (default: cadence.retentionWindowDays).',
+    }),
+    segmentIds: t.idList({ description: 'OFFER: members of these segments (default: cadence.offerSegmentIds).' }),
+    offerName: t.string({ description: 'OFFER: what the news is about (goes into the goal).' }),
   }),
 });
 
@@ -122,7 +137,12 @@ export const UpdateCadenceSettingsInput = builder.inputType('UpdateCadenceSettin
     channelOrder: t.field({ type: [ContactChannelEnum] }),
     retentionWindowDays: t.int(),
     serviceAfterDays: t.int(),
-    retentionHourUtc: t.int(),
+    retentionHourUtc: t.int({ deprecationReason: 'Ignored: due times follow the customer contact window (timeZone).' }),
+    timeZone: t.string({ description: "The shop's IANA time zone (e.g. Europe/Berlin); null: UTC." }),
+    retentionStages: t.field({ type: [LifecycleStageEnum] }),
+    retentionDailyKinds: t.field({ type: [RetentionKindEnum], description: 'Kinds the daily pass creates by itself ([]: none).' }),
+    offerSegmentIds: t.idList({ description: 'Segments whose members get news of offers (OFFER).' }),
+    offerEveryDays: t.int({ description: 'At most one OFFER follow-up per customer in this many days.' }),
   }),
 });
 
@@ -162,4 +182,26 @@ export const LeadPoolFilterInput = builder.inputType('LeadPoolFilter', {
     stages: t.field({ type: [LifecycleStageEnum], description: 'SUSPECT and/or PROSPECT (default both).' }),
     sourceChannels: t.field({ type: [SourceChannelEnum] }),
   }),
+});
+
+export const CreateHolidayInput = builder.inputType('CreateHolidayInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'At most 100 characters.' }),
+    date: t.field({ type: 'Date', required: true }),
+    recurringYearly: t.boolean({ description: 'Every year on this month and day (default false: this date only).' }),
+  }),
+});
+
+export const UpdateHolidayInput = builder.inputType('UpdateHolidayInput', {
+  description: 'Omitted (or null) fields stay.',
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: HolidayNode }),
+    name: t.string(),
+    date: t.field({ type: 'Date' }),
+    recurringYearly: t.boolean(),
+  }),
+});
+
+export const DeleteHolidayInput = builder.inputType('DeleteHolidayInput', {
+  fields: (t) => ({ id: t.globalID({ required: true, for: HolidayNode }) }),
 });

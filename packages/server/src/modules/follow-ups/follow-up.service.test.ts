@@ -53,7 +53,8 @@ const events = (type: string) => tdb.prisma.event.count({ where: { shopId, type 
 describe('follow-ups', () => {
   it('creates with the cadence proposal when dueAt and channel are omitted', async () => {
     const c = await newCustomer({ dealLikelihood: 90, preferredChannel: 'EMAIL', ownerId: agent.staffId });
-    const now = new Date();
+    // 10:00 UTC: the proposal (+2 days) lies inside the default contact window (09-18, shop time zone UTC).
+    const now = new Date(new Date().setUTCHours(10, 0, 0, 0));
     const before = await events('FOLLOW_UP_CREATED');
     const f = await svc.createFollowUp(db, manager, { customerId: c.id, goal: 'Call about the sofa' }, now);
     expect(f).toMatchObject({ status: 'PLANNED', channel: 'EMAIL', assigneeId: agent.staffId, goal: 'Call about the sofa', kind: 'SALES' });
@@ -83,7 +84,8 @@ describe('follow-ups', () => {
 
   it('suggestNextFollowUp respects tolerance against the last outbound contact', async () => {
     const c = await newCustomer({ dealLikelihood: 90, contactTolerance: 'WEEKLY' });
-    const at = new Date(Date.now() - DAY);
+    // Fixed clock: the last contact at 10:00 UTC, so a week later lies inside the default window (09-18 UTC).
+    const at = new Date('2026-01-09T10:00:00.000Z');
     await recordInteraction(db, actor, {
       customerId: c.id,
       channel: 'PHONE',
@@ -91,7 +93,7 @@ describe('follow-ups', () => {
       type: 'FOLLOW_UP_CALL',
       occurredAt: at,
     });
-    const now = new Date();
+    const now = new Date('2026-01-10T12:00:00.000Z');
     const s = await svc.suggestNextFollowUp(db, c.id, now);
     expect(s?.dueAt?.getTime()).toBe(at.getTime() + 7 * DAY);
     expect(s?.reasons.join(' ')).toMatch(/WEEKLY/);
@@ -113,7 +115,7 @@ describe('follow-ups', () => {
 
   it('complete: outcome, notes, doubts, next follow-up in a navigable chain; doubts resolved later', async () => {
     const c = await newCustomer({ dealLikelihood: 60, ownerId: agent.staffId });
-    const now = new Date();
+    const now = new Date(new Date().setUTCHours(10, 0, 0, 0)); // inside the default window (09-18 UTC)
     const f1 = await svc.createFollowUp(db, agent, {
       customerId: c.id,
       dueAt: new Date(now.getTime() - 3_600_000),

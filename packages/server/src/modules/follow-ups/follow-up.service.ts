@@ -8,9 +8,11 @@ import { getCustomer, isUuid, type MergeStep } from '../customers/customer.servi
 import { emitEvent } from '../events/event.service.ts';
 import { type MarkLostInput, markLeadLostTx } from '../leads/lead-loss.service.ts';
 import { amountSchema, fromCents } from '../orders/money.ts';
+import { customerBudget } from './follow-up.budget.ts';
 import { type CadenceProposal, CONSENT_FOR, proposeNext } from './follow-up.cadence.ts';
 import { type Access, canSeeFollowUp, canWorkCustomer, followUpVisibility, gidOf, isManager } from './follow-up.policy.ts';
 import { getFollowUpSettings } from './follow-up.settings.ts';
+import { budgetReason } from './follow-up.timing.ts';
 
 /**
  * Follow-ups: planned contacts with a customer (goal, due date, channel, assignee), completed with
@@ -124,7 +126,7 @@ function checkChannel(channel: string | null | undefined, consented: ConsentChan
 }
 
 /** Facts the cadence engine needs about one customer (a fixed number of statements). */
-async function cadenceFacts(db: Db, c: Customer, now: Date, interestOverride?: number | null) {
+async function cadenceFacts(db: Db, c: Customer, now: Date, shopTimeZone: string, interestOverride?: number | null) {
   const [consented, lastOut, lastDone, lastValue] = await Promise.all([
     consentedChannels(db, c.id),
     db.interaction.findFirst({
@@ -153,6 +155,8 @@ async function cadenceFacts(db: Db, c: Customer, now: Date, interestOverride?: n
     preferredChannel: c.preferredChannel,
     consented,
     lastContactAt: last ?? null,
+    timeZone: c.timeZone ?? shopTimeZone,
+    contactTime: c.preferredContactTime,
   };
 }
 
@@ -161,12 +165,15 @@ export async function suggestNextFollowUp(db: ScopedDb, customerId: string, now 
   const c = await getCustomer(db, customerId, true);
   if (!c) return null;
   const settings = await getFollowUpSettings(db);
-  return proposeNext(await cadenceFacts(db, c, now), settings.cadence);
+  return proposeNext(await cadenceFacts(db, c, now, settings.cadence.timeZone), settings.cadence);
 }
 
 const centsToColumn = (c: bigint | null | undefined) => (c == null ? c : fromCents(c));
 
-export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollowUpInput, now = new Date()): Promise<FollowUp> {
+/** A created follow-up, with a warning when the customer's contact budget was already spent (not a refusal). */
+export type CreatedFollowUp = FollowUp & { budgetWarning: string | null };
+
+export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollowUpInput, now = new Date()): Promise<CreatedFollowUp> {
   const p = parseInput(createSchema, input, ['input']);
   return tx(db, async (t) => {
     const c = await liveCustomer(t, p.customerId);
@@ -179,13 +186,16 @@ export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollo
     if (!dueAt || p.channel === undefined) {
       const settings = await getFollowUpSettings(t);
       const interest = p.interestValue != null ? Number(fromCents(p.interestValue)) : undefined;
-      const proposal = proposeNext(await cadenceFacts(t, c, now, interest), settings.cadence);
+      const proposal = proposeNext(await cadenceFacts(t, c, now, settings.cadence.timeZone, interest), settings.cadence);
       if (!dueAt) {
         if (!proposal.dueAt) throw ValidationError.field(['input', 'dueAt'], `No due date proposed (${proposal.reasons[0]}); give dueAt`);
         dueAt = proposal.dueAt;
       }
       if (p.channel === undefined) channel = proposal.channel;
     }
+    // Staff may plan beyond the contact budget (their judgement wins), but are told so.
+    const budget = await customerBudget(t, c.id, now);
+    const budgetWarning = budget && budget.remaining <= 0 ? budgetReason(budget) : null;
     const f = await t.followUp.create({
       data: {
         customerId: c.id,
@@ -200,7 +210,7 @@ export async function createFollowUp(db: ScopedDb, a: Access, input: CreateFollo
       } as never,
     });
     await emitEvent(t, { type: 'FOLLOW_UP_CREATED', customerId: c.id, payload: createdPayload(f) });
-    return f;
+    return Object.assign(f, { budgetWarning });
   });
 }
 
@@ -347,7 +357,7 @@ export async function completeFollowUp(
       if (res.count !== 1) throw new NotFoundError('Open doubt of this customer', ['input', 'resolveDoubts', String(i), 'id']);
     }
     const settings = await getFollowUpSettings(t);
-    const proposal = proposeNext(await cadenceFacts(t, f.customer, now), settings.cadence);
+    const proposal = proposeNext(await cadenceFacts(t, f.customer, now, settings.cadence.timeZone), settings.cadence);
     let next: FollowUp | null = null;
     if (p.scheduleNext !== false) {
       const consented = await consentedChannels(t, f.customerId);

@@ -84,6 +84,12 @@ export async function updateCadenceSettings(db: ScopedDb, patch: CadenceSettings
       ]),
     );
     const next = parseInput(cadenceSettingsSchema, { ...current, ...p }, ['input']);
+    if (patch.offerSegmentIds != null) {
+      for (const [i, id] of patch.offerSegmentIds.entries()) {
+        const seg = isUuid(id) ? await tx.segment.findFirst({ where: { id }, select: { id: true } }) : null;
+        if (!seg) throw new NotFoundError('Segment', ['input', 'offerSegmentIds', String(i)]);
+      }
+    }
     await tx.shop.updateMany({ data: { settings: { ...raw, cadence: next } as Prisma.InputJsonValue } });
     return settingsFrom({ ...raw, cadence: next });
   });

@@ -4,10 +4,12 @@ import { type Context, shopIdOf } from '../../context.ts';
 import type { ScopedDb } from '../../db/tenant.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import { accessOf as staffAccessOf } from '../common/graphql-helpers.ts';
-import { ContactChannelEnum, CustomerNode, SourceChannelEnum } from '../customers/customer.type.ts';
+import { ContactChannelEnum, CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
+import { customerBudget } from './follow-up.budget.ts';
 import type { CadenceProposal, CadenceSettings } from './follow-up.cadence.ts';
 import { type Access, followUpVisibility, isLead } from './follow-up.policy.ts';
 import type { FollowUpSettings, LeadPoolSettings } from './follow-up.settings.ts';
+import type { BudgetState } from './follow-up.timing.ts';
 
 /** The caller's db and follow-up access (no x-crm-staff-id = the shop's system); fields declare who may call. */
 export function accessOf(ctx: Context): { db: ScopedDb; access: Access; shopId: string } {
@@ -20,7 +22,8 @@ export const FollowUpStatusEnum = builder.enumType(E.FollowUpStatus, {
 });
 export const FollowUpKindEnum = builder.enumType(E.FollowUpKind, {
   name: 'FollowUpKind',
-  description: 'SALES: conversion follow-up. BIRTHDAY, HOLIDAY: greetings. SERVICE_REMINDER: maintenance / service visit.',
+  description:
+    'SALES: conversion follow-up. BIRTHDAY, HOLIDAY: greetings. SERVICE_REMINDER: maintenance / service visit (also the churn follow-up). OFFER: news of offers and new products.',
 });
 export const FollowUpEffectiveStatusEnum = builder.enumType('FollowUpEffectiveStatus', {
   description: 'The status with OVERDUE derived from time: a PLANNED follow-up whose dueAt has passed.',
@@ -151,7 +154,27 @@ export const CadenceSettingsRef = builder.objectRef<CadenceSettings>('CadenceSet
     channelOrder: t.field({ type: [ContactChannelEnum], resolve: (s) => s.channelOrder }),
     retentionWindowDays: t.exposeInt('retentionWindowDays'),
     serviceAfterDays: t.exposeInt('serviceAfterDays'),
-    retentionHourUtc: t.exposeInt('retentionHourUtc'),
+    retentionHourUtc: t.exposeInt('retentionHourUtc', {
+      deprecationReason: 'Ignored: due times follow the customer contact window (timeZone).',
+    }),
+    timeZone: t.exposeString('timeZone', { description: "The shop's IANA time zone (default UTC), for customers without their own." }),
+    retentionStages: t.field({ type: [LifecycleStageEnum], resolve: (s) => s.retentionStages }),
+    retentionDailyKinds: t.stringList({
+      description: 'BIRTHDAY, HOLIDAY, SERVICE_REMINDER, OFFER: what the daily pass creates by itself.',
+      resolve: (s) => s.retentionDailyKinds,
+    }),
+    offerSegmentIds: t.idList({ resolve: (s) => s.offerSegmentIds.map((id) => encodeGlobalID('Segment', id)) }),
+    offerEveryDays: t.exposeInt('offerEveryDays'),
+  }),
+});
+
+export const HolidayNode = builder.prismaNode('Holiday', {
+  id: { field: 'id' },
+  description: "A day in the shop's holiday calendar: the daily retention pass greets customers on its local date.",
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    date: t.field({ type: 'Date', resolve: (h) => h.date }),
+    recurringYearly: t.exposeBoolean('recurringYearly', { description: 'Every year on this month and day.' }),
   }),
 });
 
@@ -215,5 +238,25 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
     description: 'An open lead (SUSPECT / PROSPECT, not lost) without an owner.',
     select: { ownerId: true, stage: true, status: true, lostAt: true },
     resolve: (c) => c.ownerId == null && isLead(c.stage) && c.status === 'ACTIVE' && c.lostAt == null,
+  }),
+}));
+
+const ContactBudgetRef = builder.objectRef<BudgetState>('ContactBudget').implement({
+  description:
+    "The customer's contact budget, shared by all staff and channels: at most `max` outbound contacts per `periodDays` days, from the contact tolerance (docs/follow-ups.md). Outbound interactions in the period and system-created follow-ups due in it or later count.",
+  fields: (t) => ({
+    max: t.exposeInt('max'),
+    periodDays: t.exposeInt('periodDays'),
+    used: t.exposeInt('used'),
+    remaining: t.exposeInt('remaining', { description: '0: the system passes skip the customer; staff get a warning.' }),
+  }),
+});
+
+builder.prismaObjectFields(CustomerNode, (t) => ({
+  contactBudget: t.field({
+    type: ContactBudgetRef,
+    nullable: true,
+    select: { id: true },
+    resolve: (c, _a, ctx) => customerBudget(ctx.db, c.id),
   }),
 }));

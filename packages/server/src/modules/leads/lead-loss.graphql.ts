@@ -1,5 +1,4 @@
 import { builder } from '../../builder.ts';
-import { skipQuery } from '../../db/loaders.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
@@ -118,8 +117,8 @@ const LossByOwnerRef = builder.objectRef<Counted<string | null>>('LeadLossByOwne
       type: 'StaffUser',
       nullable: true,
       description: 'The owner when the lead was lost (null: a pool lead).',
-      // A pool lead has no owner: the query is skipped (select mode refuses an unused query).
-      resolve: (query, r, _a, ctx) => (r.key ? ctx.db.staffUser.findUnique({ ...query, where: { id: r.key } }) : skipQuery(query, null)),
+      // The query is always used (select mode requires it); a pool lead (no key) matches no row.
+      resolve: (query, r, _a, ctx) => ctx.db.staffUser.findFirst({ ...query, where: r.key ? { id: r.key } : { id: { in: [] } } }),
     }),
     count: t.exposeInt('count'),
     share: t.float({ nullable: true, resolve: (r) => r.share }),

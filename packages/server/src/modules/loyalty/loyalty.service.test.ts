@@ -249,18 +249,47 @@ describe('incremental refresh', () => {
     expect(await metrics('r2')).toMatchObject({ suggestions: before, qaParticipations: 0 });
   });
 
-  it('crossing into HIGH again emits again; the retention follow-up is created when the shop wants it', async () => {
+  it('crossing into HIGH again emits again; the retention follow-up is created when the shop wants it, respecting consent, tolerance and budget', async () => {
     await updateLoyaltySettings(db, { churn: { createFollowUp: true, followUpDueDays: 2 } });
     const before = await churnEvents();
-    // Bob's rhythm: 2 orders, gap 364; at now + 2.5 · 364 days he is HIGH again.
-    const later = new Date(NOW.getTime() + 911 * 86_400_000);
+    const createdBefore = await tdb.prisma.event.count({ where: { shopId, type: 'FOLLOW_UP_CREATED' } });
+    // Bob's rhythm: 2 orders, gap 364; at now + 2.5 · 364 days he is HIGH again (and so are the
+    // other buyers: alice, carol, dave, r1). Only bob may be contacted:
+    const later = new Date(NOW.getTime() + 911 * 86_400_000); // 2028-11-28T00:00Z
+    const consent = (n: string) =>
+      tdb.prisma.consent.create({ data: { shopId, customerId: ids[n] as string, channel: 'EMAIL', granted: true, source: 'test' } });
+    // bob: consent, New York, mornings.
+    await consent('bob');
+    await db.customer.updateMany({ where: { id: ids.bob }, data: { timeZone: 'America/New_York', preferredContactTime: 'MORNING' } });
+    // carol: consent but contact tolerance NEVER.
+    await consent('carol');
+    await db.customer.updateMany({ where: { id: ids.carol }, data: { contactTolerance: 'NEVER' } });
+    // dave: no consent at all.
+    // alice: consent, but her budget (no tolerance: 4 per 30 days) is spent by 4 planned system follow-ups.
+    await consent('alice');
+    for (const k of [1, 3, 5, 7])
+      await db.followUp.create({
+        data: { customerId: ids.alice, kind: 'OFFER', dueAt: new Date(later.getTime() + k * 86_400_000) } as never,
+      });
+    // r1: consent, WEEKLY, a follow-up planned 3 days after the churn follow-up would be due: too close.
+    await consent('r1');
+    await db.customer.updateMany({ where: { id: ids.r1 }, data: { contactTolerance: 'WEEKLY' } });
+    await db.followUp.create({ data: { customerId: ids.r1, kind: 'SALES', dueAt: new Date(later.getTime() + 4 * 86_400_000) } as never });
+
     await recomputeLoyalty(shopBound(tdb.prisma, shopId), later);
     expect((await metrics('bob')).churnRisk).toBe('HIGH');
     expect(await churnEvents()).toBeGreaterThan(before);
     const fu = await db.followUp.findFirstOrThrow({ where: { customerId: ids.bob, kind: 'SERVICE_REMINDER' } });
     expect(fu.goal).toContain('churn risk HIGH');
-    expect(fu.dueAt.getTime()).toBe(later.getTime() + 2 * 86_400_000);
+    // later + 2 days = 2028-11-30T00:00Z = 29 Nov 19:00 in New York: that local day's morning window,
+    // 09:00 EST = 14:00 UTC.
+    expect(fu.dueAt.toISOString()).toBe('2028-11-29T14:00:00.000Z');
     expect(await tdb.prisma.event.count({ where: { shopId, type: 'FOLLOW_UP_CREATED', customerId: ids.bob } })).toBe(1);
+    for (const n of ['alice', 'carol', 'dave', 'r1']) {
+      expect((await metrics(n)).churnRisk, n).toBe('HIGH');
+      expect(await db.followUp.count({ where: { customerId: ids[n], kind: 'SERVICE_REMINDER' } }), n).toBe(0);
+    }
+    expect(await tdb.prisma.event.count({ where: { shopId, type: 'FOLLOW_UP_CREATED' } })).toBe(createdBefore + 1);
   });
 });
 

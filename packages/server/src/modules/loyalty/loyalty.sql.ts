@@ -1,4 +1,6 @@
 import { Prisma } from '../../generated/prisma/client.ts';
+import { budgetMaxSql, budgetUsedSql } from '../follow-ups/follow-up.budget.ts';
+import { churnDueSql, toleranceGapSql } from '../follow-ups/follow-up.timing-sql.ts';
 import { counted, countedAmount } from '../orders/order.counting.ts';
 import { INDICATOR_COLUMN, INDICATORS, type LoyaltySettings } from './loyalty.settings.ts';
 
@@ -80,12 +82,30 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
     : Prisma.empty;
   const followUps = c.createFollowUp
     ? Prisma.sql`
+  fu_due AS (
+    SELECT x."customerId", x."churnReasons", cu."ownerId", cu."contactTolerance"::text AS tol,
+      GREATEST(${t}, ${churnDueSql(Prisma.sql`cu`, shop, t, c.followUpDueDays)}) AS due
+    FROM raised x JOIN "Customer" cu ON cu.id = x."customerId"
+    WHERE cu."lostAt" IS NULL
+      AND cu."contactTolerance" IS DISTINCT FROM 'NEVER'
+      AND (cu."preferredChannel" = 'IN_PERSON' OR EXISTS (
+        SELECT 1 FROM "Consent" k WHERE k."customerId" = cu.id AND k.granted))
+      AND ${budgetUsedSql(Prisma.sql`cu.id`, Prisma.sql`cu."contactTolerance"::text`, now)} < ${budgetMaxSql(Prisma.sql`cu."contactTolerance"::text`)}),
   fu AS (
     INSERT INTO "FollowUp" ("shopId", "customerId", "assigneeId", kind, "dueAt", goal, "retentionKey", "updatedAt")
-    SELECT ${shop}, x."customerId", cu."ownerId", 'SERVICE_REMINDER', ${t} + make_interval(days => ${c.followUpDueDays}::int),
-      left('Retention: churn risk HIGH (' || array_to_string(x."churnReasons", '; ') || ')', 500),
-      'CHURN:' || x."customerId" || ':' || to_char(${t} AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ${t}
-    FROM raised x JOIN "Customer" cu ON cu.id = x."customerId"
+    SELECT ${shop}, d."customerId", d."ownerId", 'SERVICE_REMINDER', d.due,
+      left('Retention: churn risk HIGH (' || array_to_string(d."churnReasons", '; ') || ')', 500),
+      'CHURN:' || d."customerId" || ':' || to_char(${t} AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ${t}
+    FROM fu_due d
+    WHERE NOT EXISTS (
+      SELECT 1 FROM (
+        SELECT i."occurredAt" AS at FROM "Interaction" i
+          WHERE i."customerId" = d."customerId" AND i."deletedAt" IS NULL AND i.direction = 'OUTBOUND'
+        UNION ALL SELECT f."completedAt" FROM "FollowUp" f WHERE f."customerId" = d."customerId" AND f.status = 'DONE'
+        UNION ALL SELECT f."dueAt" FROM "FollowUp" f WHERE f."customerId" = d."customerId" AND f.status = 'PLANNED'
+      ) o
+      WHERE o.at > d.due - make_interval(days => ${toleranceGapSql(Prisma.sql`d.tol`)})
+        AND o.at < d.due + make_interval(days => ${toleranceGapSql(Prisma.sql`d.tol`)}))
     ON CONFLICT ("shopId", "retentionKey") DO NOTHING
     RETURNING "shopId", id, "customerId", "assigneeId", "dueAt"),
   fu_ev AS (
