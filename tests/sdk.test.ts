@@ -323,6 +323,37 @@ describe('shop, keys, staff, tokens, me', () => {
 });
 
 describe('interactions, orders, leads', () => {
+  it('customers.upsertMany and orders.upsertMany: typed per-item results in input order, replayed by idempotency key', async () => {
+    const [a, b] = [email('many'), email('many')];
+    const batch = unwrap(
+      await crm.customers.upsertMany([{ email: a, firstName: 'Many' }, { email: 'not-an-email' }, { email: b }], {
+        idempotencyKey: `sdk-${a}`,
+      }),
+    );
+    expect([batch.createdCount, batch.failedCount, batch.replayed]).toEqual([2, 1, false]);
+    const [first, bad] = batch.results;
+    expect(first?.__typename === 'UpsertCustomerPayload' && first.customer.email).toBe(a);
+    expect(bad?.__typename === 'ValidationError' && bad.path).toEqual(['input', 'items', '1', 'email']);
+    const again = unwrap(
+      await crm.customers.upsertMany([{ email: a, firstName: 'Many' }, { email: 'not-an-email' }, { email: b }], {
+        idempotencyKey: `sdk-${a}`,
+      }),
+    );
+    expect(again.replayed).toBe(true);
+    const ids = batch.results.flatMap((r) => (r.__typename === 'UpsertCustomerPayload' ? [r.customer.id] : []));
+    const orders = unwrap(
+      await crm.orders.upsertMany(
+        ids.map((customerId, i) => ({
+          customerId,
+          externalId: `many-${a}-${i}`,
+          currency: 'EUR',
+          items: [{ name: 'Lamp', quantity: 2, unitPrice: '5.00' }],
+        })),
+      ),
+    );
+    expect(orders.results.map((r) => (r.__typename === 'UpsertOrderPayload' ? r.order.total : r.code))).toEqual(['10.00', '10.00']);
+  });
+
   it('interactions.record/update/list/delete; orders.upsert/get/list; leads.capture; interactions.track', async () => {
     const c = await newCustomer();
     const rec = unwrap(

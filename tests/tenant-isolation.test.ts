@@ -1052,6 +1052,47 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'upsertCustomer', { email: 'new@bravo.test', ownerId: A.rep.id }), ['input', 'ownerId']);
     expectError(await mut(B.p, 'upsertCustomer', { email: ALICE.email }), 'ForbiddenError', 'FORBIDDEN');
   },
+  upsertCustomers: async () => {
+    // A batch matches like upsertCustomer: A's identifiers create new customers in B; A's staff is not found.
+    const M = `mutation($input: UpsertCustomersInput!) { upsertCustomers(input: $input) { __typename
+      ... on UpsertCustomersPayload { createdCount failedCount results { __typename
+        ... on UpsertCustomerPayload { created customer { id } } ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const items = [
+      { email: ALICE.email, firstName: 'Evil' },
+      { phone: ALICE.phone, firstName: 'Evil' },
+      { externalId: ALICE.externalId, firstName: 'Evil' },
+      { email: 'new@bravo.test', ownerId: A.rep.id },
+    ];
+    const r = member(await g_(B.g, M, { input: { items } }, ['alpha.test', ALICE.e164, ALICE.externalId]), 'upsertCustomers');
+    const results = r.results as Member[];
+    expect(results.slice(0, 3).map((x) => x.created)).toEqual([true, true, true]);
+    expectNotFound(results[3] as Member, ['input', 'items', '3', 'ownerId']);
+    for (const x of results.slice(0, 3)) {
+      const id = (x.customer as { id: string }).id;
+      expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(id) } })).toMatchObject({ shopId: B.shopId });
+      await eraseInB(id);
+    }
+    expectForbidden(member(await gql(B.p, M, { input: { items: [{ email: ALICE.email }] } }), 'upsertCustomers'));
+  },
+  upsertOrders: async () => {
+    const M = `mutation($input: UpsertOrdersInput!) { upsertOrders(input: $input) { __typename
+      ... on UpsertOrdersPayload { results { __typename ... on UpsertOrderPayload { created order { id customer { id } } }
+        ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const buyer = await createCustomer(B.g, { email: 'batch-buyer@bravo.test' });
+    const mine = { externalId: 'alpha-order-1', customerId: buyer.id, currency: 'EUR', items: ORDER_ITEMS };
+    const r = member(
+      await g_(B.g, M, { input: { items: [mine, { ...mine, externalId: 'b-2', customerId: A.alice.id }] } }, ['alpha-order-1']),
+      'upsertOrders',
+    );
+    const [created, foreign] = r.results as Member[];
+    expect(created).toMatchObject({ __typename: 'UpsertOrderPayload', created: true, order: { customer: { id: buyer.id } } });
+    expectNotFound(foreign as Member, ['input', 'items', '1', 'customerId']);
+    expect(await t.db.prisma.order.count({ where: { shopId: A.shopId, externalId: 'b-2' } })).toBe(0);
+    await eraseInB(buyer.id);
+    expectForbidden(member(await gql(B.p, M, { input: { items: [mine] } }), 'upsertOrders'));
+  },
   recomputeLoyalty: async () => {
     const M =
       'mutation { recomputeLoyalty { __typename ... on RecomputeLoyaltyPayload { customers } ... on Error { code message path } } }';

@@ -271,9 +271,14 @@ import {
   UpsertCustomerDocument,
   type UpsertCustomerInput,
   type UpsertCustomerMutation,
+  UpsertCustomersDocument,
+  type UpsertCustomersItemInput,
+  type UpsertCustomersMutation,
   UpsertOrderDocument,
   type UpsertOrderInput,
   type UpsertOrderMutation,
+  UpsertOrdersDocument,
+  type UpsertOrdersMutation,
   ViewerDocument,
   type ViewerQuery,
 } from './generated/graphql.js';
@@ -393,6 +398,9 @@ function documentText(document: unknown, print?: (d: never) => string): string {
 }
 
 type SegmentMembers = NonNullable<SegmentMembersQuery['segment']>['members'];
+/** Options of a batch call (`upsertMany`): the request options and the batch's idempotency key (set when missing). */
+export type CrmBatchOptions = CrmRequestOptions & { idempotencyKey?: string };
+
 /** An input whose `idempotencyKey` the SDK sets when missing (so its retries are safe). */
 export type Keyed<T extends { idempotencyKey: string }> = Omit<T, 'idempotencyKey'> & { idempotencyKey?: string };
 
@@ -481,6 +489,13 @@ export interface CrmCustomersApi {
   update(input: UpdateCustomerInput, opts?: CrmRequestOptions): Promise<UpdateCustomerMutation['updateCustomer']>;
   /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
   upsert(input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']>;
+  /**
+   * `upsert` for up to 500 customers in one request (syncs): `results` per item in input order, each
+   * the customer (`created` or updated) or that item's typed error (which wrote nothing). More than
+   * 500 is a `ValidationError`. Retried safely: the batch's `idempotencyKey` (set when missing) makes
+   * a retry return the stored results (`replayed`).
+   */
+  upsertMany(items: UpsertCustomersItemInput[], opts?: CrmBatchOptions): Promise<UpsertCustomersMutation['upsertCustomers']>;
   /** Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. */
   merge(input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']>;
   /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
@@ -741,6 +756,12 @@ export interface CrmOrdersApi {
   list(variables?: ListOrdersQueryVariables, opts?: CrmRequestOptions): PagePromise<ListOrdersQuery['orders']>;
   /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
   upsert(input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']>;
+  /**
+   * `upsert` for up to 500 orders in one request (syncs): `results` per item in input order, each the
+   * order or that item's typed error (which wrote nothing). Items carry no idempotencyKey of their
+   * own: the batch's (set when missing) makes a retry return the stored results (`replayed`).
+   */
+  upsertMany(items: Omit<UpsertOrderInput, 'idempotencyKey'>[], opts?: CrmBatchOptions): Promise<UpsertOrdersMutation['upsertOrders']>;
   /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
   setExcluded(input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']>;
 }
@@ -906,6 +927,11 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
     upsert: (input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']> =>
       run(UpsertCustomerDocument, { input }, opts, (r) => r.upsertCustomer),
+    /** `upsert` for up to 500 customers: per-item results in input order; retried safely (batch idempotency key). */
+    upsertMany: (items: UpsertCustomersItemInput[], opts?: CrmBatchOptions): Promise<UpsertCustomersMutation['upsertCustomers']> => {
+      const { idempotencyKey, ...rest } = opts ?? {};
+      return run(UpsertCustomersDocument, { input: { items, idempotencyKey } }, rest, (r) => r.upsertCustomers);
+    },
     /**
      * Everything held about the customer as one JSON document (data access request; records
      * CUSTOMER_DATA_REQUESTED). For long histories the server also streams it: GET /customers/{id}/export.
@@ -1298,6 +1324,14 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
     upsert: (input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']> =>
       run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),
+    /** `upsert` for up to 500 orders: per-item results in input order; retried safely (batch idempotency key). */
+    upsertMany: (
+      items: Omit<UpsertOrderInput, 'idempotencyKey'>[],
+      opts?: CrmBatchOptions,
+    ): Promise<UpsertOrdersMutation['upsertOrders']> => {
+      const { idempotencyKey, ...rest } = opts ?? {};
+      return run(UpsertOrdersDocument, { input: { items, idempotencyKey } }, rest, (r) => r.upsertOrders);
+    },
     /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
     setExcluded: (input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']> =>
       run(SetOrderExcludedDocument, { input }, opts, (r) => r.setOrderExcluded),

@@ -1329,6 +1329,102 @@ export type UpsertCustomerInput = {
   timeZone?: string | null | undefined;
 };
 
+/** ConsentInput of a batch item (validated per item). */
+export type UpsertCustomersConsentInput = {
+  channel: ConsentChannel;
+  /** On a grant: wait for confirmation. The consent stays not granted until `confirmConsent` gets the token of the CONSENT_CONFIRMATION_REQUESTED event (send it to the person, e.g. as an email link). */
+  doubleOptIn?: boolean | null | undefined;
+  granted: boolean;
+  /** Default CONSENT. */
+  legalBasis?: ConsentLegalBasis | null | undefined;
+  /** Where it was captured: form, import, staff, api (default: "api"). */
+  source?: string | null | undefined;
+  /** The page of the form. */
+  sourceUrl?: string | null | undefined;
+  /** Id/version of the shop's consent text shown, instead of or with the wording. */
+  textVersion?: string | null | undefined;
+  /** The consent text shown (up to 5000 characters). */
+  wording?: string | null | undefined;
+};
+
+export type UpsertCustomersInput = {
+  /** Retries with the same key and items return the stored results without writing; other items: IdempotencyConflictError. */
+  idempotencyKey?: string | null | undefined;
+  /** At most 500 customers, each as upsertCustomer takes it; more is a ValidationError and nothing is written. */
+  items: Array<UpsertCustomersItemInput>;
+};
+
+/** One customer of upsertCustomers: the same fields as UpsertCustomerInput (matched by externalId, then email, then phone; created when none matches), validated per item. */
+export type UpsertCustomersItemInput = {
+  /** Custom attributes; replaces the whole object. */
+  attributes?: unknown;
+  birthDate?: string | null | undefined;
+  company?: string | null | undefined;
+  consents?: Array<UpsertCustomersConsentInput> | null | undefined;
+  contactTolerance?: ContactTolerance | null | undefined;
+  /** 0..100 */
+  dealLikelihood?: number | null | undefined;
+  /** Normalised to lower case. */
+  email?: string | null | undefined;
+  expectedPurchaseAt?: string | null | undefined;
+  /** The shop's own id for this customer. */
+  externalId?: string | null | undefined;
+  firstName?: string | null | undefined;
+  focusFactors?: Array<FocusFactor> | null | undefined;
+  gender?: Gender | null | undefined;
+  hobbies?: Array<string> | null | undefined;
+  householdNotes?: string | null | undefined;
+  imHandles?: Array<ImHandleInput> | null | undefined;
+  incomeBand?: IncomeBand | null | undefined;
+  industry?: string | null | undefined;
+  jobTitle?: string | null | undefined;
+  lastName?: string | null | undefined;
+  location?: UpsertCustomersLocationInput | null | undefined;
+  maritalStatus?: MaritalStatus | null | undefined;
+  occupation?: string | null | undefined;
+  otherEmails?: Array<string> | null | undefined;
+  otherPhones?: Array<string> | null | undefined;
+  /** The responsible sales rep. */
+  ownerId?: string | null | undefined;
+  personality?: string | null | undefined;
+  /** International format; stored as E.164. */
+  phone?: string | null | undefined;
+  preferredChannel?: ContactChannel | null | undefined;
+  preferredContactTime?: ContactTime | null | undefined;
+  priceSensitivity?: PriceSensitivity | null | undefined;
+  productInterests?: Array<string> | null | undefined;
+  purchasePurpose?: string | null | undefined;
+  source?: UpsertCustomersSourceInput | null | undefined;
+  /** Stage when created (ignored on update). */
+  stage?: LifecycleStage | null | undefined;
+  stylePreferences?: string | null | undefined;
+  /** Added (never removed) on update. */
+  tags?: Array<string> | null | undefined;
+  /** IANA time zone (e.g. Europe/Berlin); null: the shop's. */
+  timeZone?: string | null | undefined;
+};
+
+/** LocationInput of a batch item (validated per item). */
+export type UpsertCustomersLocationInput = {
+  addressLine?: string | null | undefined;
+  city?: string | null | undefined;
+  /** ISO 3166-1 alpha-2, e.g. DE */
+  country?: string | null | undefined;
+  postalCode?: string | null | undefined;
+  region?: string | null | undefined;
+};
+
+/** Where the customer came from. A referrer is either a customer in the CRM or a name and contact. AcquisitionSourceInput of a batch item (validated per item). */
+export type UpsertCustomersSourceInput = {
+  campaign?: string | null | undefined;
+  channel?: SourceChannel | null | undefined;
+  content?: string | null | undefined;
+  medium?: string | null | undefined;
+  referrerContact?: string | null | undefined;
+  referrerCustomerId?: string | null | undefined;
+  referrerName?: string | null | undefined;
+};
+
 /** An order matched by externalId: created when new, otherwise status, items and totals are replaced. subtotal is computed from the items; total, when given, must equal subtotal - discount + tax + shipping. */
 export type UpsertOrderInput = {
   /** Default OWN_STORE. */
@@ -1357,6 +1453,13 @@ export type UpsertOrderInput = {
   tax?: string | null | undefined;
   /** Optional check: must equal subtotal - discount + tax + shipping. */
   total?: string | null | undefined;
+};
+
+export type UpsertOrdersInput = {
+  /** Retries with the same key and items return the stored results without writing; other items: IdempotencyConflictError. */
+  idempotencyKey?: string | null | undefined;
+  /** At most 500 orders, each as upsertOrder takes it (without an idempotencyKey of its own); more is a ValidationError and nothing is written. */
+  items: Array<UpsertOrderInput>;
 };
 
 export type WebhookDeliveryFilter = {
@@ -1468,6 +1571,26 @@ export type UpsertCustomerMutation = { upsertCustomer:
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
     | { __typename: 'UpsertCustomerPayload', created: boolean, customer: { id: string, version: number, displayName: string, firstName: string | null, lastName: string | null, company: string | null, email: string | null, phone: string | null, otherEmails: Array<string>, otherPhones: Array<string>, externalId: string | null, jobTitle: string | null, occupation: string | null, industry: string | null, incomeBand: IncomeBand | null, gender: Gender | null, birthDate: string | null, age: number | null, maritalStatus: MaritalStatus | null, householdNotes: string | null, productInterests: Array<string>, stylePreferences: string | null, purchasePurpose: string | null, focusFactors: Array<FocusFactor>, priceSensitivity: PriceSensitivity | null, personality: string | null, hobbies: Array<string>, preferredChannel: ContactChannel | null, preferredContactTime: ContactTime | null, timeZone: string | null, contactTolerance: ContactTolerance | null, dealLikelihood: number | null, expectedPurchaseAt: string | null, attributes: unknown, stage: LifecycleStage, partnerKind: PartnerKind | null, status: CustomerStatus, archivedAt: string | null, createdAt: string, updatedAt: string, imHandles: Array<{ network: string, handle: string }>, location: { addressLine: string | null, city: string | null, region: string | null, postalCode: string | null, country: string | null }, consents: Array<{ channel: ConsentChannel, granted: boolean, source: string, updatedAt: string, pendingConfirmation: boolean, confirmedAt: string | null, wording: string | null, textVersion: string | null, legalBasis: ConsentLegalBasis | null, sourceUrl: string | null }>, mergedInto: { id: string } | null, owner: { id: string, name: string } | null, tags: Array<{ name: string }>, source: { channel: SourceChannel | null, campaign: string | null, medium: string | null, content: string | null, referrerName: string | null, referrerContact: string | null, referrer: { id: string, displayName: string } | null } } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type UpsertCustomersMutationVariables = Exact<{
+  input: UpsertCustomersInput;
+}>;
+
+
+export type UpsertCustomersMutation = { upsertCustomers:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'UpsertCustomersPayload', createdCount: number, updatedCount: number, failedCount: number, replayed: boolean, results: Array<
+        | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+        | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+        | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+        | { __typename: 'UpsertCustomerPayload', created: boolean, customer: { id: string, version: number, displayName: string, firstName: string | null, lastName: string | null, company: string | null, email: string | null, phone: string | null, otherEmails: Array<string>, otherPhones: Array<string>, externalId: string | null, jobTitle: string | null, occupation: string | null, industry: string | null, incomeBand: IncomeBand | null, gender: Gender | null, birthDate: string | null, age: number | null, maritalStatus: MaritalStatus | null, householdNotes: string | null, productInterests: Array<string>, stylePreferences: string | null, purchasePurpose: string | null, focusFactors: Array<FocusFactor>, priceSensitivity: PriceSensitivity | null, personality: string | null, hobbies: Array<string>, preferredChannel: ContactChannel | null, preferredContactTime: ContactTime | null, timeZone: string | null, contactTolerance: ContactTolerance | null, dealLikelihood: number | null, expectedPurchaseAt: string | null, attributes: unknown, stage: LifecycleStage, partnerKind: PartnerKind | null, status: CustomerStatus, archivedAt: string | null, createdAt: string, updatedAt: string, imHandles: Array<{ network: string, handle: string }>, location: { addressLine: string | null, city: string | null, region: string | null, postalCode: string | null, country: string | null }, consents: Array<{ channel: ConsentChannel, granted: boolean, source: string, updatedAt: string, pendingConfirmation: boolean, confirmedAt: string | null, wording: string | null, textVersion: string | null, legalBasis: ConsentLegalBasis | null, sourceUrl: string | null }>, mergedInto: { id: string } | null, owner: { id: string, name: string } | null, tags: Array<{ name: string }>, source: { channel: SourceChannel | null, campaign: string | null, medium: string | null, content: string | null, referrerName: string | null, referrerContact: string | null, referrer: { id: string, displayName: string } | null } } }
+        | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+      > }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
@@ -2221,6 +2344,27 @@ export type UpsertOrderMutation = { upsertOrder:
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
+export type UpsertOrdersMutationVariables = Exact<{
+  input: UpsertOrdersInput;
+}>;
+
+
+export type UpsertOrdersMutation = { upsertOrders:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'UpsertOrdersPayload', createdCount: number, updatedCount: number, failedCount: number, replayed: boolean, results: Array<
+        | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+        | { __typename: 'ExchangeRateMissingError', baseCurrency: string, currency: string, code: string, message: string, path: Array<string> }
+        | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+        | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+        | { __typename: 'UpsertOrderPayload', created: boolean, order: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } }
+        | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+      > }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
 export type SetOrderExcludedMutationVariables = Exact<{
   input: SetOrderExcludedInput;
 }>;
@@ -2736,6 +2880,7 @@ export const ListTagsDocument = /*#__PURE__*/ new TypedDocumentString(`query Lis
 export const CreateCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateCustomer($input:CreateCustomerInput!){createCustomer(input:$input){__typename ...on CreateCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CreateCustomer"}) as unknown as TypedDocumentString<CreateCustomerMutation, CreateCustomerMutationVariables>;
 export const UpdateCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateCustomer($input:UpdateCustomerInput!){updateCustomer(input:$input){__typename ...on UpdateCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}...on VersionConflictError{currentVersion}}`, {"kind":"mutation","name":"UpdateCustomer"}) as unknown as TypedDocumentString<UpdateCustomerMutation, UpdateCustomerMutationVariables>;
 export const UpsertCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertCustomer($input:UpsertCustomerInput!){upsertCustomer(input:$input){__typename ...on UpsertCustomerPayload{created customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertCustomer"}) as unknown as TypedDocumentString<UpsertCustomerMutation, UpsertCustomerMutationVariables>;
+export const UpsertCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertCustomers($input:UpsertCustomersInput!){upsertCustomers(input:$input){__typename ...on UpsertCustomersPayload{createdCount updatedCount failedCount replayed results{__typename ...on UpsertCustomerPayload{created customer{...CustomerFields}}...ErrorFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertCustomers","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertCustomersMutation, UpsertCustomersMutationVariables>;
 export const MergeCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`mutation MergeCustomers($input:MergeCustomersInput!){mergeCustomers(input:$input){__typename ...on MergeCustomersSuccess{dryRun customer{...CustomerFields}preview{filledFields{field value}conflictingFields{field survivorValue duplicateValue}addedEmails addedPhones conflictingExternalId consents{channel survivorGranted duplicateGranted resultGranted conflict}points{survivorBalance duplicateBalance resultBalance}owner{survivorOwnerId duplicateOwnerId resultOwnerId conflict}stage{survivor duplicate result}moves{kind count}}}...on AlreadyMergedError{mergedIntoId}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on AlreadyMergedError{mergedIntoId}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"MergeCustomers"}) as unknown as TypedDocumentString<MergeCustomersMutation, MergeCustomersMutationVariables>;
 export const SetCustomerStageDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetCustomerStage($input:SetCustomerStageInput!){setCustomerStage(input:$input){__typename ...on SetCustomerStageSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetCustomerStage"}) as unknown as TypedDocumentString<SetCustomerStageMutation, SetCustomerStageMutationVariables>;
 export const TagCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TagCustomer($input:TagCustomerInput!){tagCustomer(input:$input){__typename ...on TagCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TagCustomer"}) as unknown as TypedDocumentString<TagCustomerMutation, TagCustomerMutationVariables>;
@@ -2799,6 +2944,7 @@ export const ConfirmConsentDocument = /*#__PURE__*/ new TypedDocumentString(`mut
 export const GetOrderDocument = /*#__PURE__*/ new TypedDocumentString(`query GetOrder($id:ID!){order(id:$id){...OrderFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"GetOrder"}) as unknown as TypedDocumentString<GetOrderQuery, GetOrderQueryVariables>;
 export const ListOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListOrders($first:Int$after:String$last:Int$before:String$filter:OrderFilter){orders(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...OrderFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"ListOrders"}) as unknown as TypedDocumentString<ListOrdersQuery, ListOrdersQueryVariables>;
 export const UpsertOrderDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrder($input:UpsertOrderInput!){upsertOrder(input:$input){__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on ExchangeRateMissingError{baseCurrency currency}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertOrder","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertOrderMutation, UpsertOrderMutationVariables>;
+export const UpsertOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrders($input:UpsertOrdersInput!){upsertOrders(input:$input){__typename ...on UpsertOrdersPayload{createdCount updatedCount failedCount replayed results{__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on ExchangeRateMissingError{baseCurrency currency}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertOrders","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertOrdersMutation, UpsertOrdersMutationVariables>;
 export const SetOrderExcludedDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetOrderExcluded($input:SetOrderExcludedInput!){setOrderExcluded(input:$input){__typename ...on Order{...OrderFields}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetOrderExcluded"}) as unknown as TypedDocumentString<SetOrderExcludedMutation, SetOrderExcludedMutationVariables>;
 export const ExchangeRatesDocument = /*#__PURE__*/ new TypedDocumentString(`query ExchangeRates{exchangeRates{currency rate updatedAt}}`, {"kind":"query","name":"ExchangeRates"}) as unknown as TypedDocumentString<ExchangeRatesQuery, ExchangeRatesQueryVariables>;
 export const SetExchangeRateDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetExchangeRate($input:SetExchangeRateInput!){setExchangeRate(input:$input){__typename ...on SetExchangeRatePayload{convertedOrders rate{currency rate updatedAt}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetExchangeRate"}) as unknown as TypedDocumentString<SetExchangeRateMutation, SetExchangeRateMutationVariables>;
