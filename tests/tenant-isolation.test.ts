@@ -606,6 +606,41 @@ const queryCases: Record<string, () => Promise<void>> = {
     );
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
+  satisfactionIndex: async () => {
+    const Q = '{ satisfactionIndex(months: 2) { current { month indicators { indicator basis value } } months { index } } }';
+    const r = member(await gql(B.g, Q), 'satisfactionIndex') as unknown as {
+      current: { indicators: { indicator: string; basis: number }[] };
+    };
+    const now = new Date();
+    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const basis = (k: string) => r.current.indicators.find((f) => f.indicator === k)?.basis;
+    // A has an order and a complaint this month; B's figures count only B's.
+    expect(basis('COMPLAINTS')).toBe(
+      await t.db.prisma.order.count({ where: { shopId: B.shopId, countedTotal: { not: null }, placedAt: { gte: start } } }),
+    );
+    expect(basis('SATISFACTION')).toBe(
+      await t.db.prisma.interaction.count({
+        where: { shopId: B.shopId, deletedAt: null, surveyKind: { not: null }, occurredAt: { gte: start } },
+      }),
+    );
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  loyaltyIndicatorDiagnosis: async () => {
+    const Q = '{ loyaltyIndicatorDiagnosis(months: 3) { indicator customers averageScore months { facts } } }';
+    const r = member(await gql(B.g, Q), 'loyaltyIndicatorDiagnosis') as unknown as { customers: number }[];
+    expect(r).toHaveLength(7);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  weakestIndicators: async () => {
+    const Q = '{ weakestIndicators(limit: 2) { indicator customers playbook { action audienceRule } } }';
+    const r = member(await gql(B.g, Q), 'weakestIndicators') as unknown as { customers: number }[];
+    expect(r).toHaveLength(2);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
   authorizationSettings: async () => {
     const Q = '{ authorizationSettings { agentsMay } }';
     // A granted MANAGE_WEBHOOKS to its agents; B grants nothing.

@@ -69,6 +69,8 @@ import {
   CustomerPointsDocument,
   type CustomerPointsQuery,
   type CustomerPointsQueryVariables,
+  CustomerSatisfactionDocument,
+  type CustomerSatisfactionQuery,
   CustomerTimelineDocument,
   type CustomerTimelineQuery,
   type CustomerTimelineQueryVariables,
@@ -151,6 +153,8 @@ import {
   type ListWebhookDeliveriesQueryVariables,
   ListWebhookEndpointsDocument,
   type ListWebhookEndpointsQuery,
+  LoyaltyIndicatorDiagnosisDocument,
+  type LoyaltyIndicatorDiagnosisQuery,
   LoyaltySettingsDocument,
   type LoyaltySettingsQuery,
   MarkLeadLostDocument,
@@ -190,6 +194,8 @@ import {
   type RevokeApiKeyMutation,
   RotateWebhookSecretDocument,
   type RotateWebhookSecretMutation,
+  SatisfactionIndexDocument,
+  type SatisfactionIndexQuery,
   SegmentFieldsDocument,
   type SegmentFieldsQuery,
   SegmentMembersDocument,
@@ -281,6 +287,8 @@ import {
   type UpsertOrdersMutation,
   ViewerDocument,
   type ViewerQuery,
+  WeakestIndicatorsDocument,
+  type WeakestIndicatorsQuery,
 } from './generated/graphql.js';
 import { operationInfo } from './operation-info.js';
 import { listPages, type PagePromise, paginate } from './paginate.js';
@@ -792,6 +800,14 @@ export interface CrmLoyaltyApi {
   kpis(from: string, to: string, opts?: CrmRequestOptions): Promise<ShopKpisQuery['shopKpis']>;
   /** Why leads were lost in [from, to): by reason, source, owner, stage reached, and per month. */
   leadLosses(from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']>;
+  /** A customer's satisfaction: latest CSAT / NPS answers, trend, "very satisfied"; `satisfaction` is null before any answer. */
+  satisfaction(customerId: string, opts?: CrmRequestOptions): Promise<CustomerSatisfactionQuery['customer']>;
+  /** The shop satisfaction index by month (default 12, the current one included), each indicator with value, target, score and contribution. */
+  satisfactionIndex(months?: number, opts?: CrmRequestOptions): Promise<SatisfactionIndexQuery['satisfactionIndex']>;
+  /** The seven loyalty indicators across the shop: averages, reach, distribution, monthly facts and trend (default 6 months). */
+  indicatorDiagnosis(months?: number, opts?: CrmRequestOptions): Promise<LoyaltyIndicatorDiagnosisQuery['loyaltyIndicatorDiagnosis']>;
+  /** The weakest loyalty indicators (default 3) with the playbook's suggested action. */
+  weakestIndicators(limit?: number, months?: number, opts?: CrmRequestOptions): Promise<WeakestIndicatorsQuery['weakestIndicators']>;
   /** Weights, targets, churn thresholds, points rules and tiers. */
   settings(opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']>;
   /** Changes settings (omitted = unchanged, null = default). */
@@ -1372,6 +1388,14 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       run(ShopKpisDocument, { from, to }, opts, (r) => r.shopKpis),
     leadLosses: (from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']> =>
       run(LeadLossKpisDocument, { from, to }, opts, (r) => r.shopKpis.leadLosses),
+    satisfaction: (customerId: string, opts?: CrmRequestOptions): Promise<CustomerSatisfactionQuery['customer']> =>
+      run(CustomerSatisfactionDocument, { id: customerId }, opts, (r) => r.customer),
+    satisfactionIndex: (months?: number, opts?: CrmRequestOptions): Promise<SatisfactionIndexQuery['satisfactionIndex']> =>
+      run(SatisfactionIndexDocument, { months }, opts, (r) => r.satisfactionIndex),
+    indicatorDiagnosis: (months?: number, opts?: CrmRequestOptions): Promise<LoyaltyIndicatorDiagnosisQuery['loyaltyIndicatorDiagnosis']> =>
+      run(LoyaltyIndicatorDiagnosisDocument, { months }, opts, (r) => r.loyaltyIndicatorDiagnosis),
+    weakestIndicators: (limit?: number, months?: number, opts?: CrmRequestOptions): Promise<WeakestIndicatorsQuery['weakestIndicators']> =>
+      run(WeakestIndicatorsDocument, { limit, months }, opts, (r) => r.weakestIndicators),
     /** Weights, targets, churn thresholds, points rules and tiers. */
     settings: (opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']> =>
       run(LoyaltySettingsDocument, {}, opts, (r) => r.loyaltySettings),

@@ -77,6 +77,8 @@ const trackSchema = leadIdentitySchema.extend({
   sentiment: interactionFieldsSchema.shape.sentiment,
   occurredAt: interactionFieldsSchema.shape.occurredAt,
   metadata: interactionFieldsSchema.shape.metadata,
+  surveyKind: interactionFieldsSchema.shape.surveyKind,
+  score: interactionFieldsSchema.shape.score,
 });
 export type TrackInteractionInput = z.input<typeof trackSchema>;
 
@@ -228,6 +230,8 @@ export async function trackInteraction(db: ScopedDb, caller: Caller, input: Trac
         sentiment: p.sentiment,
         occurredAt: p.occurredAt,
         metadata: p.metadata,
+        surveyKind: p.surveyKind,
+        score: p.score,
       },
       caller.via,
     );
