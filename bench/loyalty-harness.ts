@@ -13,6 +13,7 @@ import { Prisma } from '../packages/server/src/generated/prisma/client.ts';
 import { kpiSql, recomputeCustomers, recomputeLoyalty, shopKpis } from '../packages/server/src/modules/loyalty/loyalty.service.ts';
 import { DEFAULT_LOYALTY } from '../packages/server/src/modules/loyalty/loyalty.settings.ts';
 import { metricsCtes } from '../packages/server/src/modules/loyalty/loyalty.sql.ts';
+import { indicatorDiagnosis, satisfactionIndex } from '../packages/server/src/modules/loyalty/satisfaction.service.ts';
 import { fmt, type OpenOptions, openBenchDatabase, seed, writeJson } from './harness.ts';
 
 export type LoyaltyOptions = OpenOptions & {
@@ -31,6 +32,8 @@ export type LoyaltyResult = {
   incremental: { oneCustomerMs: number };
   kpis: { moduleMs: number[]; rawMs: number[]; moduleMedianMs: number; rawMedianMs: number; ratio: number };
   metrics: { rows: number; high: number; medium: number; low: number; averageScore: number };
+  /** satisfactionIndex(12 months) and loyaltyIndicatorDiagnosis(6 months), through the module (medians). */
+  satisfaction: { answers: number; indexMs: number; diagnosisMs: number };
 };
 
 const median = (xs: number[]) => {
@@ -71,6 +74,13 @@ async function seedActivity(db: Database, shopId: string, interactions: number, 
        generate_series(1, $2::int) g
      WHERE (c.n - 1) * $2::int + g <= $3::int`,
     [shopId, perCustomer, interactions],
+  );
+  // Satisfaction: survey responses are CSAT or NPS answers with a score in the kind's scale.
+  await db.sql.query(
+    `UPDATE "Interaction" SET "surveyKind" = (CASE WHEN abs(hashtext(id::text)) % 2 = 0 THEN 'CSAT' ELSE 'NPS' END)::"SurveyKind",
+       score = CASE WHEN abs(hashtext(id::text)) % 2 = 0 THEN 1 + abs(hashtext(id::text)) % 5 ELSE abs(hashtext(id::text)) % 11 END
+     WHERE "shopId" = $1::uuid AND type = 'SURVEY_RESPONSE'`,
+    [shopId],
   );
   // Every 10th customer was referred by the customer before it.
   await db.sql.query(
@@ -153,6 +163,22 @@ export async function runLoyalty(opts: LoyaltyOptions): Promise<LoyaltyResult> {
       kModule.push(since(t));
     }
 
+    const sql = tenantSql(db.prisma, seeded.shopId);
+    const idxMs: number[] = [];
+    const diagMs: number[] = [];
+    for (let i = 0; i < opts.rounds; i++) {
+      t = performance.now();
+      await satisfactionIndex(sql, DEFAULT_LOYALTY, 12, now);
+      idxMs.push(since(t));
+      t = performance.now();
+      await indicatorDiagnosis(sql, DEFAULT_LOYALTY, 6, now);
+      diagMs.push(since(t));
+    }
+    const answers = await db.sql.query<{ n: string }>(
+      `SELECT count(*) AS n FROM "Interaction" WHERE "shopId" = $1::uuid AND "surveyKind" IS NOT NULL`,
+      [seeded.shopId],
+    );
+
     const [m] = await db.sql.query<{ rows: string; high: string; medium: string; low: string; avg: string }>(
       `SELECT count(*) AS rows, count(*) FILTER (WHERE "churnRisk" = 'HIGH') AS high, count(*) FILTER (WHERE "churnRisk" = 'MEDIUM') AS medium,
          count(*) FILTER (WHERE "churnRisk" = 'LOW') AS low, round(avg("loyaltyScore"), 1) AS avg FROM "CustomerMetrics" WHERE "shopId" = $1::uuid`,
@@ -176,6 +202,7 @@ export async function runLoyalty(opts: LoyaltyOptions): Promise<LoyaltyResult> {
         low: Number(m?.low),
         averageScore: Number(m?.avg),
       },
+      satisfaction: { answers: Number(answers[0]?.n), indexMs: median(idxMs), diagnosisMs: median(diagMs) },
     };
   } finally {
     await bench.close();
@@ -190,6 +217,7 @@ export function formatLoyaltyReport(r: LoyaltyResult): string {
     `  full recompute, module (median):  ${r.recompute.moduleMedianMs} ms   raw SQL (median): ${r.recompute.rawMedianMs} ms   module / raw: ${fmt(r.recompute.ratio, 2)}`,
     `  incremental, one customer:        ${r.incremental.oneCustomerMs} ms`,
     `  shopKpis (1 year), module:        ${r.kpis.moduleMedianMs} ms   raw SQL: ${r.kpis.rawMedianMs} ms   module / raw: ${fmt(r.kpis.ratio, 2)}`,
+    `  satisfactionIndex (12 months):    ${r.satisfaction.indexMs} ms   indicator diagnosis (6 months): ${r.satisfaction.diagnosisMs} ms   (${r.satisfaction.answers} CSAT / NPS answers)`,
     `  metrics rows: ${r.metrics.rows} (HIGH ${r.metrics.high}, MEDIUM ${r.metrics.medium}, LOW ${r.metrics.low}; average score ${r.metrics.averageScore})`,
   ].join('\n');
 }

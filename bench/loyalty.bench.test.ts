@@ -24,6 +24,8 @@ describe('loyalty benchmark harness', () => {
     expect(r.metrics.high + r.metrics.medium + r.metrics.low).toBe(200);
     expect(r.recompute.moduleMs).toHaveLength(1);
     expect(r.recompute.rawMs).toHaveLength(1);
+    expect(r.satisfaction.answers).toBeGreaterThan(0);
+    expect(formatLoyaltyReport(r)).toContain('satisfactionIndex');
     expect(formatLoyaltyReport(r)).toContain('module / raw');
   });
 });

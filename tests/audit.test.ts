@@ -53,7 +53,7 @@ function dummy(type: InType, depth = 0): unknown {
   if (kind(type) === 'GraphQLInputObjectType') {
     const out: Record<string, unknown> = {};
     for (const f of Object.values(type.getFields?.() ?? {})) {
-      if (kind(f.type) === 'GraphQLNonNull' && depth < 4) out[f.name] = dummy(f.type, depth + 1);
+      if (kind(f.type) === 'GraphQLNonNull' && depth < 6) out[f.name] = dummy(f.type, depth + 1); // batch items: input.items[].items[]
     }
     return out;
   }

@@ -53,6 +53,7 @@ describe('client', () => {
     expect(Object.keys(crm).sort()).toEqual(
       [
         'audit',
+        'behaviour',
         'close',
         'customers',
         'followUps',
@@ -264,6 +265,23 @@ describe('shop, keys, staff, tokens, me', () => {
     await expect(c.shop.get()).rejects.toBeInstanceOf(CrmAuthError);
   });
 
+  it('behaviour.track (publishable key) records events; behaviour.identify (secret key) stitches the visitor', async () => {
+    const shopper = createCrmClient({ url, apiKey: publishableKey });
+    const visitorId = 'c0ffee00-0000-4000-8000-000000000001';
+    const tracked = unwrap(
+      await shopper.behaviour.track([
+        { type: 'PAGE_VIEWED', visitorId, url: 'https://shop.example/' },
+        { type: 'PRODUCT_VIEWED', visitorId, sku: 'SKU-1' },
+      ]),
+    );
+    expect(tracked.accepted).toBe(2);
+    const tooMany = await shopper.behaviour.track(Array.from({ length: 101 }, () => ({ type: 'PAGE_VIEWED' as const, visitorId })));
+    expect(tooMany.__typename).toBe('ValidationError');
+    const c = await newCustomer({ email: 'visitor@sdk.example' });
+    const identified = unwrap(await crm.behaviour.identify({ visitorId, email: 'visitor@sdk.example' }));
+    expect(identified).toMatchObject({ stitched: 2, customer: { id: c.id } });
+  });
+
   it('tokens.createCustomerToken, then me.get/me.update with a publishable key', async () => {
     const c = await newCustomer({ firstName: 'Mia' });
     const { token } = unwrap(await crm.tokens.createCustomerToken({ customerId: c.id, ttlSeconds: 600 }));
@@ -305,6 +323,37 @@ describe('shop, keys, staff, tokens, me', () => {
 });
 
 describe('interactions, orders, leads', () => {
+  it('customers.upsertMany and orders.upsertMany: typed per-item results in input order, replayed by idempotency key', async () => {
+    const [a, b] = [email('many'), email('many')];
+    const batch = unwrap(
+      await crm.customers.upsertMany([{ email: a, firstName: 'Many' }, { email: 'not-an-email' }, { email: b }], {
+        idempotencyKey: `sdk-${a}`,
+      }),
+    );
+    expect([batch.createdCount, batch.failedCount, batch.replayed]).toEqual([2, 1, false]);
+    const [first, bad] = batch.results;
+    expect(first?.__typename === 'UpsertCustomerPayload' && first.customer.email).toBe(a);
+    expect(bad?.__typename === 'ValidationError' && bad.path).toEqual(['input', 'items', '1', 'email']);
+    const again = unwrap(
+      await crm.customers.upsertMany([{ email: a, firstName: 'Many' }, { email: 'not-an-email' }, { email: b }], {
+        idempotencyKey: `sdk-${a}`,
+      }),
+    );
+    expect(again.replayed).toBe(true);
+    const ids = batch.results.flatMap((r) => (r.__typename === 'UpsertCustomerPayload' ? [r.customer.id] : []));
+    const orders = unwrap(
+      await crm.orders.upsertMany(
+        ids.map((customerId, i) => ({
+          customerId,
+          externalId: `many-${a}-${i}`,
+          currency: 'EUR',
+          items: [{ name: 'Lamp', quantity: 2, unitPrice: '5.00' }],
+        })),
+      ),
+    );
+    expect(orders.results.map((r) => (r.__typename === 'UpsertOrderPayload' ? r.order.total : r.code))).toEqual(['10.00', '10.00']);
+  });
+
   it('interactions.record/update/list/delete; orders.upsert/get/list; leads.capture; interactions.track', async () => {
     const c = await newCustomer();
     const rec = unwrap(

@@ -606,6 +606,41 @@ const queryCases: Record<string, () => Promise<void>> = {
     );
     expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
   },
+  satisfactionIndex: async () => {
+    const Q = '{ satisfactionIndex(months: 2) { current { month indicators { indicator basis value } } months { index } } }';
+    const r = member(await gql(B.g, Q), 'satisfactionIndex') as unknown as {
+      current: { indicators: { indicator: string; basis: number }[] };
+    };
+    const now = new Date();
+    const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const basis = (k: string) => r.current.indicators.find((f) => f.indicator === k)?.basis;
+    // A has an order and a complaint this month; B's figures count only B's.
+    expect(basis('COMPLAINTS')).toBe(
+      await t.db.prisma.order.count({ where: { shopId: B.shopId, countedTotal: { not: null }, placedAt: { gte: start } } }),
+    );
+    expect(basis('SATISFACTION')).toBe(
+      await t.db.prisma.interaction.count({
+        where: { shopId: B.shopId, deletedAt: null, surveyKind: { not: null }, occurredAt: { gte: start } },
+      }),
+    );
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  loyaltyIndicatorDiagnosis: async () => {
+    const Q = '{ loyaltyIndicatorDiagnosis(months: 3) { indicator customers averageScore months { facts } } }';
+    const r = member(await gql(B.g, Q), 'loyaltyIndicatorDiagnosis') as unknown as { customers: number }[];
+    expect(r).toHaveLength(7);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
+  weakestIndicators: async () => {
+    const Q = '{ weakestIndicators(limit: 2) { indicator customers playbook { action audienceRule } } }';
+    const r = member(await gql(B.g, Q), 'weakestIndicators') as unknown as { customers: number }[];
+    expect(r).toHaveLength(2);
+    const measured = await t.db.prisma.customerMetrics.count({ where: { shopId: B.shopId, customer: { status: 'ACTIVE' } } });
+    for (const x of r) expect(x.customers).toBe(measured);
+    expect(errorCodes(await gql(B.p, Q))).toEqual(['FORBIDDEN']);
+  },
   authorizationSettings: async () => {
     const Q = '{ authorizationSettings { agentsMay } }';
     // A granted MANAGE_WEBHOOKS to its agents; B grants nothing.
@@ -1052,6 +1087,47 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'upsertCustomer', { email: 'new@bravo.test', ownerId: A.rep.id }), ['input', 'ownerId']);
     expectError(await mut(B.p, 'upsertCustomer', { email: ALICE.email }), 'ForbiddenError', 'FORBIDDEN');
   },
+  upsertCustomers: async () => {
+    // A batch matches like upsertCustomer: A's identifiers create new customers in B; A's staff is not found.
+    const M = `mutation($input: UpsertCustomersInput!) { upsertCustomers(input: $input) { __typename
+      ... on UpsertCustomersPayload { createdCount failedCount results { __typename
+        ... on UpsertCustomerPayload { created customer { id } } ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const items = [
+      { email: ALICE.email, firstName: 'Evil' },
+      { phone: ALICE.phone, firstName: 'Evil' },
+      { externalId: ALICE.externalId, firstName: 'Evil' },
+      { email: 'new@bravo.test', ownerId: A.rep.id },
+    ];
+    const r = member(await g_(B.g, M, { input: { items } }, ['alpha.test', ALICE.e164, ALICE.externalId]), 'upsertCustomers');
+    const results = r.results as Member[];
+    expect(results.slice(0, 3).map((x) => x.created)).toEqual([true, true, true]);
+    expectNotFound(results[3] as Member, ['input', 'items', '3', 'ownerId']);
+    for (const x of results.slice(0, 3)) {
+      const id = (x.customer as { id: string }).id;
+      expect(await t.db.prisma.customer.findUniqueOrThrow({ where: { id: rawId(id) } })).toMatchObject({ shopId: B.shopId });
+      await eraseInB(id);
+    }
+    expectForbidden(member(await gql(B.p, M, { input: { items: [{ email: ALICE.email }] } }), 'upsertCustomers'));
+  },
+  upsertOrders: async () => {
+    const M = `mutation($input: UpsertOrdersInput!) { upsertOrders(input: $input) { __typename
+      ... on UpsertOrdersPayload { results { __typename ... on UpsertOrderPayload { created order { id customer { id } } }
+        ... on Error { code message path } } }
+      ... on Error { code message path } } }`;
+    const buyer = await createCustomer(B.g, { email: 'batch-buyer@bravo.test' });
+    const mine = { externalId: 'alpha-order-1', customerId: buyer.id, currency: 'EUR', items: ORDER_ITEMS };
+    const r = member(
+      await g_(B.g, M, { input: { items: [mine, { ...mine, externalId: 'b-2', customerId: A.alice.id }] } }, ['alpha-order-1']),
+      'upsertOrders',
+    );
+    const [created, foreign] = r.results as Member[];
+    expect(created).toMatchObject({ __typename: 'UpsertOrderPayload', created: true, order: { customer: { id: buyer.id } } });
+    expectNotFound(foreign as Member, ['input', 'items', '1', 'customerId']);
+    expect(await t.db.prisma.order.count({ where: { shopId: A.shopId, externalId: 'b-2' } })).toBe(0);
+    await eraseInB(buyer.id);
+    expectForbidden(member(await gql(B.p, M, { input: { items: [mine] } }), 'upsertOrders'));
+  },
   recomputeLoyalty: async () => {
     const M =
       'mutation { recomputeLoyalty { __typename ... on RecomputeLoyaltyPayload { customers } ... on Error { code message path } } }';
@@ -1287,6 +1363,60 @@ Object.assign(mutationCases, {
 
 const fieldsOf = (type: 'query' | 'mutation') =>
   Object.keys((type === 'query' ? schema.getQueryType() : schema.getMutationType())?.getFields() ?? {}).sort();
+
+/** Behaviour events of shop A: an anonymous visitor and one stitched to Alice (modules/behaviour). */
+const AB = { visitor: '00000000-0000-4000-8000-00000000a11c', stitched: '00000000-0000-4000-8000-00000000a11d' };
+const B_TRACK_EVENTS = `mutation($e: [BehaviourEventInput!]!) { trackEvents(events: $e) { __typename
+  ... on TrackEventsPayload { accepted } ... on Error { code message path } } }`;
+
+beforeAll(async () => {
+  const ap = t.gql(A.pk);
+  const page = (visitorId: string) => ({ type: 'PAGE_VIEWED', visitorId, url: 'https://alpha.test/secret-page' });
+  for (const v of [AB.visitor, AB.stitched])
+    expect(member(await gql(ap, B_TRACK_EVENTS, { e: [page(v), page(v)] }), 'trackEvents')).toEqual({
+      __typename: 'TrackEventsPayload',
+      accepted: 2,
+    });
+  await gql(ap, B_TRACK_EVENTS, { e: [page(AB.stitched)] }, { 'x-customer-token': A.token });
+  initialA = await snapshot(A.shopId);
+  expect(initialA.BehaviourEvent).toHaveLength(5);
+  expect(initialA.VisitorIdentity).toHaveLength(1);
+});
+
+Object.assign(mutationCases, {
+  identifyVisitor: async () => {
+    // B's secret key cannot name A's customer (by id or email) for any visitor; nothing is linked.
+    const M = `mutation($i: IdentifyVisitorInput!) { identifyVisitor(input: $i) { __typename
+      ... on IdentifyVisitorPayload { stitched customer { id email } } ... on Error { code message path } } }`;
+    expectNotFound(member(await gql(B.g, M, { i: { visitorId: AB.stitched, customerId: A.alice.id } }), 'identifyVisitor'), [
+      'input',
+      'customerId',
+    ]);
+    expectNotFound(member(await gql(B.g, M, { i: { visitorId: AB.visitor, email: ALICE.email } }), 'identifyVisitor'), ['input', 'email']);
+    expectForbidden(member(await gql(B.p, M, { i: { visitorId: AB.visitor, customerId: A.alice.id } }), 'identifyVisitor'));
+  },
+  trackEvents: async () => {
+    // B's key with A's visitor ids writes into B only; A's events and visitor links stay as they were.
+    const e = [AB.visitor, AB.stitched].map((visitorId) => ({ type: 'PAGE_VIEWED', visitorId }));
+    expect(member(await gql(B.p, B_TRACK_EVENTS, { e }), 'trackEvents')).toEqual({ __typename: 'TrackEventsPayload', accepted: 2 });
+    // Stitching A's visitor to a lead of B (lead capture) touches B's rows only.
+    const lead = member(await gql(B.p, B_CAPTURE, { input: { email: 'visitor@bravo.test', visitorId: AB.visitor } }), 'captureLead');
+    expect(lead.__typename).toBe('CaptureLeadPayload');
+    expect(await t.db.prisma.behaviourEvent.count({ where: { shopId: B.shopId, visitorId: AB.visitor, customerId: { not: null } } })).toBe(
+      1,
+    );
+    // A's customer token with B's key is refused.
+    const stolen = await gql(B.p, B_TRACK_EVENTS, { e }, { 'x-customer-token': A.token });
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    // The beacon too: B's key writes into B, A's token is refused.
+    const beacon = (body: object) =>
+      t.app.yoga.fetch(`http://test/events?key=${encodeURIComponent(B.pk)}`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await beacon({ events: e })).status).toBe(204);
+    expect((await beacon({ events: e, customerToken: A.token })).status).toBe(401);
+    const inB = await t.db.prisma.customer.findFirstOrThrow({ where: { shopId: B.shopId, email: 'visitor@bravo.test' } });
+    await eraseInB(globalId('Customer', inB.id));
+  },
+});
 
 describe('tenant isolation', () => {
   it('has a case for every Query field and every Mutation field', () => {

@@ -19,6 +19,7 @@ import {
   type AuthorizationSettingsQuery,
   AutoAssignLeadsDocument,
   type AutoAssignLeadsMutation,
+  type BehaviourEventInput,
   CancelFollowUpDocument,
   type CancelFollowUpMutation,
   CaptureLeadDocument,
@@ -68,6 +69,8 @@ import {
   CustomerPointsDocument,
   type CustomerPointsQuery,
   type CustomerPointsQueryVariables,
+  CustomerSatisfactionDocument,
+  type CustomerSatisfactionQuery,
   CustomerTimelineDocument,
   type CustomerTimelineQuery,
   type CustomerTimelineQueryVariables,
@@ -113,6 +116,9 @@ import {
   type GetSegmentQuery,
   HolidaysDocument,
   type HolidaysQuery,
+  IdentifyVisitorDocument,
+  type IdentifyVisitorInput,
+  type IdentifyVisitorMutation,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
   LeadCreatedDocument,
@@ -147,6 +153,8 @@ import {
   type ListWebhookDeliveriesQueryVariables,
   ListWebhookEndpointsDocument,
   type ListWebhookEndpointsQuery,
+  LoyaltyIndicatorDiagnosisDocument,
+  type LoyaltyIndicatorDiagnosisQuery,
   LoyaltySettingsDocument,
   type LoyaltySettingsQuery,
   MarkLeadLostDocument,
@@ -186,6 +194,8 @@ import {
   type RevokeApiKeyMutation,
   RotateWebhookSecretDocument,
   type RotateWebhookSecretMutation,
+  SatisfactionIndexDocument,
+  type SatisfactionIndexQuery,
   SegmentFieldsDocument,
   type SegmentFieldsQuery,
   SegmentMembersDocument,
@@ -216,6 +226,8 @@ import {
   type TagCustomerMutation,
   TierChangedDocument,
   type TierChangedSubscription,
+  TrackEventsDocument,
+  type TrackEventsMutation,
   TrackInteractionDocument,
   type TrackInteractionInput,
   type TrackInteractionMutation,
@@ -265,11 +277,18 @@ import {
   UpsertCustomerDocument,
   type UpsertCustomerInput,
   type UpsertCustomerMutation,
+  UpsertCustomersDocument,
+  type UpsertCustomersItemInput,
+  type UpsertCustomersMutation,
   UpsertOrderDocument,
   type UpsertOrderInput,
   type UpsertOrderMutation,
+  UpsertOrdersDocument,
+  type UpsertOrdersMutation,
   ViewerDocument,
   type ViewerQuery,
+  WeakestIndicatorsDocument,
+  type WeakestIndicatorsQuery,
 } from './generated/graphql.js';
 import { operationInfo } from './operation-info.js';
 import { listPages, type PagePromise, paginate } from './paginate.js';
@@ -387,6 +406,9 @@ function documentText(document: unknown, print?: (d: never) => string): string {
 }
 
 type SegmentMembers = NonNullable<SegmentMembersQuery['segment']>['members'];
+/** Options of a batch call (`upsertMany`): the request options and the batch's idempotency key (set when missing). */
+export type CrmBatchOptions = CrmRequestOptions & { idempotencyKey?: string };
+
 /** An input whose `idempotencyKey` the SDK sets when missing (so its retries are safe). */
 export type Keyed<T extends { idempotencyKey: string }> = Omit<T, 'idempotencyKey'> & { idempotencyKey?: string };
 
@@ -431,6 +453,8 @@ export interface CrmClient {
   readonly interactions: CrmInteractionsApi;
   /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
   readonly leads: CrmLeadsApi;
+  /** Storefront behaviour events (page and product views, searches, carts, checkouts). */
+  readonly behaviour: CrmBehaviourApi;
   /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
   readonly followUps: CrmFollowUpsApi;
   /** Orders synced from commerce platforms. */
@@ -473,6 +497,13 @@ export interface CrmCustomersApi {
   update(input: UpdateCustomerInput, opts?: CrmRequestOptions): Promise<UpdateCustomerMutation['updateCustomer']>;
   /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
   upsert(input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']>;
+  /**
+   * `upsert` for up to 500 customers in one request (syncs): `results` per item in input order, each
+   * the customer (`created` or updated) or that item's typed error (which wrote nothing). More than
+   * 500 is a `ValidationError`. Retried safely: the batch's `idempotencyKey` (set when missing) makes
+   * a retry return the stored results (`replayed`).
+   */
+  upsertMany(items: UpsertCustomersItemInput[], opts?: CrmBatchOptions): Promise<UpsertCustomersMutation['upsertCustomers']>;
   /** Merges `duplicateId` into `survivorId`; the duplicate stays as a MERGED tombstone. */
   merge(input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']>;
   /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
@@ -568,6 +599,14 @@ export interface CrmInteractionsApi {
   delete(id: string, opts?: CrmRequestOptions): Promise<DeleteInteractionMutation['deleteInteraction']>;
   /** A storefront-reported interaction (publishable key; the customer from the token or email/phone). Idempotent, retried safely. */
   track(input: TrackInteractionInput, opts?: CrmRequestOptions): Promise<TrackInteractionMutation['trackInteraction']>;
+}
+
+/** Storefront behaviour events (docs/behaviour.md); in browsers prefer `@crm/sdk/track` (visitor id, batching, sendBeacon). */
+export interface CrmBehaviourApi {
+  /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
+  track(events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']>;
+  /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+  identify(input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']>;
 }
 
 /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
@@ -725,6 +764,12 @@ export interface CrmOrdersApi {
   list(variables?: ListOrdersQueryVariables, opts?: CrmRequestOptions): PagePromise<ListOrdersQuery['orders']>;
   /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
   upsert(input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']>;
+  /**
+   * `upsert` for up to 500 orders in one request (syncs): `results` per item in input order, each the
+   * order or that item's typed error (which wrote nothing). Items carry no idempotencyKey of their
+   * own: the batch's (set when missing) makes a retry return the stored results (`replayed`).
+   */
+  upsertMany(items: Omit<UpsertOrderInput, 'idempotencyKey'>[], opts?: CrmBatchOptions): Promise<UpsertOrdersMutation['upsertOrders']>;
   /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
   setExcluded(input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']>;
 }
@@ -755,6 +800,14 @@ export interface CrmLoyaltyApi {
   kpis(from: string, to: string, opts?: CrmRequestOptions): Promise<ShopKpisQuery['shopKpis']>;
   /** Why leads were lost in [from, to): by reason, source, owner, stage reached, and per month. */
   leadLosses(from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']>;
+  /** A customer's satisfaction: latest CSAT / NPS answers, trend, "very satisfied"; `satisfaction` is null before any answer. */
+  satisfaction(customerId: string, opts?: CrmRequestOptions): Promise<CustomerSatisfactionQuery['customer']>;
+  /** The shop satisfaction index by month (default 12, the current one included), each indicator with value, target, score and contribution. */
+  satisfactionIndex(months?: number, opts?: CrmRequestOptions): Promise<SatisfactionIndexQuery['satisfactionIndex']>;
+  /** The seven loyalty indicators across the shop: averages, reach, distribution, monthly facts and trend (default 6 months). */
+  indicatorDiagnosis(months?: number, opts?: CrmRequestOptions): Promise<LoyaltyIndicatorDiagnosisQuery['loyaltyIndicatorDiagnosis']>;
+  /** The weakest loyalty indicators (default 3) with the playbook's suggested action. */
+  weakestIndicators(limit?: number, months?: number, opts?: CrmRequestOptions): Promise<WeakestIndicatorsQuery['weakestIndicators']>;
   /** Weights, targets, churn thresholds, points rules and tiers. */
   settings(opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']>;
   /** Changes settings (omitted = unchanged, null = default). */
@@ -890,6 +943,11 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates the customer matched by externalId, then email, then phone (`created` tells which). */
     upsert: (input: UpsertCustomerInput, opts?: CrmRequestOptions): Promise<UpsertCustomerMutation['upsertCustomer']> =>
       run(UpsertCustomerDocument, { input }, opts, (r) => r.upsertCustomer),
+    /** `upsert` for up to 500 customers: per-item results in input order; retried safely (batch idempotency key). */
+    upsertMany: (items: UpsertCustomersItemInput[], opts?: CrmBatchOptions): Promise<UpsertCustomersMutation['upsertCustomers']> => {
+      const { idempotencyKey, ...rest } = opts ?? {};
+      return run(UpsertCustomersDocument, { input: { items, idempotencyKey } }, rest, (r) => r.upsertCustomers);
+    },
     /**
      * Everything held about the customer as one JSON document (data access request; records
      * CUSTOMER_DATA_REQUESTED). For long histories the server also streams it: GET /customers/{id}/export.
@@ -1014,6 +1072,15 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** A storefront-reported interaction (publishable key; the customer from the token or email/phone). Idempotent, retried safely. */
     track: (input: TrackInteractionInput, opts?: CrmRequestOptions): Promise<TrackInteractionMutation['trackInteraction']> =>
       run(TrackInteractionDocument, { input }, opts, (r) => r.trackInteraction),
+  });
+
+  const behaviour: CrmBehaviourApi = Object.freeze({
+    /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
+    track: (events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']> =>
+      run(TrackEventsDocument, { events }, opts, (r) => r.trackEvents),
+    /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+    identify: (input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']> =>
+      run(IdentifyVisitorDocument, { input }, opts, (r) => r.identifyVisitor),
   });
 
   const leads: CrmLeadsApi = Object.freeze({
@@ -1273,6 +1340,14 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Creates or updates an order by `externalId`. Idempotent, retried safely. */
     upsert: (input: UpsertOrderInput, opts?: CrmRequestOptions): Promise<UpsertOrderMutation['upsertOrder']> =>
       run(UpsertOrderDocument, { input }, opts, (r) => r.upsertOrder),
+    /** `upsert` for up to 500 orders: per-item results in input order; retried safely (batch idempotency key). */
+    upsertMany: (
+      items: Omit<UpsertOrderInput, 'idempotencyKey'>[],
+      opts?: CrmBatchOptions,
+    ): Promise<UpsertOrdersMutation['upsertOrders']> => {
+      const { idempotencyKey, ...rest } = opts ?? {};
+      return run(UpsertOrdersDocument, { input: { items, idempotencyKey } }, rest, (r) => r.upsertOrders);
+    },
     /** Excludes an order from every metric (e.g. placed under a borrowed identity), or includes it again. */
     setExcluded: (input: SetOrderExcludedInput, opts?: CrmRequestOptions): Promise<SetOrderExcludedMutation['setOrderExcluded']> =>
       run(SetOrderExcludedDocument, { input }, opts, (r) => r.setOrderExcluded),
@@ -1313,6 +1388,14 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       run(ShopKpisDocument, { from, to }, opts, (r) => r.shopKpis),
     leadLosses: (from: string, to: string, opts?: CrmRequestOptions): Promise<LeadLossKpisQuery['shopKpis']['leadLosses']> =>
       run(LeadLossKpisDocument, { from, to }, opts, (r) => r.shopKpis.leadLosses),
+    satisfaction: (customerId: string, opts?: CrmRequestOptions): Promise<CustomerSatisfactionQuery['customer']> =>
+      run(CustomerSatisfactionDocument, { id: customerId }, opts, (r) => r.customer),
+    satisfactionIndex: (months?: number, opts?: CrmRequestOptions): Promise<SatisfactionIndexQuery['satisfactionIndex']> =>
+      run(SatisfactionIndexDocument, { months }, opts, (r) => r.satisfactionIndex),
+    indicatorDiagnosis: (months?: number, opts?: CrmRequestOptions): Promise<LoyaltyIndicatorDiagnosisQuery['loyaltyIndicatorDiagnosis']> =>
+      run(LoyaltyIndicatorDiagnosisDocument, { months }, opts, (r) => r.loyaltyIndicatorDiagnosis),
+    weakestIndicators: (limit?: number, months?: number, opts?: CrmRequestOptions): Promise<WeakestIndicatorsQuery['weakestIndicators']> =>
+      run(WeakestIndicatorsDocument, { limit, months }, opts, (r) => r.weakestIndicators),
     /** Weights, targets, churn thresholds, points rules and tiers. */
     settings: (opts?: CrmRequestOptions): Promise<LoyaltySettingsQuery['loyaltySettings']> =>
       run(LoyaltySettingsDocument, {}, opts, (r) => r.loyaltySettings),
@@ -1382,6 +1465,8 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     interactions,
     /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
     leads,
+    /** Storefront behaviour events (page and product views, searches, carts, checkouts). */
+    behaviour,
     /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
     followUps,
     /** Orders synced from commerce platforms. */

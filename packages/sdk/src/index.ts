@@ -6,6 +6,7 @@
  * const crm = createCrmClient({ url: 'https://crm.example.com/graphql', apiKey: process.env.CRM_SECRET_KEY! });
  */
 export {
+  type CrmBatchOptions,
   type CrmClient,
   type CrmClientBaseOptions,
   type CrmClientOptions,

@@ -143,6 +143,12 @@ export interface StorefrontClient {
   };
 }
 
+const storedVisitorId = () => {
+  try {
+    return localStorage.getItem('crm_vid');
+  } catch {}
+};
+
 /** Creates the storefront client (publishable key; browsers, workers, Node 20+). */
 export function createStorefrontClient(options: StorefrontClientOptions): StorefrontClient {
   if (/^sk_/.test(options.apiKey)) throw new CrmError('Secret key in a storefront: use the publishable key', { code: 'CONFIGURATION' });
@@ -167,7 +173,14 @@ export function createStorefrontClient(options: StorefrontClientOptions): Storef
   ) => execute<R>(doc.toString(), variables, opts ?? {}, doc.__meta__ as OperationInfo).then(pick);
   return {
     leads: {
-      capture: (input, opts) => run(StorefrontCaptureLeadDocument, { input }, opts, (r: StorefrontCaptureLeadMutation) => r.captureLead),
+      // The visitor id @crm/sdk/track keeps: the visitor's behaviour events become the lead's.
+      capture: (input, opts) =>
+        run(
+          StorefrontCaptureLeadDocument,
+          { input: { visitorId: storedVisitorId(), ...input } },
+          opts,
+          (r: StorefrontCaptureLeadMutation) => r.captureLead,
+        ),
     },
     interactions: {
       track: (input, opts) =>

@@ -7,6 +7,7 @@ import { createMetrics } from './edge/metrics.ts';
 import { setupTracing } from './edge/tracing.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { createAuditRetentionScheduler } from './modules/audit/audit.service.ts';
+import type { createBehaviourRetentionScheduler } from './modules/behaviour/track.service.ts';
 import { EventBus } from './modules/events/event-bus.ts';
 import type { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
@@ -56,6 +57,8 @@ export type App = {
   retention: ReturnType<typeof createRetentionScheduler>;
   /** Prunes audit entries past AUDIT_RETENTION_DAYS. */
   auditRetention: ReturnType<typeof createAuditRetentionScheduler>;
+  /** The behaviour-event retention pass (BEHAVIOUR_RETENTION_DAYS; docs/behaviour.md). */
+  behaviourRetention: ReturnType<typeof createBehaviourRetentionScheduler>;
   /** Folds new orders / interactions into loyalty metrics and points every LOYALTY_INTERVAL_MS; a full recompute daily. */
   loyalty: ReturnType<typeof createLoyaltyScheduler>;
   /** Decides stitched CHECKOUT_STARTED events (CHECKOUT_ABANDONED) every ABANDONED_CHECKOUT_INTERVAL_MS. */
@@ -96,6 +99,7 @@ export function buildApp(opts: AppOptions): App {
     loyalty: jobs.loyalty,
     auditRetention: jobs.auditRetention,
     abandonedCheckout: jobs.abandonedCheckout,
+    behaviourRetention: jobs.behaviourRetention,
     httpServer: () => http?.server ?? null,
     async start() {
       jobs.start();

@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tenantSql } from './db/tenant-sql.ts';
 import { findActiveKey } from './modules/auth/api-key.service.ts';
+import { DEFAULT_LOYALTY } from './modules/loyalty/loyalty.settings.ts';
+import { satisfactionIndex } from './modules/loyalty/satisfaction.service.ts';
 import { seedDemo } from './seed-demo.ts';
 import { createTestDatabase, type TestDatabase } from './testing.ts';
 
@@ -46,6 +49,11 @@ it('seeds a believable demo shop once, and prints the same working keys on later
   expect(await db.prisma.customerMetrics.count({ where: { shopId } })).toBe(40);
   expect(await db.prisma.customerMetrics.count({ where: { shopId, rfm: { not: null } } })).toBe(buyers.length);
   expect(await db.prisma.pointsAccount.count({ where: { shopId, balance: { gt: 0 } } })).toBeGreaterThan(0);
+  // Satisfaction: buyers answered CSAT / NPS surveys; some are very satisfied.
+  expect(await db.prisma.interaction.count({ where: { shopId, surveyKind: { not: null } } })).toBeGreaterThan(buyers.length);
+  expect(await db.prisma.customerMetrics.count({ where: { shopId, verySatisfied: true } })).toBeGreaterThan(0);
+  const index = await satisfactionIndex(tenantSql(db.prisma, shopId), DEFAULT_LOYALTY, 6);
+  expect(index.filter((m) => m.index != null).length).toBeGreaterThanOrEqual(4);
   const segments = await db.prisma.segment.findMany({ where: { shopId }, orderBy: { name: 'asc' } });
   expect(segments.map((x) => x.name)).toEqual(['At risk of churning', 'Open leads', 'Repeat and loyal buyers']);
   expect(segments.every((x) => x.memberCount > 0)).toBe(true);

@@ -180,6 +180,8 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
         subject: null,
         sentiment: null,
         metadata: {},
+        surveyKind: null,
+        score: null,
         ...data,
       });
       events.push({
@@ -192,6 +194,7 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
           direction: data.direction,
           type: data.type,
           source: 'api',
+          ...(data.surveyKind ? { surveyKind: data.surveyKind, score: data.score } : {}),
         },
       });
     };
@@ -284,6 +287,32 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
         metadata: type === 'SURVEY_RESPONSE' ? { completed: true } : {},
         occurredAt: new Date(now - (k + 2 + i) * DAY),
       });
+    }
+    // Satisfaction: buyers answer a CSAT survey (spread over the last five months, so the satisfaction
+    // index has a history), every other one an NPS survey lately too (a trend against the CSAT).
+    if (orderDays.length) {
+      interaction({
+        channel: 'EMAIL',
+        direction: 'INBOUND',
+        type: 'SURVEY_RESPONSE',
+        subject: 'How satisfied are you with your order?',
+        metadata: { completed: true },
+        surveyKind: 'CSAT',
+        score: [5, 4, 5, 3, 4, 5, 2][i % 7] as number,
+        occurredAt: new Date(now - (3 + i * 4) * DAY),
+      });
+      if (i % 2 === 0) {
+        interaction({
+          channel: 'EMAIL',
+          direction: 'INBOUND',
+          type: 'SURVEY_RESPONSE',
+          subject: 'Would you recommend us?',
+          metadata: { completed: true },
+          surveyKind: 'NPS',
+          score: [10, 9, 7, 8, 6, 9, 10][i % 7] as number,
+          occurredAt: new Date(now - (1 + i) * DAY),
+        });
+      }
     }
   }
   // STRATEGIC: two buyers of the demo were referred by the strategic customer.

@@ -102,6 +102,40 @@ export type AuditLogFilter = {
   to?: string | null | undefined;
 };
 
+/** One storefront behaviour event. Free text (url, referrer, searchQuery, utm*) is truncated to its limit; an over-long sku or properties object refuses the batch (docs/behaviour.md). */
+export type BehaviourEventInput = {
+  /** Time spent, e.g. on the page before leaving it (0 to one day). */
+  durationMs?: number | null | undefined;
+  /** Default: when received. More than 5 minutes ahead is clamped to the receive time; older than 7 days refuses the batch. */
+  occurredAt?: string | null | undefined;
+  /** Anything else (quantity, price, ...): an object of at most 20 keys and 2,000 bytes. */
+  properties?: unknown;
+  /** Referrer URL (at most 2,000 characters kept). */
+  referrer?: string | null | undefined;
+  /** Search terms (at most 200 characters kept): required for SEARCHED. */
+  searchQuery?: string | null | undefined;
+  /** The visit (a UUID; the SDK starts a new one after 30 minutes without activity). */
+  sessionId?: string | null | undefined;
+  /** Product SKU (at most 100 characters): required for PRODUCT_VIEWED and ADDED_TO_CART. */
+  sku?: string | null | undefined;
+  type: BehaviourEventType;
+  /** Page URL (at most 2,000 characters kept). */
+  url?: string | null | undefined;
+  utmCampaign?: string | null | undefined;
+  utmMedium?: string | null | undefined;
+  utmSource?: string | null | undefined;
+  /** The anonymous first-party visitor id the storefront SDK keeps (a UUID). */
+  visitorId: string;
+};
+
+/** What a storefront visitor did (docs/behaviour.md). */
+export type BehaviourEventType =
+  | 'ADDED_TO_CART'
+  | 'CHECKOUT_STARTED'
+  | 'PAGE_VIEWED'
+  | 'PRODUCT_VIEWED'
+  | 'SEARCHED';
+
 /** A visitor leaving contact data (email or phone required). Callable with a publishable key. */
 export type CaptureLeadInput = {
   /** Default WEB. */
@@ -122,6 +156,8 @@ export type CaptureLeadInput = {
   subject?: string | null | undefined;
   /** Default INQUIRY. */
   type?: LeadType | null | undefined;
+  /** The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md). */
+  visitorId?: string | null | undefined;
 };
 
 /** Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2); storefront visits in the last 30 days below half the monthly average of the 90 days before (≥ 3 visits then): visitDropPoints (default 1). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought. */
@@ -492,6 +528,15 @@ export type GenerateRetentionFollowUpsInput = {
   windowDays?: number | null | undefined;
 };
 
+/** A backend names who a storefront visitor is: by the customer id or by email (exactly one). */
+export type IdentifyVisitorInput = {
+  customerId?: string | null | undefined;
+  /** The email of an existing customer (never creates one). */
+  email?: string | null | undefined;
+  /** The storefront SDK's anonymous visitor id (a UUID). */
+  visitorId: string;
+};
+
 export type ImHandleInput = {
   handle: string;
   /** e.g. WECHAT, WHATSAPP, QQ, TELEGRAM */
@@ -839,11 +884,15 @@ export type RecordInteractionInput = {
   occurredAt?: string | null | undefined;
   /** One of the customer's orders. */
   orderId?: string | null | undefined;
+  /** The satisfaction score: CSAT 1-5, NPS 0-10 (with surveyKind). */
+  score?: number | null | undefined;
   sentiment?: Sentiment | null | undefined;
   /** Who handled it (default: the x-crm-staff-id user). */
   staffId?: string | null | undefined;
   /** At most 200 characters. */
   subject?: string | null | undefined;
+  /** A satisfaction answer (type SURVEY_RESPONSE): CSAT or NPS; needs score. */
+  surveyKind?: SurveyKind | null | undefined;
   type: InteractionType;
 };
 
@@ -886,6 +935,52 @@ export type RetentionKind =
 export type RevokeApiKeyInput = {
   /** Global id of a ApiKey. */
   id: string;
+};
+
+/** The indicators of the shop satisfaction index (DOMAIN section 6), each from facts the CRM holds, per calendar month. */
+export type SatisfactionIndicator =
+  /** COMPLAINT and DISPUTE interactions / orders of the month (lower is better). */
+  | 'COMPLAINTS'
+  /** Customers active at the month’s start (an order in the leavingAfterDays before) whose leavingAfterDays ran out in the month without a new order / those active customers (lower is better). */
+  | 'LEAVING'
+  /** Orders with a discount / orders of the month (lower is better). */
+  | 'PRICE_SENSITIVITY'
+  /** Buyers of the month with at least two orders up to its end / buyers of the month. */
+  | 'REPURCHASE'
+  /** POSITIVE / all REVIEW and WORD_OF_MOUTH interactions with a sentiment in the month. */
+  | 'REPUTATION'
+  /** Very satisfied answers (CSAT 5, NPS 9-10) / CSAT and NPS answers given in the month. */
+  | 'SATISFACTION'
+  /** Average order value of the month (base currency); default target: the average of the 12 months before. */
+  | 'TICKET_SIZE';
+
+/** Omitted: unchanged; null: the default. */
+export type SatisfactionSettingsInput = {
+  leavingAfterDays?: number | null | undefined;
+  targets?: SatisfactionTargetsInput | null | undefined;
+  weights?: SatisfactionWeightsInput | null | undefined;
+};
+
+/** Omitted: unchanged; null: the default. */
+export type SatisfactionTargetsInput = {
+  complaints?: number | null | undefined;
+  leaving?: number | null | undefined;
+  priceSensitivity?: number | null | undefined;
+  repurchase?: number | null | undefined;
+  reputation?: number | null | undefined;
+  satisfaction?: number | null | undefined;
+  ticketSize?: number | null | undefined;
+};
+
+/** Omitted: unchanged; null: the default. */
+export type SatisfactionWeightsInput = {
+  complaints?: number | null | undefined;
+  leaving?: number | null | undefined;
+  priceSensitivity?: number | null | undefined;
+  repurchase?: number | null | undefined;
+  reputation?: number | null | undefined;
+  satisfaction?: number | null | undefined;
+  ticketSize?: number | null | undefined;
 };
 
 /** One condition: field, operator and value(s). value for single-value operators; values for IN, NOT_IN and BETWEEN (two); none for IS_NULL / IS_NOT_NULL. Enum values as strings ("LOYAL"), relative dates as "-90d". */
@@ -1010,6 +1105,11 @@ export type StageChangeSource =
   | 'MANUAL'
   | 'MERGE';
 
+/** A satisfaction survey: CSAT scores 1-5 ("how satisfied are you"), NPS 0-10 ("how likely are you to recommend us"). */
+export type SurveyKind =
+  | 'CSAT'
+  | 'NPS';
+
 export type TagCustomerInput = {
   id: string;
   tags: Array<string>;
@@ -1041,11 +1141,23 @@ export type TrackInteractionInput = {
   /** International format. */
   phone?: string | null | undefined;
   productInterests?: Array<string> | null | undefined;
+  /** CSAT 1-5, NPS 0-10. */
+  score?: number | null | undefined;
   sentiment?: Sentiment | null | undefined;
   source?: LeadSourceInput | null | undefined;
   subject?: string | null | undefined;
+  /** A satisfaction answer (type SURVEY_RESPONSE): CSAT or NPS, with score. */
+  surveyKind?: SurveyKind | null | undefined;
   type: InteractionType;
+  /** The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md). */
+  visitorId?: string | null | undefined;
 };
+
+/** UP, DOWN or FLAT: the newer figure against the older one. */
+export type Trend =
+  | 'DOWN'
+  | 'FLAT'
+  | 'UP';
 
 export type UpdateAuthorizationSettingsInput = {
   /** The complete list (replaces the current one). */
@@ -1160,9 +1272,12 @@ export type UpdateInteractionInput = {
   metadata?: unknown;
   occurredAt?: string | null | undefined;
   orderId?: string | null | undefined;
+  score?: number | null | undefined;
   sentiment?: Sentiment | null | undefined;
   staffId?: string | null | undefined;
   subject?: string | null | undefined;
+  /** null clears the satisfaction answer (with score: null). */
+  surveyKind?: SurveyKind | null | undefined;
   type?: InteractionType | null | undefined;
 };
 
@@ -1189,6 +1304,8 @@ export type UpdateLoyaltySettingsInput = {
   churn?: ChurnSettingsInput | null | undefined;
   points?: PointsRulesInput | null | undefined;
   predictionHorizonDays?: number | null | undefined;
+  /** The shop satisfaction index: weights, targets, leavingAfterDays. */
+  satisfaction?: SatisfactionSettingsInput | null | undefined;
   targets?: LoyaltyTargetsInput | null | undefined;
   /** Replaces all tiers (ascending minPoints, unique names). */
   tiers?: Array<LoyaltyTierInput> | null | undefined;
@@ -1286,6 +1403,102 @@ export type UpsertCustomerInput = {
   timeZone?: string | null | undefined;
 };
 
+/** ConsentInput of a batch item (validated per item). */
+export type UpsertCustomersConsentInput = {
+  channel: ConsentChannel;
+  /** On a grant: wait for confirmation. The consent stays not granted until `confirmConsent` gets the token of the CONSENT_CONFIRMATION_REQUESTED event (send it to the person, e.g. as an email link). */
+  doubleOptIn?: boolean | null | undefined;
+  granted: boolean;
+  /** Default CONSENT. */
+  legalBasis?: ConsentLegalBasis | null | undefined;
+  /** Where it was captured: form, import, staff, api (default: "api"). */
+  source?: string | null | undefined;
+  /** The page of the form. */
+  sourceUrl?: string | null | undefined;
+  /** Id/version of the shop's consent text shown, instead of or with the wording. */
+  textVersion?: string | null | undefined;
+  /** The consent text shown (up to 5000 characters). */
+  wording?: string | null | undefined;
+};
+
+export type UpsertCustomersInput = {
+  /** Retries with the same key and items return the stored results without writing; other items: IdempotencyConflictError. */
+  idempotencyKey?: string | null | undefined;
+  /** At most 500 customers, each as upsertCustomer takes it; more is a ValidationError and nothing is written. */
+  items: Array<UpsertCustomersItemInput>;
+};
+
+/** One customer of upsertCustomers: the same fields as UpsertCustomerInput (matched by externalId, then email, then phone; created when none matches), validated per item. */
+export type UpsertCustomersItemInput = {
+  /** Custom attributes; replaces the whole object. */
+  attributes?: unknown;
+  birthDate?: string | null | undefined;
+  company?: string | null | undefined;
+  consents?: Array<UpsertCustomersConsentInput> | null | undefined;
+  contactTolerance?: ContactTolerance | null | undefined;
+  /** 0..100 */
+  dealLikelihood?: number | null | undefined;
+  /** Normalised to lower case. */
+  email?: string | null | undefined;
+  expectedPurchaseAt?: string | null | undefined;
+  /** The shop's own id for this customer. */
+  externalId?: string | null | undefined;
+  firstName?: string | null | undefined;
+  focusFactors?: Array<FocusFactor> | null | undefined;
+  gender?: Gender | null | undefined;
+  hobbies?: Array<string> | null | undefined;
+  householdNotes?: string | null | undefined;
+  imHandles?: Array<ImHandleInput> | null | undefined;
+  incomeBand?: IncomeBand | null | undefined;
+  industry?: string | null | undefined;
+  jobTitle?: string | null | undefined;
+  lastName?: string | null | undefined;
+  location?: UpsertCustomersLocationInput | null | undefined;
+  maritalStatus?: MaritalStatus | null | undefined;
+  occupation?: string | null | undefined;
+  otherEmails?: Array<string> | null | undefined;
+  otherPhones?: Array<string> | null | undefined;
+  /** The responsible sales rep. */
+  ownerId?: string | null | undefined;
+  personality?: string | null | undefined;
+  /** International format; stored as E.164. */
+  phone?: string | null | undefined;
+  preferredChannel?: ContactChannel | null | undefined;
+  preferredContactTime?: ContactTime | null | undefined;
+  priceSensitivity?: PriceSensitivity | null | undefined;
+  productInterests?: Array<string> | null | undefined;
+  purchasePurpose?: string | null | undefined;
+  source?: UpsertCustomersSourceInput | null | undefined;
+  /** Stage when created (ignored on update). */
+  stage?: LifecycleStage | null | undefined;
+  stylePreferences?: string | null | undefined;
+  /** Added (never removed) on update. */
+  tags?: Array<string> | null | undefined;
+  /** IANA time zone (e.g. Europe/Berlin); null: the shop's. */
+  timeZone?: string | null | undefined;
+};
+
+/** LocationInput of a batch item (validated per item). */
+export type UpsertCustomersLocationInput = {
+  addressLine?: string | null | undefined;
+  city?: string | null | undefined;
+  /** ISO 3166-1 alpha-2, e.g. DE */
+  country?: string | null | undefined;
+  postalCode?: string | null | undefined;
+  region?: string | null | undefined;
+};
+
+/** Where the customer came from. A referrer is either a customer in the CRM or a name and contact. AcquisitionSourceInput of a batch item (validated per item). */
+export type UpsertCustomersSourceInput = {
+  campaign?: string | null | undefined;
+  channel?: SourceChannel | null | undefined;
+  content?: string | null | undefined;
+  medium?: string | null | undefined;
+  referrerContact?: string | null | undefined;
+  referrerCustomerId?: string | null | undefined;
+  referrerName?: string | null | undefined;
+};
+
 /** An order matched by externalId: created when new, otherwise status, items and totals are replaced. subtotal is computed from the items; total, when given, must equal subtotal - discount + tax + shipping. */
 export type UpsertOrderInput = {
   /** Default OWN_STORE. */
@@ -1314,6 +1527,13 @@ export type UpsertOrderInput = {
   tax?: string | null | undefined;
   /** Optional check: must equal subtotal - discount + tax + shipping. */
   total?: string | null | undefined;
+};
+
+export type UpsertOrdersInput = {
+  /** Retries with the same key and items return the stored results without writing; other items: IdempotencyConflictError. */
+  idempotencyKey?: string | null | undefined;
+  /** At most 500 orders, each as upsertOrder takes it (without an idempotencyKey of its own); more is a ValidationError and nothing is written. */
+  items: Array<UpsertOrderInput>;
 };
 
 export type WebhookDeliveryFilter = {
@@ -1378,7 +1598,7 @@ export type CustomerTimelineQueryVariables = Exact<{
 
 export type CustomerTimelineQuery = { customer: { id: string, timeline: { pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, at: string, kind: TimelineKind, node:
           | { __typename: 'ConsentChange', granted: boolean, source: string, changedAt: string, consentChannel: ConsentChannel }
-          | { __typename: 'Interaction', id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null }
+          | { __typename: 'Interaction', id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, surveyKind: SurveyKind | null, score: number | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null }
           | { __typename: 'Order', id: string, externalId: string, status: OrderStatus, currency: string, total: string, placedAt: string, orderChannel: OrderChannel }
           | { __typename: 'StageTransition', id: string, fromStage: LifecycleStage | null, toStage: LifecycleStage, reason: string | null, at: string, stageSource: StageChangeSource, actor: { id: string, name: string } | null }
           | { __typename: 'StorefrontVisit' }
@@ -1426,6 +1646,26 @@ export type UpsertCustomerMutation = { upsertCustomer:
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
     | { __typename: 'UpsertCustomerPayload', created: boolean, customer: { id: string, version: number, displayName: string, firstName: string | null, lastName: string | null, company: string | null, email: string | null, phone: string | null, otherEmails: Array<string>, otherPhones: Array<string>, externalId: string | null, jobTitle: string | null, occupation: string | null, industry: string | null, incomeBand: IncomeBand | null, gender: Gender | null, birthDate: string | null, age: number | null, maritalStatus: MaritalStatus | null, householdNotes: string | null, productInterests: Array<string>, stylePreferences: string | null, purchasePurpose: string | null, focusFactors: Array<FocusFactor>, priceSensitivity: PriceSensitivity | null, personality: string | null, hobbies: Array<string>, preferredChannel: ContactChannel | null, preferredContactTime: ContactTime | null, timeZone: string | null, contactTolerance: ContactTolerance | null, dealLikelihood: number | null, expectedPurchaseAt: string | null, attributes: unknown, stage: LifecycleStage, partnerKind: PartnerKind | null, status: CustomerStatus, archivedAt: string | null, createdAt: string, updatedAt: string, imHandles: Array<{ network: string, handle: string }>, location: { addressLine: string | null, city: string | null, region: string | null, postalCode: string | null, country: string | null }, consents: Array<{ channel: ConsentChannel, granted: boolean, source: string, updatedAt: string, pendingConfirmation: boolean, confirmedAt: string | null, wording: string | null, textVersion: string | null, legalBasis: ConsentLegalBasis | null, sourceUrl: string | null }>, mergedInto: { id: string } | null, owner: { id: string, name: string } | null, tags: Array<{ name: string }>, source: { channel: SourceChannel | null, campaign: string | null, medium: string | null, content: string | null, referrerName: string | null, referrerContact: string | null, referrer: { id: string, displayName: string } | null } } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type UpsertCustomersMutationVariables = Exact<{
+  input: UpsertCustomersInput;
+}>;
+
+
+export type UpsertCustomersMutation = { upsertCustomers:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'UpsertCustomersPayload', createdCount: number, updatedCount: number, failedCount: number, replayed: boolean, results: Array<
+        | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+        | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+        | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+        | { __typename: 'UpsertCustomerPayload', created: boolean, customer: { id: string, version: number, displayName: string, firstName: string | null, lastName: string | null, company: string | null, email: string | null, phone: string | null, otherEmails: Array<string>, otherPhones: Array<string>, externalId: string | null, jobTitle: string | null, occupation: string | null, industry: string | null, incomeBand: IncomeBand | null, gender: Gender | null, birthDate: string | null, age: number | null, maritalStatus: MaritalStatus | null, householdNotes: string | null, productInterests: Array<string>, stylePreferences: string | null, purchasePurpose: string | null, focusFactors: Array<FocusFactor>, priceSensitivity: PriceSensitivity | null, personality: string | null, hobbies: Array<string>, preferredChannel: ContactChannel | null, preferredContactTime: ContactTime | null, timeZone: string | null, contactTolerance: ContactTolerance | null, dealLikelihood: number | null, expectedPurchaseAt: string | null, attributes: unknown, stage: LifecycleStage, partnerKind: PartnerKind | null, status: CustomerStatus, archivedAt: string | null, createdAt: string, updatedAt: string, imHandles: Array<{ network: string, handle: string }>, location: { addressLine: string | null, city: string | null, region: string | null, postalCode: string | null, country: string | null }, consents: Array<{ channel: ConsentChannel, granted: boolean, source: string, updatedAt: string, pendingConfirmation: boolean, confirmedAt: string | null, wording: string | null, textVersion: string | null, legalBasis: ConsentLegalBasis | null, sourceUrl: string | null }>, mergedInto: { id: string } | null, owner: { id: string, name: string } | null, tags: Array<{ name: string }>, source: { channel: SourceChannel | null, campaign: string | null, medium: string | null, content: string | null, referrerName: string | null, referrerContact: string | null, referrer: { id: string, displayName: string } | null } } }
+        | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+      > }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
@@ -1841,7 +2081,7 @@ export type MyProfileFieldsFragment = { firstName: string | null, lastName: stri
 
 export type ApiKeyFieldsFragment = { id: string, name: string, kind: ApiKeyKind, prefix: string, scopes: Array<string>, lastUsedAt: string | null, revokedAt: string | null, createdAt: string };
 
-export type InteractionFieldsFragment = { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null };
+export type InteractionFieldsFragment = { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, surveyKind: SurveyKind | null, score: number | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null };
 
 export type OrderFieldsFragment = { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> };
 
@@ -1854,7 +2094,7 @@ export type ListInteractionsQueryVariables = Exact<{
 }>;
 
 
-export type ListInteractionsQuery = { interactions: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } }> } };
+export type ListInteractionsQuery = { interactions: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null, hasPreviousPage: boolean, startCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, surveyKind: SurveyKind | null, score: number | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } }> } };
 
 export type RecordInteractionMutationVariables = Exact<{
   input: RecordInteractionInput;
@@ -1866,7 +2106,7 @@ export type RecordInteractionMutation = { recordInteraction:
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
     | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
-    | { __typename: 'RecordInteractionSuccess', interaction: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } }
+    | { __typename: 'RecordInteractionSuccess', interaction: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, surveyKind: SurveyKind | null, score: number | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
@@ -1879,7 +2119,7 @@ export type UpdateInteractionMutation = { updateInteraction:
     | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
-    | { __typename: 'UpdateInteractionSuccess', interaction: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } }
+    | { __typename: 'UpdateInteractionSuccess', interaction: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, surveyKind: SurveyKind | null, score: number | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
@@ -1906,7 +2146,7 @@ export type TrackInteractionMutation = { trackInteraction:
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
     | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
-    | { __typename: 'TrackInteractionPayload', accepted: boolean, interaction: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } | null }
+    | { __typename: 'TrackInteractionPayload', accepted: boolean, interaction: { id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, surveyKind: SurveyKind | null, score: number | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null } | null }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
@@ -1986,7 +2226,7 @@ export type PointsMovementFieldsFragment = { id: string, kind: PointsMovementKin
 
 export type LoyaltyTierFieldsFragment = { name: string, minPoints: number, benefits: string };
 
-export type LoyaltySettingsFieldsFragment = { predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> };
+export type LoyaltySettingsFieldsFragment = { predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, satisfaction: { leavingAfterDays: number, weights: { satisfaction: number | null, reputation: number | null, repurchase: number | null, complaints: number | null, ticketSize: number | null, priceSensitivity: number | null, leaving: number | null }, targets: { satisfaction: number | null, reputation: number | null, repurchase: number | null, complaints: number | null, ticketSize: number | null, priceSensitivity: number | null, leaving: number | null } }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> };
 
 export type PointsMovementPayloadFieldsFragment = { balance: number, tier: string | null, replayed: boolean, movement: { id: string, kind: PointsMovementKind, points: number, balanceAfter: number, reason: string | null, orderId: string | null, interactionId: string | null, expiresAt: string | null, createdAt: string } };
 
@@ -2018,7 +2258,7 @@ export type ShopKpisQuery = { shopKpis: { from: string, to: string, orders: numb
 export type LoyaltySettingsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type LoyaltySettingsQuery = { loyaltySettings: { predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> } };
+export type LoyaltySettingsQuery = { loyaltySettings: { predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, satisfaction: { leavingAfterDays: number, weights: { satisfaction: number | null, reputation: number | null, repurchase: number | null, complaints: number | null, ticketSize: number | null, priceSensitivity: number | null, leaving: number | null }, targets: { satisfaction: number | null, reputation: number | null, repurchase: number | null, complaints: number | null, ticketSize: number | null, priceSensitivity: number | null, leaving: number | null } }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> } };
 
 export type UpdateLoyaltySettingsMutationVariables = Exact<{
   input: UpdateLoyaltySettingsInput;
@@ -2028,7 +2268,7 @@ export type UpdateLoyaltySettingsMutationVariables = Exact<{
 export type UpdateLoyaltySettingsMutation = { updateLoyaltySettings:
     | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
     | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
-    | { __typename: 'LoyaltySettings', predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> }
+    | { __typename: 'LoyaltySettings', predictionHorizonDays: number, weights: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, targets: { addOnPurchases: number, qaParticipation: number, positiveWordOfMouth: number, eventParticipation: number, referralsBought: number, suggestions: number, surveysCompleted: number }, churn: { mediumFactor: number, highFactor: number, defaultGapDays: number, minGapDays: number, windowDays: number, negativeHigh: number, createFollowUp: boolean, followUpDueDays: number }, satisfaction: { leavingAfterDays: number, weights: { satisfaction: number | null, reputation: number | null, repurchase: number | null, complaints: number | null, ticketSize: number | null, priceSensitivity: number | null, leaving: number | null }, targets: { satisfaction: number | null, reputation: number | null, repurchase: number | null, complaints: number | null, ticketSize: number | null, priceSensitivity: number | null, leaving: number | null } }, points: { perCurrencyUnit: number, referralPurchase: number, expiryDays: number | null, actions: Array<{ type: InteractionType, points: number }> }, tiers: Array<{ name: string, minPoints: number, benefits: string }> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
@@ -2110,6 +2350,41 @@ export type TierChangedSubscriptionVariables = Exact<{
 
 export type TierChangedSubscription = { tierChanged: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
 
+export type SatisfactionScoreFieldsFragment = { kind: SurveyKind, latest: number, previous: number | null, change: number | null, trend: Trend | null, verySatisfied: boolean, answeredAt: string };
+
+export type CustomerSatisfactionQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type CustomerSatisfactionQuery = { customer: { id: string, displayName: string, satisfaction: { kind: SurveyKind, latest: number, previous: number | null, trend: Trend | null, verySatisfied: boolean, answeredAt: string, csat: { kind: SurveyKind, latest: number, previous: number | null, change: number | null, trend: Trend | null, verySatisfied: boolean, answeredAt: string } | null, nps: { kind: SurveyKind, latest: number, previous: number | null, change: number | null, trend: Trend | null, verySatisfied: boolean, answeredAt: string } | null } | null } | null };
+
+export type SatisfactionIndexMonthFieldsFragment = { month: string, start: string, end: string, index: number | null, indicators: Array<{ indicator: SatisfactionIndicator, value: number | null, target: number | null, lowerIsBetter: boolean, score: number | null, weight: number, contribution: number, basis: number }> };
+
+export type SatisfactionIndexQueryVariables = Exact<{
+  months?: number | null | undefined;
+}>;
+
+
+export type SatisfactionIndexQuery = { satisfactionIndex: { change: number | null, current: { month: string, start: string, end: string, index: number | null, indicators: Array<{ indicator: SatisfactionIndicator, value: number | null, target: number | null, lowerIsBetter: boolean, score: number | null, weight: number, contribution: number, basis: number }> }, months: Array<{ month: string, start: string, end: string, index: number | null, indicators: Array<{ indicator: SatisfactionIndicator, value: number | null, target: number | null, lowerIsBetter: boolean, score: number | null, weight: number, contribution: number, basis: number }> }> } };
+
+export type LoyaltyIndicatorDiagnosisFieldsFragment = { indicator: LoyaltyIndicator, target: number, weight: number, customers: number, averageValue: number, averageScore: number, reach: number, change: number, trend: Trend, distribution: Array<{ from: number, to: number, count: number }>, months: Array<{ month: string, facts: number, customers: number }>, playbook: { action: string, title: string, description: string, audienceRule: string } };
+
+export type LoyaltyIndicatorDiagnosisQueryVariables = Exact<{
+  months?: number | null | undefined;
+}>;
+
+
+export type LoyaltyIndicatorDiagnosisQuery = { loyaltyIndicatorDiagnosis: Array<{ indicator: LoyaltyIndicator, target: number, weight: number, customers: number, averageValue: number, averageScore: number, reach: number, change: number, trend: Trend, distribution: Array<{ from: number, to: number, count: number }>, months: Array<{ month: string, facts: number, customers: number }>, playbook: { action: string, title: string, description: string, audienceRule: string } }> };
+
+export type WeakestIndicatorsQueryVariables = Exact<{
+  limit?: number | null | undefined;
+  months?: number | null | undefined;
+}>;
+
+
+export type WeakestIndicatorsQuery = { weakestIndicators: Array<{ indicator: LoyaltyIndicator, target: number, weight: number, customers: number, averageValue: number, averageScore: number, reach: number, change: number, trend: Trend, distribution: Array<{ from: number, to: number, count: number }>, months: Array<{ month: string, facts: number, customers: number }>, playbook: { action: string, title: string, description: string, audienceRule: string } }> };
+
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -2176,6 +2451,27 @@ export type UpsertOrderMutation = { upsertOrder:
     | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
     | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
     | { __typename: 'UpsertOrderPayload', created: boolean, order: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type UpsertOrdersMutationVariables = Exact<{
+  input: UpsertOrdersInput;
+}>;
+
+
+export type UpsertOrdersMutation = { upsertOrders:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'IdempotencyConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'UpsertOrdersPayload', createdCount: number, updatedCount: number, failedCount: number, replayed: boolean, results: Array<
+        | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+        | { __typename: 'ExchangeRateMissingError', baseCurrency: string, currency: string, code: string, message: string, path: Array<string> }
+        | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+        | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+        | { __typename: 'UpsertOrderPayload', created: boolean, order: { id: string, externalId: string, status: OrderStatus, channel: OrderChannel, currency: string, subtotal: string, discount: string, tax: string, shipping: string, total: string, refunded: string, exchangeRate: string | null, baseTotal: string | null, countedTotal: string | null, competitorTotal: string | null, excluded: boolean, excludedReason: string | null, placedAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, items: Array<{ sku: string | null, name: string, quantity: number, unitPrice: string, lineTotal: string, addOn: boolean }> } }
+        | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+      > }
     | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
    };
 
@@ -2501,6 +2797,32 @@ export type FollowUpDueSubscriptionVariables = Exact<{
 
 export type FollowUpDueSubscription = { followUpDue: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
 
+export type TrackEventsMutationVariables = Exact<{
+  events: Array<BehaviourEventInput> | BehaviourEventInput;
+}>;
+
+
+export type TrackEventsMutation = { trackEvents:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'TrackEventsPayload', accepted: number }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type IdentifyVisitorMutationVariables = Exact<{
+  input: IdentifyVisitorInput;
+}>;
+
+
+export type IdentifyVisitorMutation = { identifyVisitor:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'IdentifyVisitorPayload', stitched: number, customer: { id: string, displayName: string } }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
 export type WebhookEndpointFieldsFragment = { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null };
 
 export type WebhookDeliveryFieldsFragment = { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } };
@@ -2644,15 +2966,18 @@ export const StaffUserFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(
 export const CustomerFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`, {"fragmentName":"CustomerFields"}) as unknown as TypedDocumentString<CustomerFieldsFragment, unknown>;
 export const MyProfileFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime timeZone contactTolerance consents{channel granted updatedAt pendingConfirmation}}`, {"fragmentName":"MyProfileFields"}) as unknown as TypedDocumentString<MyProfileFieldsFragment, unknown>;
 export const ApiKeyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment ApiKeyFields on ApiKey{id name kind prefix scopes lastUsedAt revokedAt createdAt}`, {"fragmentName":"ApiKeyFields"}) as unknown as TypedDocumentString<ApiKeyFieldsFragment, unknown>;
-export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
+export const InteractionFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment InteractionFields on Interaction{id type channel direction subject body sentiment surveyKind score metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"fragmentName":"InteractionFields"}) as unknown as TypedDocumentString<InteractionFieldsFragment, unknown>;
 export const OrderFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"fragmentName":"OrderFields"}) as unknown as TypedDocumentString<OrderFieldsFragment, unknown>;
 export const LeadLossFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}`, {"fragmentName":"LeadLossFields"}) as unknown as TypedDocumentString<LeadLossFieldsFragment, unknown>;
 export const LifecycleSettingsFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LifecycleSettingsFields on LifecycleSettings{loyalMinOrders loyalMinSpanDays advocateMinPositive advocateWindowDays strategicMinReferralsBought churnOnHighRisk}`, {"fragmentName":"LifecycleSettingsFields"}) as unknown as TypedDocumentString<LifecycleSettingsFieldsFragment, unknown>;
 export const LoyaltyFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`, {"fragmentName":"LoyaltyFields"}) as unknown as TypedDocumentString<LoyaltyFieldsFragment, unknown>;
 export const LoyaltyTierFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltyTierFields"}) as unknown as TypedDocumentString<LoyaltyTierFieldsFragment, unknown>;
-export const LoyaltySettingsFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltySettingsFields"}) as unknown as TypedDocumentString<LoyaltySettingsFieldsFragment, unknown>;
+export const LoyaltySettingsFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays satisfaction{weights{satisfaction reputation repurchase complaints ticketSize priceSensitivity leaving}targets{satisfaction reputation repurchase complaints ticketSize priceSensitivity leaving}leavingAfterDays}points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"fragmentName":"LoyaltySettingsFields"}) as unknown as TypedDocumentString<LoyaltySettingsFieldsFragment, unknown>;
 export const PointsMovementFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}`, {"fragmentName":"PointsMovementFields"}) as unknown as TypedDocumentString<PointsMovementFieldsFragment, unknown>;
 export const PointsMovementPayloadFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment PointsMovementPayloadFields on PointsMovementPayload{balance tier replayed movement{...PointsMovementFields}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}`, {"fragmentName":"PointsMovementPayloadFields"}) as unknown as TypedDocumentString<PointsMovementPayloadFieldsFragment, unknown>;
+export const SatisfactionScoreFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SatisfactionScoreFields on SatisfactionScore{kind latest previous change trend verySatisfied answeredAt}`, {"fragmentName":"SatisfactionScoreFields"}) as unknown as TypedDocumentString<SatisfactionScoreFieldsFragment, unknown>;
+export const SatisfactionIndexMonthFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SatisfactionIndexMonthFields on SatisfactionIndexMonth{month start end index indicators{indicator value target lowerIsBetter score weight contribution basis}}`, {"fragmentName":"SatisfactionIndexMonthFields"}) as unknown as TypedDocumentString<SatisfactionIndexMonthFieldsFragment, unknown>;
+export const LoyaltyIndicatorDiagnosisFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment LoyaltyIndicatorDiagnosisFields on LoyaltyIndicatorDiagnosis{indicator target weight customers averageValue averageScore reach distribution{from to count}months{month facts customers}change trend playbook{action title description audienceRule}}`, {"fragmentName":"LoyaltyIndicatorDiagnosisFields"}) as unknown as TypedDocumentString<LoyaltyIndicatorDiagnosisFieldsFragment, unknown>;
 export const SegmentFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SegmentFields on Segment{id name description rule ruleTree ruleVersion memberCount refreshedAt version createdAt updatedAt}`, {"fragmentName":"SegmentFields"}) as unknown as TypedDocumentString<SegmentFieldsFragment, unknown>;
 export const SegmentMemberFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment SegmentMemberFields on Customer{id displayName email stage createdAt}`, {"fragmentName":"SegmentMemberFields"}) as unknown as TypedDocumentString<SegmentMemberFieldsFragment, unknown>;
 export const EventFieldsFragmentDoc = /*#__PURE__*/ new TypedDocumentString(`fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"fragmentName":"EventFields"}) as unknown as TypedDocumentString<EventFieldsFragment, unknown>;
@@ -2663,11 +2988,12 @@ export const AuditLogDocument = /*#__PURE__*/ new TypedDocumentString(`query Aud
 export const GetCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomer($id:ID!){customer(id:$id){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`, {"kind":"query","name":"GetCustomer"}) as unknown as TypedDocumentString<GetCustomerQuery, GetCustomerQueryVariables>;
 export const GetCustomerByDocument = /*#__PURE__*/ new TypedDocumentString(`query GetCustomerBy($email:String$phone:String$externalId:String){customerBy(email:$email phone:$phone externalId:$externalId){...CustomerFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`, {"kind":"query","name":"GetCustomerBy"}) as unknown as TypedDocumentString<GetCustomerByQuery, GetCustomerByQueryVariables>;
 export const ListCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListCustomers($first:Int$after:String$last:Int$before:String$filter:CustomerFilter$orderBy:CustomerOrder){customers(first:$first after:$after last:$last before:$before filter:$filter orderBy:$orderBy){totalCount pageInfo{...PageInfoFields}edges{cursor node{...CustomerFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}`, {"kind":"query","name":"ListCustomers"}) as unknown as TypedDocumentString<ListCustomersQuery, ListCustomersQueryVariables>;
-export const CustomerTimelineDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerTimeline($id:ID!$first:Int$after:String$kinds:[TimelineKind!]){customer(id:$id){id timeline(first:$first after:$after kinds:$kinds){pageInfo{...PageInfoFields}edges{cursor at kind node{__typename ...on Interaction{...InteractionFields}...on Order{id externalId status orderChannel:channel currency total placedAt}...on StageTransition{id fromStage toStage reason stageSource:source at actor{id name}}...on ConsentChange{consentChannel:channel granted source changedAt}}}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"kind":"query","name":"CustomerTimeline"}) as unknown as TypedDocumentString<CustomerTimelineQuery, CustomerTimelineQueryVariables>;
+export const CustomerTimelineDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerTimeline($id:ID!$first:Int$after:String$kinds:[TimelineKind!]){customer(id:$id){id timeline(first:$first after:$after kinds:$kinds){pageInfo{...PageInfoFields}edges{cursor at kind node{__typename ...on Interaction{...InteractionFields}...on Order{id externalId status orderChannel:channel currency total placedAt}...on StageTransition{id fromStage toStage reason stageSource:source at actor{id name}}...on ConsentChange{consentChannel:channel granted source changedAt}}}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment InteractionFields on Interaction{id type channel direction subject body sentiment surveyKind score metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"kind":"query","name":"CustomerTimeline"}) as unknown as TypedDocumentString<CustomerTimelineQuery, CustomerTimelineQueryVariables>;
 export const ListTagsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListTags{tags{name createdAt}}`, {"kind":"query","name":"ListTags"}) as unknown as TypedDocumentString<ListTagsQuery, ListTagsQueryVariables>;
 export const CreateCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateCustomer($input:CreateCustomerInput!){createCustomer(input:$input){__typename ...on CreateCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CreateCustomer"}) as unknown as TypedDocumentString<CreateCustomerMutation, CreateCustomerMutationVariables>;
 export const UpdateCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateCustomer($input:UpdateCustomerInput!){updateCustomer(input:$input){__typename ...on UpdateCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}...on VersionConflictError{currentVersion}}`, {"kind":"mutation","name":"UpdateCustomer"}) as unknown as TypedDocumentString<UpdateCustomerMutation, UpdateCustomerMutationVariables>;
 export const UpsertCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertCustomer($input:UpsertCustomerInput!){upsertCustomer(input:$input){__typename ...on UpsertCustomerPayload{created customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertCustomer"}) as unknown as TypedDocumentString<UpsertCustomerMutation, UpsertCustomerMutationVariables>;
+export const UpsertCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertCustomers($input:UpsertCustomersInput!){upsertCustomers(input:$input){__typename ...on UpsertCustomersPayload{createdCount updatedCount failedCount replayed results{__typename ...on UpsertCustomerPayload{created customer{...CustomerFields}}...ErrorFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertCustomers","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertCustomersMutation, UpsertCustomersMutationVariables>;
 export const MergeCustomersDocument = /*#__PURE__*/ new TypedDocumentString(`mutation MergeCustomers($input:MergeCustomersInput!){mergeCustomers(input:$input){__typename ...on MergeCustomersSuccess{dryRun customer{...CustomerFields}preview{filledFields{field value}conflictingFields{field survivorValue duplicateValue}addedEmails addedPhones conflictingExternalId consents{channel survivorGranted duplicateGranted resultGranted conflict}points{survivorBalance duplicateBalance resultBalance}owner{survivorOwnerId duplicateOwnerId resultOwnerId conflict}stage{survivor duplicate result}moves{kind count}}}...on AlreadyMergedError{mergedIntoId}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on AlreadyMergedError{mergedIntoId}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"MergeCustomers"}) as unknown as TypedDocumentString<MergeCustomersMutation, MergeCustomersMutationVariables>;
 export const SetCustomerStageDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetCustomerStage($input:SetCustomerStageInput!){setCustomerStage(input:$input){__typename ...on SetCustomerStageSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetCustomerStage"}) as unknown as TypedDocumentString<SetCustomerStageMutation, SetCustomerStageMutationVariables>;
 export const TagCustomerDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TagCustomer($input:TagCustomerInput!){tagCustomer(input:$input){__typename ...on TagCustomerSuccess{customer{...CustomerFields}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TagCustomer"}) as unknown as TypedDocumentString<TagCustomerMutation, TagCustomerMutationVariables>;
@@ -2701,11 +3027,11 @@ export const CreateHolidayDocument = /*#__PURE__*/ new TypedDocumentString(`muta
 export const UpdateHolidayDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateHoliday($input:UpdateHolidayInput!){updateHoliday(input:$input){__typename ...on UpdateHolidaySuccess{holiday{...HolidayFields}}...ErrorFields}}fragment HolidayFields on Holiday{id name date recurringYearly}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateHoliday"}) as unknown as TypedDocumentString<UpdateHolidayMutation, UpdateHolidayMutationVariables>;
 export const DeleteHolidayDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteHoliday($input:DeleteHolidayInput!){deleteHoliday(input:$input){__typename ...on DeleteHolidayPayload{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"DeleteHoliday"}) as unknown as TypedDocumentString<DeleteHolidayMutation, DeleteHolidayMutationVariables>;
 export const CustomerContactBudgetDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerContactBudget($id:ID!){customer(id:$id){id timeZone preferredContactTime contactTolerance contactBudget{max periodDays used remaining}}}`, {"kind":"query","name":"CustomerContactBudget"}) as unknown as TypedDocumentString<CustomerContactBudgetQuery, CustomerContactBudgetQueryVariables>;
-export const ListInteractionsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListInteractions($first:Int$after:String$last:Int$before:String$filter:InteractionFilter){interactions(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...InteractionFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"kind":"query","name":"ListInteractions"}) as unknown as TypedDocumentString<ListInteractionsQuery, ListInteractionsQueryVariables>;
-export const RecordInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RecordInteraction($input:RecordInteractionInput!){recordInteraction(input:$input){__typename ...on RecordInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RecordInteraction","idempotentVariables":["input"]}) as unknown as TypedDocumentString<RecordInteractionMutation, RecordInteractionMutationVariables>;
-export const UpdateInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateInteraction($input:UpdateInteractionInput!){updateInteraction(input:$input){__typename ...on UpdateInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateInteraction"}) as unknown as TypedDocumentString<UpdateInteractionMutation, UpdateInteractionMutationVariables>;
+export const ListInteractionsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListInteractions($first:Int$after:String$last:Int$before:String$filter:InteractionFilter){interactions(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...InteractionFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment InteractionFields on Interaction{id type channel direction subject body sentiment surveyKind score metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}`, {"kind":"query","name":"ListInteractions"}) as unknown as TypedDocumentString<ListInteractionsQuery, ListInteractionsQueryVariables>;
+export const RecordInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RecordInteraction($input:RecordInteractionInput!){recordInteraction(input:$input){__typename ...on RecordInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment surveyKind score metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RecordInteraction","idempotentVariables":["input"]}) as unknown as TypedDocumentString<RecordInteractionMutation, RecordInteractionMutationVariables>;
+export const UpdateInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateInteraction($input:UpdateInteractionInput!){updateInteraction(input:$input){__typename ...on UpdateInteractionSuccess{interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment surveyKind score metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateInteraction"}) as unknown as TypedDocumentString<UpdateInteractionMutation, UpdateInteractionMutationVariables>;
 export const DeleteInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation DeleteInteraction($input:InteractionIdInput!){deleteInteraction(input:$input){__typename ...on DeletedInteraction{deletedId}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"DeleteInteraction"}) as unknown as TypedDocumentString<DeleteInteractionMutation, DeleteInteractionMutationVariables>;
-export const TrackInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackInteraction($input:TrackInteractionInput!){trackInteraction(input:$input){__typename ...on TrackInteractionPayload{accepted interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TrackInteraction","idempotentVariables":["input"]}) as unknown as TypedDocumentString<TrackInteractionMutation, TrackInteractionMutationVariables>;
+export const TrackInteractionDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackInteraction($input:TrackInteractionInput!){trackInteraction(input:$input){__typename ...on TrackInteractionPayload{accepted interaction{...InteractionFields}}...ErrorFields}}fragment InteractionFields on Interaction{id type channel direction subject body sentiment surveyKind score metadata source occurredAt createdAt updatedAt customer{id displayName}staff{id name}order{id externalId}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TrackInteraction","idempotentVariables":["input"]}) as unknown as TypedDocumentString<TrackInteractionMutation, TrackInteractionMutationVariables>;
 export const CaptureLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CaptureLead($input:CaptureLeadInput!){captureLead(input:$input){__typename ...on CaptureLeadPayload{accepted created customer{id displayName email phone stage}interaction{id type}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CaptureLead","idempotentVariables":["input"]}) as unknown as TypedDocumentString<CaptureLeadMutation, CaptureLeadMutationVariables>;
 export const MarkLeadLostDocument = /*#__PURE__*/ new TypedDocumentString(`mutation MarkLeadLost($input:MarkLeadLostInput!){markLeadLost(input:$input){__typename ...on MarkLeadLostSuccess{customer{...CustomerFields lostAt leadLosses{...LeadLossFields}}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"MarkLeadLost"}) as unknown as TypedDocumentString<MarkLeadLostMutation, MarkLeadLostMutationVariables>;
 export const ReopenLeadDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ReopenLead($input:ReopenLeadInput!){reopenLead(input:$input){__typename ...on ReopenLeadSuccess{customer{...CustomerFields lostAt leadLosses{...LeadLossFields}}}...ErrorFields}}fragment CustomerFields on Customer{id version displayName firstName lastName company email phone otherEmails otherPhones externalId imHandles{network handle}jobTitle occupation industry incomeBand gender birthDate age maritalStatus location{addressLine city region postalCode country}householdNotes productInterests stylePreferences purchasePurpose focusFactors priceSensitivity personality hobbies preferredChannel preferredContactTime timeZone contactTolerance dealLikelihood expectedPurchaseAt consents{channel granted source updatedAt pendingConfirmation confirmedAt wording textVersion legalBasis sourceUrl}attributes stage partnerKind status archivedAt mergedInto{id}owner{id name}tags{name}source{channel campaign medium content referrerName referrerContact referrer{id displayName}}createdAt updatedAt}fragment LeadLossFields on LeadLoss{id outcome reason note stageReached owner{id name}sourceChannel lostAt reopenedAt reopenReason}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"ReopenLead"}) as unknown as TypedDocumentString<ReopenLeadMutation, ReopenLeadMutationVariables>;
@@ -2715,8 +3041,8 @@ export const UpdateLifecycleSettingsDocument = /*#__PURE__*/ new TypedDocumentSt
 export const CustomerLoyaltyDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerLoyalty($id:ID!){customer(id:$id){id displayName loyalty{...LoyaltyFields}}}fragment LoyaltyFields on CustomerLoyalty{score churnRisk churnReasons averageOrderValue lifetimeValue predictedLifetimeValue addOnRatio typicalGapDays computedAt rfm{recencyDays frequency monetary recencyScore frequencyScore monetaryScore code}indicators{name value score target weight evidence{kind id at detail}}}`, {"kind":"query","name":"CustomerLoyalty"}) as unknown as TypedDocumentString<CustomerLoyaltyQuery, CustomerLoyaltyQueryVariables>;
 export const CustomerPointsDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerPoints($id:ID!$first:Int$after:String$kinds:[PointsMovementKind!]){customer(id:$id){id points{balance lifetimeEarned tier{...LoyaltyTierFields}nextTier{...LoyaltyTierFields}tierHistory{fromTier toTier at}movements(first:$first after:$after kinds:$kinds){totalCount pageInfo{hasNextPage endCursor}edges{node{...PointsMovementFields}}}}}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}`, {"kind":"query","name":"CustomerPoints"}) as unknown as TypedDocumentString<CustomerPointsQuery, CustomerPointsQueryVariables>;
 export const ShopKpisDocument = /*#__PURE__*/ new TypedDocumentString(`query ShopKpis($from:DateTime!$to:DateTime!){shopKpis(from:$from to:$to){from to orders revenue averageOrderValue buyers repeatBuyers repurchaseRate competitorOrders competitorSpend competitorBuyers shareOfWallet complaints complaintRate churnBase churned churnRate acquisition{channel leads conversions conversionRate}funnel{stage count reached conversionFromPrevious}churnedStage loyaltyDistribution{from to count}averageLoyaltyScore churnRiskHigh churnRiskMedium churnRiskLow}}`, {"kind":"query","name":"ShopKpis"}) as unknown as TypedDocumentString<ShopKpisQuery, ShopKpisQueryVariables>;
-export const LoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`query LoyaltySettings{loyaltySettings{...LoyaltySettingsFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}`, {"kind":"query","name":"LoyaltySettings"}) as unknown as TypedDocumentString<LoyaltySettingsQuery, LoyaltySettingsQueryVariables>;
-export const UpdateLoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateLoyaltySettings($input:UpdateLoyaltySettingsInput!){updateLoyaltySettings(input:$input){__typename ...on LoyaltySettings{...LoyaltySettingsFields}...ErrorFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateLoyaltySettings"}) as unknown as TypedDocumentString<UpdateLoyaltySettingsMutation, UpdateLoyaltySettingsMutationVariables>;
+export const LoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`query LoyaltySettings{loyaltySettings{...LoyaltySettingsFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays satisfaction{weights{satisfaction reputation repurchase complaints ticketSize priceSensitivity leaving}targets{satisfaction reputation repurchase complaints ticketSize priceSensitivity leaving}leavingAfterDays}points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}`, {"kind":"query","name":"LoyaltySettings"}) as unknown as TypedDocumentString<LoyaltySettingsQuery, LoyaltySettingsQueryVariables>;
+export const UpdateLoyaltySettingsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateLoyaltySettings($input:UpdateLoyaltySettingsInput!){updateLoyaltySettings(input:$input){__typename ...on LoyaltySettings{...LoyaltySettingsFields}...ErrorFields}}fragment LoyaltyTierFields on LoyaltyTier{name minPoints benefits}fragment LoyaltySettingsFields on LoyaltySettings{weights{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}targets{addOnPurchases qaParticipation positiveWordOfMouth eventParticipation referralsBought suggestions surveysCompleted}churn{mediumFactor highFactor defaultGapDays minGapDays windowDays negativeHigh createFollowUp followUpDueDays}predictionHorizonDays satisfaction{weights{satisfaction reputation repurchase complaints ticketSize priceSensitivity leaving}targets{satisfaction reputation repurchase complaints ticketSize priceSensitivity leaving}leavingAfterDays}points{perCurrencyUnit actions{type points}referralPurchase expiryDays}tiers{...LoyaltyTierFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateLoyaltySettings"}) as unknown as TypedDocumentString<UpdateLoyaltySettingsMutation, UpdateLoyaltySettingsMutationVariables>;
 export const RecomputeLoyaltyDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RecomputeLoyalty{recomputeLoyalty{__typename ...on RecomputeLoyaltyPayload{customers computedAt durationMs}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RecomputeLoyalty"}) as unknown as TypedDocumentString<RecomputeLoyaltyMutation, RecomputeLoyaltyMutationVariables>;
 export const RedeemPointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation RedeemPoints($input:RedeemPointsInput!){redeemPoints(input:$input){__typename ...on PointsMovementPayload{...PointsMovementPayloadFields}...on InsufficientPointsError{balance}...ErrorFields}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment PointsMovementPayloadFields on PointsMovementPayload{balance tier replayed movement{...PointsMovementFields}}fragment ErrorFields on Error{__typename code message path ...on InsufficientPointsError{balance}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"RedeemPoints","idempotentVariables":["input"]}) as unknown as TypedDocumentString<RedeemPointsMutation, RedeemPointsMutationVariables>;
 export const AdjustPointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation AdjustPoints($input:AdjustPointsInput!){adjustPoints(input:$input){__typename ...on PointsMovementPayload{...PointsMovementPayloadFields}...on InsufficientPointsError{balance}...ErrorFields}}fragment PointsMovementFields on PointsMovement{id kind points balanceAfter reason orderId interactionId expiresAt createdAt}fragment PointsMovementPayloadFields on PointsMovementPayload{balance tier replayed movement{...PointsMovementFields}}fragment ErrorFields on Error{__typename code message path ...on InsufficientPointsError{balance}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"AdjustPoints","idempotentVariables":["input"]}) as unknown as TypedDocumentString<AdjustPointsMutation, AdjustPointsMutationVariables>;
@@ -2724,6 +3050,10 @@ export const EarnPointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutatio
 export const ExpirePointsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation ExpirePoints{expirePoints{__typename ...on ExpirePointsPayload{customers points}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"ExpirePoints"}) as unknown as TypedDocumentString<ExpirePointsMutation, ExpirePointsMutationVariables>;
 export const ChurnRiskRaisedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription ChurnRiskRaised($after:ID){churnRiskRaised(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"ChurnRiskRaised"}) as unknown as TypedDocumentString<ChurnRiskRaisedSubscription, ChurnRiskRaisedSubscriptionVariables>;
 export const TierChangedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription TierChanged($after:ID){tierChanged(after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"TierChanged"}) as unknown as TypedDocumentString<TierChangedSubscription, TierChangedSubscriptionVariables>;
+export const CustomerSatisfactionDocument = /*#__PURE__*/ new TypedDocumentString(`query CustomerSatisfaction($id:ID!){customer(id:$id){id displayName satisfaction{kind latest previous trend verySatisfied answeredAt csat{...SatisfactionScoreFields}nps{...SatisfactionScoreFields}}}}fragment SatisfactionScoreFields on SatisfactionScore{kind latest previous change trend verySatisfied answeredAt}`, {"kind":"query","name":"CustomerSatisfaction"}) as unknown as TypedDocumentString<CustomerSatisfactionQuery, CustomerSatisfactionQueryVariables>;
+export const SatisfactionIndexDocument = /*#__PURE__*/ new TypedDocumentString(`query SatisfactionIndex($months:Int){satisfactionIndex(months:$months){change current{...SatisfactionIndexMonthFields}months{...SatisfactionIndexMonthFields}}}fragment SatisfactionIndexMonthFields on SatisfactionIndexMonth{month start end index indicators{indicator value target lowerIsBetter score weight contribution basis}}`, {"kind":"query","name":"SatisfactionIndex"}) as unknown as TypedDocumentString<SatisfactionIndexQuery, SatisfactionIndexQueryVariables>;
+export const LoyaltyIndicatorDiagnosisDocument = /*#__PURE__*/ new TypedDocumentString(`query LoyaltyIndicatorDiagnosis($months:Int){loyaltyIndicatorDiagnosis(months:$months){...LoyaltyIndicatorDiagnosisFields}}fragment LoyaltyIndicatorDiagnosisFields on LoyaltyIndicatorDiagnosis{indicator target weight customers averageValue averageScore reach distribution{from to count}months{month facts customers}change trend playbook{action title description audienceRule}}`, {"kind":"query","name":"LoyaltyIndicatorDiagnosis"}) as unknown as TypedDocumentString<LoyaltyIndicatorDiagnosisQuery, LoyaltyIndicatorDiagnosisQueryVariables>;
+export const WeakestIndicatorsDocument = /*#__PURE__*/ new TypedDocumentString(`query WeakestIndicators($limit:Int$months:Int){weakestIndicators(limit:$limit months:$months){...LoyaltyIndicatorDiagnosisFields}}fragment LoyaltyIndicatorDiagnosisFields on LoyaltyIndicatorDiagnosis{indicator target weight customers averageValue averageScore reach distribution{from to count}months{month facts customers}change trend playbook{action title description audienceRule}}`, {"kind":"query","name":"WeakestIndicators"}) as unknown as TypedDocumentString<WeakestIndicatorsQuery, WeakestIndicatorsQueryVariables>;
 export const MeDocument = /*#__PURE__*/ new TypedDocumentString(`query Me{me{...MyProfileFields}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime timeZone contactTolerance consents{channel granted updatedAt pendingConfirmation}}`, {"kind":"query","name":"Me"}) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
 export const UpdateMyProfileDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpdateMyProfile($input:UpdateMyProfileInput!){updateMyProfile(input:$input){__typename ...on UpdateMyProfileSuccess{profile{...MyProfileFields}}...ErrorFields}}fragment MyProfileFields on MyProfile{firstName lastName email phone location{addressLine city region postalCode country}productInterests preferredChannel preferredContactTime timeZone contactTolerance consents{channel granted updatedAt pendingConfirmation}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpdateMyProfile"}) as unknown as TypedDocumentString<UpdateMyProfileMutation, UpdateMyProfileMutationVariables>;
 export const MyDataExportDocument = /*#__PURE__*/ new TypedDocumentString(`query MyDataExport{myDataExport}`, {"kind":"query","name":"MyDataExport"}) as unknown as TypedDocumentString<MyDataExportQuery, MyDataExportQueryVariables>;
@@ -2731,6 +3061,7 @@ export const ConfirmConsentDocument = /*#__PURE__*/ new TypedDocumentString(`mut
 export const GetOrderDocument = /*#__PURE__*/ new TypedDocumentString(`query GetOrder($id:ID!){order(id:$id){...OrderFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"GetOrder"}) as unknown as TypedDocumentString<GetOrderQuery, GetOrderQueryVariables>;
 export const ListOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`query ListOrders($first:Int$after:String$last:Int$before:String$filter:OrderFilter){orders(first:$first after:$after last:$last before:$before filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...OrderFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}`, {"kind":"query","name":"ListOrders"}) as unknown as TypedDocumentString<ListOrdersQuery, ListOrdersQueryVariables>;
 export const UpsertOrderDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrder($input:UpsertOrderInput!){upsertOrder(input:$input){__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on ExchangeRateMissingError{baseCurrency currency}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertOrder","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertOrderMutation, UpsertOrderMutationVariables>;
+export const UpsertOrdersDocument = /*#__PURE__*/ new TypedDocumentString(`mutation UpsertOrders($input:UpsertOrdersInput!){upsertOrders(input:$input){__typename ...on UpsertOrdersPayload{createdCount updatedCount failedCount replayed results{__typename ...on UpsertOrderPayload{created order{...OrderFields}}...ErrorFields}}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on ExchangeRateMissingError{baseCurrency currency}...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"UpsertOrders","idempotentVariables":["input"]}) as unknown as TypedDocumentString<UpsertOrdersMutation, UpsertOrdersMutationVariables>;
 export const SetOrderExcludedDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetOrderExcluded($input:SetOrderExcludedInput!){setOrderExcluded(input:$input){__typename ...on Order{...OrderFields}...ErrorFields}}fragment OrderFields on Order{id externalId status channel currency subtotal discount tax shipping total refunded exchangeRate baseTotal countedTotal competitorTotal excluded excludedReason placedAt createdAt updatedAt customer{id displayName}items{sku name quantity unitPrice lineTotal addOn}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetOrderExcluded"}) as unknown as TypedDocumentString<SetOrderExcludedMutation, SetOrderExcludedMutationVariables>;
 export const ExchangeRatesDocument = /*#__PURE__*/ new TypedDocumentString(`query ExchangeRates{exchangeRates{currency rate updatedAt}}`, {"kind":"query","name":"ExchangeRates"}) as unknown as TypedDocumentString<ExchangeRatesQuery, ExchangeRatesQueryVariables>;
 export const SetExchangeRateDocument = /*#__PURE__*/ new TypedDocumentString(`mutation SetExchangeRate($input:SetExchangeRateInput!){setExchangeRate(input:$input){__typename ...on SetExchangeRatePayload{convertedOrders rate{currency rate updatedAt}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"SetExchangeRate"}) as unknown as TypedDocumentString<SetExchangeRateMutation, SetExchangeRateMutationVariables>;
@@ -2763,6 +3094,8 @@ export const LeadCreatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscr
 export const CustomerUpdatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription CustomerUpdated($id:ID!$after:ID){customerUpdated(id:$id after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"CustomerUpdated"}) as unknown as TypedDocumentString<CustomerUpdatedSubscription, CustomerUpdatedSubscriptionVariables>;
 export const InteractionRecordedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription InteractionRecorded($customerId:ID$after:ID){interactionRecorded(customerId:$customerId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"InteractionRecorded"}) as unknown as TypedDocumentString<InteractionRecordedSubscription, InteractionRecordedSubscriptionVariables>;
 export const FollowUpDueDocument = /*#__PURE__*/ new TypedDocumentString(`subscription FollowUpDue($assigneeId:ID$after:ID){followUpDue(assigneeId:$assigneeId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"FollowUpDue"}) as unknown as TypedDocumentString<FollowUpDueSubscription, FollowUpDueSubscriptionVariables>;
+export const TrackEventsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackEvents($events:[BehaviourEventInput!]!){trackEvents(events:$events){__typename ...on TrackEventsPayload{accepted}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TrackEvents"}) as unknown as TypedDocumentString<TrackEventsMutation, TrackEventsMutationVariables>;
+export const IdentifyVisitorDocument = /*#__PURE__*/ new TypedDocumentString(`mutation IdentifyVisitor($input:IdentifyVisitorInput!){identifyVisitor(input:$input){__typename ...on IdentifyVisitorPayload{stitched customer{id displayName}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"IdentifyVisitor"}) as unknown as TypedDocumentString<IdentifyVisitorMutation, IdentifyVisitorMutationVariables>;
 export const ListWebhookEndpointsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookEndpoints{webhookEndpoints{...WebhookEndpointFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"kind":"query","name":"ListWebhookEndpoints"}) as unknown as TypedDocumentString<ListWebhookEndpointsQuery, ListWebhookEndpointsQueryVariables>;
 export const ListWebhookDeliveriesDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookDeliveries($first:Int$after:String$filter:WebhookDeliveryFilter){webhookDeliveries(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...WebhookDeliveryFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"kind":"query","name":"ListWebhookDeliveries"}) as unknown as TypedDocumentString<ListWebhookDeliveriesQuery, ListWebhookDeliveriesQueryVariables>;
 export const CreateWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateWebhookEndpoint($input:CreateWebhookEndpointInput!){createWebhookEndpoint(input:$input){__typename ...on WebhookEndpointWithSecret{secret endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CreateWebhookEndpoint"}) as unknown as TypedDocumentString<CreateWebhookEndpointMutation, CreateWebhookEndpointMutationVariables>;

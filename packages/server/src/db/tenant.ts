@@ -39,6 +39,8 @@ const TENANT_MODELS = new Set([
   'LeadLoss',
   'ExchangeRate',
   'AuditEntry',
+  'BehaviourEvent',
+  'VisitorIdentity',
   'Holiday',
 ]);
 
@@ -141,6 +143,21 @@ export function inTransaction<T>(
     openTransactions.add(t);
     return fn(t);
   }, opts);
+}
+
+/** True for a transaction client opened by inTransaction / inSavepoint (services compose into it). */
+export const isOpenTransaction = (db: ScopedDb | ScopedTx) => openTransactions.has(db);
+
+/**
+ * Runs `fn` in a savepoint of the open transaction `t` (Prisma's nested transaction): when `fn`
+ * throws, only its writes are rolled back and `t` goes on. Services called with the savepoint's
+ * client compose into it (inTransaction). Used by batch mutations, one savepoint per item.
+ */
+export function inSavepoint<T>(t: ScopedTx, fn: (sp: ScopedTx) => Promise<T>): Promise<T> {
+  return (t as unknown as ScopedDb).$transaction((sp) => {
+    openTransactions.add(sp);
+    return fn(sp);
+  });
 }
 
 const cache = new WeakMap<PrismaClient, Map<string, ScopedDb>>();

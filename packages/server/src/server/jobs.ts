@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { createAuditRetentionScheduler } from '../modules/audit/audit.service.ts';
+import { createBehaviourRetentionScheduler } from '../modules/behaviour/track.service.ts';
 import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
@@ -14,7 +15,7 @@ import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
 
 /**
  * The background jobs of one instance (each a periodic() loop, safe with several instances): the
- * webhook dispatcher, lead pool, daily retention follow-ups, segment refresh, due follow-ups, event and audit retention,
+ * webhook dispatcher, lead pool, daily retention follow-ups, segment refresh, due follow-ups, event, audit and behaviour retention,
  * loyalty, and the abandoned checkout pass. buildApp starts them with the server and stops them first on shutdown.
  */
 export function createJobs(database: Database, config: Config, logger: Logger) {
@@ -53,6 +54,12 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     logger,
     intervalMs: config.abandonedCheckoutIntervalMs,
   });
+  const behaviourRetention = createBehaviourRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    retentionDays: config.behaviour.retentionDays,
+    intervalMs: config.behaviour.intervalMs,
+  });
 
   return {
     webhooks,
@@ -64,6 +71,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     loyalty,
     auditRetention,
     abandonedCheckout,
+    behaviourRetention,
     start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
@@ -72,6 +80,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       followUpDue.start();
       retention.start();
       auditRetention.start();
+      behaviourRetention.start();
       loyalty.start();
       abandonedCheckout.start();
     },
@@ -83,6 +92,7 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       await followUpDue.stop();
       await retention.stop();
       await auditRetention.stop();
+      await behaviourRetention.stop();
       await loyalty.stop();
       await abandonedCheckout.stop();
     },

@@ -179,7 +179,7 @@ export const CORE_EXPORT_SECTIONS: ExportSection[] = [
   {
     key: 'loyalty',
     tables: ['CustomerMetrics'],
-    description: 'Loyalty metrics (RFM, values, indicators, score, churn risk) with how the score is made up.',
+    description: 'Loyalty metrics (RFM, values, indicators, score, churn risk, latest satisfaction answers) with how the score is made up.',
     load: async (db, scope) => {
       const m = await db.customerMetrics.findUnique({ where: { customerId: scope.customerId } });
       if (!m) return null;

@@ -1,10 +1,12 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
-import { AlreadyMergedError, VersionConflictError } from '../../errors.ts';
+import { AlreadyMergedError, IdempotencyConflictError, VersionConflictError } from '../../errors.ts';
+import { batchResultFields, itemResultUnion } from '../common/batch.graphql.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { actorOf } from '../common/graphql-helpers.ts';
-import { CreateCustomerInput, UpdateCustomerInput, UpsertCustomerInput } from './customer.inputs.ts';
+import { CUSTOMER_ITEM_ERRORS, upsertCustomers } from './customer.batch.ts';
+import { CreateCustomerInput, UpdateCustomerInput, UpsertCustomerInput, UpsertCustomersItemInput } from './customer.inputs.ts';
 import * as svc from './customer.service.ts';
 import { ConsentChannelEnum, CustomerNode, LifecycleStageEnum, PartnerKindEnum } from './customer.type.ts';
 
@@ -163,6 +165,30 @@ const UpsertCustomerPayload = builder.objectRef<svc.UpsertResult>('UpsertCustome
   }),
 });
 
+const UpsertCustomersInput = builder.inputType('UpsertCustomersInput', {
+  fields: (t) => ({
+    items: t.field({
+      type: [UpsertCustomersItemInput],
+      required: true,
+      description: 'At most 500 customers, each as upsertCustomer takes it; more is a ValidationError and nothing is written.',
+    }),
+    idempotencyKey: t.string({
+      description: 'Retries with the same key and items return the stored results without writing; other items: IdempotencyConflictError.',
+    }),
+  }),
+});
+
+const UpsertCustomersItemResult = itemResultUnion('UpsertCustomersItemResult', UpsertCustomerPayload, CUSTOMER_ITEM_ERRORS, (v) => ({
+  customer: v.row,
+  created: v.created,
+}));
+
+type CustomersBatch = Awaited<ReturnType<typeof upsertCustomers>>;
+const UpsertCustomersPayload = builder.objectRef<CustomersBatch>('UpsertCustomersPayload').implement({
+  description: 'Per item, in input order: the upserted customer or the typed error of that item (which changed nothing).',
+  fields: (t) => batchResultFields(t, UpsertCustomersItemResult),
+});
+
 const DeletedCustomer = builder.objectRef<{ id: string }>('DeletedCustomer').implement({
   fields: (t) => ({ deletedId: t.field({ type: 'ID', resolve: (r) => encodeGlobalID('Customer', r.id) }) }),
 });
@@ -200,6 +226,19 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: UpsertCustomerInput, required: true }) },
     resolve: (_r, { input }, ctx) => svc.upsertCustomer(write(ctx), actorOf(ctx), toServiceInput(input)),
+  }),
+  upsertCustomers: t.field({
+    authScopes: WRITE,
+    type: UpsertCustomersPayload,
+    description:
+      'upsertCustomer for up to 500 customers (syncs), in one request: results per item in input order; an invalid or conflicting item is its own typed error and writes nothing, the others are written. Items see the earlier ones: the same email twice is one customer, created then updated. With idempotencyKey a retry returns the stored results.',
+    errors: {
+      types: [...COMMON_ERRORS, IdempotencyConflictError],
+      union: { name: 'UpsertCustomersResult' },
+      directResult: true,
+    },
+    args: { input: t.arg({ type: UpsertCustomersInput, required: true }) },
+    resolve: (_r, { input }, ctx) => upsertCustomers(write(ctx), actorOf(ctx), input.items.map(toServiceInput), input.idempotencyKey),
   }),
   mergeCustomers: t.field({
     authScopes: REMOVE,

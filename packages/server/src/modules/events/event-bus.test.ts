@@ -32,7 +32,7 @@ describe('EventBus live feed with filters', () => {
   const emit = (types: EventType[]) =>
     forShop(db.prisma, shopId).$transaction(async (tx) => {
       const rows: Event[] = [];
-      for (const type of types) rows.push(await emitEvent(tx, { type, payload: { n: rows.length } }));
+      for (const type of types) rows.push((await emitEvent(tx, { type, payload: { n: rows.length } })) as Event);
       return rows;
     });
 

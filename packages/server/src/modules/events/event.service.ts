@@ -53,7 +53,32 @@ export type EmitEvent = { type: EventType; customerId?: string | null; payload: 
 /** Global ids as the API hands them out (Relay: base64 of "Type:id"). */
 export const gid = (type: 'Customer' | 'Interaction' | 'Order' | 'ApiKey', id: string) => encodeGlobalID(type, id);
 
-export async function emitEvent(tx: ScopedTx, e: EmitEvent): Promise<Event> {
+/** Transactions whose events are collected instead of inserted (collectEvents). */
+const collectors = new WeakMap<object, EmitEvent[]>();
+
+/**
+ * Runs `fn` with the events emitted on `tx` collected instead of inserted, and returns them with
+ * its result. Batch mutations run each item this way (in a savepoint) and insert the events of the
+ * items that succeeded with ONE emitEvents at the end: no event lock is taken before the last item
+ * locked its rows, and a failed item's events go with its savepoint.
+ */
+export async function collectEvents<T>(tx: ScopedTx, fn: () => Promise<T>): Promise<{ result: T; events: EmitEvent[] }> {
+  const events: EmitEvent[] = [];
+  collectors.set(tx, events);
+  try {
+    return { result: await fn(), events };
+  } finally {
+    collectors.delete(tx);
+  }
+}
+
+/** Inserts one event; returns its row (null when collected by collectEvents). */
+export async function emitEvent(tx: ScopedTx, e: EmitEvent): Promise<Event | null> {
+  const collected = collectors.get(tx);
+  if (collected) {
+    collected.push(e);
+    return null;
+  }
   return tx.event.create({
     data: { type: e.type, customerId: e.customerId ?? null, payload: e.payload as Prisma.InputJsonValue } as never,
   });
@@ -66,6 +91,11 @@ export async function emitEvent(tx: ScopedTx, e: EmitEvent): Promise<Event> {
  */
 export async function emitEvents(tx: ScopedTx, events: EmitEvent[]): Promise<void> {
   if (!events.length) return;
+  const collected = collectors.get(tx);
+  if (collected) {
+    collected.push(...events);
+    return;
+  }
   await tx.event.createMany({
     data: events.map((e) => ({ type: e.type, customerId: e.customerId ?? null, payload: e.payload as Prisma.InputJsonValue })) as never,
   });

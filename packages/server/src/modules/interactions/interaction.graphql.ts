@@ -13,6 +13,7 @@ import {
   InteractionNode,
   InteractionTypeEnum,
   SentimentEnum,
+  SurveyKindEnum,
 } from './interaction.type.ts';
 
 type Gid = { id: string } | null | undefined;
@@ -31,6 +32,8 @@ const RecordInteractionInput = builder.inputType('RecordInteractionInput', {
     staffId: t.globalID({ for: StaffUserNode, description: 'Who handled it (default: the x-crm-staff-id user).' }),
     orderId: t.globalID({ for: OrderNode, description: "One of the customer's orders." }),
     metadata: t.field({ type: 'JSON', description: 'A JSON object, at most 50 keys and 8 KB.' }),
+    surveyKind: t.field({ type: SurveyKindEnum, description: 'A satisfaction answer (type SURVEY_RESPONSE): CSAT or NPS; needs score.' }),
+    score: t.int({ description: 'The satisfaction score: CSAT 1-5, NPS 0-10 (with surveyKind).' }),
     idempotencyKey: t.string({ description: 'Retries with the same key and input return the first result.' }),
   }),
 });
@@ -49,6 +52,8 @@ const UpdateInteractionInput = builder.inputType('UpdateInteractionInput', {
     staffId: t.globalID({ for: StaffUserNode }),
     orderId: t.globalID({ for: OrderNode }),
     metadata: t.field({ type: 'JSON' }),
+    surveyKind: t.field({ type: SurveyKindEnum, description: 'null clears the satisfaction answer (with score: null).' }),
+    score: t.int(),
   }),
 });
 

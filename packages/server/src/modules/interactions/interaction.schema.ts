@@ -24,6 +24,8 @@ export const interactionFieldsSchema = z.object({
   staffId: z.string().nullish(),
   orderId: z.string().nullish(),
   metadata: metadataSchema.nullish(),
+  surveyKind: z.enum(E.SurveyKind).nullish(),
+  score: z.number().int('A whole number').nullish(),
 });
 
 export const recordInteractionSchema = interactionFieldsSchema.extend({ customerId: z.string() });
@@ -40,6 +42,9 @@ export type InteractionFields = {
   staffId?: string | null;
   orderId?: string | null;
   metadata?: Record<string, unknown> | null;
+  /** A satisfaction answer (type SURVEY_RESPONSE only): the survey's kind and its score. */
+  surveyKind?: E.SurveyKind | null;
+  score?: number | null;
 };
 export type RecordInteractionInput = InteractionFields & { customerId: string };
 export type UpdateInteractionInput = Partial<InteractionFields>;
@@ -64,3 +69,26 @@ export const PUBLIC_INTERACTION_TYPES: E.InteractionType[] = [
   'SUGGESTION',
   'OTHER',
 ];
+
+/** The scale of each satisfaction survey kind, and its "very satisfied" answers (docs/loyalty.md). */
+export const SURVEY_SCALES: Record<E.SurveyKind, { min: number; max: number; verySatisfiedFrom: number }> = {
+  CSAT: { min: 1, max: 5, verySatisfiedFrom: 5 },
+  NPS: { min: 0, max: 10, verySatisfiedFrom: 9 },
+};
+
+/**
+ * The satisfaction rules of an interaction (as it will be stored): a score comes with its survey
+ * kind, only on a SURVEY_RESPONSE, within the kind's scale. Returns the issue, or null.
+ */
+export function surveyIssue(v: {
+  type: E.InteractionType;
+  surveyKind: E.SurveyKind | null;
+  score: number | null;
+}): { field: 'surveyKind' | 'score'; message: string } | null {
+  if (v.surveyKind == null) return v.score == null ? null : { field: 'surveyKind', message: 'A score needs its survey kind (CSAT or NPS)' };
+  if (v.type !== 'SURVEY_RESPONSE') return { field: 'surveyKind', message: 'Only a SURVEY_RESPONSE carries a survey kind and score' };
+  const s = SURVEY_SCALES[v.surveyKind];
+  if (v.score == null) return { field: 'score', message: `A ${v.surveyKind} answer needs a score (${s.min}-${s.max})` };
+  if (v.score < s.min || v.score > s.max) return { field: 'score', message: `A ${v.surveyKind} score is from ${s.min} to ${s.max}` };
+  return null;
+}

@@ -10,6 +10,7 @@ import { reopenedEvent, reopenIfLost } from '../leads/lead-loss.service.ts';
 import {
   type RecordInteractionInput,
   recordInteractionSchema,
+  surveyIssue,
   type UpdateInteractionInput,
   updateInteractionSchema,
 } from './interaction.schema.ts';
@@ -24,6 +25,11 @@ export type { RecordInteractionInput, UpdateInteractionInput } from './interacti
 
 /** Where an interaction was recorded from: a secret key ("api") or a storefront ("storefront"). */
 export type InteractionSource = 'api' | 'storefront';
+
+function checkSurvey(v: Parameters<typeof surveyIssue>[0]) {
+  const issue = surveyIssue(v);
+  if (issue) throw ValidationError.field(['input', issue.field], issue.message);
+}
 
 async function checkStaff(t: ScopedTx, staffId: string) {
   const s = isUuid(staffId) ? await t.staffUser.findUnique({ where: { id: staffId } }) : null;
@@ -43,6 +49,7 @@ export async function recordInteraction(
   source: InteractionSource = 'api',
 ): Promise<Interaction> {
   const p = parseInput(recordInteractionSchema, input, ['input']);
+  checkSurvey({ type: p.type, surveyKind: p.surveyKind ?? null, score: p.score ?? null });
   return inTransaction(db, async (t) => {
     const c = isUuid(p.customerId) ? await getCustomer(t, p.customerId, true) : null;
     if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', ['input', 'customerId']);
@@ -62,6 +69,8 @@ export async function recordInteraction(
         staffId,
         orderId: p.orderId ?? null,
         metadata: (p.metadata ?? {}) as Prisma.InputJsonValue,
+        surveyKind: p.surveyKind ?? null,
+        score: p.score ?? null,
         source,
       } as never,
     });
@@ -78,6 +87,7 @@ export async function recordInteraction(
         direction: interaction.direction,
         type: interaction.type,
         source,
+        ...(interaction.surveyKind ? { surveyKind: interaction.surveyKind, score: interaction.score } : {}),
       },
     });
     if (reopened) await emitEvents(t, [reopenedEvent(c.id, source === 'storefront' ? 'CAPTURE' : 'INBOUND_CONTACT')]);
@@ -117,10 +127,15 @@ export async function updateInteraction(db: ScopedDb, id: string, input: UpdateI
       if (p[k] === null) throw ValidationError.field(['input', k], 'Cannot be cleared');
       if (p[k] !== undefined) data[k] = p[k];
     }
-    for (const k of ['subject', 'body', 'sentiment', 'staffId', 'orderId'] as const) {
+    for (const k of ['subject', 'body', 'sentiment', 'staffId', 'orderId', 'surveyKind', 'score'] as const) {
       if (p[k] !== undefined) data[k] = p[k] === '' ? null : p[k];
     }
     if (p.metadata !== undefined) data.metadata = p.metadata ?? {};
+    checkSurvey({
+      type: (data.type as InteractionType | undefined) ?? current.type,
+      surveyKind: p.surveyKind === undefined ? current.surveyKind : p.surveyKind,
+      score: p.score === undefined ? current.score : p.score,
+    });
     const updated = await t.interaction.update({ where: { id: current.id }, data });
     await emitEvent(t, {
       type: 'INTERACTION_UPDATED',

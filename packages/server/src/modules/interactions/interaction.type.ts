@@ -13,6 +13,10 @@ export const InteractionTypeEnum = builder.enumType(E.InteractionType, {
   description:
     'What happened: inquiries, visits, messages, registrations, support before/during/after a sale, complaints, disputes, reviews, word of mouth, referrals, event attendance, survey answers, Q&A participation, suggestions, greetings, follow-up calls.',
 });
+export const SurveyKindEnum = builder.enumType(E.SurveyKind, {
+  name: 'SurveyKind',
+  description: 'A satisfaction survey: CSAT scores 1-5 ("how satisfied are you"), NPS 0-10 ("how likely are you to recommend us").',
+});
 export const SentimentEnum = builder.enumType(E.Sentiment, { name: 'Sentiment' });
 
 export const InteractionNode = builder.prismaNode('Interaction', {
@@ -34,6 +38,12 @@ export const InteractionNode = builder.prismaNode('Interaction', {
     staff: t.relation('staff', { nullable: true, description: 'The staff user who handled it.' }),
     order: t.relation('order', { type: OrderNode, nullable: true, description: 'The order it is about.' }),
     metadata: t.expose('metadata', { type: 'JSON', description: 'Free JSON object (at most 50 keys, 8 KB).' }),
+    surveyKind: t.expose('surveyKind', {
+      type: SurveyKindEnum,
+      nullable: true,
+      description: 'A SURVEY_RESPONSE with a satisfaction score: CSAT or NPS.',
+    }),
+    score: t.exposeInt('score', { nullable: true, description: 'The satisfaction score: CSAT 1-5, NPS 0-10.' }),
     source: t.exposeString('source', { description: '"api" (secret key) or "storefront" (publishable key).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

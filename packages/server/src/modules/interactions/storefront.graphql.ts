@@ -7,7 +7,7 @@ import { enforceIngestionLimit } from '../../rate-limit.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { consentProofFields } from '../customers/customer.inputs.ts';
 import { ConsentChannelEnum, CustomerNode, SourceChannelEnum } from '../customers/customer.type.ts';
-import { InteractionChannelEnum, InteractionNode, InteractionTypeEnum, SentimentEnum } from './interaction.type.ts';
+import { InteractionChannelEnum, InteractionNode, InteractionTypeEnum, SentimentEnum, SurveyKindEnum } from './interaction.type.ts';
 import * as svc from './storefront.service.ts';
 
 const LeadSourceInput = builder.inputType('LeadSourceInput', {
@@ -41,6 +41,10 @@ const identityFields = (t: any) => ({
   productInterests: t.stringList(),
   source: t.field({ type: LeadSourceInput }),
   consents: t.field({ type: [LeadConsentInput], description: 'Consent decisions from the form (source "lead-form").' }),
+  visitorId: t.id({
+    description:
+      "The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md).",
+  }),
 });
 
 const CaptureLeadInput = builder.inputType('CaptureLeadInput', {
@@ -69,6 +73,8 @@ const TrackInteractionInput = builder.inputType('TrackInteractionInput', {
     sentiment: t.field({ type: SentimentEnum }),
     occurredAt: t.field({ type: 'DateTime' }),
     metadata: t.field({ type: 'JSON' }),
+    surveyKind: t.field({ type: SurveyKindEnum, description: 'A satisfaction answer (type SURVEY_RESPONSE): CSAT or NPS, with score.' }),
+    score: t.int({ description: 'CSAT 1-5, NPS 0-10.' }),
     idempotencyKey: t.string(),
   }),
 });

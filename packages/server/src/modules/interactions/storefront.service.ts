@@ -3,6 +3,7 @@ import { inTransaction, type ScopedDb } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
+import { stitchVisitor } from '../behaviour/track.service.ts';
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
 import { emailSchema, phoneSchema, sourceSchema } from '../customers/customer.schema.ts';
@@ -53,6 +54,8 @@ export const leadIdentitySchema = z.object({
     )
     .max(10)
     .nullish(),
+  /** The storefront visitor to stitch to the customer (docs/behaviour.md). */
+  visitorId: z.uuid('A visitor id is a UUID').nullish(),
 });
 export type LeadIdentity = z.input<typeof leadIdentitySchema>;
 
@@ -74,6 +77,8 @@ const trackSchema = leadIdentitySchema.extend({
   sentiment: interactionFieldsSchema.shape.sentiment,
   occurredAt: interactionFieldsSchema.shape.occurredAt,
   metadata: interactionFieldsSchema.shape.metadata,
+  surveyKind: interactionFieldsSchema.shape.surveyKind,
+  score: interactionFieldsSchema.shape.score,
 });
 export type TrackInteractionInput = z.input<typeof trackSchema>;
 
@@ -153,6 +158,7 @@ export async function captureLead(db: ScopedDb, caller: Caller, input: CaptureLe
       inTransaction(db, async (tx) => {
         const t = tx as unknown as ScopedDb;
         const { customer, created } = await identifyOrCreateLead(t, p);
+        if (p.visitorId) await stitchVisitor(t, p.visitorId, customer.id, 'LEAD');
         const interaction = await recordInteraction(
           t,
           { staffId: null },
@@ -210,6 +216,7 @@ export async function trackInteraction(db: ScopedDb, caller: Caller, input: Trac
     } else {
       customerId = (await identifyOrCreateLead(db, p)).customer.id;
     }
+    if (p.visitorId) await stitchVisitor(db, p.visitorId, customerId, caller.tokenCustomerId ? 'TOKEN' : known ? 'API' : 'EMAIL');
     const interaction = await recordInteraction(
       db,
       { staffId: null },
@@ -223,6 +230,8 @@ export async function trackInteraction(db: ScopedDb, caller: Caller, input: Trac
         sentiment: p.sentiment,
         occurredAt: p.occurredAt,
         metadata: p.metadata,
+        surveyKind: p.surveyKind,
+        score: p.score,
       },
       caller.via,
     );

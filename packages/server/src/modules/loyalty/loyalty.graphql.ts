@@ -9,6 +9,7 @@ import { recomputeLoyalty, refreshLoyalty, shopKpis } from './loyalty.service.ts
 import { getLoyaltySettings, INDICATORS, updateLoyaltySettings } from './loyalty.settings.ts';
 import { ensureFresh, LoyaltySettingsRef, PointsMovementObject, ShopKpisRef } from './loyalty.types.graphql.ts';
 import { adjustPoints, earnPoints, expirePoints, InsufficientPointsError, type MovementResult, redeemPoints } from './points.service.ts';
+import { SatisfactionSettingsInput } from './satisfaction.graphql.ts';
 
 /** Loyalty's queries, mutations and subscriptions; the objects they return are in loyalty.types.graphql.ts. */
 builder.queryFields((t) => ({
@@ -87,6 +88,10 @@ const UpdateLoyaltySettingsInput = builder.inputType('UpdateLoyaltySettingsInput
     targets: t.field({ type: perIndicatorInput('LoyaltyTargetsInput', false) }),
     churn: t.field({ type: ChurnSettingsInput }),
     predictionHorizonDays: t.int(),
+    satisfaction: t.field({
+      type: SatisfactionSettingsInput,
+      description: 'The shop satisfaction index: weights, targets, leavingAfterDays.',
+    }),
     points: t.field({ type: PointsRulesInput }),
     tiers: t.field({ type: [TierInput], description: 'Replaces all tiers (ascending minPoints, unique names).' }),
   }),

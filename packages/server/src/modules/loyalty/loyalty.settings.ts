@@ -32,6 +32,24 @@ export const INDICATOR_COLUMN: Record<Indicator, string> = {
   surveysCompleted: 'surveysCompleted',
 };
 
+/**
+ * The shop satisfaction index's indicators (DOMAIN.md section 6: reputation, repurchase rate,
+ * complaints, ticket size, sensitivity to price changes, rate of customers leaving, plus the
+ * customers' own CSAT/NPS answers), each mapped to facts the CRM holds (docs/loyalty.md).
+ */
+export const SATISFACTION_INDICATORS = [
+  'satisfaction',
+  'reputation',
+  'repurchase',
+  'complaints',
+  'ticketSize',
+  'priceSensitivity',
+  'leaving',
+] as const;
+export type SatisfactionIndicator = (typeof SATISFACTION_INDICATORS)[number];
+/** Indicators where less is better (the score is 100 at or below the target). */
+export const LOWER_IS_BETTER: ReadonlySet<SatisfactionIndicator> = new Set(['complaints', 'priceSensitivity', 'leaving']);
+
 export const INTERACTION_TYPES = [
   'INQUIRY',
   'VISIT',
@@ -56,6 +74,36 @@ export const INTERACTION_TYPES = [
 
 const perIndicator = (v: z.ZodNumber) =>
   z.object(Object.fromEntries(INDICATORS.map((k) => [k, v])) as Record<Indicator, z.ZodNumber>).strict();
+
+const rate = z.number().gt(0, 'Above 0').max(1, 'At most 1');
+export const satisfactionSettingsSchema = z
+  .object({
+    /** Relative weight of each indicator in the satisfaction index (0 leaves it out). */
+    weights: z
+      .object(
+        Object.fromEntries(SATISFACTION_INDICATORS.map((k) => [k, z.number().min(0).max(1000)])) as Record<
+          SatisfactionIndicator,
+          z.ZodNumber
+        >,
+      )
+      .strict()
+      .refine((w) => Object.values(w).some((v) => v > 0), { message: 'At least one weight must be above 0' }),
+    /** Targets: rates (0-1) except ticketSize, an amount in the base currency (null: the 12 months before). */
+    targets: z
+      .object({
+        satisfaction: rate,
+        reputation: rate,
+        repurchase: rate,
+        complaints: rate,
+        ticketSize: z.number().gt(0, 'Above 0').max(1e9).nullable(),
+        priceSensitivity: rate,
+        leaving: rate,
+      })
+      .strict(),
+    /** A customer has left once this many days pass after their last order. */
+    leavingAfterDays: z.number().int().min(7).max(3650),
+  })
+  .strict();
 
 export const tierSchema = z
   .object({
@@ -112,6 +160,8 @@ export const loyaltySettingsSchema = z
         expiryDays: z.number().int().min(1).max(3650).nullable(),
       })
       .strict(),
+    /** The shop satisfaction index: weights and targets of its indicators. */
+    satisfaction: satisfactionSettingsSchema,
     /** Tiers by lifetime earned points, ascending thresholds, unique names. */
     tiers: z
       .array(tierSchema)
@@ -157,6 +207,19 @@ export const DEFAULT_LOYALTY: LoyaltySettings = {
     abandonedCheckoutHours: 4,
   },
   predictionHorizonDays: 365,
+  satisfaction: {
+    weights: { satisfaction: 25, reputation: 15, repurchase: 20, complaints: 15, ticketSize: 5, priceSensitivity: 5, leaving: 15 },
+    targets: {
+      satisfaction: 0.5,
+      reputation: 0.8,
+      repurchase: 0.3,
+      complaints: 0.05,
+      ticketSize: null,
+      priceSensitivity: 0.3,
+      leaving: 0.05,
+    },
+    leavingAfterDays: 180,
+  },
   points: { perCurrencyUnit: 1, actions: { SURVEY_RESPONSE: 20, REVIEW: 10, SUGGESTION: 10 }, referralPurchase: 100, expiryDays: 365 },
   tiers: [
     { name: 'Bronze', minPoints: 0, benefits: 'Member prices' },
@@ -184,6 +247,12 @@ function merged(raw: unknown): Record<string, unknown> {
     targets: { ...DEFAULT_LOYALTY.targets, ...obj(l.targets) },
     churn: { ...DEFAULT_LOYALTY.churn, ...obj(l.churn) },
     points: { ...DEFAULT_LOYALTY.points, ...obj(l.points) },
+    satisfaction: {
+      ...DEFAULT_LOYALTY.satisfaction,
+      ...obj(l.satisfaction),
+      weights: { ...DEFAULT_LOYALTY.satisfaction.weights, ...obj(obj(l.satisfaction).weights) },
+      targets: { ...DEFAULT_LOYALTY.satisfaction.targets, ...obj(obj(l.satisfaction).targets) },
+    },
   };
 }
 
@@ -202,6 +271,12 @@ export type LoyaltySettingsPatch = {
   targets?: Partial<Record<Indicator, number | null>> | null;
   churn?: Partial<{ [K in keyof LoyaltySettings['churn']]: LoyaltySettings['churn'][K] | null }> | null;
   predictionHorizonDays?: number | null;
+  satisfaction?: {
+    weights?: Partial<Record<SatisfactionIndicator, number | null>> | null;
+    /** ticketSize: null = the default (the 12 months before each month). */
+    targets?: Partial<Record<SatisfactionIndicator, number | null>> | null;
+    leavingAfterDays?: number | null;
+  } | null;
   points?: {
     perCurrencyUnit?: number | null;
     actions?: { type: (typeof INTERACTION_TYPES)[number]; points: number }[] | null;
@@ -242,6 +317,19 @@ export async function updateLoyaltySettings(db: ScopedDb, patch: LoyaltySettings
           ? cur.predictionHorizonDays
           : (patch.predictionHorizonDays ?? DEFAULT_LOYALTY.predictionHorizonDays),
       points: cur.points,
+      satisfaction:
+        patch.satisfaction === undefined
+          ? cur.satisfaction
+          : patch.satisfaction === null
+            ? DEFAULT_LOYALTY.satisfaction
+            : {
+                weights: patchGroup(cur.satisfaction.weights, DEFAULT_LOYALTY.satisfaction.weights, patch.satisfaction.weights),
+                targets: patchGroup(cur.satisfaction.targets, DEFAULT_LOYALTY.satisfaction.targets, patch.satisfaction.targets),
+                leavingAfterDays:
+                  patch.satisfaction.leavingAfterDays === undefined
+                    ? cur.satisfaction.leavingAfterDays
+                    : (patch.satisfaction.leavingAfterDays ?? DEFAULT_LOYALTY.satisfaction.leavingAfterDays),
+              },
       tiers:
         patch.tiers === undefined
           ? cur.tiers

@@ -25,6 +25,9 @@ import { INDICATOR_COLUMN, INDICATORS, type LoyaltySettings } from './loyalty.se
  *   POSITIVE sentiment; EVENT_ATTENDANCE; referred customers (not merged) with a non-cancelled
  *   order; SUGGESTION; SURVEY_RESPONSE unless metadata.completed is false. Score per indicator =
  *   min(100, round(100 × count / target)); loyaltyScore = round(Σ weight × score / Σ weight).
+ * - satisfaction: per survey kind (CSAT, NPS) the latest and previous score of the customer's
+ *   non-deleted SURVEY_RESPONSE answers (by occurredAt, then id) and when the latest was given;
+ *   verySatisfied: the most recent answer of either kind (a tie: CSAT) is CSAT 5 or NPS 9-10.
  * - churn: rhythm = days since last order vs. max(typical gap or defaultGapDays, minGapDays):
  *   ≥ highFactor × gap → 2 points, ≥ mediumFactor × gap → 1; falling engagement (inbound
  *   interactions in the last window < half of the window before, which had ≥ 2) → 1; complaints,
@@ -165,6 +168,22 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
     WHERE e."shopId" = ${shop} AND e."customerId" IS NOT NULL AND e."occurredAt" > ${t} - interval '120 days' AND e."occurredAt" <= ${t}
       ${only(scope, Prisma.sql`e."customerId"`)}
     GROUP BY e."customerId"),
+  sat AS (
+    SELECT s."customerId",
+      max(s.score) FILTER (WHERE s."surveyKind" = 'CSAT' AND s.rn = 1) AS csat_latest,
+      max(s.score) FILTER (WHERE s."surveyKind" = 'CSAT' AND s.rn = 2) AS csat_previous,
+      max(s."occurredAt") FILTER (WHERE s."surveyKind" = 'CSAT' AND s.rn = 1) AS csat_at,
+      max(s.score) FILTER (WHERE s."surveyKind" = 'NPS' AND s.rn = 1) AS nps_latest,
+      max(s.score) FILTER (WHERE s."surveyKind" = 'NPS' AND s.rn = 2) AS nps_previous,
+      max(s."occurredAt") FILTER (WHERE s."surveyKind" = 'NPS' AND s.rn = 1) AS nps_at
+    FROM (
+      SELECT x."customerId", x."surveyKind", x.score, x."occurredAt",
+        row_number() OVER (PARTITION BY x."customerId", x."surveyKind" ORDER BY x."occurredAt" DESC, x.id DESC) AS rn
+      FROM "Interaction" x
+      WHERE x."shopId" = ${shop} AND x."deletedAt" IS NULL AND x."surveyKind" IS NOT NULL AND x."occurredAt" <= ${t}
+        ${only(scope, Prisma.sql`x."customerId"`)}) s
+    WHERE s.rn <= 2
+    GROUP BY s."customerId"),
   refs AS (
     SELECT r."sourceReferrerId" AS "customerId", count(*)::int AS n
     FROM "Customer" r
@@ -185,11 +204,14 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       COALESCE(ia.sug, 0) AS "suggestions",
       COALESCE(ia.srv, 0) AS "surveysCompleted",
       COALESCE(ia.recent, 0) AS recent, COALESCE(ia.previous, 0) AS previous, COALESCE(ia.negative, 0) AS negative,
-      COALESCE(vis.recent, 0) AS visits_recent, COALESCE(vis.previous, 0) AS visits_previous
+      COALESCE(vis.recent, 0) AS visits_recent, COALESCE(vis.previous, 0) AS visits_previous,
+      sat.csat_latest, sat.csat_previous, sat.csat_at, sat.nps_latest, sat.nps_previous, sat.nps_at,
+      COALESCE(CASE WHEN sat.nps_at IS NULL OR sat.csat_at >= sat.nps_at THEN sat.csat_latest >= 5 ELSE sat.nps_latest >= 9 END, false) AS very_satisfied
     FROM "Customer" cu
     LEFT JOIN ord ON ord."customerId" = cu.id
     LEFT JOIN ia ON ia."customerId" = cu.id
     LEFT JOIN vis ON vis."customerId" = cu.id
+    LEFT JOIN sat ON sat."customerId" = cu.id
     LEFT JOIN refs ON refs."customerId" = cu.id
     WHERE cu."shopId" = ${shop} AND cu.status <> 'MERGED' ${only(scope, Prisma.sql`cu.id`)}),
   ${bp}
@@ -225,6 +247,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
     INSERT INTO "CustomerMetrics" ("shopId", "customerId", "recencyDays", frequency, monetary, "recencyScore", "frequencyScore", "monetaryScore", rfm,
       "averageOrderValue", "lifetimeValue", "predictedLifetimeValue", "addOnRatio", "typicalGapDays",
       "addOnOrders", "qaParticipations", "positiveWordOfMouth", "eventParticipations", "referralsBought", suggestions, "surveysCompleted",
+      "csatLatest", "csatPrevious", "csatAt", "npsLatest", "npsPrevious", "npsAt", "verySatisfied",
       "loyaltyScore", "churnRisk", "churnReasons", "visitsLast30Days", "visitsPrevious90Days", "computedAt")
     SELECT ${shop}, k."customerId", k.r, k.f, k.m, k.rs, k.fs, k.ms,
       CASE WHEN k.f = 0 THEN NULL ELSE k.rs::text || k.fs::text || k.ms::text END,
@@ -235,6 +258,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       CASE WHEN k.f = 0 THEN 0 ELSE k."addOnOrders"::float8 / k.f END,
       k.gap,
       k."addOnOrders", k."qaParticipations", k."positiveWordOfMouth", k."eventParticipations", k."referralsBought", k.suggestions, k."surveysCompleted",
+      k.csat_latest, k.csat_previous, k.csat_at, k.nps_latest, k.nps_previous, k.nps_at, k.very_satisfied,
       k.score, k.level::"ChurnRisk", k.reasons, k.visits_recent, k.visits_previous, ${t}
     FROM risk k
     ON CONFLICT ("customerId") DO UPDATE SET
@@ -244,7 +268,10 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       "predictedLifetimeValue" = EXCLUDED."predictedLifetimeValue", "addOnRatio" = EXCLUDED."addOnRatio", "typicalGapDays" = EXCLUDED."typicalGapDays",
       "addOnOrders" = EXCLUDED."addOnOrders", "qaParticipations" = EXCLUDED."qaParticipations", "positiveWordOfMouth" = EXCLUDED."positiveWordOfMouth",
       "eventParticipations" = EXCLUDED."eventParticipations", "referralsBought" = EXCLUDED."referralsBought", suggestions = EXCLUDED.suggestions,
-      "surveysCompleted" = EXCLUDED."surveysCompleted", "loyaltyScore" = EXCLUDED."loyaltyScore", "churnRisk" = EXCLUDED."churnRisk",
+      "surveysCompleted" = EXCLUDED."surveysCompleted",
+      "csatLatest" = EXCLUDED."csatLatest", "csatPrevious" = EXCLUDED."csatPrevious", "csatAt" = EXCLUDED."csatAt",
+      "npsLatest" = EXCLUDED."npsLatest", "npsPrevious" = EXCLUDED."npsPrevious", "npsAt" = EXCLUDED."npsAt", "verySatisfied" = EXCLUDED."verySatisfied",
+      "loyaltyScore" = EXCLUDED."loyaltyScore", "churnRisk" = EXCLUDED."churnRisk",
       "churnReasons" = EXCLUDED."churnReasons",
       "visitsLast30Days" = EXCLUDED."visitsLast30Days", "visitsPrevious90Days" = EXCLUDED."visitsPrevious90Days", "computedAt" = EXCLUDED."computedAt"
     WHERE "CustomerMetrics"."shopId" = ${shop}

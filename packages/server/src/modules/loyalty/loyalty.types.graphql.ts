@@ -20,10 +20,10 @@ import { getLoyaltySettings, INDICATORS, type Indicator, type LoyaltySettings, t
 
 /** Folds the shop's new orders / interactions into metrics and points once per request, before loyalty reads. */
 export const ensureFresh = (ctx: Context) => perRequest(ctx, 'loyalty.fresh', () => refreshLoyalty(ctx.shop));
-const settings = (ctx: Context) => perRequest(ctx, 'loyalty.settings', () => getLoyaltySettings(ctx.db));
+export const settings = (ctx: Context) => perRequest(ctx, 'loyalty.settings', () => getLoyaltySettings(ctx.db));
 
 type MetricsRow = CustomerMetrics & { id: string };
-const metricsLoader = (ctx: Context) =>
+export const metricsLoader = (ctx: Context) =>
   loader<MetricsRow>(ctx, 'loyalty.metrics', async (ids) => {
     await ensureFresh(ctx);
     const rows = await ctx.db.customerMetrics.findMany({ where: { customerId: { in: [...ids] } } });

@@ -1,9 +1,11 @@
 import { builder } from '../../builder.ts';
 import { IdempotencyConflictError, ValidationError } from '../../errors.ts';
 import { ShopObject } from '../auth/auth.schema.ts';
+import { batchResultFields, itemResultUnion } from '../common/batch.graphql.ts';
 import { COMMON_ERRORS, ErrorInterface } from '../common/common.type.ts';
 import { actorOf, checkPageSize } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
+import { ORDER_ITEM_ERRORS, upsertOrders } from './order.batch.ts';
 import {
   ExchangeRateMissingError,
   orderWhere,
@@ -74,6 +76,30 @@ const UpsertOrderPayload = builder.objectRef<{ order: unknown; created: boolean 
     order: t.field({ type: OrderNode, resolve: (r) => r.order as never }),
     created: t.exposeBoolean('created', { description: 'True when no order had this externalId.' }),
   }),
+});
+
+const UpsertOrdersInput = builder.inputType('UpsertOrdersInput', {
+  fields: (t) => ({
+    items: t.field({
+      type: [UpsertOrderInput],
+      required: true,
+      description:
+        'At most 500 orders, each as upsertOrder takes it (without an idempotencyKey of its own); more is a ValidationError and nothing is written.',
+    }),
+    idempotencyKey: t.string({
+      description: 'Retries with the same key and items return the stored results without writing; other items: IdempotencyConflictError.',
+    }),
+  }),
+});
+
+const UpsertOrdersItemResult = itemResultUnion('UpsertOrdersItemResult', UpsertOrderPayload, ORDER_ITEM_ERRORS, (v) => ({
+  order: v.row,
+  created: v.created,
+}));
+
+const UpsertOrdersPayload = builder.objectRef<Awaited<ReturnType<typeof upsertOrders>>>('UpsertOrdersPayload').implement({
+  description: 'Per item, in input order: the upserted order or the typed error of that item (which changed nothing).',
+  fields: (t) => batchResultFields(t, UpsertOrdersItemResult),
 });
 
 type OrderFilterArg = (typeof OrderFilterInput)['$inferInput'] | null | undefined;
@@ -230,6 +256,28 @@ builder.mutationFields((t) => ({
       const { idempotencyKey, customerId, ...rest } = input;
       return upsertOrderIdempotent(db, actorOf(ctx), { ...rest, customerId: customerId.id } as never, idempotencyKey);
     },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  upsertOrders: t.field({
+    authScopes: { scope: 'orders:write' },
+    type: UpsertOrdersPayload,
+    description:
+      'upsertOrder for up to 500 orders (syncs), in one request: results per item in input order; an invalid item (unknown customer, wrong total, missing exchange rate...) is its own typed error and writes nothing, the others are written with their stage automation and events. With idempotencyKey a retry returns the stored results.',
+    errors: {
+      types: [...COMMON_ERRORS, IdempotencyConflictError],
+      union: { name: 'UpsertOrdersResult' },
+      directResult: true,
+    },
+    args: { input: t.arg({ type: UpsertOrdersInput, required: true }) },
+    resolve: (_r, { input }, ctx) =>
+      upsertOrders(
+        ctx.db,
+        actorOf(ctx),
+        input.items.map(({ customerId, ...rest }) => ({ ...rest, customerId: customerId.id }) as never),
+        input.idempotencyKey,
+      ),
   }),
 }));
 

@@ -1,4 +1,4 @@
-import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import { inTransaction, isOpenTransaction, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Customer, Order, Prisma } from '../../generated/prisma/client.ts';
 import type { LifecycleStage, OrderChannel, OrderStatus } from '../../generated/prisma/enums.ts';
@@ -122,7 +122,7 @@ export async function upsertOrder(db: ScopedDb, actor: Actor, input: UpsertOrder
   const p = parseInput(orderInputSchema, input, ['input']);
   const totals = computeTotals(p.items, p.discount ?? 0n, p.tax ?? 0n, p.shipping ?? 0n, p.total);
   const attempt = () =>
-    db.$transaction(async (t) => {
+    inTransaction(db, async (t) => {
       const found = isUuid(p.customerId) ? await getCustomer(t, p.customerId, true) : null;
       if (!found || found.status === 'MERGED') throw new NotFoundError('Customer', ['input', 'customerId']);
       // Locks the customer row: orders of one customer are serialised, so the stage automation
@@ -185,8 +185,9 @@ export async function upsertOrder(db: ScopedDb, actor: Actor, input: UpsertOrder
   try {
     return await attempt();
   } catch (err) {
-    // A concurrent upsert created the same externalId first: this one becomes an update.
-    if (isUniqueViolation(err)) {
+    // A concurrent upsert created the same externalId first: this one becomes an update (inside a
+    // caller's transaction the caller retries: the failed statement aborted that transaction).
+    if (isUniqueViolation(err) && !isOpenTransaction(db)) {
       try {
         return await attempt();
       } catch (err2) {

@@ -97,7 +97,8 @@ const competitorStats = (x: SqlCtx) => Prisma.sql`SELECT o."customerId", count(*
   GROUP BY o."customerId"`;
 /** The loyalty module's per-customer metrics (one shared join for all loyalty fields of a rule). */
 const loyaltyMetrics = (x: SqlCtx) => Prisma.sql`SELECT m."customerId", m."loyaltyScore", m."churnRisk", m.rfm, m."recencyScore",
-  m."frequencyScore", m."monetaryScore", m."lifetimeValue", m."predictedLifetimeValue" FROM "CustomerMetrics" m
+  m."frequencyScore", m."monetaryScore", m."lifetimeValue", m."predictedLifetimeValue", m."csatLatest", m."npsLatest", m."verySatisfied"
+  FROM "CustomerMetrics" m
   WHERE m."shopId" = ${x.shop} ${restrict(x, Prisma.sql`m."customerId"`)}`;
 const WITHIN: Record<string, ArgDef> = { within: { type: 'duration' } };
 
@@ -383,6 +384,27 @@ export const FIELDS: FieldDef[] = [
       sql: (x) => Prisma.sql`COALESCE(${x.alias}.${Prisma.raw(`"${k}Score"`)}, 0)`,
     }),
   ),
+  {
+    name: 'satisfaction.csat',
+    type: 'number',
+    description: 'Latest CSAT answer, 1-5 (null: never answered; as of the last loyalty refresh).',
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`${x.alias}."csatLatest"`,
+  },
+  {
+    name: 'satisfaction.nps',
+    type: 'number',
+    description: 'Latest NPS answer, 0-10 (null: never answered; as of the last loyalty refresh).',
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`${x.alias}."npsLatest"`,
+  },
+  {
+    name: 'satisfaction.verySatisfied',
+    type: 'boolean',
+    description: 'The latest satisfaction answer is CSAT 5 or NPS 9-10.',
+    join: loyaltyMetrics,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}."verySatisfied", false)`,
+  },
   {
     name: 'lifetimeValue',
     type: 'number',
