@@ -19,6 +19,7 @@ import {
   type AuthorizationSettingsQuery,
   AutoAssignLeadsDocument,
   type AutoAssignLeadsMutation,
+  type BehaviourEventInput,
   CancelFollowUpDocument,
   type CancelFollowUpMutation,
   CaptureLeadDocument,
@@ -115,6 +116,9 @@ import {
   type GetSegmentQuery,
   HolidaysDocument,
   type HolidaysQuery,
+  IdentifyVisitorDocument,
+  type IdentifyVisitorInput,
+  type IdentifyVisitorMutation,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
   IssueMyReferralCodeDocument,
@@ -226,6 +230,8 @@ import {
   type TagCustomerMutation,
   TierChangedDocument,
   type TierChangedSubscription,
+  TrackEventsDocument,
+  type TrackEventsMutation,
   TrackInteractionDocument,
   type TrackInteractionInput,
   type TrackInteractionMutation,
@@ -451,6 +457,8 @@ export interface CrmClient {
   readonly interactions: CrmInteractionsApi;
   /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
   readonly leads: CrmLeadsApi;
+  /** Storefront behaviour events (page and product views, searches, carts, checkouts). */
+  readonly behaviour: CrmBehaviourApi;
   /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
   readonly followUps: CrmFollowUpsApi;
   /** Orders synced from commerce platforms. */
@@ -602,6 +610,14 @@ export interface CrmInteractionsApi {
   delete(id: string, opts?: CrmRequestOptions): Promise<DeleteInteractionMutation['deleteInteraction']>;
   /** A storefront-reported interaction (publishable key; the customer from the token or email/phone). Idempotent, retried safely. */
   track(input: TrackInteractionInput, opts?: CrmRequestOptions): Promise<TrackInteractionMutation['trackInteraction']>;
+}
+
+/** Storefront behaviour events (docs/behaviour.md); in browsers prefer `@crm/sdk/track` (visitor id, batching, sendBeacon). */
+export interface CrmBehaviourApi {
+  /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
+  track(events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']>;
+  /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+  identify(input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']>;
 }
 
 /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
@@ -1075,6 +1091,15 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
       run(TrackInteractionDocument, { input }, opts, (r) => r.trackInteraction),
   });
 
+  const behaviour: CrmBehaviourApi = Object.freeze({
+    /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
+    track: (events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']> =>
+      run(TrackEventsDocument, { events }, opts, (r) => r.trackEvents),
+    /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+    identify: (input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']> =>
+      run(IdentifyVisitorDocument, { input }, opts, (r) => r.identifyVisitor),
+  });
+
   const leads: CrmLeadsApi = Object.freeze({
     /** Lead capture from a storefront form (publishable key): creates or updates a PROSPECT. Idempotent, retried safely. */
     capture: (input: CaptureLeadInput, opts?: CrmRequestOptions): Promise<CaptureLeadMutation['captureLead']> =>
@@ -1457,6 +1482,8 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     interactions,
     /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
     leads,
+    /** Storefront behaviour events (page and product views, searches, carts, checkouts). */
+    behaviour,
     /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
     followUps,
     /** Orders synced from commerce platforms. */

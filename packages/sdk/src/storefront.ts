@@ -125,8 +125,8 @@ export interface StorefrontClient {
   readonly leads: {
     /**
      * Creates or updates a PROSPECT from a form (consents, interests, source). Idempotent, retried safely.
-     * In a browser, the page URL's `ref` parameter (a customer's referral link, `?ref=CODE`) is sent as
-     * `referralCode` unless `input.referralCode` is given (pass `null` to send none).
+     * A referral link's code goes in `input.referralCode`, e.g.
+     * `referralCode: new URLSearchParams(location.search).get('ref')` (docs/customers.md "Referral codes").
      * Resolves to the result union: pass it to {@link unwrap}.
      */
     capture(input: CaptureLeadInput, options?: CrmRequestOptions): Promise<StorefrontCaptureLeadMutation['captureLead']>;
@@ -144,6 +144,12 @@ export interface StorefrontClient {
     update(input: UpdateMyProfileInput, options?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']>;
   };
 }
+
+const storedVisitorId = () => {
+  try {
+    return localStorage.getItem('crm_vid');
+  } catch {}
+};
 
 /** Creates the storefront client (publishable key; browsers, workers, Node 20+). */
 export function createStorefrontClient(options: StorefrontClientOptions): StorefrontClient {
@@ -169,11 +175,11 @@ export function createStorefrontClient(options: StorefrontClientOptions): Storef
   ) => execute<R>(doc.toString(), variables, opts ?? {}, doc.__meta__ as OperationInfo).then(pick);
   return {
     leads: {
+      // The visitor id @crm/sdk/track keeps: the visitor's behaviour events become the lead's.
       capture: (input, opts) =>
         run(
           StorefrontCaptureLeadDocument,
-          // A referral link's `?ref=CODE` goes with the lead unless the input names a code itself.
-          { input: { referralCode: new URLSearchParams(globalThis.location?.search).get('ref') ?? undefined, ...input } },
+          { input: { visitorId: storedVisitorId(), ...input } },
           opts,
           (r: StorefrontCaptureLeadMutation) => r.captureLead,
         ),

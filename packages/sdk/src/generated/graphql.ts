@@ -102,6 +102,40 @@ export type AuditLogFilter = {
   to?: string | null | undefined;
 };
 
+/** One storefront behaviour event. Free text (url, referrer, searchQuery, utm*) is truncated to its limit; an over-long sku or properties object refuses the batch (docs/behaviour.md). */
+export type BehaviourEventInput = {
+  /** Time spent, e.g. on the page before leaving it (0 to one day). */
+  durationMs?: number | null | undefined;
+  /** Default: when received. More than 5 minutes ahead is clamped to the receive time; older than 7 days refuses the batch. */
+  occurredAt?: string | null | undefined;
+  /** Anything else (quantity, price, ...): an object of at most 20 keys and 2,000 bytes. */
+  properties?: unknown;
+  /** Referrer URL (at most 2,000 characters kept). */
+  referrer?: string | null | undefined;
+  /** Search terms (at most 200 characters kept): required for SEARCHED. */
+  searchQuery?: string | null | undefined;
+  /** The visit (a UUID; the SDK starts a new one after 30 minutes without activity). */
+  sessionId?: string | null | undefined;
+  /** Product SKU (at most 100 characters): required for PRODUCT_VIEWED and ADDED_TO_CART. */
+  sku?: string | null | undefined;
+  type: BehaviourEventType;
+  /** Page URL (at most 2,000 characters kept). */
+  url?: string | null | undefined;
+  utmCampaign?: string | null | undefined;
+  utmMedium?: string | null | undefined;
+  utmSource?: string | null | undefined;
+  /** The anonymous first-party visitor id the storefront SDK keeps (a UUID). */
+  visitorId: string;
+};
+
+/** What a storefront visitor did (docs/behaviour.md). */
+export type BehaviourEventType =
+  | 'ADDED_TO_CART'
+  | 'CHECKOUT_STARTED'
+  | 'PAGE_VIEWED'
+  | 'PRODUCT_VIEWED'
+  | 'SEARCHED';
+
 /** A visitor leaving contact data (email or phone required). Callable with a publishable key. */
 export type CaptureLeadInput = {
   /** Default WEB. */
@@ -124,9 +158,11 @@ export type CaptureLeadInput = {
   subject?: string | null | undefined;
   /** Default INQUIRY. */
   type?: LeadType | null | undefined;
+  /** The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md). */
+  visitorId?: string | null | undefined;
 };
 
-/** Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought. */
+/** Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2); storefront visits in the last 30 days below half the monthly average of the 90 days before (≥ 3 visits then): visitDropPoints (default 1). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought. */
 export type ChurnRisk =
   | 'HIGH'
   | 'LOW'
@@ -134,6 +170,7 @@ export type ChurnRisk =
 
 /** Omitted: unchanged; null: the default. */
 export type ChurnSettingsInput = {
+  abandonedCheckoutHours?: number | null | undefined;
   createFollowUp?: boolean | null | undefined;
   defaultGapDays?: number | null | undefined;
   followUpDueDays?: number | null | undefined;
@@ -141,6 +178,7 @@ export type ChurnSettingsInput = {
   mediumFactor?: number | null | undefined;
   minGapDays?: number | null | undefined;
   negativeHigh?: number | null | undefined;
+  visitDropPoints?: number | null | undefined;
   windowDays?: number | null | undefined;
 };
 
@@ -403,6 +441,7 @@ export type EarnPointsInput = {
 /** What happened. Payloads carry global ids and small facts, never personal data. */
 export type EventType =
   | 'API_KEY_REVOKED'
+  | 'CHECKOUT_ABANDONED'
   | 'CHURN_RISK_RAISED'
   | 'CONSENT_CONFIRMATION_REQUESTED'
   | 'CUSTOMER_CREATED'
@@ -489,6 +528,15 @@ export type GenerateRetentionFollowUpsInput = {
   stages?: Array<LifecycleStage> | null | undefined;
   /** Occasions from today to this many days ahead, local dates (default: cadence.retentionWindowDays). */
   windowDays?: number | null | undefined;
+};
+
+/** A backend names who a storefront visitor is: by the customer id or by email (exactly one). */
+export type IdentifyVisitorInput = {
+  customerId?: string | null | undefined;
+  /** The email of an existing customer (never creates one). */
+  email?: string | null | undefined;
+  /** The storefront SDK's anonymous visitor id (a UUID). */
+  visitorId: string;
 };
 
 export type ImHandleInput = {
@@ -1081,7 +1129,8 @@ export type TimelineKind =
   | 'CONSENT_CHANGE'
   | 'INTERACTION'
   | 'ORDER'
-  | 'STAGE_CHANGE';
+  | 'STAGE_CHANGE'
+  | 'VISIT';
 
 /** A touchpoint reported by a storefront. The customer is the one of the x-customer-token, else found (or created as a lead) by email/phone; secret keys may give customerId. */
 export type TrackInteractionInput = {
@@ -1110,6 +1159,8 @@ export type TrackInteractionInput = {
   /** A satisfaction answer (type SURVEY_RESPONSE): CSAT or NPS, with score. */
   surveyKind?: SurveyKind | null | undefined;
   type: InteractionType;
+  /** The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md). */
+  visitorId?: string | null | undefined;
 };
 
 /** UP, DOWN or FLAT: the newer figure against the older one. */
@@ -1562,6 +1613,7 @@ export type CustomerTimelineQuery = { customer: { id: string, timeline: { pageIn
           | { __typename: 'Interaction', id: string, type: InteractionType, channel: InteractionChannel, direction: InteractionDirection, subject: string | null, body: string | null, sentiment: Sentiment | null, surveyKind: SurveyKind | null, score: number | null, metadata: unknown, source: string, occurredAt: string, createdAt: string, updatedAt: string, customer: { id: string, displayName: string }, staff: { id: string, name: string } | null, order: { id: string, externalId: string } | null }
           | { __typename: 'Order', id: string, externalId: string, status: OrderStatus, currency: string, total: string, placedAt: string, orderChannel: OrderChannel }
           | { __typename: 'StageTransition', id: string, fromStage: LifecycleStage | null, toStage: LifecycleStage, reason: string | null, at: string, stageSource: StageChangeSource, actor: { id: string, name: string } | null }
+          | { __typename: 'StorefrontVisit' }
          }> } } | null };
 
 export type ListTagsQueryVariables = Exact<{ [key: string]: never; }>;
@@ -2781,6 +2833,32 @@ export type FollowUpDueSubscriptionVariables = Exact<{
 
 export type FollowUpDueSubscription = { followUpDue: { id: string, type: EventType, occurredAt: string, payload: unknown, customer: { id: string, displayName: string, stage: LifecycleStage } | null } };
 
+export type TrackEventsMutationVariables = Exact<{
+  events: Array<BehaviourEventInput> | BehaviourEventInput;
+}>;
+
+
+export type TrackEventsMutation = { trackEvents:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'TrackEventsPayload', accepted: number }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
+export type IdentifyVisitorMutationVariables = Exact<{
+  input: IdentifyVisitorInput;
+}>;
+
+
+export type IdentifyVisitorMutation = { identifyVisitor:
+    | { __typename: 'ConflictError', code: string, message: string, path: Array<string> }
+    | { __typename: 'ForbiddenError', code: string, message: string, path: Array<string> }
+    | { __typename: 'IdentifyVisitorPayload', stitched: number, customer: { id: string, displayName: string } }
+    | { __typename: 'NotFoundError', resource: string, code: string, message: string, path: Array<string> }
+    | { __typename: 'ValidationError', code: string, message: string, path: Array<string>, issues: Array<{ code: string, message: string, path: Array<string> }> }
+   };
+
 export type WebhookEndpointFieldsFragment = { id: string, url: string, eventTypes: Array<EventType>, active: boolean, createdAt: string, disabledAt: string | null };
 
 export type WebhookDeliveryFieldsFragment = { id: string, eventId: string, eventType: EventType, payload: unknown, status: WebhookDeliveryStatus, attempts: number, nextAttemptAt: string | null, lastAttemptAt: string | null, lastStatusCode: number | null, lastError: string | null, deliveredAt: string | null, createdAt: string, endpoint: { id: string } };
@@ -3054,6 +3132,8 @@ export const LeadCreatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscr
 export const CustomerUpdatedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription CustomerUpdated($id:ID!$after:ID){customerUpdated(id:$id after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"CustomerUpdated"}) as unknown as TypedDocumentString<CustomerUpdatedSubscription, CustomerUpdatedSubscriptionVariables>;
 export const InteractionRecordedDocument = /*#__PURE__*/ new TypedDocumentString(`subscription InteractionRecorded($customerId:ID$after:ID){interactionRecorded(customerId:$customerId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"InteractionRecorded"}) as unknown as TypedDocumentString<InteractionRecordedSubscription, InteractionRecordedSubscriptionVariables>;
 export const FollowUpDueDocument = /*#__PURE__*/ new TypedDocumentString(`subscription FollowUpDue($assigneeId:ID$after:ID){followUpDue(assigneeId:$assigneeId after:$after){...EventFields}}fragment EventFields on Event{id type occurredAt payload customer{id displayName stage}}`, {"kind":"subscription","name":"FollowUpDue"}) as unknown as TypedDocumentString<FollowUpDueSubscription, FollowUpDueSubscriptionVariables>;
+export const TrackEventsDocument = /*#__PURE__*/ new TypedDocumentString(`mutation TrackEvents($events:[BehaviourEventInput!]!){trackEvents(events:$events){__typename ...on TrackEventsPayload{accepted}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"TrackEvents"}) as unknown as TypedDocumentString<TrackEventsMutation, TrackEventsMutationVariables>;
+export const IdentifyVisitorDocument = /*#__PURE__*/ new TypedDocumentString(`mutation IdentifyVisitor($input:IdentifyVisitorInput!){identifyVisitor(input:$input){__typename ...on IdentifyVisitorPayload{stitched customer{id displayName}}...ErrorFields}}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"IdentifyVisitor"}) as unknown as TypedDocumentString<IdentifyVisitorMutation, IdentifyVisitorMutationVariables>;
 export const ListWebhookEndpointsDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookEndpoints{webhookEndpoints{...WebhookEndpointFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}`, {"kind":"query","name":"ListWebhookEndpoints"}) as unknown as TypedDocumentString<ListWebhookEndpointsQuery, ListWebhookEndpointsQueryVariables>;
 export const ListWebhookDeliveriesDocument = /*#__PURE__*/ new TypedDocumentString(`query ListWebhookDeliveries($first:Int$after:String$filter:WebhookDeliveryFilter){webhookDeliveries(first:$first after:$after filter:$filter){totalCount pageInfo{...PageInfoFields}edges{cursor node{...WebhookDeliveryFields}}}}fragment PageInfoFields on PageInfo{hasNextPage endCursor hasPreviousPage startCursor}fragment WebhookDeliveryFields on WebhookDelivery{id eventId eventType payload status attempts nextAttemptAt lastAttemptAt lastStatusCode lastError deliveredAt createdAt endpoint{id}}`, {"kind":"query","name":"ListWebhookDeliveries"}) as unknown as TypedDocumentString<ListWebhookDeliveriesQuery, ListWebhookDeliveriesQueryVariables>;
 export const CreateWebhookEndpointDocument = /*#__PURE__*/ new TypedDocumentString(`mutation CreateWebhookEndpoint($input:CreateWebhookEndpointInput!){createWebhookEndpoint(input:$input){__typename ...on WebhookEndpointWithSecret{secret endpoint{...WebhookEndpointFields}}...ErrorFields}}fragment WebhookEndpointFields on WebhookEndpoint{id url eventTypes active createdAt disabledAt}fragment ErrorFields on Error{__typename code message path ...on NotFoundError{resource}...on ValidationError{issues{code message path}}}`, {"kind":"mutation","name":"CreateWebhookEndpoint"}) as unknown as TypedDocumentString<CreateWebhookEndpointMutation, CreateWebhookEndpointMutationVariables>;

@@ -39,6 +39,8 @@ const TENANT_MODELS = new Set([
   'LeadLoss',
   'ExchangeRate',
   'AuditEntry',
+  'BehaviourEvent',
+  'VisitorIdentity',
   'Holiday',
 ]);
 

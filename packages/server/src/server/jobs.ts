@@ -2,19 +2,21 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { createAuditRetentionScheduler } from '../modules/audit/audit.service.ts';
+import { createBehaviourRetentionScheduler } from '../modules/behaviour/track.service.ts';
 import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
 import { createRetentionFollowUpScheduler } from '../modules/follow-ups/retention.scheduler.ts';
 import { createLifecycleScheduler, withLifecycle } from '../modules/lifecycle/lifecycle.scheduler.ts';
+import { createAbandonedCheckoutScheduler } from '../modules/loyalty/abandoned-checkout.ts';
 import { createLoyaltyScheduler } from '../modules/loyalty/loyalty.scheduler.ts';
 import { createSegmentScheduler } from '../modules/segments/segment.service.ts';
 import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
 
 /**
  * The background jobs of one instance (each a periodic() loop, safe with several instances): the
- * webhook dispatcher, lead pool, daily retention follow-ups, segment refresh, due follow-ups, event and audit retention, and
- * loyalty. buildApp starts them with the server and stops them first on shutdown.
+ * webhook dispatcher, lead pool, daily retention follow-ups, segment refresh, due follow-ups, event, audit and behaviour retention,
+ * loyalty, and the abandoned checkout pass. buildApp starts them with the server and stops them first on shutdown.
  */
 export function createJobs(database: Database, config: Config, logger: Logger) {
   const webhooks = createDispatcher({
@@ -47,6 +49,17 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     createLifecycleScheduler({ prisma: database.prisma, logger, intervalMs: config.lifecycleIntervalMs }),
   );
   const auditRetention = createAuditRetentionScheduler({ prisma: database.prisma, logger, ...config.audit });
+  const abandonedCheckout = createAbandonedCheckoutScheduler({
+    prisma: database.prisma,
+    logger,
+    intervalMs: config.abandonedCheckoutIntervalMs,
+  });
+  const behaviourRetention = createBehaviourRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    retentionDays: config.behaviour.retentionDays,
+    intervalMs: config.behaviour.intervalMs,
+  });
 
   return {
     webhooks,
@@ -57,6 +70,8 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     retention,
     loyalty,
     auditRetention,
+    abandonedCheckout,
+    behaviourRetention,
     start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
@@ -65,7 +80,9 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       followUpDue.start();
       retention.start();
       auditRetention.start();
+      behaviourRetention.start();
       loyalty.start();
+      abandonedCheckout.start();
     },
     async stop() {
       await webhooks.stop();
@@ -75,7 +92,9 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       await followUpDue.stop();
       await retention.stop();
       await auditRetention.stop();
+      await behaviourRetention.stop();
       await loyalty.stop();
+      await abandonedCheckout.stop();
     },
   };
 }

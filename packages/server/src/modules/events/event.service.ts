@@ -41,6 +41,7 @@ export const EVENT_TYPES = [
   'CUSTOMER_DATA_REQUESTED',
   'CONSENT_CONFIRMATION_REQUESTED',
   'API_KEY_REVOKED',
+  'CHECKOUT_ABANDONED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -41,6 +41,10 @@ const identityFields = (t: any) => ({
   productInterests: t.stringList(),
   source: t.field({ type: LeadSourceInput }),
   consents: t.field({ type: [LeadConsentInput], description: 'Consent decisions from the form (source "lead-form").' }),
+  visitorId: t.id({
+    description:
+      "The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md).",
+  }),
 });
 
 const CaptureLeadInput = builder.inputType('CaptureLeadInput', {

@@ -3,6 +3,7 @@ import { inTransaction, type ScopedDb } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
+import { stitchVisitor } from '../behaviour/track.service.ts';
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
 import { referrerByCode } from '../customers/customer.referral.ts';
@@ -54,6 +55,8 @@ export const leadIdentitySchema = z.object({
     )
     .max(10)
     .nullish(),
+  /** The storefront visitor to stitch to the customer (docs/behaviour.md). */
+  visitorId: z.uuid('A visitor id is a UUID').nullish(),
 });
 export type LeadIdentity = z.input<typeof leadIdentitySchema>;
 
@@ -171,6 +174,7 @@ export async function captureLead(db: ScopedDb, caller: Caller, input: CaptureLe
         // Unknown, malformed, foreign-shop or inactive codes are ignored: the answer is the same either way.
         const referrer = await referrerByCode(t, p.referralCode);
         const { customer, created } = await identifyOrCreateLead(t, p, referrer);
+        if (p.visitorId) await stitchVisitor(t, p.visitorId, customer.id, 'LEAD');
         const interaction = await recordInteraction(
           t,
           { staffId: null },
@@ -228,6 +232,7 @@ export async function trackInteraction(db: ScopedDb, caller: Caller, input: Trac
     } else {
       customerId = (await identifyOrCreateLead(db, p)).customer.id;
     }
+    if (p.visitorId) await stitchVisitor(db, p.visitorId, customerId, caller.tokenCustomerId ? 'TOKEN' : known ? 'API' : 'EMAIL');
     const interaction = await recordInteraction(
       db,
       { staffId: null },
