@@ -27,6 +27,31 @@ INSERT INTO "OrderItem" ("id", "shopId", "orderId", "position", "sku", "name", "
 SELECT gen_random_uuid(), o."shopId", o.id, 0, 'SKU-' || (abs(hashtext(o.id::text)) % 20), 'Item', 1, o.total, random() < 0.2
 FROM "Order" o WHERE o."shopId" = $1`;
 
+/**
+ * Storefront behaviour events (`behaviourEvents` > 0): spread over the shop's customers, 80 %
+ * stitched, six weighted types, 20 SKUs, 20 sessions per customer, over the last 90 days.
+ */
+const SEED_BEHAVIOUR = `
+INSERT INTO "BehaviourEvent" ("shopId", "visitorId", "sessionId", "customerId", type, "occurredAt", sku)
+SELECT $1::uuid, x.cid, md5(x.cid::text || x.s::text)::uuid, CASE WHEN x.r3 < 0.8 THEN x.cid END,
+  (ARRAY['PAGE_VIEWED', 'PRODUCT_VIEWED', 'PRODUCT_VIEWED', 'SEARCHED', 'ADDED_TO_CART', 'CHECKOUT_STARTED'])[1 + floor(x.r1 * 6)::int]::"BehaviourEventType",
+  $2::timestamptz - make_interval(secs => x.r2 * 7776000), 'SKU-' || floor(x.r4 * 20)::int
+FROM (SELECT cs.a[1 + floor(random() * cardinality(cs.a))::int] AS cid, floor(random() * 20)::int AS s,
+        random() AS r1, random() AS r2, random() AS r3, random() AS r4
+      FROM generate_series(1, $3::int) g, (SELECT array_agg(id) AS a FROM "Customer" WHERE "shopId" = $1::uuid) cs) x`;
+
+/** The behaviour rule (run when behaviour events are seeded) and its hand-written equivalent. */
+export const BEHAVIOUR_RULE = {
+  name: 'events',
+  rule: 'events.count(type = PRODUCT_VIEWED, within = 30d) >= 3 AND events.lastSeen > -7d',
+  from: `FROM "Customer" c JOIN (SELECT e."customerId",
+        count(*) FILTER (WHERE e.type = 'PRODUCT_VIEWED' AND e."occurredAt" >= $2::timestamptz - interval '720 hours') AS n,
+        max(e."occurredAt") AS last
+        FROM "BehaviourEvent" e WHERE e."shopId" = $1 AND e."customerId" IS NOT NULL AND e."occurredAt" <= $2::timestamptz
+        GROUP BY e."customerId") b ON b."customerId" = c.id
+      WHERE c."shopId" = $1 AND c.status = 'ACTIVE' AND b.n >= 3 AND b.last > $2::timestamptz - interval '168 hours'`,
+};
+
 /** The rules and their hand-written equivalents ($1 shop, $2 now; rows: count n / page id, createdAt). */
 export const RULES: { name: string; rule: string; from: string }[] = [
   {
@@ -67,6 +92,7 @@ export type SegmentsBenchResult = {
   note?: string;
   customers: number;
   orders: number;
+  behaviourEvents: number;
   iterations: number;
   seeded: Seeded;
   rules: RuleResult[];
@@ -88,7 +114,7 @@ async function time(iterations: number, warmup: number, fn: () => Promise<unknow
 }
 
 export async function runSegments(
-  opts: OpenOptions & { customers: number; iterations: number; warmup?: number; log?: (s: string) => void },
+  opts: OpenOptions & { customers: number; behaviourEvents?: number; iterations: number; warmup?: number; log?: (s: string) => void },
 ): Promise<SegmentsBenchResult> {
   const log = opts.log ?? (() => {});
   const bench = await openBenchDatabase(opts);
@@ -100,14 +126,19 @@ export async function runSegments(
     await db.sql.query('SELECT setseed(0.42)');
     await db.sql.query(SEED_ORDERS, [seeded.shopId, now.toISOString()]);
     await db.sql.query(SEED_ITEMS, [seeded.shopId]);
-    for (const table of ['Order', 'OrderItem']) await db.sql.exec(`VACUUM ANALYZE "${table}"`);
+    const behaviourEvents = opts.behaviourEvents ?? 0;
+    if (behaviourEvents > 0) {
+      log(`seeding ${behaviourEvents} behaviour events`);
+      await db.sql.query(SEED_BEHAVIOUR, [seeded.shopId, now.toISOString(), behaviourEvents]);
+    }
+    for (const table of ['Order', 'OrderItem', 'BehaviourEvent']) await db.sql.exec(`VACUUM ANALYZE "${table}"`);
     const orders =
       (await db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM "Order" WHERE "shopId" = $1', [seeded.shopId]))[0]?.n ?? 0;
     log(`seeded ${orders} orders`);
     const sql = tenantSql(db.prisma, seeded.shopId);
     const params = [seeded.shopId, now.toISOString()];
     const rules: RuleResult[] = [];
-    for (const r of RULES) {
+    for (const r of behaviourEvents > 0 ? [...RULES, BEHAVIOUR_RULE] : RULES) {
       const apiCount = () => countMatching(sql, parseRule(r.rule), now);
       const apiPage = () => pageMatching(sql, parseRule(r.rule), now, { first: SEGMENT_PAGE });
       const rawCount = () => db.sql.query<{ n: number }>(`SELECT count(*)::int AS n ${r.from}`, params).then((x) => x[0]?.n ?? 0);
@@ -136,7 +167,16 @@ export async function runSegments(
         `${r.name}: ${ac} members, count p50 ${fmt(api.count.p50)} ms (raw ${fmt(raw.count.p50)}), page p50 ${fmt(api.page.p50)} ms (raw ${fmt(raw.page.p50)})`,
       );
     }
-    return { backend: bench.kind, note: bench.note, customers: opts.customers, orders, iterations: opts.iterations, seeded, rules };
+    return {
+      backend: bench.kind,
+      note: bench.note,
+      customers: opts.customers,
+      orders,
+      behaviourEvents,
+      iterations: opts.iterations,
+      seeded,
+      rules,
+    };
   } finally {
     await bench.close();
   }
@@ -144,7 +184,7 @@ export async function runSegments(
 
 export function formatSegments(r: SegmentsBenchResult): string {
   const lines = [
-    `segments: ${r.customers} customers, ${r.orders} orders, ${r.backend}${r.note ? ` (${r.note})` : ''}, ${r.iterations} iterations`,
+    `segments: ${r.customers} customers, ${r.orders} orders, ${r.behaviourEvents} behaviour events, ${r.backend}${r.note ? ` (${r.note})` : ''}, ${r.iterations} iterations`,
     'rule        members  count p50/p95 ms (raw)          page(50) p50/p95 ms (raw)       API / raw (count, page)',
   ];
   for (const x of r.rules) {

@@ -8,6 +8,7 @@ describe('segments benchmark harness', () => {
     const backend = process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';
     const r = await runSegments({
       customers: 400,
+      behaviourEvents: 6000,
       iterations: 2,
       warmup: 0,
       backend,
@@ -15,7 +16,10 @@ describe('segments benchmark harness', () => {
     });
     expect(r.backend).toBe(backend);
     expect(r.orders).toBeGreaterThan(400);
-    expect(r.rules.map((x) => x.name)).toEqual(RULES.map((x) => x.name));
+    expect(r.behaviourEvents).toBe(6000);
+    expect(r.rules.map((x) => x.name)).toEqual([...RULES.map((x) => x.name), 'events']);
+    // 6,000 events over 400 customers (about 1.3 stitched product views each in 30 days): a few dozen match.
+    expect(r.rules.find((x) => x.name === 'events')?.count).toBeGreaterThan(0);
     expect(r.rules.reduce((n, x) => n + x.count, 0)).toBeGreaterThan(0);
     for (const x of r.rules) {
       expect(Number.isFinite(x.ratio.count) && x.ratio.count > 0).toBe(true);

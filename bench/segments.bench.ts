@@ -2,7 +2,10 @@
  * `pnpm bench`, segments scenario: member count and first page (50) of 3 representative rules,
  * compiled (as previewSegment runs them) vs. the same SQL hand-written on the driver.
  *
- * Env: BENCH_CUSTOMERS (100000), BENCH_ITERATIONS (30), BENCH_WARMUP (3), BENCH_DATABASE_URL,
+ * With BENCH_BEHAVIOUR_EVENTS (1000000; 0 = none) storefront behaviour events are seeded too and a
+ * fourth rule (`events`: events.count / events.lastSeen) is measured against its hand-written SQL.
+ *
+ * Env: BENCH_CUSTOMERS (100000), BENCH_BEHAVIOUR_EVENTS (1000000), BENCH_ITERATIONS (30), BENCH_WARMUP (3), BENCH_DATABASE_URL,
  * BENCH_BACKEND (auto | postgres | pglite).
  */
 import { dirname, join } from 'node:path';
@@ -19,6 +22,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 const result = await runSegments({
   customers: int('BENCH_CUSTOMERS', 100_000),
+  behaviourEvents: int('BENCH_BEHAVIOUR_EVENTS', 1_000_000),
   iterations: int('BENCH_ITERATIONS', 30),
   warmup: int('BENCH_WARMUP', 3),
   backend,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../packages/server/src/generated/prisma/client.ts';
 import { importsSettled } from '../packages/server/src/modules/imports/import.service.ts';
@@ -103,6 +104,18 @@ describe('erasing a customer', () => {
       '... on CreateSegmentSuccess { segment { id } }',
     );
 
+    // The duplicate browses the storefront anonymously first (behaviour events, docs/behaviour.md).
+    const visitorB = randomUUID();
+    const visitorA = randomUUID();
+    const TRACK = 'mutation($e: [BehaviourEventInput!]!) { trackEvents(events: $e) { __typename ... on TrackEventsPayload { accepted } } }';
+    const tracked = await pk<{ trackEvents: { accepted: number } }>(TRACK, {
+      e: [
+        { type: 'PAGE_VIEWED', visitorId: visitorB, url: `https://shop.example/welcome?email=${B.email}`, referrer: B.externalId },
+        { type: 'SEARCHED', visitorId: visitorB, searchQuery: `${B.lastName} sofa`, properties: { note: B.householdNotes } },
+      ],
+    });
+    expect(tracked.data?.trackEvents.accepted).toBe(2);
+
     // The duplicate arrives through the storefront (lead form) and gets a history of its own.
     const lead = await run(
       pk,
@@ -115,6 +128,7 @@ describe('erasing a customer', () => {
         message: `Hi, this is ${B.firstName} ${B.lastName}, call me on ${B.phone}`,
         consents: [{ channel: 'EMAIL', granted: true }],
         idempotencyKey: 'lead-b-1',
+        visitorId: visitorB,
       },
       `... on CaptureLeadPayload { customer { ${cust} } }`,
     );
@@ -215,6 +229,17 @@ describe('erasing a customer', () => {
     await run(pk, 'updateMyProfile', { lastName: A.lastName }, '... on UpdateMyProfileSuccess { __typename }', {
       'x-customer-token': token.token as string,
     });
+    // The survivor browses signed in (the token stitches the visitor).
+    const mine = await pk<{ trackEvents: { accepted: number } }>(
+      TRACK,
+      {
+        e: [
+          { type: 'PRODUCT_VIEWED', visitorId: visitorA, sku: 'SOFA-1', url: `https://shop.example/u/${A.email}`, utmCampaign: A.lastName },
+        ],
+      },
+      { 'x-customer-token': token.token as string },
+    );
+    expect(mine.data?.trackEvents.accepted).toBe(1);
 
     // An import whose report names her (a rejected duplicate line keeps the email as its value).
     const up = await t.app.yoga.fetch('http://test/imports?kind=customers', {
@@ -231,13 +256,33 @@ describe('erasing a customer', () => {
     await t.app.segments.tick();
     await t.app.loyalty.tick();
     await t.app.webhooks.tick();
+    // An event of the duplicate's browser that got in without the customer (written while the
+    // visitor was being identified): anonymous, but the erasure takes it with the visitor.
+    await t.db.prisma.behaviourEvent.create({
+      data: {
+        shopId: shop.shop.id,
+        visitorId: visitorB,
+        type: 'PAGE_VIEWED',
+        occurredAt: new Date(),
+        url: `https://shop.example/?phone=${B.phone}`,
+      },
+    });
 
     const before = await everyRowAsText(t.db.prisma);
     const tablesWithData = new Set(
       before.filter((r) => identifiers.some((i) => r.text.toLowerCase().includes(i.toLowerCase()))).map((r) => r.table),
     );
     // The fixture really spreads them around (or the scan below proves nothing).
-    for (const table of ['Customer', 'CustomerMerge', 'Interaction', 'FollowUp', 'FollowUpDoubt', 'PointsMovement', 'ImportRejection']) {
+    for (const table of [
+      'Customer',
+      'CustomerMerge',
+      'Interaction',
+      'FollowUp',
+      'FollowUpDoubt',
+      'PointsMovement',
+      'BehaviourEvent',
+      'ImportRejection',
+    ]) {
       expect(tablesWithData, table).toContain(table);
     }
     expect(await t.db.prisma.webhookDelivery.count({ where: { shopId: shop.shop.id } })).toBeGreaterThan(5);
@@ -263,6 +308,9 @@ describe('erasing a customer', () => {
     });
     expect(events.map((e) => e.type).sort()).toEqual(['CUSTOMER_DELETED', 'CUSTOMER_REDACTED']);
     expect(await t.db.prisma.customer.count({ where: { shopId: shop.shop.id } })).toBe(0);
+    // Their browsers' behaviour went with them, anonymous events of those browsers included.
+    expect(await t.db.prisma.behaviourEvent.count({ where: { shopId: shop.shop.id } })).toBe(0);
+    expect(await t.db.prisma.visitorIdentity.count({ where: { shopId: shop.shop.id } })).toBe(0);
   });
 });
 

@@ -42,6 +42,8 @@ async function customerReferences(): Promise<{ table: string; column: string }[]
   return [...fks, ...cols].filter((r) => !seen.has(`${r.table}.${r.column}`) && seen.add(`${r.table}.${r.column}`));
 }
 
+const VISITOR = '5e0c3a52-6a5e-4f0e-9d43-6d8f3f0b7a11';
+
 describe('customer data export', () => {
   let g: Caller;
   let pk: Caller;
@@ -95,6 +97,14 @@ describe('customer data export', () => {
     const fu = await run(g, 'createFollowUp', { customerId: aId, goal: 'Check in' }, '... on CreateFollowUpSuccess { followUp { id } }');
     await run(g, 'completeFollowUp', { id: (fu.followUp as { id: string }).id, outcome: 'ok', doubts: ['Too pricey?'] }, '__typename');
     await run(g, 'earnPoints', { customerId: bId, points: 20, reason: 'Welcome', idempotencyKey: 'p1' }, '__typename');
+    // The duplicate browsed the storefront signed in (behaviour events, docs/behaviour.md).
+    const bToken = (await run(g, 'createCustomerToken', { customerId: bId }, '... on CustomerToken { token }')).token as string;
+    const tracked = await pk<{ trackEvents: { accepted: number } }>(
+      'mutation($e: [BehaviourEventInput!]!) { trackEvents(events: $e) { __typename ... on TrackEventsPayload { accepted } } }',
+      { e: [{ type: 'PRODUCT_VIEWED', visitorId: VISITOR, sku: 'VASE-1', url: 'https://shop.example/vase' }] },
+      { 'x-customer-token': bToken },
+    );
+    expect(tracked.data?.trackEvents.accepted).toBe(1);
     await run(g, 'mergeCustomers', { survivorId: aId, duplicateId: bId }, '__typename');
     await t.app.segments.tick();
     await t.app.loyalty.tick();
@@ -125,6 +135,11 @@ describe('customer data export', () => {
       for (const row of rows) if (row.id && !text.includes(row.id)) missing.push(`${table}.${row.id}`);
     }
     expect(missing).toEqual([]);
+    // The merged duplicate's browser and its behaviour are the survivor's now.
+    expect(doc.visitors).toEqual([expect.objectContaining({ visitorId: VISITOR, customerId: rawId(aId), via: 'TOKEN' })]);
+    expect(doc.behaviour).toEqual([
+      expect.objectContaining({ type: 'PRODUCT_VIEWED', sku: 'VASE-1', visitorId: VISITOR, customerId: rawId(aId) }),
+    ]);
     // Contents that matter to the person.
     expect(doc).toMatchObject({
       customerId: aId,

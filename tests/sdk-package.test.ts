@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error a plain .mjs build script without types
-import { bundle, entries, STOREFRONT_BUDGET } from '../packages/sdk/scripts/bundle-size.mjs';
+import { bundle, entries, STOREFRONT_BUDGET, TRACK_BUDGET } from '../packages/sdk/scripts/bundle-size.mjs';
 
 /**
  * The SDK as a package, without packing it (the packed tarball is checked by
@@ -31,6 +31,17 @@ describe('@crm/sdk/storefront bundle', () => {
     // The main entry is the one with subscriptions.
     expect(main.inputs.some((f) => f.includes('graphql-ws'))).toBe(true);
     expect(main.inputs.some((f) => /node_modules\/graphql\//.test(f))).toBe(false);
+  });
+});
+
+describe('@crm/sdk/track bundle', () => {
+  it(`is under ${TRACK_BUDGET} bytes gzip and holds no GraphQL client`, async () => {
+    const track: Bundle = await bundle(entries.track);
+    console.log(`[sdk size] track ${track.gzip} B gzip`);
+    expect(track.gzip).toBeLessThanOrEqual(TRACK_BUDGET);
+    expect(track.inputs).toEqual(['src/track.ts'].map((f) => expect.stringContaining(f)));
+    expect(track.text).toContain('sendBeacon');
+    expect(track.text).not.toMatch(/graphql-transport-ws|WebSocket|StorefrontCaptureLead/);
   });
 });
 
@@ -60,6 +71,7 @@ describe('README', () => {
         paths: {
           '@crm/sdk': [join(sdk, 'src/index.ts')],
           '@crm/sdk/storefront': [join(sdk, 'src/storefront.ts')],
+          '@crm/sdk/track': [join(sdk, 'src/track.ts')],
           ws: [join(here, '../node_modules/@types/ws')],
         },
         skipLibCheck: true,

@@ -53,6 +53,7 @@ describe('client', () => {
     expect(Object.keys(crm).sort()).toEqual(
       [
         'audit',
+        'behaviour',
         'close',
         'customers',
         'followUps',
@@ -263,6 +264,23 @@ describe('shop, keys, staff, tokens, me', () => {
     const done = unwrap(await owner.shop.redact(doomed.shop.slug));
     expect(done.redactedAt).toBeTruthy();
     await expect(c.shop.get()).rejects.toBeInstanceOf(CrmAuthError);
+  });
+
+  it('behaviour.track (publishable key) records events; behaviour.identify (secret key) stitches the visitor', async () => {
+    const shopper = createCrmClient({ url, apiKey: publishableKey });
+    const visitorId = 'c0ffee00-0000-4000-8000-000000000001';
+    const tracked = unwrap(
+      await shopper.behaviour.track([
+        { type: 'PAGE_VIEWED', visitorId, url: 'https://shop.example/' },
+        { type: 'PRODUCT_VIEWED', visitorId, sku: 'SKU-1' },
+      ]),
+    );
+    expect(tracked.accepted).toBe(2);
+    const tooMany = await shopper.behaviour.track(Array.from({ length: 101 }, () => ({ type: 'PAGE_VIEWED' as const, visitorId })));
+    expect(tooMany.__typename).toBe('ValidationError');
+    const c = await newCustomer({ email: 'visitor@sdk.example' });
+    const identified = unwrap(await crm.behaviour.identify({ visitorId, email: 'visitor@sdk.example' }));
+    expect(identified).toMatchObject({ stitched: 2, customer: { id: c.id } });
   });
 
   it('tokens.createCustomerToken, then me.get/me.update with a publishable key', async () => {

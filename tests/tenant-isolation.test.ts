@@ -1015,6 +1015,21 @@ const mutationCases: Record<string, () => Promise<void>> = {
     notFound(await mut(B.g, 'setCustomerStage', { id: A.dup.id, stage: 'CHURNED' }));
     expectError(await mut(B.p, 'setCustomerStage', { id: A.alice.id, stage: 'CHURNED' }), 'ForbiddenError', 'FORBIDDEN');
   },
+  issueReferralCode: async () => {
+    notFound(await mut(B.g, 'issueReferralCode', { id: A.alice.id }), ['input', 'id']);
+    notFound(await mut(B.g, 'issueReferralCode', { id: A.dup.id }));
+    expectError(await mut(B.p, 'issueReferralCode', { id: A.alice.id }), 'ForbiddenError', 'FORBIDDEN');
+  },
+  issueMyReferralCode: async () => {
+    const q = 'mutation { issueMyReferralCode { __typename ... on Error { code message path } } }';
+    const stolen = await gql(B.p, q, undefined, { 'x-customer-token': A.token });
+    expect(stolen.status).toBe(401);
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    expect(member(await gql(B.p, q, undefined, { 'x-customer-token': crossToken() }), 'issueMyReferralCode')).toMatchObject({
+      __typename: 'NotFoundError',
+    });
+    expectForbidden(member(await gql(B.g, q), 'issueMyReferralCode'));
+  },
   tagCustomer: async () => {
     const bTags = await t.db.prisma.tag.count({ where: { shopId: B.shopId } });
     notFound(await mut(B.g, 'tagCustomer', { id: A.alice.id, tags: ['evil-tag'] }), ['input', 'id']);
@@ -1402,6 +1417,60 @@ Object.assign(mutationCases, {
 
 const fieldsOf = (type: 'query' | 'mutation') =>
   Object.keys((type === 'query' ? schema.getQueryType() : schema.getMutationType())?.getFields() ?? {}).sort();
+
+/** Behaviour events of shop A: an anonymous visitor and one stitched to Alice (modules/behaviour). */
+const AB = { visitor: '00000000-0000-4000-8000-00000000a11c', stitched: '00000000-0000-4000-8000-00000000a11d' };
+const B_TRACK_EVENTS = `mutation($e: [BehaviourEventInput!]!) { trackEvents(events: $e) { __typename
+  ... on TrackEventsPayload { accepted } ... on Error { code message path } } }`;
+
+beforeAll(async () => {
+  const ap = t.gql(A.pk);
+  const page = (visitorId: string) => ({ type: 'PAGE_VIEWED', visitorId, url: 'https://alpha.test/secret-page' });
+  for (const v of [AB.visitor, AB.stitched])
+    expect(member(await gql(ap, B_TRACK_EVENTS, { e: [page(v), page(v)] }), 'trackEvents')).toEqual({
+      __typename: 'TrackEventsPayload',
+      accepted: 2,
+    });
+  await gql(ap, B_TRACK_EVENTS, { e: [page(AB.stitched)] }, { 'x-customer-token': A.token });
+  initialA = await snapshot(A.shopId);
+  expect(initialA.BehaviourEvent).toHaveLength(5);
+  expect(initialA.VisitorIdentity).toHaveLength(1);
+});
+
+Object.assign(mutationCases, {
+  identifyVisitor: async () => {
+    // B's secret key cannot name A's customer (by id or email) for any visitor; nothing is linked.
+    const M = `mutation($i: IdentifyVisitorInput!) { identifyVisitor(input: $i) { __typename
+      ... on IdentifyVisitorPayload { stitched customer { id email } } ... on Error { code message path } } }`;
+    expectNotFound(member(await gql(B.g, M, { i: { visitorId: AB.stitched, customerId: A.alice.id } }), 'identifyVisitor'), [
+      'input',
+      'customerId',
+    ]);
+    expectNotFound(member(await gql(B.g, M, { i: { visitorId: AB.visitor, email: ALICE.email } }), 'identifyVisitor'), ['input', 'email']);
+    expectForbidden(member(await gql(B.p, M, { i: { visitorId: AB.visitor, customerId: A.alice.id } }), 'identifyVisitor'));
+  },
+  trackEvents: async () => {
+    // B's key with A's visitor ids writes into B only; A's events and visitor links stay as they were.
+    const e = [AB.visitor, AB.stitched].map((visitorId) => ({ type: 'PAGE_VIEWED', visitorId }));
+    expect(member(await gql(B.p, B_TRACK_EVENTS, { e }), 'trackEvents')).toEqual({ __typename: 'TrackEventsPayload', accepted: 2 });
+    // Stitching A's visitor to a lead of B (lead capture) touches B's rows only.
+    const lead = member(await gql(B.p, B_CAPTURE, { input: { email: 'visitor@bravo.test', visitorId: AB.visitor } }), 'captureLead');
+    expect(lead.__typename).toBe('CaptureLeadPayload');
+    expect(await t.db.prisma.behaviourEvent.count({ where: { shopId: B.shopId, visitorId: AB.visitor, customerId: { not: null } } })).toBe(
+      1,
+    );
+    // A's customer token with B's key is refused.
+    const stolen = await gql(B.p, B_TRACK_EVENTS, { e }, { 'x-customer-token': A.token });
+    expect(errorCodes(stolen)).toEqual(['UNAUTHENTICATED']);
+    // The beacon too: B's key writes into B, A's token is refused.
+    const beacon = (body: object) =>
+      t.app.yoga.fetch(`http://test/events?key=${encodeURIComponent(B.pk)}`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await beacon({ events: e })).status).toBe(204);
+    expect((await beacon({ events: e, customerToken: A.token })).status).toBe(401);
+    const inB = await t.db.prisma.customer.findFirstOrThrow({ where: { shopId: B.shopId, email: 'visitor@bravo.test' } });
+    await eraseInB(globalId('Customer', inB.id));
+  },
+});
 
 describe('tenant isolation', () => {
   it('has a case for every Query field and every Mutation field', () => {

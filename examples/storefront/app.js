@@ -3,6 +3,7 @@
 // ./sdk.js and the configuration at ./config.js. With a bundler: import from '@crm/sdk/storefront'.
 import config from './config.js';
 import { CrmValidationError, createStorefrontClient, unwrap } from './sdk.js';
+import { createTracker } from './track.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -14,6 +15,18 @@ function show(el, text, isError = false) {
 function describe(error) {
   if (error instanceof CrmValidationError) return error.issues.map((i) => `${i.path.at(-1)}: ${i.message}`).join('; ');
   return error?.message ?? String(error);
+}
+
+// Behaviour (@crm/sdk/track, about 1.3 KB gzip): an anonymous first-party visitor id, events sent
+// in batches and with navigator.sendBeacon when the page is hidden. leads.capture below sends the
+// visitor id, so these events become the lead's (docs/behaviour.md).
+const tracker = createTracker({ url: config.crmUrl, apiKey: config.publishableKey });
+tracker.track('PAGE_VIEWED');
+for (const button of document.querySelectorAll('#products button[data-sku]')) {
+  button.addEventListener('click', () => {
+    tracker.track('PRODUCT_VIEWED', { sku: button.dataset.sku });
+    show($('#product-detail'), `${button.textContent}: in stock`);
+  });
 }
 
 // Lead capture: creates or updates a PROSPECT in the CRM and records the inquiry.

@@ -1,12 +1,13 @@
 // A tiny static server for the storefront example: index.html, app.js, the @crm/sdk browser
-// bundle as /sdk.js and the configuration as /config.js (CRM URL and publishable key).
+// bundle as /sdk.js, the @crm/sdk/track bundle as /track.js and the configuration as /config.js (CRM URL and publishable key).
 //
 //   pnpm --filter @crm/sdk build
 //   CRM_URL=http://127.0.0.1:4000/graphql CRM_PUBLISHABLE_KEY=pk_live_... node examples/storefront/serve.mjs
 //
 // Options (environment or --flag value): CRM_URL / --crm-url, CRM_PUBLISHABLE_KEY /
 // --publishable-key, PORT / --port (default 8080; 0 picks a free one), HOST (default 127.0.0.1),
-// SDK_BUNDLE (default packages/sdk/dist/browser/crm-sdk.min.js).
+// SDK_BUNDLE (default packages/sdk/dist/browser/crm-sdk.min.js; the tracker, crm-track.min.js, is
+// taken from the same directory).
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
@@ -38,6 +39,7 @@ const routes = {
   '/index.html': () => ['text/html; charset=utf-8', readFileSync(join(here, 'index.html'))],
   '/app.js': () => [js, readFileSync(join(here, 'app.js'))],
   '/sdk.js': () => [js, readFileSync(sdkBundle)],
+  '/track.js': () => [js, readFileSync(join(dirname(sdkBundle), 'crm-track.min.js'))],
   '/config.js': () => [js, `export default ${JSON.stringify({ crmUrl, publishableKey })};\n`],
 };
 

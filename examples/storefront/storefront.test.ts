@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrmClient, createCrmClient, unwrap } from '../../packages/sdk/src/index.ts';
-import { createTestApp, type TestApp } from '../../packages/server/src/testing.ts';
+import { createTestApp, rawId, type TestApp } from '../../packages/server/src/testing.ts';
 
 /**
  * The storefront example end to end: serve.mjs serves the page with the SDK's browser bundle;
@@ -45,6 +45,11 @@ async function startStorefront(env: Record<string, string>): Promise<string> {
     });
     server?.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}: ${out}`)));
   });
+}
+
+/** Waits (polling, up to 15 s) until `done` holds: beacons arrive on their own schedule. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 150 && !(await done()); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function openPage(url: string): Promise<Page> {
@@ -107,6 +112,43 @@ describe.skipIf(!hasChromium)('storefront example (headless Chromium)', () => {
     const lead = await crm.customers.getBy({ email });
     expect(lead).toMatchObject({ firstName: 'Lina', stage: 'PROSPECT', productInterests: ['lighting'] });
     expect(lead?.consents).toEqual([expect.objectContaining({ channel: 'EMAIL', granted: true })]);
+  });
+
+  it('records anonymous page and product views (sendBeacon on leaving) and stitches them to the lead on capture', async () => {
+    const page = await openPage(siteUrl);
+    await page.click('button[data-sku=SOFA-OSLO]');
+    const visitorId = (await page.evaluate(() => localStorage.getItem('crm_vid'))) as string;
+    expect(visitorId).toMatch(/^[0-9a-f-]{36}$/);
+    const events = () => t.db.prisma.behaviourEvent.findMany({ where: { visitorId }, orderBy: { id: 'asc' } });
+    // Leaving the page sends the buffered events with navigator.sendBeacon (POST /events).
+    await page.goto(`${siteUrl}?utm_source=newsletter`);
+    await until(async () => (await events()).length >= 2);
+    expect((await events()).map((e) => [e.type, e.sku, e.customerId])).toEqual([
+      ['PAGE_VIEWED', null, null],
+      ['PRODUCT_VIEWED', 'SOFA-OSLO', null],
+    ]);
+    // The same visitor on the next page (same visitor id, same session) leaves contact data.
+    expect(await page.evaluate(() => localStorage.getItem('crm_vid'))).toBe(visitorId);
+    const email = `visitor-${Date.now().toString(36)}@storefront.test`;
+    await page.fill('input[name=email]', email);
+    await page.click('#lead-form button[type=submit]');
+    await page
+      .waitForFunction(() => /Thanks|Sorry/.test(document.querySelector('#lead-status')?.textContent ?? ''), null, { timeout: 15_000 })
+      .catch(() => {});
+    expect(await page.textContent('#lead-status'), pageLog.join('\n')).toBe('Thanks! We will be in touch.');
+    // Leaving again sends this page's view: it is the lead's at insert.
+    await page.goto('about:blank');
+    await page.close();
+    const lead = await crm.customers.getBy({ email });
+    expect(lead).toBeTruthy();
+    await until(async () => (await events()).length >= 3);
+    const all = await events();
+    expect(all.map((e) => [e.type, e.customerId])).toEqual([
+      ['PAGE_VIEWED', rawId(lead!.id)],
+      ['PRODUCT_VIEWED', rawId(lead!.id)],
+      ['PAGE_VIEWED', rawId(lead!.id)],
+    ]);
+    expect(all[2]).toMatchObject({ utmSource: 'newsletter', sessionId: all[0]?.sessionId });
   });
 
   it('an invalid email shows the validation message from the API', async () => {

@@ -1,10 +1,10 @@
 import { defineConfig } from 'tsup';
 
-// Two entries by audience: `index` (servers and partners: everything, graphql-ws) and `storefront`
-// (publishable key, fetch only). Source maps only with SDK_SOURCEMAP=1 (they doubled the tarball);
+// Three entries by audience: `index` (servers and partners: everything, graphql-ws), `storefront`
+// (publishable key, fetch only) and `track` (behaviour events, no GraphQL client). Source maps only with SDK_SOURCEMAP=1 (they doubled the tarball);
 // no metafile.
 export default defineConfig({
-  entry: ['src/index.ts', 'src/storefront.ts'],
+  entry: ['src/index.ts', 'src/storefront.ts', 'src/track.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

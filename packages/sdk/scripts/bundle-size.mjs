@@ -11,9 +11,13 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Gzip budget of the storefront entry in bytes (3 KiB). */
 export const STOREFRONT_BUDGET = 3 * 1024;
 
+/** Gzip budget of the behaviour tracker entry (@crm/sdk/track) in bytes (1.5 KiB). */
+export const TRACK_BUDGET = 1536;
+
 /** The entries by audience: file, and whether it may pull in graphql-ws (WebSocket subscriptions). */
 export const entries = {
   storefront: { file: 'src/storefront.ts' },
+  track: { file: 'src/track.ts' },
   main: { file: 'src/index.ts' },
 };
 

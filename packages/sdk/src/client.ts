@@ -19,6 +19,7 @@ import {
   type AuthorizationSettingsQuery,
   AutoAssignLeadsDocument,
   type AutoAssignLeadsMutation,
+  type BehaviourEventInput,
   CancelFollowUpDocument,
   type CancelFollowUpMutation,
   CaptureLeadDocument,
@@ -117,10 +118,17 @@ import {
   type GetSegmentQuery,
   HolidaysDocument,
   type HolidaysQuery,
+  IdentifyVisitorDocument,
+  type IdentifyVisitorInput,
+  type IdentifyVisitorMutation,
   ImportProgressDocument,
   type ImportProgressSubscription,
   InteractionRecordedDocument,
   type InteractionRecordedSubscription,
+  IssueMyReferralCodeDocument,
+  type IssueMyReferralCodeMutation,
+  IssueReferralCodeDocument,
+  type IssueReferralCodeMutation,
   LeadCreatedDocument,
   type LeadCreatedSubscription,
   LeadLossKpisDocument,
@@ -229,6 +237,8 @@ import {
   type TagCustomerMutation,
   TierChangedDocument,
   type TierChangedSubscription,
+  TrackEventsDocument,
+  type TrackEventsMutation,
   TrackInteractionDocument,
   type TrackInteractionInput,
   type TrackInteractionMutation,
@@ -454,6 +464,8 @@ export interface CrmClient {
   readonly interactions: CrmInteractionsApi;
   /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
   readonly leads: CrmLeadsApi;
+  /** Storefront behaviour events (page and product views, searches, carts, checkouts). */
+  readonly behaviour: CrmBehaviourApi;
   /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
   readonly followUps: CrmFollowUpsApi;
   /** Orders synced from commerce platforms. */
@@ -519,6 +531,11 @@ export interface CrmCustomersApi {
   merge(input: MergeCustomersInput, opts?: CrmRequestOptions): Promise<MergeCustomersMutation['mergeCustomers']>;
   /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
   setStage(input: SetCustomerStageInput, opts?: CrmRequestOptions): Promise<SetCustomerStageMutation['setCustomerStage']>;
+  /**
+   * The customer's referral code (issued on the first call, the same after): links are your storefront URL with `?ref=CODE`;
+   * a storefront `captureLead` carrying it credits this customer as the referrer.
+   */
+  issueReferralCode(id: string, opts?: CrmRequestOptions): Promise<IssueReferralCodeMutation['issueReferralCode']>;
   /** Adds tags by name (created when new). */
   tag(id: string, tags: string[], opts?: CrmRequestOptions): Promise<TagCustomerMutation['tagCustomer']>;
   /** Removes tags by name. */
@@ -547,6 +564,8 @@ export interface CrmMeApi {
   dataExport(opts?: CrmRequestOptions): Promise<Record<string, unknown>>;
   /** Updates the own profile (preferred channel, consents with source "self-service", …). */
   update(input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']>;
+  /** The signed-in customer's referral code (issued on the first call, the same after), for links like `https://shop.example/?ref=CODE`. */
+  referralCode(opts?: CrmRequestOptions): Promise<IssueMyReferralCodeMutation['issueMyReferralCode']>;
 }
 
 /** API keys (`keys:manage`). */
@@ -610,6 +629,14 @@ export interface CrmInteractionsApi {
   delete(id: string, opts?: CrmRequestOptions): Promise<DeleteInteractionMutation['deleteInteraction']>;
   /** A storefront-reported interaction (publishable key; the customer from the token or email/phone). Idempotent, retried safely. */
   track(input: TrackInteractionInput, opts?: CrmRequestOptions): Promise<TrackInteractionMutation['trackInteraction']>;
+}
+
+/** Storefront behaviour events (docs/behaviour.md); in browsers prefer `@crm/sdk/track` (visitor id, batching, sendBeacon). */
+export interface CrmBehaviourApi {
+  /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
+  track(events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']>;
+  /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+  identify(input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']>;
 }
 
 /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
@@ -966,6 +993,9 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Moves the customer to a lifecycle stage by hand (recorded with `reason`). */
     setStage: (input: SetCustomerStageInput, opts?: CrmRequestOptions): Promise<SetCustomerStageMutation['setCustomerStage']> =>
       run(SetCustomerStageDocument, { input }, opts, (r) => r.setCustomerStage),
+    /** The customer's referral code, issued on the first call and stable after (links: `?ref=CODE`). */
+    issueReferralCode: (id: string, opts?: CrmRequestOptions): Promise<IssueReferralCodeMutation['issueReferralCode']> =>
+      run(IssueReferralCodeDocument, { input: { id } }, opts, (r) => r.issueReferralCode),
     /** Adds tags by name (created when new). */
     tag: (id: string, tags: string[], opts?: CrmRequestOptions): Promise<TagCustomerMutation['tagCustomer']> =>
       run(TagCustomerDocument, { input: { id, tags } }, opts, (r) => r.tagCustomer),
@@ -1003,6 +1033,9 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** Updates the own profile (preferred channel, consents with source "self-service", …). */
     update: (input: UpdateMyProfileInput, opts?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']> =>
       run(UpdateMyProfileDocument, { input }, opts, (r) => r.updateMyProfile),
+    /** The signed-in customer's referral code (issued on the first call, the same after), for links like `https://shop.example/?ref=CODE`. */
+    referralCode: (opts?: CrmRequestOptions): Promise<IssueMyReferralCodeMutation['issueMyReferralCode']> =>
+      run(IssueMyReferralCodeDocument, {}, opts, (r) => r.issueMyReferralCode),
   });
 
   const keys: CrmKeysApi = Object.freeze({
@@ -1075,6 +1108,15 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     /** A storefront-reported interaction (publishable key; the customer from the token or email/phone). Idempotent, retried safely. */
     track: (input: TrackInteractionInput, opts?: CrmRequestOptions): Promise<TrackInteractionMutation['trackInteraction']> =>
       run(TrackInteractionDocument, { input }, opts, (r) => r.trackInteraction),
+  });
+
+  const behaviour: CrmBehaviourApi = Object.freeze({
+    /** Records up to 100 events in one call (publishable key, or a secret key with contacts:write); all or none are written. */
+    track: (events: BehaviourEventInput[], opts?: CrmRequestOptions): Promise<TrackEventsMutation['trackEvents']> =>
+      run(TrackEventsDocument, { events }, opts, (r) => r.trackEvents),
+    /** A backend names who a visitor is (by `customerId` or `email`): the visitor's earlier and later events become the customer's. */
+    identify: (input: IdentifyVisitorInput, opts?: CrmRequestOptions): Promise<IdentifyVisitorMutation['identifyVisitor']> =>
+      run(IdentifyVisitorDocument, { input }, opts, (r) => r.identifyVisitor),
   });
 
   const leads: CrmLeadsApi = Object.freeze({
@@ -1471,6 +1513,8 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     interactions,
     /** Storefront lead capture (publishable key) and the lead pool: pool, claim, assign, autoAssign, returnStale (secret key). */
     leads,
+    /** Storefront behaviour events (page and product views, searches, carts, checkouts). */
+    behaviour,
     /** Follow-ups, the agenda, the cadence engine's suggestions, retention follow-ups and their settings. */
     followUps,
     /** Orders synced from commerce platforms. */

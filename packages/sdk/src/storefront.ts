@@ -125,6 +125,8 @@ export interface StorefrontClient {
   readonly leads: {
     /**
      * Creates or updates a PROSPECT from a form (consents, interests, source). Idempotent, retried safely.
+     * A referral link's code goes in `input.referralCode`, e.g.
+     * `referralCode: new URLSearchParams(location.search).get('ref')` (docs/customers.md "Referral codes").
      * Resolves to the result union: pass it to {@link unwrap}.
      */
     capture(input: CaptureLeadInput, options?: CrmRequestOptions): Promise<StorefrontCaptureLeadMutation['captureLead']>;
@@ -142,6 +144,12 @@ export interface StorefrontClient {
     update(input: UpdateMyProfileInput, options?: CrmRequestOptions): Promise<UpdateMyProfileMutation['updateMyProfile']>;
   };
 }
+
+const storedVisitorId = () => {
+  try {
+    return localStorage.getItem('crm_vid');
+  } catch {}
+};
 
 /** Creates the storefront client (publishable key; browsers, workers, Node 20+). */
 export function createStorefrontClient(options: StorefrontClientOptions): StorefrontClient {
@@ -167,7 +175,14 @@ export function createStorefrontClient(options: StorefrontClientOptions): Storef
   ) => execute<R>(doc.toString(), variables, opts ?? {}, doc.__meta__ as OperationInfo).then(pick);
   return {
     leads: {
-      capture: (input, opts) => run(StorefrontCaptureLeadDocument, { input }, opts, (r: StorefrontCaptureLeadMutation) => r.captureLead),
+      // The visitor id @crm/sdk/track keeps: the visitor's behaviour events become the lead's.
+      capture: (input, opts) =>
+        run(
+          StorefrontCaptureLeadDocument,
+          { input: { visitorId: storedVisitorId(), ...input } },
+          opts,
+          (r: StorefrontCaptureLeadMutation) => r.captureLead,
+        ),
     },
     interactions: {
       track: (input, opts) =>

@@ -7,12 +7,14 @@ import { createMetrics } from './edge/metrics.ts';
 import { setupTracing } from './edge/tracing.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { createAuditRetentionScheduler } from './modules/audit/audit.service.ts';
+import type { createBehaviourRetentionScheduler } from './modules/behaviour/track.service.ts';
 import { EventBus } from './modules/events/event-bus.ts';
 import type { createRetentionScheduler } from './modules/events/event-retention.ts';
 import { eventDoorbells } from './modules/events/redis-doorbell.ts';
 import type { createFollowUpDueScheduler } from './modules/follow-ups/follow-up-due.ts';
 import type { createLeadPoolScheduler } from './modules/follow-ups/lead-pool.scheduler.ts';
 import type { createRetentionFollowUpScheduler } from './modules/follow-ups/retention.scheduler.ts';
+import type { createAbandonedCheckoutScheduler } from './modules/loyalty/abandoned-checkout.ts';
 import type { createLoyaltyScheduler } from './modules/loyalty/loyalty.scheduler.ts';
 import type { createSegmentScheduler } from './modules/segments/segment.service.ts';
 import type { createDispatcher } from './modules/webhooks/webhook.dispatcher.ts';
@@ -55,8 +57,12 @@ export type App = {
   retention: ReturnType<typeof createRetentionScheduler>;
   /** Prunes audit entries past AUDIT_RETENTION_DAYS. */
   auditRetention: ReturnType<typeof createAuditRetentionScheduler>;
+  /** The behaviour-event retention pass (BEHAVIOUR_RETENTION_DAYS; docs/behaviour.md). */
+  behaviourRetention: ReturnType<typeof createBehaviourRetentionScheduler>;
   /** Folds new orders / interactions into loyalty metrics and points every LOYALTY_INTERVAL_MS; a full recompute daily. */
   loyalty: ReturnType<typeof createLoyaltyScheduler>;
+  /** Decides stitched CHECKOUT_STARTED events (CHECKOUT_ABANDONED) every ABANDONED_CHECKOUT_INTERVAL_MS. */
+  abandonedCheckout: ReturnType<typeof createAbandonedCheckoutScheduler>;
 };
 
 export function buildApp(opts: AppOptions): App {
@@ -92,6 +98,8 @@ export function buildApp(opts: AppOptions): App {
     retention: jobs.retention,
     loyalty: jobs.loyalty,
     auditRetention: jobs.auditRetention,
+    abandonedCheckout: jobs.abandonedCheckout,
+    behaviourRetention: jobs.behaviourRetention,
     httpServer: () => http?.server ?? null,
     async start() {
       jobs.start();

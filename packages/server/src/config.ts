@@ -39,10 +39,17 @@ const Env = z.object({
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
   /** Audit log entries older than this are pruned (0 = keep forever); independent of EVENT_RETENTION_DAYS. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
+  /** Storefront behaviour events (docs/behaviour.md) older than this are deleted (0 = keep forever). */
+  BEHAVIOUR_RETENTION_DAYS: z.coerce.number().int().min(0).default(395),
+  /** Storefront behaviour events accepted per minute per publishable key, and per visitor. */
+  BEHAVIOUR_EVENTS_PER_KEY: z.coerce.number().int().positive().default(60_000),
+  BEHAVIOUR_EVENTS_PER_VISITOR: z.coerce.number().int().positive().default(300),
   /** How often retention pruning runs (0 = never). */
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** How often FOLLOW_UP_DUE is checked for (0 = never). */
   FOLLOW_UP_DUE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often stitched CHECKOUT_STARTED behaviour events are decided (CHECKOUT_ABANDONED; 0 = never). */
+  ABANDONED_CHECKOUT_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
   /** How often new orders / interactions are folded into loyalty metrics and points (0 = never; reads refresh anyway). */
   LOYALTY_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** The lifecycle ladder's background pass (modules/lifecycle); 0 turns it off. */
@@ -136,6 +143,8 @@ export type Config = {
   segments: { intervalMs: number; fullRefreshMs: number };
   events: { pollMs: number; pgListen: boolean; retentionDays: number; retentionIntervalMs: number };
   followUpDueIntervalMs: number;
+  /** ABANDONED_CHECKOUT_INTERVAL_MS: the abandoned checkout pass (modules/loyalty/abandoned-checkout.ts). */
+  abandonedCheckoutIntervalMs: number;
   loyaltyIntervalMs: number;
   /** LIFECYCLE_INTERVAL_MS: the lifecycle ladder pass (modules/lifecycle). */
   lifecycleIntervalMs: number;
@@ -163,6 +172,8 @@ export type Config = {
   caches: { apiKeyMs: number; countMs: number; responseMs: number };
   /** Bulk imports (IMPORT_*; docs/import.md). */
   imports: { maxBytes: number; batchRows: number; reportRetentionDays: number; uploadTtlHours: number };
+  /** Storefront behaviour events (docs/behaviour.md): retention (pruned every RETENTION_INTERVAL_MS) and per-minute event limits. */
+  behaviour: { retentionDays: number; intervalMs: number; eventsPerKey: number; eventsPerVisitor: number };
 };
 
 /** Connection pool and migration settings (docs/scale-out.md). */
@@ -213,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retentionIntervalMs: e.RETENTION_INTERVAL_MS,
     },
     followUpDueIntervalMs: e.FOLLOW_UP_DUE_INTERVAL_MS,
+    abandonedCheckoutIntervalMs: e.ABANDONED_CHECKOUT_INTERVAL_MS,
     loyaltyIntervalMs: e.LOYALTY_INTERVAL_MS,
     lifecycleIntervalMs: e.LIFECYCLE_INTERVAL_MS,
     database: {
@@ -245,6 +257,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metrics: { enabled: flag(e.METRICS), token: e.METRICS_TOKEN },
     otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
+    behaviour: {
+      retentionDays: e.BEHAVIOUR_RETENTION_DAYS,
+      intervalMs: e.RETENTION_INTERVAL_MS,
+      eventsPerKey: e.BEHAVIOUR_EVENTS_PER_KEY,
+      eventsPerVisitor: e.BEHAVIOUR_EVENTS_PER_VISITOR,
+    },
     caches: { apiKeyMs: e.API_KEY_CACHE_MS, countMs: e.COUNT_CACHE_MS, responseMs: e.RESPONSE_CACHE_MS },
     imports: {
       maxBytes: e.IMPORT_MAX_BYTES,

@@ -14,6 +14,9 @@ import type { Logger } from './logger.ts';
  *
  * - storefront ingestion (captureLead, trackInteraction): RATE_LIMIT_PER_KEY a minute per API key
  *   and RATE_LIMIT_PER_IP a minute per client address, counted across all shops;
+ * - storefront behaviour events (trackEvents, POST /events): BEHAVIOUR_EVENTS_PER_KEY events a minute
+ *   per publishable key and BEHAVIOUR_EVENTS_PER_VISITOR events a minute per visitor id (a batch is
+ *   charged its number of events);
  * - requests without an API key: RATE_LIMIT_ANONYMOUS_PER_IP a minute per client address,
  *   checked before the document is parsed;
  * - a query-cost budget per API key, like Shopify's leaky bucket: a bucket of COST_BUCKET_SIZE
@@ -34,6 +37,8 @@ export type CostReport = {
 export type Limits = {
   /** Storefront ingestion: throws RateLimitedError. */
   ingestion(keyId: string, clientIp: string | null): Promise<void>;
+  /** Behaviour events: charges `perVisitor` counts to each visitor and their sum to the key; throws RateLimitedError. */
+  events(keyId: string, perVisitor: ReadonlyMap<string, number>): Promise<void>;
   /** Requests without a key: seconds to wait, 0 when allowed. */
   anonymous(clientIp: string | null): Promise<number>;
   /** Charges `cost` to the key; throws RateLimitedError when the budget is exhausted. */
@@ -56,6 +61,8 @@ export function createLimits(config: Config, logger: Logger): Limits {
   const perKey = make('key', config.rateLimitPerKey, 60);
   const perIp = make('ip', config.rateLimitPerIp, 60);
   const anon = make('anon', l.anonymousPerIp, 60);
+  const eventsPerKey = make('events-key', config.behaviour.eventsPerKey, 60);
+  const eventsPerVisitor = make('events-visitor', config.behaviour.eventsPerVisitor, 60);
   const restore = l.costRestoreRate;
   const bucket = l.costBucketSize;
   const sustained = make('cost', restore, 1);
@@ -76,6 +83,18 @@ export function createLimits(config: Config, logger: Logger): Limits {
       await perIp.consume(clientIp ?? 'unknown').catch((r) => {
         throw new RateLimitedError(wait(r), 'Too many requests from this address; retry later');
       });
+    },
+    async events(keyId, perVisitor) {
+      let total = 0;
+      for (const n of perVisitor.values()) total += n;
+      await eventsPerKey.consume(keyId, total).catch((r) => {
+        throw new RateLimitedError(wait(r), 'Too many behaviour events for this API key; retry later');
+      });
+      for (const [visitor, n] of perVisitor) {
+        await eventsPerVisitor.consume(`${keyId}:${visitor}`, n).catch((r) => {
+          throw new RateLimitedError(wait(r), 'Too many behaviour events from this visitor; retry later');
+        });
+      }
     },
     async anonymous(clientIp) {
       return anon.consume(clientIp ?? 'unknown').then(
@@ -132,6 +151,11 @@ function limitsOf(services: Services): Limits {
 /** Storefront ingestion limit (per key, and per client IP across shops). */
 export function enforceIngestionLimit(services: Services, keyId: string, clientIp: string | null): Promise<void> {
   return limitsOf(services).ingestion(keyId, clientIp);
+}
+
+/** Behaviour event limits (per key, and per visitor of that key), in events per minute. */
+export function enforceEventLimits(services: Services, keyId: string, perVisitor: ReadonlyMap<string, number>): Promise<void> {
+  return limitsOf(services).events(keyId, perVisitor);
 }
 
 const hasKey = (h: Headers) => Boolean(h.get('authorization') || h.get('x-api-key'));

@@ -15,6 +15,7 @@ import './modules/interactions/interaction.type.ts';
 import './modules/interactions/interaction.graphql.ts';
 import './modules/interactions/timeline.type.ts';
 import './modules/interactions/storefront.graphql.ts';
+import './modules/behaviour/track.graphql.ts';
 import './modules/events/event.graphql.ts';
 import './modules/webhooks/webhook.graphql.ts';
 import './modules/follow-ups/follow-up.type.ts';

@@ -41,6 +41,11 @@ it('seeds a believable demo shop once, and prints the same working keys on later
     where: { shopId, source: 'AUTOMATIC' },
     select: { toStage: true, reason: true },
   });
+  // A referral: the STRATEGIC customer has a referral code, and referred customers who bought.
+  const referrer = await db.prisma.customer.findFirstOrThrow({ where: { shopId, stage: 'STRATEGIC', referralCode: { not: null } } });
+  expect(await db.prisma.customer.count({ where: { shopId, sourceReferrerId: referrer.id, orders: { some: {} } } })).toBeGreaterThanOrEqual(
+    2,
+  );
   for (const s of ['LOYAL', 'ADVOCATE', 'STRATEGIC', 'CHURNED'] as const) {
     expect(automatic.find((t) => t.toStage === s)?.reason).toMatch(/orders over|referred customers bought|Churn risk HIGH/);
   }

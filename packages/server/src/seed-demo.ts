@@ -7,6 +7,7 @@ import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import type { LifecycleStage } from './generated/prisma/enums.ts';
 import { createApiKey, findActiveKey } from './modules/auth/api-key.service.ts';
 import { createStaffUser } from './modules/auth/staff.service.ts';
+import { newReferralCode } from './modules/customers/customer.referral.ts';
 import { type EmitEvent, gid } from './modules/events/event.service.ts';
 import { createHoliday } from './modules/follow-ups/follow-up.holidays.ts';
 import { evaluateLifecycle } from './modules/lifecycle/lifecycle.service.ts';
@@ -315,8 +316,10 @@ async function seedHistory(prisma: PrismaClient, shopId: string, agentIds: strin
       }
     }
   }
-  // STRATEGIC: two buyers of the demo were referred by the strategic customer.
+  // STRATEGIC: two buyers of the demo were referred by the strategic customer, who shares a
+  // referral link (?ref=CODE; docs/customers.md "Referral codes").
   const strategic = byPlan.get('STRATEGIC')?.[0];
+  if (strategic) Object.assign(customers[strategic.index] as object, { referralCode: newReferralCode() });
   const referredBuyers = [...(byPlan.get('REPEAT') ?? []), ...(byPlan.get('FIRST_PURCHASE') ?? [])].slice(0, 2);
   for (const r of referredBuyers) {
     Object.assign(customers[r.index] as object, { sourceChannel: 'REFERRAL', sourceReferrerId: strategic?.id ?? null });

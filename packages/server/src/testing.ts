@@ -77,6 +77,7 @@ export async function createTestApp(overrides: Partial<Config> = {}, opts: { log
       LEAD_POOL_INTERVAL_MS: '0',
       RETENTION_FOLLOW_UPS_INTERVAL_MS: '0',
       FOLLOW_UP_DUE_INTERVAL_MS: '0',
+      ABANDONED_CHECKOUT_INTERVAL_MS: '0',
       RETENTION_INTERVAL_MS: '0',
       LOYALTY_INTERVAL_MS: '0',
       LIFECYCLE_INTERVAL_MS: '0',

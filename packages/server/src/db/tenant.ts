@@ -42,6 +42,8 @@ const TENANT_MODELS = new Set([
   'ImportJob',
   'ImportChunk',
   'ImportRejection',
+  'BehaviourEvent',
+  'VisitorIdentity',
   'Holiday',
 ]);
 

@@ -1,4 +1,5 @@
 import { redactAuditFor } from './audit/audit.service.ts';
+import { BEHAVIOUR_EXPORT_SECTION, eraseBehaviour, mergeBehaviour, VISITOR_EXPORT_SECTION } from './behaviour/track.service.ts';
 import {
   AUDIT_EXPORT_SECTION,
   CORE_EXPORT_SECTIONS,
@@ -21,12 +22,18 @@ import { eraseSegmentMemberships } from './segments/segment.service.ts';
  * module that keeps rows about a customer adds its step or section HERE (not by an import side
  * effect, whose order would depend on who imports what first).
  */
-export const MERGE_STEPS: readonly MergeStep[] = [mergePoints, mergeOrders, mergeInteractions, mergeFollowUps];
+export const MERGE_STEPS: readonly MergeStep[] = [mergePoints, mergeOrders, mergeInteractions, mergeFollowUps, mergeBehaviour];
 
 /** The audit redaction runs last: it must see (and redact) whatever the steps before it touched. */
-export const ERASE_STEPS: readonly EraseStep[] = [eraseSegmentMemberships, eraseImportRejections, redactAuditFor];
+export const ERASE_STEPS: readonly EraseStep[] = [eraseSegmentMemberships, eraseBehaviour, eraseImportRejections, redactAuditFor];
 
-export const EXPORT_SECTIONS: readonly ExportSection[] = [...CORE_EXPORT_SECTIONS, LEAD_LOSS_EXPORT_SECTION, AUDIT_EXPORT_SECTION];
+export const EXPORT_SECTIONS: readonly ExportSection[] = [
+  ...CORE_EXPORT_SECTIONS,
+  LEAD_LOSS_EXPORT_SECTION,
+  VISITOR_EXPORT_SECTION,
+  BEHAVIOUR_EXPORT_SECTION,
+  AUDIT_EXPORT_SECTION,
+];
 
 let registered = false;
 

@@ -2,20 +2,22 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { createAuditRetentionScheduler } from '../modules/audit/audit.service.ts';
+import { createBehaviourRetentionScheduler } from '../modules/behaviour/track.service.ts';
 import { createRetentionScheduler } from '../modules/events/event-retention.ts';
 import { createFollowUpDueScheduler } from '../modules/follow-ups/follow-up-due.ts';
 import { createLeadPoolScheduler } from '../modules/follow-ups/lead-pool.scheduler.ts';
 import { createRetentionFollowUpScheduler } from '../modules/follow-ups/retention.scheduler.ts';
 import { createImportRetentionScheduler, importsSettled } from '../modules/imports/import.service.ts';
 import { createLifecycleScheduler, withLifecycle } from '../modules/lifecycle/lifecycle.scheduler.ts';
+import { createAbandonedCheckoutScheduler } from '../modules/loyalty/abandoned-checkout.ts';
 import { createLoyaltyScheduler } from '../modules/loyalty/loyalty.scheduler.ts';
 import { createSegmentScheduler } from '../modules/segments/segment.service.ts';
 import { createDispatcher } from '../modules/webhooks/webhook.dispatcher.ts';
 
 /**
  * The background jobs of one instance (each a periodic() loop, safe with several instances): the
- * webhook dispatcher, lead pool, daily retention follow-ups, segment refresh, due follow-ups, event and audit retention, and
- * loyalty. buildApp starts them with the server and stops them first on shutdown.
+ * webhook dispatcher, lead pool, daily retention follow-ups, segment refresh, due follow-ups, event, audit and behaviour retention,
+ * loyalty, and the abandoned checkout pass. buildApp starts them with the server and stops them first on shutdown.
  */
 export function createJobs(database: Database, config: Config, logger: Logger) {
   const webhooks = createDispatcher({
@@ -54,6 +56,17 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     intervalMs: config.events.retentionIntervalMs,
     imports: config.imports,
   });
+  const abandonedCheckout = createAbandonedCheckoutScheduler({
+    prisma: database.prisma,
+    logger,
+    intervalMs: config.abandonedCheckoutIntervalMs,
+  });
+  const behaviourRetention = createBehaviourRetentionScheduler({
+    prisma: database.prisma,
+    logger,
+    retentionDays: config.behaviour.retentionDays,
+    intervalMs: config.behaviour.intervalMs,
+  });
 
   return {
     webhooks,
@@ -65,6 +78,8 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
     loyalty,
     auditRetention,
     importRetention,
+    abandonedCheckout,
+    behaviourRetention,
     start() {
       if (config.webhooks.enabled) webhooks.start();
       leadPool.start();
@@ -74,7 +89,9 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       retention.start();
       auditRetention.start();
       importRetention.start();
+      behaviourRetention.start();
       loyalty.start();
+      abandonedCheckout.start();
     },
     async stop() {
       await webhooks.stop();
@@ -85,7 +102,9 @@ export function createJobs(database: Database, config: Config, logger: Logger) {
       await retention.stop();
       await auditRetention.stop();
       await importRetention.stop();
+      await behaviourRetention.stop();
       await loyalty.stop();
+      await abandonedCheckout.stop();
       // Imports running in this process finish their current batch (a re-run after a stop is safe).
       await importsSettled({ stop: true });
     },

@@ -14,6 +14,7 @@ import { isDatabaseUnavailable, outageLog } from '../edge/unavailable.ts';
 import { AppError, RateLimitedError, UnavailableError } from '../errors.ts';
 import { graphiqlAssetsPlugin, renderOfflineGraphiQL } from '../graphiql.ts';
 import type { Logger } from '../logger.ts';
+import { behaviourBeaconPlugin } from '../modules/behaviour/track.beacon.ts';
 import { customerExportPlugin } from '../modules/customers/customer.export.ts';
 import { eventPublishPlugin } from '../modules/events/event-bus.ts';
 import { sharedEventExecutionPlugin } from '../modules/events/shared-execution.ts';
@@ -157,6 +158,7 @@ export function createYogaServer(
       segmentExportPlugin(services),
       customerExportPlugin(services),
       importHttpPlugin(services),
+      behaviourBeaconPlugin(services),
       sharedEventExecutionPlugin(),
       ...(services.caches?.responses ? [responseCachePlugin(services.caches.responses)] : []),
       {

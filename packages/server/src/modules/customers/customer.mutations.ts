@@ -7,6 +7,7 @@ import { COMMON_ERRORS } from '../common/common.type.ts';
 import { actorOf } from '../common/graphql-helpers.ts';
 import { CUSTOMER_ITEM_ERRORS, upsertCustomers } from './customer.batch.ts';
 import { CreateCustomerInput, UpdateCustomerInput, UpsertCustomerInput, UpsertCustomersItemInput } from './customer.inputs.ts';
+import { issueReferralCode } from './customer.referral.ts';
 import * as svc from './customer.service.ts';
 import { ConsentChannelEnum, CustomerNode, LifecycleStageEnum, PartnerKindEnum } from './customer.type.ts';
 
@@ -273,7 +274,17 @@ builder.mutationFields((t) => ({
       svc.setStage(write(ctx), actorOf(ctx), input.id.id, input.stage, input.reason, 'MANUAL', {
         force: input.force,
         partnerKind: input.partnerKind,
+        sql: ctx.sql,
       }),
+  }),
+  issueReferralCode: t.field({
+    authScopes: WRITE,
+    type: CustomerNode,
+    description:
+      'Issues the customer\'s referral code (8 characters, unique in the shop) when they have none, and returns the customer; the code is stable after, so calling again returns the same. Links: the shop\'s storefront URL with ?ref=CODE (docs/customers.md "Referral codes").',
+    errors: customerResult('IssueReferralCode'),
+    args: { input: t.arg({ type: CustomerIdInput, required: true }) },
+    resolve: (_r, { input }, ctx) => issueReferralCode(write(ctx), input.id.id),
   }),
   tagCustomer: t.field({
     authScopes: WRITE,

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError, ValidationError, VersionConflictError } f
 import type { Consent, Customer, Prisma } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, ConsentLegalBasis, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
 import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
-import { checkManualStage, type ManualStage } from '../lifecycle/lifecycle.service.ts';
+import { checkManualStage, customRuleMatch, type ManualStage } from '../lifecycle/lifecycle.service.ts';
 import {
   normalizeEmail,
   normalizePhone,
@@ -336,7 +336,13 @@ export async function createCustomer(db: ScopedDb, actor: Actor, input: CreateCu
       await t.customerTag.createMany({ data: tagIds.map((tagId) => ({ customerId: customer.id, tagId })) as never });
     }
     const pending = consents?.length ? await recordConsents(t, customer.id, consents, actor.source ?? 'api', actor.browser) : [];
-    const facts = { customerId: gid('Customer', customer.id), stage: initialStage, sourceChannel: customer.sourceChannel };
+    const facts = {
+      customerId: gid('Customer', customer.id),
+      stage: initialStage,
+      sourceChannel: customer.sourceChannel,
+      // Who referred them (e.g. a storefront lead carrying a referral code), when it is a customer.
+      ...(customer.sourceReferrerId ? { referrerId: gid('Customer', customer.sourceReferrerId) } : {}),
+    };
     // Every new lead is LEAD_CAPTURED, whoever created it (a storefront form, a rep, a partner's
     // sync, an import): sales teams watch one stream. `origin` says where it came from.
     const isNewLead = actor.lead || initialStage === 'SUSPECT' || initialStage === 'PROSPECT';
@@ -484,9 +490,10 @@ export async function setStage(
   opts: Omit<ManualStage, 'reason'> = {},
 ): Promise<Customer> {
   const why = parse(reasonSchema, reason, ['input', 'reason']) ?? null;
+  const matched = source === 'MANUAL' ? await customRuleMatch(db, opts.sql, id, stage) : null;
   return tx(db, async (t) => {
     const c = await requireLive(t, id);
-    const manual = source === 'MANUAL' ? await checkManualStage(t, c.id, stage, { ...opts, reason: why }) : null;
+    const manual = source === 'MANUAL' ? await checkManualStage(t, c.id, stage, { ...opts, sql: null, matched, reason: why }) : null;
     if (c.stage === stage && (!manual || manual.partnerKind === c.partnerKind)) return c;
     if (c.stage !== stage) {
       const recorded = manual?.reasonNote ? `${why} (${manual.reasonNote})` : why;

@@ -221,6 +221,11 @@ export const CustomerNode = builder.prismaNode('Customer', {
     expectedPurchaseAt: t.expose('expectedPurchaseAt', { type: 'DateTime', nullable: true }),
     attributes: t.expose('attributes', { type: 'JSON', description: 'Custom attributes (an object).' }),
     stage: t.expose('stage', { type: LifecycleStageEnum }),
+    referralCode: t.exposeString('referralCode', {
+      nullable: true,
+      description:
+        'The customer\'s referral code (null until issued by issueReferralCode / issueMyReferralCode; stable after). The shop\'s links carry it as ?ref=CODE (docs/customers.md "Referral codes").',
+    }),
     partnerKind: t.expose('partnerKind', {
       type: PartnerKindEnum,
       nullable: true,

@@ -5,6 +5,7 @@ import { COMMON_ERRORS } from '../common/common.type.ts';
 import { customerSelfOf } from '../common/graphql-helpers.ts';
 import { buildCustomerExport, exportScope, recordDataRequest } from './customer.export.ts';
 import { ConsentInput, LocationInput } from './customer.inputs.ts';
+import { issueReferralCode } from './customer.referral.ts';
 import { profileSchema as P } from './customer.schema.ts';
 import { confirmConsent, getCustomer, updateCustomer } from './customer.service.ts';
 import { ConsentObject, ContactChannelEnum, ContactTimeEnum, ContactToleranceEnum, LocationRef } from './customer.type.ts';
@@ -22,6 +23,10 @@ const MyProfile = builder.prismaObject('Customer', {
     lastName: t.exposeString('lastName', { nullable: true }),
     email: t.exposeString('email', { nullable: true }),
     phone: t.exposeString('phone', { nullable: true }),
+    referralCode: t.exposeString('referralCode', {
+      nullable: true,
+      description: 'My referral code for links like https://shop.example/?ref=CODE (null until issueMyReferralCode).',
+    }),
     location: t.field({ type: LocationRef, resolve: (c) => c }),
     productInterests: t.exposeStringList('productInterests'),
     preferredChannel: t.expose('preferredChannel', { type: ContactChannelEnum, nullable: true }),
@@ -103,6 +108,27 @@ builder.mutationField('confirmConsent', (t) =>
       const { db } = ctx;
       const browser = ctx.viewer.kind === 'publishable' ? { ip: ctx.clientIp, userAgent: ctx.userAgent } : null;
       return confirmConsent(db, input.token, browser);
+    },
+  }),
+);
+
+builder.mutationField('issueMyReferralCode', (t) =>
+  t.field({
+    authScopes: { customer: true },
+    type: MyProfile,
+    description:
+      "The signed-in customer's referral code, issued on the first call and the same after (publishable key + x-customer-token): share links like https://shop.example/?ref=CODE.",
+    errors: {
+      types: [...COMMON_ERRORS],
+      result: { name: 'IssueMyReferralCodeSuccess' },
+      union: { name: 'IssueMyReferralCodeResult' },
+      dataField: { name: 'profile' },
+    },
+    resolve: async (_r, _a, ctx): Promise<Customer> => {
+      const { db, customerId } = customerSelfOf(ctx);
+      const c = await getCustomer(db, customerId, true);
+      if (!c) throw new NotFoundError('Customer', []);
+      return issueReferralCode(db, c.id);
     },
   }),
 );

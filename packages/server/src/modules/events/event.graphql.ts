@@ -132,7 +132,7 @@ builder.subscriptionField('leadCreated', (t) =>
     authScopes: { scope: 'contacts:read' },
     type: EventRef,
     description:
-      'LEAD_CAPTURED: a new lead (a customer created as SUSPECT or PROSPECT, or by a storefront form), whatever created it: captureLead / trackInteraction, createCustomer / upsertCustomer by a rep or a partner, an import. The payload holds `origin` (lead-form, api, import) and `sourceChannel`.',
+      'LEAD_CAPTURED: a new lead (a customer created as SUSPECT or PROSPECT, or by a storefront form), whatever created it: captureLead / trackInteraction, createCustomer / upsertCustomer by a rep or a partner, an import. The payload holds `origin` (lead-form, api, import), `sourceChannel` and, for a referred lead, `referrerId` (the referring customer).',
     args: { after: t.arg.id(AFTER) },
     subscribe: (_root, args, ctx) => stream(ctx, parseAfter(args.after), (e) => e.type === 'LEAD_CAPTURED'),
     resolve: (e) => e,

@@ -42,6 +42,7 @@ export const EVENT_TYPES = [
   'CONSENT_CONFIRMATION_REQUESTED',
   'API_KEY_REVOKED',
   'IMPORT_COMPLETED',
+  'CHECKOUT_ABANDONED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -41,6 +41,10 @@ const identityFields = (t: any) => ({
   productInterests: t.stringList(),
   source: t.field({ type: LeadSourceInput }),
   consents: t.field({ type: [LeadConsentInput], description: 'Consent decisions from the form (source "lead-form").' }),
+  visitorId: t.id({
+    description:
+      "The storefront SDK's anonymous visitor id (a UUID; the SDK sends it itself): the visitor's behaviour events become this customer's (docs/behaviour.md).",
+  }),
 });
 
 const CaptureLeadInput = builder.inputType('CaptureLeadInput', {
@@ -52,6 +56,10 @@ const CaptureLeadInput = builder.inputType('CaptureLeadInput', {
     subject: t.string(),
     message: t.string(),
     metadata: t.field({ type: 'JSON' }),
+    referralCode: t.string({
+      description:
+        "A customer's referral code from the shop's link (`?ref=CODE`; the SDK's storefront entry passes it on): a new lead's referrer becomes that customer (source channel REFERRAL unless given). Unknown codes are ignored; the answer is the same either way.",
+    }),
     idempotencyKey: t.string(),
   }),
 });

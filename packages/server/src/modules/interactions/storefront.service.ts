@@ -3,8 +3,10 @@ import { inTransaction, type ScopedDb } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
+import { stitchVisitor } from '../behaviour/track.service.ts';
 import { withIdempotency } from '../common/idempotency.ts';
 import { parseInput } from '../common/validate.ts';
+import { referrerByCode } from '../customers/customer.referral.ts';
 import { emailSchema, phoneSchema, sourceSchema } from '../customers/customer.schema.ts';
 import * as customers from '../customers/customer.service.ts';
 import { interactionFieldsSchema, PUBLIC_INTERACTION_TYPES } from './interaction.schema.ts';
@@ -53,10 +55,14 @@ export const leadIdentitySchema = z.object({
     )
     .max(10)
     .nullish(),
+  /** The storefront visitor to stitch to the customer (docs/behaviour.md). */
+  visitorId: z.uuid('A visitor id is a UUID').nullish(),
 });
 export type LeadIdentity = z.input<typeof leadIdentitySchema>;
 
 const leadSchema = leadIdentitySchema.extend({
+  /** A referral code from the shop's link (`?ref=CODE`): its owner becomes the new lead's referrer (customer.referral.ts). */
+  referralCode: z.string().max(64, 'At most 64 characters').nullish(),
   type: z.enum(['REGISTRATION', 'INQUIRY']).nullish(),
   channel: interactionFieldsSchema.shape.channel.nullish(),
   subject: interactionFieldsSchema.shape.subject,
@@ -87,22 +93,33 @@ const actor: customers.Actor = { staffId: null, source: FORM_SOURCE, lead: true 
 
 type Identity = z.output<typeof leadIdentitySchema>;
 
-/** Finds the customer by email, then phone; creates a PROSPECT when none matches. */
-export async function identifyOrCreateLead(db: ScopedDb, p: Identity): Promise<{ customer: Customer; created: boolean }> {
+/**
+ * Finds the customer by email, then phone; creates a PROSPECT when none matches. `referrer` (the
+ * owner of a referral code the form carried) is recorded as the referrer of a new lead, and of an
+ * existing one only when no source was recorded yet (never the customer themselves).
+ */
+export async function identifyOrCreateLead(
+  db: ScopedDb,
+  p: Identity,
+  referrer: Customer | null = null,
+): Promise<{ customer: Customer; created: boolean }> {
   if (!p.email && !p.phone) throw ValidationError.field(['input', 'email'], 'Give an email or a phone number');
   const consents = p.consents?.map((c) => ({ ...c, source: FORM_SOURCE })) ?? null;
-  const source = p.source
-    ? {
-        channel: p.source.channel ?? null,
-        campaign: p.source.campaign ?? null,
-        medium: p.source.medium ?? null,
-        content: p.source.content ?? null,
-        referrerName: p.source.referrer ?? null,
-      }
-    : undefined;
   let existing: Customer | null = null;
   if (p.email) existing = await customers.findCustomerBy(db, { email: p.email });
   if (!existing && p.phone) existing = await customers.findCustomerBy(db, { phone: p.phone });
+  const ref = referrer && referrer.id !== existing?.id ? referrer : null;
+  const source =
+    p.source || ref
+      ? {
+          channel: p.source?.channel ?? (ref ? ('REFERRAL' as const) : null),
+          campaign: p.source?.campaign ?? null,
+          medium: p.source?.medium ?? null,
+          content: p.source?.content ?? null,
+          referrerName: p.source?.referrer ?? null,
+          ...(ref ? { referrerCustomerId: ref.id } : {}),
+        }
+      : undefined;
   if (!existing) {
     const r = await customers.upsertCustomer(db, actor, {
       email: p.email,
@@ -154,7 +171,10 @@ export async function captureLead(db: ScopedDb, caller: Caller, input: CaptureLe
     retryOnRace(() =>
       inTransaction(db, async (tx) => {
         const t = tx as unknown as ScopedDb;
-        const { customer, created } = await identifyOrCreateLead(t, p);
+        // Unknown, malformed, foreign-shop or inactive codes are ignored: the answer is the same either way.
+        const referrer = await referrerByCode(t, p.referralCode);
+        const { customer, created } = await identifyOrCreateLead(t, p, referrer);
+        if (p.visitorId) await stitchVisitor(t, p.visitorId, customer.id, 'LEAD');
         const interaction = await recordInteraction(
           t,
           { staffId: null },
@@ -212,6 +232,7 @@ export async function trackInteraction(db: ScopedDb, caller: Caller, input: Trac
     } else {
       customerId = (await identifyOrCreateLead(db, p)).customer.id;
     }
+    if (p.visitorId) await stitchVisitor(db, p.visitorId, customerId, caller.tokenCustomerId ? 'TOKEN' : known ? 'API' : 'EMAIL');
     const interaction = await recordInteraction(
       db,
       { staffId: null },

@@ -4,12 +4,19 @@ import { ValidationError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 
 /**
- * The customer timeline: interactions (not deleted), orders (at placedAt), stage transitions and
- * consent changes, newest first, paginated in SQL. One UNION ALL statement orders by
- * (at DESC, kind ASC, id DESC) and continues after an opaque keyset cursor (at, kind, id), taking
- * first + 1 rows; the page's rows are then loaded by id, at most one query per kind.
+ * The customer timeline: interactions (not deleted), orders (at placedAt), stage transitions,
+ * consent changes and storefront visits, newest first, paginated in SQL. One UNION ALL statement
+ * orders by (at DESC, kind ASC, id DESC) and continues after an opaque keyset cursor (at, kind,
+ * id), taking first + 1 rows; the page's rows are then loaded by id, at most one query per kind.
+ *
+ * Storefront behaviour appears collapsed: ONE `visit` entry per session (events without a session
+ * group by their visitor id) at the session's first event, with counts per event type, the SKUs
+ * viewed, the landing URL, referrer and UTM source (a page of raw page views would drown every
+ * other entry). Only events stitched to the customer appear. The visit branch groups the
+ * customer's events through the (shopId, customerId, occurredAt) index, so its cost grows with
+ * the customer's retained events (bounded by behaviour retention), not with the shop's.
  */
-export const TIMELINE_KINDS = ['consent', 'interaction', 'order', 'stage'] as const;
+export const TIMELINE_KINDS = ['consent', 'interaction', 'order', 'stage', 'visit'] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 export type TimelineEntry = { kind: TimelineKind; id: string; at: Date };
 
@@ -44,6 +51,14 @@ function after(kind: TimelineKind, at: Prisma.Sql, c: TimelineEntry | null): Pri
  * the (customerId, at) index backwards and stops early instead of sorting every event.
  */
 function branch(kind: TimelineKind, shop: Prisma.Sql, customerId: string, c: TimelineEntry | null, limit: number): Prisma.Sql {
+  if (kind === 'visit') {
+    const at = Prisma.sql`x.at`;
+    return Prisma.sql`(SELECT 'visit'::text AS kind, x.id, x.at, x."shopId" FROM (
+        SELECT COALESCE(e."sessionId", e."visitorId") AS id, min(e."occurredAt") AS at, e."shopId" FROM "BehaviourEvent" e
+        WHERE e."shopId" = ${shop} AND e."customerId" = ${customerId}::uuid GROUP BY 1, e."shopId") x
+      WHERE true ${after(kind, at, c)}
+      ORDER BY x.at DESC, x.id DESC LIMIT ${limit})`;
+  }
   // Identifiers are constants of this file, never input.
   const spec = {
     interaction: { table: '"Interaction"', at: '"occurredAt"', extra: 'AND x."deletedAt" IS NULL' },
@@ -82,8 +97,58 @@ export async function timelinePage(
   return { entries: entries.slice(0, opts.first), hasNextPage: entries.length > opts.first };
 }
 
-/** Loads the rows of a page: one findMany per kind present, returned in page order. */
-export async function loadTimelineRows(db: ScopedDb, entries: TimelineEntry[]) {
+/** A storefront visit (one session of behaviour events) as the timeline shows it. */
+export type VisitRow = {
+  id: string;
+  customerId: string;
+  startedAt: Date;
+  endedAt: Date;
+  events: number;
+  pageViews: number;
+  productViews: number;
+  searches: number;
+  addedToCart: number;
+  checkoutsStarted: number;
+  durationMs: number | null;
+  skus: string[];
+  searchQueries: string[];
+  landingUrl: string | null;
+  referrer: string | null;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+};
+
+/** The visits (session or visitor ids) of one customer, aggregated in one statement. */
+export async function loadVisits(sql: TenantSql, customerId: string, ids: string[]): Promise<VisitRow[]> {
+  if (!ids.length) return [];
+  const first = (col: string) =>
+    Prisma.sql`(array_agg(${Prisma.raw(`e."${col}"`)} ORDER BY e."occurredAt", e.id) FILTER (WHERE ${Prisma.raw(`e."${col}"`)} IS NOT NULL))[1]`;
+  const rows = await sql<VisitRow>(
+    (shop) => Prisma.sql`SELECT COALESCE(e."sessionId", e."visitorId") AS id, e."shopId", e."customerId",
+      min(e."occurredAt") AS "startedAt", max(e."occurredAt") AS "endedAt", count(*)::int AS events,
+      (count(*) FILTER (WHERE e.type = 'PAGE_VIEWED'))::int AS "pageViews",
+      (count(*) FILTER (WHERE e.type = 'PRODUCT_VIEWED'))::int AS "productViews",
+      (count(*) FILTER (WHERE e.type = 'SEARCHED'))::int AS searches,
+      (count(*) FILTER (WHERE e.type = 'ADDED_TO_CART'))::int AS "addedToCart",
+      (count(*) FILTER (WHERE e.type = 'CHECKOUT_STARTED'))::int AS "checkoutsStarted",
+      sum(e."durationMs")::int AS "durationMs",
+      COALESCE((array_agg(DISTINCT e.sku) FILTER (WHERE e.sku IS NOT NULL))[1:50], '{}') AS skus,
+      COALESCE((array_agg(DISTINCT e."searchQuery") FILTER (WHERE e."searchQuery" IS NOT NULL))[1:20], '{}') AS "searchQueries",
+      ${first('url')} AS "landingUrl", ${first('referrer')} AS referrer, ${first('utmSource')} AS "utmSource",
+      ${first('utmMedium')} AS "utmMedium", ${first('utmCampaign')} AS "utmCampaign"
+      FROM "BehaviourEvent" e
+      WHERE e."shopId" = ${shop} AND e."customerId" = ${customerId}::uuid AND COALESCE(e."sessionId", e."visitorId") = ANY(${ids}::uuid[])
+      GROUP BY 1, e."shopId", e."customerId"`,
+  );
+  return rows.map((r) => ({ ...r, id: String(r.id), startedAt: new Date(r.startedAt), endedAt: new Date(r.endedAt) }));
+}
+
+/**
+ * Loads the rows of a page: one findMany per kind present (visits: one grouped statement, which
+ * needs `visits`), returned in page order.
+ */
+export async function loadTimelineRows(db: ScopedDb, entries: TimelineEntry[], visits?: { sql: TenantSql; customerId: string }) {
   const ids = (k: TimelineKind) => entries.filter((e) => e.kind === k).map((e) => e.id);
   const load = async <T extends { id: string }>(k: TimelineKind, find: (ids: string[]) => Promise<T[]>) => {
     const want = ids(k);
@@ -95,12 +160,14 @@ export async function loadTimelineRows(db: ScopedDb, entries: TimelineEntry[]) {
     load('stage', (i) => db.stageTransition.findMany({ where: { id: { in: i } } })),
     load('consent', (i) => db.consentChange.findMany({ where: { id: { in: i } } })),
   ]);
+  const visitRows = visits ? await load('visit', (i) => loadVisits(visits.sql, visits.customerId, i)) : [];
   const byKey = new Map<string, object>();
   for (const [k, rows] of [
     ['interaction', interactions],
     ['order', orders],
     ['stage', stages],
     ['consent', consents],
+    ['visit', visitRows],
   ] as const) {
     for (const r of rows) byKey.set(`${k}:${r.id}`, r);
   }

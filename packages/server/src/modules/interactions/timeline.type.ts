@@ -3,36 +3,64 @@ import { ValidationError } from '../../errors.ts';
 import { ConsentChangeObject, CustomerNode, StageTransitionObject } from '../customers/customer.type.ts';
 import { OrderNode } from '../orders/order.type.ts';
 import { InteractionNode } from './interaction.type.ts';
-import { encodeTimelineCursor, loadTimelineRows, type TimelineKind, timelinePage } from './timeline.service.ts';
+import { encodeTimelineCursor, loadTimelineRows, type TimelineKind, timelinePage, type VisitRow } from './timeline.service.ts';
 
 const KIND: Record<string, TimelineKind> = {
   INTERACTION: 'interaction',
   ORDER: 'order',
   STAGE_CHANGE: 'stage',
   CONSENT_CHANGE: 'consent',
+  VISIT: 'visit',
 };
-const KIND_NAME: Record<TimelineKind, 'INTERACTION' | 'ORDER' | 'STAGE_CHANGE' | 'CONSENT_CHANGE'> = {
+const KIND_NAME: Record<TimelineKind, 'INTERACTION' | 'ORDER' | 'STAGE_CHANGE' | 'CONSENT_CHANGE' | 'VISIT'> = {
   interaction: 'INTERACTION',
   order: 'ORDER',
   stage: 'STAGE_CHANGE',
   consent: 'CONSENT_CHANGE',
+  visit: 'VISIT',
 };
 const TYPE_NAME: Record<TimelineKind, string> = {
   interaction: 'Interaction',
   order: 'Order',
   stage: 'StageTransition',
   consent: 'ConsentChange',
+  visit: 'StorefrontVisit',
 };
 
 export const TimelineKindEnum = builder.enumType('TimelineKind', {
-  values: ['INTERACTION', 'ORDER', 'STAGE_CHANGE', 'CONSENT_CHANGE'] as const,
+  values: ['INTERACTION', 'ORDER', 'STAGE_CHANGE', 'CONSENT_CHANGE', 'VISIT'] as const,
+});
+
+export const StorefrontVisitObject = builder.objectRef<VisitRow>('StorefrontVisit').implement({
+  description:
+    'One storefront visit of the customer on the timeline: the behaviour events of one session (events without a session: of one visitor id), collapsed into counts. Only events stitched to the customer.',
+  fields: (t) => ({
+    sessionId: t.exposeID('id', { description: 'The session id (or the visitor id for events without a session).' }),
+    startedAt: t.field({ type: 'DateTime', resolve: (v) => v.startedAt }),
+    endedAt: t.field({ type: 'DateTime', description: 'The last event of the visit.', resolve: (v) => v.endedAt }),
+    events: t.exposeInt('events'),
+    pageViews: t.exposeInt('pageViews'),
+    productViews: t.exposeInt('productViews'),
+    searches: t.exposeInt('searches'),
+    addedToCart: t.exposeInt('addedToCart'),
+    checkoutsStarted: t.exposeInt('checkoutsStarted'),
+    durationMs: t.exposeInt('durationMs', { nullable: true, description: 'Sum of the events’ reported durations.' }),
+    skus: t.exposeStringList('skus', { description: 'Distinct SKUs of the visit’s events (at most 50).' }),
+    searchQueries: t.exposeStringList('searchQueries', { description: 'Distinct search queries (at most 20).' }),
+    landingUrl: t.exposeString('landingUrl', { nullable: true, description: 'URL of the first event with one.' }),
+    referrer: t.exposeString('referrer', { nullable: true }),
+    utmSource: t.exposeString('utmSource', { nullable: true }),
+    utmMedium: t.exposeString('utmMedium', { nullable: true }),
+    utmCampaign: t.exposeString('utmCampaign', { nullable: true }),
+  }),
 });
 
 type Item = { __timelineKind: TimelineKind };
 
 export const TimelineItem = builder.unionType('TimelineItem', {
-  description: 'One event of a customer timeline: an interaction, an order, a stage change or a consent change.',
-  types: [InteractionNode, OrderNode, StageTransitionObject, ConsentChangeObject],
+  description:
+    'One event of a customer timeline: an interaction, an order, a stage change, a consent change or a storefront visit (one entry per session).',
+  types: [InteractionNode, OrderNode, StageTransitionObject, ConsentChangeObject, StorefrontVisitObject],
   resolveType: (item) => TYPE_NAME[(item as unknown as Item).__timelineKind],
 });
 
@@ -44,7 +72,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
       authScopes: { scope: 'orders:read' },
       type: TimelineItem,
       description:
-        'Interactions, orders, stage changes and consent changes, newest first (ties: kind, then id). Forward pagination only (first/after, at most 100).',
+        'Interactions, orders, stage changes, consent changes and storefront visits (one entry per session, at its first event), newest first (ties: kind, then id). Forward pagination only (first/after, at most 100).',
       args: { kinds: t.arg({ type: [TimelineKindEnum], description: 'Only these kinds (default all).' }) },
       resolve: async (customer, args, ctx) => {
         if (args.last != null || args.before != null)
@@ -55,7 +83,7 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
           after: args.after,
           kinds: args.kinds?.map((k) => KIND[k] as TimelineKind),
         });
-        const rows = await loadTimelineRows(db, page.entries);
+        const rows = await loadTimelineRows(db, page.entries, { sql: ctx.sql, customerId: customer.id });
         const edges: Edge[] = rows.map(({ entry, row }) => ({
           cursor: encodeTimelineCursor(entry),
           // The row, tagged with its kind for the union's resolveType.

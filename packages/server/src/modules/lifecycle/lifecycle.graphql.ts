@@ -1,11 +1,38 @@
 import { builder } from '../../builder.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
+import { LifecycleStageEnum } from '../customers/customer.type.ts';
+import { ruleToTree } from '../segments/segment.rule.ts';
+import { RULE_STAGES, type StageRule, stageRules } from './lifecycle.rules.ts';
 import {
   getLifecycleSettings,
   type LifecycleSettings,
   type LifecycleSettingsPatch,
   updateLifecycleSettings,
 } from './lifecycle.settings.ts';
+
+const LifecycleStageRuleRef = builder.objectRef<StageRule>('LifecycleStageRule').implement({
+  description:
+    'The rule in the segment rule language (docs/segments.md) that moves customers to a stage (LOYAL, ADVOCATE, STRATEGIC): the default built from the thresholds, or the shop\'s own (docs/customers.md "Stage rules").',
+  fields: (t) => ({
+    stage: t.field({ type: LifecycleStageEnum, resolve: (r) => r.stage }),
+    rule: t.exposeString('text', { description: 'The rule in force, canonical text.' }),
+    ruleTree: t.field({
+      type: 'JSON',
+      description: 'The rule in force as a tree (the SegmentRuleInput shape).',
+      resolve: (r) => ruleToTree(r.rule),
+    }),
+    isDefault: t.exposeBoolean('isDefault', { description: 'True when the shop has not written its own rule for this stage.' }),
+    defaultRule: t.exposeString('defaultText', { description: 'The default rule for this stage with the current thresholds.' }),
+  }),
+});
+
+const LifecycleStageRuleInput = builder.inputType('LifecycleStageRuleInput', {
+  description: 'A stage rule: `rule` (segment rule text) replaces the rule of `stage`; a null or omitted rule restores the default.',
+  fields: (t) => ({
+    stage: t.field({ type: LifecycleStageEnum, required: true, description: 'LOYAL, ADVOCATE or STRATEGIC (other stages take no rule).' }),
+    rule: t.string({ description: 'Segment rule text, e.g. "orders.count >= 4 AND orders.total >= 500".' }),
+  }),
+});
 
 const LifecycleSettingsRef = builder.objectRef<LifecycleSettings>('LifecycleSettings').implement({
   description: 'Per-shop thresholds of the automatic lifecycle ladder (docs/customers.md "The lifecycle ladder").',
@@ -24,6 +51,14 @@ const LifecycleSettingsRef = builder.objectRef<LifecycleSettings>('LifecycleSett
     churnOnHighRisk: t.exposeBoolean('churnOnHighRisk', {
       description: 'CHURNED: a buyer with churn risk HIGH moves to CHURNED (default true).',
     }),
+    rules: t.field({
+      type: [LifecycleStageRuleRef],
+      description: `The rules of ${RULE_STAGES.join(', ')} in the segment rule language, defaults built from the thresholds above.`,
+      resolve: (s) => {
+        const r = stageRules(s);
+        return RULE_STAGES.map((k) => r[k]);
+      },
+    }),
   }),
 });
 
@@ -36,6 +71,11 @@ const UpdateLifecycleSettingsInput = builder.inputType('UpdateLifecycleSettingsI
     advocateWindowDays: t.int(),
     strategicMinReferralsBought: t.int(),
     churnOnHighRisk: t.boolean(),
+    rules: t.field({
+      type: [LifecycleStageRuleInput],
+      description:
+        "Stage rules to replace (per stage; a null rule restores that stage's default; rules: null restores every default). A rule that does not parse or check is a ValidationError at input.rules.<i>.rule and changes nothing.",
+    }),
   }),
 });
 

@@ -1,10 +1,13 @@
 import type { ShopTx, TenantWrite } from '../../db/shop-bound.ts';
-import { forShop, type ScopedTx } from '../../db/tenant.ts';
+import { forShop, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
+import type { TenantSql } from '../../db/tenant-sql.ts';
 import { tenantWrite } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
-import type { PrismaClient } from '../../generated/prisma/client.ts';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { LifecycleStage, PartnerKind } from '../../generated/prisma/enums.ts';
 import { COUNTED_WHERE } from '../orders/order.counting.ts';
+import { compileRule } from '../segments/segment.compile.ts';
+import { RULE_STAGES, type RuleStage, type StageRule, stageRules } from './lifecycle.rules.ts';
 import { getLifecycleSettings, type LifecycleSettings, lifecycleSettingsFrom } from './lifecycle.settings.ts';
 import { applySql, type Scope } from './lifecycle.sql.ts';
 
@@ -29,8 +32,9 @@ export async function applyLifecycle(
   opts: { emit?: boolean } = {},
 ): Promise<number> {
   if (scope.kind === 'customers' && scope.ids.length === 0) return 0;
+  const rules = stageRules(s);
   const emit = opts.emit ?? true;
-  const n = await write((shop) => applySql(shop, scope, s, now, emit));
+  const n = await write((shop) => applySql(shop, scope, s, now, rules, emit));
   return n / (emit ? 3 : 2); // one Customer update, one StageTransition and (emitting) one Event per move
 }
 
@@ -89,10 +93,20 @@ export async function stageFacts(t: ScopedTx, customerId: string, s: LifecycleSe
 
 const months = (days: number) => Math.round(days / 30.44);
 
-/** Why the facts do not support `stage` (null: they do, or the stage has no fact requirement). */
-export function unsupported(stage: LifecycleStage, f: StageFacts, s: LifecycleSettings): string | null {
-  const loyal = f.orders >= s.loyalMinOrders && f.spanDays >= s.loyalMinSpanDays;
+/** Whether the shop's rule for a stage matches the customer (null: not known here). */
+export type RuleMatch = (stage: RuleStage) => boolean | null;
+
+/**
+ * Why the facts do not support `stage` (null: they do, or the stage has no fact requirement).
+ * Stages whose rule is the thresholds' default are judged from `f` (the same definitions as the
+ * SQL); a custom rule by `match` (the segment compiler on this one customer).
+ */
+export function unsupported(stage: LifecycleStage, f: StageFacts, s: LifecycleSettings, match: RuleMatch = () => null): string | null {
+  if (!(RULE_STAGES as readonly string[]).includes(stage)) return null;
+  const rule = stageRules(s)[stage as RuleStage];
   const orders = `${f.orders} order${f.orders === 1 ? '' : 's'}${f.orders > 1 ? ` over ${months(f.spanDays)} months` : ''}`;
+  if (rule.custom) return customUnsupported(rule, f, orders, match(stage as RuleStage));
+  const loyal = f.orders >= s.loyalMinOrders && f.spanDays >= s.loyalMinSpanDays;
   const loyalNeeds = `LOYAL needs at least ${s.loyalMinOrders} orders spanning at least ${s.loyalMinSpanDays} days`;
   if (stage === 'LOYAL' && !loyal) return `The facts do not support LOYAL: ${orders}; ${loyalNeeds}`;
   if (stage === 'ADVOCATE' && !(loyal && f.positive >= s.advocateMinPositive)) {
@@ -104,7 +118,51 @@ export function unsupported(stage: LifecycleStage, f: StageFacts, s: LifecycleSe
   return null;
 }
 
-export type ManualStage = { partnerKind?: PartnerKind | null; force?: boolean | null; reason?: string | null };
+function customUnsupported(rule: StageRule, f: StageFacts, orders: string, matches: boolean | null): string | null {
+  const floor = rule.stage === 'STRATEGIC' ? 1 : 2;
+  const text = rule.text.length > 200 ? `${rule.text.slice(0, 199)}…` : rule.text;
+  if (f.orders < floor)
+    return `The facts do not support ${rule.stage}: ${orders}; ${rule.stage} needs ${floor === 1 ? 'an order of their own' : 'at least 2 orders'} whatever the rule`;
+  if (matches === true) return null;
+  if (matches === null) return `The shop's ${rule.stage} rule (${text}) could not be checked here`;
+  return `The facts do not support ${rule.stage}: the shop's ${rule.stage} rule (${text}) does not match (${orders})`;
+}
+
+export type ManualStage = {
+  partnerKind?: PartnerKind | null;
+  force?: boolean | null;
+  reason?: string | null;
+  /** Raw reads of the shop (ctx.sql): needed to check a custom stage rule; without it such a move needs force. */
+  sql?: TenantSql | null;
+  /** @internal What `customRuleMatch` found before the move's transaction. */
+  matched?: boolean | null;
+};
+
+/**
+ * Before a manual move's transaction (the raw read cannot run inside the scoped transaction; on
+ * PGlite's single connection it would wait for it): does the shop's custom rule for `stage` match
+ * the customer? null when the stage has no custom rule or no `sql` is given.
+ */
+export async function customRuleMatch(db: ScopedDb, sql: TenantSql | null | undefined, customerId: string, stage: LifecycleStage) {
+  if (
+    !sql ||
+    !(RULE_STAGES as readonly string[]).includes(stage) ||
+    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(customerId)
+  )
+    return null;
+  const rule = stageRules(await getLifecycleSettings(db))[stage as RuleStage];
+  return rule.custom ? ruleMatches(sql, rule, customerId) : null;
+}
+
+/** Evaluates the shop's rule for `stage` on one customer (the segment compiler, one statement). */
+export async function ruleMatches(sql: TenantSql, rule: StageRule, customerId: string, now = new Date()): Promise<boolean> {
+  const rows = await sql<{ id: string }>((shop) => {
+    const c = compileRule(rule.rule, { shop, now, onlyCustomers: [customerId] });
+    return Prisma.sql`SELECT c.id, c."shopId" FROM "Customer" c ${c.joins}
+      WHERE c."shopId" = ${shop} AND c.id = ${customerId}::uuid AND ${c.where}`;
+  });
+  return rows.length > 0;
+}
 
 /**
  * Checks a manual stage move (setCustomerStage) against the facts and returns what to store:
@@ -129,7 +187,7 @@ export async function checkManualStage(
   }
   const s = await getLifecycleSettings(t);
   const facts = await stageFacts(t, customerId, s);
-  const why = unsupported(stage, facts, s);
+  const why = unsupported(stage, facts, s, () => opts.matched ?? null);
   let reasonNote: string | null = null;
   if (why) {
     if (!opts.force)

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
+import { ValidationError } from '../../errors.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { parseInput } from '../common/validate.ts';
+import { checkRuleStage, checkStageRule } from './lifecycle.rules.ts';
 
 /**
  * Per-shop thresholds of the automatic lifecycle ladder (docs/customers.md "The lifecycle ladder"),
@@ -22,6 +24,15 @@ export const lifecycleSettingsSchema = z
     strategicMinReferralsBought: z.number().int().min(1).max(1000),
     /** CHURNED: a buyer whose churn risk is HIGH moves to CHURNED (false: churn never moves the stage). */
     churnOnHighRisk: z.boolean(),
+    /**
+     * Stage rules in the segment rule language, per stage (LOYAL, ADVOCATE, STRATEGIC), canonical
+     * text; a missing stage uses its default built from the thresholds above (lifecycle.rules.ts).
+     */
+    rules: z
+      .object({ LOYAL: z.string().max(10_000), ADVOCATE: z.string().max(10_000), STRATEGIC: z.string().max(10_000) })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -55,16 +66,40 @@ export async function getLifecycleSettings(db: Db): Promise<LifecycleSettings> {
   return lifecycleSettingsFrom(await rawSettings(db));
 }
 
-export type LifecycleSettingsPatch = { [K in keyof LifecycleSettings]?: LifecycleSettings[K] | null };
+export type StageRulePatch = { stage: string; rule?: string | null };
+export type LifecycleSettingsPatch = { [K in Exclude<keyof LifecycleSettings, 'rules'>]?: LifecycleSettings[K] | null } & {
+  /** Per stage: a rule text replaces the stage's rule, null (or omitted rule) restores the default. */
+  rules?: StageRulePatch[] | null;
+};
 
-/** Omitted: unchanged; null: back to the default. Issues at input.<field>. */
+/**
+ * Omitted: unchanged; null: back to the default. Issues at input.<field>; a bad stage rule at
+ * input.rules.<i>.rule (the segment rule checker's ValidationError: syntax, unknown_field, ...).
+ */
 export async function updateLifecycleSettings(db: ScopedDb, patch: LifecycleSettingsPatch): Promise<LifecycleSettings> {
+  // Rules are checked before anything is read or written: a bad rule changes nothing.
+  const rulePatch: Record<string, string | null> = {};
+  for (const [i, r] of (patch.rules ?? []).entries()) {
+    if (r.stage in rulePatch) throw ValidationError.field(['input', 'rules', String(i), 'stage'], `${r.stage} given twice`, 'duplicate');
+    checkRuleStage(r.stage, ['input', 'rules', String(i), 'stage']);
+    rulePatch[r.stage] = r.rule == null ? null : checkStageRule(r.stage, r.rule, ['input', 'rules', String(i), 'rule']);
+  }
   return db.$transaction(async (tx) => {
     const raw = await rawSettings(tx);
     const next: Record<string, unknown> = { ...lifecycleSettingsFrom(raw) };
     for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) continue;
+      if (v === undefined || k === 'rules') continue;
       next[k] = v === null ? DEFAULT_LIFECYCLE[k as keyof LifecycleSettings] : v;
+    }
+    if (patch.rules === null) delete next.rules;
+    else if (patch.rules?.length) {
+      const rules: Record<string, string> = { ...((next.rules as Record<string, string> | undefined) ?? {}) };
+      for (const [stage, text] of Object.entries(rulePatch)) {
+        if (text === null) delete rules[stage];
+        else rules[stage] = text;
+      }
+      next.rules = Object.keys(rules).length ? rules : undefined;
+      if (!next.rules) delete next.rules;
     }
     const parsed = parseInput(lifecycleSettingsSchema, next, ['input']);
     await tx.shop.updateMany({ data: { settings: { ...raw, lifecycle: parsed } as Prisma.InputJsonValue } });

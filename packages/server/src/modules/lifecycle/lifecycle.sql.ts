@@ -1,5 +1,7 @@
 import { Prisma } from '../../generated/prisma/client.ts';
 import { counted } from '../orders/order.counting.ts';
+import { compileRule } from '../segments/segment.compile.ts';
+import type { StageRules } from './lifecycle.rules.ts';
 import type { LifecycleSettings } from './lifecycle.settings.ts';
 
 /**
@@ -11,11 +13,23 @@ import type { LifecycleSettings } from './lifecycle.settings.ts';
  */
 export type Scope = { kind: 'shop' } | { kind: 'customers'; ids: string[] };
 
-export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date): Prisma.Sql {
+/** The customers in scope a stage rule matches (the segment compiler's one statement, as a CTE body). */
+function ruleMembers(shop: Prisma.Sql, scope: Scope, rules: StageRules, stage: keyof StageRules, now: Date): Prisma.Sql {
+  const onlyCustomers = scope.kind === 'customers' ? scope.ids : null;
+  const c = compileRule(rules[stage].rule, { shop, now, onlyCustomers });
+  const only = onlyCustomers ? Prisma.sql`AND c.id = ANY(${onlyCustomers}::uuid[])` : Prisma.empty;
+  return Prisma.sql`SELECT c.id FROM "Customer" c ${c.joins}
+    WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE'::"CustomerStatus" ${only} AND ${c.where}`;
+}
+
+export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date, rules: StageRules): Prisma.Sql {
   const at = Prisma.sql`${now}::timestamptz`;
   const only = scope.kind === 'customers' ? Prisma.sql`AND c.id = ANY(${scope.ids}::uuid[])` : Prisma.empty;
   const onlyReferrers = scope.kind === 'customers' ? Prisma.sql`AND rc."sourceReferrerId" = ANY(${scope.ids}::uuid[])` : Prisma.empty;
   return Prisma.sql`
+    rule_loyal AS MATERIALIZED (${ruleMembers(shop, scope, rules, 'LOYAL', now)}),
+    rule_advocate AS MATERIALIZED (${ruleMembers(shop, scope, rules, 'ADVOCATE', now)}),
+    rule_strategic AS MATERIALIZED (${ruleMembers(shop, scope, rules, 'STRATEGIC', now)}),
     facts AS (
       SELECT c."shopId", c.id, c.stage::text AS stage, c."partnerKind"::text AS "partnerKind", c."stageFactsAtManual",
         coalesce(o.n, 0) AS orders,
@@ -49,7 +63,9 @@ export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, n
     ),
     signed AS (
       SELECT f.*, format('orders=%s positive=%s referrals=%s churn=%s', f.orders, f.positive, f.referrals, f."churnRisk") AS sig,
-        f.orders >= ${s.loyalMinOrders}::int AND f."spanDays" >= ${s.loyalMinSpanDays}::int AS loyal,
+        f.orders >= 2 AND f.id IN (SELECT id FROM rule_loyal) AS loyal,
+        f.orders >= 2 AND f.id IN (SELECT id FROM rule_advocate) AS advocate,
+        f.orders >= 1 AND f.id IN (SELECT id FROM rule_strategic) AS strategic,
         round(f."spanDays" / 30.44)::int AS months
       FROM facts f
     )`;
@@ -64,17 +80,26 @@ export function factsSql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, n
  *   (CustomerMetrics.frequency = the counted orders now): stale metrics never re-churn a customer
  *   who just ordered again.
  */
-export function targetSql(s: LifecycleSettings): Prisma.Sql {
+export function targetSql(s: LifecycleSettings, rules: StageRules): Prisma.Sql {
+  // A custom rule is named in the reason (clipped): "... (shop rule: orders.count >= 2 AND ...)".
+  const named = (stage: keyof StageRules) =>
+    rules[stage].custom
+      ? Prisma.sql` || ${` (shop rule: ${rules[stage].text.length > 200 ? `${rules[stage].text.slice(0, 199)}…` : rules[stage].text})`}::text`
+      : Prisma.empty;
+  const repeatWhy = rules.LOYAL.custom
+    ? Prisma.sql`' (the shop''s LOYAL rule does not match)'`
+    : Prisma.sql`CASE WHEN t.orders >= ${s.loyalMinOrders}::int THEN format(' (LOYAL needs %s days between the first and the latest)', ${s.loyalMinSpanDays}::int)
+              ELSE format(' (LOYAL needs %s orders)', ${s.loyalMinOrders}::int) END`;
   const churn = s.churnOnHighRisk ? Prisma.sql`WHEN f."churnRisk" = 'HIGH' AND f."metricsOrders" = f.orders THEN 'CHURNED'` : Prisma.empty;
   return Prisma.sql`
     targets AS (
       SELECT f.*, CASE
           WHEN f.stage = 'PARTNER' THEN CASE
-            WHEN f."partnerKind" IS NULL AND f.orders >= 1 AND f.referrals >= ${s.strategicMinReferralsBought}::int THEN 'STRATEGIC' END
+            WHEN f."partnerKind" IS NULL AND f.strategic THEN 'STRATEGIC' END
           WHEN f.stage = 'CHURNED' OR f.orders = 0 THEN NULL
           ${churn}
-          WHEN f.referrals >= ${s.strategicMinReferralsBought}::int THEN 'STRATEGIC'
-          WHEN f.loyal AND f.positive >= ${s.advocateMinPositive}::int THEN 'ADVOCATE'
+          WHEN f.strategic THEN 'STRATEGIC'
+          WHEN f.advocate THEN 'ADVOCATE'
           WHEN f.loyal THEN 'LOYAL'
           WHEN f.orders >= 2 THEN 'REPEAT'
           ELSE 'FIRST_PURCHASE'
@@ -84,16 +109,15 @@ export function targetSql(s: LifecycleSettings): Prisma.Sql {
     reasoned AS (
       SELECT t.*, CASE t.target
           WHEN 'CHURNED' THEN 'Churn risk HIGH' || coalesce(': ' || nullif(array_to_string(t."churnReasons", '; '), ''), '')
-          WHEN 'STRATEGIC' THEN format('%s referred customers bought', t.referrals)
+          WHEN 'STRATEGIC' THEN format('%s referred customers bought', t.referrals) ${named('STRATEGIC')}
             || CASE WHEN t.stage = 'PARTNER' THEN ' (was PARTNER with no partner kind: migrated to STRATEGIC)' ELSE '' END
           WHEN 'ADVOCATE' THEN format('%s orders over %s months and %s positive reviews / word of mouth in %s days',
-            t.orders, t.months, t.positive, ${s.advocateWindowDays}::int)
-          WHEN 'LOYAL' THEN format('%s orders over %s months', t.orders, t.months)
+            t.orders, t.months, t.positive, ${s.advocateWindowDays}::int) ${named('ADVOCATE')}
+          WHEN 'LOYAL' THEN format('%s orders over %s months', t.orders, t.months) ${named('LOYAL')}
             || CASE WHEN t.stage IN ('ADVOCATE', 'STRATEGIC') THEN format('; %s positive reviews / word of mouth in %s days, %s referred customers bought',
               t.positive, ${s.advocateWindowDays}::int, t.referrals) ELSE '' END
           WHEN 'REPEAT' THEN format('%s orders over %s months', t.orders, t.months)
-            || CASE WHEN t.orders >= ${s.loyalMinOrders}::int THEN format(' (LOYAL needs %s days between the first and the latest)', ${s.loyalMinSpanDays}::int)
-              ELSE format(' (LOYAL needs %s orders)', ${s.loyalMinOrders}::int) END
+            || ${repeatWhy}
           ELSE '1 order'
         END AS reason
       FROM targets t
@@ -107,12 +131,12 @@ export function targetSql(s: LifecycleSettings): Prisma.Sql {
  * The `stage = from` guard skips a customer whose stage changed meanwhile (the next pass sees it).
  * `emit: false` (a bulk import, which announces itself once) moves without the STAGE_CHANGED events.
  */
-export function applySql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date, emit = true): Prisma.Sql {
+export function applySql(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, now: Date, rules: StageRules, emit = true): Prisma.Sql {
   // `now` places the fact windows; the move itself is recorded at the moment it happens.
   const at = Prisma.sql`now()`;
   return Prisma.sql`
-    ${factsSql(shop, scope, s, now)},
-    ${targetSql(s)},
+    ${factsSql(shop, scope, s, now, rules)},
+    ${targetSql(s, rules)},
     moved AS (
       SELECT * FROM reasoned
       WHERE target IS NOT NULL AND target <> stage

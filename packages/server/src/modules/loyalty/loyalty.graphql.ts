@@ -63,6 +63,8 @@ const ChurnSettingsInput = builder.inputType('ChurnSettingsInput', {
     negativeHigh: t.int(),
     createFollowUp: t.boolean(),
     followUpDueDays: t.int(),
+    visitDropPoints: t.int(),
+    abandonedCheckoutHours: t.int(),
   }),
 });
 const ActionPointsInput = builder.inputType('ActionPointsInput', {

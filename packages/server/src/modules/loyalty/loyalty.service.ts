@@ -251,6 +251,7 @@ export type ShopKpis = {
   churnBase: number;
   churned: number;
   sources: { channel: string | null; leads: number; conversions: number }[];
+  visitorSources: { source: string | null; visitors: number; leads: number; buyers: number }[];
   stages: Record<string, number>;
   loyalty: { buckets: number[]; average: number | null; high: number; medium: number; low: number; scored: number };
 };
@@ -281,6 +282,25 @@ export function kpiSql(shop: Prisma.Sql, from: Date, to: Date): Prisma.Sql {
         (count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "Order" o WHERE o."customerId" = c.id AND ${counted()} AND o."placedAt" < ${t})))::int AS conversions
       FROM "Customer" c WHERE c."shopId" = ${shop} AND c.status <> 'MERGED' AND c."createdAt" >= ${f} AND c."createdAt" < ${t}
       GROUP BY 1),
+    vfirst AS (
+      SELECT DISTINCT ON (e."visitorId") e."visitorId", e."occurredAt" AS first_at,
+        COALESCE(NULLIF(lower(btrim(e."utmSource")), ''),
+          NULLIF(regexp_replace(lower(substring(e.referrer from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)')), '^www\.', ''), '')) AS source
+      FROM "BehaviourEvent" e WHERE e."shopId" = ${shop} AND e."occurredAt" >= ${f} AND e."occurredAt" < ${t}
+      ORDER BY e."visitorId", e."occurredAt", e.id),
+    vcust AS (
+      SELECT DISTINCT ON (e."visitorId") e."visitorId", e."customerId" FROM "BehaviourEvent" e
+      WHERE e."shopId" = ${shop} AND e."customerId" IS NOT NULL AND e."visitorId" IN (SELECT "visitorId" FROM vfirst)
+      ORDER BY e."visitorId", e.id DESC),
+    vconv AS (
+      SELECT v.source, c.id IS NOT NULL AND c."createdAt" >= v.first_at AND c."createdAt" < ${t} AS lead,
+        c.id IS NOT NULL AND EXISTS (SELECT 1 FROM "Order" o WHERE o."shopId" = ${shop} AND o."customerId" = c.id AND ${counted()}
+          AND o."placedAt" >= v.first_at AND o."placedAt" < ${t}) AS bought
+      FROM vfirst v LEFT JOIN vcust vc ON vc."visitorId" = v."visitorId"
+      LEFT JOIN "Customer" c ON c.id = vc."customerId" AND c."shopId" = ${shop} AND c.status <> 'MERGED'),
+    vsrc AS (
+      SELECT source, count(*)::int AS visitors, (count(*) FILTER (WHERE lead))::int AS leads, (count(*) FILTER (WHERE bought))::int AS buyers
+      FROM vconv GROUP BY source),
     st AS (SELECT c.stage::text AS stage, count(*)::int AS n FROM "Customer" c WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE' GROUP BY 1),
     lm AS (
       SELECT m."loyaltyScore" AS s, m."churnRisk" AS r FROM "CustomerMetrics" m JOIN "Customer" c ON c.id = m."customerId"
@@ -298,6 +318,8 @@ export function kpiSql(shop: Prisma.Sql, from: Date, to: Date): Prisma.Sql {
       'churnBase', (SELECT count(*) FROM prior),
       'churned', (SELECT count(*) FROM prior WHERE NOT active),
       'sources', (SELECT COALESCE(jsonb_agg(jsonb_build_object('channel', channel, 'leads', leads, 'conversions', conversions) ORDER BY channel NULLS LAST), '[]') FROM leads),
+      'visitorSources', (SELECT COALESCE(jsonb_agg(jsonb_build_object('source', source, 'visitors', visitors, 'leads', leads, 'buyers', buyers)
+        ORDER BY visitors DESC, source NULLS LAST), '[]') FROM vsrc),
       'stages', (SELECT COALESCE(jsonb_object_agg(stage, n), '{}') FROM st),
       'loyalty', (SELECT jsonb_build_object(
         'buckets', jsonb_build_array(count(*) FILTER (WHERE s < 20), count(*) FILTER (WHERE s >= 20 AND s < 40), count(*) FILTER (WHERE s >= 40 AND s < 60),

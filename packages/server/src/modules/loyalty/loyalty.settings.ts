@@ -139,6 +139,10 @@ export const loyaltySettingsSchema = z
         createFollowUp: z.boolean(),
         /** The retention follow-up is due this many days after the crossing. */
         followUpDueDays: z.number().int().min(0).max(365),
+        /** Churn points for falling storefront visit frequency (last 30 days < half the previous 90 days' monthly average); 0 = ignore. */
+        visitDropPoints: z.number().int().min(0).max(2),
+        /** CHECKOUT_STARTED without an order within this many hours -> CHECKOUT_ABANDONED (abandoned-checkout.ts). */
+        abandonedCheckoutHours: z.number().int().min(1).max(720),
       })
       .strict()
       .refine((c) => c.highFactor > c.mediumFactor, { message: 'highFactor must be above mediumFactor', path: ['highFactor'] }),
@@ -199,6 +203,8 @@ export const DEFAULT_LOYALTY: LoyaltySettings = {
     negativeHigh: 3,
     createFollowUp: false,
     followUpDueDays: 1,
+    visitDropPoints: 1,
+    abandonedCheckoutHours: 4,
   },
   predictionHorizonDays: 365,
   satisfaction: {

@@ -33,6 +33,9 @@ import { INDICATOR_COLUMN, INDICATORS, type LoyaltySettings } from './loyalty.se
  *   interactions in the last window < half of the window before, which had ≥ 2) → 1; complaints,
  *   disputes or NEGATIVE interactions in the window → 1 (≥ negativeHigh → 2). HIGH: rhythm 2 or
  *   total ≥ 3; MEDIUM: total ≥ 1; else LOW. Customers who never bought are LOW.
+ *   Falling visit frequency (storefront behaviour stitched to the customer): visits = distinct
+ *   sessions (an event without a session is its own visit); visits in the last 30 days below half
+ *   the monthly average of the 90 days before (which had ≥ 3 visits) → visitDropPoints (default 1).
  * - predictedLifetimeValue = lifetimeValue + AOV × (horizon / gap) × survival, survival 1 / 0.5 /
  *   0.2 for LOW / MEDIUM / HIGH churn risk.
  */
@@ -157,6 +160,14 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
     FROM "Interaction" x
     WHERE x."shopId" = ${shop} AND x."deletedAt" IS NULL AND x."occurredAt" <= ${t} ${only(scope, Prisma.sql`x."customerId"`)}
     GROUP BY x."customerId"),
+  vis AS (
+    SELECT e."customerId",
+      (count(DISTINCT COALESCE(e."sessionId", e."visitorId")) FILTER (WHERE e."occurredAt" > ${t} - interval '30 days'))::int AS recent,
+      (count(DISTINCT COALESCE(e."sessionId", e."visitorId")) FILTER (WHERE e."occurredAt" <= ${t} - interval '30 days'))::int AS previous
+    FROM "BehaviourEvent" e
+    WHERE e."shopId" = ${shop} AND e."customerId" IS NOT NULL AND e."occurredAt" > ${t} - interval '120 days' AND e."occurredAt" <= ${t}
+      ${only(scope, Prisma.sql`e."customerId"`)}
+    GROUP BY e."customerId"),
   sat AS (
     SELECT s."customerId",
       max(s.score) FILTER (WHERE s."surveyKind" = 'CSAT' AND s.rn = 1) AS csat_latest,
@@ -193,11 +204,13 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       COALESCE(ia.sug, 0) AS "suggestions",
       COALESCE(ia.srv, 0) AS "surveysCompleted",
       COALESCE(ia.recent, 0) AS recent, COALESCE(ia.previous, 0) AS previous, COALESCE(ia.negative, 0) AS negative,
+      COALESCE(vis.recent, 0) AS visits_recent, COALESCE(vis.previous, 0) AS visits_previous,
       sat.csat_latest, sat.csat_previous, sat.csat_at, sat.nps_latest, sat.nps_previous, sat.nps_at,
       COALESCE(CASE WHEN sat.nps_at IS NULL OR sat.csat_at >= sat.nps_at THEN sat.csat_latest >= 5 ELSE sat.nps_latest >= 9 END, false) AS very_satisfied
     FROM "Customer" cu
     LEFT JOIN ord ON ord."customerId" = cu.id
     LEFT JOIN ia ON ia."customerId" = cu.id
+    LEFT JOIN vis ON vis."customerId" = cu.id
     LEFT JOIN sat ON sat."customerId" = cu.id
     LEFT JOIN refs ON refs."customerId" = cu.id
     WHERE cu."shopId" = ${shop} AND cu.status <> 'MERGED' ${only(scope, Prisma.sql`cu.id`)}),
@@ -214,18 +227,20 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
            WHEN b.r >= ${num(c.mediumFactor)} * GREATEST(COALESCE(b.gap, ${c.defaultGapDays}::int), ${c.minGapDays}::int) THEN 1
            ELSE 0 END AS rhythm,
       CASE WHEN b.previous >= 2 AND b.recent * 2 < b.previous THEN 1 ELSE 0 END AS fell,
-      CASE WHEN b.negative >= ${c.negativeHigh}::int THEN 2 WHEN b.negative >= 1 THEN 1 ELSE 0 END AS neg
+      CASE WHEN b.negative >= ${c.negativeHigh}::int THEN 2 WHEN b.negative >= 1 THEN 1 ELSE 0 END AS neg,
+      CASE WHEN b.visits_previous >= 3 AND b.visits_recent * 6 < b.visits_previous THEN ${c.visitDropPoints}::int ELSE 0 END AS vdrop
     FROM base b CROSS JOIN bp),
   risk AS (
     SELECT sc.*,
       CASE WHEN sc.f = 0 THEN 'LOW'
-           WHEN sc.rhythm = 2 OR sc.rhythm + sc.fell + sc.neg >= 3 THEN 'HIGH'
-           WHEN sc.rhythm + sc.fell + sc.neg >= 1 THEN 'MEDIUM'
+           WHEN sc.rhythm = 2 OR sc.rhythm + sc.fell + sc.neg + sc.vdrop >= 3 THEN 'HIGH'
+           WHEN sc.rhythm + sc.fell + sc.neg + sc.vdrop >= 1 THEN 'MEDIUM'
            ELSE 'LOW' END AS level,
       CASE WHEN sc.f = 0 THEN ARRAY[]::text[] ELSE array_remove(ARRAY[
         CASE WHEN sc.rhythm > 0 THEN format('%s days since the last order; typical gap %s days', sc.r, round(sc.eff_gap::numeric)) END,
         CASE WHEN sc.fell > 0 THEN format('inbound interactions fell from %s to %s (last %s days vs. the %s before)', sc.previous, sc.recent, ${c.windowDays}::int, ${c.windowDays}::int) END,
-        CASE WHEN sc.neg > 0 THEN format('%s complaints, disputes or negative interactions in the last %s days', sc.negative, ${c.windowDays}::int) END
+        CASE WHEN sc.neg > 0 THEN format('%s complaints, disputes or negative interactions in the last %s days', sc.negative, ${c.windowDays}::int) END,
+        CASE WHEN sc.vdrop > 0 THEN format('storefront visits fell to %s in the last 30 days from a monthly average of %s in the 90 days before', sc.visits_recent, round(sc.visits_previous / 3.0, 1)) END
       ], NULL) END AS reasons
     FROM scored sc),
   up AS (
@@ -233,7 +248,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       "averageOrderValue", "lifetimeValue", "predictedLifetimeValue", "addOnRatio", "typicalGapDays",
       "addOnOrders", "qaParticipations", "positiveWordOfMouth", "eventParticipations", "referralsBought", suggestions, "surveysCompleted",
       "csatLatest", "csatPrevious", "csatAt", "npsLatest", "npsPrevious", "npsAt", "verySatisfied",
-      "loyaltyScore", "churnRisk", "churnReasons", "computedAt")
+      "loyaltyScore", "churnRisk", "churnReasons", "visitsLast30Days", "visitsPrevious90Days", "computedAt")
     SELECT ${shop}, k."customerId", k.r, k.f, k.m, k.rs, k.fs, k.ms,
       CASE WHEN k.f = 0 THEN NULL ELSE k.rs::text || k.fs::text || k.ms::text END,
       CASE WHEN k.f = 0 THEN 0 ELSE round(k.m / k.f, 2) END,
@@ -244,7 +259,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       k.gap,
       k."addOnOrders", k."qaParticipations", k."positiveWordOfMouth", k."eventParticipations", k."referralsBought", k.suggestions, k."surveysCompleted",
       k.csat_latest, k.csat_previous, k.csat_at, k.nps_latest, k.nps_previous, k.nps_at, k.very_satisfied,
-      k.score, k.level::"ChurnRisk", k.reasons, ${t}
+      k.score, k.level::"ChurnRisk", k.reasons, k.visits_recent, k.visits_previous, ${t}
     FROM risk k
     ON CONFLICT ("customerId") DO UPDATE SET
       "recencyDays" = EXCLUDED."recencyDays", frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary,
@@ -257,7 +272,8 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       "csatLatest" = EXCLUDED."csatLatest", "csatPrevious" = EXCLUDED."csatPrevious", "csatAt" = EXCLUDED."csatAt",
       "npsLatest" = EXCLUDED."npsLatest", "npsPrevious" = EXCLUDED."npsPrevious", "npsAt" = EXCLUDED."npsAt", "verySatisfied" = EXCLUDED."verySatisfied",
       "loyaltyScore" = EXCLUDED."loyaltyScore", "churnRisk" = EXCLUDED."churnRisk",
-      "churnReasons" = EXCLUDED."churnReasons", "computedAt" = EXCLUDED."computedAt"
+      "churnReasons" = EXCLUDED."churnReasons",
+      "visitsLast30Days" = EXCLUDED."visitsLast30Days", "visitsPrevious90Days" = EXCLUDED."visitsPrevious90Days", "computedAt" = EXCLUDED."computedAt"
     WHERE "CustomerMetrics"."shopId" = ${shop}
     RETURNING "shopId"),
   gone AS (

@@ -70,7 +70,7 @@ export const LoyaltyIndicatorEnum = builder.enumType('LoyaltyIndicator', {
 export const ChurnRiskEnum = builder.enumType(E.ChurnRisk, {
   name: 'ChurnRisk',
   description:
-    'Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought.',
+    'Churn early warning. Points: days since the last order ≥ highFactor × the customer’s typical gap: 2 (≥ mediumFactor ×: 1); inbound interactions in the last window below half of the window before: 1; complaints, disputes or negative interactions in the window: 1 (≥ negativeHigh: 2); storefront visits in the last 30 days below half the monthly average of the 90 days before (≥ 3 visits then): visitDropPoints (default 1). HIGH: rhythm 2 or 3+ points; MEDIUM: 1+; LOW otherwise and for customers who never bought.',
 });
 export const PointsMovementKindEnum = builder.enumType(E.PointsMovementKind, {
   name: 'PointsMovementKind',
@@ -162,6 +162,15 @@ const CustomerLoyaltyRef = builder.objectRef<LoyaltyView>('CustomerLoyalty').imp
     }),
     churnRisk: t.field({ type: ChurnRiskEnum, resolve: (v) => v.row.churnRisk }),
     churnReasons: t.stringList({ description: 'Why the risk is what it is (empty when LOW).', resolve: (v) => v.row.churnReasons }),
+    visitsLast30Days: t.int({
+      description: 'Storefront visits (distinct sessions of behaviour events stitched to the customer) in the last 30 days.',
+      resolve: (v) => v.row.visitsLast30Days,
+    }),
+    visitsMonthlyAverage: t.float({
+      description:
+        'Monthly average of storefront visits in the 90 days before the last 30 (visits / 3). Visits falling below half of it are a churn input (ChurnSettings.visitDropPoints).',
+      resolve: (v) => Math.round((v.row.visitsPrevious90Days / 3) * 10) / 10,
+    }),
     computedAt: t.field({ type: 'DateTime', resolve: (v) => v.row.computedAt }),
   }),
 });
@@ -301,6 +310,13 @@ const ChurnSettingsRef = builder.objectRef<LoyaltySettings['churn']>('ChurnSetti
     negativeHigh: t.exposeInt('negativeHigh'),
     createFollowUp: t.exposeBoolean('createFollowUp', { description: 'Create a retention follow-up when a customer crosses into HIGH.' }),
     followUpDueDays: t.exposeInt('followUpDueDays'),
+    visitDropPoints: t.exposeInt('visitDropPoints', {
+      description:
+        'Churn points (0-2, default 1) when storefront visits in the last 30 days fall below half the monthly average of the 90 days before (which had at least 3 visits); 0 ignores visits.',
+    }),
+    abandonedCheckoutHours: t.exposeInt('abandonedCheckoutHours', {
+      description: 'A stitched CHECKOUT_STARTED without an order within this many hours emits CHECKOUT_ABANDONED (default 4).',
+    }),
   }),
 });
 
@@ -357,6 +373,28 @@ const SourceKpiRef = builder.objectRef<SourceKpi>('AcquisitionSourceKpi').implem
     leads: t.exposeInt('leads', { description: 'Customers created in the range with this source.' }),
     conversions: t.exposeInt('conversions', { description: 'Of those, customers with a non-cancelled order before `to`.' }),
     conversionRate: t.float({ nullable: true, resolve: (s) => ratio(s.conversions, s.leads) }),
+  }),
+});
+
+type VisitorSourceKpi = ShopKpis['visitorSources'][number];
+const VisitorSourceKpiRef = builder.objectRef<VisitorSourceKpi>('VisitorSourceKpi').implement({
+  description:
+    "Storefront visitor-to-lead conversion for one source. A visitor (anonymous visitor id) counts once, under the source of their first behaviour event in the range: its utmSource (lower-cased), else the referrer's host (without www.), else null (direct / unknown).",
+  fields: (t) => ({
+    source: t.string({ nullable: true, description: 'utmSource, else referrer host; null: direct or unknown.', resolve: (s) => s.source }),
+    visitors: t.exposeInt('visitors', {
+      description: 'Distinct visitors with a behaviour event in the range whose first event there had this source.',
+    }),
+    leads: t.exposeInt('leads', {
+      description:
+        'Of those, visitors stitched to a customer created at or after their first event in the range and before `to` (became leads).',
+    }),
+    buyers: t.exposeInt('buyers', {
+      description:
+        'Of those, visitors stitched to a customer with a counted order placed at or after their first event in the range and before `to`.',
+    }),
+    leadRate: t.float({ nullable: true, description: 'leads / visitors.', resolve: (s) => ratio(s.leads, s.visitors) }),
+    buyerRate: t.float({ nullable: true, description: 'buyers / visitors.', resolve: (s) => ratio(s.buyers, s.visitors) }),
   }),
 });
 
@@ -429,6 +467,12 @@ export const ShopKpisRef = builder.objectRef<KpiView>('ShopKpis').implement({
       type: [SourceKpiRef],
       description: 'New leads and conversions per acquisition source.',
       resolve: (k) => k.sources,
+    }),
+    visitorConversion: t.field({
+      type: [VisitorSourceKpiRef],
+      description:
+        'Storefront visitor-to-lead conversion per source (utmSource, else referrer host), most visitors first; from behaviour events in the range.',
+      resolve: (k) => k.visitorSources,
     }),
     funnel: t.field({
       type: [FunnelStageRef],

@@ -39,7 +39,7 @@ export type SqlCtx = {
   key: string | null;
 };
 
-export type ArgDef = { type: 'enum'; values: readonly string[] } | { type: 'duration' };
+export type ArgDef = { type: 'enum'; values: readonly string[] } | { type: 'duration' } | { type: 'string' };
 
 export type FieldDef = {
   name: string;
@@ -100,7 +100,34 @@ const loyaltyMetrics = (x: SqlCtx) => Prisma.sql`SELECT m."customerId", m."loyal
   m."frequencyScore", m."monetaryScore", m."lifetimeValue", m."predictedLifetimeValue", m."csatLatest", m."npsLatest", m."verySatisfied"
   FROM "CustomerMetrics" m
   WHERE m."shopId" = ${x.shop} ${restrict(x, Prisma.sql`m."customerId"`)}`;
+/** Customers referred by each customer (Customer.sourceReferrerId), and how many of them bought (a counted order). */
+const referralStats = (x: SqlCtx) => Prisma.sql`SELECT rc."sourceReferrerId" AS "customerId", count(*)::int AS n,
+  (count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "Order" o WHERE o."shopId" = rc."shopId" AND o."customerId" = rc.id AND ${BOUGHT})))::int AS bought
+  FROM "Customer" rc
+  WHERE rc."shopId" = ${x.shop} AND rc."sourceReferrerId" IS NOT NULL AND rc.status <> 'MERGED' ${restrict(x, Prisma.sql`rc."sourceReferrerId"`)}
+  GROUP BY rc."sourceReferrerId"`;
 const WITHIN: Record<string, ArgDef> = { within: { type: 'duration' } };
+
+// Storefront behaviour (BehaviourEvent, docs/behaviour.md): only events stitched to a customer
+// (customerId set) count; anonymous visitors are no segment members. Each field is one grouped
+// pass over the shop's events, read through the (shopId, customerId, occurredAt) index (and
+// (shopId, type, sku) for a type/sku filter); the `within` window is a range on occurredAt.
+const eventFilter = (x: SqlCtx) => {
+  const a = x.args;
+  return Prisma.sql`${a.type === undefined ? Prisma.empty : Prisma.sql`AND e.type = ${String(a.type)}::"BehaviourEventType"`}
+    ${a.sku === undefined ? Prisma.empty : Prisma.sql`AND e.sku = ${String(a.sku)}::text`}
+    ${since(x, Prisma.sql`e."occurredAt"`)} ${restrict(x, Prisma.sql`e."customerId"`)}`;
+};
+/** Count and last time of the customer's events matching the arguments (events.count, events.lastSeen). */
+const eventStats = (x: SqlCtx) => Prisma.sql`SELECT e."customerId", count(*)::int AS n, max(e."occurredAt") AS last
+  FROM "BehaviourEvent" e
+  WHERE e."shopId" = ${x.shop} AND e."customerId" IS NOT NULL AND e."occurredAt" <= ${x.now}::timestamptz ${eventFilter(x)}
+  GROUP BY e."customerId"`;
+const EVENT_ARGS: Record<string, ArgDef> = {
+  type: { type: 'enum', values: Object.values(E.BehaviourEventType) },
+  sku: { type: 'string' },
+  within: { type: 'duration' },
+};
 
 const profile = (name: string, type: FieldType, description: string, values?: Record<string, string>, pgType?: string): FieldDef => ({
   name,
@@ -212,6 +239,47 @@ export const FIELDS: FieldDef[] = [
     sql: (x) => Prisma.sql`(${x.alias}.total / NULLIF(${x.alias}.n, 0))`,
   },
   {
+    name: 'orders.spanDays',
+    type: 'number',
+    description:
+      'Whole days between the first and the latest order that counts (0 with fewer than two; `within` too): repeat purchases over time, e.g. orders.spanDays >= 180.',
+    args: WITHIN,
+    join: orderStats,
+    sql: (x) => Prisma.sql`COALESCE(floor(extract(epoch FROM (${x.alias}.last - ${x.alias}.first)) / 86400), 0)::int`,
+  },
+  {
+    name: 'positiveWordOfMouth.count',
+    type: 'number',
+    description:
+      'Positive word of mouth: WORD_OF_MOUTH and REVIEW interactions with POSITIVE sentiment (negative ones never count), optionally `within` a window ending now, e.g. positiveWordOfMouth.count(within = 365d) >= 2.',
+    args: WITHIN,
+    join: (x) => {
+      const window =
+        typeof x.args.within === 'number'
+          ? Prisma.sql`AND i."occurredAt" > ${new Date(x.now.getTime() - x.args.within)}::timestamptz AND i."occurredAt" <= ${x.now}::timestamptz`
+          : Prisma.empty;
+      return Prisma.sql`SELECT i."customerId", count(*)::int AS n FROM "Interaction" i
+        WHERE i."shopId" = ${x.shop} AND i."deletedAt" IS NULL AND i.type IN ('WORD_OF_MOUTH', 'REVIEW') AND i.sentiment = 'POSITIVE'
+        ${window} ${restrict(x, Prisma.sql`i."customerId"`)}
+        GROUP BY i."customerId"`;
+    },
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'referrals.count',
+    type: 'number',
+    description: 'Customers this customer referred (their source names this customer as the referrer; merged duplicates excluded).',
+    join: referralStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'referredBuyers.count',
+    type: 'number',
+    description: 'Referred customers who bought (at least one order that counts each): the STRATEGIC fact, e.g. referredBuyers.count >= 2.',
+    join: referralStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.bought, 0)`,
+  },
+  {
     name: 'competitorOrders.count',
     type: 'number',
     description: 'Share of wallet: number of purchases from competitors (channel OTHER_MERCHANT), optionally `within` a window.',
@@ -280,6 +348,53 @@ export const FIELDS: FieldDef[] = [
         ${eq('sentiment', 'Sentiment', a.sentiment)} ${since(x, Prisma.sql`i."occurredAt"`)} ${restrict(x, Prisma.sql`i."customerId"`)}
         GROUP BY i."customerId"`;
     },
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  // Storefront behaviour (see eventStats above).
+  {
+    name: 'events.count',
+    type: 'number',
+    description:
+      "Number of storefront behaviour events, optionally of a type, for a SKU and within a window: events.count(type = PRODUCT_VIEWED, sku = 'SOFA-1', within = 30d) >= 2.",
+    args: EVENT_ARGS,
+    join: eventStats,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'events.lastSeen',
+    type: 'date',
+    description:
+      'When the customer was last seen on the storefront (their latest behaviour event; optionally of a type / SKU): events.lastSeen < -30d. Null without events.',
+    args: { type: EVENT_ARGS.type as ArgDef, sku: EVENT_ARGS.sku as ArgDef },
+    join: eventStats,
+    sql: (x) => Prisma.sql`${x.alias}.last`,
+  },
+  {
+    name: 'events.sessions',
+    type: 'number',
+    description:
+      'Number of storefront visits (distinct sessions; an event without a session counts as its own visit), optionally within a window.',
+    args: WITHIN,
+    join: (x) => Prisma.sql`SELECT e."customerId", count(DISTINCT COALESCE(e."sessionId", e."visitorId"))::int AS n
+      FROM "BehaviourEvent" e
+      WHERE e."shopId" = ${x.shop} AND e."customerId" IS NOT NULL AND e."occurredAt" <= ${x.now}::timestamptz ${eventFilter(x)}
+      GROUP BY e."customerId"`,
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+  },
+  {
+    name: 'events.viewedNotBought',
+    type: 'number',
+    description:
+      "Number of distinct SKUs the customer viewed (PRODUCT_VIEWED, optionally within a window or for one SKU) without a counted order containing that SKU placed at or after their first view of it in the window: events.viewedNotBought(within = 14d) >= 1, events.viewedNotBought(sku = 'SOFA-1', within = 14d) >= 1.",
+    args: { sku: { type: 'string' }, within: { type: 'duration' } },
+    join: (x) => Prisma.sql`SELECT v."customerId", count(*)::int AS n FROM (
+        SELECT e."customerId", e.sku, min(e."occurredAt") AS first FROM "BehaviourEvent" e
+        WHERE e."shopId" = ${x.shop} AND e.type = 'PRODUCT_VIEWED'::"BehaviourEventType" AND e."customerId" IS NOT NULL
+          AND e.sku IS NOT NULL AND e."occurredAt" <= ${x.now}::timestamptz ${eventFilter(x)}
+        GROUP BY e."customerId", e.sku) v
+      WHERE NOT EXISTS (SELECT 1 FROM "Order" o JOIN "OrderItem" oi ON oi."orderId" = o.id AND oi."shopId" = o."shopId"
+        WHERE o."shopId" = ${x.shop} AND o."customerId" = v."customerId" AND ${BOUGHT} AND o."placedAt" >= v.first AND oi.sku = v.sku)
+      GROUP BY v."customerId"`,
     sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
   },
   // Loyalty (modules/loyalty: one CustomerMetrics row per customer, as of its last recompute;

@@ -62,7 +62,7 @@ const SegmentFieldArgRef = builder
   .implement({
     fields: (t) => ({
       name: t.exposeString('name'),
-      type: t.exposeString('type', { description: 'enum or duration (e.g. 90d).' }),
+      type: t.exposeString('type', { description: "enum, duration (e.g. 90d) or string (quoted, e.g. 'SOFA-1')." }),
       values: t.stringList({ nullable: true, resolve: (a) => (a.values ? [...a.values] : null) }),
     }),
   });

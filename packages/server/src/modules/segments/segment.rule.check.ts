@@ -80,6 +80,8 @@ export function checkCondition(c: Condition, def: FieldDef): Problem | null {
     seen.add(a.name);
     if (spec.type === 'enum' && !(a.value.t === 'ident' && spec.values.includes(a.value.v)))
       return { message: `${a.name}: expected one of ${spec.values.join(', ')}`, code: 'bad_value', at: 'arg', argIndex: i };
+    if (spec.type === 'string' && !(a.value.t === 'str' && a.value.v.length > 0))
+      return { message: `${a.name}: expected a quoted text, e.g. 'SOFA-1'`, code: 'bad_value', at: 'arg', argIndex: i };
     if (spec.type === 'duration' && !(a.value.t === 'rel' || (a.value.t === 'num' && /^\d+$/.test(a.value.v))))
       return { message: `${a.name}: expected a duration like 90d`, code: 'bad_value', at: 'arg', argIndex: i };
   }

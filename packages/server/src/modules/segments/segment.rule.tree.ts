@@ -39,7 +39,7 @@ export type OpName = keyof typeof OP_NAMES;
 const NAME_OF_OP = Object.fromEntries(Object.entries(OP_NAMES).map(([k, v]) => [v, k])) as Record<Op, OpName>;
 if (Object.keys(NAME_OF_OP).length !== OPS.length) throw new Error('every operator needs a GraphQL name');
 
-function jsonToValue(def: FieldDef | null, raw: unknown, isArg: false | 'enum' | 'duration'): Value | null {
+function jsonToValue(def: FieldDef | null, raw: unknown, isArg: false | 'enum' | 'duration' | 'string'): Value | null {
   if (typeof raw === 'boolean') return { t: 'bool', v: raw };
   if (typeof raw === 'number') {
     const v = Number.isFinite(raw) ? normaliseNumber(String(raw)) : null;

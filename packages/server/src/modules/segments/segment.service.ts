@@ -224,10 +224,27 @@ export async function refreshChanged(shop: ShopBound, now = new Date(), batch = 
   });
   const upto = events.at(-1)?.id;
   if (upto === undefined) return { entered, left };
+  // A referred customer's change (e.g. their first order) also concerns their referrer (referrals.count, referredBuyers.count).
+  const named = [...new Set(events.flatMap(customersOf))];
+  const referrerOf = new Map<string, string>();
+  if (named.length) {
+    const rows = await shop.db.customer.findMany({
+      where: { id: { in: named }, sourceReferrerId: { not: null } },
+      select: { id: true, sourceReferrerId: true },
+    });
+    for (const r of rows) if (r.sourceReferrerId) referrerOf.set(r.id, r.sourceReferrerId);
+  }
   for (const s of segments) {
     if (s.lastEventId >= upto) continue;
     const ids = new Set<string>();
-    for (const e of events) if (e.id > s.lastEventId && !SEGMENT_EVENTS.includes(e.type)) for (const c of customersOf(e)) ids.add(c);
+    for (const e of events) {
+      if (e.id <= s.lastEventId || SEGMENT_EVENTS.includes(e.type)) continue;
+      for (const c of customersOf(e)) {
+        ids.add(c);
+        const ref = referrerOf.get(c);
+        if (ref) ids.add(ref);
+      }
+    }
     if (!ids.size) {
       await shop.db.segment.updateMany({ where: { id: s.id, lastEventId: { lt: upto } }, data: { lastEventId: upto } });
       continue;

@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import { forShop, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import * as E from '../../generated/prisma/enums.ts';
+import type { Logger } from '../../logger.ts';
+import { periodic } from '../../periodic.ts';
+import { parseInput } from '../common/validate.ts';
+import { EXPORT_PAGE, type ExportSection } from '../customers/customer.export.ts';
+import { type EraseStep, findCustomerBy, getCustomer, type MergeStep } from '../customers/customer.service.ts';
+
+/**
+ * Storefront behaviour events (docs/behaviour.md): what anonymous visitors do before (and after)
+ * they become known. Telemetry, not records: written in batches with one multi-row INSERT, no audit
+ * row trigger on the table (the trackEvents call itself gets its one MUTATION audit entry), never
+ * updated except to stitch a visitor to a customer, deleted by retention.
+ *
+ * Limits (rejecting means the whole batch is refused with VALIDATION_FAILED, nothing is written):
+ * - at most MAX_BATCH events per call;
+ * - visitorId / sessionId: UUIDs (the SDK makes them);
+ * - occurredAt: more than MAX_FUTURE_MS ahead of the server clock is clamped to the receive time
+ *   (client clock skew); older than MAX_AGE_MS is rejected; default: the receive time;
+ * - free text (url, referrer, searchQuery, utm*) is truncated to its limit; identifiers (sku) over
+ *   their limit are rejected;
+ * - properties: a flat-ish JSON object of at most PROPERTIES_LIMITS.keys keys and .bytes bytes.
+ */
+export const MAX_BATCH = 100;
+export const MAX_FUTURE_MS = 5 * 60_000;
+export const MAX_AGE_MS = 7 * 86_400_000;
+export const TEXT_LIMITS = { url: 2000, referrer: 2000, searchQuery: 200, utm: 200 } as const;
+export const SKU_MAX = 100;
+export const PROPERTIES_LIMITS = { keys: 20, bytes: 2000 };
+export const MAX_DURATION_MS = 86_400_000;
+
+export type BehaviourEventType = (typeof E.BehaviourEventType)[keyof typeof E.BehaviourEventType];
+
+const clip = (n: number) =>
+  z
+    .string()
+    .transform((s) => s.trim().slice(0, n))
+    .nullish();
+
+const eventSchema = z
+  .object({
+    type: z.enum(E.BehaviourEventType),
+    visitorId: z.uuid('A visitor id is a UUID'),
+    sessionId: z.uuid('A session id is a UUID').nullish(),
+    occurredAt: z.coerce.date().nullish(),
+    url: clip(TEXT_LIMITS.url),
+    referrer: clip(TEXT_LIMITS.referrer),
+    sku: z.string().trim().min(1).max(SKU_MAX, `At most ${SKU_MAX} characters`).nullish(),
+    searchQuery: clip(TEXT_LIMITS.searchQuery),
+    durationMs: z.number().int().min(0).max(MAX_DURATION_MS, 'At most one day').nullish(),
+    utmSource: clip(TEXT_LIMITS.utm),
+    utmMedium: clip(TEXT_LIMITS.utm),
+    utmCampaign: clip(TEXT_LIMITS.utm),
+    properties: z
+      .record(z.string(), z.unknown())
+      .refine((o) => Object.keys(o).length <= PROPERTIES_LIMITS.keys, `At most ${PROPERTIES_LIMITS.keys} keys`)
+      .refine((o) => Buffer.byteLength(JSON.stringify(o)) <= PROPERTIES_LIMITS.bytes, `At most ${PROPERTIES_LIMITS.bytes} bytes`)
+      .nullish(),
+  })
+  .superRefine((e, ctx) => {
+    if ((e.type === 'PRODUCT_VIEWED' || e.type === 'ADDED_TO_CART') && !e.sku) {
+      ctx.addIssue({ code: 'custom', path: ['sku'], message: `${e.type} needs the sku` });
+    }
+    if (e.type === 'SEARCHED' && !e.searchQuery)
+      ctx.addIssue({ code: 'custom', path: ['searchQuery'], message: 'SEARCHED needs the searchQuery' });
+  });
+
+export type BehaviourEventInput = z.input<typeof eventSchema>;
+type ParsedEvent = z.output<typeof eventSchema>;
+
+/** Validates a batch (limits above) and fixes each event's time. Throws ValidationError; nothing is written. */
+export function parseBatch(events: unknown, path: string[], now = new Date()): (ParsedEvent & { occurredAt: Date })[] {
+  if (!Array.isArray(events)) throw ValidationError.field(path, 'A list of events');
+  if (events.length === 0) throw ValidationError.field(path, 'At least one event');
+  if (events.length > MAX_BATCH) throw ValidationError.field(path, `At most ${MAX_BATCH} events per call`, 'too_big');
+  const parsed = parseInput(z.array(eventSchema), events, path);
+  return parsed.map((e, i) => {
+    let at = e.occurredAt ?? now;
+    if (Number.isNaN(at.getTime())) throw ValidationError.field([...path, String(i), 'occurredAt'], 'Not a date');
+    if (at.getTime() > now.getTime() + MAX_FUTURE_MS) at = now;
+    if (at.getTime() < now.getTime() - MAX_AGE_MS) {
+      throw ValidationError.field([...path, String(i), 'occurredAt'], 'Older than 7 days: too late to record');
+    }
+    return { ...e, occurredAt: at };
+  });
+}
+
+/** Events per visitor in a batch (the rate limiter charges each visitor its count). */
+export function countByVisitor(events: { visitorId: string }[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const e of events) m.set(e.visitorId, (m.get(e.visitorId) ?? 0) + 1);
+  return m;
+}
+
+/** How a visitor was identified: lead form, customer token, email/phone match, or a backend naming the customer. */
+export type IdentifiedVia = 'LEAD' | 'TOKEN' | 'EMAIL' | 'API';
+
+/**
+ * Records a batch: one read of the visitors' identities (events of identified visitors get their
+ * customer at insert) and one multi-row INSERT. With a customer token (`tokenCustomerId`) the
+ * events are the token customer's and the visitors are stitched to it (once per visitor).
+ * Returns the number of events written.
+ */
+export async function recordEvents(
+  db: ScopedDb,
+  events: ReturnType<typeof parseBatch>,
+  opts: { tokenCustomerId?: string | null } = {},
+): Promise<number> {
+  const visitors = [...new Set(events.map((e) => e.visitorId))];
+  const known = new Map(
+    (await db.visitorIdentity.findMany({ where: { visitorId: { in: visitors } }, select: { visitorId: true, customerId: true } })).map(
+      (v) => [v.visitorId, v.customerId],
+    ),
+  );
+  let token = opts.tokenCustomerId ?? null;
+  if (token && visitors.some((v) => known.get(v) !== token)) {
+    // Logged in: the token's customer (a merged one's survivor), stitched once per visitor.
+    const live = await liveCustomerId(db, token);
+    token = live;
+    if (live) for (const v of visitors) if (known.get(v) !== live) await stitchVisitor(db, v, live, 'TOKEN');
+  }
+  // The scoped client sets shopId.
+  const data = events.map((e) => ({
+    visitorId: e.visitorId,
+    sessionId: e.sessionId ?? null,
+    customerId: token ?? known.get(e.visitorId) ?? null,
+    type: e.type,
+    occurredAt: e.occurredAt,
+    url: e.url || null,
+    referrer: e.referrer || null,
+    sku: e.sku ?? null,
+    searchQuery: e.searchQuery || null,
+    durationMs: e.durationMs ?? null,
+    utmSource: e.utmSource || null,
+    utmMedium: e.utmMedium || null,
+    utmCampaign: e.utmCampaign || null,
+    properties: (e.properties ?? {}) as Prisma.InputJsonValue,
+  }));
+  const r = await db.behaviourEvent.createMany({ data: data as Prisma.BehaviourEventCreateManyInput[] });
+  return r.count;
+}
+
+/** The customer's id, or its merge survivor's; null when it no longer exists (erased). */
+async function liveCustomerId(db: ScopedDb | ScopedTx, id: string): Promise<string | null> {
+  const c = await db.customer.findFirst({ where: { id }, select: { id: true, status: true, mergedIntoId: true } });
+  if (!c) return null;
+  return c.status === 'MERGED' && c.mergedIntoId ? c.mergedIntoId : c.id;
+}
+
+/**
+ * Identity stitching: the visitor is this customer from now on (VisitorIdentity), and the visitor's
+ * earlier anonymous events become the customer's (one set-based UPDATE). Events already attributed
+ * to someone else (a shared device, an earlier login) keep their customer. Returns how many events
+ * were stitched.
+ */
+export async function stitchVisitor(db: ScopedDb | ScopedTx, visitorId: string, customerId: string, via: IdentifiedVia): Promise<number> {
+  if (!z.uuid().safeParse(visitorId).success) throw ValidationError.field(['input', 'visitorId'], 'A visitor id is a UUID');
+  // An upsert without naming the shop (the scoped client adds it): update, else insert.
+  const moved = await db.visitorIdentity.updateMany({ where: { visitorId }, data: { customerId, via, identifiedAt: new Date() } });
+  if (!moved.count) await db.visitorIdentity.createMany({ data: [{ visitorId, customerId, via } as never], skipDuplicates: true });
+  const r = await db.behaviourEvent.updateMany({ where: { visitorId, customerId: null }, data: { customerId } });
+  return r.count;
+}
+
+/** Deletes events older than `days` (0 keeps everything) in batches of `batch`; returns how many. */
+export async function pruneBehaviour(db: ScopedDb, days: number, now = new Date(), batch = 5000): Promise<number> {
+  if (days <= 0) return 0;
+  const cutoff = new Date(now.getTime() - days * 86_400_000);
+  let n = 0;
+  for (;;) {
+    const ids = (await db.behaviourEvent.findMany({ where: { occurredAt: { lt: cutoff } }, take: batch, select: { id: true } })).map(
+      (r) => r.id,
+    );
+    if (!ids.length) return n;
+    n += (await db.behaviourEvent.deleteMany({ where: { id: { in: ids } } })).count;
+    if (ids.length < batch) return n;
+  }
+}
+
+/**
+ * Erasure: the person's events go (those attributed to them by cascade with the customer row; here
+ * also every event of the visitors identified as them, anonymous ones included), with the visitor links.
+ */
+export const eraseBehaviour: EraseStep = async (t, _customerId, erasure) => {
+  const links = await t.visitorIdentity.findMany({ where: { customerId: { in: erasure.customerIds } }, select: { visitorId: true } });
+  const visitors = links.map((l) => l.visitorId);
+  await t.behaviourEvent.deleteMany({
+    where: { OR: [{ customerId: { in: erasure.customerIds } }, ...(visitors.length ? [{ visitorId: { in: visitors } }] : [])] },
+  });
+  await t.visitorIdentity.deleteMany({ where: { customerId: { in: erasure.customerIds } } });
+};
+
+/** Merge: the duplicate's events and visitors become the survivor's. */
+export const mergeBehaviour: MergeStep = async (t, survivorId, duplicateId) => {
+  await t.behaviourEvent.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+  await t.visitorIdentity.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
+};
+
+/** Export: the browsers (visitor ids) identified as the person. */
+export const VISITOR_EXPORT_SECTION: ExportSection = {
+  key: 'visitors',
+  tables: ['VisitorIdentity'],
+  description: 'The storefront browsers (anonymous visitor ids) identified as the person, when and how (lead form, login, email).',
+  load: async (db, scope) =>
+    (await db.visitorIdentity.findMany({ where: { customerId: { in: scope.customerIds } }, orderBy: { identifiedAt: 'asc' } })).map(
+      ({ shopId: _s, ...v }) => v,
+    ),
+};
+
+/** Export: every behaviour event attributed to the person. */
+export const BEHAVIOUR_EXPORT_SECTION: ExportSection = {
+  key: 'behaviour',
+  tables: ['BehaviourEvent'],
+  description: 'Storefront behaviour (pages and products viewed, searches, carts, checkouts) of the browsers identified as the person.',
+  pages: async (db, scope, after) => {
+    const rows = await db.behaviourEvent.findMany({
+      where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
+      orderBy: { id: 'asc' },
+      take: EXPORT_PAGE,
+    });
+    return {
+      items: rows.map(({ shopId: _s, id, ...e }) => ({ ...e, id: String(id) })),
+      next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
+    };
+  },
+};
+
+/** Deletes every shop's behaviour events older than `retentionDays` (0 = never) every `intervalMs` (0 = never), in batches. */
+export function createBehaviourRetentionScheduler(opts: {
+  prisma: PrismaClient;
+  logger: Logger;
+  retentionDays: number;
+  intervalMs: number;
+}) {
+  async function tick(now = new Date()): Promise<number> {
+    if (opts.retentionDays <= 0) return 0;
+    let total = 0;
+    for (const { id } of await opts.prisma.shop.findMany({ select: { id: true } })) {
+      try {
+        total += await pruneBehaviour(forShop(opts.prisma, id), opts.retentionDays, now);
+      } catch (err) {
+        opts.logger.error('behaviour retention pass failed', { shopId: id, error: String(err) });
+      }
+    }
+    if (total) opts.logger.info('behaviour retention', { events: total });
+    return total;
+  }
+  return {
+    tick,
+    ...periodic({ name: 'behaviour-retention', intervalMs: opts.retentionDays > 0 ? opts.intervalMs : 0, logger: opts.logger }, () =>
+      tick(),
+    ),
+  };
+}
+
+/**
+ * A backend identifies a visitor (secret key): by the customer's id, or by email (a checkout, a
+ * newsletter sign-up handled server-side). Returns the customer and how many earlier events were
+ * stitched. Unknown customer or email: NotFoundError (nothing is created).
+ */
+export async function identifyVisitor(
+  db: ScopedDb,
+  input: { visitorId: string; customerId?: string | null; email?: string | null },
+): Promise<{ customerId: string; stitched: number }> {
+  if (!z.uuid().safeParse(input.visitorId).success) throw ValidationError.field(['input', 'visitorId'], 'A visitor id is a UUID');
+  if (!input.customerId === !input.email) throw ValidationError.field(['input', 'customerId'], 'Give exactly one of customerId, email');
+  const c = input.customerId ? await getCustomer(db, input.customerId, true) : await findCustomerBy(db, { email: input.email ?? '' });
+  if (!c || c.status === 'MERGED') throw new NotFoundError('Customer', ['input', input.customerId ? 'customerId' : 'email']);
+  const stitched = await stitchVisitor(db, input.visitorId, c.id, input.customerId ? 'API' : 'EMAIL');
+  return { customerId: c.id, stitched };
+}
