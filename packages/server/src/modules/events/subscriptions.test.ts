@@ -370,6 +370,18 @@ describe('subscriptions over graphql-ws', () => {
     expect(subs[3]?.events).toEqual([]);
     expect(subs[4]?.events).toEqual([]);
     for (const s of subs) await s.dispose();
+    // importProgress polls the job through the shop's scoped client: shop A's job, asked for by B,
+    // ends the stream at once with nothing; A itself gets it.
+    const job = await db.prisma.importJob.create({ data: { shopId: A.shop.id, kind: 'CUSTOMERS', format: 'CSV', status: 'COMPLETED' } });
+    const jobId = globalId('ImportJob', job.id);
+    const IMPORT = 'subscription($id: ID!) { importProgress(id: $id) { id status } }';
+    const bImport = wsSubscribe(url, B.secretKey, IMPORT, { id: jobId });
+    const aImport = wsSubscribe(url, A.secretKey, IMPORT, { id: jobId });
+    await waitFor(() => bImport.done && aImport.done, 'both import streams to end');
+    expect(bImport.events).toEqual([]);
+    expect(bImport.errors).toEqual([]);
+    expect(aImport.events).toEqual([{ id: jobId, status: 'COMPLETED' }]);
+    for (const s of [aImport, bImport]) await s.dispose();
     await app.stop();
     // Every Subscription field has a case above: adding one without an isolation case fails here.
     expect(Object.keys(schema.getSubscriptionType()?.getFields() ?? {}).sort()).toEqual([
@@ -377,6 +389,7 @@ describe('subscriptions over graphql-ws', () => {
       'customerUpdated',
       'events',
       'followUpDue',
+      'importProgress',
       'interactionRecorded',
       'leadCreated',
       'segmentMembershipChanged',
