@@ -2,7 +2,7 @@ import type { ScopedDb } from '../../db/tenant.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Customer } from '../../generated/prisma/client.ts';
 import { checkBatchSize, type ErrorTypes, idempotentBatch, runBatch } from '../common/batch.ts';
-import { type Actor, type CreateCustomerInput, upsertCustomer } from './customer.service.ts';
+import { type Actor, type CreateCustomerInput, upsertCustomer, withKnownTags } from './customer.service.ts';
 
 /** The errors an item of upsertCustomers reports: those of upsertCustomer. */
 export const CUSTOMER_ITEM_ERRORS: ErrorTypes = {
@@ -26,11 +26,17 @@ export async function upsertCustomers(db: ScopedDb, actor: Actor, items: CreateC
     idempotencyKey,
     items,
     CUSTOMER_ITEM_ERRORS,
-    () =>
-      runBatch(db, items, CUSTOMER_ITEM_ERRORS, async (t, item) => {
-        const r = await upsertCustomer(t as unknown as ScopedDb, actor, item);
+    () => {
+      // Tags the earlier items created or found (looked up once per batch, not per item). An
+      // item's new tags join only when it succeeded: a failed item's savepoint takes them back.
+      const tags = new Map<string, string>();
+      return runBatch(db, items, CUSTOMER_ITEM_ERRORS, async (t, item) => {
+        const seen = new Map(tags);
+        const r = await withKnownTags(t, seen, () => upsertCustomer(t as unknown as ScopedDb, actor, item));
+        for (const [name, id] of seen) tags.set(name, id);
         return { row: r.customer, created: r.created };
-      }),
+      });
+    },
     (ids) => db.customer.findMany({ where: { id: { in: ids } } }),
     () => new NotFoundError('Customer'),
   );

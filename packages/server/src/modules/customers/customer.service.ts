@@ -275,11 +275,27 @@ export async function confirmConsent(db: ScopedDb, token: string, browser?: Acto
   });
 }
 
+/** Tag ids by name a batch already holds in its transaction (customer.batch.ts), per item's savepoint client. */
+const knownTags = new WeakMap<object, Map<string, string>>();
+
+/** Runs fn with `known` (tag name -> id) as the tags of `tx`: ensureTags adds what it finds to it. */
+export async function withKnownTags<T>(tx: ScopedTx, known: Map<string, string>, fn: () => Promise<T>): Promise<T> {
+  knownTags.set(tx, known);
+  try {
+    return await fn();
+  } finally {
+    knownTags.delete(tx);
+  }
+}
+
 async function ensureTags(tx: ScopedTx, names: string[]): Promise<string[]> {
   const unique = [...new Set(names)];
   if (!unique.length) return [];
+  const known = knownTags.get(tx);
+  if (known && unique.every((n) => known.has(n))) return unique.map((n) => known.get(n) as string);
   await tx.tag.createMany({ data: unique.map((name) => ({ name })) as never, skipDuplicates: true });
-  const tags = await tx.tag.findMany({ where: { name: { in: unique } }, select: { id: true } });
+  const tags = await tx.tag.findMany({ where: { name: { in: unique } }, select: { id: true, name: true } });
+  for (const t of tags) known?.set(t.name, t.id);
   return tags.map((t) => t.id);
 }
 
