@@ -86,8 +86,8 @@ describe('the packed tarball', () => {
     const problems = report.problems ?? [];
     expect(Array.isArray(problems) ? problems : Object.values(problems).flat()).toEqual([]);
     const entries = report.analysis.entrypoints;
-    expect(Object.keys(entries).sort()).toEqual(['.', './browser', './package.json', './storefront']);
-    for (const name of ['.', './storefront', './browser']) {
+    expect(Object.keys(entries).sort()).toEqual(['.', './browser', './package.json', './storefront', './track']);
+    for (const name of ['.', './storefront', './browser', './track']) {
       for (const kind of ['node10', 'node16-cjs', 'node16-esm', 'bundler']) {
         expect(entries[name]!.resolutions[kind]?.resolution?.fileName, `${name} ${kind}`).toMatch(/\.d\.c?ts$/);
       }
