@@ -300,6 +300,13 @@ describe('limits and access', () => {
     expect(byPk.data?.startImport.__typename).toBe('ForbiddenError');
     const pkRead = await t.gql(shop.publishableKey)('query($id: ID!) { importJob(id: $id) { id } }', { id: ordersUpload.id });
     expect(pkRead.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // The job's kind decides also through node(id): a contacts-only key does not read an order import.
+    const viaNode = 'query($id: ID!) { node(id: $id) { id ... on ImportJob { kind rejections { line value } } } }';
+    const nodeByContacts = await t.gql(contactsOnly)<{ node: unknown }>(viaNode, { id: ordersUpload.id });
+    expect(nodeByContacts.data?.node ?? null).toBeNull();
+    expect(nodeByContacts.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const nodeByOwner = await g<{ node: { kind: string } | null }>(viaNode, { id: ordersUpload.id });
+    expect(nodeByOwner.data?.node?.kind).toBe('ORDERS');
     // Another shop sees nothing of it and cannot start it.
     const other = await t.newShop();
     const og = t.gql(other.secretKey);

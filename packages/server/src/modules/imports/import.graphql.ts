@@ -51,8 +51,10 @@ async function readable(ctx: Context, job: ImportJob | null): Promise<ImportJob 
 export const ImportJobNode = builder.prismaNode('ImportJob', {
   id: { field: 'id' },
   nullable: true,
-  authScopes: ANY_READ,
-  description: 'A bulk import: the uploaded file and the progress and outcome of running it.',
+  // The job's own kind decides (also through node(id)): contacts:read for customers, orders:read for orders.
+  authScopes: (job) => IMPORT_READ_SCOPES[job.kind],
+  description:
+    'A bulk import: the uploaded file and the progress and outcome of running it. Readable with contacts:read (customer imports) or orders:read (order imports).',
   findUnique: (id) => ({ id }),
   fields: (t) => ({
     kind: t.expose('kind', { type: ImportKindEnum }),
