@@ -75,7 +75,6 @@ export const LocationRef = builder.objectRef<Customer>('Location').implement({
 export const CustomerRefForSource = builder.objectRef<Customer>('AcquisitionSource');
 
 export const TagObject = builder.prismaObject('Tag', {
-  select: { id: true },
   description: 'A free label on customers (unique by name per shop).',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -99,7 +98,6 @@ const proofFields = (t: any) => ({
 });
 
 export const ConsentObject = builder.prismaObject('Consent', {
-  select: { id: true },
   description:
     'The current consent decision for one channel, with its proof. A grant waiting for double opt-in is `granted: false, pendingConfirmation: true` until confirmed.',
   fields: (t) => ({
@@ -116,7 +114,6 @@ export const ConsentObject = builder.prismaObject('Consent', {
 });
 
 export const ConsentChangeObject = builder.prismaObject('ConsentChange', {
-  select: { id: true },
   fields: (t) => ({
     channel: t.expose('channel', { type: ConsentChannelEnum }),
     granted: t.exposeBoolean('granted'),
