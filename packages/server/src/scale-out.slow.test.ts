@@ -40,6 +40,7 @@ const postgres = testBackend() === 'postgres';
 const bin = pgbouncerBinary();
 const actor: customers.Actor = { staffId: null, source: 'api' };
 
+// Skipped on PGlite: it is embedded in one process.
 describe.skipIf(!postgres)('two instances running every background pass at once', () => {
   let tdb: TestDatabase;
   let shop: CreatedShop;
@@ -229,9 +230,3 @@ describe.skipIf(!postgres)('two instances running every background pass at once'
     );
   });
 });
-
-if (!postgres) {
-  describe('two instances', () => {
-    it.skip('needs PostgreSQL (PGlite is embedded in one process)', () => {});
-  });
-}

@@ -24,6 +24,8 @@ beforeAll(async () => {
 });
 afterAll(() => base.close());
 
+// Both suites are skipped on PGlite: pg_stat_activity and a pool to exhaust need PostgreSQL
+// (PGlite is one embedded session).
 describe.skipIf(!postgres)('connections per instance (pg_stat_activity by application_name)', () => {
   it('each instance opens at most DB_POOL_SIZE connections (+1 for LISTEN), all carrying its application_name', async () => {
     const tag = randomBytes(3).toString('hex');
@@ -141,9 +143,3 @@ describe.skipIf(!postgres)('a database too busy to start a transaction', () => {
     }
   });
 });
-
-if (!postgres) {
-  describe('pools', () => {
-    it.skip('need PostgreSQL (pg_stat_activity, a pool to exhaust; PGlite is one embedded session)', () => {});
-  });
-}

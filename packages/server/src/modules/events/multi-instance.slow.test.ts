@@ -37,6 +37,7 @@ async function captureLead(url: string, key: string): Promise<string> {
 
 const postgres = testBackend() === 'postgres';
 
+// Skipped on PGlite: it is embedded in one process.
 describe.skipIf(!postgres)('two server processes, one PostgreSQL, one Redis', () => {
   let db: TestDatabase;
   let shop: CreatedShop;
@@ -116,9 +117,3 @@ describe.skipIf(!postgres)('two server processes, one PostgreSQL, one Redis', ()
     expect([...sub.events, ...resumed.events].map((e) => e.id)).toEqual(all);
   });
 });
-
-if (!postgres) {
-  describe('two server processes', () => {
-    it.skip('needs PostgreSQL (PGlite is embedded in one process)', () => {});
-  });
-}

@@ -505,9 +505,6 @@ describe('multiple instances', () => {
       }
     },
   );
-  if (testBackend() !== 'postgres') {
-    it.skip('multi-instance test: needs PostgreSQL (PGlite is embedded in one process)', () => {});
-  }
 
   it('Redis doorbell: a publish on one instance rings the others (skipped when Redis is not reachable)', async (ctx) => {
     const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
