@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { eraseShop } from './shop-erasure.ts';
 import { forShop, type ScopedDb, type ScopedTx, scopeArgs } from './tenant.ts';
 import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows } from './tenant-sql.ts';
 
@@ -27,6 +28,8 @@ export type ShopBound = {
   readonly db: ScopedDb;
   readonly sql: TenantSql;
   transaction<T>(fn: (t: ShopTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
+  /** Erases this shop and everything in it (db/shop-erasure.ts): irreversible; callers check the owner's authority. */
+  erase(): Promise<{ shopId: string; redactedAt: Date }>;
 };
 
 /**
@@ -67,5 +70,6 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
           }),
         opts,
       ),
+    erase: () => eraseShop(prisma, shopId),
   };
 }
