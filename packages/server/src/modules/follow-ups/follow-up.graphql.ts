@@ -29,7 +29,7 @@ import {
 import { LEAD_STAGES, POOL_WHERE } from './follow-up.policy.ts';
 import * as retention from './follow-up.retention.ts';
 import * as svc from './follow-up.service.ts';
-import { getFollowUpSettings, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
+import { getFollowUpSettings, shopTimeZone, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
 import {
   AgendaSectionEnum,
   accessOf,
@@ -165,7 +165,7 @@ const zonedArgs = (args: AgendaFieldArgs, ctx: AgendaCtx) => {
   if (!p) {
     p = args.timeZone
       ? Promise.resolve({ ...args, timeZone: args.timeZone })
-      : getFollowUpSettings(ctx.db).then((s) => ({ ...args, timeZone: s.cadence.timeZone ?? 'UTC' }));
+      : shopTimeZone(ctx.db).then((timeZone) => ({ ...args, timeZone }));
     zoned.set(args, p);
   }
   return p;
