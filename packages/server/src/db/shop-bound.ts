@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { eraseShop } from './shop-erasure.ts';
 import { forShop, type ScopedDb, type ScopedTx, scopeArgs } from './tenant.ts';
 import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
 
@@ -32,6 +33,8 @@ export type ShopBound = {
    */
   readonly write: TenantWrite;
   transaction<T>(fn: (t: ShopTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
+  /** Erases this shop and everything in it (db/shop-erasure.ts): irreversible; callers check the owner's authority. */
+  erase(): Promise<{ shopId: string; redactedAt: Date }>;
 };
 
 /**
@@ -73,5 +76,6 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
           }),
         opts,
       ),
+    erase: () => eraseShop(prisma, shopId),
   };
 }

@@ -7,7 +7,7 @@ import * as E from '../../generated/prisma/enums.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
 import { parseInput } from '../common/validate.ts';
-import { EXPORT_PAGE, type ExportSection } from '../customers/customer.export.ts';
+import { byCustomerBigId, type ExportSection } from '../customers/customer.export.ts';
 import { type EraseStep, findCustomerBy, getCustomer, type MergeStep } from '../customers/customer.service.ts';
 
 /**
@@ -253,17 +253,11 @@ export const BEHAVIOUR_EXPORT_SECTION: ExportSection = {
   key: 'behaviour',
   tables: ['BehaviourEvent'],
   description: 'Storefront behaviour (pages and products viewed, searches, carts, checkouts) of the browsers identified as the person.',
-  pages: async (db, scope, after) => {
-    const rows = await db.behaviourEvent.findMany({
-      where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
-      orderBy: { id: 'asc' },
-      take: EXPORT_PAGE,
-    });
-    return {
-      items: rows.map(({ shopId: _s, id, ...e }) => ({ ...e, id: String(id) })),
-      next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
-    };
-  },
+  pages: (db, scope, after) =>
+    byCustomerBigId(
+      (a) => db.behaviourEvent.findMany(a),
+      ({ shopId: _s, id, ...e }) => ({ ...e, id: String(id) }),
+    )(db, scope, after),
 };
 
 /** Deletes every shop's behaviour events older than `retentionDays` (0 = never) every `intervalMs` (0 = never), in batches. */
