@@ -373,11 +373,6 @@ export function rawBody(rows: RawRow[], totalCount: number): string {
 }
 
 /**
- * The baseline: a bare node:http server whose handler runs the equivalent SQL (one statement)
- * and returns the same JSON. On PostgreSQL it uses its own `pg` pool of `poolSize`; on PGlite the
- * database's SqlRunner.
- */
-/**
  * A bare node:http server answering every request with `answer(body, runner)`: the shared shape of
  * every scenario's raw baseline. On PostgreSQL it queries through its own `pg` pool of `poolSize`;
  * on PGlite through the database's SqlRunner.
