@@ -22,6 +22,11 @@ export type AuditContext = {
   job?: string | null;
   /** The GraphQL mutation (or job) name; mutable: serial mutation fields update it. */
   op: string;
+  /**
+   * Set by a mutation that wrote its own MUTATION entry in the statement of its write (trackEvents:
+   * modules/behaviour); the mutation wrapper (modules/audit) then writes none.
+   */
+  entryWritten?: boolean;
 };
 
 const storage = new AsyncLocalStorage<AuditContext>();
@@ -32,6 +37,15 @@ export function withAudit<T>(ctx: AuditContext, fn: () => T): T {
 
 export function currentAudit(): AuditContext | undefined {
   return storage.getStore();
+}
+
+/**
+ * Runs `fn` outside any audit context: its writes go to the database as they are, without the
+ * BEGIN / set_config / COMMIT wrapping below. Only for a single statement that changes no audited
+ * table (no row trigger reads the context) and records its own MUTATION entry (trackEvents).
+ */
+export function outsideAuditContext<T>(fn: () => T): T {
+  return storage.exit(fn);
 }
 
 // Only string literals reach SQL: the JSON of ids and names, quoted (standard_conforming_strings).

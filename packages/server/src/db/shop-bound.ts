@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { eraseShop } from './shop-erasure.ts';
 import { forShop, type ScopedDb, type ScopedTx, scopeArgs } from './tenant.ts';
-import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows } from './tenant-sql.ts';
+import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
 
 /** The set-based write door of one shop (db/tenant-sql.ts `tenantWrite`): returns the rows written. */
 export type TenantWrite = ReturnType<typeof tenantWrite>;
@@ -26,7 +27,14 @@ export type ShopBound = {
   readonly shopId: string;
   readonly db: ScopedDb;
   readonly sql: TenantSql;
+  /**
+   * One set-based write statement on its own, outside a transaction (db/tenant-sql.ts
+   * `tenantWriteStatement`: atomic by itself, the cross-tenant check inside the statement).
+   */
+  readonly write: TenantWrite;
   transaction<T>(fn: (t: ShopTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
+  /** Erases this shop and everything in it (db/shop-erasure.ts): irreversible; callers check the owner's authority. */
+  erase(): Promise<{ shopId: string; redactedAt: Date }>;
 };
 
 /**
@@ -55,6 +63,7 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
     shopId,
     db: forShop(prisma, shopId),
     sql: tenantSql(prisma, shopId),
+    write: tenantWriteStatement(prisma, shopId),
     transaction: (fn, opts) =>
       prisma.$transaction(
         (tx) =>
@@ -67,5 +76,6 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
           }),
         opts,
       ),
+    erase: () => eraseShop(prisma, shopId),
   };
 }
