@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopBound } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { tenantSql } from '../../db/tenant-sql.ts';
 import type { BehaviourEventType } from '../../generated/prisma/enums.ts';
@@ -144,7 +145,7 @@ beforeAll(async () => {
     { type: 'PRODUCT_VIEWED' as const, visitorId: V.VA as string, sku: 'SOFA-1', occurredAt: at('2026-06-01T10:00:00') },
     { type: 'PRODUCT_VIEWED' as const, visitorId: V.VA as string, sku: 'SOFA-1', occurredAt: at('2026-06-01T10:33:00') },
   ];
-  expect(await recordEvents(db, batch as never)).toBe(2);
+  expect(await recordEvents(shopBound(t.db.prisma, shopId), batch as never)).toBe(2);
 });
 afterAll(() => t?.close());
 
