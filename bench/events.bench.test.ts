@@ -21,7 +21,7 @@ describe('behaviour-events benchmark harness', () => {
       adminUrl: process.env.TEST_DATABASE_URL ?? DEFAULT_ADMIN_URL,
     });
     expect(result.backend).toBe(backend);
-    for (const r of [result.api, result.raw, result.apiAtRate, result.rawAtRate]) {
+    for (const r of [result.api, result.raw, result.beacon, result.apiAtRate, result.rawAtRate]) {
       expect(r.requests).toBeGreaterThan(0);
       expect({ errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, mismatches: r.mismatches }).toEqual({
         errors: 0,
@@ -32,6 +32,7 @@ describe('behaviour-events benchmark harness', () => {
     }
     expect(result.rows.api % 5).toBe(0);
     expect(result.rows.api).toBeGreaterThanOrEqual((result.api.requests + result.apiAtRate.requests) * 5);
+    expect(result.rows.beacon).toBeGreaterThanOrEqual(result.beacon.requests * 5);
     expect(result.apiSql.length).toBeGreaterThan(0);
     expect(formatEventsReport(result)).toContain('events/s sustained');
   });
