@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedShop } from '../packages/server/src/modules/shops/shop.service.ts';
 import { createTestApp, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
-import { createCustomer } from './helpers/crm.ts';
+import { createCustomer, succeed } from './helpers/crm.ts';
 
 /**
  * Storefront behaviour events (docs/behaviour.md): trackEvents batches, limits, the sendBeacon
@@ -226,6 +226,42 @@ describe('identity stitching', () => {
     expect((await rows(a.shop.id, w)).map((e) => e.customerId)).toEqual([rawId(c.id), rawId(c.id)]);
   });
 
+  it("a merged customer's token gives the events to the survivor and stitches every visitor of the batch once", async () => {
+    const g = t.gql(a.secretKey);
+    const survivor = await createCustomer(g, { email: 'survivor@behaviour.test' });
+    const dup = await createCustomer(g, { email: 'merged@behaviour.test' });
+    const tok = await g<{ createCustomerToken: { token: string } }>(
+      `mutation($i: CreateCustomerTokenInput!) { createCustomerToken(input: $i) { ... on CustomerToken { token } } }`,
+      { i: { customerId: dup.id } },
+    );
+    const token = tok.data?.createCustomerToken.token as string;
+    await succeed(g, 'mergeCustomers', { survivorId: survivor.id, duplicateId: dup.id });
+    const [v, w] = [randomUUID(), randomUUID()];
+    await track(a.publishableKey, [...views(v, 2), ...views(w, 1)]);
+    expect(await track(a.publishableKey, [...views(v, 1), ...views(w, 1)], { 'x-customer-token': token })).toMatchObject({ accepted: 2 });
+    const want = rawId(survivor.id);
+    expect((await rows(a.shop.id, v)).map((e) => e.customerId)).toEqual([want, want, want]);
+    expect((await rows(a.shop.id, w)).map((e) => e.customerId)).toEqual([want, want]);
+    const links = await t.db.prisma.visitorIdentity.findMany({ where: { shopId: a.shop.id, visitorId: { in: [v, w] } } });
+    expect(links.map((l) => [l.customerId, l.via])).toEqual([
+      [want, 'TOKEN'],
+      [want, 'TOKEN'],
+    ]);
+    // Already linked: the next call changes no link.
+    await track(a.publishableKey, views(v, 1), { 'x-customer-token': token });
+    const again = await t.db.prisma.visitorIdentity.findFirstOrThrow({ where: { shopId: a.shop.id, visitorId: v } });
+    expect(again.identifiedAt).toEqual(links.find((l) => l.visitorId === v)?.identifiedAt);
+  });
+
+  it("an event written after a stitch committed is the customer's (the insert reads the link in its own statement)", async () => {
+    const c = await createCustomer(t.gql(a.secretKey), { email: 'late-link@behaviour.test' });
+    const v = randomUUID();
+    await track(a.publishableKey, views(v, 1));
+    await t.db.prisma.visitorIdentity.create({ data: { shopId: a.shop.id, visitorId: v, customerId: rawId(c.id), via: 'API' } });
+    await track(a.publishableKey, views(v, 1));
+    expect((await rows(a.shop.id, v)).map((e) => e.customerId)).toEqual([null, rawId(c.id)]);
+  });
+
   it('trackInteraction matched by email stitches the visitor', async () => {
     const c = await createCustomer(t.gql(a.secretKey), { email: 'stitch-email@behaviour.test' });
     const v = randomUUID();
@@ -330,11 +366,27 @@ describe('retention and privacy', () => {
     expect(await t.db.prisma.visitorIdentity.count({ where: { shopId: a.shop.id, visitorId: v } })).toBe(0);
   });
 
-  it('trackEvents writes its one MUTATION audit entry per call (no row entries: telemetry)', async () => {
-    const before = await t.db.prisma.auditEntry.count({ where: { shopId: a.shop.id, operation: 'trackEvents' } });
+  it('trackEvents writes its one MUTATION audit entry per call (no row entries: telemetry), refused calls too', async () => {
+    const entries = () =>
+      t.db.prisma.auditEntry.findMany({ where: { shopId: a.shop.id, operation: 'trackEvents' }, orderBy: { id: 'asc' } });
+    const before = (await entries()).length;
     await track(a.publishableKey, views(randomUUID(), 5));
-    const after = await t.db.prisma.auditEntry.findMany({ where: { shopId: a.shop.id, operation: 'trackEvents' } });
+    const after = await entries();
     expect(after.length - before).toBe(1);
     expect(after.every((e) => e.action === 'MUTATION')).toBe(true);
+    const key = await t.db.prisma.apiKey.findFirstOrThrow({ where: { shopId: a.shop.id, kind: 'PUBLISHABLE' } });
+    expect(after.at(-1)).toMatchObject({
+      actorKind: 'PUBLISHABLE_KEY',
+      actorKeyId: key.id,
+      entityType: 'Mutation',
+      fields: ['events'],
+      outcome: 'OK',
+      customerId: null,
+    });
+    // Refused (nothing written): the entry says why.
+    await track(a.publishableKey, [{ type: 'PAGE_VIEWED', visitorId: 'not-a-uuid' }]);
+    const refused = await entries();
+    expect(refused.length - after.length).toBe(1);
+    expect(refused.at(-1)?.outcome).toBe('VALIDATION_FAILED');
   });
 });

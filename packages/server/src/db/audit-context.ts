@@ -20,8 +20,18 @@ export type AuditContext = {
   staff?: string | null;
   customer?: string | null;
   job?: string | null;
+  /**
+   * A bulk import's ImportJob id: the row trigger then records nothing per row; the import writes
+   * one IMPORT entry per batch itself (modules/imports/import.sql.ts).
+   */
+  bulk?: string | null;
   /** The GraphQL mutation (or job) name; mutable: serial mutation fields update it. */
   op: string;
+  /**
+   * Set by a mutation that wrote its own MUTATION entry in the statement of its write (trackEvents:
+   * modules/behaviour); the mutation wrapper (modules/audit) then writes none.
+   */
+  entryWritten?: boolean;
 };
 
 const storage = new AsyncLocalStorage<AuditContext>();
@@ -34,9 +44,21 @@ export function currentAudit(): AuditContext | undefined {
   return storage.getStore();
 }
 
+/**
+ * Runs `fn` outside any audit context: its writes go to the database as they are, without the
+ * BEGIN / set_config / COMMIT wrapping below. Only for a single statement that changes no audited
+ * table (no row trigger reads the context) and records its own MUTATION entry (trackEvents).
+ */
+export function outsideAuditContext<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 // Only string literals reach SQL: the JSON of ids and names, quoted (standard_conforming_strings).
+// A bulk import's transactions also commit without waiting for the WAL flush (synchronous_commit
+// off, for that transaction only): a crash can lose the last batches committed, never half of one,
+// and a re-run of the import is safe (docs/import.md); it saves a disk flush per batch.
 const setConfig = (ctx: AuditContext): SqlQuery => ({
-  sql: `SELECT set_config('crm.audit', '${JSON.stringify(ctx).replaceAll("'", "''")}', true)`,
+  sql: `SELECT set_config('crm.audit', '${JSON.stringify(ctx).replaceAll("'", "''")}', true)${ctx.bulk ? ", set_config('synchronous_commit', 'off', true)" : ''}`,
   args: [],
   argTypes: [],
 });

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { eraseShop } from './shop-erasure.ts';
 import { forShop, type ScopedDb, type ScopedTx, scopeArgs } from './tenant.ts';
-import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows } from './tenant-sql.ts';
+import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
 
 /** The set-based write door of one shop (db/tenant-sql.ts `tenantWrite`): returns the rows written. */
 export type TenantWrite = ReturnType<typeof tenantWrite>;
@@ -26,8 +27,26 @@ export type ShopBound = {
   readonly shopId: string;
   readonly db: ScopedDb;
   readonly sql: TenantSql;
+  /**
+   * One set-based write statement on its own, outside a transaction (db/tenant-sql.ts
+   * `tenantWriteStatement`: atomic by itself, the cross-tenant check inside the statement).
+   */
+  readonly write: TenantWrite;
   transaction<T>(fn: (t: ShopTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
+  /**
+   * Refreshes the planner's statistics of tables a bulk write has grown (`ANALYZE`). Without it, a
+   * table that grows from empty within minutes (an import into a new database) keeps the plans
+   * cached while it was tiny, e.g. a sequential scan for every foreign-key check against it
+   * (PostgreSQL caches those per connection until the table's statistics change).
+   */
+  analyze(tables: readonly AnalyzedTable[]): Promise<void>;
+  /** Erases this shop and everything in it (db/shop-erasure.ts): irreversible; callers check the owner's authority. */
+  erase(): Promise<{ shopId: string; redactedAt: Date }>;
 };
+
+/** The tables `analyze` takes (a fixed list: names reach the SQL text). */
+export type AnalyzedTable = 'Customer' | 'Order' | 'Tag' | 'Interaction';
+const ANALYZED: readonly AnalyzedTable[] = ['Customer', 'Order', 'Tag', 'Interaction'];
 
 /**
  * A transaction client with the tenant scope applied to every model operation (the same `scopeArgs`
@@ -55,6 +74,7 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
     shopId,
     db: forShop(prisma, shopId),
     sql: tenantSql(prisma, shopId),
+    write: tenantWriteStatement(prisma, shopId),
     transaction: (fn, opts) =>
       prisma.$transaction(
         (tx) =>
@@ -67,5 +87,10 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
           }),
         opts,
       ),
+    analyze: async (tables) => {
+      if (!tables.length || tables.some((t) => !ANALYZED.includes(t))) throw new Error('analyze: unknown table');
+      await prisma.$executeRawUnsafe(`ANALYZE ${tables.map((t) => `"${t}"`).join(', ')}`);
+    },
+    erase: () => eraseShop(prisma, shopId),
   };
 }

@@ -38,6 +38,33 @@ export function tenantWrite(client: RawSqlClient, shopId: string) {
   };
 }
 
+const CROSS_TENANT = 'Cross-tenant write refused: ';
+
+/**
+ * `tenantWrite` for ONE statement run on its own, outside a transaction (autocommit): the
+ * cross-tenant check runs inside the statement, so a written row of another shop fails the
+ * statement itself and PostgreSQL rolls all of it back; no BEGIN/COMMIT round trips are needed.
+ * For hot paths writing one set-based statement per call (behaviour events). Same builder contract
+ * as `tenantWrite` (CTEs, the last named `written` yielding the "shopId" of every row written);
+ * returns the number of rows in `written`.
+ */
+export function tenantWriteStatement(client: RawSqlClient, shopId: string) {
+  const shop = Prisma.sql`${shopId}::uuid`;
+  return async (build: (shop: Prisma.Sql) => Prisma.Sql): Promise<number> => {
+    // PostgreSQL has no RAISE outside PL/pgSQL: a failing cast of a non-constant text (so the
+    // planner cannot fold it ahead of time) aborts the statement when a foreign row was written.
+    const sql = Prisma.sql`WITH ${build(shop)}, tenant_check AS (
+        SELECT count(*)::int AS n, count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop})::int AS "foreign" FROM written)
+      SELECT n, (CASE WHEN "foreign" > 0 THEN ${CROSS_TENANT} || "foreign"::text END)::int AS refused FROM tenant_check`;
+    try {
+      const [r] = await client.$queryRaw<{ n: number }[]>(sql);
+      return r?.n ?? 0;
+    } catch (err) {
+      if (String((err as Error)?.message ?? err).includes(CROSS_TENANT)) throw new Error('Cross-tenant write refused');
+      throw err;
+    }
+  };
+}
 /**
  * `tenantWrite` that hands back the rows of `written` (each with its "shopId"): for set-based
  * writes whose caller needs to know which rows were written (bulk imports). Same check: a row of

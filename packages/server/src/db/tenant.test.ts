@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Prisma } from '../generated/prisma/client.ts';
 import { createTestDatabase, type TestDatabase } from '../testing.ts';
 import { forShop, TenantScopeError } from './tenant.ts';
+import { tenantWriteStatement } from './tenant-sql.ts';
 
 let db: TestDatabase;
 let shopA: string;
@@ -34,6 +36,21 @@ describe('tenant scoping', () => {
     await expect(a.customer.updateMany({ data: { shopId: shopB } as never })).rejects.toBeInstanceOf(TenantScopeError);
     await expect(a.$queryRaw`SELECT 1`).rejects.toBeInstanceOf(TenantScopeError);
     expect(await db.prisma.customer.count({ where: { shopId: shopB } })).toBe(0);
+  });
+
+  it('a single-statement write naming another shop fails as a whole: nothing is written', async () => {
+    const write = tenantWriteStatement(db.prisma, shopA);
+    const tag = (shop: Prisma.Sql, name: string) =>
+      Prisma.sql`INSERT INTO "Tag" ("shopId", "name") VALUES (${shop}, ${name}) RETURNING "shopId"`;
+    const own = (s: Prisma.Sql) => Prisma.sql`a AS (${tag(s, 'stmt-own')}), written AS (SELECT "shopId" FROM a)`;
+    expect(await write(own)).toBe(1);
+    const foreign = (s: Prisma.Sql) =>
+      Prisma.sql`a AS (${tag(s, 'stmt-mixed')}), b AS (${tag(Prisma.sql`${shopB}::uuid`, 'stmt-foreign')}),
+        written AS (SELECT "shopId" FROM a UNION ALL SELECT "shopId" FROM b)`;
+    await expect(write(foreign)).rejects.toThrow('Cross-tenant write refused');
+    expect(await db.prisma.tag.findMany({ where: { name: { startsWith: 'stmt-' } }, select: { name: true } })).toEqual([
+      { name: 'stmt-own' },
+    ]);
   });
 
   it('shows only its own shop row', async () => {

@@ -69,24 +69,42 @@ function outcomeOf(result: unknown): string {
   return 'OK';
 }
 
-async function writeMutationEntry(db: ScopedDb, a: AuditContext, args: Record<string, unknown>, outcome: string): Promise<void> {
+/** The MUTATION entry of one call: the actor, the operation, the entity its arguments name, the outcome. */
+function mutationEntry(a: AuditContext, args: Record<string, unknown>, outcome: string) {
   const entity = entityOf(args);
-  await db.auditEntry.create({
-    data: {
-      actorKind: a.kind,
-      actorKeyId: a.key ?? null,
-      actorStaffId: a.staff ?? null,
-      actorCustomerId: a.customer ?? null,
-      actorJob: a.job ?? null,
-      operation: a.op,
-      action: 'MUTATION',
-      entityType: entity?.type ?? 'Mutation',
-      entityId: entity?.id ?? null,
-      fields: Object.keys((args.input && typeof args.input === 'object' ? args.input : args) as object).sort(),
-      outcome,
-      customerId: entity?.type === 'Customer' && isUuid(entity.id) ? entity.id : null,
-    } as never,
-  });
+  return {
+    actorKind: a.kind,
+    actorKeyId: a.key ?? null,
+    actorStaffId: a.staff ?? null,
+    actorCustomerId: a.customer ?? null,
+    actorJob: a.job ?? null,
+    operation: a.op,
+    action: 'MUTATION',
+    entityType: entity?.type ?? 'Mutation',
+    entityId: entity?.id ?? null,
+    fields: Object.keys((args.input && typeof args.input === 'object' ? args.input : args) as object).sort(),
+    outcome,
+    customerId: entity?.type === 'Customer' && isUuid(entity.id) ? entity.id : null,
+  };
+}
+
+async function writeMutationEntry(db: ScopedDb, a: AuditContext, args: Record<string, unknown>, outcome: string): Promise<void> {
+  await db.auditEntry.create({ data: mutationEntry(a, args, outcome) as never });
+}
+
+/**
+ * The call's MUTATION entry (outcome OK) as an `INSERT … RETURNING "shopId"` to run as a CTE of the
+ * mutation's own write statement (db/tenant-sql.ts `tenantWriteStatement`): entry and change commit
+ * together in one round trip. The caller marks the context `entryWritten` once the statement
+ * succeeded; should it fail, the wrapper below writes the entry with the error instead.
+ */
+export function mutationEntryInsert(a: AuditContext, args: Record<string, unknown>, shop: Prisma.Sql): Prisma.Sql {
+  const e = mutationEntry(a, args, 'OK');
+  return Prisma.sql`INSERT INTO "AuditEntry" ("shopId", "actorKind", "actorKeyId", "actorStaffId", "actorCustomerId", "actorJob",
+      "operation", "action", "entityType", "entityId", "fields", "outcome", "customerId")
+    VALUES (${shop}, ${e.actorKind}::"AuditActorKind", ${e.actorKeyId}::uuid, ${e.actorStaffId}::uuid, ${e.actorCustomerId}::uuid,
+      ${e.actorJob}, ${e.operation}, ${e.action}, ${e.entityType}, ${e.entityId}, ${e.fields}::text[], ${e.outcome}, ${e.customerId}::uuid)
+    RETURNING "shopId"`;
 }
 
 /**
@@ -113,9 +131,10 @@ export function auditMutations(schema: GraphQLSchema): GraphQLSchema {
         outcome = err instanceof AppError ? err.code : 'ERROR';
         throw err;
       } finally {
-        await writeMutationEntry(ctx.db, a, args, outcome).catch((err) =>
-          ctx.services.logger.error('audit entry failed', { operation: a.op, error: String(err) }),
-        );
+        if (!a.entryWritten)
+          await writeMutationEntry(ctx.db, a, args, outcome).catch((err) =>
+            ctx.services.logger.error('audit entry failed', { operation: a.op, error: String(err) }),
+          );
       }
     };
   }

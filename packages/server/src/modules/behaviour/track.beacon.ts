@@ -61,7 +61,7 @@ async function beacon(services: Services, request: Request, url: URL): Promise<R
     }
     const batch = parseBatch(body.events, ['events']);
     await enforceEventLimits(services, viewer.keyId, countByVisitor(batch));
-    await recordEvents(createContextInner(services, viewer).db, batch, { tokenCustomerId: viewer.customerId });
+    await recordEvents(createContextInner(services, viewer).shop, batch, { tokenCustomerId: viewer.customerId });
     return new Response(null, { status: 204, headers: { 'access-control-allow-origin': origin ?? '*' } });
   } catch (e) {
     if (e instanceof RateLimitedError) {

@@ -1,6 +1,8 @@
 import { builder } from '../../builder.ts';
+import { currentAudit, outsideAuditContext } from '../../db/audit-context.ts';
 import { BehaviourEventType } from '../../generated/prisma/enums.ts';
 import { enforceEventLimits } from '../../rate-limit.ts';
+import { mutationEntryInsert } from '../audit/audit.service.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { countByVisitor, identifyVisitor, MAX_BATCH, parseBatch, recordEvents } from './track.service.ts';
@@ -84,7 +86,16 @@ builder.mutationFields((t) => ({
       if (v.kind === 'anonymous') throw new Error('unreachable: declared for keys only');
       const batch = parseBatch(events, ['events']);
       await enforceEventLimits(ctx.services, v.keyId, countByVisitor(batch));
-      const accepted = await recordEvents(ctx.db, batch, { tokenCustomerId: v.kind === 'publishable' ? v.customerId : null });
+      // One statement writes the events and this call's MUTATION entry; outside the audit context
+      // (no audited table is touched), so no BEGIN / set_config / COMMIT around it.
+      const audit = currentAudit();
+      const accepted = await outsideAuditContext(() =>
+        recordEvents(ctx.shop, batch, {
+          tokenCustomerId: v.kind === 'publishable' ? v.customerId : null,
+          audit: audit && ((shop) => mutationEntryInsert(audit, { events }, shop)),
+        }),
+      );
+      if (audit) audit.entryWritten = true;
       return { accepted };
     },
   }),

@@ -1,12 +1,13 @@
 import { z } from 'zod';
+import type { ShopBound } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb, type ScopedTx } from '../../db/tenant.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import * as E from '../../generated/prisma/enums.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
 import { parseInput } from '../common/validate.ts';
-import { EXPORT_PAGE, type ExportSection } from '../customers/customer.export.ts';
+import { byCustomerBigId, type ExportSection } from '../customers/customer.export.ts';
 import { type EraseStep, findCustomerBy, getCustomer, type MergeStep } from '../customers/customer.service.ts';
 
 /**
@@ -99,55 +100,92 @@ export function countByVisitor(events: { visitorId: string }[]): Map<string, num
 export type IdentifiedVia = 'LEAD' | 'TOKEN' | 'EMAIL' | 'API';
 
 /**
- * Records a batch: one read of the visitors' identities (events of identified visitors get their
- * customer at insert) and one multi-row INSERT. With a customer token (`tokenCustomerId`) the
- * events are the token customer's and the visitors are stitched to it (once per visitor).
- * Returns the number of events written.
+ * Records a batch with ONE statement (db/tenant-sql.ts `tenantWriteStatement`; atomic by itself,
+ * no transaction round trips): the events are inserted from one JSON parameter, each with the
+ * customer of its visitor read in the same statement (VisitorIdentity), so an event written right
+ * after a stitch committed is the customer's. With a customer token (`tokenCustomerId`) the events
+ * are the token customer's (a merged one's survivor; an erased one's token is ignored) and the
+ * visitors not yet linked to it are stitched in the same statement (identity upserted with via
+ * TOKEN, their earlier anonymous events given to the customer). With `audit` the call's MUTATION
+ * entry is written by the same statement too. Returns the number of events written.
+ *
+ * Hand-written SQL rather than Prisma's createMany: per call that cost a query compilation of 20
+ * rows, an identity read, the audit context's transaction and a separate audit entry
+ * (bench/README.md "Behaviour events").
  */
 export async function recordEvents(
-  db: ScopedDb,
+  shop: Pick<ShopBound, 'write'>,
   events: ReturnType<typeof parseBatch>,
-  opts: { tokenCustomerId?: string | null } = {},
+  opts: { tokenCustomerId?: string | null; audit?: (shop: Prisma.Sql) => Prisma.Sql } = {},
 ): Promise<number> {
-  const visitors = [...new Set(events.map((e) => e.visitorId))];
-  const known = new Map(
-    (await db.visitorIdentity.findMany({ where: { visitorId: { in: visitors } }, select: { visitorId: true, customerId: true } })).map(
-      (v) => [v.visitorId, v.customerId],
-    ),
+  // Key order and names match the record type below; missing keys are NULL.
+  const rows = JSON.stringify(
+    events.map((e, i) => ({
+      i,
+      visitorId: e.visitorId,
+      sessionId: e.sessionId ?? null,
+      type: e.type,
+      occurredAt: e.occurredAt.toISOString(),
+      url: e.url || null,
+      referrer: e.referrer || null,
+      sku: e.sku ?? null,
+      searchQuery: e.searchQuery || null,
+      durationMs: e.durationMs ?? null,
+      utmSource: e.utmSource || null,
+      utmMedium: e.utmMedium || null,
+      utmCampaign: e.utmCampaign || null,
+      properties: e.properties ?? {},
+    })),
   );
-  let token = opts.tokenCustomerId ?? null;
-  if (token && visitors.some((v) => known.get(v) !== token)) {
-    // Logged in: the token's customer (a merged one's survivor), stitched once per visitor.
-    const live = await liveCustomerId(db, token);
-    token = live;
-    if (live) for (const v of visitors) if (known.get(v) !== live) await stitchVisitor(db, v, live, 'TOKEN');
-  }
-  // The scoped client sets shopId.
-  const data = events.map((e) => ({
-    visitorId: e.visitorId,
-    sessionId: e.sessionId ?? null,
-    customerId: token ?? known.get(e.visitorId) ?? null,
-    type: e.type,
-    occurredAt: e.occurredAt,
-    url: e.url || null,
-    referrer: e.referrer || null,
-    sku: e.sku ?? null,
-    searchQuery: e.searchQuery || null,
-    durationMs: e.durationMs ?? null,
-    utmSource: e.utmSource || null,
-    utmMedium: e.utmMedium || null,
-    utmCampaign: e.utmCampaign || null,
-    properties: (e.properties ?? {}) as Prisma.InputJsonValue,
-  }));
-  const r = await db.behaviourEvent.createMany({ data: data as Prisma.BehaviourEventCreateManyInput[] });
-  return r.count;
-}
-
-/** The customer's id, or its merge survivor's; null when it no longer exists (erased). */
-async function liveCustomerId(db: ScopedDb | ScopedTx, id: string): Promise<string | null> {
-  const c = await db.customer.findFirst({ where: { id }, select: { id: true, status: true, mergedIntoId: true } });
-  if (!c) return null;
-  return c.status === 'MERGED' && c.mergedIntoId ? c.mergedIntoId : c.id;
+  const token = opts.tokenCustomerId ?? null;
+  await shop.write(
+    (s) => Prisma.sql`
+    ev AS (
+      SELECT * FROM jsonb_to_recordset(${rows}::jsonb) AS e(
+        "i" int, "visitorId" uuid, "sessionId" uuid, "type" "BehaviourEventType", "occurredAt" timestamptz, "url" text,
+        "referrer" text, "sku" text, "searchQuery" text, "durationMs" int, "utmSource" text, "utmMedium" text,
+        "utmCampaign" text, "properties" jsonb)
+    ),
+    ${
+      token
+        ? Prisma.sql`live AS (
+      SELECT CASE WHEN c."status" = 'MERGED' AND c."mergedIntoId" IS NOT NULL THEN c."mergedIntoId" ELSE c."id" END AS "id"
+      FROM "Customer" c WHERE c."shopId" = ${s} AND c."id" = ${token}::uuid
+    ),
+    linked AS (
+      INSERT INTO "VisitorIdentity" ("shopId", "visitorId", "customerId", "via")
+      SELECT ${s}, v."visitorId", live."id", 'TOKEN'
+      FROM (SELECT DISTINCT "visitorId" FROM ev) v CROSS JOIN live
+      LEFT JOIN "VisitorIdentity" vi ON vi."shopId" = ${s} AND vi."visitorId" = v."visitorId"
+      WHERE vi."customerId" IS DISTINCT FROM live."id"
+      ON CONFLICT ("shopId", "visitorId") DO UPDATE SET "customerId" = EXCLUDED."customerId", "via" = EXCLUDED."via", "identifiedAt" = now()
+      RETURNING "shopId", "visitorId", "customerId"
+    ),
+    stitched AS (
+      UPDATE "BehaviourEvent" b SET "customerId" = linked."customerId" FROM linked
+      WHERE b."shopId" = ${s} AND b."visitorId" = linked."visitorId" AND b."customerId" IS NULL
+      RETURNING b."shopId"
+    ),`
+        : Prisma.empty
+    }
+    inserted AS (
+      INSERT INTO "BehaviourEvent" ("shopId", "visitorId", "sessionId", "customerId", "type", "occurredAt", "url", "referrer", "sku",
+        "searchQuery", "durationMs", "utmSource", "utmMedium", "utmCampaign", "properties")
+      SELECT ${s}, ev."visitorId", ev."sessionId", ${token ? Prisma.sql`COALESCE((SELECT "id" FROM live), vi."customerId")` : Prisma.sql`vi."customerId"`}, ev."type", ev."occurredAt",
+        ev."url", ev."referrer", ev."sku", ev."searchQuery", ev."durationMs", ev."utmSource", ev."utmMedium", ev."utmCampaign",
+        COALESCE(ev."properties", '{}'::jsonb)
+      FROM ev LEFT JOIN "VisitorIdentity" vi ON vi."shopId" = ${s} AND vi."visitorId" = ev."visitorId"
+      ORDER BY ev."i"
+      RETURNING "shopId"
+    ),
+    ${opts.audit ? Prisma.sql`audit AS (${opts.audit(s)}),` : Prisma.empty}
+    written AS (
+      SELECT "shopId" FROM inserted
+      ${token ? Prisma.sql`UNION ALL SELECT "shopId" FROM linked UNION ALL SELECT "shopId" FROM stitched` : Prisma.empty}
+      ${opts.audit ? Prisma.sql`UNION ALL SELECT "shopId" FROM audit` : Prisma.empty}
+    )`,
+  );
+  return events.length;
 }
 
 /**
@@ -215,17 +253,11 @@ export const BEHAVIOUR_EXPORT_SECTION: ExportSection = {
   key: 'behaviour',
   tables: ['BehaviourEvent'],
   description: 'Storefront behaviour (pages and products viewed, searches, carts, checkouts) of the browsers identified as the person.',
-  pages: async (db, scope, after) => {
-    const rows = await db.behaviourEvent.findMany({
-      where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
-      orderBy: { id: 'asc' },
-      take: EXPORT_PAGE,
-    });
-    return {
-      items: rows.map(({ shopId: _s, id, ...e }) => ({ ...e, id: String(id) })),
-      next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
-    };
-  },
+  pages: (db, scope, after) =>
+    byCustomerBigId(
+      (a) => db.behaviourEvent.findMany(a),
+      ({ shopId: _s, id, ...e }) => ({ ...e, id: String(id) }),
+    )(db, scope, after),
 };
 
 /** Deletes every shop's behaviour events older than `retentionDays` (0 = never) every `intervalMs` (0 = never), in batches. */

@@ -70,6 +70,21 @@ function byId<T extends { id: string }>(
   };
 }
 
+/** Pages of a table with bigint ids (outbox, behaviour events) about the person's customer ids. */
+export function byCustomerBigId<T extends { id: bigint }>(
+  find: (args: { where: object; orderBy: { id: 'asc' }; take: number }) => Promise<T[]>,
+  map: (row: T) => unknown,
+) {
+  return async (_db: ScopedDb, scope: ExportScope, after: string | null) => {
+    const rows = await find({
+      where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
+      orderBy: { id: 'asc' },
+      take: EXPORT_PAGE,
+    });
+    return { items: rows.map(map), next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null };
+  };
+}
+
 // The core sections.
 const of = (scope: ExportScope) => ({ customerId: { in: scope.customerIds } });
 
@@ -219,17 +234,11 @@ export const CORE_EXPORT_SECTIONS: ExportSection[] = [
     key: 'events',
     tables: ['Event'],
     description: 'Change events about the customer still kept in the outbox (ids and facts).',
-    pages: async (db, scope, after) => {
-      const rows = await db.event.findMany({
-        where: { customerId: { in: scope.customerIds }, ...(after ? { id: { gt: BigInt(after) } } : {}) },
-        orderBy: { id: 'asc' },
-        take: EXPORT_PAGE,
-      });
-      return {
-        items: rows.map((e) => ({ id: String(e.id), type: e.type, payload: e.payload, createdAt: e.createdAt })),
-        next: rows.length === EXPORT_PAGE ? String(rows.at(-1)?.id) : null,
-      };
-    },
+    pages: (db, scope, after) =>
+      byCustomerBigId(
+        (a) => db.event.findMany(a),
+        (e) => ({ id: String(e.id), type: e.type, payload: e.payload, createdAt: e.createdAt }),
+      )(db, scope, after),
   },
 ];
 

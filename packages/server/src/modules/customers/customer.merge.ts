@@ -3,6 +3,7 @@ import { AlreadyMergedError, NotFoundError, ValidationError } from '../../errors
 import type { Customer } from '../../generated/prisma/client.ts';
 import type { ConsentChannel, LifecycleStage } from '../../generated/prisma/enums.ts';
 import { emitEvent, gid } from '../events/event.service.ts';
+import { LOCATION_COLUMNS, PROFILE_COLUMNS, SOURCE_COLUMNS } from './customer.columns.ts';
 import { LOCKING_TX } from './customer.erase.ts';
 import { type Actor, getCustomer, isUuid, recordStage, STAGE_ORDER, tx } from './customer.service.ts';
 
@@ -21,43 +22,12 @@ export function registerMergeStep(step: MergeStep) {
   mergeSteps.push(step);
 }
 
+/** What a merge fills on the survivor from the duplicate where the survivor has nothing. */
 const FILLABLE = [
-  'externalId',
-  'firstName',
-  'lastName',
-  'company',
-  'jobTitle',
-  'occupation',
-  'industry',
-  'incomeBand',
-  'gender',
-  'birthDate',
-  'maritalStatus',
-  'country',
-  'region',
-  'city',
-  'postalCode',
-  'addressLine',
-  'householdNotes',
-  'stylePreferences',
-  'purchasePurpose',
-  'priceSensitivity',
-  'personality',
-  'preferredChannel',
-  'preferredContactTime',
-  'timeZone',
-  'contactTolerance',
-  'dealLikelihood',
-  'expectedPurchaseAt',
-  'ownerId',
-  'sourceChannel',
-  'sourceCampaign',
-  'sourceMedium',
-  'sourceContent',
-  'sourceReferrerId',
-  'sourceReferrerName',
-  'sourceReferrerContact',
-] as const;
+  ...PROFILE_COLUMNS.filter((k): k is Exclude<(typeof PROFILE_COLUMNS)[number], 'email' | 'phone'> => k !== 'email' && k !== 'phone'),
+  ...LOCATION_COLUMNS,
+  ...SOURCE_COLUMNS,
+];
 
 const stageRank = (s: LifecycleStage) => STAGE_ORDER.indexOf(s);
 

@@ -6,6 +6,7 @@ import type { Consent, Customer, Prisma } from '../../generated/prisma/client.ts
 import type { ConsentChannel, ConsentLegalBasis, LifecycleStage, StageChangeSource } from '../../generated/prisma/enums.ts';
 import { emitEvent, emitEvents, gid } from '../events/event.service.ts';
 import { checkManualStage, customRuleMatch, type ManualStage } from '../lifecycle/lifecycle.service.ts';
+import { LOCATION_COLUMNS, PROFILE_COLUMNS } from './customer.columns.ts';
 import {
   normalizeEmail,
   normalizePhone,
@@ -84,34 +85,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, path: string[]): 
 /** Maps validated profile input to Prisma column data (undefined = untouched, null = cleared). */
 function toColumns(p: Profile): Prisma.CustomerUncheckedUpdateInput {
   const d: Record<string, unknown> = {};
-  const copy = [
-    'externalId',
-    'firstName',
-    'lastName',
-    'company',
-    'email',
-    'phone',
-    'jobTitle',
-    'occupation',
-    'industry',
-    'incomeBand',
-    'gender',
-    'birthDate',
-    'maritalStatus',
-    'householdNotes',
-    'stylePreferences',
-    'purchasePurpose',
-    'priceSensitivity',
-    'personality',
-    'preferredChannel',
-    'preferredContactTime',
-    'timeZone',
-    'contactTolerance',
-    'dealLikelihood',
-    'expectedPurchaseAt',
-    'ownerId',
-  ] as const;
-  for (const k of copy) {
+  for (const k of PROFILE_COLUMNS) {
     const v = p[k];
     if (v !== undefined) d[k] = v === '' ? null : v;
   }
@@ -121,11 +95,7 @@ function toColumns(p: Profile): Prisma.CustomerUncheckedUpdateInput {
   if (p.attributes !== undefined) d.attributes = p.attributes ?? {};
   if (p.location !== undefined) {
     const l = p.location;
-    d.country = l?.country ?? null;
-    d.region = l?.region ?? null;
-    d.city = l?.city ?? null;
-    d.postalCode = l?.postalCode ?? null;
-    d.addressLine = l?.addressLine ?? null;
+    for (const k of LOCATION_COLUMNS) d[k] = l?.[k] ?? null;
   }
   if (p.source !== undefined) {
     const s = p.source;

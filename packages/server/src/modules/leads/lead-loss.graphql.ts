@@ -1,5 +1,4 @@
 import { builder } from '../../builder.ts';
-import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
 import { CustomerNode, LifecycleStageEnum, SourceChannelEnum } from '../customers/customer.type.ts';
 import { accessOf } from '../follow-ups/follow-up.type.ts';

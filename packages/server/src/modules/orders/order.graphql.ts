@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { IdempotencyConflictError, ValidationError } from '../../errors.ts';
+import { IdempotencyConflictError } from '../../errors.ts';
 import { ShopObject } from '../auth/auth.schema.ts';
 import { batchResultFields, itemResultUnion } from '../common/batch.graphql.ts';
 import { COMMON_ERRORS, ErrorInterface } from '../common/common.type.ts';

@@ -3,7 +3,6 @@ import { builder } from '../../builder.ts';
 import { shopIdOf } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { redactShop } from './shop.service.ts';
 
 const RedactShopInput = builder.inputType('RedactShopInput', {
   fields: (t) => ({
@@ -31,7 +30,7 @@ builder.mutationFields((t) => ({
       const shopId = shopIdOf(ctx);
       const shop = await db.shop.findUniqueOrThrow({ where: { id: shopId } });
       if (input.confirmSlug !== shop.slug) throw ValidationError.field(['input', 'confirmSlug'], "Does not match the shop's slug");
-      const done = await redactShop(ctx.services.database.prisma, shopId);
+      const done = await ctx.shop.erase();
       // Its keys are gone: this instance stops accepting them now (others on SHOP_REDACTED).
       ctx.services.caches?.apiKeys?.invalidate(shopId);
       return done;
