@@ -530,8 +530,8 @@ describe('timeline', () => {
     const h = await ok<Histories>(sk, HISTORIES, { c: cid });
     const history = (typename: string) =>
       (typename === 'StageTransition' ? h.customer.stageHistory : h.customer.consentHistory).edges.map((x) => ({
-        __typename: typename,
         ...x.node,
+        __typename: typename,
       }));
     for (const e of edges) {
       if (e.node.__typename === 'StageTransition' || e.node.__typename === 'ConsentChange') {
@@ -552,13 +552,15 @@ describe('timeline', () => {
       expect(e.node).toEqual(n.node);
     }
     expect(r.customer.timeline.edges.find((e) => e.node.__typename === 'StageTransition')?.node).toHaveProperty('actor');
-    const order = r.customer.timeline.edges.find((e) => e.node.__typename === 'Order')?.node as {
+    const order = r.customer.timeline.edges.find((e) => e.node.__typename === 'Order')?.node as unknown as {
       items: unknown[];
       customer: { id: string };
     };
     expect(order.items).toHaveLength(2);
     expect(order.customer.id).toBe(cid);
-    const withStaff = r.customer.timeline.edges.find((e) => e.node.__typename === 'Interaction')?.node as { staff: { id: string } };
+    const withStaff = r.customer.timeline.edges.find((e) => e.node.__typename === 'Interaction')?.node as unknown as {
+      staff: { id: string };
+    };
     expect(withStaff.staff.id).toBe(staffId);
   });
 });
