@@ -5,30 +5,23 @@
  * customers, one statement). Everything is an importable function (agenda.bench.ts and the smoke
  * test call them); nothing here asserts on timings.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Database } from '../packages/server/src/db/database.ts';
 import { forShop } from '../packages/server/src/db/tenant.ts';
 import { createStaffUser } from '../packages/server/src/modules/auth/staff.service.ts';
 import { endOfDay } from '../packages/server/src/modules/follow-ups/follow-up.cadence.ts';
 import {
+  type ApiVsRawResult,
+  type BaseScenarioOptions,
   type BenchDatabase,
-  fmt,
-  formatLoadTable,
-  type LoadOptions,
-  type LoadRatios,
-  type LoadResult,
-  load,
-  loadLine,
-  loadRatios,
-  type OpenOptions,
-  openBenchDatabase,
+  formatApiVsRaw,
   type RequestSpec,
+  reporter,
+  runScenario,
   type Seeded,
   seed,
   serveRaw,
-  startApi,
   type Target,
-  writeJson,
+  verifyPair,
 } from './harness.ts';
 
 export const AGENDA_PAGE_SIZE = 50;
@@ -199,20 +192,8 @@ type AgendaData = {
 };
 
 /** Calls both targets once; throws unless both answer the same full first page and counts (planned = expected). */
-export async function verifyAgenda(
-  api: Target,
-  raw: Target,
-  request: RequestSpec,
-  expected: number,
-): Promise<{ api: string; raw: string }> {
-  const bodies: Record<string, string> = {};
-  const parsed: Record<string, AgendaData> = {};
-  for (const t of [api, raw]) {
-    const res = await fetch(t.url, request);
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`${t.name}: HTTP ${res.status}: ${text.slice(0, 500)}`);
-    const json = JSON.parse(text) as AgendaData;
-    if (json.errors?.length) throw new Error(`${t.name}: GraphQL errors: ${JSON.stringify(json.errors).slice(0, 500)}`);
+export function verifyAgenda(api: Target, raw: Target, request: RequestSpec, expected: number): Promise<{ api: string; raw: string }> {
+  return verifyPair<AgendaData>(api, raw, request, (t, json, text) => {
     const a = json.data?.agenda;
     if (!a) throw new Error(`${t.name}: no data.agenda in ${text.slice(0, 200)}`);
     if (a.totalCount !== expected) throw new Error(`${t.name}: totalCount ${a.totalCount}, expected ${expected}`);
@@ -221,99 +202,38 @@ export async function verifyAgenda(
     for (let i = 1; i < a.edges.length; i++) {
       if (a.edges[i]!.node.dueAt < a.edges[i - 1]!.node.dueAt) throw new Error(`${t.name}: edges not ordered by dueAt at ${i}`);
     }
-    bodies[t.name] = text;
-    parsed[t.name] = json;
-  }
-  if (!isDeepStrictEqual(parsed[api.name], parsed[raw.name])) {
-    throw new Error(`API and raw baseline disagree:\napi: ${bodies[api.name]!.slice(0, 800)}\nraw: ${bodies[raw.name]!.slice(0, 800)}`);
-  }
-  return { api: bodies[api.name]!, raw: bodies[raw.name]! };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // One scenario end to end
 
-export type AgendaScenarioOptions = OpenOptions &
-  LoadOptions & { followUps: number; customers?: number; seed?: number; log?: (line: string) => void };
+export type AgendaScenarioOptions = BaseScenarioOptions & { followUps: number; customers?: number };
 
-export type AgendaResult = {
+export type AgendaResult = ApiVsRawResult & {
   scenario: 'agenda';
-  date: string;
-  backend: 'postgres' | 'pglite';
-  note?: string;
-  node: string;
   seeded: Omit<AgendaSeeded, 'shopId' | 'secretKey' | 'agentId'>;
-  load: { connections: number; duration: number; warmup: number; workers: number; poolSize: number };
-  query: string;
-  /** SQL statements Prisma sent for one API request. */
-  apiSql: string[];
-  api: LoadResult;
-  raw: LoadResult;
-  /** API / raw. */
-  ratio: LoadRatios;
 };
 
 export async function runAgenda(opts: AgendaScenarioOptions): Promise<AgendaResult> {
-  const log = opts.log ?? (() => {});
-  const poolSize = opts.poolSize ?? 10;
-  const bench = await openBenchDatabase({ backend: opts.backend, adminUrl: opts.adminUrl, poolSize });
-  const targets: Target[] = [];
-  try {
-    log(bench.note ?? `database: ${bench.kind}${bench.url ? ` (${new URL(bench.url).pathname.slice(1)})` : ''}`);
-    log(`seeding ${opts.customers ?? 1000} customers and ${opts.followUps} follow-ups of one agent...`);
-    const seeded = await seedAgenda(bench.db, { followUps: opts.followUps, customers: opts.customers, seed: opts.seed });
-    log(
-      `seeded in ${((seeded.ms + seeded.agendaMs) / 1000).toFixed(1)} s: ${seeded.planned} planned (+${seeded.otherAgentFollowUps} of another agent)`,
-    );
-    const api = await startApi(bench.db);
-    targets.push(api);
-    const raw = await startAgendaRaw(bench, seeded.shopId, seeded.agentId, poolSize);
-    targets.push(raw);
-    const request = agendaRequest(seeded.secretKey, seeded.agentId);
-    const bodies = await verifyAgenda(api, raw, request, seeded.planned);
-    const stopRecording = bench.recordSql();
-    await fetch(api.url, request).then((r) => r.text());
-    const apiSql = stopRecording();
-    log('verified: API and raw baseline return the same agenda page and counts');
-    const loadOpts: LoadOptions = { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers };
-    log(`load: ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per target`);
-    const apiResult = await load(api, request, bodies.api, loadOpts);
-    const rawResult = await load(raw, request, bodies.raw, loadOpts);
-    const { shopId: _s, secretKey: _k, agentId: _a, ...seededInfo } = seeded;
-    return {
-      scenario: 'agenda',
-      date: new Date().toISOString(),
-      backend: bench.kind,
-      ...(bench.note ? { note: bench.note } : {}),
-      node: process.version,
-      seeded: seededInfo,
-      load: { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers ?? 0, poolSize },
-      query: AGENDA_QUERY,
-      apiSql,
-      api: apiResult,
-      raw: rawResult,
-      ratio: loadRatios(apiResult, rawResult),
-    };
-  } finally {
-    for (const t of targets.reverse()) await t.stop().catch(() => {});
-    await bench.close();
-  }
+  const r = await runScenario(opts, {
+    seeding: `seeding ${opts.customers ?? 1000} customers and ${opts.followUps} follow-ups of one agent...`,
+    seed: (db) => seedAgenda(db, { followUps: opts.followUps, customers: opts.customers, seed: opts.seed }),
+    seeded: (s) =>
+      `seeded in ${((s.ms + s.agendaMs) / 1000).toFixed(1)} s: ${s.planned} planned (+${s.otherAgentFollowUps} of another agent)`,
+    startRaw: (bench, s, poolSize) => startAgendaRaw(bench, s.shopId, s.agentId, poolSize),
+    request: (s) => agendaRequest(s.secretKey, s.agentId),
+    verify: (api, raw, request, s) => verifyAgenda(api, raw, request, s.planned),
+    verified: () => 'verified: API and raw baseline return the same agenda page and counts',
+  });
+  const { shopId: _s, secretKey: _k, agentId: _a, ...seeded } = r.seeded;
+  return { scenario: 'agenda', ...r.info, seeded, load: r.load, query: AGENDA_QUERY, ...r.measured };
 }
 
-export function formatAgendaReport(r: AgendaResult): string {
-  return [
-    `agenda: agenda(first: ${AGENDA_PAGE_SIZE}) + section counts of an agent with ${r.seeded.planned} planned follow-ups on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
-    loadLine(r, ', raw 1'),
-    '',
-    ...formatLoadTable([r.api, r.raw]),
-    '',
-    `API / raw: req/s ${fmt(r.ratio.rps, 2)}x, p50 ${fmt(r.ratio.p50, 2)}x, p99 ${fmt(r.ratio.p99, 2)}x`,
-  ].join('\n');
-}
+export const formatAgendaReport = (r: AgendaResult): string =>
+  formatApiVsRaw(`agenda: agenda(first: ${AGENDA_PAGE_SIZE}) + section counts of an agent with ${r.seeded.planned} planned follow-ups`, r, {
+    rawNote: ', raw 1',
+    p99: true,
+  });
 
-export function reportAgenda(r: AgendaResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
-  const text = formatAgendaReport(r);
-  (opts.print ?? console.log)(text);
-  if (opts.jsonPath) writeJson(opts.jsonPath, r);
-  return text;
-}
+export const reportAgenda = reporter(formatAgendaReport);

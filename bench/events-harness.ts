@@ -9,21 +9,31 @@
  * asserts on timings.
  */
 import { randomUUID } from 'node:crypto';
-import autocannon from 'autocannon';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
 import {
   type BenchDatabase,
+  databaseLine,
   fmt,
   formatLoadTable,
+  type LoadInfo,
+  type LoadOptions,
   type LoadResult,
   load,
+  loadAtRate,
+  loadInfo,
+  loadLine,
+  loadPhase,
   type OpenOptions,
-  openBenchDatabase,
   type RequestSpec,
+  type RunInfo,
+  ranOn,
+  recordApiSql,
+  reporter,
+  runInfo,
   serveRaw,
   startApi,
   type Target,
-  writeJson,
+  withBenchDatabase,
 } from './harness.ts';
 
 export const TRACK_MUTATION = 'mutation($e:[BehaviourEventInput!]!){trackEvents(events:$e){__typename ...on TrackEventsPayload{accepted}}}';
@@ -80,66 +90,20 @@ export function startEventsRaw(bench: Pick<BenchDatabase, 'db' | 'url'>, shopId:
   });
 }
 
-/** `duration` seconds at `requestsPerSecond` over all connections (autocannon's overallRate). */
-async function loadAtRate(
-  target: Target,
-  request: RequestSpec,
-  expectBody: string,
-  opts: { connections: number; duration: number; requestsPerSecond: number },
-) {
-  const r = await new Promise<autocannon.Result & { mismatches?: number }>((resolve, reject) =>
-    autocannon(
-      {
-        url: target.url,
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        connections: opts.connections,
-        overallRate: opts.requestsPerSecond,
-        duration: opts.duration,
-        timeout: 10,
-        expectBody,
-      } as Parameters<typeof autocannon>[0],
-      (err, result) => (err ? reject(err) : resolve(result)),
-    ),
-  );
-  return {
-    target: target.name,
-    requests: r.requests.total,
-    seconds: r.duration,
-    rps: r.duration > 0 ? r.requests.total / r.duration : 0,
-    p50: r.latency.p50,
-    p90: r.latency.p90,
-    p99: r.latency.p99,
-    maxMs: r.latency.max,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    non2xx: r.non2xx,
-    mismatches: r.mismatches ?? 0,
-  } satisfies LoadResult;
-}
+export type EventsScenarioOptions = OpenOptions &
+  LoadOptions & {
+    /** Events per call. */
+    batch: number;
+    /** Events a second of the fixed-rate phase. */
+    rate: number;
+    log?: (line: string) => void;
+  };
 
-export type EventsScenarioOptions = OpenOptions & {
-  /** Events per call. */
-  batch: number;
-  /** Events a second of the fixed-rate phase. */
-  rate: number;
-  connections: number;
-  duration: number;
-  warmup: number;
-  workers?: number;
-  log?: (line: string) => void;
-};
-
-export type EventsResult = {
+export type EventsResult = RunInfo & {
   scenario: 'behaviour-events';
-  date: string;
-  backend: 'postgres' | 'pglite';
-  note?: string;
-  node: string;
   batch: number;
   rate: number;
-  load: { connections: number; duration: number; warmup: number; workers: number; poolSize: number };
+  load: LoadInfo;
   apiSql: string[];
   /** Sustained: as fast as the connections go. */
   api: LoadResult;
@@ -158,17 +122,15 @@ export type EventsResult = {
 export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResult> {
   const log = opts.log ?? (() => {});
   const poolSize = opts.poolSize ?? 10;
-  const bench = await openBenchDatabase({ backend: opts.backend, adminUrl: opts.adminUrl, poolSize });
-  const targets: Target[] = [];
-  try {
-    log(bench.note ?? `database: ${bench.kind}${bench.url ? ` (${new URL(bench.url).pathname.slice(1)})` : ''}`);
+  return withBenchDatabase({ backend: opts.backend, adminUrl: opts.adminUrl, poolSize }, async (bench, track) => {
+    log(databaseLine(bench));
     const api = await createShop(bench.db.prisma, { name: 'Events API shop' });
     const raw = await createShop(bench.db.prisma, { name: 'Events raw shop' });
     const beaconShop = await createShop(bench.db.prisma, { name: 'Events beacon shop' });
-    const apiTarget = await startApi(bench.db, { BEHAVIOUR_EVENTS_PER_KEY: '1000000000', BEHAVIOUR_EVENTS_PER_VISITOR: '1000000000' });
-    targets.push(apiTarget);
-    const rawTarget = await startEventsRaw(bench, raw.shop.id, poolSize);
-    targets.push(rawTarget);
+    const apiTarget = track(
+      await startApi(bench.db, { BEHAVIOUR_EVENTS_PER_KEY: '1000000000', BEHAVIOUR_EVENTS_PER_VISITOR: '1000000000' }),
+    );
+    const rawTarget = track(await startEventsRaw(bench, raw.shop.id, poolSize));
     const events = batch(opts.batch);
     const request = trackRequest(api.publishableKey, events);
     const expected = trackBody(opts.batch);
@@ -196,37 +158,26 @@ export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResu
       });
       if (bad) throw new Error(`${t.name}: row ${bad.id} does not match its event`);
     }
-    const stopRecording = bench.recordSql();
-    await fetch(apiTarget.url, request).then((r) => r.text());
-    const apiSql = stopRecording();
+    const apiSql = await recordApiSql(bench, apiTarget, request);
     // The beacon after the recording: its key's first use is touched in the background.
     const b = await fetch(beaconTarget.url, beaconReq);
     if (b.status !== 204) throw new Error(`beacon: HTTP ${b.status}: ${(await b.text()).slice(0, 500)}`);
     if ((await count(beaconShop.shop.id)) !== opts.batch) throw new Error('beacon: the batch was not written');
     log(`verified: both answer ${expected} and write the batch's rows; the API sent ${apiSql.length} SQL statements per call`);
 
-    const loadOpts = { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers };
     log(`sustained: ${opts.connections} connections, batches of ${opts.batch}, ${opts.warmup} s warm-up + ${opts.duration} s per target`);
     const apiBefore = await count(api.shop.id);
     const rawBefore = await count(raw.shop.id);
     const beaconBefore = await count(beaconShop.shop.id);
-    const apiResult = await load(apiTarget, request, expected, loadOpts);
-    const rawResult = await load(rawTarget, request, expected, loadOpts);
+    const sustained = await loadPhase(apiTarget, rawTarget, request, { api: expected, raw: expected }, opts);
     // No body to compare (204): the rows are checked below.
-    const beaconResult = await load(beaconTarget, beaconReq, '', loadOpts);
-    if (beaconResult.errors + beaconResult.timeouts + beaconResult.non2xx > 0) throw new Error(`beacon: ${JSON.stringify(beaconResult)}`);
+    const beacon = await load(beaconTarget, beaconReq, '', opts);
+    if (beacon.errors + beacon.timeouts + beacon.non2xx > 0) throw new Error(`beacon: ${JSON.stringify(beacon)}`);
     const perSecond = Math.max(1, Math.round(opts.rate / opts.batch));
     log(`fixed rate: ${opts.rate} events/s (${perSecond} calls/s of ${opts.batch}), ${opts.duration} s per target`);
-    const apiAtRate = await loadAtRate(apiTarget, request, expected, {
-      connections: opts.connections,
-      duration: opts.duration,
-      requestsPerSecond: perSecond,
-    });
-    const rawAtRate = await loadAtRate(rawTarget, request, expected, {
-      connections: opts.connections,
-      duration: opts.duration,
-      requestsPerSecond: perSecond,
-    });
+    const atRate = { connections: opts.connections, duration: opts.duration, requestsPerSecond: perSecond };
+    const apiAtRate = await loadAtRate(apiTarget, request, expected, atRate);
+    const rawAtRate = await loadAtRate(rawTarget, request, expected, atRate);
 
     // Every 200 wrote its whole batch (warm-up calls included: counted from the rows' growth).
     const rows = {
@@ -234,48 +185,41 @@ export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResu
       raw: (await count(raw.shop.id)) - rawBefore,
       beacon: (await count(beaconShop.shop.id)) - beaconBefore,
     };
-    const answered = (apiResult.requests + apiAtRate.requests) * opts.batch;
+    const answered = (sustained.api.requests + apiAtRate.requests) * opts.batch;
     if (rows.api < answered) throw new Error(`the API answered ${answered / opts.batch} calls but wrote only ${rows.api} rows`);
-    if (rows.beacon < beaconResult.requests * opts.batch)
-      throw new Error(`the beacon answered ${beaconResult.requests} calls but wrote only ${rows.beacon} rows`);
+    if (rows.beacon < beacon.requests * opts.batch)
+      throw new Error(`the beacon answered ${beacon.requests} calls but wrote only ${rows.beacon} rows`);
     if (rows.api % opts.batch || rows.raw % opts.batch || rows.beacon % opts.batch)
       throw new Error(`a partial batch was written: ${JSON.stringify(rows)}`);
     const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
     return {
       scenario: 'behaviour-events',
-      date: new Date().toISOString(),
-      backend: bench.kind,
-      ...(bench.note ? { note: bench.note } : {}),
-      node: process.version,
+      ...runInfo(bench),
       batch: opts.batch,
       rate: opts.rate,
-      load: { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers ?? 0, poolSize },
+      load: loadInfo(opts, poolSize),
       apiSql,
-      api: apiResult,
-      raw: rawResult,
-      beacon: beaconResult,
+      ...sustained,
+      beacon,
       apiAtRate,
       rawAtRate,
       eventsPerSecond: {
-        api: apiResult.rps * opts.batch,
-        raw: rawResult.rps * opts.batch,
-        ratio: ratio(apiResult.rps, rawResult.rps),
-        beacon: beaconResult.rps * opts.batch,
-        beaconRatio: ratio(beaconResult.rps, rawResult.rps),
+        api: sustained.api.rps * opts.batch,
+        raw: sustained.raw.rps * opts.batch,
+        ratio: ratio(sustained.api.rps, sustained.raw.rps),
+        beacon: beacon.rps * opts.batch,
+        beaconRatio: ratio(beacon.rps, sustained.raw.rps),
       },
       p99AtRate: { api: apiAtRate.p99, raw: rawAtRate.p99, ratio: ratio(apiAtRate.p99, rawAtRate.p99) },
       rows,
     };
-  } finally {
-    for (const t of targets.reverse()) await t.stop().catch(() => {});
-    await bench.close();
-  }
+  });
 }
 
 export function formatEventsReport(r: EventsResult): string {
   return [
-    `behaviour-events: trackEvents in batches of ${r.batch} on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
-    `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per call`,
+    `behaviour-events: trackEvents in batches of ${r.batch}${ranOn(r)}`,
+    loadLine(r, '', 'call'),
     '',
     'sustained:',
     // formatLoadTable names every target but the API "raw": the last row is the beacon.
@@ -293,9 +237,4 @@ export function formatEventsReport(r: EventsResult): string {
   ].join('\n');
 }
 
-export function reportEvents(r: EventsResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
-  const text = formatEventsReport(r);
-  (opts.print ?? console.log)(text);
-  if (opts.jsonPath) writeJson(opts.jsonPath, r);
-  return text;
-}
+export const reportEvents = reporter(formatEventsReport);

@@ -1,24 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { runFanout } from './fanout-harness.ts';
-import { DEFAULT_ADMIN_URL } from './harness.ts';
+import { smokeDatabase } from './smoke.ts';
 
 /** Smoke test of the fan-out benchmark with tiny numbers: every subscriber gets every lead, in order, once. */
 describe('subscription fan-out benchmark harness', () => {
   it.each(['process', 'inline'] as const)(
     'delivers every lead to every subscriber exactly once, in order (subscribers: %s)',
     async (clients) => {
-      const backend = process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';
-      const r = await runFanout({
-        subscribers: 20,
-        leads: 5,
-        concurrency: 2,
-        backend,
-        adminUrl: process.env.TEST_DATABASE_URL ?? DEFAULT_ADMIN_URL,
-        poolSize: 3,
-        clients,
-      });
+      const database = smokeDatabase();
+      const r = await runFanout({ subscribers: 20, leads: 5, concurrency: 2, ...database, poolSize: 3, clients });
       expect(r.clients).toBe(clients);
-      expect(r.backend).toBe(backend);
+      expect(r.backend).toBe(database.backend);
       expect({ deliveries: r.deliveries, duplicates: r.duplicates, outOfOrder: r.outOfOrder }).toEqual({
         deliveries: 100,
         duplicates: 0,

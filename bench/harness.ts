@@ -293,7 +293,7 @@ export async function seed(db: Database, opts: SeedOptions): Promise<Seeded> {
 export type Target = { name: string; url: string; stop(): Promise<void> };
 
 /** The real API: buildApp with production config, on a free port. */
-export async function startApi(db: Database, env: Record<string, string> = {}): Promise<Target> {
+export async function startApi(db: Database, env: Record<string, string> = {}): Promise<Target & { base: string }> {
   // Load figures measure the server, not the abuse limits: budgets far above what a run sends.
   const config = loadConfig({
     NODE_ENV: 'production',
@@ -307,7 +307,7 @@ export async function startApi(db: Database, env: Record<string, string> = {}): 
   });
   const app = buildApp({ config, database: db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
   const base = await app.start();
-  return { name: 'api', url: `${base}/graphql`, stop: () => app.stop() };
+  return { name: 'api', base, url: `${base}/graphql`, stop: () => app.stop() };
 }
 
 const RAW_SQL = `
@@ -372,11 +372,6 @@ export function rawBody(rows: RawRow[], totalCount: number): string {
   });
 }
 
-/**
- * The baseline: a bare node:http server whose handler runs the equivalent SQL (one statement)
- * and returns the same JSON. On PostgreSQL it uses its own `pg` pool of `poolSize`; on PGlite the
- * database's SqlRunner.
- */
 /**
  * A bare node:http server answering every request with `answer(body, runner)`: the shared shape of
  * every scenario's raw baseline. On PostgreSQL it queries through its own `pg` pool of `poolSize`;
@@ -453,32 +448,55 @@ type CustomersData = {
 };
 
 /**
- * Calls both targets once and throws unless both answer 200 with totalCount === expected, a full
- * first page, and the same data. Returns the bodies (used as autocannon's expectBody, so every
- * measured response is checked too).
+ * Calls both targets once with `request` and throws unless both answer 200 without GraphQL errors,
+ * pass the scenario's own `check` of the parsed answer, and agree (deep-equal data). Returns the
+ * bodies (used as autocannon's expectBody, so every measured response is checked too).
  */
-export async function verify(api: Target, raw: Target, request: RequestSpec, expected: number): Promise<{ api: string; raw: string }> {
+export async function verifyPair<T extends { errors?: unknown[] }>(
+  api: Target,
+  raw: Target,
+  request: RequestSpec,
+  check: (t: Target, json: T, text: string) => void,
+  /** How much of each body a disagreement shows. */
+  show = 800,
+): Promise<{ api: string; raw: string }> {
   const bodies: Record<string, string> = {};
-  const parsed: Record<string, CustomersData> = {};
+  const parsed: Record<string, T> = {};
   for (const t of [api, raw]) {
     const res = await fetch(t.url, request);
     const text = await res.text();
     if (res.status !== 200) throw new Error(`${t.name}: HTTP ${res.status}: ${text.slice(0, 500)}`);
-    const json = JSON.parse(text) as CustomersData;
+    const json = JSON.parse(text) as T;
     if (json.errors?.length) throw new Error(`${t.name}: GraphQL errors: ${JSON.stringify(json.errors).slice(0, 500)}`);
-    const conn = json.data?.customers;
-    if (!conn) throw new Error(`${t.name}: no data.customers in ${text.slice(0, 200)}`);
-    if (conn.totalCount !== expected) throw new Error(`${t.name}: totalCount ${conn.totalCount}, expected ${expected}`);
-    const page = Math.min(PAGE_SIZE, expected);
-    if (conn.edges.length !== page) throw new Error(`${t.name}: ${conn.edges.length} edges, expected ${page}`);
-    if (conn.pageInfo.hasNextPage !== expected > PAGE_SIZE) throw new Error(`${t.name}: wrong hasNextPage`);
+    check(t, json, text);
     bodies[t.name] = text;
     parsed[t.name] = json;
   }
   if (!isDeepStrictEqual(parsed[api.name], parsed[raw.name])) {
-    throw new Error(`API and raw baseline disagree:\napi: ${bodies[api.name]!.slice(0, 600)}\nraw: ${bodies[raw.name]!.slice(0, 600)}`);
+    throw new Error(`API and raw baseline disagree:\napi: ${bodies[api.name]!.slice(0, show)}\nraw: ${bodies[raw.name]!.slice(0, show)}`);
   }
   return { api: bodies[api.name]!, raw: bodies[raw.name]! };
+}
+
+/**
+ * Calls both targets once and throws unless both answer 200 with totalCount === expected, a full
+ * first page, and the same data. Returns the bodies.
+ */
+export function verify(api: Target, raw: Target, request: RequestSpec, expected: number): Promise<{ api: string; raw: string }> {
+  return verifyPair<CustomersData>(
+    api,
+    raw,
+    request,
+    (t, json, text) => {
+      const conn = json.data?.customers;
+      if (!conn) throw new Error(`${t.name}: no data.customers in ${text.slice(0, 200)}`);
+      if (conn.totalCount !== expected) throw new Error(`${t.name}: totalCount ${conn.totalCount}, expected ${expected}`);
+      const page = Math.min(PAGE_SIZE, expected);
+      if (conn.edges.length !== page) throw new Error(`${t.name}: ${conn.edges.length} edges, expected ${page}`);
+      if (conn.pageInfo.hasNextPage !== expected > PAGE_SIZE) throw new Error(`${t.name}: wrong hasNextPage`);
+    },
+    600,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,20 +536,7 @@ function fire(opts: AutocannonOptions): Promise<autocannon.Result & { mismatches
   });
 }
 
-/** Warm-up, then `duration` seconds of load with `connections` connections; every response body must equal `expectBody`. */
-export async function load(target: Target, request: RequestSpec, expectBody: string, opts: LoadOptions): Promise<LoadResult> {
-  const base: AutocannonOptions = {
-    url: target.url,
-    method: request.method,
-    headers: request.headers,
-    body: request.body,
-    connections: opts.connections,
-    pipelining: 1,
-    timeout: 10,
-    ...(opts.workers ? { workers: opts.workers } : {}),
-  };
-  if (opts.warmup > 0) await fire({ ...base, duration: opts.warmup });
-  const r = await fire({ ...base, duration: opts.duration, expectBody });
+function toLoadResult(target: Target, r: autocannon.Result & { mismatches?: number }): LoadResult {
   const seconds = r.duration;
   return {
     target: target.name,
@@ -549,78 +554,213 @@ export async function load(target: Target, request: RequestSpec, expectBody: str
   };
 }
 
+const requestOptions = (target: Target, request: RequestSpec, connections: number): AutocannonOptions => ({
+  url: target.url,
+  method: request.method,
+  headers: request.headers,
+  body: request.body,
+  connections,
+  pipelining: 1,
+  timeout: 10,
+});
+
+/** Warm-up, then `duration` seconds of load with `connections` connections; every response body must equal `expectBody`. */
+export async function load(target: Target, request: RequestSpec, expectBody: string, opts: LoadOptions): Promise<LoadResult> {
+  const base: AutocannonOptions = {
+    ...requestOptions(target, request, opts.connections),
+    ...(opts.workers ? { workers: opts.workers } : {}),
+  };
+  if (opts.warmup > 0) await fire({ ...base, duration: opts.warmup });
+  return toLoadResult(target, await fire({ ...base, duration: opts.duration, expectBody }));
+}
+
+/** `duration` seconds at `requestsPerSecond` over all connections (autocannon's overallRate), no warm-up, in this thread. */
+export async function loadAtRate(
+  target: Target,
+  request: RequestSpec,
+  expectBody: string,
+  opts: { connections: number; duration: number; requestsPerSecond: number },
+): Promise<LoadResult> {
+  const r = await fire({
+    ...requestOptions(target, request, opts.connections),
+    overallRate: opts.requestsPerSecond,
+    duration: opts.duration,
+    expectBody,
+  });
+  return toLoadResult(target, r);
+}
+
+/** The load phase of an API-vs-raw scenario: the API, then the raw baseline, each checked against its verified body. */
+export async function loadPhase(
+  api: Target,
+  raw: Target,
+  request: RequestSpec,
+  bodies: { api: string; raw: string },
+  opts: LoadOptions,
+): Promise<{ api: LoadResult; raw: LoadResult }> {
+  const loadOpts: LoadOptions = { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers };
+  return { api: await load(api, request, bodies.api, loadOpts), raw: await load(raw, request, bodies.raw, loadOpts) };
+}
+
+/** The SQL statements Prisma sends for one steady-state API request (the first one of a key also records its last use). */
+export async function recordApiSql(bench: BenchDatabase, api: Target, request: RequestSpec): Promise<string[]> {
+  const stopRecording = bench.recordSql();
+  await fetch(api.url, request).then((r) => r.text());
+  return stopRecording();
+}
+
 // ---------------------------------------------------------------------------------------------
 // One scenario end to end
 
-export type ScenarioOptions = OpenOptions &
+type Stoppable = { stop(): Promise<void> };
+
+/** The log line naming the bench database (or why PGlite is used). */
+export const databaseLine = (bench: BenchDatabase) =>
+  bench.note ?? `database: ${bench.kind}${bench.url ? ` (${new URL(bench.url).pathname.slice(1)})` : ''}`;
+
+/**
+ * Opens a bench database and runs `body` with it and `track`, which registers a started server:
+ * whatever happens, the servers are stopped (last started first), then the database is closed
+ * (dropped on PostgreSQL).
+ */
+export async function withBenchDatabase<R>(
+  opts: OpenOptions,
+  body: (bench: BenchDatabase, track: <T extends Stoppable>(server: T) => T) => Promise<R>,
+): Promise<R> {
+  const bench = await openBenchDatabase(opts);
+  const servers: Stoppable[] = [];
+  try {
+    return await body(bench, (server) => {
+      servers.push(server);
+      return server;
+    });
+  } finally {
+    for (const t of servers.reverse()) await t.stop().catch(() => {});
+    await bench.close();
+  }
+}
+
+/** Where and how a scenario ran: the first fields of every API-vs-raw result. */
+export type RunInfo = { date: string; backend: 'postgres' | 'pglite'; note?: string; node: string };
+export type LoadInfo = { connections: number; duration: number; warmup: number; workers: number; poolSize: number };
+
+export const runInfo = (bench: BenchDatabase): RunInfo => ({
+  date: new Date().toISOString(),
+  backend: bench.kind,
+  ...(bench.note ? { note: bench.note } : {}),
+  node: process.version,
+});
+
+export const loadInfo = (opts: LoadOptions, poolSize: number): LoadInfo => ({
+  connections: opts.connections,
+  duration: opts.duration,
+  warmup: opts.warmup,
+  workers: opts.workers ?? 0,
+  poolSize,
+});
+
+export type BaseScenarioOptions = OpenOptions &
   LoadOptions & {
-    customers: number;
     seed?: number;
     /** Progress lines. */
     log?: (line: string) => void;
   };
 
-export type ScenarioResult = {
-  scenario: 'customers-list';
-  date: string;
-  backend: 'postgres' | 'pglite';
-  note?: string;
-  node: string;
-  customers: number;
-  seeded: Omit<Seeded, 'shopId' | 'secretKey'>;
-  load: { connections: number; duration: number; warmup: number; workers: number; poolSize: number };
+/** What differs between the API-vs-raw scenarios that load one request: seeding, the raw baseline, the request and its check. */
+export type ScenarioSpec<S extends { shopId: string; secretKey: string }, V extends { api: string; raw: string }> = {
+  /** Logged before seeding. */
+  seeding: string;
+  seed(db: Database): Promise<S>;
+  seeded(s: S): string;
+  startRaw(bench: BenchDatabase, s: S, poolSize: number): Promise<Target>;
+  request(s: S): RequestSpec;
+  /** The scenario's own correctness check of both targets (throws); returns the verified bodies. */
+  verify(api: Target, raw: Target, request: RequestSpec, s: S): Promise<V>;
+  verified(v: V): string;
+};
+
+export type ScenarioRun<S, V> = {
+  info: RunInfo;
+  seeded: S;
+  verified: V;
+  load: LoadInfo;
+  measured: { apiSql: string[]; api: LoadResult; raw: LoadResult; ratio: LoadRatios };
+};
+
+/**
+ * An API-vs-raw scenario end to end: a fresh bench database, seeding, the API and the raw baseline
+ * started, both verified, the API's SQL of one request recorded, then both loaded.
+ */
+export async function runScenario<S extends { shopId: string; secretKey: string }, V extends { api: string; raw: string }>(
+  opts: BaseScenarioOptions,
+  spec: ScenarioSpec<S, V>,
+): Promise<ScenarioRun<S, V>> {
+  const log = opts.log ?? (() => {});
+  const poolSize = opts.poolSize ?? 10;
+  return withBenchDatabase({ backend: opts.backend, adminUrl: opts.adminUrl, poolSize }, async (bench, track) => {
+    log(databaseLine(bench));
+    log(spec.seeding);
+    const seeded = await spec.seed(bench.db);
+    log(spec.seeded(seeded));
+    const api = track(await startApi(bench.db));
+    const raw = track(await spec.startRaw(bench, seeded, poolSize));
+    const request = spec.request(seeded);
+    const verified = await spec.verify(api, raw, request, seeded);
+    const apiSql = await recordApiSql(bench, api, request);
+    log(spec.verified(verified));
+    log(`load: ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per target`);
+    const results = await loadPhase(api, raw, request, verified, opts);
+    return {
+      info: runInfo(bench),
+      seeded,
+      verified,
+      load: loadInfo(opts, poolSize),
+      measured: { apiSql, ...results, ratio: loadRatios(results.api, results.raw) },
+    };
+  });
+}
+
+export type ScenarioOptions = BaseScenarioOptions & { customers: number };
+
+/** The fields every API-vs-raw result of one request shares. */
+export type ApiVsRawResult = RunInfo & {
+  load: LoadInfo;
+  /** The measured GraphQL document. */
   query: string;
   /** SQL statements Prisma sent for one API request. */
   apiSql: string[];
   api: LoadResult;
   raw: LoadResult;
+  /** API / raw. */
   ratio: LoadRatios;
 };
 
+export type ScenarioResult = ApiVsRawResult & {
+  scenario: 'customers-list';
+  customers: number;
+  seeded: Omit<Seeded, 'shopId' | 'secretKey'>;
+};
+
 export async function runCustomersList(opts: ScenarioOptions): Promise<ScenarioResult> {
-  const log = opts.log ?? (() => {});
-  const poolSize = opts.poolSize ?? 10;
-  const bench = await openBenchDatabase({ backend: opts.backend, adminUrl: opts.adminUrl, poolSize });
-  const targets: Target[] = [];
-  try {
-    log(bench.note ?? `database: ${bench.kind}${bench.url ? ` (${new URL(bench.url).pathname.slice(1)})` : ''}`);
-    log(`seeding ${opts.customers} customers...`);
-    const seeded = await seed(bench.db, { customers: opts.customers, seed: opts.seed });
-    log(`seeded in ${(seeded.ms / 1000).toFixed(1)} s (${seeded.staff} staff, ${seeded.tags} tags, ${seeded.customerTags} customer tags)`);
-    const api = await startApi(bench.db);
-    targets.push(api);
-    const raw = await startRaw(bench, seeded.shopId, poolSize);
-    targets.push(raw);
-    const request = customersRequest(seeded.secretKey);
-    const bodies = await verify(api, raw, request, opts.customers);
-    // The SQL of one steady-state request (the first one of a key also records its last use).
-    const stopRecording = bench.recordSql();
-    await fetch(api.url, request).then((r) => r.text());
-    const apiSql = stopRecording();
-    log('verified: API and raw baseline return the same page');
-    const loadOpts: LoadOptions = { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers };
-    log(`load: ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per target`);
-    const apiResult = await load(api, request, bodies.api, loadOpts);
-    const rawResult = await load(raw, request, bodies.raw, loadOpts);
-    return {
-      scenario: 'customers-list',
-      date: new Date().toISOString(),
-      backend: bench.kind,
-      ...(bench.note ? { note: bench.note } : {}),
-      node: process.version,
-      customers: opts.customers,
-      seeded: { customers: seeded.customers, staff: seeded.staff, tags: seeded.tags, customerTags: seeded.customerTags, ms: seeded.ms },
-      load: { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers ?? 0, poolSize },
-      query: CUSTOMERS_QUERY,
-      apiSql,
-      api: apiResult,
-      raw: rawResult,
-      ratio: loadRatios(apiResult, rawResult),
-    };
-  } finally {
-    for (const t of targets.reverse()) await t.stop().catch(() => {});
-    await bench.close();
-  }
+  const r = await runScenario(opts, {
+    seeding: `seeding ${opts.customers} customers...`,
+    seed: (db) => seed(db, { customers: opts.customers, seed: opts.seed }),
+    seeded: (s) => `seeded in ${(s.ms / 1000).toFixed(1)} s (${s.staff} staff, ${s.tags} tags, ${s.customerTags} customer tags)`,
+    startRaw: (bench, s, poolSize) => startRaw(bench, s.shopId, poolSize),
+    request: (s) => customersRequest(s.secretKey),
+    verify: (api, raw, request) => verify(api, raw, request, opts.customers),
+    verified: () => 'verified: API and raw baseline return the same page',
+  });
+  const { shopId: _s, secretKey: _k, ...seeded } = r.seeded;
+  return {
+    scenario: 'customers-list',
+    ...r.info,
+    customers: opts.customers,
+    seeded,
+    load: r.load,
+    query: CUSTOMERS_QUERY,
+    ...r.measured,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,21 +801,28 @@ export function loadRatios(api: LoadResult, raw: LoadResult): LoadRatios {
 export function loadLine(
   r: { load: { connections: number; warmup: number; duration: number; poolSize: number }; apiSql: unknown[] },
   rawNote = '',
+  per = 'request',
 ): string {
-  return `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per request${rawNote}`;
+  return `${r.load.connections} connections, ${r.load.warmup} s warm-up + ${r.load.duration} s each, pool ${r.load.poolSize}; API used ${r.apiSql.length} SQL statements per ${per}${rawNote}`;
 }
 
-/** A readable table of a result. */
-export function formatReport(r: ScenarioResult): string {
+/** Where a result ran, for the first line of a report: ` on <backend> (<note>), node <version>`. */
+export const ranOn = (r: RunInfo) => ` on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`;
+
+/** An API-vs-raw report: `heading` with where it ran, the load line, the API and raw table and the ratios (p99 with `p99`). */
+export function formatApiVsRaw(heading: string, r: ApiVsRawResult, opts: { rawNote?: string; p99?: boolean } = {}): string {
   return [
-    `customers-list: ${r.customers} customers on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
-    loadLine(r),
+    `${heading}${ranOn(r)}`,
+    loadLine(r, opts.rawNote),
     '',
     ...formatLoadTable([r.api, r.raw]),
     '',
-    `API / raw: req/s ${fmt(r.ratio.rps, 2)}x, p50 ${fmt(r.ratio.p50, 2)}x`,
+    `API / raw: req/s ${fmt(r.ratio.rps, 2)}x, p50 ${fmt(r.ratio.p50, 2)}x${opts.p99 ? `, p99 ${fmt(r.ratio.p99, 2)}x` : ''}`,
   ].join('\n');
 }
+
+/** A readable table of a result. */
+export const formatReport = (r: ScenarioResult): string => formatApiVsRaw(`customers-list: ${r.customers} customers`, r);
 
 /** Writes `value` as pretty JSON at `path`, creating the folder. */
 export function writeJson(path: string, value: unknown): void {
@@ -683,10 +830,17 @@ export function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Prints the table and, when `jsonPath` is given, writes the result as JSON there. */
-export function report(r: ScenarioResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
-  const text = formatReport(r);
-  (opts.print ?? console.log)(text);
-  if (opts.jsonPath) writeJson(opts.jsonPath, r);
-  return text;
+export type ReportOptions = { jsonPath?: string; print?: (s: string) => void };
+
+/** A scenario's report function: prints `format(result)` and, when `jsonPath` is given, writes the result as JSON there. */
+export function reporter<R>(format: (r: R) => string): (r: R, opts?: ReportOptions) => string {
+  return (r, opts = {}) => {
+    const text = format(r);
+    (opts.print ?? console.log)(text);
+    if (opts.jsonPath) writeJson(opts.jsonPath, r);
+    return text;
+  };
 }
+
+/** Prints the table and, when `jsonPath` is given, writes the result as JSON there. */
+export const report = reporter(formatReport);

@@ -1,9 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { buildApp } from '../packages/server/src/app.ts';
-import { loadConfig } from '../packages/server/src/config.ts';
-import { createLogger } from '../packages/server/src/logger.ts';
+import { randomUUID } from 'node:crypto';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
-import { fmt, type OpenOptions, openBenchDatabase } from './harness.ts';
+import { fmt, type OpenOptions, startApi, withBenchDatabase } from './harness.ts';
 
 /**
  * Bulk import (docs/import.md): N customers then 2N orders through the real path (POST /imports,
@@ -53,22 +50,16 @@ const p99 = (xs: number[]) => {
 
 export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBenchResult> {
   const log = opts.log ?? (() => {});
-  const bench = await openBenchDatabase(opts);
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    LOYALTY_INTERVAL_MS: '0',
-    SEGMENTS_INTERVAL_MS: '0',
-    LIFECYCLE_INTERVAL_MS: '0',
-    WEBHOOKS: '0',
-    COST_BUDGET: '0',
-    RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
-    IMPORT_MAX_BYTES: String(1 << 30),
-  });
-  const app = buildApp({ config, database: bench.db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
-  const base = await app.start();
-  try {
+  return withBenchDatabase(opts, async (bench, track) => {
+    const api = track(
+      await startApi(bench.db, {
+        SEGMENTS_INTERVAL_MS: '0',
+        LIFECYCLE_INTERVAL_MS: '0',
+        WEBHOOKS: '0',
+        IMPORT_MAX_BYTES: String(1 << 30),
+      }),
+    );
+    const base = api.base;
     const prisma = bench.db.prisma;
     const target = await createShop(prisma, { name: 'Import bench' });
     const reader = await createShop(prisma, { name: 'Reader' });
@@ -196,10 +187,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       p99Ms: { ...p, ratio: p.during / p.idle },
       verified,
     };
-  } finally {
-    await app.stop();
-    await bench.close();
-  }
+  });
 }
 
 export function formatImportReport(r: ImportBenchResult): string {

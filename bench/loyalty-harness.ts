@@ -14,7 +14,7 @@ import { kpiSql, recomputeCustomers, recomputeLoyalty, shopKpis } from '../packa
 import { DEFAULT_LOYALTY } from '../packages/server/src/modules/loyalty/loyalty.settings.ts';
 import { metricsCtes } from '../packages/server/src/modules/loyalty/loyalty.sql.ts';
 import { indicatorDiagnosis, satisfactionIndex } from '../packages/server/src/modules/loyalty/satisfaction.service.ts';
-import { fmt, type OpenOptions, openBenchDatabase, seed, writeJson } from './harness.ts';
+import { fmt, type OpenOptions, openBenchDatabase, reporter, seed } from './harness.ts';
 
 export type LoyaltyOptions = OpenOptions & {
   customers: number;
@@ -222,7 +222,4 @@ export function formatLoyaltyReport(r: LoyaltyResult): string {
   ].join('\n');
 }
 
-export function reportLoyalty(r: LoyaltyResult, opts: { jsonPath?: string } = {}) {
-  console.log(formatLoyaltyReport(r));
-  if (opts.jsonPath) writeJson(opts.jsonPath, r);
-}
+export const reportLoyalty = reporter(formatLoyaltyReport);

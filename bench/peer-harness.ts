@@ -17,10 +17,10 @@ import {
   type LoadResult,
   load,
   type OpenOptions,
-  openBenchDatabase,
   type RequestSpec,
+  reporter,
   type Target,
-  writeJson,
+  withBenchDatabase,
 } from './harness.ts';
 import {
   canonicalApi,
@@ -126,8 +126,14 @@ const TSX = ['--import', 'tsx'];
 /** BENCH_API_CPU_PROF=<dir>: the API process writes a V8 CPU profile there when it stops (node --cpu-prof). */
 const cpuProf = () => (process.env.BENCH_API_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_API_CPU_PROF] : []);
 
+/**
+ * The API runs as deployed (docs/deployment.md): NODE_ENV=production (no Pothos unused-query
+ * checks) and 64 MB semi-spaces (fewer scavenges).
+ */
 export const startApiProcess = (url: string, poolSize: number, env: Record<string, string> = {}) =>
-  withEnv(env, () => spawnServer('api', [...cpuProf(), ...TSX, join(here, 'peer-serve.ts'), 'api', url, String(poolSize)], here));
+  withEnv({ NODE_ENV: 'production', ...env }, () =>
+    spawnServer('api', [...cpuProf(), '--max-semi-space-size=64', ...TSX, join(here, 'peer-serve.ts'), 'api', url, String(poolSize)], here),
+  );
 export const startRawProcess = (url: string, poolSize: number, shopId: string) =>
   spawnServer('raw', [...TSX, join(here, 'peer-serve.ts'), 'raw', url, String(poolSize), shopId], here);
 export const startPeerProcess = (url: string, poolSize: number) =>
@@ -235,9 +241,7 @@ export async function runPeer(opts: PeerOptions): Promise<PeerResult> {
   const log = opts.log ?? (() => {});
   const poolSize = opts.poolSize ?? 10;
   const queries = opts.queries ?? PEER_QUERY_NAMES;
-  const bench = await openBenchDatabase({ backend: 'postgres', adminUrl: opts.adminUrl, poolSize: 2 });
-  const targets: ServerTarget[] = [];
-  try {
+  return withBenchDatabase({ backend: 'postgres', adminUrl: opts.adminUrl, poolSize: 2 }, async (bench, track) => {
     const url = bench.url as string;
     log(
       `database: ${new URL(url).pathname.slice(1)}; seeding ${opts.customers} customers, consents, orders, ${opts.events} timeline events...`,
@@ -247,12 +251,9 @@ export async function runPeer(opts: PeerOptions): Promise<PeerResult> {
     const seedMs = seeded.ms + seeded.timelineMs + seeded.peerMs;
     log(`seeded in ${(seedMs / 1000).toFixed(1)} s: ${seeded.consents} consents, ${seeded.orders} orders`);
     const ids: PeerIds = { shopId: seeded.shopId, customerId: seeded.customerId, secretKey: seeded.secretKey };
-    const raw = await startRawProcess(url, poolSize, seeded.shopId);
-    targets.push(raw);
-    const peer = await startPeerProcess(url, poolSize);
-    targets.push(peer);
-    const api = await startApiProcess(url, poolSize, opts.apiEnv);
-    targets.push(api);
+    const raw = track(await startRawProcess(url, poolSize, seeded.shopId));
+    const peer = track(await startPeerProcess(url, poolSize));
+    const api = track(await startApiProcess(url, poolSize, opts.apiEnv));
     const byName = { raw, postgraphile: peer, api } as const;
     const verified = new Map<PeerQueryName, Verified>();
     for (const q of queries) verified.set(q, await verifyPeer(q, ids, { api, raw, peer }));
@@ -340,10 +341,7 @@ export async function runPeer(opts: PeerOptions): Promise<PeerResult> {
         }),
       })),
     };
-  } finally {
-    for (const t of targets.reverse()) await t.stop().catch(() => {});
-    await bench.close();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,9 +394,4 @@ export function formatPeerReport(r: PeerResult): string {
   ].join('\n');
 }
 
-export function reportPeer(r: PeerResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
-  const text = formatPeerReport(r);
-  (opts.print ?? console.log)(text);
-  if (opts.jsonPath) writeJson(opts.jsonPath, r);
-  return text;
-}
+export const reportPeer = reporter(formatPeerReport);

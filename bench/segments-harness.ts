@@ -7,7 +7,7 @@
 import { tenantSql } from '../packages/server/src/db/tenant-sql.ts';
 import { countMatching, pageMatching } from '../packages/server/src/modules/segments/segment.compile.ts';
 import { parseRule } from '../packages/server/src/modules/segments/segment.rule.ts';
-import { fmt, type OpenOptions, openBenchDatabase, type Seeded, seed, writeJson } from './harness.ts';
+import { fmt, type OpenOptions, openBenchDatabase, reporter, type Seeded, seed } from './harness.ts';
 
 export const SEGMENT_PAGE = 50;
 
@@ -199,9 +199,4 @@ export function formatSegments(r: SegmentsBenchResult): string {
   return lines.join('\n');
 }
 
-export function reportSegments(r: SegmentsBenchResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
-  const text = formatSegments(r);
-  (opts.print ?? console.log)(text);
-  if (opts.jsonPath) writeJson(opts.jsonPath, r);
-  return text;
-}
+export const reportSegments = reporter(formatSegments);

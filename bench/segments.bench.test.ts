@@ -1,20 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { DEFAULT_ADMIN_URL } from './harness.ts';
+import { expect } from 'vitest';
 import { formatSegments, RULES, runSegments } from './segments-harness.ts';
+import { smokeTest } from './smoke.ts';
 
 /** Smoke test of the segments benchmark with tiny numbers: the compiled and hand-written SQL agree; never timings. */
-describe('segments benchmark harness', () => {
-  it('seeds customers and orders, verifies each rule against its hand-written SQL and times both', async () => {
-    const backend = process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';
-    const r = await runSegments({
-      customers: 400,
-      behaviourEvents: 6000,
-      iterations: 2,
-      warmup: 0,
-      backend,
-      adminUrl: process.env.TEST_DATABASE_URL ?? DEFAULT_ADMIN_URL,
-    });
-    expect(r.backend).toBe(backend);
+smokeTest(
+  'segments benchmark harness',
+  'seeds customers and orders, verifies each rule against its hand-written SQL and times both',
+  (database) => runSegments({ customers: 400, behaviourEvents: 6000, iterations: 2, warmup: 0, ...database }),
+  (r) => {
     expect(r.orders).toBeGreaterThan(400);
     expect(r.behaviourEvents).toBe(6000);
     expect(r.rules.map((x) => x.name)).toEqual([...RULES.map((x) => x.name), 'events']);
@@ -26,5 +19,5 @@ describe('segments benchmark harness', () => {
       expect(Number.isFinite(x.ratio.page) && x.ratio.page > 0).toBe(true);
     }
     expect(formatSegments(r)).toContain('API / raw');
-  });
-});
+  },
+);

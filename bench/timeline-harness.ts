@@ -6,27 +6,20 @@
  * importable function (the CLI in timeline.bench.ts and the smoke test both call them); nothing
  * here asserts on timings.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Database } from '../packages/server/src/db/database.ts';
 import {
+  type ApiVsRawResult,
+  type BaseScenarioOptions,
   type BenchDatabase,
-  fmt,
-  formatLoadTable,
-  type LoadOptions,
-  type LoadRatios,
-  type LoadResult,
-  load,
-  loadLine,
-  loadRatios,
-  type OpenOptions,
-  openBenchDatabase,
+  formatApiVsRaw,
   type RequestSpec,
+  reporter,
+  runScenario,
   type Seeded,
   seed,
   serveRaw,
-  startApi,
   type Target,
-  writeJson,
+  verifyPair,
 } from './harness.ts';
 
 export const TIMELINE_PAGE_SIZE = 50;
@@ -335,15 +328,8 @@ export async function verifyTimeline(
   request: RequestSpec,
   events: number,
 ): Promise<{ api: string; raw: string; kinds: string[] }> {
-  const bodies: Record<string, string> = {};
-  const parsed: Record<string, TimelineData> = {};
   let kinds: string[] = [];
-  for (const t of [api, raw]) {
-    const res = await fetch(t.url, request);
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`${t.name}: HTTP ${res.status}: ${text.slice(0, 500)}`);
-    const json = JSON.parse(text) as TimelineData;
-    if (json.errors?.length) throw new Error(`${t.name}: GraphQL errors: ${JSON.stringify(json.errors).slice(0, 500)}`);
+  const bodies = await verifyPair<TimelineData>(api, raw, request, (t, json, text) => {
     const conn = json.data?.customer?.timeline;
     if (!conn) throw new Error(`${t.name}: no data.customer.timeline in ${text.slice(0, 200)}`);
     const page = Math.min(TIMELINE_PAGE_SIZE, events);
@@ -353,118 +339,58 @@ export async function verifyTimeline(
       if (conn.edges[i]!.at > conn.edges[i - 1]!.at) throw new Error(`${t.name}: edges not newest first at ${i}`);
     }
     kinds = [...new Set(conn.edges.map((e) => e.kind))].sort();
-    bodies[t.name] = text;
-    parsed[t.name] = json;
-  }
-  if (!isDeepStrictEqual(parsed[api.name], parsed[raw.name])) {
-    throw new Error(`API and raw baseline disagree:\napi: ${bodies[api.name]!.slice(0, 800)}\nraw: ${bodies[raw.name]!.slice(0, 800)}`);
-  }
-  return { api: bodies[api.name]!, raw: bodies[raw.name]!, kinds };
+  });
+  return { ...bodies, kinds };
 }
 
 // ---------------------------------------------------------------------------------------------
 // One scenario end to end
 
-export type TimelineScenarioOptions = OpenOptions &
-  LoadOptions & {
-    events: number;
-    customers?: number;
-    seed?: number;
-    log?: (line: string) => void;
-  };
+export type TimelineScenarioOptions = BaseScenarioOptions & { events: number; customers?: number };
 
-export type TimelineResult = {
+export type TimelineResult = ApiVsRawResult & {
   scenario: 'customer-timeline';
-  date: string;
-  backend: 'postgres' | 'pglite';
-  note?: string;
-  node: string;
   events: number;
   seeded: Omit<TimelineSeeded, 'shopId' | 'secretKey' | 'customerId'>;
-  load: { connections: number; duration: number; warmup: number; workers: number; poolSize: number };
-  query: string;
   /** Kinds present on the verified first page. */
   pageKinds: string[];
-  /** SQL statements Prisma sent for one API request. */
-  apiSql: string[];
-  api: LoadResult;
-  raw: LoadResult;
-  /** API / raw. */
-  ratio: LoadRatios;
 };
 
 export async function runTimeline(opts: TimelineScenarioOptions): Promise<TimelineResult> {
-  const log = opts.log ?? (() => {});
-  const poolSize = opts.poolSize ?? 10;
-  const bench = await openBenchDatabase({ backend: opts.backend, adminUrl: opts.adminUrl, poolSize });
-  const targets: Target[] = [];
-  try {
-    log(bench.note ?? `database: ${bench.kind}${bench.url ? ` (${new URL(bench.url).pathname.slice(1)})` : ''}`);
-    log(`seeding ${opts.customers ?? 1000} customers and ${opts.events} timeline events for one of them...`);
-    const seeded = await seedTimeline(bench.db, { events: opts.events, customers: opts.customers, seed: opts.seed });
-    const k = seeded.byKind;
-    log(
-      `seeded in ${((seeded.ms + seeded.timelineMs) / 1000).toFixed(1)} s: ${k.interaction} interactions, ${k.order} orders, ${k.stage} stage changes, ${k.consent} consent changes (+${seeded.deletedInteractions} deleted, +${seeded.otherCustomerEvents} of another customer)`,
-    );
-    const api = await startApi(bench.db);
-    targets.push(api);
-    const raw = await startTimelineRaw(bench, seeded.shopId, poolSize);
-    targets.push(raw);
-    const request = timelineRequest(seeded.secretKey, seeded.customerId);
-    const bodies = await verifyTimeline(api, raw, request, opts.events);
-    // The SQL of one steady-state request (the first one of a key also records its last use).
-    const stopRecording = bench.recordSql();
-    await fetch(api.url, request).then((r) => r.text());
-    const apiSql = stopRecording();
-    log(`verified: API and raw baseline return the same page (kinds ${bodies.kinds.join(', ')})`);
-    const loadOpts: LoadOptions = { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers };
-    log(`load: ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per target`);
-    const apiResult = await load(api, request, bodies.api, loadOpts);
-    const rawResult = await load(raw, request, bodies.raw, loadOpts);
-    const { shopId: _s, secretKey: _k, customerId: _c, ...seededInfo } = seeded;
-    return {
-      scenario: 'customer-timeline',
-      date: new Date().toISOString(),
-      backend: bench.kind,
-      ...(bench.note ? { note: bench.note } : {}),
-      node: process.version,
-      events: opts.events,
-      seeded: seededInfo,
-      load: { connections: opts.connections, duration: opts.duration, warmup: opts.warmup, workers: opts.workers ?? 0, poolSize },
-      query: TIMELINE_QUERY,
-      pageKinds: bodies.kinds,
-      apiSql,
-      api: apiResult,
-      raw: rawResult,
-      ratio: loadRatios(apiResult, rawResult),
-    };
-  } finally {
-    for (const t of targets.reverse()) await t.stop().catch(() => {});
-    await bench.close();
-  }
+  const r = await runScenario(opts, {
+    seeding: `seeding ${opts.customers ?? 1000} customers and ${opts.events} timeline events for one of them...`,
+    seed: (db) => seedTimeline(db, { events: opts.events, customers: opts.customers, seed: opts.seed }),
+    seeded: (s) =>
+      `seeded in ${((s.ms + s.timelineMs) / 1000).toFixed(1)} s: ${s.byKind.interaction} interactions, ${s.byKind.order} orders, ${s.byKind.stage} stage changes, ${s.byKind.consent} consent changes (+${s.deletedInteractions} deleted, +${s.otherCustomerEvents} of another customer)`,
+    startRaw: (bench, s, poolSize) => startTimelineRaw(bench, s.shopId, poolSize),
+    request: (s) => timelineRequest(s.secretKey, s.customerId),
+    verify: (api, raw, request) => verifyTimeline(api, raw, request, opts.events),
+    verified: (v) => `verified: API and raw baseline return the same page (kinds ${v.kinds.join(', ')})`,
+  });
+  const { shopId: _s, secretKey: _k, customerId: _c, ...seeded } = r.seeded;
+  return {
+    scenario: 'customer-timeline',
+    ...r.info,
+    events: opts.events,
+    seeded,
+    load: r.load,
+    query: TIMELINE_QUERY,
+    pageKinds: r.verified.kinds,
+    ...r.measured,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Report
 
-export function formatTimelineReport(r: TimelineResult): string {
-  return [
-    `customer-timeline: timeline(first: ${TIMELINE_PAGE_SIZE}) of a customer with ${r.events} events on ${r.backend}${r.note ? ` (${r.note})` : ''}, node ${r.node}`,
-    loadLine(r, ', raw 1'),
-    '',
-    ...formatLoadTable([r.api, r.raw]),
-    '',
-    `API / raw: req/s ${fmt(r.ratio.rps, 2)}x, p50 ${fmt(r.ratio.p50, 2)}x, p99 ${fmt(r.ratio.p99, 2)}x`,
-  ].join('\n');
-}
+export const formatTimelineReport = (r: TimelineResult): string =>
+  formatApiVsRaw(`customer-timeline: timeline(first: ${TIMELINE_PAGE_SIZE}) of a customer with ${r.events} events`, r, {
+    rawNote: ', raw 1',
+    p99: true,
+  });
 
 /** Prints the table and, when `jsonPath` is given, writes the result as JSON there. */
-export function reportTimeline(r: TimelineResult, opts: { jsonPath?: string; print?: (s: string) => void } = {}): string {
-  const text = formatTimelineReport(r);
-  (opts.print ?? console.log)(text);
-  if (opts.jsonPath) writeJson(opts.jsonPath, r);
-  return text;
-}
+export const reportTimeline = reporter(formatTimelineReport);
 
 /** The baseline's statement and row type, for the peer comparison (peer-harness.ts) that serves the same page. */
 export { RAW_SQL as TIMELINE_RAW_SQL, type RawRow as TimelineRawRow };

@@ -130,14 +130,20 @@ describe('importing a Shopify customers export', () => {
     const events = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } });
     expect(events.map((e) => e.type)).toEqual(['IMPORT_COMPLETED']);
     expect(events[0]?.payload).toMatchObject({ kind: 'CUSTOMERS', status: 'COMPLETED', created: 2, rejected: 3 });
-    // Every row written is audited as the import, with the key that started it.
-    const audited = await t.db.prisma.auditEntry.findMany({
-      where: { shopId: shop.shop.id, operation: 'startImport', entityType: 'Customer' },
-    });
-    expect(audited.map((a) => [a.action, a.actorKind])).toEqual([
-      ['INSERT', 'API_KEY'],
-      ['INSERT', 'API_KEY'],
-    ]);
+    // Audited as the import, with the key that started it: one IMPORT entry per batch naming the
+    // records it created (no entry per row, no values copied).
+    expect(await t.db.prisma.auditEntry.count({ where: { shopId: shop.shop.id, operation: 'startImport', entityType: 'Customer' } })).toBe(
+      0,
+    );
+    const audited = await t.db.prisma.auditEntry.findMany({ where: { shopId: shop.shop.id, operation: 'startImport', action: 'IMPORT' } });
+    expect(audited.length).toBeGreaterThan(0);
+    expect(
+      audited.every((a) => a.actorKind === 'API_KEY' && a.actorKeyId && a.entityType === 'ImportJob' && a.entityId === rawId(job.id)),
+    ).toBe(true);
+    const createdIds = audited.flatMap((a) => (a.changes as { created: { Customer: string[] } }).created.Customer);
+    const ids = (await t.db.prisma.customer.findMany({ where: { shopId: shop.shop.id }, select: { id: true } })).map((c) => c.id);
+    expect(createdIds.sort()).toEqual(ids.sort());
+    expect(JSON.stringify(audited.map((a) => a.changes))).not.toContain('ada@example.com');
     // importProgress (here over SSE): the state now; a finished import ends the stream.
     const sse = await t.app.yoga.fetch('http://test/graphql', {
       method: 'POST',
@@ -249,6 +255,129 @@ describe('importing a Shopify customers export', () => {
     expect(types.filter((x) => x === 'IMPORT_COMPLETED')).toHaveLength(1);
     const gen2 = await t.db.prisma.customer.findFirstOrThrow({ where: { shopId: other.shop.id, email: 'gen2@example.com' } });
     expect(gen2).toMatchObject({ gender: 'FEMALE', attributes: { shoeSize: 38 } });
+  });
+});
+
+describe('importing interactions', () => {
+  let shop: CreatedShop;
+  const HEADER = 'externalId,customerExternalId,customerEmail,kind,channel,direction,occurredAt,summary,notes,sentiment';
+  const LINES = [
+    'i-1,c1,,inquiry,email,inbound,2026-01-10T10:00:00Z,Asked about sizes,Wants a 38,positive',
+    ',,b@example.com,visit,in_store,,2026-02-01T15:00:00Z,Store visit,,',
+    'i-3,nobody,,message,sms,,2026-01-05T09:00:00Z,Hello,,',
+    'i-4,c1,,teleport,email,,2026-01-05T09:00:00Z,Beam me up,,',
+    'i-1,c2,,inquiry,email,,2026-01-10T10:00:00Z,Again,,',
+    ',,b@example.com,visit,in_store,,2026-02-01T15:00:00Z,Store visit,,',
+  ];
+  const FILE = `${HEADER}\n${LINES.join('\n')}\n`;
+  beforeAll(async () => {
+    shop = await t.newShop();
+    const customers = 'externalId,email,firstName\nc1,a@example.com,Ann\nc2,b@example.com,Bo\n';
+    expect(counts(await runImport(shop, 'customers', customers, { mapping: 'GENERIC' }))).toMatchObject({ created: 2, rejected: 0 });
+  });
+  const stored = () =>
+    t.db.prisma.interaction.findMany({ where: { shopId: shop.shop.id }, orderBy: { occurredAt: 'asc' }, include: { customer: true } });
+
+  it('a dry run validates and reports, and writes nothing', async () => {
+    const job = await runImport(shop, 'interactions', FILE, { mapping: 'GENERIC', dryRun: true });
+    expect(job).toMatchObject({ kind: 'INTERACTIONS', status: 'COMPLETED', dryRun: true });
+    expect(counts(job)).toEqual({ rowsRead: 6, created: 2, updated: 0, unchanged: 0, rejected: 4 });
+    expect(await stored()).toHaveLength(0);
+  });
+
+  it('creates interactions for customers found by externalId or email; rejects bad rows with line, field and reason', async () => {
+    const job = await runImport(shop, 'interactions', FILE, { mapping: 'GENERIC' });
+    expect(counts(job)).toEqual({ rowsRead: 6, created: 2, updated: 0, unchanged: 0, rejected: 4 });
+    job.rejections.sort((a, b) => a.line - b.line);
+    expect(job.rejections.map((r) => [r.line, r.field])).toEqual([
+      [4, 'customerExternalId'],
+      [5, 'type'],
+      [6, 'externalId'],
+      [7, 'row'],
+    ]);
+    expect(job.rejections[0]?.reason).toContain('No customer');
+    expect(job.rejections[2]?.reason).toBe('The same externalId as line 2');
+    expect(job.rejections[3]?.reason).toContain('line 3');
+    const rows = await stored();
+    expect(
+      rows.map((r) => [r.customer.externalId, r.externalId, r.type, r.channel, r.direction, r.subject, r.body, r.sentiment, r.source]),
+    ).toEqual([
+      ['c1', 'i-1', 'INQUIRY', 'EMAIL', 'INBOUND', 'Asked about sizes', 'Wants a 38', 'POSITIVE', 'import'],
+      ['c2', null, 'VISIT', 'IN_STORE', 'INBOUND', 'Store visit', null, null, 'import'],
+    ]);
+    expect(rows[0]?.occurredAt.toISOString()).toBe('2026-01-10T10:00:00.000Z');
+    // One IMPORT_COMPLETED, no per-row events; audited as one IMPORT entry per batch.
+    const events = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id, type: { not: 'IMPORT_COMPLETED' } } });
+    expect(events).toHaveLength(0);
+    const done = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id, type: 'IMPORT_COMPLETED' }, orderBy: { id: 'asc' } });
+    expect(done.at(-1)?.payload).toMatchObject({ kind: 'INTERACTIONS', created: 2, rejected: 4 });
+    const audited = await t.db.prisma.auditEntry.findMany({ where: { shopId: shop.shop.id, action: 'IMPORT', entityId: rawId(job.id) } });
+    expect(audited.flatMap((a) => (a.changes as { created: { Interaction: string[] } }).created.Interaction).sort()).toEqual(
+      rows.map((r) => r.id).sort(),
+    );
+    expect(await t.db.prisma.auditEntry.count({ where: { shopId: shop.shop.id, entityType: 'Interaction' } })).toBe(0);
+  });
+
+  it('a re-run duplicates nothing (by externalId, else the same customer, time, type, channel, direction and subject); a change updates', async () => {
+    expect(counts(await runImport(shop, 'interactions', FILE, { mapping: 'GENERIC' }))).toEqual({
+      rowsRead: 6,
+      created: 0,
+      updated: 0,
+      unchanged: 2,
+      rejected: 4,
+    });
+    const changed = FILE.replace('Wants a 38', 'Wants a 39');
+    expect(counts(await runImport(shop, 'interactions', changed, { mapping: 'GENERIC' }))).toEqual({
+      rowsRead: 6,
+      created: 0,
+      updated: 1,
+      unchanged: 1,
+      rejected: 4,
+    });
+    const rows = await stored();
+    expect(rows.map((r) => r.body)).toEqual(['Wants a 39', null]);
+    // JSONL, with the API's field names.
+    const jsonl = `${JSON.stringify({ customerEmail: 'a@example.com', type: 'COMPLAINT', channel: 'PHONE', direction: 'OUTBOUND', occurredAt: '2026-03-01T08:00:00Z', subject: 'Late parcel', body: 'Called back' })}\n`;
+    expect(counts(await runImport(shop, 'interactions', jsonl, { mapping: 'GENERIC', format: 'jsonl' }))).toMatchObject({
+      created: 1,
+      rejected: 0,
+    });
+    expect((await stored()).at(-1)).toMatchObject({
+      type: 'COMPLAINT',
+      direction: 'OUTBOUND',
+      subject: 'Late parcel',
+      body: 'Called back',
+    });
+  });
+
+  it('needs orders:write to import and orders:read to read the job (also through node); GENERIC mapping only', async () => {
+    const g = t.gql(shop.secretKey);
+    const key = async (scopes: string[]) =>
+      (
+        await g<{ createApiKey: { key: string } }>(
+          'mutation($s: [String!]!) { createApiKey(input: { kind: SECRET, name: "k", scopes: $s }) { ... on CreatedApiKey { key } } }',
+          { s: scopes },
+        )
+      ).data?.createApiKey.key as string;
+    const contactsOnly = await key(['contacts:write', 'contacts:read']);
+    expect((await upload(contactsOnly, 'interactions', FILE)).status).toBe(403);
+    const up = (await (await upload(shop.secretKey, 'interactions', FILE)).json()) as { id: string };
+    const start = 'mutation($i: StartImportInput!) { startImport(input: $i) { __typename ... on Error { code message } } }';
+    const refused = await t.gql(contactsOnly)<{ startImport: { __typename: string } }>(start, {
+      i: { uploadId: up.id, mapping: 'GENERIC' },
+    });
+    expect(refused.data?.startImport.__typename).toBe('ForbiddenError');
+    const shopify = await g<{ startImport: { __typename: string } }>(start, { i: { uploadId: up.id, mapping: 'SHOPIFY' } });
+    expect(shopify.data?.startImport.__typename).toBe('ValidationError');
+    const viaNode = 'query($id: ID!) { node(id: $id) { id ... on ImportJob { kind } } }';
+    const byContacts = await t.gql(contactsOnly)<{ node: unknown }>(viaNode, { id: up.id });
+    expect(byContacts.data?.node ?? null).toBeNull();
+    expect(byContacts.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await t.gql(contactsOnly)<{ importJob: unknown }>('query($id: ID!) { importJob(id: $id) { id } }', { id: up.id })).data?.importJob,
+    ).toBeNull();
+    const ordersRead = await key(['orders:read']);
+    expect((await t.gql(ordersRead)<{ node: { kind: string } }>(viaNode, { id: up.id })).data?.node?.kind).toBe('INTERACTIONS');
   });
 });
 

@@ -11,7 +11,7 @@ import { createShop } from './modules/shops/shop.service.ts';
  * Platform administration CLI.
  *   pnpm crm shop:create --name "My Shop" [--slug my-shop] [--owner-email a@b.c --owner-name "A B"]
  * Prints the new shop's publishable and secret keys (shown once).
- *   pnpm crm import <file> --kind customers|orders --mapping shopify|generic [--dry-run]
+ *   pnpm crm import <file> --kind customers|orders|interactions --mapping shopify|generic [--dry-run]
  * Imports a file into a running server (import-cli.ts, docs/import.md).
  */
 const [command, ...rest] = process.argv.slice(2);

@@ -5,13 +5,13 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 
 /**
- * `pnpm crm import <file> --kind customers|orders --mapping shopify|generic [--dry-run] [--row-events]`
+ * `pnpm crm import <file> --kind customers|orders|interactions --mapping shopify|generic [--dry-run] [--row-events]`
  * (docs/import.md): uploads the file to a running server (POST /imports), starts the import, draws a
  * progress bar until it ends, and saves the rejected-row report next to the file. The server and
  * key: CRM_URL (default http://127.0.0.1:4000) and CRM_SECRET_KEY (or --url / --key).
  */
 export const IMPORT_USAGE =
-  'usage: pnpm crm import <file.csv|file.jsonl> --kind customers|orders --mapping shopify|generic [--dry-run] [--row-events] [--url http://127.0.0.1:4000] [--key sk_...]';
+  'usage: pnpm crm import <file.csv|file.jsonl> --kind customers|orders|interactions --mapping shopify|generic [--dry-run] [--row-events] [--url http://127.0.0.1:4000] [--key sk_...]';
 
 type Job = {
   id: string;
@@ -61,7 +61,7 @@ export async function importCommand(
   const file = positionals[0];
   const kind = values.kind?.toLowerCase();
   const mapping = values.mapping?.toUpperCase();
-  if (!file || !kind || !['customers', 'orders'].includes(kind) || !mapping || !['SHOPIFY', 'GENERIC'].includes(mapping)) {
+  if (!file || !kind || !['customers', 'orders', 'interactions'].includes(kind) || !mapping || !['SHOPIFY', 'GENERIC'].includes(mapping)) {
     out.log(IMPORT_USAGE);
     return 2;
   }

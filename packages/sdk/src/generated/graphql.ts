@@ -63,9 +63,10 @@ export type AssignLeadInput = {
   staffId: string;
 };
 
-/** MUTATION: the call itself; INSERT / UPDATE / DELETE: a row it changed. */
+/** MUTATION: the call itself; INSERT / UPDATE / DELETE: a row it changed; IMPORT: one batch of a bulk import (entity: the ImportJob; changes: the ids it created and updated). */
 export type AuditAction =
   | 'DELETE'
+  | 'IMPORT'
   | 'INSERT'
   | 'MUTATION'
   | 'UPDATE';
@@ -553,9 +554,10 @@ export type ImportFormat =
 /** What an import brings in. */
 export type ImportKind =
   | 'CUSTOMERS'
+  | 'INTERACTIONS'
   | 'ORDERS';
 
-/** How the file's columns map to fields: SHOPIFY (Shopify's customers / orders CSV exports) or GENERIC (the CRM's field names). See docs/import.md. */
+/** How the file's columns map to fields: SHOPIFY (Shopify's customers / orders CSV exports) or GENERIC (the CRM's field names; the only one for interactions). See docs/import.md. */
 export type ImportMapping =
   | 'GENERIC'
   | 'SHOPIFY';

@@ -33,9 +33,20 @@ export type ShopBound = {
    */
   readonly write: TenantWrite;
   transaction<T>(fn: (t: ShopTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
+  /**
+   * Refreshes the planner's statistics of tables a bulk write has grown (`ANALYZE`). Without it, a
+   * table that grows from empty within minutes (an import into a new database) keeps the plans
+   * cached while it was tiny, e.g. a sequential scan for every foreign-key check against it
+   * (PostgreSQL caches those per connection until the table's statistics change).
+   */
+  analyze(tables: readonly AnalyzedTable[]): Promise<void>;
   /** Erases this shop and everything in it (db/shop-erasure.ts): irreversible; callers check the owner's authority. */
   erase(): Promise<{ shopId: string; redactedAt: Date }>;
 };
+
+/** The tables `analyze` takes (a fixed list: names reach the SQL text). */
+export type AnalyzedTable = 'Customer' | 'Order' | 'Tag' | 'Interaction';
+const ANALYZED: readonly AnalyzedTable[] = ['Customer', 'Order', 'Tag', 'Interaction'];
 
 /**
  * A transaction client with the tenant scope applied to every model operation (the same `scopeArgs`
@@ -76,6 +87,10 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
           }),
         opts,
       ),
+    analyze: async (tables) => {
+      if (!tables.length || tables.some((t) => !ANALYZED.includes(t))) throw new Error('analyze: unknown table');
+      await prisma.$executeRawUnsafe(`ANALYZE ${tables.map((t) => `"${t}"`).join(', ')}`);
+    },
     erase: () => eraseShop(prisma, shopId),
   };
 }

@@ -21,7 +21,7 @@ const AuditEntryObject = builder.prismaObject('AuditEntry', {
     actorCustomerId: t.exposeString('actorCustomerId', { nullable: true }),
     actorJob: t.exposeString('actorJob', { nullable: true, description: 'For SYSTEM: the job.' }),
     operation: t.exposeString('operation', { description: 'The GraphQL mutation (or system job).' }),
-    action: t.exposeString('action', { description: 'MUTATION, INSERT, UPDATE or DELETE.' }),
+    action: t.exposeString('action', { description: 'MUTATION, INSERT, UPDATE, DELETE or IMPORT.' }),
     entityType: t.exposeString('entityType', { description: 'E.g. Customer, Order; Mutation when a call names no entity.' }),
     entityId: t.exposeString('entityId', { nullable: true, description: 'The raw row id.' }),
     fields: t.exposeStringList('fields', { description: 'Changed fields (MUTATION: the input fields given).' }),
@@ -37,8 +37,9 @@ const AuditEntryObject = builder.prismaObject('AuditEntry', {
 });
 
 const AuditActionEnum = builder.enumType('AuditAction', {
-  values: ['MUTATION', 'INSERT', 'UPDATE', 'DELETE'] as const,
-  description: 'MUTATION: the call itself; INSERT / UPDATE / DELETE: a row it changed.',
+  values: ['MUTATION', 'INSERT', 'UPDATE', 'DELETE', 'IMPORT'] as const,
+  description:
+    'MUTATION: the call itself; INSERT / UPDATE / DELETE: a row it changed; IMPORT: one batch of a bulk import (entity: the ImportJob; changes: the ids it created and updated).',
 });
 
 const AuditEntityFilter = builder.inputType('AuditEntityFilter', {

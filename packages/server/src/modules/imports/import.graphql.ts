@@ -22,7 +22,7 @@ export const ImportKindEnum = builder.enumType(ImportKind, { name: 'ImportKind',
 export const ImportMappingEnum = builder.enumType(ImportMapping, {
   name: 'ImportMapping',
   description:
-    "How the file's columns map to fields: SHOPIFY (Shopify's customers / orders CSV exports) or GENERIC (the CRM's field names). See docs/import.md.",
+    "How the file's columns map to fields: SHOPIFY (Shopify's customers / orders CSV exports) or GENERIC (the CRM's field names; the only one for interactions). See docs/import.md.",
 });
 export const ImportFormatEnum = builder.enumType(ImportFormat, { name: 'ImportFormat' });
 export const ImportStatusEnum = builder.enumType(ImportStatus, {
@@ -51,10 +51,10 @@ async function readable(ctx: Context, job: ImportJob | null): Promise<ImportJob 
 export const ImportJobNode = builder.prismaNode('ImportJob', {
   id: { field: 'id' },
   nullable: true,
-  // The job's own kind decides (also through node(id)): contacts:read for customers, orders:read for orders.
+  // The job's own kind decides (also through node(id)): contacts:read for customers, orders:read for orders and interactions.
   authScopes: (job) => IMPORT_READ_SCOPES[job.kind],
   description:
-    'A bulk import: the uploaded file and the progress and outcome of running it. Readable with contacts:read (customer imports) or orders:read (order imports).',
+    'A bulk import: the uploaded file and the progress and outcome of running it. Readable with contacts:read (customer imports) or orders:read (order and interaction imports).',
   findUnique: (id) => ({ id }),
   fields: (t) => ({
     kind: t.expose('kind', { type: ImportKindEnum }),
@@ -106,7 +106,7 @@ builder.mutationFields((t) => ({
     authScopes: ANY_WRITE,
     type: ImportJobNode,
     description:
-      'Runs an uploaded file (POST /imports) in the background: follow it with `importJob` or the `importProgress` subscription. Upserts customers by externalId, then email, then phone (orders by externalId); every rejected row is reported with its line, field and reason; a row is written whole or not at all. Secret key with contacts:write (customers) or orders:write (orders).',
+      'Runs an uploaded file (POST /imports) in the background: follow it with `importJob` or the `importProgress` subscription. Upserts customers by externalId, then email, then phone (orders by externalId; interactions by externalId, else by customer, time, type, channel, direction and subject); every rejected row is reported with its line, field and reason; a row is written whole or not at all. Secret key with contacts:write (customers) or orders:write (orders, interactions).',
     errors: {
       types: [...COMMON_ERRORS],
       result: { name: 'StartImportSuccess' },

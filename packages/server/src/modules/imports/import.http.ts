@@ -8,8 +8,8 @@ import { IMPORT_READ_SCOPES, IMPORT_WRITE_SCOPES, importGid, rejectionsCsv, stor
 
 /**
  * The HTTP side of bulk imports (docs/import.md):
- * - POST /imports?kind=customers|orders[&format=csv|jsonl]: the file as the request body (secret
- *   key with contacts:write for customers, orders:write for orders), streamed into the database in
+ * - POST /imports?kind=customers|orders|interactions[&format=csv|jsonl]: the file as the request body
+ *   (secret key with contacts:write for customers, orders:write for orders and interactions), streamed into the database in
  *   1 MiB chunks, at most IMPORT_MAX_BYTES (else 413 PAYLOAD_TOO_LARGE, nothing kept). Answers 201
  *   with the upload's id for `startImport`.
  * - GET /imports/{id}/rejections: the rejected rows as CSV (line, field, reason, value), with the
@@ -34,7 +34,7 @@ function jsonError(e: AppError) {
   });
 }
 
-const KINDS: Record<string, ImportKind> = { customers: 'CUSTOMERS', orders: 'ORDERS' };
+const KINDS: Record<string, ImportKind> = { customers: 'CUSTOMERS', orders: 'ORDERS', interactions: 'INTERACTIONS' };
 
 function formatOf(url: URL, request: Request): ImportFormat {
   const f = url.searchParams.get('format')?.toLowerCase();
@@ -59,9 +59,9 @@ async function upload(services: Services, url: URL, request: Request): Promise<R
   if (request.method !== 'POST') return jsonError(new AppError('VALIDATION_FAILED', 'Use POST'));
   const ctx = await contextOf(services, request);
   const kind = KINDS[url.searchParams.get('kind')?.toLowerCase() ?? ''];
-  if (!kind) throw ValidationError.field(['kind'], 'customers or orders');
+  if (!kind) throw ValidationError.field(['kind'], 'customers, orders or interactions');
   if (!allows(IMPORT_WRITE_SCOPES[kind], ctx.viewer, await ctx.agentGrants())) {
-    throw new ForbiddenError(`This key lacks the scope ${kind === 'CUSTOMERS' ? 'contacts:write' : 'orders:write'}`);
+    throw new ForbiddenError(`This key lacks the scope ${IMPORT_WRITE_SCOPES[kind].scope}`);
   }
   const format = formatOf(url, request);
   const max = services.config.imports.maxBytes;

@@ -228,9 +228,9 @@ function shopifyOrder(row: RawRow): RawRow {
 
 export type MappingName = 'SHOPIFY' | 'GENERIC';
 
-/** The row in generic field names. */
-export function toGeneric(kind: 'CUSTOMERS' | 'ORDERS', mapping: MappingName, row: RawRow): RawRow {
-  if (mapping === 'GENERIC') return row;
+/** The row in generic field names (interactions have only the generic mapping: startImport refuses SHOPIFY for them). */
+export function toGeneric(kind: E.ImportKind, mapping: MappingName, row: RawRow): RawRow {
+  if (mapping === 'GENERIC' || kind === 'INTERACTIONS') return row;
   return kind === 'CUSTOMERS' ? shopifyCustomer(row) : shopifyOrder(row);
 }
 
@@ -568,6 +568,90 @@ export function orderRecord(line: number, lines: RawRow[]): { record: OrderRecor
       refunded: refunded as string,
       exchangeRate,
       items,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic interactions
+
+/** An interaction row, validated. */
+export type InteractionRecord = {
+  line: number;
+  externalId: string | null;
+  customer: { externalId: string | null; email: string | null; phone: string | null };
+  type: E.InteractionType;
+  channel: E.InteractionChannel;
+  direction: E.InteractionDirection;
+  occurredAt: string;
+  subject: string | null;
+  body: string | null;
+  sentiment: E.Sentiment | null;
+};
+
+/** Every field a generic interactions file may have (documented in docs/import.md); `kind`, `summary`, `notes` are aliases. */
+export const INTERACTION_FIELDS = [
+  'externalId',
+  'customerExternalId',
+  'customerEmail',
+  'customerPhone',
+  'type',
+  'channel',
+  'direction',
+  'occurredAt',
+  'subject',
+  'body',
+  'sentiment',
+];
+
+export function interactionRecord(line: number, r: RawRow): { record: InteractionRecord } | { problems: Problem[] } {
+  const problems: Problem[] = [];
+  const bad = (field: string, reason: string, value?: unknown) =>
+    problems.push({ field, reason, value: clipValue(value === undefined ? r[field] : value) });
+  const externalId = text(r.externalId);
+  if (externalId && externalId.length > 200) bad('externalId', 'At most 200 characters');
+  const emailRaw = text(r.customerEmail);
+  const email = emailRaw ? normalizeEmail(emailRaw) : null;
+  if (emailRaw && !email) bad('customerEmail', 'Not a valid email address');
+  const phoneRaw = text(r.customerPhone);
+  const phone = phoneRaw ? normalizePhone(phoneRaw) : null;
+  if (phoneRaw && !phone) bad('customerPhone', 'Not a valid phone number (international format)');
+  const customerExternalId = text(r.customerExternalId);
+  if (!customerExternalId && !emailRaw && !phoneRaw)
+    bad('customerEmail', 'An interaction needs a customerExternalId, customerEmail or customerPhone');
+  const one = <T extends string>(field: string, values: Record<string, T>, raw: unknown, dflt: T | null): T | null => {
+    const v = text(raw);
+    if (v == null) {
+      if (dflt == null) bad(field, `Required: one of ${Object.values(values).join(', ')}`, raw);
+      return dflt;
+    }
+    const e = enumValue(values, v);
+    if (!e) bad(field, `One of ${Object.values(values).join(', ')}`, raw);
+    return e;
+  };
+  const type = one('type', E.InteractionType, r.type ?? r.kind, null);
+  const channel = one('channel', E.InteractionChannel, r.channel, null);
+  const direction = one('direction', E.InteractionDirection, r.direction, 'INBOUND');
+  const sentiment = text(r.sentiment) == null ? null : one('sentiment', E.Sentiment, r.sentiment, null);
+  const occurredAt = dateTime(r.occurredAt);
+  if (!occurredAt) bad('occurredAt', 'A date and time (ISO 8601), not in the future');
+  const subject = text(r.subject ?? r.summary);
+  if (subject && subject.length > 200) bad('subject', 'At most 200 characters', subject);
+  const body = text(r.body ?? r.notes);
+  if (body && body.length > 10_000) bad('body', 'At most 10,000 characters', body);
+  if (problems.length) return { problems };
+  return {
+    record: {
+      line,
+      externalId,
+      customer: { externalId: customerExternalId, email, phone },
+      type: type as E.InteractionType,
+      channel: channel as E.InteractionChannel,
+      direction: direction as E.InteractionDirection,
+      occurredAt: occurredAt as string,
+      subject,
+      body,
+      sentiment,
     },
   };
 }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { parse } from 'csv-parse';
 import { withAudit } from '../../db/audit-context.ts';
-import type { ShopBound, ShopTx } from '../../db/shop-bound.ts';
+import type { AnalyzedTable, ShopBound, ShopTx } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
 import type { ImportJob, PrismaClient } from '../../generated/prisma/client.ts';
@@ -20,6 +20,8 @@ import { refreshSegment } from '../segments/segment.service.ts';
 import {
   type CustomerRecord,
   customerRecord,
+  type InteractionRecord,
+  interactionRecord,
   type OrderRecord,
   orderKey,
   orderRecord,
@@ -27,7 +29,16 @@ import {
   type RawRow,
   toGeneric,
 } from './import.mapping.ts';
-import { customerIdentitySql, customerMatchSql, customerWriteSql, guestCustomersSql, orderMatchSql, orderWriteSql } from './import.sql.ts';
+import {
+  customerIdentitySql,
+  customerMatchSql,
+  customerWriteSql,
+  guestCustomersSql,
+  interactionMatchSql,
+  interactionWriteSql,
+  orderMatchSql,
+  orderWriteSql,
+} from './import.sql.ts';
 
 /**
  * Bulk imports (docs/import.md). An upload (POST /imports, import.http.ts) stores the file in
@@ -42,13 +53,16 @@ import { customerIdentitySql, customerMatchSql, customerWriteSql, guestCustomers
  */
 
 /** Who may upload and run an import of each kind (the upload endpoint and startImport check the same). */
-export const IMPORT_WRITE_SCOPES: Record<ImportKind, ScopeDeclaration> = {
+/** (Interactions: the scopes of recordInteraction and of reading interactions, orders:write / orders:read.) */
+export const IMPORT_WRITE_SCOPES: Record<ImportKind, ScopeDeclaration & { scope: string }> = {
   CUSTOMERS: { scope: 'contacts:write' },
   ORDERS: { scope: 'orders:write' },
+  INTERACTIONS: { scope: 'orders:write' },
 };
-export const IMPORT_READ_SCOPES: Record<ImportKind, ScopeDeclaration> = {
+export const IMPORT_READ_SCOPES: Record<ImportKind, ScopeDeclaration & { scope: string }> = {
   CUSTOMERS: { scope: 'contacts:read' },
   ORDERS: { scope: 'orders:read' },
+  INTERACTIONS: { scope: 'orders:read' },
 };
 
 export type ImportOptions = { maxBytes: number; batchRows: number; reportRetentionDays: number; uploadTtlHours: number };
@@ -187,13 +201,17 @@ export async function startImport(
   if (!(await mayRun(job.kind))) {
     throw new ForbiddenError(`This key may not import ${job.kind.toLowerCase()}`);
   }
+  if (job.kind === 'INTERACTIONS' && input.mapping !== 'GENERIC') {
+    throw ValidationError.field(['input', 'mapping'], 'Interactions are imported with the GENERIC mapping (Shopify exports none)');
+  }
   const { count } = await shop.db.importJob.updateMany({
     where: { id: job.id, status: 'UPLOADED' },
     data: { status: 'RUNNING', mapping: input.mapping, dryRun: input.dryRun, rowEvents: input.rowEvents, startedAt: new Date() },
   });
   if (count !== 1) throw new ConflictError('This upload was already imported; upload the file again', ['input', 'uploadId']);
   const started = (await shop.db.importJob.findFirst({ where: { id: job.id } })) as ImportJob;
-  const run = withAudit({ kind: starter.kind, key: starter.key, staff: starter.staff, op: 'startImport' }, () =>
+  // `bulk`: the rows are audited as one IMPORT entry per batch, not one entry per row (docs/audit.md).
+  const run = withAudit({ kind: starter.kind, key: starter.key, staff: starter.staff, op: 'startImport', bulk: job.id }, () =>
     runImport(shop, started, opts, logger),
   );
   running.set(job.id, run);
@@ -281,6 +299,16 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
     }
   };
 
+  // Statistics of the tables this import grows, refreshed each time its rows have doubled: see
+  // ShopBound.analyze (an import into a new database otherwise checks every foreign key against
+  // the customers with the sequential scan planned while the table was empty).
+  let analyzedAt = 0;
+  const grown = async (tables: AnalyzedTable[]) => {
+    if (job.dryRun || counts.created - analyzedAt < Math.max(opts.batchRows, analyzedAt)) return;
+    analyzedAt = counts.created;
+    await shop.analyze(tables).catch((e) => logger.warn('import: analyze failed', { importId: job.id, error: String(e) }));
+  };
+
   try {
     const ctx = { shop, job, reject, writeSafely, counts, touched };
     const seen = new Map<string, number>();
@@ -325,9 +353,52 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
           await customerBatch(ctx, batch);
           batch = [];
           await progress();
+          await grown(['Customer', 'Tag']);
         }
       }
       await customerBatch(ctx, batch);
+    } else if (job.kind === 'INTERACTIONS') {
+      let batch: InteractionRecord[] = [];
+      for await (const r of rowsOf(db, job, read)) {
+        counts.rowsRead++;
+        if ('problem' in r) {
+          reject(r.line, [r.problem]);
+          continue;
+        }
+        const res = interactionRecord(r.line, toGeneric('INTERACTIONS', 'GENERIC', r.row));
+        if ('problems' in res) {
+          reject(r.line, res.problems);
+          continue;
+        }
+        const rec = res.record;
+        const c = rec.customer;
+        const same = rec.externalId
+          ? null
+          : JSON.stringify([c.externalId, c.email, c.phone, rec.occurredAt, rec.type, rec.channel, rec.direction, rec.subject]);
+        const dup = duplicateIn(seen, rec.line, [
+          ['externalId', rec.externalId],
+          ['interaction', same],
+        ]);
+        if (dup) {
+          reject(rec.line, [
+            dup.field === 'interaction'
+              ? {
+                  field: 'row',
+                  reason: dup.reason.replace('interaction', 'interaction (customer, time, type, channel, direction, subject)'),
+                }
+              : dup,
+          ]);
+          continue;
+        }
+        batch.push(rec);
+        if (batch.length >= opts.batchRows) {
+          await interactionBatch(ctx, batch);
+          batch = [];
+          await progress();
+          await grown(['Interaction']);
+        }
+      }
+      await interactionBatch(ctx, batch);
     } else {
       const shopRow = await db.shop.findFirstOrThrow({ select: { baseCurrency: true } });
       const rates = new Set((await db.exchangeRate.findMany({ select: { currency: true } })).map((r) => r.currency));
@@ -361,6 +432,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
           await orderBatch(ctx, batch, shopRow.baseCurrency);
           batch = [];
           await progress();
+          await grown(['Order', 'Customer']);
         }
       };
       for await (const r of rowsOf(db, job, read)) {
@@ -583,6 +655,77 @@ async function orderBatch(ctx: BatchCtx, recs: OrderRecord[], baseCurrency: stri
     ctx.counts.unchanged += part.filter((r) => r.orderId).length - u;
     for (const w of written) if (w.customerId) ctx.touched.add(w.customerId);
     for (const g of created) ctx.touched.add(g);
+  }
+}
+
+async function interactionBatch(ctx: BatchCtx, recs: InteractionRecord[]) {
+  if (!recs.length) return;
+  const { shop } = ctx;
+  const keys = recs.map((r, i) => ({
+    i,
+    ext: r.externalId,
+    cext: r.customer.externalId,
+    email: r.customer.email,
+    phone: r.customer.phone,
+    at: r.occurredAt,
+    type: r.type,
+    channel: r.channel,
+    direction: r.direction,
+    subject: r.subject,
+  }));
+  const matches = await shop.sql<{ i: number; interactionId: string | null; customerId: string | null }>((s) =>
+    interactionMatchSql(s, JSON.stringify(keys)),
+  );
+  const byIndex = new Map(matches.map((m) => [m.i, m]));
+  const rows: (InteractionRecord & { id: string; existing: boolean; customerId: string })[] = [];
+  const claimed = new Map<string, number>();
+  recs.forEach((rec, i) => {
+    const m = byIndex.get(i);
+    if (!m?.customerId) {
+      const c = rec.customer;
+      const [field, value] = c.externalId
+        ? ['customerExternalId', c.externalId]
+        : c.email
+          ? ['customerEmail', c.email]
+          : ['customerPhone', c.phone];
+      ctx.reject(rec.line, [{ field, reason: 'No customer with this identifier (import the customers first)', value }]);
+      return;
+    }
+    // Two lines of one batch matching the same stored interaction without an id: the second is new.
+    const earlier = m.interactionId ? claimed.get(m.interactionId) : undefined;
+    const existing = !!m.interactionId && earlier == null;
+    if (m.interactionId && existing) claimed.set(m.interactionId, rec.line);
+    rows.push({ ...rec, id: existing ? (m.interactionId as string) : randomUUID(), existing, customerId: m.customerId });
+  });
+  const results = await ctx.writeSafely(rows, async (t, part) => {
+    const json = JSON.stringify(
+      part.map((r, i) => ({
+        i,
+        id: r.id,
+        new: !r.existing,
+        externalId: r.externalId,
+        customerId: r.customerId,
+        type: r.type,
+        channel: r.channel,
+        direction: r.direction,
+        occurredAt: r.occurredAt,
+        subject: r.subject,
+        body: r.body,
+        sentiment: r.sentiment,
+      })),
+    );
+    const written = await t.writeRows<{ shopId: string; id: string | null; customerId: string | null; kind: string }>((s) =>
+      interactionWriteSql(s, json, ctx.job.rowEvents),
+    );
+    return { part, written };
+  });
+  for (const { part, written } of results) {
+    const c = written.filter((w) => w.kind === 'c').length;
+    const u = written.filter((w) => w.kind === 'u').length;
+    ctx.counts.created += c;
+    ctx.counts.updated += u;
+    ctx.counts.unchanged += part.filter((r) => r.existing).length - u;
+    for (const w of written) if (w.customerId) ctx.touched.add(w.customerId);
   }
 }
 

@@ -8,6 +8,27 @@ import { Prisma } from '../../generated/prisma/client.ts';
  * base-currency amounts as for any order (docs/money.md).
  */
 
+/**
+ * The audit entry of one batch (docs/audit.md): the row trigger records nothing for a bulk import
+ * (its audit context carries `bulk`, the ImportJob id), so each batch writes ONE entry with the
+ * context's actor and operation, action IMPORT, entity the ImportJob, `fields` the audited tables
+ * written, and `changes` the ids created and updated per table plus row counts of the rest. No
+ * values are copied, so erasure has nothing to redact here. Nothing without a bulk context.
+ */
+function auditSql(shop: Prisma.Sql, tables: string[], changes: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    aud AS (
+      INSERT INTO "AuditEntry" ("shopId", "actorKind", "actorKeyId", "actorStaffId", "actorJob", operation, action, "entityType", "entityId", fields, changes)
+      SELECT ${shop}, (a->>'kind')::"AuditActorKind", (a->>'key')::uuid, (a->>'staff')::uuid, a->>'job', COALESCE(a->>'op', 'startImport'),
+        'IMPORT', 'ImportJob', a->>'bulk', ${tables}::text[], ${changes}
+      FROM (SELECT nullif(current_setting('crm.audit', true), '')::jsonb AS a) ctx
+      WHERE a ? 'bulk'
+      RETURNING "shopId"
+    )`;
+}
+const ids = (cte: string) => Prisma.raw(`COALESCE((SELECT jsonb_agg(id ORDER BY id) FROM ${cte}), '[]'::jsonb)`);
+const rowCount = (cte: string) => Prisma.raw(`(SELECT count(*) FROM ${cte})`);
+
 /** Customer columns an import may set: [column, type in the JSON record, SQL cast of the value]. */
 const CUSTOMER_COLUMNS: [string, string, string?][] = [
   ['externalId', 'text'],
@@ -65,6 +86,7 @@ const CHANGED = Prisma.raw(
 );
 
 const customerGid = (expr: string) => Prisma.raw(`encode(convert_to('Customer:' || ${expr}::text, 'UTF8'), 'base64')`);
+const interactionGid = (expr: string) => Prisma.raw(`encode(convert_to('Interaction:' || ${expr}::text, 'UTF8'), 'base64')`);
 const orderGid = (expr: string) => Prisma.raw(`encode(convert_to('Order:' || ${expr}::text, 'UTF8'), 'base64')`);
 
 /** A customer's live id (a merged duplicate leads to its survivor). */
@@ -171,11 +193,20 @@ export function customerWriteSql(shop: Prisma.Sql, rows: string, rowEvents: bool
       ORDER BY e.id, e.o
       RETURNING "shopId"
     ),
+    changed AS (SELECT DISTINCT id FROM touched WHERE kind <> 'c' AND id NOT IN (SELECT id FROM ins)),
+    ${auditSql(
+      shop,
+      ['Customer', 'Tag', 'CustomerTag', 'Consent'],
+      Prisma.sql`jsonb_build_object('created', jsonb_build_object('Customer', ${ids('ins')}, 'Tag', ${ids('newtags')}),
+        'updated', jsonb_build_object('Customer', ${ids('changed')}),
+        'rows', jsonb_build_object('CustomerTag', ${rowCount('ct')}, 'Consent', ${rowCount('cup')}))`,
+    )},
     written AS (
       SELECT "shopId", id, kind FROM touched
       UNION ALL SELECT "shopId", NULL::uuid, 's' FROM st
       UNION ALL SELECT "shopId", NULL::uuid, 'h' FROM cch
       UNION ALL SELECT "shopId", NULL::uuid, 'e' FROM ev
+      UNION ALL SELECT "shopId", NULL::uuid, 'a' FROM aud
     )`;
 }
 
@@ -209,7 +240,11 @@ export function guestCustomersSql(shop: Prisma.Sql, rows: string, rowEvents: boo
       FROM ins WHERE ${rowEvents} ORDER BY id
       RETURNING "shopId"
     ),
-    written AS (SELECT "shopId", id, 'c' AS kind FROM ins UNION ALL SELECT "shopId", NULL::uuid, 's' FROM st UNION ALL SELECT "shopId", NULL::uuid, 'e' FROM ev)`;
+    ${auditSql(shop, ['Customer'], Prisma.sql`jsonb_build_object('created', jsonb_build_object('Customer', ${ids('ins')}))`)},
+    written AS (
+      SELECT "shopId", id, 'c' AS kind FROM ins UNION ALL SELECT "shopId", NULL::uuid, 's' FROM st
+      UNION ALL SELECT "shopId", NULL::uuid, 'e' FROM ev UNION ALL SELECT "shopId", NULL::uuid, 'a' FROM aud
+    )`;
 }
 
 const ORDER_RECORD = Prisma.raw(
@@ -282,10 +317,90 @@ export function orderWriteSql(shop: Prisma.Sql, rows: string, rowEvents: boolean
       FROM touched WHERE ${rowEvents} ORDER BY id
       RETURNING "shopId"
     ),
+    ${auditSql(
+      shop,
+      ['Order'],
+      Prisma.sql`jsonb_build_object('created', jsonb_build_object('Order', ${ids('ins')}), 'updated', jsonb_build_object('Order', ${ids('upd')}),
+        'rows', jsonb_build_object('OrderItem', ${rowCount('items')}))`,
+    )},
     written AS (
       SELECT "shopId", id, "customerId", CASE WHEN created THEN 'c' ELSE 'u' END AS kind FROM touched
       UNION ALL SELECT "shopId", NULL::uuid, NULL::uuid, 'i' FROM items
       UNION ALL SELECT "shopId", NULL::uuid, NULL::uuid, 'd' FROM del
       UNION ALL SELECT "shopId", NULL::uuid, NULL::uuid, 'e' FROM ev
+      UNION ALL SELECT "shopId", NULL::uuid, NULL::uuid, 'a' FROM aud
+    )`;
+}
+
+/**
+ * Existing interactions and customers of a batch of interactions: by the interaction's externalId;
+ * without one, an interaction of the same customer with the same time, type, channel, direction
+ * and subject (so a re-run of a file without ids duplicates nothing); the customer by externalId /
+ * email / phone (merged ones followed one hop).
+ */
+export function interactionMatchSql(shop: Prisma.Sql, keys: string): Prisma.Sql {
+  return Prisma.sql`
+    SELECT ${shop} AS "shopId", r.i, COALESCE(x.id, n.id) AS "interactionId", m.customer AS "customerId"
+    FROM json_to_recordset(${keys}::json) AS r(i int, ext text, cext text, email text, phone text, at timestamptz, type text, channel text,
+      direction text, subject text)
+    LEFT JOIN "Customer" ce ON ce."shopId" = ${shop} AND ce."externalId" = r.cext
+    LEFT JOIN "Customer" cm ON cm."shopId" = ${shop} AND cm.email = r.email
+    LEFT JOIN "Customer" cp ON cp."shopId" = ${shop} AND cp.phone = r.phone
+    CROSS JOIN LATERAL (SELECT COALESCE(${live('ce')}, ${live('cm')}, ${live('cp')}) AS customer) m
+    LEFT JOIN "Interaction" x ON x."shopId" = ${shop} AND x."externalId" = r.ext
+    LEFT JOIN LATERAL (
+      SELECT s.id FROM "Interaction" s
+      WHERE r.ext IS NULL AND s."shopId" = ${shop} AND s."customerId" = m.customer AND s."occurredAt" = r.at AND s."externalId" IS NULL
+        AND s.type::text = r.type AND s.channel::text = r.channel AND s.direction::text = r.direction AND s.subject IS NOT DISTINCT FROM r.subject
+      ORDER BY s.id LIMIT 1
+    ) n ON true`;
+}
+
+const INTERACTION_RECORD = Prisma.raw(
+  `i int, id uuid, "new" boolean, "externalId" text, "customerId" uuid, type text, channel text, direction text, "occurredAt" timestamptz,
+   subject text, body text, sentiment text`,
+);
+
+/**
+ * Writes one batch of interactions (source "import"): new ones inserted, matched ones updated when
+ * a field differs. Returns c (created) and u (updated) rows with the customer.
+ */
+export function interactionWriteSql(shop: Prisma.Sql, rows: string, rowEvents: boolean): Prisma.Sql {
+  return Prisma.sql`
+    src AS (SELECT * FROM json_to_recordset(${rows}::json) AS r(${INTERACTION_RECORD})),
+    ins AS (
+      INSERT INTO "Interaction" (id, "shopId", "customerId", "externalId", type, channel, direction, "occurredAt", subject, body, sentiment, source)
+      SELECT r.id, ${shop}, r."customerId", r."externalId", r.type::"InteractionType", r.channel::"InteractionChannel",
+        r.direction::"InteractionDirection", r."occurredAt", r.subject, r.body, r.sentiment::"Sentiment", 'import'
+      FROM src r WHERE r."new"
+      RETURNING "shopId", id, "customerId", type, channel, direction
+    ),
+    upd AS (
+      UPDATE "Interaction" x SET "customerId" = r."customerId", type = r.type::"InteractionType", channel = r.channel::"InteractionChannel",
+        direction = r.direction::"InteractionDirection", "occurredAt" = r."occurredAt", subject = r.subject, body = r.body,
+        sentiment = r.sentiment::"Sentiment", "updatedAt" = now()
+      FROM src r
+      WHERE NOT r."new" AND x."shopId" = ${shop} AND x.id = r.id
+        AND ROW(x."customerId", x.type::text, x.channel::text, x.direction::text, x."occurredAt", x.subject, x.body, x.sentiment::text)
+          IS DISTINCT FROM ROW(r."customerId", r.type, r.channel, r.direction, r."occurredAt", r.subject, r.body, r.sentiment)
+      RETURNING x."shopId", x.id, x."customerId", x.type, x.channel, x.direction
+    ),
+    touched AS (SELECT *, true AS created FROM ins UNION ALL SELECT *, false FROM upd),
+    ev AS (
+      INSERT INTO "Event" ("shopId", type, "customerId", payload)
+      SELECT "shopId", 'INTERACTION_RECORDED', "customerId", jsonb_build_object('interactionId', ${interactionGid('id')},
+        'customerId', ${customerGid('"customerId"')}, 'channel', channel, 'direction', direction, 'type', type, 'source', 'import')
+      FROM ins WHERE ${rowEvents} ORDER BY id
+      RETURNING "shopId"
+    ),
+    ${auditSql(
+      shop,
+      ['Interaction'],
+      Prisma.sql`jsonb_build_object('created', jsonb_build_object('Interaction', ${ids('ins')}), 'updated', jsonb_build_object('Interaction', ${ids('upd')}))`,
+    )},
+    written AS (
+      SELECT "shopId", id, "customerId", CASE WHEN created THEN 'c' ELSE 'u' END AS kind FROM touched
+      UNION ALL SELECT "shopId", NULL::uuid, NULL::uuid, 'e' FROM ev
+      UNION ALL SELECT "shopId", NULL::uuid, NULL::uuid, 'a' FROM aud
     )`;
 }
