@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCrmClient, unwrap } from '../packages/sdk/src/index.ts';
+import { endOfDay } from '../packages/server/src/modules/follow-ups/follow-up.cadence.ts';
 import { type Caller, createTestApp, type GqlResult, rawId, type TestApp } from '../packages/server/src/testing.ts';
 import { createCustomer, createStaff, errorCodes, ok, type StaffOut, sleep } from './helpers/crm.ts';
 
@@ -257,6 +258,39 @@ describe('follow-ups over GraphQL', () => {
     expect(shopWide.agenda.totalCount).toBeGreaterThan(4);
     expect((await ok<Agenda>(g, Q, {})).agenda.totalCount).toBe(shopWide.agenda.totalCount); // system key
     expect(errorCodes(await g(Q, { first: 101 }, as(agent)))).toEqual(['VALIDATION_FAILED']);
+  });
+
+  it('agenda: "due today" is the shop\'s day (cadence timeZone) unless a timeZone is asked for', async () => {
+    const other = await t.newShop('Agenda Zone Shop', 'owner@zone.test');
+    const gz = t.gql(other.secretKey);
+    const zone = 'Pacific/Pago_Pago'; // UTC-11: its day ends 11 hours after UTC's, or 13 hours before
+    const set = await ok<{ updateCadenceSettings: { __typename: string } }>(
+      gz,
+      'mutation($i: UpdateCadenceSettingsInput!) { updateCadenceSettings(input: $i) { __typename } }',
+      { i: { timeZone: zone } },
+    );
+    expect(set.updateCadenceSettings.__typename).toBe('FollowUpSettings');
+    const now = new Date();
+    const [eodUtc, eodZone] = [endOfDay(now, 'UTC'), endOfDay(now, zone)];
+    // One minute after the earlier of the two day ends: today in the later one, tomorrow in the other.
+    const dueAt = new Date(Math.min(+eodUtc, +eodZone) + 60_000);
+    const todayInZone = dueAt < eodZone;
+    const c = await createCustomer(gz, { email: 'zone@zone.test' });
+    const made = await ok<{ createFollowUp: { __typename: string } }>(
+      gz,
+      'mutation($i: CreateFollowUpInput!) { createFollowUp(input: $i) { __typename } }',
+      { i: { customerId: c.id, dueAt: dueAt.toISOString() } },
+    );
+    expect(made.createFollowUp.__typename).toBe('CreateFollowUpSuccess');
+    type Res = { agenda: { dueTodayCount: number; upcomingCount: number; edges: { section: string }[] } };
+    const Q = 'query($tz: String) { agenda(timeZone: $tz) { dueTodayCount upcomingCount edges { section } } }';
+    const shopDay = await ok<Res>(gz, Q, {});
+    expect(shopDay.agenda.edges.map((e) => e.section)).toEqual([todayInZone ? 'DUE_TODAY' : 'UPCOMING']);
+    expect(shopDay.agenda.dueTodayCount).toBe(todayInZone ? 1 : 0);
+    const utcDay = await ok<Res>(gz, Q, { tz: 'UTC' });
+    expect(utcDay.agenda.edges.map((e) => e.section)).toEqual([todayInZone ? 'UPCOMING' : 'DUE_TODAY']);
+    expect(utcDay.agenda.upcomingCount).toBe(todayInZone ? 1 : 0);
+    expect(errorCodes(await gz(Q, { tz: 'Mars/Base' }))).toEqual(['VALIDATION_FAILED']);
   });
 
   it('the agenda takes a constant number of SQL statements (10 vs 40 follow-ups)', async () => {

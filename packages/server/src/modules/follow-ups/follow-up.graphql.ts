@@ -29,7 +29,7 @@ import {
 import { LEAD_STAGES, POOL_WHERE } from './follow-up.policy.ts';
 import * as retention from './follow-up.retention.ts';
 import * as svc from './follow-up.service.ts';
-import { getFollowUpSettings, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
+import { getFollowUpSettings, shopTimeZone, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
 import {
   AgendaSectionEnum,
   accessOf,
@@ -154,14 +154,30 @@ const agendaArgs = (a: AgendaFieldArgs): agenda.AgendaArgs => ({
   section: a.section,
   timeZone: a.timeZone,
 });
+type AgendaCtx = Parameters<typeof accessOf>[0];
+/**
+ * The agenda's arguments with the time zone of "today" settled: the one asked for, else the shop's
+ * (cadence settings `timeZone`, default UTC). Read once per field resolution.
+ */
+const zoned = new WeakMap<object, Promise<AgendaFieldArgs & { timeZone: string }>>();
+const zonedArgs = (args: AgendaFieldArgs, ctx: AgendaCtx) => {
+  let p = zoned.get(args);
+  if (!p) {
+    p = args.timeZone
+      ? Promise.resolve({ ...args, timeZone: args.timeZone })
+      : shopTimeZone(ctx.db).then((timeZone) => ({ ...args, timeZone }));
+    zoned.set(args, p);
+  }
+  return p;
+};
 /** The section counts of one agenda field resolution: one statement shared by totalCount and the three counts. */
 const counts = new WeakMap<object, Promise<agenda.AgendaCounts>>();
 type AgendaConn = { args: AgendaFieldArgs };
-const countsOf = (args: AgendaFieldArgs, ctx: Parameters<typeof accessOf>[0]) => {
+const countsOf = (args: AgendaFieldArgs, ctx: AgendaCtx) => {
   let p = counts.get(args);
   if (!p) {
     const { access } = accessOf(ctx);
-    p = agenda.agendaCounts(ctx.sql, access, agendaArgs(args), nowOf(args));
+    p = zonedArgs(args, ctx).then((z) => agenda.agendaCounts(ctx.sql, access, agendaArgs(z), nowOf(args)));
     counts.set(args, p);
   }
   return p;
@@ -188,22 +204,28 @@ builder.queryFields((t) => ({
       type: FollowUpNode,
       cursor: 'id',
       description:
-        "PLANNED follow-ups ordered by dueAt: a staff user's agenda (agents: always their own), or the whole shop's (owners / managers / system without assigneeId). Sections: overdue, due today (in `timeZone`, default UTC), upcoming; counts per section.",
+        "PLANNED follow-ups ordered by dueAt: a staff user's agenda (agents: always their own), or the whole shop's (owners / managers / system without assigneeId). Sections: overdue, due today (in `timeZone`, default: the shop's time zone from the cadence settings, else UTC), upcoming; counts per section.",
       args: {
         assigneeId: t.arg.globalID({ for: StaffUserNode }),
         filter: t.arg({ type: AgendaFilterInput }),
         section: t.arg({ type: AgendaSectionEnum, description: 'Only this section.' }),
-        timeZone: t.arg.string({ description: 'IANA time zone for "today", e.g. Europe/Berlin (default UTC).' }),
+        timeZone: t.arg.string({
+          description: 'IANA time zone for "today", e.g. Europe/Berlin (default: the shop\'s time zone, cadence settings; else UTC).',
+        }),
       },
       totalCount: (_c, args, ctx) => {
         checkPageSize(args);
         return countsOf(args, ctx).then((c) => agenda.agendaTotal(c, args.section));
       },
-      resolve: (query, _r, args, ctx) => {
+      resolve: async (query, _r, args, ctx) => {
         const { db, access } = accessOf(ctx);
         checkPageSize(args);
-        const { where } = agenda.agendaWhere(access, agendaArgs(args), nowOf(args));
-        return db.followUp.findMany({ ...query, where, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
+        const { where } = agenda.agendaWhere(access, agendaArgs(await zonedArgs(args, ctx)), nowOf(args));
+        // Each edge's `section` reads its node's dueAt, also when the node's fields are not asked for
+        // (Pothos then selects only the cursor column).
+        const sel = (query as { select?: Record<string, unknown> }).select;
+        const q = (sel ? { ...query, select: { ...sel, dueAt: true } } : query) as typeof query;
+        return db.followUp.findMany({ ...q, where, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
       },
     },
     {
@@ -219,10 +241,11 @@ builder.queryFields((t) => ({
       fields: (t) => ({
         section: t.field({
           type: AgendaSectionEnum,
-          resolve: (edge) => {
+          resolve: async (edge, _a, ctx) => {
             const e = edge as unknown as { connection: AgendaConn; node: { dueAt: Date } };
             const now = nowOf(e.connection.args);
-            return agenda.sectionOf(e.node.dueAt, now, endOfDay(now, e.connection.args.timeZone ?? 'UTC'));
+            const { timeZone } = await zonedArgs(e.connection.args, ctx);
+            return agenda.sectionOf(e.node.dueAt, now, endOfDay(now, timeZone));
           },
         }),
       }),

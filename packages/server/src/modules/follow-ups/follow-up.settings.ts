@@ -67,6 +67,11 @@ export async function getFollowUpSettings(db: Db): Promise<FollowUpSettings> {
   return settingsFrom(await rawSettings(db));
 }
 
+/** The shop's IANA time zone (cadence settings `timeZone`; default UTC): its days and months. */
+export async function shopTimeZone(db: Db): Promise<string> {
+  return (await getFollowUpSettings(db)).cadence.timeZone ?? 'UTC';
+}
+
 const dropUndefined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 export type CadenceSettingsPatch = Partial<{ [K in keyof CadenceSettings]: CadenceSettings[K] | null }>;

@@ -2,6 +2,7 @@ import { builder } from '../../builder.ts';
 import type { CustomerMetrics } from '../../generated/prisma/client.ts';
 import type { SurveyKind } from '../../generated/prisma/enums.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
+import { shopTimeZone } from '../follow-ups/follow-up.settings.ts';
 import { SURVEY_SCALES } from '../interactions/interaction.schema.ts';
 import { SurveyKindEnum } from '../interactions/interaction.type.ts';
 import { SATISFACTION_INDICATORS, type SatisfactionIndicator } from './loyalty.settings.ts';
@@ -161,7 +162,7 @@ const FigureRef = builder.objectRef<IndicatorFigure>('SatisfactionIndicatorFigur
 });
 
 const IndexMonthRef = builder.objectRef<IndexMonth>('SatisfactionIndexMonth').implement({
-  description: 'The satisfaction index of one calendar month (UTC).',
+  description: "The satisfaction index of one calendar month (in the shop's time zone, cadence settings; default UTC).",
   fields: (t) => ({
     month: t.string({ description: 'e.g. "2026-05".', resolve: (m) => m.start.toISOString().slice(0, 7) }),
     start: t.field({ type: 'DateTime', resolve: (m) => m.start }),
@@ -253,9 +254,11 @@ builder.queryFields((t) => ({
     authScopes: { scope: 'loyalty:read' },
     type: IndexRef,
     description:
-      'The shop satisfaction index by calendar month (UTC) from its indicators (satisfaction answers, reputation, repurchase, complaints, ticket size, price sensitivity, customers leaving), each with value, target, score and contribution. Secret key with loyalty:read.',
+      "The shop satisfaction index by calendar month (in the shop's time zone) from its indicators (satisfaction answers, reputation, repurchase, complaints, ticket size, price sensitivity, customers leaving), each with value, target, score and contribution. Secret key with loyalty:read.",
     args: { months: t.arg.int({ defaultValue: 12, description: 'Months to show, 1-36, the current one included.' }) },
-    resolve: async (_r, { months }, ctx) => ({ months: await satisfactionIndex(ctx.sql, await loyaltySettingsFor(ctx), months ?? 12) }),
+    resolve: async (_r, { months }, ctx) => ({
+      months: await satisfactionIndex(ctx.sql, await loyaltySettingsFor(ctx), months ?? 12, new Date(), await shopTimeZone(ctx.db)),
+    }),
   }),
   loyaltyIndicatorDiagnosis: t.field({
     authScopes: { scope: 'loyalty:read' },
@@ -265,7 +268,7 @@ builder.queryFields((t) => ({
     args: { months: t.arg.int({ defaultValue: 6, description: 'Months of history, 3-36, the current one included.' }) },
     resolve: async (_r, { months }, ctx) => {
       await ensureFresh(ctx);
-      return indicatorDiagnosis(ctx.sql, await loyaltySettingsFor(ctx), months ?? 6);
+      return indicatorDiagnosis(ctx.sql, await loyaltySettingsFor(ctx), months ?? 6, new Date(), await shopTimeZone(ctx.db));
     },
   }),
   weakestIndicators: t.field({
@@ -279,7 +282,14 @@ builder.queryFields((t) => ({
     },
     resolve: async (_r, { limit, months }, ctx) => {
       await ensureFresh(ctx);
-      return weakest(await indicatorDiagnosis(ctx.sql, await loyaltySettingsFor(ctx), months ?? 6), limit ?? 3);
+      const diagnosis = await indicatorDiagnosis(
+        ctx.sql,
+        await loyaltySettingsFor(ctx),
+        months ?? 6,
+        new Date(),
+        await shopTimeZone(ctx.db),
+      );
+      return weakest(diagnosis, limit ?? 3);
     },
   }),
 }));

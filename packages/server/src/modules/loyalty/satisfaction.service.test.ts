@@ -241,6 +241,35 @@ describe('satisfaction index', () => {
   });
 });
 
+describe("months in the shop's time zone", () => {
+  it('buckets each fact by its calendar month where the shop is', async () => {
+    const shop = await tdb.prisma.shop.create({ data: { name: 'Z', slug: 'satisfaction-zones' } });
+    const zdb = forShop(tdb.prisma, shop.id);
+    const c = await customers.createCustomer(zdb, actor, { email: 'z@s.test' });
+    // May 31, 20:00 UTC is already June 1 (10:00) in Kiritimati (UTC+14).
+    await recordInteraction(zdb, actor, {
+      customerId: c.id,
+      channel: 'WEB',
+      direction: 'INBOUND',
+      type: 'SURVEY_RESPONSE',
+      surveyKind: 'CSAT',
+      score: 5,
+      occurredAt: new Date('2026-05-31T20:00:00Z'),
+    } as never);
+    const zsql = tenantSql(tdb.prisma, shop.id);
+    const settings = await getLoyaltySettings(zdb);
+    const answers = async (tz: string) => (await satisfactionIndex(zsql, settings, 2, NOW, tz)).map((m) => m.facts.answers);
+    expect(await answers('UTC')).toEqual([1, 0]);
+    expect(await answers('Pacific/Kiritimati')).toEqual([0, 1]);
+    // Windows begin at local midnight: June 1 in Kiritimati is May 31, 10:00 UTC.
+    expect(monthWindows(NOW, 2, 'Pacific/Kiritimati').map((w) => w.start.toISOString())).toEqual([
+      '2026-04-30T10:00:00.000Z',
+      '2026-05-31T10:00:00.000Z',
+    ]);
+    expect(monthWindows(NOW, 2).map((w) => w.start.toISOString())).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+  });
+});
+
 describe('loyalty indicator diagnosis', () => {
   it('gives averages, reach, distribution and the month-over-month trend', async () => {
     const diag = await indicatorDiagnosis(sql(), await getLoyaltySettings(db), 3, NOW);

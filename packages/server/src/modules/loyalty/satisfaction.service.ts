@@ -1,6 +1,7 @@
 import type { TenantSql } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
+import { localDate, zonedInstant } from '../follow-ups/follow-up.timing.ts';
 import { counted, countedAmount } from '../orders/order.counting.ts';
 import {
   INDICATOR_COLUMN,
@@ -16,20 +17,33 @@ import {
  * The shop satisfaction index and the loyalty indicator diagnosis (docs/loyalty.md). Both are
  * computed from facts when asked (one statement each), never stored: the history is there at once
  * for imported past orders and interactions, and a changed target applies to every month shown.
- * Months are calendar months in UTC; the current month counts up to `now`.
+ * Months are calendar months in the shop's time zone (cadence settings `timeZone`, default UTC);
+ * the current month counts up to `now`.
  */
 
 export const MAX_MONTHS = 36;
 
-/** [start, end) of the `months` calendar months (UTC) up to the one holding `now`, oldest first; the last ends at `now`. */
-export function monthWindows(now: Date, months: number): { start: Date; end: Date }[] {
+/** The calendar month (YYYY-MM) holding `instant` in `timeZone`. */
+const monthOf = (instant: Date, timeZone: string) => localDate(instant, timeZone).slice(0, 7);
+/** `key` (YYYY-MM) plus `k` months. */
+const shiftMonth = (key: string, k: number) => {
+  const [y, m] = key.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m - 1 + k, 1)).toISOString().slice(0, 7);
+};
+/** The instant month `key` begins in `timeZone`. */
+const monthStart = (key: string, timeZone: string) => zonedInstant(`${key}-01`, 0, 0, timeZone);
+
+/**
+ * [start, end) of the `months` calendar months (in `timeZone`) up to the one holding `now`, oldest
+ * first; the last ends at `now`.
+ */
+export function monthWindows(now: Date, months: number, timeZone = 'UTC'): { start: Date; end: Date }[] {
   if (!Number.isInteger(months) || months < 1 || months > MAX_MONTHS) throw ValidationError.field(['months'], `From 1 to ${MAX_MONTHS}`);
-  const y = now.getUTCFullYear();
-  const m = now.getUTCMonth();
+  const current = monthOf(now, timeZone);
   return Array.from({ length: months }, (_, i) => {
     const k = i - (months - 1);
-    const start = new Date(Date.UTC(y, m + k, 1));
-    const end = k === 0 ? now : new Date(Date.UTC(y, m + k + 1, 1));
+    const start = monthStart(shiftMonth(current, k), timeZone);
+    const end = k === 0 ? now : monthStart(shiftMonth(current, k + 1), timeZone);
     return { start, end };
   });
 }
@@ -124,8 +138,8 @@ export function scoreMonth(f: MonthFacts, s: LoyaltySettings['satisfaction']): {
   return { index, indicators };
 }
 
-const monthKey = (d: Date) => d.toISOString().slice(0, 7);
-const sqlMonth = (col: Prisma.Sql) => Prisma.sql`to_char(date_trunc('month', ${col} AT TIME ZONE 'UTC'), 'YYYY-MM')`;
+const sqlMonth = (col: Prisma.Sql, timeZone: string) =>
+  Prisma.sql`to_char(date_trunc('month', ${col} AT TIME ZONE ${timeZone}::text), 'YYYY-MM')`;
 
 type OrderMonth = { mk: string; orders: number; revenue: number; discounted: number; buyers: number; repeat: number };
 type InteractionMonth = { mk: string; answers: number; very: number; opinions: number; positive: number; complaints: number };
@@ -136,10 +150,15 @@ type LeavingMonth = { i: number; active: number; left: number };
  * with each customer's next order for the leaving rate), each row bucketed by its month (no range
  * joins); the trailing 12 months of the ticket-size target are summed from the monthly buckets.
  */
-export async function monthFacts(sql: TenantSql, windows: { start: Date; end: Date }[], leavingAfterDays: number): Promise<MonthFacts[]> {
+export async function monthFacts(
+  sql: TenantSql,
+  windows: { start: Date; end: Date }[],
+  leavingAfterDays: number,
+  timeZone = 'UTC',
+): Promise<MonthFacts[]> {
   const first = windows[0] as { start: Date };
   const now = (windows.at(-1) as { end: Date }).end;
-  const trailingFrom = new Date(Date.UTC(first.start.getUTCFullYear() - 1, first.start.getUTCMonth(), 1));
+  const trailingFrom = monthStart(shiftMonth(monthOf(first.start, timeZone), -12), timeZone);
   const starts = windows.map((w) => w.start);
   const ends = windows.map((w) => w.end);
   const d = Prisma.sql`make_interval(days => ${leavingAfterDays}::int)`;
@@ -149,7 +168,7 @@ export async function monthFacts(sql: TenantSql, windows: { start: Date; end: Da
     sql<OrderMonth>(
       (shop) => Prisma.sql`
       WITH ord AS (
-        SELECT ${sqlMonth(Prisma.sql`o."placedAt"`)} AS mk, o."placedAt" AS at, o."customerId", ${countedAmount()} AS amount, o.discount > 0 AS discounted
+        SELECT ${sqlMonth(Prisma.sql`o."placedAt"`, timeZone)} AS mk, o."placedAt" AS at, o."customerId", ${countedAmount()} AS amount, o.discount > 0 AS discounted
         FROM "Order" o
         WHERE o."shopId" = ${shop} AND ${counted()} AND o."placedAt" >= ${trailingFrom}::timestamptz AND o."placedAt" < ${tn}),
       b AS (
@@ -170,7 +189,7 @@ export async function monthFacts(sql: TenantSql, windows: { start: Date; end: Da
     ),
     sql<InteractionMonth>(
       (shop) => Prisma.sql`
-      SELECT ${shop} AS "shopId", ${sqlMonth(Prisma.sql`x."occurredAt"`)} AS mk,
+      SELECT ${shop} AS "shopId", ${sqlMonth(Prisma.sql`x."occurredAt"`, timeZone)} AS mk,
         (count(*) FILTER (WHERE x."surveyKind" IS NOT NULL))::int AS answers,
         (count(*) FILTER (WHERE (x."surveyKind" = 'CSAT' AND x.score >= 5) OR (x."surveyKind" = 'NPS' AND x.score >= 9)))::int AS very,
         (count(*) FILTER (WHERE x.type IN ('REVIEW', 'WORD_OF_MOUTH') AND x.sentiment IS NOT NULL))::int AS opinions,
@@ -201,13 +220,14 @@ export async function monthFacts(sql: TenantSql, windows: { start: Date; end: Da
   const im = new Map(interactions.map((r) => [r.mk, r]));
   const lm = new Map(leaving.map((r) => [r.i, r]));
   return windows.map((w, i) => {
-    const o = om.get(monthKey(w.start));
-    const x = im.get(monthKey(w.start));
+    const key = monthOf(w.start, timeZone);
+    const o = om.get(key);
+    const x = im.get(key);
     const l = lm.get(i + 1);
     let trailingOrders = 0;
     let trailingRevenue = 0;
     for (let k = 1; k <= 12; k++) {
-      const t = om.get(monthKey(new Date(Date.UTC(w.start.getUTCFullYear(), w.start.getUTCMonth() - k, 1))));
+      const t = om.get(shiftMonth(key, -k));
       trailingOrders += t?.orders ?? 0;
       trailingRevenue += Number(t?.revenue ?? 0);
     }
@@ -231,9 +251,15 @@ export async function monthFacts(sql: TenantSql, windows: { start: Date; end: Da
 }
 
 /** The index of each month, oldest first (the last is the current month to date). */
-export async function satisfactionIndex(sql: TenantSql, s: LoyaltySettings, months: number, now = new Date()): Promise<IndexMonth[]> {
-  const windows = monthWindows(now, months);
-  const facts = await monthFacts(sql, windows, s.satisfaction.leavingAfterDays);
+export async function satisfactionIndex(
+  sql: TenantSql,
+  s: LoyaltySettings,
+  months: number,
+  now = new Date(),
+  timeZone = 'UTC',
+): Promise<IndexMonth[]> {
+  const windows = monthWindows(now, months, timeZone);
+  const facts = await monthFacts(sql, windows, s.satisfaction.leavingAfterDays, timeZone);
   return windows.map((w, i) => {
     const f = facts[i] as MonthFacts;
     return { ...w, ...scoreMonth(f, s.satisfaction), facts: f };
@@ -281,9 +307,10 @@ export async function indicatorDiagnosis(
   s: LoyaltySettings,
   months: number,
   now = new Date(),
+  timeZone = 'UTC',
 ): Promise<IndicatorDiagnosis[]> {
   if (months < 3) throw ValidationError.field(['months'], 'At least 3 (the trend compares the two complete months before this one)');
-  const windows = monthWindows(now, months);
+  const windows = monthWindows(now, months, timeZone);
   const starts = windows.map((w) => w.start);
   const scoreOf = (k: Indicator) =>
     Prisma.sql`LEAST(100, round(100.0 * m.${Prisma.raw(`"${INDICATOR_COLUMN[k]}"`)} / ${s.targets[k]}::int))`;
@@ -327,7 +354,7 @@ export async function indicatorDiagnosis(
       CROSS JOIN LATERAL (SELECT min(o."placedAt") AS at FROM "Order" o WHERE o."customerId" = r.id AND ${counted()}) fo
       WHERE r."shopId" = ${shop} AND r."sourceReferrerId" IS NOT NULL AND r.status <> 'MERGED'
         AND fo.at >= ${starts[0]}::timestamptz AND fo.at < ${now}::timestamptz)
-    SELECT ${shop} AS "shopId", f.indicator, ${sqlMonth(Prisma.sql`f.at`)} AS mk, count(*)::int AS facts, count(DISTINCT f."customerId")::int AS customers
+    SELECT ${shop} AS "shopId", f.indicator, ${sqlMonth(Prisma.sql`f.at`, timeZone)} AS mk, count(*)::int AS facts, count(DISTINCT f."customerId")::int AS customers
     FROM f
     WHERE f.indicator IS NOT NULL
     GROUP BY 2, 3`,
@@ -336,7 +363,7 @@ export async function indicatorDiagnosis(
   return INDICATORS.map((k) => {
     const r = current.find((x) => x.indicator === k);
     const ms = windows.map((w) => {
-      const x = byKey.get(`${k}:${monthKey(w.start)}`);
+      const x = byKey.get(`${k}:${monthOf(w.start, timeZone)}`);
       return { ...w, facts: x?.facts ?? 0, customers: x?.customers ?? 0 };
     });
     // The last entry is the month to date: the trend compares the two complete months before it.
