@@ -14,7 +14,14 @@ import { type BenchDatabase, fmt, type OpenOptions, startApi, withBenchDatabase 
  * import runs vs idle. The imported data is verified (counts, counted revenue) before any figure
  * is reported.
  */
-export type ImportBenchOptions = OpenOptions & { customers: number; orders: number; samples?: number; log?: (s: string) => void };
+export type ImportBenchOptions = OpenOptions & {
+  customers: number;
+  orders: number;
+  /** IMPORT_BATCH_ROWS of the API (default: the server's default). */
+  batchRows?: number;
+  samples?: number;
+  log?: (s: string) => void;
+};
 
 export type ImportBenchResult = {
   backend: string;
@@ -63,6 +70,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
         LIFECYCLE_INTERVAL_MS: '0',
         WEBHOOKS: '0',
         IMPORT_MAX_BYTES: String(1 << 30),
+        ...(opts.batchRows ? { IMPORT_BATCH_ROWS: String(opts.batchRows) } : {}),
       }),
     );
     const base = api.base;
