@@ -4,7 +4,9 @@
  * inserts the same batch with one statement and no checks. Both are verified (same answer, the
  * batch's rows written with the right fields) before timing; then each target is loaded twice:
  * sustained (as fast as `connections` allow: events/s) and at a fixed rate (`rate` events/s:
- * latency). Nothing here asserts on timings.
+ * latency). The same batch also goes through POST /events (the beacon: the same write path without
+ * the GraphQL layer), sustained only, to tell the write's cost from the edge's. Nothing here
+ * asserts on timings.
  */
 import { randomUUID } from 'node:crypto';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
@@ -16,6 +18,7 @@ import {
   type LoadInfo,
   type LoadOptions,
   type LoadResult,
+  load,
   loadAtRate,
   loadInfo,
   loadLine,
@@ -62,6 +65,13 @@ export const trackRequest = (publishableKey: string, events: unknown[]): Request
   body: JSON.stringify({ query: TRACK_MUTATION, variables: { e: events } }),
 });
 
+/** The same batch as the storefront's page-hide flush sends it: POST /events, text/plain JSON, the key in the query. */
+export const beaconRequest = (events: unknown[]): RequestSpec => ({
+  method: 'POST',
+  headers: { 'content-type': 'text/plain;charset=UTF-8' },
+  body: JSON.stringify({ events }),
+});
+
 /** The answer both targets give. */
 export const trackBody = (n: number) => JSON.stringify({ data: { trackEvents: { __typename: 'TrackEventsPayload', accepted: n } } });
 
@@ -98,13 +108,15 @@ export type EventsResult = RunInfo & {
   /** Sustained: as fast as the connections go. */
   api: LoadResult;
   raw: LoadResult;
+  /** Sustained, the same batch through POST /events (the same write without the GraphQL layer). */
+  beacon: LoadResult;
   /** At `rate` events a second. */
   apiAtRate: LoadResult;
   rawAtRate: LoadResult;
-  eventsPerSecond: { api: number; raw: number; ratio: number };
+  eventsPerSecond: { api: number; raw: number; ratio: number; beacon: number; beaconRatio: number };
   p99AtRate: { api: number; raw: number; ratio: number };
   /** Rows written by each target under load (whole batches only: checked). */
-  rows: { api: number; raw: number };
+  rows: { api: number; raw: number; beacon: number };
 };
 
 export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResult> {
@@ -114,6 +126,7 @@ export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResu
     log(databaseLine(bench));
     const api = await createShop(bench.db.prisma, { name: 'Events API shop' });
     const raw = await createShop(bench.db.prisma, { name: 'Events raw shop' });
+    const beaconShop = await createShop(bench.db.prisma, { name: 'Events beacon shop' });
     const apiTarget = track(
       await startApi(bench.db, { BEHAVIOUR_EVENTS_PER_KEY: '1000000000', BEHAVIOUR_EVENTS_PER_VISITOR: '1000000000' }),
     );
@@ -121,6 +134,12 @@ export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResu
     const events = batch(opts.batch);
     const request = trackRequest(api.publishableKey, events);
     const expected = trackBody(opts.batch);
+    const beaconTarget: Target = {
+      name: 'beacon (POST /events)',
+      url: `${apiTarget.url.replace(/\/graphql$/, '/events')}?key=${encodeURIComponent(beaconShop.publishableKey)}`,
+      stop: async () => {},
+    };
+    const beaconReq = beaconRequest(events);
     const count = (shopId: string) => bench.db.prisma.behaviourEvent.count({ where: { shopId } });
 
     // Correctness first: one call each, the answer and the rows.
@@ -140,12 +159,20 @@ export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResu
       if (bad) throw new Error(`${t.name}: row ${bad.id} does not match its event`);
     }
     const apiSql = await recordApiSql(bench, apiTarget, request);
+    // The beacon after the recording: its key's first use is touched in the background.
+    const b = await fetch(beaconTarget.url, beaconReq);
+    if (b.status !== 204) throw new Error(`beacon: HTTP ${b.status}: ${(await b.text()).slice(0, 500)}`);
+    if ((await count(beaconShop.shop.id)) !== opts.batch) throw new Error('beacon: the batch was not written');
     log(`verified: both answer ${expected} and write the batch's rows; the API sent ${apiSql.length} SQL statements per call`);
 
     log(`sustained: ${opts.connections} connections, batches of ${opts.batch}, ${opts.warmup} s warm-up + ${opts.duration} s per target`);
     const apiBefore = await count(api.shop.id);
     const rawBefore = await count(raw.shop.id);
+    const beaconBefore = await count(beaconShop.shop.id);
     const sustained = await loadPhase(apiTarget, rawTarget, request, { api: expected, raw: expected }, opts);
+    // No body to compare (204): the rows are checked below.
+    const beacon = await load(beaconTarget, beaconReq, '', opts);
+    if (beacon.errors + beacon.timeouts + beacon.non2xx > 0) throw new Error(`beacon: ${JSON.stringify(beacon)}`);
     const perSecond = Math.max(1, Math.round(opts.rate / opts.batch));
     log(`fixed rate: ${opts.rate} events/s (${perSecond} calls/s of ${opts.batch}), ${opts.duration} s per target`);
     const atRate = { connections: opts.connections, duration: opts.duration, requestsPerSecond: perSecond };
@@ -153,10 +180,17 @@ export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResu
     const rawAtRate = await loadAtRate(rawTarget, request, expected, atRate);
 
     // Every 200 wrote its whole batch (warm-up calls included: counted from the rows' growth).
-    const rows = { api: (await count(api.shop.id)) - apiBefore, raw: (await count(raw.shop.id)) - rawBefore };
+    const rows = {
+      api: (await count(api.shop.id)) - apiBefore,
+      raw: (await count(raw.shop.id)) - rawBefore,
+      beacon: (await count(beaconShop.shop.id)) - beaconBefore,
+    };
     const answered = (sustained.api.requests + apiAtRate.requests) * opts.batch;
     if (rows.api < answered) throw new Error(`the API answered ${answered / opts.batch} calls but wrote only ${rows.api} rows`);
-    if (rows.api % opts.batch || rows.raw % opts.batch) throw new Error(`a partial batch was written: ${JSON.stringify(rows)}`);
+    if (rows.beacon < beacon.requests * opts.batch)
+      throw new Error(`the beacon answered ${beacon.requests} calls but wrote only ${rows.beacon} rows`);
+    if (rows.api % opts.batch || rows.raw % opts.batch || rows.beacon % opts.batch)
+      throw new Error(`a partial batch was written: ${JSON.stringify(rows)}`);
     const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
     return {
       scenario: 'behaviour-events',
@@ -166,12 +200,15 @@ export async function runEvents(opts: EventsScenarioOptions): Promise<EventsResu
       load: loadInfo(opts, poolSize),
       apiSql,
       ...sustained,
+      beacon,
       apiAtRate,
       rawAtRate,
       eventsPerSecond: {
         api: sustained.api.rps * opts.batch,
         raw: sustained.raw.rps * opts.batch,
         ratio: ratio(sustained.api.rps, sustained.raw.rps),
+        beacon: beacon.rps * opts.batch,
+        beaconRatio: ratio(beacon.rps, sustained.raw.rps),
       },
       p99AtRate: { api: apiAtRate.p99, raw: rawAtRate.p99, ratio: ratio(apiAtRate.p99, rawAtRate.p99) },
       rows,
@@ -185,14 +222,18 @@ export function formatEventsReport(r: EventsResult): string {
     loadLine(r, '', 'call'),
     '',
     'sustained:',
-    ...formatLoadTable([r.api, r.raw]),
+    // formatLoadTable names every target but the API "raw": the last row is the beacon.
+    ...formatLoadTable([r.api, r.raw, r.beacon]).map((line, i) =>
+      i === 4 ? line.replace('raw pg + node:http', 'beacon /events'.padEnd(18)) : line,
+    ),
     '',
     `at ${r.rate} events/s:`,
     ...formatLoadTable([r.apiAtRate, r.rawAtRate]),
     '',
     `events/s sustained: API ${fmt(r.eventsPerSecond.api, 0)}, raw ${fmt(r.eventsPerSecond.raw, 0)} (API / raw ${fmt(r.eventsPerSecond.ratio, 2)}x); target >= 5,000`,
+    `events/s sustained through POST /events (no GraphQL layer): ${fmt(r.eventsPerSecond.beacon, 0)} (beacon / raw ${fmt(r.eventsPerSecond.beaconRatio, 2)}x)`,
     `p99 at ${r.rate} events/s: API ${fmt(r.p99AtRate.api, 1)} ms, raw ${fmt(r.p99AtRate.raw, 1)} ms (API / raw ${fmt(r.p99AtRate.ratio, 2)}x); target < 50 ms`,
-    `rows written: API ${r.rows.api}, raw ${r.rows.raw} (whole batches only)`,
+    `rows written: API ${r.rows.api}, raw ${r.rows.raw}, beacon ${r.rows.beacon} (whole batches only)`,
   ].join('\n');
 }
 

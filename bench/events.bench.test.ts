@@ -8,9 +8,10 @@ smokeTest(
   'verifies both targets write the batch, then loads them sustained and at a fixed rate without errors',
   (database) => runEvents({ batch: 5, rate: 20, ...tinyLoad, workers: 0, ...database }),
   (result) => {
-    expectCleanLoad([result.api, result.raw, result.apiAtRate, result.rawAtRate]);
+    expectCleanLoad([result.api, result.raw, result.beacon, result.apiAtRate, result.rawAtRate]);
     expect(result.rows.api % 5).toBe(0);
     expect(result.rows.api).toBeGreaterThanOrEqual((result.api.requests + result.apiAtRate.requests) * 5);
+    expect(result.rows.beacon).toBeGreaterThanOrEqual(result.beacon.requests * 5);
     expect(result.apiSql.length).toBeGreaterThan(0);
     expect(formatEventsReport(result)).toContain('events/s sustained');
   },

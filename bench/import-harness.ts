@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
-import { fmt, type OpenOptions, startApi, withBenchDatabase } from './harness.ts';
+import { type BenchDatabase, fmt, type OpenOptions, startApi, withBenchDatabase } from './harness.ts';
 
 /**
  * Bulk import (docs/import.md): N customers then 2N orders through the real path (POST /imports,
@@ -10,7 +14,14 @@ import { fmt, type OpenOptions, startApi, withBenchDatabase } from './harness.ts
  * import runs vs idle. The imported data is verified (counts, counted revenue) before any figure
  * is reported.
  */
-export type ImportBenchOptions = OpenOptions & { customers: number; orders: number; samples?: number; log?: (s: string) => void };
+export type ImportBenchOptions = OpenOptions & {
+  customers: number;
+  orders: number;
+  /** IMPORT_BATCH_ROWS of the API (default: the server's default). */
+  batchRows?: number;
+  samples?: number;
+  log?: (s: string) => void;
+};
 
 export type ImportBenchResult = {
   backend: string;
@@ -18,6 +29,8 @@ export type ImportBenchResult = {
   orders: number;
   importMs: { customers: number; orders: number; total: number };
   rawMs: { customers: number; orders: number; total: number };
+  /** How the raw baseline wrote: COPY (PostgreSQL) or json_to_recordset batches (PGlite). */
+  rawMethod: 'COPY' | 'json_to_recordset';
   ratio: number;
   p99Ms: { idle: number; during: number; ratio: number };
   verified: { customers: number; orders: number; orderItems: number; countedTotal: string };
@@ -57,6 +70,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
         LIFECYCLE_INTERVAL_MS: '0',
         WEBHOOKS: '0',
         IMPORT_MAX_BYTES: String(1 << 30),
+        ...(opts.batchRows ? { IMPORT_BATCH_ROWS: String(opts.batchRows) } : {}),
       }),
     );
     const base = api.base;
@@ -133,52 +147,46 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     const want = { customers: opts.customers, orders: opts.orders, orderItems: opts.orders, countedTotal: expectedTotal(opts.orders) };
     if (JSON.stringify(verified) !== JSON.stringify(want)) throw new Error(`import not verified: ${JSON.stringify({ verified, want })}`);
 
-    // The raw baseline: the bare rows, batches of 5,000, one statement each.
-    const ids: string[] = [];
-    const rawC0 = performance.now();
-    for (let i = 0; i < opts.customers; i += 5000) {
-      const rows = [];
-      for (let j = i; j < Math.min(i + 5000, opts.customers); j++) {
-        const id = randomUUID();
-        ids.push(id);
-        rows.push({ id, ext: `c${j}`, email: `p${j}@bench.example`, first: `First${j}`, last: `Last${j}` });
-      }
-      await prisma.$executeRawUnsafe(
-        `INSERT INTO "Customer" (id, "shopId", "externalId", email, "firstName", "lastName", country, city)
-         SELECT r.id, $1::uuid, r.ext, r.email, r.first, r.last, 'DE', 'Berlin' FROM json_to_recordset($2::json) AS r(id uuid, ext text, email text, first text, last text)`,
-        rawShop.shop.id,
-        JSON.stringify(rows),
-      );
-    }
-    const rawCMs = performance.now() - rawC0;
-    const rawO0 = performance.now();
-    for (let i = 0; i < opts.orders; i += 5000) {
-      const rows = [];
-      for (let j = i; j < Math.min(i + 5000, opts.orders); j++) {
-        rows.push({
-          id: randomUUID(),
-          ext: `o${j}`,
-          c: ids[j % opts.customers],
-          at: `2026-0${1 + (j % 9)}-1${j % 10}T10:00:00Z`,
-          total: money(j),
-        });
-      }
-      await prisma.$executeRawUnsafe(
-        `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(id uuid, ext text, c uuid, at timestamptz, total numeric)),
-         o AS (INSERT INTO "Order" (id, "shopId", "customerId", "externalId", "placedAt", currency, subtotal, total)
-               SELECT id, $1::uuid, c, ext, at, 'EUR', total, total FROM r RETURNING id)
-         INSERT INTO "OrderItem" ("shopId", "orderId", position, sku, name, quantity, "unitPrice")
-         SELECT $1::uuid, id, 0, 'SKU', 'Item', 1, total FROM r`,
-        rawShop.shop.id,
-        JSON.stringify(rows),
-      );
-    }
-    const rawOMs = performance.now() - rawO0;
+    // The raw baseline: the bare rows straight into the tables: COPY on PostgreSQL (the fastest
+    // way in), batches of 5,000 rows of json_to_recordset on PGlite (no COPY FROM STDIN there).
+    const shopId = rawShop.shop.id;
+    const ids = Array.from({ length: opts.customers }, () => randomUUID());
+    const customerRow = (j: number) => [ids[j] as string, shopId, `c${j}`, `p${j}@bench.example`, `First${j}`, `Last${j}`, 'DE', 'Berlin'];
+    const orderIds = Array.from({ length: opts.orders }, () => randomUUID());
+    const at = (j: number) => `2026-0${1 + (j % 9)}-1${j % 10}T10:00:00Z`;
+    const orderRow = (j: number) => [
+      orderIds[j] as string,
+      shopId,
+      ids[j % opts.customers] as string,
+      `o${j}`,
+      at(j),
+      'EUR',
+      money(j),
+      money(j),
+    ];
+    const itemRow = (j: number) => [shopId, orderIds[j] as string, '0', 'SKU', 'Item', '1', money(j)];
+    const CUSTOMER = '"Customer" (id, "shopId", "externalId", email, "firstName", "lastName", country, city)';
+    const ORDER = '"Order" (id, "shopId", "customerId", "externalId", "placedAt", currency, subtotal, total)';
+    const ITEM = '"OrderItem" ("shopId", "orderId", position, sku, name, quantity, "unitPrice")';
+    const raw = bench.url
+      ? await copyBaseline(bench.url, [
+          [`COPY ${CUSTOMER} FROM STDIN`, opts.customers, customerRow],
+          [`COPY ${ORDER} FROM STDIN`, opts.orders, orderRow],
+          [`COPY ${ITEM} FROM STDIN`, opts.orders, itemRow],
+        ])
+      : await jsonBaseline(prisma, [
+          [`INSERT INTO ${CUSTOMER}`, ['uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'text'], opts.customers, customerRow],
+          [`INSERT INTO ${ORDER}`, ['uuid', 'uuid', 'uuid', 'text', 'timestamptz', 'text', 'numeric', 'numeric'], opts.orders, orderRow],
+          [`INSERT INTO ${ITEM}`, ['uuid', 'uuid', 'int', 'text', 'text', 'int', 'numeric'], opts.orders, itemRow],
+        ]);
+    const [rawCMs = 0, rawOrderMs = 0, rawItemMs = 0] = raw.ms;
+    const rawOMs = rawOrderMs + rawItemMs;
     const importMs = { customers: cMs, orders: oMs, total: cMs + oMs };
     const rawMs = { customers: rawCMs, orders: rawOMs, total: rawCMs + rawOMs };
     const p = { idle: p99(idle), during: p99(during) };
     return {
       backend: bench.kind,
+      rawMethod: raw.method,
       customers: opts.customers,
       orders: opts.orders,
       importMs,
@@ -190,11 +198,53 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
   });
 }
 
+type RowOf = (j: number) => string[];
+
+/** COPY … FROM STDIN of each table's rows (text format; the values hold no tab, newline or backslash). */
+async function copyBaseline(url: string, tables: [string, number, RowOf][]) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const ms: number[] = [];
+    for (const [sql, n, row] of tables) {
+      const t0 = performance.now();
+      const lines = (function* () {
+        for (let j = 0; j < n; j += 1000) {
+          let chunk = '';
+          for (let k = j; k < Math.min(j + 1000, n); k++) chunk += `${row(k).join('\t')}\n`;
+          yield chunk;
+        }
+      })();
+      await pipeline(Readable.from(lines), client.query(copyFrom(sql)));
+      ms.push(performance.now() - t0);
+    }
+    return { method: 'COPY' as const, ms };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The same rows as INSERT … SELECT FROM json_to_recordset, 5,000 a statement (PGlite has no COPY FROM STDIN). */
+async function jsonBaseline(prisma: BenchDatabase['db']['prisma'], tables: [string, string[], number, RowOf][]) {
+  const ms: number[] = [];
+  for (const [insert, types, n, row] of tables) {
+    const t0 = performance.now();
+    for (let j = 0; j < n; j += 5000) {
+      const rows = [];
+      for (let k = j; k < Math.min(j + 5000, n); k++) rows.push(row(k));
+      const cols = types.map((t, i) => `(r->>${i})::${t}`).join(', ');
+      await prisma.$executeRawUnsafe(`${insert} SELECT ${cols} FROM json_array_elements($1::json) AS r`, JSON.stringify(rows));
+    }
+    ms.push(performance.now() - t0);
+  }
+  return { method: 'json_to_recordset' as const, ms };
+}
+
 export function formatImportReport(r: ImportBenchResult): string {
   return [
     `bulk import (${r.backend}): ${r.customers} customers + ${r.orders} orders`,
     `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s`,
-    `  raw      customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
+    `  raw (${r.rawMethod}) customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
     `  import / raw ${fmt(r.ratio, 2)}x`,
     `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x)`,
   ].join('\n');

@@ -40,7 +40,20 @@ FROM (SELECT cs.a[1 + floor(random() * cardinality(cs.a))::int] AS cid, floor(ra
         random() AS r1, random() AS r2, random() AS r3, random() AS r4
       FROM generate_series(1, $3::int) g, (SELECT array_agg(id) AS a FROM "Customer" WHERE "shopId" = $1::uuid) cs) x`;
 
-/** The behaviour rule (run when behaviour events are seeded) and its hand-written equivalent. */
+/**
+ * The behaviour rule (run when behaviour events are seeded) and its hand-written equivalents:
+ * `from` reads every event of the shop in one pass (as written before the rollup); the `alt`
+ * variants are what a hand-writer would write today: one pass over the 30 days the rule can see,
+ * and the same over the daily rollup "BehaviourDay" (rows of the window's first day or of today
+ * that lie partly outside the window counted from their events, as the compiler does).
+ */
+const ROLLUP_EDGES = `SELECT r."customerId", e.type, 1 AS events, e."occurredAt" AS "firstAt", e."occurredAt" AS "lastAt"
+        FROM "BehaviourDay" r JOIN "BehaviourEvent" e ON e."shopId" = r."shopId" AND e."customerId" = r."customerId"
+          AND e."occurredAt" >= (r.day::timestamp AT TIME ZONE 'UTC') AND e."occurredAt" < ((r.day + 1)::timestamp AT TIME ZONE 'UTC')
+          AND e.type = r.type AND COALESCE(e.sku, '') = r.sku
+        WHERE r."shopId" = $1 AND r.day IN ((($2::timestamptz - interval '720 hours') AT TIME ZONE 'UTC')::date, ($2::timestamptz AT TIME ZONE 'UTC')::date)
+          AND ((r."firstAt" < $2::timestamptz - interval '720 hours' AND r."lastAt" >= $2::timestamptz - interval '720 hours') OR (r."firstAt" <= $2::timestamptz AND r."lastAt" > $2::timestamptz))
+          AND e."occurredAt" >= $2::timestamptz - interval '720 hours' AND e."occurredAt" <= $2::timestamptz`;
 export const BEHAVIOUR_RULE = {
   name: 'events',
   rule: 'events.count(type = PRODUCT_VIEWED, within = 30d) >= 3 AND events.lastSeen > -7d',
@@ -50,10 +63,30 @@ export const BEHAVIOUR_RULE = {
         FROM "BehaviourEvent" e WHERE e."shopId" = $1 AND e."customerId" IS NOT NULL AND e."occurredAt" <= $2::timestamptz
         GROUP BY e."customerId") b ON b."customerId" = c.id
       WHERE c."shopId" = $1 AND c.status = 'ACTIVE' AND b.n >= 3 AND b.last > $2::timestamptz - interval '168 hours'`,
+  alt: [
+    {
+      name: 'raw 30d',
+      from: `FROM "Customer" c JOIN (SELECT e."customerId", count(*) FILTER (WHERE e.type = 'PRODUCT_VIEWED') AS n, max(e."occurredAt") AS last
+        FROM "BehaviourEvent" e WHERE e."shopId" = $1 AND e."customerId" IS NOT NULL
+          AND e."occurredAt" >= $2::timestamptz - interval '720 hours' AND e."occurredAt" <= $2::timestamptz
+        GROUP BY e."customerId") b ON b."customerId" = c.id
+      WHERE c."shopId" = $1 AND c.status = 'ACTIVE' AND b.n >= 3 AND b.last > $2::timestamptz - interval '168 hours'`,
+    },
+    {
+      name: 'rollup',
+      from: `FROM "Customer" c JOIN (SELECT b."customerId", sum(b.events) FILTER (WHERE b.type = 'PRODUCT_VIEWED') AS n, max(b."lastAt") AS last
+        FROM (SELECT r."customerId", r.type, r.events, r."firstAt", r."lastAt" FROM "BehaviourDay" r
+              WHERE r."shopId" = $1 AND r.day >= (($2::timestamptz - interval '720 hours') AT TIME ZONE 'UTC')::date
+                AND r."firstAt" >= $2::timestamptz - interval '720 hours' AND r."lastAt" <= $2::timestamptz
+              UNION ALL ${ROLLUP_EDGES}) b
+        GROUP BY b."customerId") b ON b."customerId" = c.id
+      WHERE c."shopId" = $1 AND c.status = 'ACTIVE' AND b.n >= 3 AND b.last > $2::timestamptz - interval '168 hours'`,
+    },
+  ],
 };
 
 /** The rules and their hand-written equivalents ($1 shop, $2 now; rows: count n / page id, createdAt). */
-export const RULES: { name: string; rule: string; from: string }[] = [
+export const RULES: { name: string; rule: string; from: string; alt?: { name: string; from: string }[] }[] = [
   {
     name: 'profile',
     rule: 'stage IN (REPEAT, LOYAL) AND incomeBand IN (UPPER_MIDDLE, HIGH) AND age BETWEEN 25 AND 40',
@@ -86,6 +119,8 @@ export type RuleResult = {
   api: { count: Timing; page: Timing };
   raw: { count: Timing; page: Timing };
   ratio: { count: number; page: number };
+  /** Other hand-written versions (same answers, verified), and the API over the raw events. */
+  alt?: { name: string; count: Timing; page: Timing }[];
 };
 export type SegmentsBenchResult = {
   backend: 'postgres' | 'pglite';
@@ -131,7 +166,7 @@ export async function runSegments(
       log(`seeding ${behaviourEvents} behaviour events`);
       await db.sql.query(SEED_BEHAVIOUR, [seeded.shopId, now.toISOString(), behaviourEvents]);
     }
-    for (const table of ['Order', 'OrderItem', 'BehaviourEvent']) await db.sql.exec(`VACUUM ANALYZE "${table}"`);
+    for (const table of ['Order', 'OrderItem', 'BehaviourEvent', 'BehaviourDay']) await db.sql.exec(`VACUUM ANALYZE "${table}"`);
     const orders =
       (await db.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM "Order" WHERE "shopId" = $1', [seeded.shopId]))[0]?.n ?? 0;
     log(`seeded ${orders} orders`);
@@ -155,6 +190,41 @@ export async function runSegments(
       const warmup = opts.warmup ?? 3;
       const api = { count: await time(opts.iterations, warmup, apiCount), page: await time(opts.iterations, warmup, apiPage) };
       const raw = { count: await time(opts.iterations, warmup, rawCount), page: await time(opts.iterations, warmup, rawPage) };
+      const alt: { name: string; count: Timing; page: Timing }[] = [];
+      if (r.alt) {
+        // The compiled rule over the raw events, and the other hand-written versions (answers verified first).
+        const variants: { name: string; count: () => Promise<number>; page: () => Promise<string[]> }[] = [
+          {
+            name: 'API raw events',
+            count: () => countMatching(sql, parseRule(r.rule), now, 'raw'),
+            page: async () =>
+              (await pageMatching(sql, parseRule(r.rule), now, { first: SEGMENT_PAGE, events: 'raw' })).keys.map((k) => k.id),
+          },
+          ...r.alt.map((v) => ({
+            name: v.name,
+            count: async () => (await db.sql.query<{ n: number }>(`SELECT count(*)::int AS n ${v.from}`, params))[0]?.n ?? 0,
+            page: async () =>
+              (
+                await db.sql.query<{ id: string }>(
+                  `SELECT c.id, c."createdAt" ${v.from} ORDER BY c."createdAt" DESC, c.id DESC LIMIT ${SEGMENT_PAGE + 1}`,
+                  params,
+                )
+              )
+                .slice(0, SEGMENT_PAGE)
+                .map((x) => x.id),
+          })),
+        ];
+        for (const v of variants) {
+          const [vc, vp] = [await v.count(), await v.page()];
+          if (vc !== rc) throw new Error(`${r.name}: count ${vc} (${v.name}) != ${rc} (hand-written)`);
+          if (JSON.stringify(vp) !== JSON.stringify(rawIds)) throw new Error(`${r.name}: first pages differ (${v.name})`);
+          alt.push({
+            name: v.name,
+            count: await time(opts.iterations, warmup, v.count),
+            page: await time(opts.iterations, warmup, v.page),
+          });
+        }
+      }
       rules.push({
         name: r.name,
         rule: r.rule,
@@ -162,6 +232,7 @@ export async function runSegments(
         api,
         raw,
         ratio: { count: api.count.p50 / raw.count.p50, page: api.page.p50 / raw.page.p50 },
+        ...(alt.length ? { alt } : {}),
       });
       log(
         `${r.name}: ${ac} members, count p50 ${fmt(api.count.p50)} ms (raw ${fmt(raw.count.p50)}), page p50 ${fmt(api.page.p50)} ms (raw ${fmt(raw.page.p50)})`,
@@ -195,6 +266,13 @@ export function formatSegments(r: SegmentsBenchResult): string {
         `${fmt(x.api.page.p50)}/${fmt(x.api.page.p95)} (${fmt(x.raw.page.p50)}/${fmt(x.raw.page.p95)})`.padEnd(32) +
         `${fmt(x.ratio.count, 2)}, ${fmt(x.ratio.page, 2)}`,
     );
+    for (const v of x.alt ?? []) {
+      lines.push(
+        `  ${v.name.padEnd(23)}${fmt(v.count.p50)}/${fmt(v.count.p95)}`.padEnd(55) +
+          `${fmt(v.page.p50)}/${fmt(v.page.p95)}`.padEnd(32) +
+          `API / this ${fmt(x.api.count.p50 / v.count.p50, 2)}, ${fmt(x.api.page.p50 / v.page.p50, 2)}`,
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -486,6 +486,83 @@ describe('timeline', () => {
     expect(b.queries).toBe(a.queries);
     expect(b.queries).toBeLessThanOrEqual(8);
   });
+
+  // Every field of the four row kinds, scalar only: the rows come back with the page statement.
+  const NODE_FIELDS = `... on Interaction { id channel direction type subject body sentiment occurredAt metadata surveyKind score source createdAt updatedAt }
+    ... on Order { id externalId orderChannel: channel status placedAt currency subtotal discount tax shipping total refunded exchangeRate baseTotal
+      countedTotal competitorTotal excluded excludedReason createdAt updatedAt }`;
+  const STAGE_FIELDS = 'id fromStage toStage stageSource: source reason at';
+  const CONSENT_FIELDS =
+    'consentChannel: channel granted consentSource: source changedAt wording textVersion legalBasis sourceUrl ip userAgent pending confirmedAt';
+  const FIELDS = `${NODE_FIELDS} ... on StageTransition { ${STAGE_FIELDS} } ... on ConsentChange { ${CONSENT_FIELDS} }`;
+  const NODE_RELATIONS = `... on Interaction { id staff { id name } order { id externalId } customer { id } }
+    ... on Order { id total items { sku quantity lineTotal } customer { id } }`;
+  const WITH_RELATIONS = `${NODE_RELATIONS} ... on StageTransition { id toStage actor { id } }`;
+  type Edge = { node: { __typename: string; id?: string } & Record<string, unknown> };
+  const page = (fields: string) =>
+    `query($c: ID!) { customer(id: $c) { timeline(first: 50) { edges { node { __typename ${fields} } } } } }`;
+  const byNode = (fields: string) => `query($id: ID!) { node(id: $id) { __typename ${fields} } }`;
+  const HISTORIES = `query($c: ID!) { customer(id: $c) { stageHistory(first: 50) { edges { node { ${STAGE_FIELDS} } } }
+    consentHistory(first: 50) { edges { node { ${CONSENT_FIELDS} } } } } }`;
+  type Histories = { customer: { stageHistory: { edges: Edge[] }; consentHistory: { edges: Edge[] } } };
+
+  it('reads plain fields in the page statement, with the values node(id) gives; relations are loaded when asked', async () => {
+    const cid = await newCustomer(sk, { consents: [{ channel: 'SMS', granted: true }] });
+    await run(sk, RECORD, {
+      customerId: cid,
+      channel: 'EMAIL',
+      direction: 'OUTBOUND',
+      type: 'MESSAGE',
+      subject: 'Hi',
+      sentiment: 'POSITIVE',
+      metadata: { a: [1, 'x'], b: { c: true } },
+      staffId,
+      occurredAt: '2026-01-02T00:00:00Z',
+    });
+    await run(sk, UPSERT_ORDER, { externalId: `tlr-${cid}`, customerId: cid, currency: 'EUR', items, placedAt: '2026-01-01T00:00:00Z' });
+
+    t.db.resetQueryCount();
+    const d = await ok<{ customer: { timeline: { edges: Edge[] } } }>(sk, page(FIELDS), { c: cid });
+    // The key's last use may or may not be written; the customer, the page: nothing per kind.
+    expect(t.db.queryCount()).toBeLessThanOrEqual(3);
+    const edges = d.customer.timeline.edges;
+    expect(new Set(edges.map((e) => e.node.__typename))).toEqual(new Set(['Interaction', 'Order', 'StageTransition', 'ConsentChange']));
+    const h = await ok<Histories>(sk, HISTORIES, { c: cid });
+    const history = (typename: string) =>
+      (typename === 'StageTransition' ? h.customer.stageHistory : h.customer.consentHistory).edges.map((x) => ({
+        ...x.node,
+        __typename: typename,
+      }));
+    for (const e of edges) {
+      if (e.node.__typename === 'StageTransition' || e.node.__typename === 'ConsentChange') {
+        expect(history(e.node.__typename)).toContainEqual(e.node);
+        continue;
+      }
+      const n = await ok<{ node: Edge['node'] }>(sk, byNode(NODE_FIELDS), { id: e.node.id });
+      expect(e.node).toEqual(n.node);
+    }
+    const interaction = edges.find((e) => e.node.__typename === 'Interaction')?.node;
+    expect(interaction).toMatchObject({ subject: 'Hi', sentiment: 'POSITIVE', metadata: { a: [1, 'x'], b: { c: true } } });
+    expect(edges.find((e) => e.node.__typename === 'Order')?.node).toMatchObject({ total: '519.80', status: expect.any(String) });
+
+    const r = await ok<{ customer: { timeline: { edges: Edge[] } } }>(sk, page(WITH_RELATIONS), { c: cid });
+    for (const e of r.customer.timeline.edges) {
+      if (e.node.__typename !== 'Interaction' && e.node.__typename !== 'Order') continue;
+      const n = await ok<{ node: Edge['node'] }>(sk, byNode(NODE_RELATIONS), { id: e.node.id });
+      expect(e.node).toEqual(n.node);
+    }
+    expect(r.customer.timeline.edges.find((e) => e.node.__typename === 'StageTransition')?.node).toHaveProperty('actor');
+    const order = r.customer.timeline.edges.find((e) => e.node.__typename === 'Order')?.node as unknown as {
+      items: unknown[];
+      customer: { id: string };
+    };
+    expect(order.items).toHaveLength(2);
+    expect(order.customer.id).toBe(cid);
+    const withStaff = r.customer.timeline.edges.find((e) => e.node.__typename === 'Interaction')?.node as unknown as {
+      staff: { id: string };
+    };
+    expect(withStaff.staff.id).toBe(staffId);
+  });
 });
 
 it('keys: pkPlain is a publishable key', () => expect(pkPlain.startsWith('pk_')).toBe(true));

@@ -43,6 +43,7 @@ const TENANT_MODELS = new Set([
   'ImportChunk',
   'ImportRejection',
   'BehaviourEvent',
+  'BehaviourDay',
   'VisitorIdentity',
   'Holiday',
 ]);

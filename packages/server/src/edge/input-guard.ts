@@ -93,8 +93,29 @@ function checkLiteral(v: ValueNode, path: string[], depth: number, st: State): v
   }
 }
 
+/**
+ * The issues of a document's literals, per parsed document: Yoga's parser cache hands the same
+ * DocumentNode to every request with the same query text, so a document is walked once, not on
+ * every request (the variables are checked every time).
+ */
+const literalIssues = new WeakMap<DocumentNode, FieldIssue[]>();
+
 /** Issues in a document's literals and a request's variables (empty when all is well). */
 export function inputIssues(document: DocumentNode, variables: unknown): FieldIssue[] {
+  let literal = literalIssues.get(document);
+  if (!literal) {
+    literal = documentIssues(document);
+    literalIssues.set(document, literal);
+  }
+  if (literal.length) return [...literal];
+  const st: State = { nodes: 0, issues: [] };
+  if (variables && typeof variables === 'object') {
+    for (const [name, v] of Object.entries(variables)) checkJs(v, [name], 0, st);
+  }
+  return st.issues;
+}
+
+function documentIssues(document: DocumentNode): FieldIssue[] {
   const st: State = { nodes: 0, issues: [] };
   visit(document, {
     Argument(node) {
@@ -106,9 +127,6 @@ export function inputIssues(document: DocumentNode, variables: unknown): FieldIs
       return false;
     },
   });
-  if (variables && typeof variables === 'object' && !st.issues.length) {
-    for (const [name, v] of Object.entries(variables)) checkJs(v, [name], 0, st);
-  }
   return st.issues;
 }
 

@@ -119,6 +119,12 @@ export function createMetrics(services: Services): Metrics {
           graphql_envelop_phase_parse: true,
           graphql_envelop_phase_validate: true,
           graphql_envelop_phase_execute: true,
+          // Off (the plugin's defaults have them on): the deprecated-field counter walks every
+          // request's document with a TypeInfo, the time summary keeps a t-digest per operation;
+          // together several per cent of a small read's CPU (bench/README.md, "Peer comparison").
+          graphql_envelop_deprecated_field: false,
+          graphql_envelop_request_time_summary: false,
+          graphql_envelop_phase_context: false,
         },
       }),
     ],

@@ -1,4 +1,5 @@
 import { redactAuditFor } from './audit/audit.service.ts';
+import { BEHAVIOUR_DAY_EXPORT_SECTION } from './behaviour/behaviour.rollup.ts';
 import { BEHAVIOUR_EXPORT_SECTION, eraseBehaviour, mergeBehaviour, VISITOR_EXPORT_SECTION } from './behaviour/track.service.ts';
 import {
   AUDIT_EXPORT_SECTION,
@@ -32,6 +33,7 @@ export const EXPORT_SECTIONS: readonly ExportSection[] = [
   LEAD_LOSS_EXPORT_SECTION,
   VISITOR_EXPORT_SECTION,
   BEHAVIOUR_EXPORT_SECTION,
+  BEHAVIOUR_DAY_EXPORT_SECTION,
   AUDIT_EXPORT_SECTION,
 ];
 

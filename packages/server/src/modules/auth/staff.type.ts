@@ -8,6 +8,8 @@ export const StaffRoleEnum = builder.enumType(StaffRole, {
 
 export const StaffUserNode = builder.prismaNode('StaffUser', {
   id: { field: 'id' },
+  // Select mode (docs/performance.md): only the columns the requested fields need.
+  select: { id: true },
   // node(id)/nodes(ids) of an id not in this shop resolve to null (not a findUniqueOrThrow error).
   nullable: true,
   description: 'A sales rep or service agent of the shop.',

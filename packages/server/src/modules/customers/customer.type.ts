@@ -75,6 +75,8 @@ export const LocationRef = builder.objectRef<Customer>('Location').implement({
 export const CustomerRefForSource = builder.objectRef<Customer>('AcquisitionSource');
 
 export const TagObject = builder.prismaObject('Tag', {
+  // Select mode (docs/performance.md): only the columns the requested fields need.
+  select: { id: true },
   description: 'A free label on customers (unique by name per shop).',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -98,6 +100,7 @@ const proofFields = (t: any) => ({
 });
 
 export const ConsentObject = builder.prismaObject('Consent', {
+  select: { id: true },
   description:
     'The current consent decision for one channel, with its proof. A grant waiting for double opt-in is `granted: false, pendingConfirmation: true` until confirmed.',
   fields: (t) => ({
@@ -114,6 +117,7 @@ export const ConsentObject = builder.prismaObject('Consent', {
 });
 
 export const ConsentChangeObject = builder.prismaObject('ConsentChange', {
+  select: { id: true },
   fields: (t) => ({
     channel: t.expose('channel', { type: ConsentChannelEnum }),
     granted: t.exposeBoolean('granted'),
@@ -232,7 +236,12 @@ export const CustomerNode = builder.prismaNode('Customer', {
     source: t.field({ type: CustomerRefForSource, select: SOURCE_COLUMNS, resolve: (c) => c as Customer }),
     tags: t.field({
       type: [TagObject],
-      select: { tags: { include: { tag: true }, orderBy: { tag: { name: 'asc' } } } },
+      // Through the join table with `nestedSelection`, so that Pothos knows each Tag was loaded with
+      // the selection its fields need (a plain `include: { tag: true }` is not tracked: with select
+      // mode on Tag every tag was then fetched again, one batched statement per request).
+      select: (_args, _ctx, nestedSelection) => ({
+        tags: { select: { tag: nestedSelection(true) }, orderBy: { tag: { name: 'asc' } } },
+      }),
       resolve: (c) => c.tags.map((x) => x.tag),
     }),
     consents: t.relation('consents', { query: { orderBy: { channel: 'asc' } } }),

@@ -729,17 +729,17 @@ async function interactionBatch(ctx: BatchCtx, recs: InteractionRecord[]) {
   }
 }
 
-/** Derived state, set-based, once: loyalty metrics (full), the lifecycle ladder and saved segments for the customers touched. */
+/**
+ * Derived state, set-based, once: loyalty metrics (full), the lifecycle ladder for the customers
+ * touched (for more than 10,000 of them: the whole shop), and saved segments.
+ */
 async function recompute(shop: ShopBound, ids: string[], rowEvents: boolean) {
   await recomputeLoyalty(shop);
   const s = await getLifecycleSettings(shop.db);
-  for (let i = 0; i < ids.length; i += 10_000) {
-    const part = ids.slice(i, i + 10_000);
-    await shop.transaction((t) => applyLifecycle(t.write, { kind: 'customers', ids: part }, s, new Date(), { emit: rowEvents }), {
-      timeout: 300_000,
-      maxWait: 60_000,
-    });
-  }
+  // Many customers touched: one pass over the whole shop (what the periodic ladder pass does) is
+  // cheaper than 10,000-id slices (measured 100k customers + 200k orders: 15 s instead of 26 s).
+  const scope = ids.length > 10_000 ? ({ kind: 'shop' } as const) : ({ kind: 'customers', ids } as const);
+  await shop.transaction((t) => applyLifecycle(t.write, scope, s, new Date(), { emit: rowEvents }), { timeout: 300_000, maxWait: 60_000 });
   const segments = await shop.db.segment.findMany({ select: { id: true } });
   for (const seg of segments) {
     await refreshSegment(shop, seg.id, { emit: rowEvents, onlyCustomers: ids.length <= 10_000 ? ids : null });

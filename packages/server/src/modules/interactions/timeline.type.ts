@@ -1,9 +1,24 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../../builder.ts';
+import type { Context } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
 import { ConsentChangeObject, CustomerNode, StageTransitionObject } from '../customers/customer.type.ts';
 import { OrderNode } from '../orders/order.type.ts';
 import { InteractionNode } from './interaction.type.ts';
-import { encodeTimelineCursor, loadTimelineRows, type TimelineKind, timelinePage, type VisitRow } from './timeline.service.ts';
+import {
+  allTimelineColumns,
+  encodeTimelineCursor,
+  loadTimelineRows,
+  TIMELINE_KINDS,
+  TIMELINE_MODELS,
+  type TimelineColumns,
+  type TimelineKind,
+  type TimelineQueries,
+  type TimelineTableKind,
+  timelinePage,
+  type VisitRow,
+} from './timeline.service.ts';
 
 const KIND: Record<string, TimelineKind> = {
   INTERACTION: 'interaction',
@@ -66,6 +81,29 @@ export const TimelineItem = builder.unionType('TimelineItem', {
 
 type Edge = { cursor: string; node: object; at: Date; kind: TimelineKind };
 
+/**
+ * What the page statement must return for each table kind the page may hold. Pothos plans each
+ * member type's selection under `edges.node` (and records that those rows are loaded with it, so
+ * select-mode types are not fetched again): a selection of plain columns comes back with the page
+ * itself (an include-mode type: every column, its resolvers may read any); one that needs
+ * relations is loaded afterwards with Pothos' query, one findMany per kind.
+ */
+function planTimeline(ctx: Context, info: GraphQLResolveInfo, kinds: readonly TimelineKind[]) {
+  const columns: TimelineColumns = {};
+  const queries: TimelineQueries = {};
+  for (const kind of Object.keys(TIMELINE_MODELS) as TimelineTableKind[]) {
+    if (!kinds.includes(kind)) continue;
+    const query = queryFromInfo({ context: ctx, info, typeName: TYPE_NAME[kind], path: ['edges', 'node'] }) as {
+      select?: Record<string, unknown>;
+      include?: Record<string, unknown>;
+    };
+    if (query.include && Object.keys(query.include).length) queries[kind] = query;
+    else if (query.select && Object.values(query.select).some((v) => v !== true)) queries[kind] = query;
+    else columns[kind] = query.select ? [...new Set(['id', ...Object.keys(query.select)])] : allTimelineColumns(kind);
+  }
+  return { columns, queries };
+}
+
 builder.prismaObjectFields(CustomerNode, (t) => ({
   timeline: t.connection(
     {
@@ -74,16 +112,13 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
       description:
         'Interactions, orders, stage changes, consent changes and storefront visits (one entry per session, at its first event), newest first (ties: kind, then id). Forward pagination only (first/after, at most 100).',
       args: { kinds: t.arg({ type: [TimelineKindEnum], description: 'Only these kinds (default all).' }) },
-      resolve: async (customer, args, ctx) => {
+      resolve: async (customer, args, ctx, info) => {
         if (args.last != null || args.before != null)
           throw ValidationError.field(['last'], 'The timeline pages forward only (first/after)');
-        const { db } = ctx;
-        const page = await timelinePage(ctx.sql, customer.id, {
-          first: args.first ?? 20,
-          after: args.after,
-          kinds: args.kinds?.map((k) => KIND[k] as TimelineKind),
-        });
-        const rows = await loadTimelineRows(db, page.entries, { sql: ctx.sql, customerId: customer.id });
+        const kinds = args.kinds?.length ? args.kinds.map((k) => KIND[k] as TimelineKind) : [...TIMELINE_KINDS];
+        const { columns, queries } = planTimeline(ctx, info, kinds);
+        const page = await timelinePage(ctx.sql, customer.id, { first: args.first ?? 20, after: args.after, kinds }, columns);
+        const rows = await loadTimelineRows(ctx.db, page.entries, { sql: ctx.sql, customerId: customer.id }, queries);
         const edges: Edge[] = rows.map(({ entry, row }) => ({
           cursor: encodeTimelineCursor(entry),
           // The row, tagged with its kind for the union's resolveType.

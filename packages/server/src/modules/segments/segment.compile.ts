@@ -1,7 +1,7 @@
 import type { TenantSql } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { type FieldDef, lookupField, type SqlCtx } from './segment.fields.ts';
+import { type EventAgg, eventJoins, type FieldDef, lookupField, type SqlCtx } from './segment.fields.ts';
 import { type Condition, durationMs, printValue, type Rule, relativeDate, staffRowId, type Value } from './segment.rule.ts';
 
 /**
@@ -10,22 +10,52 @@ import { type Condition, durationMs, printValue, type Rule, relativeDate, staffR
  * field + arguments), everything else a predicate. Values are bound parameters; identifiers come
  * from the field registry. Only ACTIVE customers are ever members (archived, merged and erased
  * ones never are). `!=` and `NOT IN` are null-safe (a customer without a value is "not equal"),
- * and NOT negates "matches" (a NULL comparison counts as not matching).
+ * and NOT negates "matches" (a NULL comparison counts as not matching). Storefront behaviour
+ * fields (events.*) are columns of one or two shared grouped joins (segment.fields.ts eventJoins).
  */
 export type Compiled = { joins: Prisma.Sql; where: Prisma.Sql };
 
-export type CompileOptions = { shop: Prisma.Sql; now: Date; onlyCustomers?: string[] | null };
+export type CompileOptions = {
+  shop: Prisma.Sql;
+  now: Date;
+  onlyCustomers?: string[] | null;
+  /**
+   * Where events.count / events.lastSeen read: the daily rollup (default) or the events
+   * themselves (the reference the rollup is tested against; same results).
+   */
+  events?: 'rollup' | 'raw';
+};
 
 export function compileRule(rule: Rule, opts: CompileOptions): Compiled {
   const joins: Prisma.Sql[] = [];
   const aliases = new Map<string, Prisma.Sql>();
   const joinIds = new Map<unknown, number>();
+  const eventAggs = new Map<string, EventAgg>();
   const ctxFor = (c: Condition, def: FieldDef, key: string | null): SqlCtx => {
     const args: Record<string, string | number> = {};
     for (const a of c.args)
       args[a.name] = a.value.t === 'rel' ? durationMs(a.value) : a.value.t === 'ident' || a.value.t === 'str' ? a.value.v : 0;
     const x: SqlCtx = { shop: opts.shop, now: opts.now, alias: Prisma.empty, args, onlyCustomers: opts.onlyCustomers ?? null, key };
-    if (def.join) {
+    if (def.events) {
+      // lastSeen >, >= or BETWEEN: only events from the lower bound on can decide it.
+      const low = def.events === 'last' && (c.op === '>' || c.op === '>=' || c.op === 'BETWEEN') ? (c.values[0] as Value) : null;
+      const aggKey = `${def.events}|${c.args.map((a) => `${a.name}=${printValue(a.value)}`).join(',')}|${low ? printValue(low) : ''}`;
+      let agg = eventAggs.get(aggKey);
+      if (!agg) {
+        const kind = def.events;
+        agg = {
+          kind,
+          column: `a${eventAggs.size}`,
+          ...(args.type === undefined ? {} : { type: String(args.type) }),
+          ...(args.sku === undefined ? {} : { sku: String(args.sku) }),
+          ...(typeof args.within === 'number' ? { within: args.within } : {}),
+          ...(low ? { atLeast: bindValue(def, low, opts.now) } : {}),
+        };
+        eventAggs.set(aggKey, agg);
+      }
+      const rolled = agg.kind !== 'sessions' && opts.events !== 'raw';
+      x.alias = Prisma.raw(`${rolled ? 'evr' : 'evx'}.${agg.column}`);
+    } else if (def.join) {
       if (!joinIds.has(def.join)) joinIds.set(def.join, joinIds.size);
       const joinKey = `${joinIds.get(def.join)}|${c.args.map((a) => `${a.name}=${printValue(a.value)}`).join(',')}`;
       let alias = aliases.get(joinKey);
@@ -85,6 +115,15 @@ export function compileRule(rule: Rule, opts: CompileOptions): Compiled {
     }
   };
   const w = where(rule);
+  if (eventAggs.size) {
+    const ev = eventJoins(
+      [...eventAggs.values()],
+      { shop: opts.shop, now: opts.now, onlyCustomers: opts.onlyCustomers ?? null },
+      opts.events ?? 'rollup',
+    );
+    if (ev.rollup) joins.push(Prisma.sql`LEFT JOIN (${ev.rollup}) evr ON evr."customerId" = c.id`);
+    if (ev.raw) joins.push(Prisma.sql`LEFT JOIN (${ev.raw}) evx ON evx."customerId" = c.id`);
+  }
   return { joins: joins.length ? Prisma.join(joins, '\n') : Prisma.empty, where: w };
 }
 
@@ -149,9 +188,9 @@ const base = (shop: Prisma.Sql, c: Compiled) =>
   Prisma.sql`FROM "Customer" c ${c.joins} WHERE c."shopId" = ${shop} AND c.status = 'ACTIVE'::"CustomerStatus" AND ${c.where}`;
 
 /** Number of customers matching. */
-export async function countMatching(sql: TenantSql, rule: Rule, now: Date): Promise<number> {
+export async function countMatching(sql: TenantSql, rule: Rule, now: Date, events?: CompileOptions['events']): Promise<number> {
   const rows = await sql<{ n: number }>((shop) => {
-    const c = compileRule(rule, { shop, now });
+    const c = compileRule(rule, { shop, now, events });
     return Prisma.sql`SELECT ${shop} AS "shopId", count(*)::int AS n ${base(shop, c)}`;
   });
   return rows[0]?.n ?? 0;
@@ -175,11 +214,11 @@ export async function pageMatching(
   sql: TenantSql,
   rule: Rule,
   now: Date,
-  opts: { first: number; after?: MemberKey | null },
+  opts: { first: number; after?: MemberKey | null; events?: CompileOptions['events'] },
 ): Promise<{ keys: MemberKey[]; hasNextPage: boolean }> {
   const a = opts.after;
   const rows = await sql<MemberKey>((shop) => {
-    const c = compileRule(rule, { shop, now });
+    const c = compileRule(rule, { shop, now, events: opts.events });
     const after = a ? Prisma.sql`AND (c."createdAt", c.id) < (${a.createdAt}::timestamptz, ${a.id}::uuid)` : Prisma.empty;
     return Prisma.sql`SELECT c.id, c."createdAt", c."shopId" ${base(shop, c)} ${after}
       ORDER BY c."createdAt" DESC, c.id DESC LIMIT ${opts.first + 1}`;

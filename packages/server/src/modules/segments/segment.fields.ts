@@ -56,6 +56,11 @@ export type FieldDef = {
   sql?: (x: SqlCtx) => Prisma.Sql;
   /** Per-customer aggregate joined with LEFT JOIN ... ON alias."customerId" = c.id. */
   join?: (x: SqlCtx) => Prisma.Sql;
+  /**
+   * A storefront behaviour aggregate: every such condition of a rule becomes one column of ONE
+   * grouped pass (see `eventJoins`); `sql` reads that column as `x.alias`.
+   */
+  events?: EventAggKind;
   /** `set` fields: predicate "the customer's set contains value". */
   contains?: (x: SqlCtx, value: Prisma.Sql) => Prisma.Sql;
   /** Fields whose name is a prefix (`attributes.` + key). */
@@ -108,21 +113,181 @@ const referralStats = (x: SqlCtx) => Prisma.sql`SELECT rc."sourceReferrerId" AS 
   GROUP BY rc."sourceReferrerId"`;
 const WITHIN: Record<string, ArgDef> = { within: { type: 'duration' } };
 
-// Storefront behaviour (BehaviourEvent, docs/behaviour.md): only events stitched to a customer
-// (customerId set) count; anonymous visitors are no segment members. Each field is one grouped
-// pass over the shop's events, read through the (shopId, customerId, occurredAt) index (and
-// (shopId, type, sku) for a type/sku filter); the `within` window is a range on occurredAt.
+// Storefront behaviour (docs/behaviour.md): only events stitched to a customer (customerId set)
+// count; anonymous visitors are no segment members. events.count / events.lastSeen / events.sessions
+// conditions are not one join each: the compiler collects them (`EventAgg`) and `eventJoins` turns
+// them into one grouped pass, each condition a FILTERed aggregate. Counts and last times read the
+// daily rollup "BehaviourDay" (see eventJoins); sessions read the events.
+export type EventAggKind = 'count' | 'last' | 'sessions';
+export type EventAgg = {
+  kind: EventAggKind;
+  type?: string;
+  sku?: string;
+  /** Window in ms ending at `now` (events at or after now - within). */
+  within?: number;
+  /**
+   * events.lastSeen compared with `>`, `>=` or BETWEEN: only events at or after this bound can
+   * decide the comparison (the latest of them IS the latest event when there is one; without one
+   * the comparison is false either way), so only they are read.
+   */
+  atLeast?: Prisma.Sql;
+  /** Column name of this aggregate in its join. */
+  column: string;
+};
 const eventFilter = (x: SqlCtx) => {
   const a = x.args;
   return Prisma.sql`${a.type === undefined ? Prisma.empty : Prisma.sql`AND e.type = ${String(a.type)}::"BehaviourEventType"`}
     ${a.sku === undefined ? Prisma.empty : Prisma.sql`AND e.sku = ${String(a.sku)}::text`}
     ${since(x, Prisma.sql`e."occurredAt"`)} ${restrict(x, Prisma.sql`e."customerId"`)}`;
 };
-/** Count and last time of the customer's events matching the arguments (events.count, events.lastSeen). */
-const eventStats = (x: SqlCtx) => Prisma.sql`SELECT e."customerId", count(*)::int AS n, max(e."occurredAt") AS last
-  FROM "BehaviourEvent" e
-  WHERE e."shopId" = ${x.shop} AND e."customerId" IS NOT NULL AND e."occurredAt" <= ${x.now}::timestamptz ${eventFilter(x)}
-  GROUP BY e."customerId"`;
+const ALL_EVENT_TYPES = Object.values(E.BehaviourEventType);
+/** A UTC day ('YYYY-MM-DD'): the rollup's days are UTC days. */
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+const orAll = (xs: Prisma.Sql[]) => (xs.length ? Prisma.sql`(${Prisma.join(xs, ' OR ')})` : Prisma.sql`false`);
+
+/**
+ * The joins of a rule's behaviour aggregates: `rollup` (alias `evr`) for counts and last times,
+ * `raw` (alias `evx`) for sessions and, with `mode: 'raw'`, for everything (the reference the
+ * rollup is tested against). Each is ONE grouped pass whatever the number of conditions: the rows
+ * read are the union of the conditions' ranges, each aggregate FILTERs its own.
+ *
+ * The rollup ("BehaviourDay", kept exact by triggers on BehaviourEvent): a row holds one
+ * customer's events of one UTC day, type and SKU with their count and first / last time. A window
+ * [now - within, now] is a range of days; a row lies wholly inside it (count it), wholly outside
+ * (skip it) or, on the window's first day or today only, across its edge: such rows are
+ * replaced by their events (index "shopId", "customerId", "occurredAt"), so the result is the
+ * events' result exactly. Rows are read through the key ("shopId", type, day, ...): per type a
+ * range of days.
+ */
+export function eventJoins(
+  aggs: EventAgg[],
+  x: { shop: Prisma.Sql; now: Date; onlyCustomers: string[] | null },
+  mode: 'rollup' | 'raw',
+): { rollup: Prisma.Sql | null; raw: Prisma.Sql | null } {
+  const now = Prisma.sql`${x.now}::timestamptz`;
+  const lo = (a: EventAgg) => (a.within === undefined ? null : new Date(x.now.getTime() - a.within));
+  const only = (column: Prisma.Sql) => (x.onlyCustomers ? Prisma.sql`AND ${column} = ANY(${x.onlyCustomers}::uuid[])` : Prisma.empty);
+  const rolled = mode === 'rollup' ? aggs.filter((a) => a.kind !== 'sessions') : [];
+  const rawAggs = aggs.filter((a) => !rolled.includes(a));
+
+  let rollup: Prisma.Sql | null = null;
+  if (rolled.length) {
+    const dNow = Prisma.sql`${utcDay(x.now)}::date`;
+    // Per aggregate: the rollup rows it counts (wholly inside its window) ...
+    const match = (a: EventAgg, t: string) => {
+      const col = (c: string) => Prisma.raw(`${t}.${c}`);
+      const l = lo(a);
+      return [
+        a.type === undefined ? null : Prisma.sql`${col('type')} = ${a.type}::"BehaviourEventType"`,
+        a.sku === undefined ? null : Prisma.sql`${col('sku')} = ${a.sku}::text`,
+        l && a.kind === 'count' ? Prisma.sql`${col('"firstAt"')} >= ${l}::timestamptz` : null,
+        a.atLeast ? Prisma.sql`${col('"lastAt"')} >= ${a.atLeast}` : null,
+        Prisma.sql`${col('"lastAt"')} <= ${now}`,
+      ].filter((s): s is Prisma.Sql => s !== null);
+    };
+    const matchEvent = (a: EventAgg) => {
+      const l = lo(a);
+      return [
+        a.type === undefined ? null : Prisma.sql`e.type = ${a.type}::"BehaviourEventType"`,
+        a.sku === undefined ? null : Prisma.sql`e.sku = ${a.sku}::text`,
+        l ? Prisma.sql`e."occurredAt" >= ${l}::timestamptz` : null,
+        a.atLeast ? Prisma.sql`e."occurredAt" >= ${a.atLeast}` : null,
+        Prisma.sql`e."occurredAt" <= ${now}`,
+      ].filter((s): s is Prisma.Sql => s !== null);
+    };
+    // The index range of each aggregate (a type, or every type, and a range of days).
+    const range = (a: EventAgg) => {
+      const l = lo(a);
+      return Prisma.join(
+        [
+          Prisma.sql`r.type = ANY(${a.type === undefined ? ALL_EVENT_TYPES : [a.type]}::"BehaviourEventType"[])`,
+          a.sku === undefined ? null : Prisma.sql`r.sku = ${a.sku}::text`,
+          l ? Prisma.sql`r.day >= ${utcDay(l)}::date` : null,
+          a.atLeast ? Prisma.sql`r.day >= (${a.atLeast} AT TIME ZONE 'UTC')::date AND r."lastAt" >= ${a.atLeast}` : null,
+        ].filter((s): s is Prisma.Sql => s !== null),
+        ' AND ',
+      );
+    };
+    // Rows across a window's edge (partly before its start, or partly after now).
+    const across = (a: EventAgg) => {
+      const l = lo(a);
+      const inside =
+        l && a.kind === 'count' ? Prisma.sql`r."firstAt" >= ${l}::timestamptz AND r."lastAt" <= ${now}` : Prisma.sql`r."lastAt" <= ${now}`;
+      const outside =
+        l && a.kind === 'count' ? Prisma.sql`r."firstAt" > ${now} OR r."lastAt" < ${l}::timestamptz` : Prisma.sql`r."firstAt" > ${now}`;
+      return Prisma.sql`(${range(a)} AND NOT (${inside}) AND NOT (${outside}))`;
+    };
+    const edgeDays = [
+      ...new Set([
+        utcDay(x.now),
+        ...rolled
+          .map(lo)
+          .filter((d): d is Date => d !== null)
+          .map(utcDay),
+      ]),
+    ];
+    const anyRange = orAll(rolled.map(range));
+    const split = Prisma.sql`(r.day = ANY(${edgeDays}::date[]) AND ${orAll(rolled.map(across))})`;
+    const rows = Prisma.sql`FROM "BehaviourDay" r WHERE r."shopId" = ${x.shop} AND r.day <= ${dNow} AND ${anyRange} ${only(Prisma.sql`r."customerId"`)}`;
+    // Over a rollup row (`r`) or over one event as a row of one (`e`).
+    const aggregates = (t: 'r' | 'e', n: string) =>
+      rolled.map((a) => {
+        const where = Prisma.join(t === 'r' ? match(a, 'r') : matchEvent(a), ' AND ');
+        return a.kind === 'count'
+          ? Prisma.sql`COALESCE(sum(${Prisma.raw(n)}) FILTER (WHERE ${where}), 0)::int AS ${Prisma.raw(a.column)}`
+          : Prisma.sql`max(${Prisma.raw(t === 'r' ? 'r."lastAt"' : 'e."occurredAt"')}) FILTER (WHERE ${where}) AS ${Prisma.raw(a.column)}`;
+      });
+    // Two grouped passes (each grouped on a table column, so that the planner knows the number of
+    // customers), full-joined: the rows wholly inside or outside every window, and the events of
+    // the rows across an edge (in place of those rows; usually none). OFFSET 0 keeps the join a
+    // subquery, so that a condition on its columns (strict there) lets the planner start from the
+    // matching customers instead of joining every customer.
+    const combined = rolled.map((a) => {
+      const c = Prisma.raw(a.column);
+      return a.kind === 'count'
+        ? Prisma.sql`COALESCE(rs.${c}, 0) + COALESCE(es.${c}, 0) AS ${c}`
+        : Prisma.sql`GREATEST(rs.${c}, es.${c}) AS ${c}`;
+    });
+    rollup = Prisma.sql`SELECT COALESCE(rs."customerId", es."customerId") AS "customerId", ${Prisma.join(combined, ', ')}
+      FROM (SELECT r."customerId", ${Prisma.join(aggregates('r', 'r.events'), ', ')} ${rows} AND NOT ${split}
+        GROUP BY r."customerId") rs
+      FULL JOIN (SELECT r."customerId", ${Prisma.join(aggregates('e', '1'), ', ')}
+        FROM "BehaviourDay" r JOIN "BehaviourEvent" e ON e."shopId" = r."shopId" AND e."customerId" = r."customerId"
+          AND e."occurredAt" >= (r.day::timestamp AT TIME ZONE 'UTC') AND e."occurredAt" < ((r.day + 1)::timestamp AT TIME ZONE 'UTC')
+          AND e.type = r.type AND COALESCE(e.sku, '') = r.sku
+        WHERE r."shopId" = ${x.shop} AND r.day = ANY(${edgeDays}::date[]) AND ${split} ${only(Prisma.sql`r."customerId"`)}
+        GROUP BY r."customerId") es ON es."customerId" = rs."customerId"
+      OFFSET 0`;
+  }
+
+  let raw: Prisma.Sql | null = null;
+  if (rawAggs.length) {
+    const match = (a: EventAgg) => {
+      const l = lo(a);
+      const xs = [
+        a.type === undefined ? null : Prisma.sql`e.type = ${a.type}::"BehaviourEventType"`,
+        a.sku === undefined ? null : Prisma.sql`e.sku = ${a.sku}::text`,
+        l ? Prisma.sql`e."occurredAt" >= ${l}::timestamptz` : null,
+        a.atLeast ? Prisma.sql`e."occurredAt" >= ${a.atLeast}` : null,
+      ].filter((s): s is Prisma.Sql => s !== null);
+      return xs.length ? Prisma.join(xs, ' AND ') : Prisma.sql`true`;
+    };
+    const aggregates = rawAggs.map((a) => {
+      const f = Prisma.sql`FILTER (WHERE ${match(a)})`;
+      const col = Prisma.raw(a.column);
+      return a.kind === 'count'
+        ? Prisma.sql`(count(*) ${f})::int AS ${col}`
+        : a.kind === 'last'
+          ? Prisma.sql`max(e."occurredAt") ${f} AS ${col}`
+          : Prisma.sql`(count(DISTINCT COALESCE(e."sessionId", e."visitorId")) ${f})::int AS ${col}`;
+    });
+    raw = Prisma.sql`SELECT e."customerId", ${Prisma.join(aggregates, ', ')} FROM "BehaviourEvent" e
+      WHERE e."shopId" = ${x.shop} AND e."customerId" IS NOT NULL AND e."occurredAt" <= ${now}
+        AND ${orAll(rawAggs.map((a) => Prisma.sql`(${match(a)})`))} ${only(Prisma.sql`e."customerId"`)}
+      GROUP BY e."customerId"`;
+  }
+  return { rollup, raw };
+}
 const EVENT_ARGS: Record<string, ArgDef> = {
   type: { type: 'enum', values: Object.values(E.BehaviourEventType) },
   sku: { type: 'string' },
@@ -350,15 +515,15 @@ export const FIELDS: FieldDef[] = [
     },
     sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
   },
-  // Storefront behaviour (see eventStats above).
+  // Storefront behaviour (see eventJoins above).
   {
     name: 'events.count',
     type: 'number',
     description:
       "Number of storefront behaviour events, optionally of a type, for a SKU and within a window: events.count(type = PRODUCT_VIEWED, sku = 'SOFA-1', within = 30d) >= 2.",
     args: EVENT_ARGS,
-    join: eventStats,
-    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+    events: 'count',
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}, 0)`,
   },
   {
     name: 'events.lastSeen',
@@ -366,8 +531,8 @@ export const FIELDS: FieldDef[] = [
     description:
       'When the customer was last seen on the storefront (their latest behaviour event; optionally of a type / SKU): events.lastSeen < -30d. Null without events.',
     args: { type: EVENT_ARGS.type as ArgDef, sku: EVENT_ARGS.sku as ArgDef },
-    join: eventStats,
-    sql: (x) => Prisma.sql`${x.alias}.last`,
+    events: 'last',
+    sql: (x) => x.alias,
   },
   {
     name: 'events.sessions',
@@ -375,11 +540,8 @@ export const FIELDS: FieldDef[] = [
     description:
       'Number of storefront visits (distinct sessions; an event without a session counts as its own visit), optionally within a window.',
     args: WITHIN,
-    join: (x) => Prisma.sql`SELECT e."customerId", count(DISTINCT COALESCE(e."sessionId", e."visitorId"))::int AS n
-      FROM "BehaviourEvent" e
-      WHERE e."shopId" = ${x.shop} AND e."customerId" IS NOT NULL AND e."occurredAt" <= ${x.now}::timestamptz ${eventFilter(x)}
-      GROUP BY e."customerId"`,
-    sql: (x) => Prisma.sql`COALESCE(${x.alias}.n, 0)`,
+    events: 'sessions',
+    sql: (x) => Prisma.sql`COALESCE(${x.alias}, 0)`,
   },
   {
     name: 'events.viewedNotBought',

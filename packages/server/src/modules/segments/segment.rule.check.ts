@@ -142,10 +142,13 @@ export function checkAggregates(rule: Rule, path: string[]): Rule {
   const walk = (r: Rule): void => {
     if (r.kind === 'cond') {
       const def = lookupField(r.field)?.def;
-      if (def?.join) {
-        if (!joinIds.has(def.join)) joinIds.set(def.join, joinIds.size);
+      // Behaviour aggregates count as before they shared one pass: events.count and
+      // events.lastSeen with the same arguments once, events.sessions apart.
+      const id = def?.join ?? (def?.events === 'sessions' ? 'events.sessions' : def?.events ? 'events' : undefined);
+      if (def && id) {
+        if (!joinIds.has(id)) joinIds.set(id, joinIds.size);
         const args = r.args.map((a) => `${a.name}=${printValue(a.value)}`).join(',');
-        const key = `${joinIds.get(def.join)}|${args}`;
+        const key = `${joinIds.get(id)}|${args}`;
         if (!keys.has(key)) keys.set(key, `${def.name}(${args})`);
       }
     } else if (r.kind === 'not') walk(r.item);
