@@ -773,11 +773,23 @@ async function finishJob(shop: ShopBound, job: ImportJob, status: 'COMPLETED' | 
 
 export type RejectionRow = { id: bigint; line: number; field: string; reason: string; value: string | null };
 
-/** Rejected rows of a job in line order, keyset-paged by id. */
-export function rejectionsOf(db: ScopedDb, jobId: string, after: bigint | null, take: number): Promise<RejectionRow[]> {
+/**
+ * Rejected rows of a job in line order (rows are stored as they are rejected: a batch-time reason
+ * such as an unknown customer comes after the validation reasons of later lines), keyset-paged by
+ * (line, id).
+ */
+export function rejectionsOf(
+  db: ScopedDb,
+  jobId: string,
+  after: { line: number; id: bigint } | null,
+  take: number,
+): Promise<RejectionRow[]> {
   return db.importRejection.findMany({
-    where: { jobId, ...(after != null ? { id: { gt: after } } : {}) },
-    orderBy: { id: 'asc' },
+    where: {
+      jobId,
+      ...(after ? { OR: [{ line: { gt: after.line } }, { line: after.line, id: { gt: after.id } }] } : {}),
+    },
+    orderBy: [{ line: 'asc' }, { id: 'asc' }],
     take,
     select: { id: true, line: true, field: true, reason: true, value: true },
   });
@@ -793,7 +805,7 @@ const csvCell = (v: string | number | null) => {
 /** The report as CSV text, streamed page by page. */
 export function rejectionsCsv(db: ScopedDb, jobId: string): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
-  let after: bigint | null = null;
+  let after: { line: number; id: bigint } | null = null;
   let started = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -804,7 +816,8 @@ export function rejectionsCsv(db: ScopedDb, jobId: string): ReadableStream<Uint8
       }
       const page = await rejectionsOf(db, jobId, after, 2000);
       if (!page.length) return controller.close();
-      after = page.at(-1)?.id ?? null;
+      const last = page.at(-1);
+      after = last ? { line: last.line, id: last.id } : null;
       controller.enqueue(enc.encode(`${page.map((r) => [r.line, r.field, r.reason, r.value].map(csvCell).join(',')).join('\n')}\n`));
     },
   });
