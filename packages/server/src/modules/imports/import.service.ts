@@ -574,16 +574,16 @@ async function customerBatch(ctx: BatchCtx, recs: CustomerRecord[]) {
   }
 }
 
+/** What the match statements look a row up by: its own external id and its customer's identifiers. */
+const matchKeys = (
+  r: { externalId: string | null; customer: { externalId: string | null; email: string | null; phone: string | null } },
+  i: number,
+) => ({ i, ext: r.externalId, cext: r.customer.externalId, email: r.customer.email, phone: r.customer.phone });
+
 async function orderBatch(ctx: BatchCtx, recs: OrderRecord[], baseCurrency: string) {
   if (!recs.length) return;
   const { shop } = ctx;
-  const keys = recs.map((r, i) => ({
-    i,
-    ext: r.externalId,
-    cext: r.customer.externalId,
-    email: r.customer.email,
-    phone: r.customer.phone,
-  }));
+  const keys = recs.map(matchKeys);
   const matches = await shop.sql<{
     i: number;
     orderId: string | null;
@@ -662,11 +662,7 @@ async function interactionBatch(ctx: BatchCtx, recs: InteractionRecord[]) {
   if (!recs.length) return;
   const { shop } = ctx;
   const keys = recs.map((r, i) => ({
-    i,
-    ext: r.externalId,
-    cext: r.customer.externalId,
-    email: r.customer.email,
-    phone: r.customer.phone,
+    ...matchKeys(r, i),
     at: r.occurredAt,
     type: r.type,
     channel: r.channel,
