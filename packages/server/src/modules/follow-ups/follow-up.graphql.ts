@@ -155,20 +155,20 @@ const agendaArgs = (a: AgendaFieldArgs): agenda.AgendaArgs => ({
   timeZone: a.timeZone,
 });
 type AgendaCtx = Parameters<typeof accessOf>[0];
+/** The shop's time zone, read at most once per request (the agenda field, its counts and its edges share it). */
+const shopZones = new WeakMap<object, Promise<string>>();
 /**
  * The agenda's arguments with the time zone of "today" settled: the one asked for, else the shop's
- * (cadence settings `timeZone`, default UTC). Read once per field resolution.
+ * (cadence settings `timeZone`, default UTC).
  */
-const zoned = new WeakMap<object, Promise<AgendaFieldArgs & { timeZone: string }>>();
-const zonedArgs = (args: AgendaFieldArgs, ctx: AgendaCtx) => {
-  let p = zoned.get(args);
-  if (!p) {
-    p = args.timeZone
-      ? Promise.resolve({ ...args, timeZone: args.timeZone })
-      : shopTimeZone(ctx.db).then((timeZone) => ({ ...args, timeZone }));
-    zoned.set(args, p);
+const zonedArgs = async (args: AgendaFieldArgs, ctx: AgendaCtx): Promise<AgendaFieldArgs & { timeZone: string }> => {
+  if (args.timeZone) return { ...args, timeZone: args.timeZone };
+  let zone = shopZones.get(ctx);
+  if (!zone) {
+    zone = shopTimeZone(ctx.db);
+    shopZones.set(ctx, zone);
   }
-  return p;
+  return { ...args, timeZone: await zone };
 };
 /** The section counts of one agenda field resolution: one statement shared by totalCount and the three counts. */
 const counts = new WeakMap<object, Promise<agenda.AgendaCounts>>();
