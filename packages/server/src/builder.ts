@@ -25,6 +25,13 @@ function firstMissing(f: AuthFailure): string | null {
   return null;
 }
 
+/** The query limits plugin-complexity enforces (the compiled read path checks the same ones). */
+export const complexityLimit = (ctx: Context) => ({
+  depth: ctx.services.config.maxQueryDepth,
+  complexity: ctx.services.config.maxQueryComplexity,
+  breadth: 200,
+});
+
 /** The one Pothos builder. Setup only: types live in modules/. */
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -72,11 +79,7 @@ export const builder = new SchemaBuilder<{
     },
     defaultComplexity: 1,
     defaultListMultiplier: 10,
-    limit: (ctx) => ({
-      depth: ctx.services.config.maxQueryDepth,
-      complexity: ctx.services.config.maxQueryComplexity,
-      breadth: 200,
-    }),
+    limit: complexityLimit,
   },
   prisma: {
     // Modules never see an unscoped client: resolvers get the viewer's tenant-scoped client.

@@ -110,6 +110,8 @@ const Env = z.object({
   COUNT_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
   /** Response cache for read queries, ms an answer is reused per shop, caller and request (0 = off, the default). */
   RESPONSE_CACHE_MS: z.coerce.number().int().min(0).default(0),
+  /** Compiled reads: hot read queries answered by one generated SQL statement (docs/performance.md); 0 = always the executor. */
+  COMPILED_READS: z.enum(['0', '1', 'true', 'false']).default('1'),
   // --- Bulk imports (docs/import.md).
   /** Largest upload accepted (bytes); a bigger one is refused with 413 PAYLOAD_TOO_LARGE. */
   IMPORT_MAX_BYTES: z.coerce.number().int().positive().default(268_435_456),
@@ -170,6 +172,8 @@ export type Config = {
   /** Audit log retention (AUDIT_RETENTION_DAYS; pruned every RETENTION_INTERVAL_MS). */
   audit: { retentionDays: number; intervalMs: number };
   caches: { apiKeyMs: number; countMs: number; responseMs: number };
+  /** COMPILED_READS: answer the read queries the compiled path knows in one statement. */
+  compiledReads: boolean;
   /** Bulk imports (IMPORT_*; docs/import.md). */
   imports: { maxBytes: number; batchRows: number; reportRetentionDays: number; uploadTtlHours: number };
   /** Storefront behaviour events (docs/behaviour.md): retention (pruned every RETENTION_INTERVAL_MS) and per-minute event limits. */
@@ -264,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       eventsPerVisitor: e.BEHAVIOUR_EVENTS_PER_VISITOR,
     },
     caches: { apiKeyMs: e.API_KEY_CACHE_MS, countMs: e.COUNT_CACHE_MS, responseMs: e.RESPONSE_CACHE_MS },
+    compiledReads: flag(e.COMPILED_READS),
     imports: {
       maxBytes: e.IMPORT_MAX_BYTES,
       batchRows: e.IMPORT_BATCH_ROWS,

@@ -5,6 +5,7 @@ import './modules/common/common.type.ts';
 import './modules/auth/staff.type.ts';
 import './modules/customers/customer.type.ts';
 import './modules/customers/customer.queries.ts';
+import './modules/customers/customer.compiled.ts';
 import './modules/customers/customer.mutations.ts';
 import './modules/customers/me.schema.ts';
 import './modules/auth/auth.schema.ts';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { compiledReadsPlugin } from '../compiled/plugin.ts';
 import { type Context, clientIpOf, createContextInner, type Services } from '../context.ts';
 import { busyDatabaseError } from '../db/database.ts';
 import { corsGuardPlugin, corsOptions, securityHeadersPlugin } from '../edge/cors.ts';
@@ -161,6 +162,8 @@ export function createYogaServer(
       behaviourBeaconPlugin(services),
       sharedEventExecutionPlugin(),
       ...(services.caches?.responses ? [responseCachePlugin(services.caches.responses)] : []),
+      // After the response cache (a hit wins; a compiled answer is cached like any other).
+      ...(config.compiledReads ? [compiledReadsPlugin()] : []),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;

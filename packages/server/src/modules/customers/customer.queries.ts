@@ -1,5 +1,5 @@
 import { builder } from '../../builder.ts';
-import { shopIdOf } from '../../context.ts';
+import { type Context, shopIdOf } from '../../context.ts';
 import { skipQuery } from '../../db/loaders.ts';
 import { cachedCount } from '../../read-caches.ts';
 import { checkPageSize } from '../common/graphql-helpers.ts';
@@ -52,11 +52,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       totalCount: (_conn, args, ctx) => {
         checkPageSize(args);
-        const where = listWhere(args.filter);
-        // Per shop and filter, briefly cached and dropped on any event of the shop (docs/performance.md).
-        return cachedCount(ctx.services.caches, shopIdOf(ctx), `customers:${JSON.stringify(where)}`, () =>
-          ctx.db.customer.count({ where }),
-        );
+        return customersTotalCount(ctx, listWhere(args.filter));
       },
       description: 'Customers of the shop, filtered and sorted, as a Relay connection (max 100 per page).',
       args: {
@@ -86,8 +82,13 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/** The list's total: per shop and filter, briefly cached and dropped on any event of the shop (docs/performance.md). */
+export function customersTotalCount(ctx: Context, where: ReturnType<typeof customerWhere>): Promise<number> {
+  return cachedCount(ctx.services.caches, shopIdOf(ctx), `customers:${JSON.stringify(where)}`, () => ctx.db.customer.count({ where }));
+}
+
 type FilterArg = (typeof CustomerFilterInput)['$inferInput'] | null | undefined;
-const listWhere = (f: FilterArg) => customerWhere(f ? { ...f, ownerIds: f.ownerIds?.map((g) => g.id) } : null);
+export const listWhere = (f: FilterArg) => customerWhere(f ? { ...f, ownerIds: f.ownerIds?.map((g) => g.id) } : null);
 
 builder.queryField('customerDataExport', (t) =>
   t.field({

@@ -1,0 +1,345 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../packages/server/src/app.ts';
+import { compiledReadStats } from '../packages/server/src/compiled/plugin.ts';
+import { createLogger } from '../packages/server/src/logger.ts';
+import { schema } from '../packages/server/src/schema.ts';
+import { createTestApp, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
+import {
+  type GraphQLObjectType,
+  getNamedType,
+  isEnumType,
+  isLeafType,
+  isObjectType,
+  isUnionType,
+} from '../packages/server/src/testing-graphql.ts';
+import { createCustomer, createStaff, succeed } from './helpers/crm.ts';
+
+/**
+ * The compiled read path (packages/server/src/compiled/) against the executor: one database, two
+ * apps (COMPILED_READS on and off), every query sent to both must get the same bytes back, and the
+ * compiled app must really have answered from its one statement (not fallen back). The Customer
+ * fields are enumerated from the schema, so a new field is compared the day it is added (and, when
+ * the compiler does not know it, proven to fall back to the executor, not to answer wrongly).
+ */
+
+let t: TestApp;
+let executorApp: App;
+let shopA: { secretKey: string; shopId: string };
+let shopB: { secretKey: string; shopId: string };
+const ids: Record<string, string> = {};
+
+const post = async (app: App, key: string, query: string, variables?: Record<string, unknown>) => {
+  const res = await app.yoga.fetch('http://test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  // The answer without `extensions` (each app keeps its own cost budget, reported there).
+  const body = JSON.parse(await res.text()) as Record<string, unknown>;
+  delete body.extensions;
+  return { status: res.status, text: JSON.stringify(body) };
+};
+
+/** Sends the query to both apps; returns both answers and whether the compiled app compiled it. */
+async function both(key: string, query: string, variables?: Record<string, unknown>) {
+  const before = compiledReadStats.compiled;
+  const compiled = await post(t.app, key, query, variables);
+  const took = compiledReadStats.compiled > before;
+  const bail = compiledReadStats.lastBail;
+  const executor = await post(executorApp, key, query, variables);
+  return { compiled, executor, took, bail };
+}
+
+async function same(key: string, query: string, variables?: Record<string, unknown>, expectCompiled = true) {
+  const r = await both(key, query, variables);
+  expect(r.compiled.text, query).toBe(r.executor.text);
+  expect(r.compiled.status).toBe(r.executor.status);
+  if (expectCompiled) expect(r.took, `not compiled (${r.bail}): ${query}`).toBe(true);
+  return JSON.parse(r.compiled.text) as { data?: Record<string, unknown>; errors?: { extensions?: { code?: string } }[] };
+}
+
+/** Every leaf field (and one level of object fields' leaves) of a type, without arguments. */
+function leaves(type: GraphQLObjectType, depth = 0): string {
+  return Object.values(type.getFields())
+    .filter((f) => f.args.length === 0)
+    .map((f) => {
+      const named = getNamedType(f.type);
+      if (isLeafType(named)) return f.name;
+      if (isObjectType(named) && depth < 1 && !named.name.endsWith('Connection')) return `${f.name} { ${leaves(named, depth + 1)} }`;
+      return '';
+    })
+    .filter(Boolean)
+    .join(' ');
+}
+
+beforeAll(async () => {
+  t = await createTestApp();
+  executorApp = buildApp({
+    config: { ...t.config, compiledReads: false },
+    database: t.db,
+    logger: createLogger('silent'),
+    tokenSecret: randomBytes(32).toString('hex'),
+  });
+  shopA = await t.newShop('Compiled A');
+  shopB = await t.newShop('Compiled B');
+  const g = t.gql(shopA.secretKey);
+  const owner = await createStaff(g, { name: 'Olga Owner', email: 'olga@example.com' });
+  ids.owner = owner.id;
+  const full = await createCustomer(g, {
+    firstName: 'Ada',
+    lastName: 'Lovelace',
+    company: 'Engines Ltd',
+    email: 'ada@example.com',
+    phone: '+49 30 1234567',
+    externalId: 'ext-ada',
+    otherEmails: ['ada2@example.com'],
+    otherPhones: ['+49 30 7654321'],
+    imHandles: [{ network: 'wechat', handle: 'ada' }],
+    jobTitle: 'Analyst',
+    occupation: 'Mathematician',
+    industry: 'Computing',
+    incomeBand: 'HIGH',
+    gender: 'FEMALE',
+    birthDate: '1985-12-10',
+    maritalStatus: 'MARRIED',
+    location: { country: 'GB', region: 'London', city: 'London', postalCode: 'W1', addressLine: '12 St James' },
+    householdNotes: 'Husband decides on carriages',
+    productInterests: ['engines', 'looms'],
+    stylePreferences: 'plain',
+    purchasePurpose: 'research',
+    focusFactors: ['QUALITY', 'BRAND'],
+    priceSensitivity: 'LOW',
+    personality: 'curious',
+    hobbies: ['poetry', 'horses'],
+    preferredChannel: 'EMAIL',
+    preferredContactTime: 'MORNING',
+    timeZone: 'Europe/London',
+    contactTolerance: 'WEEKLY',
+    dealLikelihood: 80,
+    expectedPurchaseAt: '2027-03-01T10:00:00.000Z',
+    attributes: { vip: true, score: 1.5, nested: { b: 1, a: [1, 'x'] } },
+    stage: 'PROSPECT',
+    source: {
+      channel: 'REFERRAL',
+      campaign: 'spring',
+      medium: 'word',
+      content: 'flyer',
+      referrerName: 'Charles',
+      referrerContact: 'c@b.uk',
+    },
+    tags: ['vip', 'analyst', 'Älter', 'zeta'],
+    consents: [
+      { channel: 'EMAIL', granted: true },
+      { channel: 'SMS', granted: false },
+    ],
+    ownerId: owner.id,
+  });
+  ids.full = full.id;
+  // Names falling back one by one: company, email, phone, nothing.
+  ids.company = (await createCustomer(g, { company: 'Only Company GmbH', tags: ['zeta'] })).id;
+  ids.email = (await createCustomer(g, { email: 'only@example.com', firstName: '' })).id;
+  ids.phone = (await createCustomer(g, { phone: '+49 30 5555555' })).id;
+  ids.nothing = (await createCustomer(g, { attributes: {} })).id;
+  for (let i = 0; i < 9; i++) {
+    await createCustomer(g, {
+      firstName: `Bulk${i}`,
+      lastName: i % 3 === 0 ? null : `Zed${9 - i}`,
+      stage: i % 2 ? 'FIRST_PURCHASE' : 'SUSPECT',
+      dealLikelihood: i % 4 === 0 ? null : i * 10,
+      ownerId: i % 2 ? owner.id : null,
+      tags: i % 2 ? ['bulk'] : [],
+      consents: [{ channel: 'PHONE', granted: i % 2 === 0 }],
+    });
+  }
+  const dup = await createCustomer(g, { firstName: 'Dup', email: 'dup@example.com' });
+  const survivor = await createCustomer(g, { firstName: 'Survivor', email: 'survivor@example.com' });
+  await succeed(g, 'mergeCustomers', { survivorId: survivor.id, duplicateId: dup.id });
+  ids.dup = dup.id;
+  ids.survivor = survivor.id;
+  const archived = await createCustomer(g, { firstName: 'Archie', tags: ['old'] });
+  await succeed(g, 'archiveCustomer', { id: archived.id });
+  ids.archived = archived.id;
+  ids.other = (await createCustomer(t.gql(shopB.secretKey), { firstName: 'Other shop', email: 'b@example.com', tags: ['vip'] })).id;
+}, 120_000);
+
+afterAll(async () => {
+  await executorApp?.stop();
+  await t?.close();
+});
+
+const LIST = (selection: string, args = 'first: 50') =>
+  `query List { customers(${args}) { totalCount edges { cursor node { ${selection} } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
+
+describe('compiled reads answer exactly as the executor', () => {
+  it('every Customer field, one at a time, in the customers list', async () => {
+    const customer = schema.getType('Customer') as GraphQLObjectType;
+    const compiled: string[] = [];
+    const fellBack: string[] = [];
+    for (const f of Object.values(customer.getFields())) {
+      if (f.args.length > 0) continue;
+      const named = getNamedType(f.type);
+      let sel = f.name;
+      if (isObjectType(named)) sel = `${f.name} { ${leaves(named)} }`;
+      else if (isUnionType(named)) sel = `${f.name} { __typename }`;
+      else if (!isLeafType(named) && !isEnumType(named)) continue;
+      const r = await both(shopA.secretKey, LIST(`id ${sel}`), undefined);
+      expect(r.compiled.text, f.name).toBe(r.executor.text);
+      (r.took ? compiled : fellBack).push(f.name);
+    }
+    // The fields the list pages and the bench use must be on the compiled path.
+    for (const name of [
+      'id',
+      'displayName',
+      'email',
+      'phone',
+      'stage',
+      'status',
+      'owner',
+      'tags',
+      'consents',
+      'location',
+      'createdAt',
+      'attributes',
+      'focusFactors',
+      'birthDate',
+      'otherEmails',
+    ]) {
+      expect(compiled, `${name} fell back`).toContain(name);
+    }
+    expect(compiled.length).toBeGreaterThan(30);
+    expect(fellBack.length).toBeGreaterThan(0);
+  });
+
+  it('the peer bench list, with and without totalCount, aliases, fragments and __typename', async () => {
+    const k = shopA.secretKey;
+    await same(
+      k,
+      '{ customers(first: 50) { edges { node { id displayName email stage owner { name } tags { name } consents { channel granted } } } pageInfo { hasNextPage endCursor } } }',
+    );
+    await same(
+      k,
+      '{ customers(first: 50) { totalCount edges { node { id displayName email stage owner { name } tags { name } consents { channel granted } } } pageInfo { hasNextPage endCursor } } }',
+    );
+    await same(
+      k,
+      'query Q($n: Int) { __typename list: customers(first: $n) { __typename e: edges { __typename node { ...C who: displayName } } edges { cursor } } } fragment C on Customer { __typename key: id owner { ... on StaffUser { name role } } tags { name createdAt } location { city } }',
+      { n: 7 },
+    );
+    await same(
+      k,
+      '{ a: customers(first: 2) { edges { node { id } } } b: customers(first: 3, orderBy: { field: LAST_NAME, direction: ASC }) { edges { node { lastName } } } }',
+    );
+  });
+
+  it('filters and every sort order, both directions', async () => {
+    const k = shopA.secretKey;
+    const sel = 'id displayName lastName dealLikelihood expectedPurchaseAt createdAt updatedAt';
+    for (const field of ['CREATED_AT', 'UPDATED_AT', 'LAST_NAME', 'DEAL_LIKELIHOOD', 'EXPECTED_PURCHASE_AT']) {
+      for (const direction of ['ASC', 'DESC']) await same(k, LIST(sel, `first: 50, orderBy: { field: ${field}, direction: ${direction} }`));
+    }
+    const filters = [
+      '{ statuses: [ARCHIVED] }',
+      '{ statuses: [ACTIVE, ARCHIVED, MERGED] }',
+      '{ statuses: [MERGED] }',
+      '{ stages: [SUSPECT, PROSPECT] }',
+      '{ sourceChannels: [REFERRAL] }',
+      '{ sourceCampaign: "spring" }',
+      '{ unowned: true }',
+      `{ ownerIds: ["${ids.owner}"] }`,
+      '{ createdAfter: "2000-01-01T00:00:00Z", createdBefore: "2100-01-01T00:00:00Z" }',
+    ];
+    for (const f of filters) await same(k, LIST(sel, `first: 50, filter: ${f}`));
+    // Not compiled (yet): still the same answer, from the executor.
+    await same(k, LIST(sel, 'first: 50, filter: { tagsAny: ["vip"] }'), undefined, false);
+    await same(k, LIST(sel, 'first: 50, filter: { search: "ada" }'), undefined, false);
+    await same(k, LIST(sel, 'last: 3'), undefined, false);
+  });
+
+  it('pages through the list with after cursors exactly as the executor', async () => {
+    const k = shopA.secretKey;
+    for (const order of ['{ field: CREATED_AT, direction: DESC }', '{ field: UPDATED_AT, direction: ASC }']) {
+      let after: string | null = null;
+      let pages = 0;
+      do {
+        const body = await same(
+          k,
+          'query P($after: String, $o: CustomerOrder) { customers(first: 4, after: $after, orderBy: $o) { edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }',
+          { after, o: JSON.parse(order.replace(/(\w+):/g, '"$1":').replace(/: (\w+)/g, ': "$1"')) },
+        );
+        const conn = (body.data?.customers ?? {}) as { pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+        after = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
+        pages++;
+      } while (after && pages < 20);
+      expect(pages).toBeGreaterThan(2);
+    }
+    // A cursor of a customer that is no longer in the list (archived) and one of another shop.
+    await same(
+      k,
+      `{ customers(first: 3, after: "${Buffer.from(`GPC:S:${rawId(ids.archived as string)}`).toString('base64')}") { edges { node { id } } } }`,
+    );
+    await same(k, '{ customers(first: 3, after: "not a cursor") { edges { node { id } } } }', undefined, false);
+  });
+
+  it('customer(id): a customer, a merged duplicate (its survivor), unknown, another shop, malformed', async () => {
+    const k = shopA.secretKey;
+    const q = `query C($id: ID!) { customer(id: $id) { ${leaves(schema.getType('Customer') as GraphQLObjectType).replace(/\bsource \{[^}]*\}/, 'source { channel campaign medium content referrerName referrerContact }')} } }`;
+    for (const id of [ids.full, ids.company, ids.survivor, ids.archived]) await same(k, q, { id }, false);
+    const small =
+      'query C($id: ID!) { customer(id: $id) { id displayName status owner { name } tags { name } consents { channel granted } } }';
+    for (const id of [ids.full, ids.dup, ids.survivor, ids.archived, ids.other]) await same(k, small, { id });
+    const dup = await same(k, small, { id: ids.dup });
+    expect((dup.data?.customer as { id: string }).id).toBe(ids.survivor);
+    expect((await same(k, small, { id: ids.other })).data?.customer).toBeNull();
+    await same(k, small, { id: globalId('Customer', '00000000-0000-0000-0000-000000000000') });
+    await same(k, small, { id: globalId('Customer', 'not-a-uuid') }, false);
+    await same(k, small, { id: globalId('Order', rawId(ids.full as string)) }, false);
+    await same(k, small, { id: 'garbage' }, false);
+  });
+
+  it('authorization: a caller lacking a scope gets the executor and its error, never compiled data', async () => {
+    const g = t.gql(shopA.secretKey);
+    const noContacts = (await succeed(g, 'createApiKey', { kind: 'SECRET', name: 'orders only', scopes: ['orders:read'] })).key as string;
+    const contactsOnly = (await succeed(g, 'createApiKey', { kind: 'SECRET', name: 'contacts', scopes: ['contacts:read'] })).key as string;
+    const denied = await same(noContacts, LIST('id displayName'), undefined, false);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // staff:read guards StaffUser.email: the list with owner { email } is the executor's.
+    const partial = await same(contactsOnly, LIST('id owner { name email }'), undefined, false);
+    expect(partial.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    await same(contactsOnly, LIST('id owner { name }'));
+    const pk = await post(t.app, shopA.secretKey, '{ viewer { keyKind } }');
+    expect(pk.status).toBe(200);
+  });
+
+  it("never answers with another shop's rows", async () => {
+    const body = await same(shopA.secretKey, LIST('id email tags { name }', 'first: 100, filter: { statuses: [ACTIVE, ARCHIVED] }'));
+    const text = JSON.stringify(body);
+    expect(text).not.toContain(ids.other);
+    expect(text).not.toContain('b@example.com');
+    const other = await same(shopB.secretKey, LIST('id email', 'first: 100'));
+    expect(JSON.stringify(other)).toContain('b@example.com');
+    expect(JSON.stringify(other)).not.toContain('ada@example.com');
+  });
+
+  it('query limits hold on the compiled path (the executor reports them)', async () => {
+    const tight = (compiledReads: boolean) =>
+      buildApp({
+        config: { ...t.config, compiledReads, maxQueryComplexity: 50 },
+        database: t.db,
+        logger: createLogger('silent'),
+        tokenSecret: randomBytes(32).toString('hex'),
+      });
+    const [on, off] = [tight(true), tight(false)];
+    try {
+      const q = LIST('id displayName tags { name } consents { channel }');
+      const before = compiledReadStats.compiled;
+      const a = await post(on, shopA.secretKey, q);
+      expect(compiledReadStats.compiled).toBe(before);
+      expect(a.text).toBe((await post(off, shopA.secretKey, q)).text);
+      expect((JSON.parse(a.text) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('QUERY_TOO_COMPLEX');
+    } finally {
+      await on.stop();
+      await off.stop();
+    }
+  });
+});
