@@ -111,7 +111,11 @@ function connectionJson(
     c.authorize(type, field);
     if (name === 'totalCount') {
       out[key] = null;
-      pending.push(page.totalCount().then((n) => void (out[key] = n)));
+      pending.push(
+        page.totalCount().then((n) => {
+          out[key] = n;
+        }),
+      );
     } else if (name === 'pageInfo') {
       const info = objectType(field);
       const values: Record<string, unknown> = {
