@@ -6,8 +6,6 @@ import {
   type GraphQLOutputType,
   type GraphQLSchema,
   getNamedType,
-  isListType,
-  isNonNullType,
   isObjectType,
   Kind,
   type OperationDefinitionNode,
