@@ -160,6 +160,28 @@ beforeAll(async () => {
   const archived = await createCustomer(g, { firstName: 'Archie', tags: ['old'] });
   await succeed(g, 'archiveCustomer', { id: archived.id });
   ids.archived = archived.id;
+  // Orders for Ada: more than one page of 20, mixed currencies and statuses, one shared placedAt (the id breaks the tie).
+  for (let i = 0; i < 23; i++) {
+    const r = await g<{ upsertOrder: { __typename: string } }>(
+      'mutation($input: UpsertOrderInput!) { upsertOrder(input: $input) { __typename } }',
+      {
+        input: {
+          customerId: full.id,
+          externalId: `o-${i}`,
+          currency: i % 3 ? 'EUR' : 'USD',
+          exchangeRate: i % 3 ? undefined : '0.9',
+          placedAt: new Date(Date.UTC(2026, 0, 1 + (i % 20), 10)).toISOString(),
+          status: i === 5 ? 'CANCELLED' : undefined,
+          discount: i % 4 ? '1.5' : undefined,
+          items: [
+            { sku: `S${i}`, name: `Item ${i}`, quantity: 1 + (i % 3), unitPrice: `${10 + i}.99` },
+            { sku: 'X', name: 'Extra', quantity: 1, unitPrice: '0.10', addOn: true },
+          ],
+        },
+      },
+    );
+    expect(r.data?.upsertOrder.__typename).toBe('UpsertOrderPayload');
+  }
   ids.other = (await createCustomer(t.gql(shopB.secretKey), { firstName: 'Other shop', email: 'b@example.com', tags: ['vip'] })).id;
 }, 120_000);
 
@@ -295,6 +317,36 @@ describe('compiled reads answer exactly as the executor', () => {
     await same(k, small, { id: globalId('Customer', 'not-a-uuid') }, false);
     await same(k, small, { id: globalId('Order', rawId(ids.full as string)) }, false);
     await same(k, small, { id: 'garbage' }, false);
+  });
+
+  it('Customer.orders: every Order field, the page, pageInfo and totalCount', async () => {
+    const k = shopA.secretKey;
+    const order = schema.getType('Order') as GraphQLObjectType;
+    const q = (sel: string, args = 'first: 20') =>
+      `query O($id: ID!) { customer(id: $id) { id orders(${args}) { totalCount edges { cursor node { id ${sel} } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+    const compiled: string[] = [];
+    for (const f of Object.values(order.getFields())) {
+      if (f.args.length > 0) continue;
+      const named = getNamedType(f.type);
+      const sel = isObjectType(named) ? `${f.name} { ${leaves(named)} }` : f.name;
+      const r = await both(k, q(sel), { id: ids.full });
+      expect(r.compiled.text, f.name).toBe(r.executor.text);
+      if (r.took) compiled.push(f.name);
+    }
+    for (const name of ['externalId', 'status', 'placedAt', 'currency', 'total', 'discount', 'baseTotal', 'countedTotal', 'excluded']) {
+      expect(compiled, `${name} fell back`).toContain(name);
+    }
+    // The peer bench's query, page sizes around the edges, and a customer without orders.
+    await same(
+      k,
+      'query CustomerOrders($id: ID!) { customer(id: $id) { id orders(first: 20) { edges { node { id externalId status placedAt currency } } pageInfo { hasNextPage } } } }',
+      { id: ids.full },
+    );
+    for (const args of ['first: 0', 'first: 1', 'first: 23', 'first: 24', 'first: 500', ''])
+      await same(k, q('externalId', args || 'first: 20').replace('orders()', 'orders'), { id: ids.full });
+    await same(k, q('externalId'), { id: ids.company });
+    const cursor = Buffer.from('GPC:S:00000000-0000-0000-0000-000000000000').toString('base64');
+    await same(k, q('externalId', `first: 2, after: "${cursor}"`), { id: ids.full }, false);
   });
 
   it('authorization: a caller lacking a scope gets the executor and its error, never compiled data', async () => {

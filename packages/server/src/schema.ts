@@ -12,6 +12,7 @@ import './modules/auth/auth.schema.ts';
 import './modules/shops/shop.graphql.ts';
 import './modules/orders/order.type.ts';
 import './modules/orders/order.graphql.ts';
+import './modules/orders/order.compiled.ts';
 import './modules/interactions/interaction.type.ts';
 import './modules/interactions/interaction.graphql.ts';
 import './modules/interactions/timeline.type.ts';

@@ -296,3 +296,94 @@ export function fragmentsOf(definitions: readonly { kind: string }[]): Record<st
     if (d.kind === Kind.FRAGMENT_DEFINITION) out[(d as FragmentDefinitionNode).name.value] = d as FragmentDefinitionNode;
   return out;
 }
+
+/** base64("GPC:S:<id>"): plugin-prisma's cursor of a string id (formatPrismaCursor(row, 'id')). */
+export const sqlIdCursor = (e: Prisma.Sql) =>
+  Prisma.sql`translate(encode(convert_to('GPC:S:' || ${e}::text, 'UTF8'), 'base64'), E'\\n', '')`;
+
+/**
+ * A Pothos `t.relatedConnection` under a row, as one JSON expression: the first page (forward only:
+ * `first`, default 20, clamped to 100 like plugin-prisma; `after`/`last`/`before` bail), its
+ * cursors, pageInfo and the relation's total count (no filter: the connection's query has none).
+ */
+export function relatedConnectionSql(
+  c: Compiler,
+  f: FieldInput,
+  rel: { model: string; fk: string; order: [string, 'ASC' | 'DESC'][]; defaultSize?: number; maxSize?: number },
+): Prisma.Sql {
+  const node = f.nodes[0] ?? bail('connection');
+  const args = c.args(f.field, node) as { first?: number | null; after?: unknown; last?: unknown; before?: unknown };
+  if (args.after != null || args.last != null || args.before != null) bail(`${f.type.name}.${f.field.name}: paging arguments`);
+  if (args.first != null && args.first < 0) bail(`${f.type.name}.${f.field.name}: first`);
+  const size = Math.min(args.first ?? rel.defaultSize ?? 20, rel.maxSize ?? 100);
+  const connType = getNamedType(f.field.type);
+  if (!isObjectType(connType)) return bail('connection type');
+  const t = c.alias();
+  const r = c.alias();
+  const shop = Prisma.sql`${col(t, 'shopId')} = ${col(f.alias, 'shopId')}`;
+  const where = Prisma.sql`${col(t, rel.fk)} = ${col(f.alias, 'id')} AND ${shop}`;
+  const order = Prisma.join(
+    rel.order.map(([name, dir]) => Prisma.sql`${col(t, name)} ${Prisma.raw(dir)}`),
+    ', ',
+  );
+  const parts: Prisma.Sql[] = [];
+  let nodeSql: Prisma.Sql | null = null;
+  const edgeParts = (edgeType: GraphQLObjectType, nodes: readonly FieldNode[]) => {
+    const ps: Prisma.Sql[] = [];
+    for (const [key, n] of c.subfields(edgeType, nodes)) {
+      const name = n[0]?.name.value as string;
+      const k = Prisma.raw(`'${key}'`);
+      if (name === '__typename') ps.push(Prisma.sql`${k}, ${edgeType.name}::text`);
+      else if (name === 'cursor') ps.push(Prisma.sql`${k}, ${sqlIdCursor(col(r, 'id'))}`);
+      else if (name === 'node') {
+        const nodeType = getNamedType(edgeType.getFields().node?.type);
+        if (!isObjectType(nodeType)) bail('node type');
+        nodeSql = c.objectJson(nodeType as GraphQLObjectType, rel.model, r, n);
+        ps.push(Prisma.sql`${k}, ${nodeSql}`);
+      } else bail(`${edgeType.name}.${name}`);
+      if (name !== '__typename') c.authorize(edgeType, edgeType.getFields()[name] ?? bail(name));
+    }
+    return ps.length ? Prisma.sql`json_build_object(${Prisma.join(ps, ', ')})` : bail('empty edge');
+  };
+  for (const [key, n] of c.subfields(connType, f.nodes)) {
+    const name = n[0]?.name.value as string;
+    const k = Prisma.raw(`'${key}'`);
+    if (name === '__typename') {
+      parts.push(Prisma.sql`${k}, ${connType.name}::text`);
+      continue;
+    }
+    const sub = connType.getFields()[name] ?? bail(name);
+    c.authorize(connType, sub);
+    if (name === 'totalCount') {
+      parts.push(Prisma.sql`${k}, (SELECT count(*)::int FROM ${table(rel.model)} ${Prisma.raw(t)} WHERE ${where})`);
+    } else if (name === 'edges') {
+      const edgeType = getNamedType(sub.type) as GraphQLObjectType;
+      parts.push(
+        Prisma.sql`${k}, COALESCE((SELECT json_agg(${edgeParts(edgeType, n)} ORDER BY ${Prisma.raw(r)}.rn) FROM page_rows ${Prisma.raw(r)} WHERE ${Prisma.raw(r)}.rn <= ${size}), '[]'::json)`,
+      );
+    } else if (name === 'pageInfo') {
+      const info = getNamedType(sub.type) as GraphQLObjectType;
+      const ps: Prisma.Sql[] = [];
+      for (const [ik, inodes] of c.subfields(info, n)) {
+        const iname = inodes[0]?.name.value as string;
+        const kk = Prisma.raw(`'${ik}'`);
+        if (iname !== '__typename') c.authorize(info, info.getFields()[iname] ?? bail(iname));
+        if (iname === '__typename') ps.push(Prisma.sql`${kk}, ${info.name}::text`);
+        else if (iname === 'hasNextPage') ps.push(Prisma.sql`${kk}, (SELECT count(*) > ${size} FROM page_rows)`);
+        else if (iname === 'hasPreviousPage') ps.push(Prisma.sql`${kk}, false`);
+        else if (iname === 'startCursor' || iname === 'endCursor') {
+          const pick = iname === 'startCursor' ? Prisma.sql`1` : Prisma.sql`LEAST((SELECT count(*) FROM page_rows), ${size})`;
+          ps.push(
+            Prisma.sql`${kk}, (SELECT ${sqlIdCursor(col(r, 'id'))} FROM page_rows ${Prisma.raw(r)} WHERE ${Prisma.raw(r)}.rn = ${pick} AND ${Prisma.raw(r)}.rn <= ${size})`,
+          );
+        } else bail(`PageInfo.${iname}`);
+      }
+      parts.push(Prisma.sql`${k}, json_build_object(${Prisma.join(ps, ', ')})`);
+    } else bail(`${connType.name}.${name}`);
+  }
+  if (!parts.length) bail('empty connection');
+  // The page (one row more than asked, to tell hasNextPage), numbered in the connection's order.
+  return Prisma.sql`(WITH page_rows AS (
+      SELECT ${Prisma.raw(t)}.*, row_number() OVER (ORDER BY ${order}) AS rn FROM ${table(rel.model)} ${Prisma.raw(t)} WHERE ${where} ORDER BY ${order} LIMIT ${size + 1})
+    SELECT json_build_object(${Prisma.join(parts, ', ')}))`;
+}
