@@ -25,8 +25,8 @@ import { createCustomer, createStaff, succeed } from './helpers/crm.ts';
 
 let t: TestApp;
 let executorApp: App;
-let shopA: { secretKey: string; shopId: string };
-let shopB: { secretKey: string; shopId: string };
+let shopA: { secretKey: string; shop: { id: string } };
+let shopB: { secretKey: string; shop: { id: string } };
 const ids: Record<string, string> = {};
 
 const post = async (app: App, key: string, query: string, variables?: Record<string, unknown>) => {
@@ -182,6 +182,38 @@ beforeAll(async () => {
     );
     expect(r.data?.upsertOrder.__typename).toBe('UpsertOrderPayload');
   }
+  // Interactions (one deleted later would be hidden: the executor and the compiled path must agree), and
+  // storefront visits (behaviour events stitched to Ada, seeded behind the API) for the timeline.
+  for (let i = 0; i < 6; i++) {
+    const r = await g<{ recordInteraction: { __typename: string } }>(
+      'mutation($input: RecordInteractionInput!) { recordInteraction(input: $input) { __typename } }',
+      {
+        input: {
+          customerId: full.id,
+          channel: i % 2 ? 'EMAIL' : 'PHONE',
+          direction: i % 2 ? 'INBOUND' : 'OUTBOUND',
+          type: i % 2 ? 'INQUIRY' : 'MESSAGE',
+          subject: `Note ${i}`,
+          occurredAt: new Date(Date.UTC(2026, 0, 1 + i * 3, 10)).toISOString(),
+          metadata: { i },
+        },
+      },
+    );
+    expect(r.data?.recordInteraction.__typename).toBe('RecordInteractionSuccess');
+  }
+  const visitor = '11111111-1111-4111-8111-111111111111';
+  await t.db.prisma.behaviourEvent.createMany({
+    data: [0, 1, 2].map((i) => ({
+      shopId: shopA.shop.id,
+      visitorId: visitor,
+      sessionId: i < 2 ? '22222222-2222-4222-8222-222222222222' : null,
+      customerId: rawId(full.id),
+      type: i === 1 ? 'PRODUCT_VIEWED' : 'PAGE_VIEWED',
+      occurredAt: new Date(Date.UTC(2026, 0, 2 + i, 9)),
+      url: 'https://shop.example/p',
+      sku: i === 1 ? 'SKU-1' : null,
+    })),
+  });
   ids.other = (await createCustomer(t.gql(shopB.secretKey), { firstName: 'Other shop', email: 'b@example.com', tags: ['vip'] })).id;
 }, 120_000);
 
@@ -347,6 +379,64 @@ describe('compiled reads answer exactly as the executor', () => {
     await same(k, q('externalId'), { id: ids.company });
     const cursor = Buffer.from('GPC:S:00000000-0000-0000-0000-000000000000').toString('base64');
     await same(k, q('externalId', `first: 2, after: "${cursor}"`), { id: ids.full }, false);
+  });
+
+  it("Customer.timeline: the bench page, every member type's fields, kinds, cursors, visits", async () => {
+    const k = shopA.secretKey;
+    const bench = `query Timeline($id: ID!) { customer(id: $id) { id timeline(first: 50) {
+      edges { cursor at kind node { __typename
+        ... on Interaction { id type channel direction subject occurredAt }
+        ... on Order { id externalId status total currency placedAt }
+        ... on StageTransition { id fromStage toStage source at }
+        ... on ConsentChange { consentChannel: channel granted changedAt } } }
+      pageInfo { hasNextPage endCursor } } } }`;
+    await same(k, bench, { id: ids.full });
+    await same(k, bench, { id: ids.company });
+    for (const type of ['Interaction', 'Order', 'StageTransition', 'ConsentChange']) {
+      const member = schema.getType(type) as GraphQLObjectType;
+      const sel = leaves(member);
+      const page = (s: string) =>
+        `query T($id: ID!) { customer(id: $id) { timeline(first: 40, kinds: [INTERACTION, ORDER, STAGE_CHANGE, CONSENT_CHANGE]) { edges { kind node { ... on ${type} { ${s} } } } } } }`;
+      // Every field with its related objects: the same answer (compiled or not); the plain fields: compiled.
+      await same(k, page(sel), { id: ids.full }, false);
+      const plain = Object.values(member.getFields())
+        // Order.exchangeRate prints a Decimal the way decimal.js does (exponents below 1e-7): the executor's.
+        .filter((f) => f.args.length === 0 && isLeafType(getNamedType(f.type)) && `${type}.${f.name}` !== 'Order.exchangeRate')
+        .map((f) => f.name);
+      const r = await both(k, page(plain.join(' ')), { id: ids.full });
+      expect(r.compiled.text).toBe(r.executor.text);
+      if (!r.took) expect.soft(r.bail, `${type}: plain fields not compiled`).toBe('');
+    }
+    // Paging with cursors through everything (visits included, asked for only by __typename).
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const body = await same(
+        k,
+        'query T($id: ID!, $after: String) { customer(id: $id) { timeline(first: 7, after: $after) { edges { cursor at kind node { __typename ... on Order { externalId } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }',
+        { id: ids.full, after },
+      );
+      const info = (body.data?.customer as { timeline: { pageInfo: { hasNextPage: boolean; endCursor: string } } }).timeline.pageInfo;
+      after = info.hasNextPage ? info.endCursor : null;
+      pages++;
+    } while (after && pages < 20);
+    expect(pages).toBeGreaterThan(3);
+    for (const args of ['first: 0', 'kinds: [ORDER], first: 3', 'kinds: [VISIT]', 'kinds: []']) {
+      await same(
+        k,
+        `query T($id: ID!) { customer(id: $id) { timeline(${args}) { edges { kind node { __typename } } pageInfo { hasNextPage startCursor endCursor } } } }`,
+        { id: ids.full },
+      );
+    }
+    // Visit fields are the executor's; so are a bad cursor and a page too large.
+    await same(
+      k,
+      'query T($id: ID!) { customer(id: $id) { timeline { edges { node { ... on StorefrontVisit { sessionId pageViews skus } } } } } }',
+      { id: ids.full },
+      false,
+    );
+    await same(k, 'query T($id: ID!) { customer(id: $id) { timeline(after: "bad") { edges { kind } } } }', { id: ids.full }, false);
+    await same(k, 'query T($id: ID!) { customer(id: $id) { timeline(first: 101) { edges { kind } } } }', { id: ids.full }, false);
   });
 
   it('authorization: a caller lacking a scope gets the executor and its error, never compiled data', async () => {

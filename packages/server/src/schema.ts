@@ -16,6 +16,7 @@ import './modules/orders/order.compiled.ts';
 import './modules/interactions/interaction.type.ts';
 import './modules/interactions/interaction.graphql.ts';
 import './modules/interactions/timeline.type.ts';
+import './modules/interactions/timeline.compiled.ts';
 import './modules/interactions/storefront.graphql.ts';
 import './modules/behaviour/track.graphql.ts';
 import './modules/events/event.graphql.ts';

@@ -16,8 +16,8 @@ import { bail, Compiler, fragmentsOf, NotCompiled, type RootCompiler, rootCompil
 /**
  * Answers read queries through the compiled path (compiler.ts) when every root field and every
  * selected field has a compiler and the caller may read all of them; otherwise (or when
- * COMPILED_READS=0) the ordinary executor runs. Placed after the response cache, so a cache hit
- * still wins and a compiled answer is cached like any other.
+ * COMPILED_READS=0) the ordinary executor runs. It only swaps the execute function, so a
+ * response-cache hit still wins and a compiled answer is cached like any other.
  */
 
 /**
@@ -118,20 +118,19 @@ export async function compiledAnswer(
 
 export function compiledReadsPlugin(): Plugin<Context> {
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
+    onExecute({ args, executeFn, setExecuteFn }) {
       const ctx = args.contextValue as Context;
-      if (ctx.viewer.kind === 'anonymous') return;
-      const data = await compiledAnswer(
-        args.schema,
-        args.document,
-        args.operationName,
-        args.variableValues as Record<string, unknown> | null,
-        ctx,
-      );
-      if (data) {
-        compiledReadStats.compiled++;
-        setResultAndStopExecution({ data });
-      } else compiledReadStats.executor++;
+      if (ctx.viewer.kind === 'anonymous' || !shapeOf(args.document, args.operationName)) return;
+      // Inside the execute function (not before it), so the operation's trace span holds the compiled statement too.
+      setExecuteFn(async (a) => {
+        const data = await compiledAnswer(a.schema, a.document, a.operationName, a.variableValues as Record<string, unknown> | null, ctx);
+        if (data) {
+          compiledReadStats.compiled++;
+          return { data };
+        }
+        compiledReadStats.executor++;
+        return executeFn(a);
+      });
     },
   };
 }

@@ -146,6 +146,9 @@ export function createYogaServer(
     plugins: [
       ...(config.env === 'development' ? [graphiqlAssetsPlugin()] : []),
       requestIdPlugin(),
+      // Replaces the execute function only (a response-cache hit or an edge refusal still stops it
+      // first); placed before the tracing plugins so their execute wrapper holds the compiled statement.
+      ...(config.compiledReads ? [compiledReadsPlugin()] : []),
       // The edge (src/edge/, rate-limit.ts): traces, metrics, headers, CORS, limits, input checks.
       ...(tracing ? tracingPlugins() : []),
       securityHeadersPlugin(services),
@@ -162,8 +165,6 @@ export function createYogaServer(
       behaviourBeaconPlugin(services),
       sharedEventExecutionPlugin(),
       ...(services.caches?.responses ? [responseCachePlugin(services.caches.responses)] : []),
-      // After the response cache (a hit wins; a compiled answer is cached like any other).
-      ...(config.compiledReads ? [compiledReadsPlugin()] : []),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;

@@ -102,12 +102,12 @@ function after(kind: TimelineKind, at: Prisma.Sql, c: TimelineEntry | null): Pri
  * One kind's next `limit` rows. Each branch is ordered and limited on its own, so PostgreSQL walks
  * the (customerId, at) index backwards and stops early instead of sorting every event.
  */
-function branch(kind: TimelineKind, shop: Prisma.Sql, customerId: string, c: TimelineEntry | null, limit: number): Prisma.Sql {
+export function branch(kind: TimelineKind, shop: Prisma.Sql, customer: Prisma.Sql, c: TimelineEntry | null, limit: number): Prisma.Sql {
   if (kind === 'visit') {
     const at = Prisma.sql`x.at`;
     return Prisma.sql`(SELECT 'visit'::text AS kind, x.id, x.at, x."shopId" FROM (
         SELECT COALESCE(e."sessionId", e."visitorId") AS id, min(e."occurredAt") AS at, e."shopId" FROM "BehaviourEvent" e
-        WHERE e."shopId" = ${shop} AND e."customerId" = ${customerId}::uuid GROUP BY 1, e."shopId") x
+        WHERE e."shopId" = ${shop} AND e."customerId" = ${customer} GROUP BY 1, e."shopId") x
       WHERE true ${after(kind, at, c)}
       ORDER BY x.at DESC, x.id DESC LIMIT ${limit})`;
   }
@@ -120,7 +120,7 @@ function branch(kind: TimelineKind, shop: Prisma.Sql, customerId: string, c: Tim
   }[kind];
   const at = Prisma.raw(`x.${spec.at}`);
   return Prisma.sql`(SELECT ${kind}::text AS kind, x.id, ${at} AS at, x."shopId" FROM ${Prisma.raw(spec.table)} x
-    WHERE x."shopId" = ${shop} AND x."customerId" = ${customerId}::uuid ${Prisma.raw(spec.extra)} ${after(kind, at, c)}
+    WHERE x."shopId" = ${shop} AND x."customerId" = ${customer} ${Prisma.raw(spec.extra)} ${after(kind, at, c)}
     ORDER BY ${at} DESC, x.id DESC LIMIT ${limit})`;
 }
 
@@ -151,7 +151,7 @@ export async function timelinePage(
   const rows = await sql<Record<string, unknown> & { kind: TimelineKind; id: string; at: Date | string }>(
     (shop) =>
       Prisma.sql`SELECT p.kind, p.id, p.at, p."shopId"${select} FROM (SELECT * FROM (${Prisma.join(
-        kinds.map((k) => branch(k, shop, customerId, cursor, opts.first + 1)),
+        kinds.map((k) => branch(k, shop, Prisma.sql`${customerId}::uuid`, cursor, opts.first + 1)),
         ' UNION ALL ',
       )}) AS timeline ORDER BY at DESC, kind ASC, id DESC LIMIT ${opts.first + 1}) p${joins}`,
   );
