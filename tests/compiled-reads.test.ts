@@ -416,8 +416,9 @@ describe('compiled reads answer exactly as the executor', () => {
         'query T($id: ID!, $after: String) { customer(id: $id) { timeline(first: 7, after: $after) { edges { cursor at kind node { __typename ... on Order { externalId } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }',
         { id: ids.full, after },
       );
-      const info = (body.data?.customer as { timeline: { pageInfo: { hasNextPage: boolean; endCursor: string } } }).timeline.pageInfo;
-      after = info.hasNextPage ? info.endCursor : null;
+      const info = (body.data?.customer as { timeline: { pageInfo: { hasNextPage: boolean; endCursor: string } } } | undefined)?.timeline
+        .pageInfo;
+      after = info?.hasNextPage ? info.endCursor : null;
       pages++;
     } while (after && pages < 20);
     expect(pages).toBeGreaterThan(3);
