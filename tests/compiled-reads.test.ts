@@ -214,6 +214,30 @@ beforeAll(async () => {
       sku: i === 1 ? 'SKU-1' : null,
     })),
   });
+  // Follow-ups over the three agenda sections (yesterday, later today, next week), for the owner and unassigned.
+  const hour = 3_600_000;
+  for (let i = 0; i < 12; i++) {
+    const due = new Date(Date.now() + (i % 3 === 0 ? 2 * hour : i % 3 === 1 ? 60_000 * (i + 1) : 7 * 24 * hour) + i * 1000);
+    const r = await g<{ createFollowUp: { __typename: string } }>(
+      'mutation($input: CreateFollowUpInput!) { createFollowUp(input: $input) { __typename ... on Error { message path } } }',
+      {
+        input: {
+          customerId: i % 2 ? full.id : ids.company,
+          dueAt: due.toISOString(),
+          goal: `Goal ${i}`,
+          ...(i % 2 ? { channel: 'EMAIL' } : {}),
+          ...(i % 4 === 0 ? { assigneeId: owner.id } : {}),
+        },
+      },
+    );
+    expect(r.data?.createFollowUp.__typename, JSON.stringify(r.data)).toMatch(/Success|Payload/);
+  }
+  // Overdue ones cannot be planned through the API: moved into the past behind it.
+  await t.db.prisma.$executeRawUnsafe(
+    `UPDATE "FollowUp" SET "dueAt" = "dueAt" - interval '2 days' WHERE "shopId" = $1::uuid AND goal = ANY($2::text[])`,
+    shopA.shop.id,
+    ['Goal 0', 'Goal 3', 'Goal 6', 'Goal 9'],
+  );
   ids.other = (await createCustomer(t.gql(shopB.secretKey), { firstName: 'Other shop', email: 'b@example.com', tags: ['vip'] })).id;
 }, 120_000);
 
@@ -438,6 +462,69 @@ describe('compiled reads answer exactly as the executor', () => {
     );
     await same(k, 'query T($id: ID!) { customer(id: $id) { timeline(after: "bad") { edges { kind } } } }', { id: ids.full }, false);
     await same(k, 'query T($id: ID!) { customer(id: $id) { timeline(first: 101) { edges { kind } } } }', { id: ids.full }, false);
+  });
+
+  it("agenda: the bench page, sections, filters, cursors, an agent's own agenda", async () => {
+    const k = shopA.secretKey;
+    const bench = `{ agenda(first: 50) { totalCount overdueCount dueTodayCount upcomingCount
+      edges { cursor section node { id dueAt goal channel customer { id displayName } } } pageInfo { hasNextPage endCursor } } }`;
+    await same(k, bench);
+    // The shop's time zone for "today" (cadence settings), then one asked for.
+    await same(k, '{ agenda(timeZone: "Pacific/Kiritimati") { dueTodayCount upcomingCount edges { section node { dueAt } } } }');
+    for (const args of [
+      'section: OVERDUE',
+      'section: DUE_TODAY',
+      'section: UPCOMING',
+      'filter: { stages: [PROSPECT] }',
+      'filter: { minLikelihood: 50 }',
+      `assigneeId: "${ids.owner}"`,
+      'first: 0',
+      'first: 5',
+    ]) {
+      await same(
+        k,
+        `{ agenda(${args}) { totalCount overdueCount edges { cursor section node { id goal status kind assignee { name } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`,
+      );
+    }
+    const fu = schema.getType('FollowUp') as GraphQLObjectType;
+    await same(k, `{ agenda(first: 50) { edges { node { ${leaves(fu)} } } } }`, undefined, false);
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const body = await same(
+        k,
+        'query A($after: String) { agenda(first: 5, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }',
+        { after },
+      );
+      const info = (body.data?.agenda as { pageInfo: { hasNextPage: boolean; endCursor: string } } | undefined)?.pageInfo;
+      after = info?.hasNextPage ? info.endCursor : null;
+      pages++;
+    } while (after && pages < 10);
+    expect(pages).toBe(3);
+    // As the owner (an AGENT): their own agenda; asking for another's is the executor's FORBIDDEN.
+    const asOwner = async (q: string, expectCompiled = true) => {
+      const before = compiledReadStats.compiled;
+      const headers = { 'x-crm-staff-id': ids.owner as string };
+      const send = (app: App) =>
+        app.yoga
+          .fetch('http://test/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${k}`, ...headers },
+            body: JSON.stringify({ query: q }),
+          })
+          .then(async (r) => {
+            const b = JSON.parse(await r.text()) as Record<string, unknown>;
+            delete b.extensions;
+            return JSON.stringify(b);
+          });
+      const a = await send(t.app);
+      expect(compiledReadStats.compiled > before).toBe(expectCompiled);
+      expect(a).toBe(await send(executorApp));
+      return a;
+    };
+    await asOwner('{ agenda { totalCount edges { node { id goal } } } }');
+    const other = (await createStaff(t.gql(k), { name: 'Other Agent', email: `other-${Date.now()}@example.com` })).id;
+    expect(await asOwner(`{ agenda(assigneeId: "${other}") { totalCount } }`, false)).toContain('FORBIDDEN');
   });
 
   it('authorization: a caller lacking a scope gets the executor and its error, never compiled data', async () => {

@@ -23,6 +23,7 @@ import './modules/events/event.graphql.ts';
 import './modules/webhooks/webhook.graphql.ts';
 import './modules/follow-ups/follow-up.type.ts';
 import './modules/follow-ups/follow-up.graphql.ts';
+import './modules/follow-ups/follow-up.compiled.ts';
 import './modules/segments/segment.graphql.ts';
 import './modules/loyalty/loyalty.graphql.ts';
 import './modules/follow-ups/follow-up-due.graphql.ts';

@@ -1,6 +1,6 @@
-import { formatPrismaCursor, parsePrismaCursor } from '@pothos/plugin-prisma';
-import { type FieldNode, type GraphQLField, type GraphQLObjectType, getNamedType, isObjectType } from 'graphql';
-import { bail, type Compiler, col, registerFieldCompiler, registerRootCompiler } from '../../compiled/compiler.ts';
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
+import { bail, col, registerFieldCompiler, registerRootCompiler } from '../../compiled/compiler.ts';
+import { connectionFromRows, nodeSelection, objectType } from '../../compiled/connection.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { decodeGlobalId, MAX_PAGE_SIZE } from '../common/graphql-helpers.ts';
 import { type CustomerFilter, type CustomerSortField, customerWhere } from './customer.filters.ts';
@@ -13,11 +13,6 @@ import { isUuid } from './customer.service.ts';
  * relations. Every definition here mirrors a resolver in customer.type.ts / customer.queries.ts;
  * tests/compiled-reads.test.ts holds the two to the same answers.
  */
-
-const objectType = (f: GraphQLField<unknown, unknown>): GraphQLObjectType => {
-  const t = getNamedType(f.type);
-  return isObjectType(t) ? t : bail(`${f.name}: not an object`);
-};
 
 // ---------------------------------------------------------------------------------------------
 // Customer fields that are not exposed columns or plain relations
@@ -87,88 +82,6 @@ function filterOf(raw: FilterInput | null | undefined): CustomerFilter | null {
   return { ...raw, ownerIds };
 }
 
-type PageRow = { id: string; node: string | null };
-
-/** A connection's fields from its page rows, in the selection's order (Pothos' wrapConnectionResult). */
-function connectionJson(
-  c: Compiler,
-  type: GraphQLObjectType,
-  nodes: readonly FieldNode[],
-  page: { rows: PageRow[]; take: number; after: boolean; totalCount: () => Promise<number> },
-): Promise<Record<string, unknown>> {
-  const full = page.rows.length === page.take;
-  const rows = full ? page.rows.slice(0, -1) : page.rows;
-  const cursors = rows.map((r) => formatPrismaCursor(r, 'id'));
-  const out: Record<string, unknown> = {};
-  const pending: Promise<void>[] = [];
-  for (const [key, fieldNodes] of c.subfields(type, nodes)) {
-    const name = fieldNodes[0]?.name.value as string;
-    if (name === '__typename') {
-      out[key] = type.name;
-      continue;
-    }
-    const field = type.getFields()[name] ?? bail(`${type.name}.${name}`);
-    c.authorize(type, field);
-    if (name === 'totalCount') {
-      out[key] = null;
-      pending.push(
-        page.totalCount().then((n) => {
-          out[key] = n;
-        }),
-      );
-    } else if (name === 'pageInfo') {
-      const info = objectType(field);
-      const values: Record<string, unknown> = {
-        hasNextPage: full,
-        hasPreviousPage: page.after,
-        startCursor: cursors[0] ?? null,
-        endCursor: cursors[cursors.length - 1] ?? null,
-        __typename: info.name,
-      };
-      const o: Record<string, unknown> = {};
-      for (const [k, n] of c.subfields(info, fieldNodes)) {
-        const fname = n[0]?.name.value as string;
-        if (!(fname in values)) bail(`PageInfo.${fname}`);
-        if (fname !== '__typename') c.authorize(info, info.getFields()[fname] ?? bail(fname));
-        o[k] = values[fname];
-      }
-      out[key] = o;
-    } else if (name === 'edges') {
-      const edge = objectType(field);
-      const edgeFields = [...c.subfields(edge, fieldNodes)];
-      out[key] = rows.map((r, i) => {
-        const o: Record<string, unknown> = {};
-        for (const [k, n] of edgeFields) {
-          const fname = n[0]?.name.value as string;
-          if (fname === '__typename') o[k] = edge.name;
-          else if (fname === 'cursor') o[k] = cursors[i];
-          else if (fname === 'node') o[k] = r.node === null ? bail('node') : JSON.parse(r.node);
-          else bail(`${edge.name}.${fname}`);
-        }
-        return o;
-      });
-      for (const [, n] of edgeFields) {
-        const fname = n[0]?.name.value as string;
-        if (fname !== '__typename') c.authorize(edge, edge.getFields()[fname] ?? bail(fname));
-      }
-    } else {
-      bail(`${type.name}.${name}`);
-    }
-  }
-  return Promise.all(pending).then(() => out);
-}
-
-/** The `node` selection under `edges` of a connection (merged over every `edges` occurrence). */
-function nodeSelection(c: Compiler, type: GraphQLObjectType, nodes: readonly FieldNode[]) {
-  const out: FieldNode[] = [];
-  for (const [, fieldNodes] of c.subfields(type, nodes)) {
-    if (fieldNodes[0]?.name.value !== 'edges') continue;
-    const edgesField = type.getFields().edges ?? bail('edges');
-    for (const [, n] of c.subfields(objectType(edgesField), fieldNodes)) if (n[0]?.name.value === 'node') out.push(...n);
-  }
-  return out;
-}
-
 registerRootCompiler('customers', async (c, field, nodes) => {
   const node = nodes[0] ?? bail('customers');
   const args = c.args(field, node) as {
@@ -205,17 +118,17 @@ registerRootCompiler('customers', async (c, field, nodes) => {
     after === null
       ? Prisma.empty
       : Prisma.sql` AND (${col(a, sortCol)}, ${col(a, 'id')}) ${Prisma.raw(desc ? '<=' : '>=')} (SELECT k.${Prisma.raw(`"${sortCol}"`)}, k."id" FROM "Customer" k WHERE k."shopId" = ${col(a, 'shopId')} AND k."id" = ${after}::uuid)`;
-  const rows = c.ctx.sql<PageRow>(
+  const rows = c.ctx.sql<{ id: string; node: string | null }>(
     (shop) => Prisma.sql`SELECT ${col(p, 'shopId')}, ${col(p, 'id')}, ${nodeSql} AS "node" FROM (
       SELECT * FROM "Customer" ${Prisma.raw(a)} WHERE ${col(a, 'shopId')} = ${shop} AND ${filterSql(a, filter)}${keyset}
       ORDER BY ${order(a)} LIMIT ${take} OFFSET ${after === null ? 0 : 1}) ${Prisma.raw(p)}
     ORDER BY ${order(p)}`,
   );
-  return connectionJson(c, connType, nodes, {
+  return connectionFromRows(c, connType, nodes, {
     rows: await rows,
     take,
     after: after !== null,
-    totalCount: () => customersTotalCount(c.ctx, customerWhere(filter)),
+    fields: { totalCount: () => customersTotalCount(c.ctx, customerWhere(filter)) },
   });
 });
 

@@ -1,0 +1,119 @@
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
+import { bail, col, registerRootCompiler } from '../../compiled/compiler.ts';
+import { connectionFromRows, nodeSelection, objectType } from '../../compiled/connection.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
+import { decodeGlobalId, MAX_PAGE_SIZE } from '../common/graphql-helpers.ts';
+import { isUuid } from '../customers/customer.service.ts';
+import * as agenda from './follow-up.agenda.ts';
+import { shopTimeZone } from './follow-up.settings.ts';
+import { accessOf } from './follow-up.type.ts';
+
+/**
+ * `agenda(...)` on the compiled path (compiled/compiler.ts): the page in one statement (each
+ * follow-up's node built as JSON with its customer), the section counts in their one statement
+ * (agendaCounts), the shop's time zone for "today" when none is asked. Mirrors the resolver in
+ * follow-up.graphql.ts; tests/compiled-reads.test.ts holds both paths to the same answers.
+ */
+registerRootCompiler('agenda', async (c, field, nodes) => {
+  const node = nodes[0] ?? bail('agenda');
+  const args = c.args(field, node) as {
+    first?: number | null;
+    after?: string | null;
+    last?: number | null;
+    before?: string | null;
+    assigneeId?: string | null;
+    filter?: { stages?: agenda.AgendaArgs['stages']; minLikelihood?: number | null; maxLikelihood?: number | null } | null;
+    section?: agenda.AgendaSection | null;
+    timeZone?: string | null;
+  };
+  if (args.last != null || args.before != null) bail('agenda: backwards');
+  const first = args.first ?? 20;
+  if (first < 0 || first > MAX_PAGE_SIZE) bail('agenda: page size');
+  let assigneeId: string | null = null;
+  if (args.assigneeId != null) {
+    let d: { typename: string; id: string } | null = null;
+    try {
+      d = decodeGlobalId(args.assigneeId);
+    } catch {
+      bail('agenda: assignee id');
+    }
+    if (d?.typename !== 'StaffUser' || !isUuid(d.id)) return bail('agenda: assignee id');
+    assigneeId = d.id;
+  }
+  const after = args.after != null ? parsePrismaCursor(args.after) : null;
+  if (after !== null && (typeof after !== 'string' || !isUuid(after))) bail('agenda: cursor');
+
+  const { access } = accessOf(c.ctx);
+  const now = new Date();
+  const timeZone = args.timeZone ?? (await shopTimeZone(c.ctx.db));
+  const agendaArgs: agenda.AgendaArgs = {
+    assigneeId,
+    stages: args.filter?.stages,
+    minLikelihood: args.filter?.minLikelihood,
+    maxLikelihood: args.filter?.maxLikelihood,
+    section: args.section,
+    timeZone,
+  };
+  // Its checks (an agent asking for another's agenda, bad bounds, an unknown time zone): the executor reports them.
+  let eod: Date;
+  try {
+    eod = agenda.agendaWhere(access, agendaArgs, now).endOfDay;
+  } catch {
+    return bail('agenda: arguments');
+  }
+  const scope = agenda.agendaScope(access, agendaArgs);
+
+  const connType = objectType(field);
+  const nodeNodes = nodeSelection(c, connType, nodes);
+  const edgeType = objectType(connType.getFields().edges ?? bail('edges'));
+  const followUpType = objectType(edgeType.getFields().node ?? bail('node'));
+  const p = c.alias();
+  const nodeSql = nodeNodes.length ? Prisma.sql`${c.objectJson(followUpType, 'FollowUp', p, nodeNodes)}::text` : Prisma.sql`NULL::text`;
+  const f = c.alias();
+  const conds: Prisma.Sql[] = [Prisma.sql`${col(f, 'status')} = 'PLANNED'`];
+  if (scope.assigneeId) conds.push(Prisma.sql`${col(f, 'assigneeId')} = ${scope.assigneeId}::uuid`);
+  const byCustomer: Prisma.Sql[] = [];
+  if (agendaArgs.stages?.length) byCustomer.push(Prisma.sql`k."stage" = ANY(${agendaArgs.stages}::text[]::"LifecycleStage"[])`);
+  if (agendaArgs.minLikelihood != null) byCustomer.push(Prisma.sql`k."dealLikelihood" >= ${agendaArgs.minLikelihood}`);
+  if (agendaArgs.maxLikelihood != null) byCustomer.push(Prisma.sql`k."dealLikelihood" <= ${agendaArgs.maxLikelihood}`);
+  if (byCustomer.length)
+    conds.push(
+      Prisma.sql`EXISTS (SELECT 1 FROM "Customer" k WHERE k."id" = ${col(f, 'customerId')} AND k."shopId" = ${col(f, 'shopId')} AND ${Prisma.join(byCustomer, ' AND ')})`,
+    );
+  if (args.section === 'OVERDUE') conds.push(Prisma.sql`${col(f, 'dueAt')} < ${now}::timestamptz`);
+  if (args.section === 'DUE_TODAY')
+    conds.push(Prisma.sql`${col(f, 'dueAt')} >= ${now}::timestamptz AND ${col(f, 'dueAt')} < ${eod}::timestamptz`);
+  if (args.section === 'UPCOMING') conds.push(Prisma.sql`${col(f, 'dueAt')} >= ${eod}::timestamptz`);
+  if (after !== null)
+    conds.push(
+      Prisma.sql`(${col(f, 'dueAt')}, ${col(f, 'id')}) >= (SELECT x."dueAt", x."id" FROM "FollowUp" x WHERE x."shopId" = ${col(f, 'shopId')} AND x."id" = ${after}::uuid)`,
+    );
+  const take = first + 1;
+  const order = (x: string) => Prisma.sql`${col(x, 'dueAt')} ASC, ${col(x, 'id')} ASC`;
+  const rows = c.ctx.sql<{ id: string; node: string | null; dueAt: Date }>(
+    (shop) => Prisma.sql`SELECT ${col(p, 'shopId')}, ${col(p, 'id')}, ${col(p, 'dueAt')}, ${nodeSql} AS "node" FROM (
+      SELECT * FROM "FollowUp" ${Prisma.raw(f)} WHERE ${col(f, 'shopId')} = ${shop} AND ${Prisma.join(conds, ' AND ')}
+      ORDER BY ${order(f)} LIMIT ${take} OFFSET ${after === null ? 0 : 1}) ${Prisma.raw(p)}
+    ORDER BY ${order(p)}`,
+  );
+  let counts: Promise<agenda.AgendaCounts> | null = null;
+  const countsOf = () => {
+    counts ??= agenda.agendaCounts(c.ctx.sql, access, agendaArgs, now);
+    return counts;
+  };
+  // The counts' statement runs beside the page's when the selection asks for any of them.
+  const COUNT_FIELDS = ['totalCount', 'overdueCount', 'dueTodayCount', 'upcomingCount'];
+  if ([...c.subfields(connType, nodes).values()].some((n) => COUNT_FIELDS.includes(n[0]?.name.value ?? ''))) countsOf().catch(() => {});
+  return connectionFromRows(c, connType, nodes, {
+    rows: await rows,
+    take,
+    after: after !== null,
+    fields: {
+      totalCount: () => countsOf().then((n) => agenda.agendaTotal(n, args.section)),
+      overdueCount: () => countsOf().then((n) => n.overdue),
+      dueTodayCount: () => countsOf().then((n) => n.dueToday),
+      upcomingCount: () => countsOf().then((n) => n.upcoming),
+    },
+    edgeFields: { section: (r) => agenda.sectionOf(new Date(r.dueAt as Date), now, eod) },
+  });
+});
