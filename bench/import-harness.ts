@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -33,6 +35,8 @@ export type ImportBenchResult = {
   rawMethod: 'COPY' | 'json_to_recordset';
   ratio: number;
   p99Ms: { idle: number; during: number; ratio: number };
+  /** p99 of the bench process's event-loop delay (the API, the import and the reader share it), ms. */
+  eventLoopDelayP99Ms: { idle: number; during: number; maxDuring: number };
   verified: { customers: number; orders: number; orderItems: number; countedTotal: string };
 };
 
@@ -80,6 +84,8 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     const rawShop = await createShop(prisma, { name: 'Raw baseline' });
     const auth = (k: string) => ({ authorization: `Bearer ${k}` });
 
+    const progress: [number, string, number, string][] = [];
+    let T0 = performance.now();
     const runImport = async (key: string, kind: string, body: string) => {
       const t0 = performance.now();
       const up = await fetch(`${base}/imports?kind=${kind}`, {
@@ -95,10 +101,11 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
             headers: { ...auth(key), 'content-type': 'application/json' },
             body: JSON.stringify({ query, variables }),
           })
-        ).json()) as { data: Record<string, { status?: string; rejected?: number; error?: string | null }> };
+        ).json()) as { data: Record<string, { status?: string; rejected?: number; error?: string | null; rowsRead?: number }> };
       await gql('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
       for (;;) {
-        const j = (await gql('query($id: ID!) { importJob(id: $id) { status rejected error } }', { id })).data.importJob;
+        const j = (await gql('query($id: ID!) { importJob(id: $id) { status rejected error rowsRead } }', { id })).data.importJob;
+        progress.push([Math.round(performance.now() - T0), kind, j?.rowsRead ?? 0, j?.status ?? '']);
         if (j?.status === 'COMPLETED' || j?.status === 'FAILED') {
           if (j.status !== 'COMPLETED' || j.rejected) throw new Error(`import ${kind}: ${JSON.stringify(j)}`);
           return performance.now() - t0;
@@ -109,7 +116,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
 
     // The reader's shop: a page to read while the import runs.
     await runImport(reader.secretKey, 'customers', customersCsv(Math.min(2000, opts.customers)));
-    const samples = opts.samples ?? 200;
+    const samples = opts.samples ?? 400;
     const query = JSON.stringify({ query: '{ customers(first: 50) { edges { node { id displayName email stage } } } }' });
     const readOnce = async () => {
       const t0 = performance.now();
@@ -121,19 +128,44 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       await r.text();
       return performance.now() - t0;
     };
+    // Idle: half the samples before the import (after a warm-up that is not counted) and half after
+    // it, so a change of the machine's other load during the run weighs on both sides.
+    for (let i = 0; i < 50; i++) await readOnce();
     const idle: number[] = [];
-    for (let i = 0; i < samples; i++) idle.push(await readOnce());
+    const eldIdle = monitorEventLoopDelay({ resolution: 5 });
+    const sampleIdle = async (n: number) => {
+      eldIdle.enable();
+      for (let i = 0; i < n; i++) idle.push(await readOnce());
+      eldIdle.disable();
+    };
+    await sampleIdle(Math.ceil(samples / 2));
 
     log(`importing ${opts.customers} customers and ${opts.orders} orders ...`);
+    const customerFile = customersCsv(opts.customers);
+    const orderFile = ordersCsv(opts.orders, opts.customers);
     const during: number[] = [];
+    const trace: [number, number][] = [];
     let importing = true;
+    const eldDuring = monitorEventLoopDelay({ resolution: 5 });
+    eldDuring.enable();
+    T0 = performance.now();
     const reading = (async () => {
-      while (importing) during.push(await readOnce());
+      while (importing) {
+        const at = performance.now() - T0;
+        const ms = await readOnce();
+        during.push(ms);
+        trace.push([Math.round(at), Math.round(ms * 10) / 10]);
+      }
     })();
-    const cMs = await runImport(target.secretKey, 'customers', customersCsv(opts.customers));
-    const oMs = await runImport(target.secretKey, 'orders', ordersCsv(opts.orders, opts.customers));
+    const cMs = await runImport(target.secretKey, 'customers', customerFile);
+    const oMs = await runImport(target.secretKey, 'orders', orderFile);
     importing = false;
     await reading;
+    eldDuring.disable();
+    await sampleIdle(Math.floor(samples / 2));
+    // BENCH_IMPORT_TRACE=<file>: every sample during the import with its time, the idle samples
+    // and the jobs' progress as polled (when the rows were all read: the recompute began).
+    if (process.env.BENCH_IMPORT_TRACE) writeFileSync(process.env.BENCH_IMPORT_TRACE, JSON.stringify({ trace, idle, progress }));
 
     // Verified before reporting.
     const [v] = await prisma.$queryRawUnsafe<{ customers: number; orders: number; items: number; counted: string }[]>(
@@ -193,6 +225,11 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       rawMs,
       ratio: importMs.total / rawMs.total,
       p99Ms: { ...p, ratio: p.during / p.idle },
+      eventLoopDelayP99Ms: {
+        idle: eldIdle.percentile(99) / 1e6,
+        during: eldDuring.percentile(99) / 1e6,
+        maxDuring: eldDuring.max / 1e6,
+      },
       verified,
     };
   });
@@ -247,5 +284,6 @@ export function formatImportReport(r: ImportBenchResult): string {
     `  raw (${r.rawMethod}) customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
     `  import / raw ${fmt(r.ratio, 2)}x`,
     `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x)`,
+    `  event loop delay p99: idle ${fmt(r.eventLoopDelayP99Ms.idle)} ms, during ${fmt(r.eventLoopDelayP99Ms.during)} ms (max ${fmt(r.eventLoopDelayP99Ms.maxDuring)} ms)`,
   ].join('\n');
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../generated/prisma/client.ts';
 import { createTestDatabase, type TestDatabase } from '../testing.ts';
 import { forShop, TenantScopeError } from './tenant.ts';
-import { tenantWriteStatement } from './tenant-sql.ts';
+import { tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
 
 let db: TestDatabase;
 let shopA: string;
@@ -50,6 +50,23 @@ describe('tenant scoping', () => {
     await expect(write(foreign)).rejects.toThrow('Cross-tenant write refused');
     expect(await db.prisma.tag.findMany({ where: { name: { startsWith: 'stmt-' } }, select: { name: true } })).toEqual([
       { name: 'stmt-own' },
+    ]);
+  });
+
+  it('a set-based write returning rows hands back the rows with an id, once each, and refuses another shop', async () => {
+    const tag = (shop: Prisma.Sql, name: string) =>
+      Prisma.sql`INSERT INTO "Tag" ("shopId", "name") VALUES (${shop}, ${name}) RETURNING "shopId", id`;
+    const own = (s: Prisma.Sql) =>
+      Prisma.sql`a AS (${tag(s, 'rows-own')}), written AS (
+        SELECT "shopId", id, 'c' AS kind FROM a UNION ALL SELECT "shopId", id, 'c' FROM a UNION ALL SELECT "shopId", NULL::uuid, 'h' FROM a)`;
+    const rows = await db.prisma.$transaction((tx) => tenantWriteRows(tx, shopA)<{ shopId: string; id: string | null; kind: string }>(own));
+    expect(rows).toEqual([{ shopId: shopA, id: expect.any(String), kind: 'c' }]);
+    const foreign = (s: Prisma.Sql) =>
+      Prisma.sql`a AS (${tag(s, 'rows-mixed')}), b AS (${tag(Prisma.sql`${shopB}::uuid`, 'rows-foreign')}),
+        written AS (SELECT "shopId", NULL::uuid AS id FROM a UNION ALL SELECT "shopId", NULL::uuid FROM b)`;
+    await expect(db.prisma.$transaction((tx) => tenantWriteRows(tx, shopA)(foreign))).rejects.toThrow('Cross-tenant write refused');
+    expect(await db.prisma.tag.findMany({ where: { name: { startsWith: 'rows-' } }, select: { name: true } })).toEqual([
+      { name: 'rows-own' },
     ]);
   });
 

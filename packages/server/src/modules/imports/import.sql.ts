@@ -111,8 +111,8 @@ export function customerIdentitySql(shop: Prisma.Sql, ids: string[]): Prisma.Sql
 
 /**
  * Writes one batch of customers. `rows`: JSON array of records (CUSTOMER_RECORD), `new` ones with
- * a fresh id. Returns one row per customer touched: kind c (created), u (columns changed), t (tag
- * added), k (consent changed).
+ * a fresh id. Returns the customers touched, once per kind: c (created), u (columns changed), t (tag
+ * added), k (consent changed); t and k only for customers the batch did not create.
  */
 export function customerWriteSql(shop: Prisma.Sql, rows: string, rowEvents: boolean): Prisma.Sql {
   return Prisma.sql`
@@ -202,7 +202,8 @@ export function customerWriteSql(shop: Prisma.Sql, rows: string, rowEvents: bool
         'rows', jsonb_build_object('CustomerTag', ${rowCount('ct')}, 'Consent', ${rowCount('cup')}))`,
     )},
     written AS (
-      SELECT "shopId", id, kind FROM touched
+      -- a created customer's tag and consent rows need no id of their own (the caller counts it as created)
+      SELECT "shopId", CASE WHEN kind = 'c' OR id NOT IN (SELECT id FROM ins) THEN id END AS id, kind FROM touched
       UNION ALL SELECT "shopId", NULL::uuid, 's' FROM st
       UNION ALL SELECT "shopId", NULL::uuid, 'h' FROM cch
       UNION ALL SELECT "shopId", NULL::uuid, 'e' FROM ev
