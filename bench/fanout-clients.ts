@@ -14,6 +14,9 @@ export type PoolStart = { url: string; key: string; subscribers: number; query: 
 export type PoolResult = { deliveries: number; duplicates: number; outOfOrder: number; latencies: number[]; last: number };
 type Receipt = { customerId: string; id: bigint; at: number };
 
+/** Subscribers connecting at once (see start). */
+const CONNECT_BATCH = 100;
+
 /** Wall-clock milliseconds with sub-ms resolution, comparable between processes on one machine. */
 export const clock = () => performance.timeOrigin + performance.now();
 
@@ -24,40 +27,61 @@ export function subscriberPool() {
   let live = 0;
   let errors: string[] = [];
   return {
-    /** Resolves once every client is connected (the server registers the stream right after). */
-    start(s: PoolStart): Promise<number> {
-      return new Promise((resolve) => {
-        for (let i = 0; i < s.subscribers; i++) {
-          const mine: Receipt[] = [];
-          received.push(mine);
-          const client = createClient({
-            url: `${s.url.replace('http', 'ws')}/graphql`,
-            webSocketImpl: WebSocket,
-            connectionParams: { authorization: `Bearer ${s.key}` },
-            retryAttempts: 0,
-            on: {
-              connected: () => {
-                live++;
-                if (live === s.subscribers) resolve(live);
+    /**
+     * Resolves once every client is connected (the server registers the stream right after);
+     * rejects when a socket closes before it connected (the server refused it). The clients
+     * connect in batches of `CONNECT_BATCH`, each once the one before is connected: 1,000 at once
+     * overflowed the server's listen backlog on a loaded machine (SYN retries of 1-30 s) and
+     * queued 1,000 key lookups behind the database pool's connect timeout.
+     */
+    async start(s: PoolStart): Promise<number> {
+      for (let from = 0; from < s.subscribers; from += CONNECT_BATCH) {
+        const n = Math.min(CONNECT_BATCH, s.subscribers - from);
+        await new Promise<void>((resolve, reject) => {
+          let connected = 0;
+          for (let i = 0; i < n; i++) {
+            const mine: Receipt[] = [];
+            received.push(mine);
+            let up = false;
+            const client = createClient({
+              url: `${s.url.replace('http', 'ws')}/graphql`,
+              webSocketImpl: WebSocket,
+              connectionParams: { authorization: `Bearer ${s.key}` },
+              retryAttempts: 0,
+              on: {
+                connected: () => {
+                  up = true;
+                  live++;
+                  if (++connected === n) resolve();
+                },
+                closed: (e) => {
+                  if (!up)
+                    reject(
+                      new Error(
+                        `subscriber socket closed before it connected: ${(e as { code?: number })?.code ?? ''} ${(e as { reason?: string })?.reason ?? ''}`,
+                      ),
+                    );
+                },
               },
-            },
-          });
-          clients.push(client);
-          client.subscribe(
-            { query: s.query },
-            {
-              next: (v) => {
-                const e = (v.data as Record<string, { id: string; payload: { customerId: string } }> | undefined)?.[s.field];
-                if (e) mine.push({ customerId: e.payload.customerId, id: BigInt(e.id), at: clock() });
+            });
+            clients.push(client);
+            client.subscribe(
+              { query: s.query },
+              {
+                next: (v) => {
+                  const e = (v.data as Record<string, { id: string; payload: { customerId: string } }> | undefined)?.[s.field];
+                  if (e) mine.push({ customerId: e.payload.customerId, id: BigInt(e.id), at: clock() });
+                },
+                error: (err) => {
+                  errors.push(String((err as Error)?.message ?? JSON.stringify(err)));
+                },
+                complete: () => {},
               },
-              error: (err) => {
-                errors.push(String((err as Error)?.message ?? JSON.stringify(err)));
-              },
-              complete: () => {},
-            },
-          );
-        }
-      });
+            );
+          }
+        });
+      }
+      return live;
     },
     count: () => received.reduce((n, r) => n + r.length, 0),
     errors: () => {

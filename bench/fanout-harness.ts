@@ -11,13 +11,15 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildApp } from '../packages/server/src/app.ts';
-import { loadConfig } from '../packages/server/src/config.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
 import { clock, type PoolResult, type PoolStart, subscriberPool } from './fanout-clients.ts';
+import { captureLeads, fanoutConfig, type LeadRun, type WriterRun } from './fanout-writer.ts';
 import { openBenchDatabase } from './harness.ts';
 
 export type FanoutOptions = {
@@ -31,12 +33,22 @@ export type FanoutOptions = {
   timeoutMs?: number;
   /** Where the subscribers run: a child process (default) or the server's own process. */
   clients?: 'process' | 'inline';
+  /**
+   * Where the captureLead mutations are served: by the subscribers' server itself ('same',
+   * default), or by a second API instance in its own process on the same PostgreSQL database
+   * ('instance'; the events reach the subscribers' instance through the outbox's NOTIFY), so that
+   * the server's CPU per delivery is the delivery path alone. PostgreSQL only.
+   */
+  writer?: 'same' | 'instance';
+  /** Write a V8 CPU profile of the server's process from the first lead to the last delivery to this file (.cpuprofile). */
+  profile?: string;
 };
 
 export type FanoutResult = {
   backend: 'postgres' | 'pglite';
   note?: string;
   clients: 'process' | 'inline';
+  writer: 'same' | 'instance';
   subscribers: number;
   leads: number;
   expectedDeliveries: number;
@@ -49,11 +61,14 @@ export type FanoutResult = {
   deliveriesPerSecond: number;
   leadsPerSecond: number;
   /**
-   * CPU time (user + system) of the server's process per delivery, µs, from the first lead to the
-   * last delivery: the lead mutations included; with `clients: 'inline'` the subscribers too. Less
-   * sensitive to other load on the machine than the latencies.
+   * CPU time (user + system) of the subscribers' server process per delivery, µs, from the first
+   * lead to the last delivery: with `writer: 'same'` the lead mutations included, with
+   * `writer: 'instance'` the delivery path alone; with `clients: 'inline'` the subscribers too.
+   * Less sensitive to other load on the machine than the latencies.
    */
   cpuUsPerDelivery: number;
+  /** With `writer: 'instance'`: CPU time of the writer instance's process per lead, µs (its HTTP client included). */
+  writerCpuUsPerLead?: number;
   durationMs: number;
 };
 
@@ -61,24 +76,20 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 
 export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
   const bench = await openBenchDatabase({ backend: opts.backend ?? 'auto', adminUrl: opts.adminUrl, poolSize: opts.poolSize ?? 10 });
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_PER_IP: '1000000',
-    RATE_LIMIT_PER_KEY: '1000000',
-    COST_BUCKET_SIZE: '1000000000',
-    COST_RESTORE_RATE: '1000000000',
-    RATE_LIMIT_ANONYMOUS_PER_IP: '1000000000',
-  });
+  const config = fanoutConfig();
   const app = buildApp({ config, database: bench.db, logger: createLogger('silent'), tokenSecret: randomBytes(32).toString('hex') });
   const mode = opts.clients ?? 'process';
+  const writerMode = opts.writer ?? 'same';
+  if (writerMode === 'instance' && !bench.url) {
+    await bench.close();
+    throw new Error('writer: instance needs PostgreSQL (a second instance cannot share an in-memory PGlite)');
+  }
   const pool = mode === 'inline' ? inlinePool() : await childPool();
+  let writer: Awaited<ReturnType<typeof writerInstance>> | undefined;
   try {
+    if (writerMode === 'instance') writer = await writerInstance(bench.url as string, opts.poolSize ?? 10);
     const shop = await createShop(bench.db.prisma, { name: `Fanout ${randomBytes(3).toString('hex')}` });
     const base = await app.start();
-    const sentAt: Record<string, number> = {}; // customer global id -> request start
-    const mutationMs: number[] = [];
     // Every subscriber connected and its stream registered with the bus.
     const connecting = pool.start({
       url: base,
@@ -88,42 +99,39 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       field: 'leadCreated',
     });
     const bus = app.services.events as unknown as { tails: Map<string, { subs: Set<unknown> }> };
-    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    let deadline = Date.now() + timeoutMs;
     const live = () => bus.tails.get(shop.shop.id)?.subs.size ?? 0;
-    await Promise.race([
-      connecting,
-      new Promise((_r, reject) => setTimeout(() => reject(new Error('subscribers did not connect')), opts.timeoutMs ?? 120_000).unref()),
-    ]);
+    // The timer is cleared once connected: left running, it rejected later in a long round (a
+    // loaded machine) and ended the process with "subscribers did not connect".
+    let connectTimer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        connecting,
+        new Promise((_r, reject) => {
+          connectTimer = setTimeout(() => reject(new Error('subscribers did not connect')), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(connectTimer);
+    }
     while (live() < opts.subscribers) {
       if (Date.now() > deadline) throw new Error(`only ${live()} subscribers went live`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    const profiler = opts.profile ? await startProfile() : undefined;
     const t0 = clock();
     const cpu0 = process.cpuUsage();
-    let next = 0;
-    const worker = async () => {
-      while (next < opts.leads) {
-        const n = next++;
-        const email = `lead${n}-${randomBytes(3).toString('hex')}@example.com`;
-        const started = clock();
-        const res = await fetch(`${base}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${shop.secretKey}` },
-          body: JSON.stringify({
-            query:
-              'mutation($i: CaptureLeadInput!) { captureLead(input: $i) { __typename ... on CaptureLeadPayload { customer { id } } } }',
-            variables: { i: { email, message: 'hello' } },
-          }),
-        });
-        const body = (await res.json()) as { data?: { captureLead?: { customer?: { id: string } } }; errors?: unknown };
-        const id = body.data?.captureLead?.customer?.id;
-        if (!id) throw new Error(`captureLead failed: ${JSON.stringify(body)}`);
-        sentAt[id] = started;
-        mutationMs.push(clock() - started);
-      }
-    };
-    await Promise.all(Array.from({ length: opts.concurrency }, worker));
-    const leadsDone = clock();
+    let run: LeadRun;
+    let writerCpuUs: number | undefined;
+    if (writer) {
+      const w = await writer.run({ key: shop.secretKey, leads: opts.leads, concurrency: opts.concurrency });
+      run = w;
+      writerCpuUs = w.cpuUs;
+    } else run = await captureLeads(base, shop.secretKey, opts.leads, opts.concurrency);
+    const { sentAt, mutationMs } = run;
+    const leadsDone = run.doneAt;
+    deadline = Date.now() + timeoutMs; // for the deliveries, from the last lead's response
     const expected = opts.subscribers * opts.leads;
     for (;;) {
       const { count, errors } = await pool.count();
@@ -132,6 +140,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const cpu = process.cpuUsage(cpu0);
+    if (profiler && opts.profile) await profiler.stop(opts.profile);
     const r = await pool.collect(sentAt);
     const lat = r.latencies;
     const durationMs = Math.max(r.last, t0) - t0;
@@ -139,6 +148,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       backend: bench.kind,
       note: bench.note,
       clients: mode,
+      writer: writerMode,
       subscribers: opts.subscribers,
       leads: opts.leads,
       expectedDeliveries: expected,
@@ -153,9 +163,11 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult> {
       deliveriesPerSecond: r.deliveries / (durationMs / 1000),
       leadsPerSecond: opts.leads / ((leadsDone - t0) / 1000),
       cpuUsPerDelivery: (cpu.user + cpu.system) / Math.max(1, r.deliveries),
+      ...(writerCpuUs != null ? { writerCpuUsPerLead: writerCpuUs / opts.leads } : {}),
       durationMs,
     };
   } finally {
+    await writer?.stop();
     await pool.stop();
     await app.stop();
     await bench.close();
@@ -181,10 +193,37 @@ function inlinePool(): Pool {
 
 /** The subscribers in a forked Node process (tsx loader), driven over IPC. */
 async function childPool(): Promise<Pool> {
-  const child = fork(fileURLToPath(new URL('./fanout-clients.ts', import.meta.url)), [], {
+  const child = await forkChild('./fanout-clients.ts', 'FANOUT_CLIENTS_CHILD');
+  return {
+    start: (s) => child.call<number>('start', s),
+    count: () => child.call('count'),
+    collect: (sentAt) => child.call<PoolResult>('collect', sentAt),
+    stop: () => child.stop(),
+  };
+}
+
+/** A second API instance on the bench database, in a forked process, that serves and sends the leads (fanout-writer.ts). */
+async function writerInstance(url: string, poolSize: number) {
+  // The server's young-generation size for the writer instance too (the bench's own flag, when given).
+  const child = await forkChild('./fanout-writer.ts', 'FANOUT_WRITER_CHILD', semiSpaceFlag());
+  try {
+    await child.call('start', { url, poolSize });
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
+  return {
+    run: (arg: { key: string; leads: number; concurrency: number }) => child.call<WriterRun>('run', arg),
+    stop: () => child.stop(),
+  };
+}
+
+/** A bench module forked as a Node process (tsx loader) with `flag`=1 set, driven over IPC ({id, op, arg} -> {id, value | error}). */
+async function forkChild(file: string, flag: string, nodeFlags: string[] = []) {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
     // tsx's loader by absolute URL: the child may start in any working directory.
-    execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
-    env: { ...process.env, FANOUT_CLIENTS_CHILD: '1' },
+    execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, ...nodeFlags],
+    env: { ...process.env, [flag]: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -194,7 +233,7 @@ async function childPool(): Promise<Pool> {
     child.once('error', reject);
     child.once('exit', (code) => {
       exited = true;
-      const err = new Error(`subscriber process exited (${code})`);
+      const err = new Error(`${file} process exited (${code})`);
       reject(err);
       for (const w of waiting.values()) w.reject(err);
     });
@@ -214,15 +253,31 @@ async function childPool(): Promise<Pool> {
       child.send({ id, op, arg });
     });
   return {
-    start: (s) => call<number>('start', s),
-    count: () => call('count'),
-    collect: (sentAt) => call<PoolResult>('collect', sentAt),
+    call,
     async stop() {
       if (exited) return;
       const gone = new Promise((r) => child.once('exit', r));
       await Promise.race([call('stop').catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
       if (!exited) child.kill();
       await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    },
+  };
+}
+
+/** `--max-semi-space-size=n` when this process was started with it (tsx passes it in execArgv). */
+const semiSpaceFlag = () => process.execArgv.filter((a) => a.startsWith('--max-semi-space-size'));
+
+/** A V8 CPU profile of this process through the inspector (the window the CPU figure covers, not the set-up). */
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
     },
   };
 }
@@ -236,6 +291,8 @@ export function formatFanout(r: FanoutResult): string {
     `  latency (captureLead request start -> received) p50 ${f(r.latencyMs.p50)} ms  p90 ${f(r.latencyMs.p90)} ms  p99 ${f(r.latencyMs.p99)} ms  max ${f(r.latencyMs.max)} ms`,
     `  (of which the captureLead request itself: p50 ${f(r.mutationMs.p50)} ms  p99 ${f(r.mutationMs.p99)} ms)`,
     `  ${Math.round(r.deliveriesPerSecond)} deliveries/s  (${f(r.leadsPerSecond)} leads/s captured, ${Math.round(r.durationMs)} ms total)`,
-    `  server process CPU ${f(r.cpuUsPerDelivery)} µs per delivery (lead mutations included${r.clients === 'inline' ? ', subscribers too' : ''})`,
+    r.writer === 'instance'
+      ? `  server process CPU ${f(r.cpuUsPerDelivery)} µs per delivery: the delivery path alone (leads captured on a second instance, ${f((r.writerCpuUsPerLead ?? Number.NaN) / 1000)} ms CPU per lead there${r.clients === 'inline' ? '; subscribers included' : ''})`
+      : `  server process CPU ${f(r.cpuUsPerDelivery)} µs per delivery (lead mutations included${r.clients === 'inline' ? ', subscribers too' : ''})`,
   ].join('\n');
 }

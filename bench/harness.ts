@@ -49,6 +49,9 @@ export type OpenOptions = {
   poolSize?: number;
 };
 
+/** Whether PostgreSQL answers at this admin URL. */
+export const postgresReachable = async (url: string) => (await reachable(url)) === null;
+
 async function reachable(url: string): Promise<string | null> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
