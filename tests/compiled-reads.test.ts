@@ -505,18 +505,16 @@ describe('compiled reads answer exactly as the executor', () => {
     const asOwner = async (q: string, expectCompiled = true) => {
       const before = compiledReadStats.compiled;
       const headers = { 'x-crm-staff-id': ids.owner as string };
-      const send = (app: App) =>
-        app.yoga
-          .fetch('http://test/graphql', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${k}`, ...headers },
-            body: JSON.stringify({ query: q }),
-          })
-          .then(async (r) => {
-            const b = JSON.parse(await r.text()) as Record<string, unknown>;
-            delete b.extensions;
-            return JSON.stringify(b);
-          });
+      const send = async (app: App) => {
+        const r = await app.yoga.fetch('http://test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${k}`, ...headers },
+          body: JSON.stringify({ query: q }),
+        });
+        const b = JSON.parse(await r.text()) as Record<string, unknown>;
+        delete b.extensions;
+        return JSON.stringify(b);
+      };
       const a = await send(t.app);
       expect(compiledReadStats.compiled > before).toBe(expectCompiled);
       expect(a).toBe(await send(executorApp));
