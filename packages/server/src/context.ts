@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { type ShopBound, shopBound } from './db/shop-bound.ts';
 import type { ScopedDb } from './db/tenant.ts';
-import type { TenantSql } from './db/tenant-sql.ts';
+import { type TenantSql, tenantRows } from './db/tenant-sql.ts';
 import { UnauthenticatedError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { type ApiKeyCache, findActiveKey, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
@@ -50,6 +50,8 @@ export type Context = {
   db: ScopedDb;
   /** Raw SQL reads bound to the viewer's shop (db/tenant-sql.ts): rows of other shops never come back. */
   sql: TenantSql;
+  /** `sql` on the driver itself (db/tenant-sql.ts `tenantRows`): the compiled read path's door. */
+  rows: TenantSql;
   /**
    * The viewer's shop as one object (`db`, `sql` and shop-bound transactions with raw reads and
    * set-based writes): for services that run set-based SQL in their own transactions (loyalty,
@@ -82,6 +84,7 @@ export function createContextInner(
     services,
     db,
     sql: shop.sql,
+    rows: tenantRows((text, params) => services.database.driverQuery(text, params), shopId),
     shop,
     clientIp,
     agentGrants: () => {

@@ -19,6 +19,11 @@ export type Database = {
   prisma: PrismaClient;
   /** Runs SQL outside Prisma (migrations, bench seeding, drift checks). */
   sql: SqlRunner;
+  /**
+   * One statement straight on the driver (pg / PGlite), bypassing Prisma's raw-query layer, with
+   * the driver's own value types; counted like Prisma's. Only through `tenantRows` (db/tenant-sql.ts).
+   */
+  driverQuery<T>(sql: string, params: unknown[]): Promise<T[]>;
   /** SQL statements sent so far (for N+1 tests); reset with `resetQueryCount`. */
   queryCount(): number;
   resetQueryCount(): void;
@@ -157,6 +162,11 @@ function withClient(
     kind,
     prisma,
     sql,
+    driverQuery: <T>(text: string, params: unknown[]) => {
+      count++;
+      onQuery?.(text);
+      return sql.query<T>(text, params);
+    },
     queryCount: () => count,
     resetQueryCount: () => {
       count = 0;

@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 
 /**
@@ -81,5 +82,30 @@ export function tenantWriteRows(client: RawSqlClient, shopId: string) {
     );
     if (rows.some((r) => r.shopId !== shopId)) throw new Error('Cross-tenant write refused');
     return rows;
+  };
+}
+
+/**
+ * `tenantSql`'s contract (the builder gets the bound shop; rows of another shop never come back)
+ * on the driver itself (`Database.driverQuery`): no Prisma raw-query layer, the driver's value types
+ * (uuid and text as strings, timestamptz as Date, json parsed, numeric and int8 as strings). For the
+ * compiled read path, whose statements return JSON text; traced as one `db_query` span.
+ */
+export function tenantRows(driverQuery: <T>(sql: string, params: unknown[]) => Promise<T[]>, shopId: string): TenantSql {
+  const shop = Prisma.sql`${shopId}::uuid`;
+  return <T>(build: (shop: Prisma.Sql) => Prisma.Sql) => {
+    const q = Prisma.sql`SELECT * FROM (${build(shop)}) AS tenant_rows WHERE tenant_rows."shopId" = ${shop}`;
+    return trace
+      .getTracer('headless-crm')
+      .startActiveSpan('db_query (compiled read)', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql' } }, async (span) => {
+        try {
+          return await driverQuery<T>(q.text, q.values);
+        } catch (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw err;
+        } finally {
+          span.end();
+        }
+      });
   };
 }

@@ -56,7 +56,12 @@ function filterSql(a: string, f: CustomerFilter | null): Prisma.Sql {
   if (f?.tagsAny?.length || f?.tagsAll?.length || f?.search?.trim()) bail('customers: tag or text filter');
   const and: Prisma.Sql[] = [];
   const statuses = f?.statuses?.length ? f.statuses.filter((s) => s !== 'MERGED') : ['ACTIVE'];
-  and.push(Prisma.sql`${col(a, 'status')} = ANY(${statuses}::text[]::"CustomerStatus"[])`);
+  // One status (the default list): an equality, so the (shopId, status, createdAt) index also gives the order.
+  and.push(
+    statuses.length === 1
+      ? Prisma.sql`${col(a, 'status')} = ${statuses[0]}::"CustomerStatus"`
+      : Prisma.sql`${col(a, 'status')} = ANY(${statuses}::text[]::"CustomerStatus"[])`,
+  );
   if (f?.stages?.length) and.push(Prisma.sql`${col(a, 'stage')} = ANY(${f.stages}::text[]::"LifecycleStage"[])`);
   if (f?.sourceChannels?.length) and.push(Prisma.sql`${col(a, 'sourceChannel')} = ANY(${f.sourceChannels}::text[]::"SourceChannel"[])`);
   if (f?.sourceCampaign) and.push(Prisma.sql`${col(a, 'sourceCampaign')} = ${f.sourceCampaign}`);
@@ -118,7 +123,7 @@ registerRootCompiler('customers', async (c, field, nodes) => {
     after === null
       ? Prisma.empty
       : Prisma.sql` AND (${col(a, sortCol)}, ${col(a, 'id')}) ${Prisma.raw(desc ? '<=' : '>=')} (SELECT k.${Prisma.raw(`"${sortCol}"`)}, k."id" FROM "Customer" k WHERE k."shopId" = ${col(a, 'shopId')} AND k."id" = ${after}::uuid)`;
-  const rows = c.ctx.sql<{ id: string; node: string | null }>(
+  const rows = c.ctx.rows<{ id: string; node: string | null }>(
     (shop) => Prisma.sql`SELECT ${col(p, 'shopId')}, ${col(p, 'id')}, ${nodeSql} AS "node" FROM (
       SELECT * FROM "Customer" ${Prisma.raw(a)} WHERE ${col(a, 'shopId')} = ${shop} AND ${filterSql(a, filter)}${keyset}
       ORDER BY ${order(a)} LIMIT ${take} OFFSET ${after === null ? 0 : 1}) ${Prisma.raw(p)}
@@ -148,7 +153,7 @@ registerRootCompiler('customer', async (c, field, nodes) => {
   if (!isUuid(decoded.id)) return null;
   const a = c.alias();
   const obj = c.objectJson(objectType(field), 'Customer', a, nodes);
-  const [row] = await c.ctx.sql<{ node: string }>(
+  const [row] = await c.ctx.rows<{ node: string }>(
     (shop) => Prisma.sql`SELECT ${col(a, 'shopId')}, ${obj}::text AS "node" FROM "Customer" ${Prisma.raw(a)}
       WHERE ${col(a, 'shopId')} = ${shop} AND ${col(a, 'id')} = COALESCE(
         (SELECT m."mergedIntoId" FROM "Customer" m WHERE m."shopId" = ${shop} AND m."id" = ${decoded.id}::uuid AND m."status" = 'MERGED'),

@@ -90,7 +90,7 @@ registerRootCompiler('agenda', async (c, field, nodes) => {
     );
   const take = first + 1;
   const order = (x: string) => Prisma.sql`${col(x, 'dueAt')} ASC, ${col(x, 'id')} ASC`;
-  const rows = c.ctx.sql<{ id: string; node: string | null; dueAt: Date }>(
+  const rows = c.ctx.rows<{ id: string; node: string | null; dueAt: Date }>(
     (shop) => Prisma.sql`SELECT ${col(p, 'shopId')}, ${col(p, 'id')}, ${col(p, 'dueAt')}, ${nodeSql} AS "node" FROM (
       SELECT * FROM "FollowUp" ${Prisma.raw(f)} WHERE ${col(f, 'shopId')} = ${shop} AND ${Prisma.join(conds, ' AND ')}
       ORDER BY ${order(f)} LIMIT ${take} OFFSET ${after === null ? 0 : 1}) ${Prisma.raw(p)}
