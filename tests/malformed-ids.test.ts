@@ -181,3 +181,40 @@ describe('malformed ids', () => {
     expect(cases).toBeGreaterThan(300);
   }, 300_000);
 });
+
+describe('malformed cursors', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('every connection of Query and Customer, given a malformed `after`, answers with a validation error, never INTERNAL', async () => {
+    const s = await t.newShop();
+    const g = t.gql(s.secretKey);
+    const created = await g<{ createCustomer: { customer: { id: string } } }>(
+      'mutation { createCustomer(input: { firstName: "C" }) { ... on CreateCustomerSuccess { customer { id } } } }',
+    );
+    const customerId = created.data?.createCustomer.customer.id as string;
+    const cursors = [b64('GPC:S:x'), b64('GPC:S:'), b64('GPC:N:1'), b64('nope'), 'nope', '%%%'];
+    const withAfter = (f: GraphQLField<unknown, unknown>) =>
+      f.args.some((a) => a.name === 'after') && f.args.every((a) => a.name === 'after' || !isNonNullType(a.type));
+    const query = schema.getQueryType() as GraphQLObjectType;
+    const customer = schema.getType('Customer') as GraphQLObjectType;
+    const docs: string[] = [];
+    for (const f of Object.values(query.getFields()).filter(withAfter))
+      docs.push(`query($c: String) { ${f.name}(after: $c) { __typename } }`);
+    for (const f of Object.values(customer.getFields()).filter(withAfter))
+      docs.push(`query($c: String) { customer(id: "${customerId}") { ${f.name}(after: $c) { __typename } } }`);
+    expect(docs.length).toBeGreaterThan(8);
+    for (const doc of docs) {
+      for (const c of cursors) {
+        const r = await g(doc, { c });
+        const codes = (r.errors ?? []).map((e) => e.extensions?.code);
+        expect(codes, `${doc} after ${c}`).not.toContain('INTERNAL');
+      }
+    }
+  });
+});
