@@ -525,6 +525,22 @@ describe('compiled reads answer exactly as the executor', () => {
     expect(await asOwner(`{ agenda(assigneeId: "${other}") { totalCount } }`, false)).toContain('FORBIDDEN');
   });
 
+  it('a root field that gives up while another one is planned leaves nothing unhandled', async () => {
+    // customer(id) gives up inside its plan (Customer.interactions takes arguments); viewer has no compiler.
+    await same(
+      shopA.secretKey,
+      'query C($id: ID!) { customer(id: $id) { id interactions { totalCount } } viewer { keyKind } }',
+      { id: ids.full },
+      false,
+    );
+    await same(
+      shopA.secretKey,
+      'query C($id: ID!) { a: customer(id: $id) { stageHistory { totalCount } } b: customers(first: 1) { totalCount } }',
+      { id: ids.full },
+      false,
+    );
+  });
+
   it('authorization: a caller lacking a scope gets the executor and its error, never compiled data', async () => {
     const g = t.gql(shopA.secretKey);
     const noContacts = (await succeed(g, 'createApiKey', { kind: 'SECRET', name: 'orders only', scopes: ['orders:read'] })).key as string;

@@ -94,7 +94,10 @@ export async function compiledAnswer(
       const field = queryType.getFields()[name];
       if (!root || !field) bail(`Query.${name}: no compiler`);
       compiler.authorize(queryType, field);
-      plans.push([key, (root as RootCompiler)(compiler, field as GraphQLField<unknown, unknown>, nodes)]);
+      const plan = (root as RootCompiler)(compiler, field as GraphQLField<unknown, unknown>, nodes);
+      // Handled here at once: a later root field may give up before allSettled below sees this one.
+      plan.catch(() => {});
+      plans.push([key, plan]);
     }
     const settled = await Promise.allSettled(plans.map(([, p]) => p));
     const data: Record<string, unknown> = {};
