@@ -1,5 +1,7 @@
 import { formatPrismaCursor } from '@pothos/plugin-prisma';
 import { type FieldNode, type GraphQLField, type GraphQLObjectType, getNamedType, isObjectType } from 'graphql';
+import { Prisma } from '../generated/prisma/client.ts';
+import { rowIdOf } from '../modules/common/graphql-helpers.ts';
 import { bail, type Compiler } from './compiler.ts';
 
 /** The object type a field returns (else the compiled path gives up). */
@@ -103,4 +105,33 @@ export function nodeSelection(c: Compiler, type: GraphQLObjectType, nodes: reado
     for (const [, n] of c.subfields(objectType(edgesField), fieldNodes)) if (n[0]?.name.value === 'node') out.push(...n);
   }
   return out;
+}
+
+/**
+ * The page-node prologue shared by root connections: the connection's type, the alias `p` of the
+ * page's rows, and the statement's `node` column (the node's JSON text, or NULL when no edge asks
+ * for a node). `model` names the Prisma model the node type reads.
+ */
+export function pageNodeSql(
+  c: Compiler,
+  field: GraphQLField<unknown, unknown>,
+  nodes: readonly FieldNode[],
+  model: string,
+): { connType: GraphQLObjectType; p: string; nodeSql: Prisma.Sql } {
+  const connType = objectType(field);
+  const nodeNodes = nodeSelection(c, connType, nodes);
+  const edgeType = objectType(connType.getFields().edges ?? bail('edges'));
+  const nodeType = objectType(edgeType.getFields().node ?? bail('node'));
+  const p = c.alias();
+  const nodeSql = nodeNodes.length ? Prisma.sql`${c.objectJson(nodeType, model, p, nodeNodes)}::text` : Prisma.sql`NULL::text`;
+  return { connType, p, nodeSql };
+}
+
+/** The row id of a global id of `typename`; anything else gives up (the executor reports it). */
+export function rowIdOrBail(globalId: string, typename: string, what: string): string {
+  try {
+    return rowIdOf(globalId, typename);
+  } catch {
+    return bail(`${what}: id`);
+  }
 }

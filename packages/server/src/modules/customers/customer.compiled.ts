@@ -1,8 +1,8 @@
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { bail, col, registerFieldCompiler, registerRootCompiler } from '../../compiled/compiler.ts';
-import { connectionFromRows, nodeSelection, objectType } from '../../compiled/connection.ts';
+import { connectionFromRows, objectType, pageNodeSql, rowIdOrBail } from '../../compiled/connection.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { decodeGlobalId, MAX_PAGE_SIZE } from '../common/graphql-helpers.ts';
+import { MAX_PAGE_SIZE } from '../common/graphql-helpers.ts';
 import { type CustomerFilter, type CustomerSortField, customerWhere } from './customer.filters.ts';
 import { customersTotalCount } from './customer.queries.ts';
 import { isUuid } from './customer.service.ts';
@@ -74,17 +74,7 @@ function filterSql(a: string, f: CustomerFilter | null): Prisma.Sql {
 
 function filterOf(raw: FilterInput | null | undefined): CustomerFilter | null {
   if (!raw) return null;
-  const ownerIds = raw.ownerIds?.map((g) => {
-    const d = (() => {
-      try {
-        return decodeGlobalId(g);
-      } catch {
-        return null;
-      }
-    })();
-    return d?.typename === 'StaffUser' && isUuid(d.id) ? d.id : bail('customers: owner id');
-  });
-  return { ...raw, ownerIds };
+  return { ...raw, ownerIds: raw.ownerIds?.map((g) => rowIdOrBail(g, 'StaffUser', 'customers: owner')) };
 }
 
 registerRootCompiler('customers', async (c, field, nodes) => {
@@ -106,12 +96,7 @@ registerRootCompiler('customers', async (c, field, nodes) => {
   const after = args.after != null ? parsePrismaCursor(args.after) : null;
   if (after !== null && (typeof after !== 'string' || !isUuid(after) || NULLABLE_SORT.has(sort))) bail('customers: cursor');
 
-  const connType = objectType(field);
-  const nodeNodes = nodeSelection(c, connType, nodes);
-  const edgeType = objectType(connType.getFields().edges ?? bail('edges'));
-  const customerType = objectType(edgeType.getFields().node ?? bail('node'));
-  const p = c.alias();
-  const nodeSql = nodeNodes.length ? Prisma.sql`${c.objectJson(customerType, 'Customer', p, nodeNodes)}::text` : Prisma.sql`NULL::text`;
+  const { connType, p, nodeSql } = pageNodeSql(c, field, nodes, 'Customer');
 
   const a = c.alias();
   const sortCol = SORT_COLUMN[sort];
@@ -143,21 +128,14 @@ registerRootCompiler('customers', async (c, field, nodes) => {
 registerRootCompiler('customer', async (c, field, nodes) => {
   const node = nodes[0] ?? bail('customer');
   const { id } = c.args(field, node) as { id: string };
-  let decoded: { typename: string; id: string } | null = null;
-  try {
-    decoded = decodeGlobalId(id);
-  } catch {
-    bail('customer: id');
-  }
-  if (decoded?.typename !== 'Customer') return bail('customer: id type');
-  if (!isUuid(decoded.id)) return null;
+  const rowId = rowIdOrBail(id, 'Customer', 'customer');
   const a = c.alias();
   const obj = c.objectJson(objectType(field), 'Customer', a, nodes);
   const [row] = await c.ctx.rows<{ node: string }>(
     (shop) => Prisma.sql`SELECT ${col(a, 'shopId')}, ${obj}::text AS "node" FROM "Customer" ${Prisma.raw(a)}
       WHERE ${col(a, 'shopId')} = ${shop} AND ${col(a, 'id')} = COALESCE(
-        (SELECT m."mergedIntoId" FROM "Customer" m WHERE m."shopId" = ${shop} AND m."id" = ${decoded.id}::uuid AND m."status" = 'MERGED'),
-        ${decoded.id}::uuid)`,
+        (SELECT m."mergedIntoId" FROM "Customer" m WHERE m."shopId" = ${shop} AND m."id" = ${rowId}::uuid AND m."status" = 'MERGED'),
+        ${rowId}::uuid)`,
   );
   return row ? JSON.parse(row.node) : null;
 });

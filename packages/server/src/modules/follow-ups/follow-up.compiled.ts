@@ -1,8 +1,8 @@
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { bail, col, registerRootCompiler } from '../../compiled/compiler.ts';
-import { connectionFromRows, nodeSelection, objectType } from '../../compiled/connection.ts';
+import { connectionFromRows, pageNodeSql, rowIdOrBail } from '../../compiled/connection.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { decodeGlobalId, MAX_PAGE_SIZE } from '../common/graphql-helpers.ts';
+import { MAX_PAGE_SIZE } from '../common/graphql-helpers.ts';
 import { isUuid } from '../customers/customer.service.ts';
 import * as agenda from './follow-up.agenda.ts';
 import { shopTimeZone } from './follow-up.settings.ts';
@@ -29,17 +29,7 @@ registerRootCompiler('agenda', async (c, field, nodes) => {
   if (args.last != null || args.before != null) bail('agenda: backwards');
   const first = args.first ?? 20;
   if (first < 0 || first > MAX_PAGE_SIZE) bail('agenda: page size');
-  let assigneeId: string | null = null;
-  if (args.assigneeId != null) {
-    let d: { typename: string; id: string } | null = null;
-    try {
-      d = decodeGlobalId(args.assigneeId);
-    } catch {
-      bail('agenda: assignee id');
-    }
-    if (d?.typename !== 'StaffUser' || !isUuid(d.id)) return bail('agenda: assignee id');
-    assigneeId = d.id;
-  }
+  const assigneeId = args.assigneeId != null ? rowIdOrBail(args.assigneeId, 'StaffUser', 'agenda: assignee') : null;
   const after = args.after != null ? parsePrismaCursor(args.after) : null;
   if (after !== null && (typeof after !== 'string' || !isUuid(after))) bail('agenda: cursor');
 
@@ -63,12 +53,7 @@ registerRootCompiler('agenda', async (c, field, nodes) => {
   }
   const scope = agenda.agendaScope(access, agendaArgs);
 
-  const connType = objectType(field);
-  const nodeNodes = nodeSelection(c, connType, nodes);
-  const edgeType = objectType(connType.getFields().edges ?? bail('edges'));
-  const followUpType = objectType(edgeType.getFields().node ?? bail('node'));
-  const p = c.alias();
-  const nodeSql = nodeNodes.length ? Prisma.sql`${c.objectJson(followUpType, 'FollowUp', p, nodeNodes)}::text` : Prisma.sql`NULL::text`;
+  const { connType, p, nodeSql } = pageNodeSql(c, field, nodes, 'FollowUp');
   const f = c.alias();
   const conds: Prisma.Sql[] = [Prisma.sql`${col(f, 'status')} = 'PLANNED'`];
   if (scope.assigneeId) conds.push(Prisma.sql`${col(f, 'assigneeId')} = ${scope.assigneeId}::uuid`);
