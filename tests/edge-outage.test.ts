@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../packages/server/src/app.ts';
+import { compiledReadStats } from '../packages/server/src/compiled/plugin.ts';
 import { loadConfig } from '../packages/server/src/config.ts';
 import { type Database, openDatabase } from '../packages/server/src/db/database.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
@@ -88,6 +89,7 @@ describe.skipIf(testBackend() !== 'postgres')('database outage (PostgreSQL behin
   it('answers 503 UNAVAILABLE with Retry-After during the outage, logs it once, and recovers', async () => {
     expect((await ask()).status).toBe(200);
     await proxy.cut();
+    const before = { ...compiledReadStats };
     const seen: number[] = [];
     for (let i = 0; i < 20; i++) {
       const res = await ask();
@@ -97,6 +99,9 @@ describe.skipIf(testBackend() !== 'postgres')('database outage (PostgreSQL behin
       expect(res.headers.get('retry-after')).toBe('7');
       expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAVAILABLE', retryAfterSeconds: 7 });
     }
+    // The compiled read reports the outage itself: the executor does not run the query a second time (and wait as long again).
+    expect(compiledReadStats.compiled - before.compiled).toBe(20);
+    expect(compiledReadStats.executor - before.executor).toBe(0);
     expect(lines.filter((l) => l.msg === 'database unavailable')).toHaveLength(1);
     expect(lines.filter((l) => l.msg === 'unexpected error')).toHaveLength(0);
     await proxy.start(); // same port: the pool reconnects

@@ -1,16 +1,23 @@
 import { complexityFromQuery } from '@pothos/plugin-complexity';
 import {
   type DocumentNode,
+  type ExecutionResult,
+  type FieldNode,
+  type GraphQLError,
   type GraphQLField,
   type GraphQLSchema,
   getVariableValues,
+  isNonNullType,
   Kind,
+  locatedError,
   type OperationDefinitionNode,
   visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { complexityLimit } from '../builder.ts';
 import type { Context } from '../context.ts';
+import { busyDatabaseError } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../edge/unavailable.ts';
 import { bail, Compiler, fragmentsOf, NotCompiled, type RootCompiler, rootCompilerOf } from './compiler.ts';
 
 /**
@@ -56,14 +63,21 @@ function shapeOf(doc: DocumentNode, operationName: string | null | undefined): S
   return shape;
 }
 
-/** The answer's `data`, or null when the executor must answer. */
+/**
+ * A failure the executor would only meet again, after as long a wait: the database unreachable, or
+ * no connection or transaction free in time. Reported from the compiled path itself (as the
+ * executor reports it), not run a second time; any other failure goes to the executor.
+ */
+const notWorthRerunning = (err: unknown) => isDatabaseUnavailable(err) || busyDatabaseError(err) !== null;
+
+/** The answer (`data`, and `errors` when the database failed), or null when the executor must answer. */
 export async function compiledAnswer(
   schema: GraphQLSchema,
   doc: DocumentNode,
   operationName: string | null | undefined,
   rawVariables: Record<string, unknown> | null | undefined,
   ctx: Context,
-): Promise<Record<string, unknown> | null> {
+): Promise<ExecutionResult | null> {
   const shape = shapeOf(doc, operationName);
   if (!shape) {
     compiledReadStats.lastBail = 'operation';
@@ -83,11 +97,11 @@ export async function compiledAnswer(
     if (measured.depth > limit.depth || measured.breadth > limit.breadth || measured.complexity > limit.complexity) bail('limits');
     const compiler = new Compiler(schema, fragmentsOf(doc.definitions), coerced.coerced, ctx);
     const roots = compiler.rootFields(shape.op, queryType);
-    const plans: [string, Promise<unknown>][] = [];
+    const plans: [string, Promise<unknown>, readonly FieldNode[], GraphQLField<unknown, unknown> | null][] = [];
     for (const [key, nodes] of roots) {
       const name = nodes[0]?.name.value ?? '';
       if (name === '__typename') {
-        plans.push([key, Promise.resolve(queryType.name)]);
+        plans.push([key, Promise.resolve(queryType.name), nodes, null]);
         continue;
       }
       const root = rootCompilerOf(name);
@@ -97,19 +111,29 @@ export async function compiledAnswer(
       const plan = (root as RootCompiler)(compiler, field as GraphQLField<unknown, unknown>, nodes);
       // Handled here at once: a later root field may give up before allSettled below sees this one.
       plan.catch(() => {});
-      plans.push([key, plan]);
+      plans.push([key, plan, nodes, field as GraphQLField<unknown, unknown>]);
     }
     const settled = await Promise.allSettled(plans.map(([, p]) => p));
-    const data: Record<string, unknown> = {};
-    for (const [i, s] of settled.entries()) {
-      // Any failure (a bail, a database error) goes to the executor, which reports it as it always does.
-      if (s.status === 'rejected') {
-        compiledReadStats.lastBail = s.reason instanceof NotCompiled ? s.reason.message : 'database';
-        return null;
-      }
-      data[plans[i]?.[0] as string] = s.value;
+    // Any other failure (a bail, an error in a statement) goes to the executor, which reports it as it always does.
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !notWorthRerunning(s.reason));
+    if (failed) {
+      compiledReadStats.lastBail = failed.reason instanceof NotCompiled ? failed.reason.message : 'database';
+      return null;
     }
-    return data;
+    let data: Record<string, unknown> | null = {};
+    const errors: GraphQLError[] = [];
+    for (const [i, s] of settled.entries()) {
+      const [key, , nodes, field] = plans[i] as (typeof plans)[number];
+      if (s.status === 'fulfilled') {
+        if (data) data[key] = s.value;
+        continue;
+      }
+      // As the executor reports a root field's error: located at the field, null in its place (or no data at all when it is non-null).
+      errors.push(locatedError(s.reason, nodes, [key]));
+      if (data && field && isNonNullType(field.type)) data = null;
+      else if (data) data[key] = null;
+    }
+    return errors.length ? { data, errors } : { data };
   } catch (err) {
     // NotCompiled, or anything unexpected while compiling: the executor answers.
     compiledReadStats.lastBail = err instanceof NotCompiled ? err.message : 'error';
@@ -126,10 +150,10 @@ export function compiledReadsPlugin(): Plugin<Context> {
       if (ctx.viewer.kind === 'anonymous' || !shapeOf(args.document, args.operationName)) return;
       // Inside the execute function (not before it), so the operation's trace span holds the compiled statement too.
       setExecuteFn(async (a) => {
-        const data = await compiledAnswer(a.schema, a.document, a.operationName, a.variableValues as Record<string, unknown> | null, ctx);
-        if (data) {
+        const result = await compiledAnswer(a.schema, a.document, a.operationName, a.variableValues as Record<string, unknown> | null, ctx);
+        if (result) {
           compiledReadStats.compiled++;
-          return { data };
+          return result;
         }
         compiledReadStats.executor++;
         return executeFn(a);
