@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import pg from 'pg';
 import { defineConfig } from 'vitest/config';
 
@@ -41,6 +42,10 @@ export default defineConfig(async () => {
   return {
     resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
     test: {
+      // Two test files at a time even on 2 cores (vitest's default is one fewer than the cores, so
+      // one): a test file mostly waits on PostgreSQL, PGlite or a child process, and each file's
+      // database is its own, so two share the machine without sharing state.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       projects: [
         { extends: true, test: { ...common, name: 'pglite', env: { TEST_DB: 'pglite', TEST_DATABASE_URL: adminUrl } } },
         ...(hasPg
