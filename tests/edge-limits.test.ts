@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../packages/server/src/config.ts';
 import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
@@ -155,5 +157,82 @@ describe('per-key query-cost budget', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('request body size (MAX_REQUEST_BYTES), over real HTTP', () => {
+  let app: TestApp;
+  let server: Server;
+  let port = 0;
+  let key = '';
+  const limit = 10_000;
+  beforeAll(async () => {
+    app = await createTestApp({ limits: { ...base.limits, maxRequestBytes: limit } });
+    key = (await app.newShop('Body')).secretKey;
+    server = createServer(app.app.yoga);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+    await app?.close();
+  });
+
+  /** Sends `head` (request line and headers) and `body` as written, and reads the whole answer. */
+  const raw = (head: string[], body: string[] = []) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      let text = '';
+      s.on('data', (d) => {
+        text += d.toString();
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+      s.write(`${[...head, `authorization: Bearer ${key}`, 'content-type: application/json', 'connection: close'].join('\r\n')}\r\n\r\n`);
+      for (const b of body) s.write(b);
+      // Not ended: `connection: close` has the server close the socket after its answer.
+    });
+  const query = JSON.stringify({ query: '{ customers(first: 1) { totalCount } }' });
+  const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+
+  it('answers a body within the limit, with Content-Length and chunked', async () => {
+    const sized = await raw(['POST /graphql HTTP/1.1', 'host: x', `content-length: ${Buffer.byteLength(query)}`], [query]);
+    expect(sized.status, JSON.stringify(sized)).toBe(200);
+    const chunked = await raw(['POST /graphql HTTP/1.1', 'host: x', 'transfer-encoding: chunked'], [chunk(query), '0\r\n\r\n']);
+    expect(chunked.status, chunked.body).toBe(200);
+    expect(chunked.body).toContain('"totalCount":0');
+  });
+
+  it('refuses a larger Content-Length with 413 PAYLOAD_TOO_LARGE before reading the body', async () => {
+    const res = await raw(['POST /graphql HTTP/1.1', 'host: x', `content-length: ${limit + 1}`]);
+    expect(res.status).toBe(413);
+    expect(res.body).toContain('"code":"PAYLOAD_TOO_LARGE"');
+    expect(res.body).toContain(`"maxBytes":${limit}`);
+  });
+
+  it('refuses a chunked body that grows past the limit with 413 PAYLOAD_TOO_LARGE', async () => {
+    const big = JSON.stringify({ query: '{ customers(first: 1) { totalCount } }', variables: { pad: 'x'.repeat(limit) } });
+    const res = await raw(
+      ['POST /graphql HTTP/1.1', 'host: x', 'transfer-encoding: chunked'],
+      [chunk(big.slice(0, 6000)), chunk(big.slice(6000)), '0\r\n\r\n'],
+    );
+    expect(res.status).toBe(413);
+    expect(res.body).toContain('"code":"PAYLOAD_TOO_LARGE"');
+  });
+
+  it('refuses a Content-Length that is not one byte count (400), never INTERNAL', async () => {
+    // Node's parser refuses these on the wire (400) before Yoga sees them ...
+    for (const lengths of [['abc'], [`${query.length}`, `${query.length}`], ['-1']]) {
+      const res = await raw(['POST /graphql HTTP/1.1', 'host: x', ...lengths.map((l) => `content-length: ${l}`)], [query]);
+      expect(res.status, lengths.join()).toBe(400);
+    }
+    // ... and the plugin refuses them from any other caller of the handler (here Yoga's fetch, in process).
+    const res = await app.app.yoga.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'content-length': '12, 12' },
+      body: query,
+    });
+    expect(res.status).toBe(400);
+    expect(await codesOf(res)).toEqual(['VALIDATION_FAILED']);
   });
 });

@@ -89,6 +89,8 @@ const Env = z.object({
   MAX_QUERY_ALIASES: z.coerce.number().int().positive().default(30),
   MAX_QUERY_DIRECTIVES: z.coerce.number().int().positive().default(50),
   MAX_DOCUMENT_BYTES: z.coerce.number().int().positive().default(100_000),
+  /** Largest /graphql request body (document and variables), in bytes. */
+  MAX_REQUEST_BYTES: z.coerce.number().int().positive().default(5_000_000),
   /** Introspection and "Did you mean" suggestions: 'secret' (secret keys only), 'all', 'none'. Default: all outside production, secret in production. */
   INTROSPECTION: z.enum(['secret', 'all', 'none']).optional(),
   /** Webhook targets: allow http:// and private / loopback addresses (local development and tests only). */
@@ -162,6 +164,7 @@ export type Config = {
     maxAliases: number;
     maxDirectives: number;
     maxDocumentBytes: number;
+    maxRequestBytes: number;
     introspection: 'secret' | 'all' | 'none';
   };
   webhookTargets: { allowHttp: boolean; allowPrivate: boolean };
@@ -253,6 +256,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAliases: e.MAX_QUERY_ALIASES,
       maxDirectives: e.MAX_QUERY_DIRECTIVES,
       maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
       introspection: e.INTROSPECTION ?? (e.NODE_ENV === 'production' ? 'secret' : 'all'),
     },
     webhookTargets: { allowHttp: flag(e.WEBHOOK_ALLOW_HTTP), allowPrivate: flag(e.WEBHOOK_ALLOW_PRIVATE) },

@@ -9,6 +9,7 @@ import { corsGuardPlugin, corsOptions, securityHeadersPlugin } from '../edge/cor
 import { inputGuardPlugin } from '../edge/input-guard.ts';
 import type { createMetrics } from '../edge/metrics.ts';
 import { queryLimitPlugins } from '../edge/query-limits.ts';
+import { requestBodyLimitPlugin } from '../edge/request-body.ts';
 import { viewerOfRequest } from '../edge/request-viewer.ts';
 import { tracingPlugins } from '../edge/tracing.ts';
 import { isDatabaseUnavailable, outageLog } from '../edge/unavailable.ts';
@@ -146,6 +147,8 @@ export function createYogaServer(
     renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     logging: false,
+    // Checked by requestBodyLimitPlugin (edge/request-body.ts), without a stream when Content-Length bounds the body.
+    maxRequestBodySize: false,
     cors: corsOptions(services),
     maskedErrors: { maskError: maskError(logger, config.unavailableRetryAfterSeconds) },
     context: async ({ request, req }) => {
@@ -182,6 +185,8 @@ export function createYogaServer(
       behaviourBeaconPlugin(services),
       sharedEventExecutionPlugin(),
       ...(services.caches?.responses ? [responseCachePlugin(services.caches.responses)] : []),
+      // After every request parser (as Yoga places its own limit), so it wraps the one chosen.
+      requestBodyLimitPlugin(config.limits.maxRequestBytes),
       {
         async onRequest({ url, endResponse, fetchAPI }) {
           if (url.pathname !== '/health') return;
