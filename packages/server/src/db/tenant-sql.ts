@@ -11,10 +11,14 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
  */
 export type TenantSql = <T>(build: (shop: Prisma.Sql) => Prisma.Sql) => Promise<T[]>;
 
-export function tenantSql(prisma: Pick<PrismaClient, '$queryRaw'>, shopId: string): TenantSql {
+/** The read statement both runners send: the fragment for `shopId`, wrapped so only its rows come back. */
+function tenantRead(shopId: string, build: (shop: Prisma.Sql) => Prisma.Sql): Prisma.Sql {
   const shop = Prisma.sql`${shopId}::uuid`;
-  return <T>(build: (shop: Prisma.Sql) => Prisma.Sql) =>
-    prisma.$queryRaw<T[]>(Prisma.sql`SELECT * FROM (${build(shop)}) AS tenant_rows WHERE tenant_rows."shopId" = ${shop}`);
+  return Prisma.sql`SELECT * FROM (${build(shop)}) AS tenant_rows WHERE tenant_rows."shopId" = ${shop}`;
+}
+
+export function tenantSql(prisma: Pick<PrismaClient, '$queryRaw'>, shopId: string): TenantSql {
+  return <T>(build: (shop: Prisma.Sql) => Prisma.Sql) => prisma.$queryRaw<T[]>(tenantRead(shopId, build));
 }
 
 /** Anything that runs raw SQL: the base client or one of its interactive transactions. */
@@ -92,9 +96,8 @@ export function tenantWriteRows(client: RawSqlClient, shopId: string) {
  * compiled read path, whose statements return JSON text; traced as one `db_query` span.
  */
 export function tenantRows(driverQuery: <T>(sql: string, params: unknown[]) => Promise<T[]>, shopId: string): TenantSql {
-  const shop = Prisma.sql`${shopId}::uuid`;
   return <T>(build: (shop: Prisma.Sql) => Prisma.Sql) => {
-    const q = Prisma.sql`SELECT * FROM (${build(shop)}) AS tenant_rows WHERE tenant_rows."shopId" = ${shop}`;
+    const q = tenantRead(shopId, build);
     return trace
       .getTracer('headless-crm')
       .startActiveSpan('db_query (compiled read)', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql' } }, async (span) => {
