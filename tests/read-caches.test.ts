@@ -4,7 +4,7 @@ import { type App, buildApp } from '../packages/server/src/app.ts';
 import { type Database, openDatabase } from '../packages/server/src/db/database.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
 import { type Caller, createTestApp, rawId, type TestApp } from '../packages/server/src/testing.ts';
-import { createCustomer, errorCodes, ok, sleep, succeed } from './helpers/crm.ts';
+import { createCustomer, createStaff, errorCodes, mutate, ok, sleep, succeed } from './helpers/crm.ts';
 
 /**
  * The read caches (docs/performance.md): API keys cached per instance and dropped on every
@@ -36,10 +36,10 @@ describe('API key cache across two instances on one database', () => {
     // Started: both buses listen for the outbox doorbell.
     await a.app.start();
     await b.start();
-    gb = (key) => async (query, variables) => {
+    gb = (key) => async (query, variables, headers) => {
       const res = await b.yoga.fetch('http://b/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return { ...((await res.json()) as object), status: res.status } as never;
@@ -85,6 +85,70 @@ describe('API key cache across two instances on one database', () => {
       s.shop.id,
     ]);
     expect(ev?.type).toBe('API_KEY_REVOKED');
+  });
+
+  it('a staff user deactivated or demoted through one instance stops acting as such on both', async () => {
+    const s = await a.newShop();
+    const ga = a.gql(s.secretKey);
+    const manager = await createStaff(ga, { name: 'Mia Manager', email: 'mia@cache.test', role: 'MANAGER' });
+    const agent = await createStaff(ga, { name: 'Al Agent', email: 'al@cache.test', role: 'AGENT' });
+    const other = await createStaff(ga, { name: 'Olga Other', email: 'olga@cache.test', role: 'AGENT' });
+    const asOn =
+      (g: Caller, staffId: string): Caller =>
+      (q, v) =>
+        g(q, v, { 'x-crm-staff-id': staffId });
+    // Only a manager may read another staff user's agenda.
+    const OTHERS_AGENDA = `{ agenda(assigneeId: "${other.id}") { totalCount } }`;
+    const onB = gb(s.secretKey);
+    // Both instances have the manager and the agent cached as they are.
+    for (const g of [ga, onB]) {
+      expect((await asOn(g, manager.id)(OTHERS_AGENDA)).errors).toBeUndefined();
+      expect((await asOn(g, agent.id)(VIEWER)).status).toBe(200);
+    }
+    await succeed(ga, 'updateStaffUser', { id: manager.id, role: 'AGENT' });
+    await succeed(ga, 'updateStaffUser', { id: agent.id, active: false });
+    // The instance that made the change: at once.
+    expect(errorCodes(await asOn(ga, manager.id)(OTHERS_AGENDA))).toEqual(['FORBIDDEN']);
+    const gone = await asOn(ga, agent.id)(VIEWER);
+    expect([gone.status, errorCodes(gone)]).toEqual([401, ['UNAUTHENTICATED']]);
+    // The other: as soon as the outbox doorbell rings there.
+    await waitFor(
+      async () => errorCodes(await asOn(onB, manager.id)(OTHERS_AGENDA)).includes('FORBIDDEN'),
+      'instance B to see the demotion',
+    );
+    await waitFor(async () => (await asOn(onB, agent.id)(VIEWER)).status === 401, 'instance B to refuse the deactivated staff user');
+    // Each change is an outbox event naming the changed fields, no values.
+    const evs = await a.db.sql.query<{ payload: { fields: string[] } }>(
+      `SELECT payload FROM "Event" WHERE "shopId" = $1 AND type = 'STAFF_USER_UPDATED' ORDER BY id`,
+      [s.shop.id],
+    );
+    expect(evs.map((e) => e.payload.fields)).toEqual([['role'], ['active']]);
+  });
+
+  it('shop settings changed through one instance hold on both: a withdrawn agent grant', async () => {
+    const s = await a.newShop(undefined, 'owner@settings-cache.test');
+    const ga = a.gql(s.secretKey);
+    const agent = await createStaff(ga, { name: 'Al Agent', email: 'al@settings-cache.test', role: 'AGENT' });
+    const asOn =
+      (g: Caller, staffId: string): Caller =>
+      (q, v) =>
+        g(q, v, { 'x-crm-staff-id': staffId });
+    const onB = gb(s.secretKey);
+    const GRANT = (grants: string) => `mutation { updateAuthorizationSettings(input: { agentsMay: [${grants}] }) { __typename } }`;
+    const newStaff = async (g: Caller) =>
+      (await mutate(asOn(g, agent.id), 'createStaffUser', { name: 'New', email: `n-${Math.random()}@settings-cache.test` })).__typename;
+    await ok(ga, GRANT('MANAGE_STAFF'));
+    // Both instances read (and cache) the grant.
+    expect(await newStaff(ga)).toBe('CreateStaffUserSuccess');
+    expect(await newStaff(onB)).toBe('CreateStaffUserSuccess');
+    await ok(ga, GRANT(''));
+    expect(await newStaff(ga)).toBe('ForbiddenError');
+    await waitFor(async () => (await newStaff(onB)) === 'ForbiddenError', 'instance B to see the withdrawn grant');
+    const evs = await a.db.sql.query<{ payload: { section: string } }>(
+      `SELECT payload FROM "Event" WHERE "shopId" = $1 AND type = 'SETTINGS_UPDATED' ORDER BY id`,
+      [s.shop.id],
+    );
+    expect(evs.map((e) => e.payload.section)).toEqual(['authorization', 'authorization']);
   });
 
   it('a key of one shop never serves another: caches are per shop', async () => {

@@ -5,10 +5,12 @@ import { type ShopBound, shopBound } from './db/shop-bound.ts';
 import type { ScopedDb } from './db/tenant.ts';
 import { type TenantSql, tenantRows } from './db/tenant-sql.ts';
 import { UnauthenticatedError } from './errors.ts';
+import type { Prisma } from './generated/prisma/client.ts';
 import type { Logger } from './logger.ts';
 import { type ApiKeyCache, findActiveKey, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
 import { type AgentGrant, agentGrantsFrom, expandScopes, type Scope, type StaffActor } from './modules/auth/auth.policy.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
+import { settingsObject } from './modules/shops/shop-settings.ts';
 import type { ReadCaches } from './read-caches.ts';
 
 export type { StaffActor };
@@ -60,6 +62,8 @@ export type Context = {
   shop: ShopBound;
   /** The caller's IP address (X-Forwarded-For first hop with TRUST_PROXY=1, else the socket's); null when unknown. */
   clientIp: string | null;
+  /** The shop's settings (Shop.settings, every section as stored): once per request, from the settings cache when it is on. */
+  shopSettings(): Promise<Record<string, unknown>>;
   /** What the shop lets its agents do (Shop.settings.authorization.agentsMay); loaded once per request, when asked. */
   agentGrants(): Promise<readonly AgentGrant[]>;
   /** The caller's User-Agent header (consent proof for browser calls); null when absent. */
@@ -78,6 +82,12 @@ export function createContextInner(
   const shop = shopBound(services.database.prisma, shopId);
   const db = shop.db;
   let grants: Promise<readonly AgentGrant[]> | null = null;
+  let settings: Promise<Record<string, unknown>> | null = null;
+  const readSettings = () => db.shop.findFirst({ select: { settings: true } }).then((s) => ({ settings: settingsObject(s?.settings) }));
+  const settingsCache = services.caches?.settings;
+  const loadSettings = async () =>
+    (viewer.kind !== 'anonymous' && settingsCache ? await settingsCache.getOrLoad(shopId, '', readSettings) : await readSettings())
+      .settings;
   return {
     requestId,
     viewer,
@@ -87,8 +97,12 @@ export function createContextInner(
     rows: tenantRows((text, params) => services.database.driverQuery(text, params), shopId),
     shop,
     clientIp,
+    shopSettings: () => {
+      settings ??= loadSettings();
+      return settings;
+    },
     agentGrants: () => {
-      grants ??= db.shop.findFirst({ select: { settings: true } }).then((s) => agentGrantsFrom(s?.settings));
+      grants ??= loadSettings().then((s) => agentGrantsFrom(s as Prisma.JsonObject));
       return grants;
     },
     userAgent,
@@ -145,9 +159,15 @@ export async function resolveViewer(services: Services, creds: Credentials): Pro
   let staff: StaffActor | null = null;
   if (creds.staffId) {
     const staffId = staffRowId(creds.staffId);
-    const s = staffId ? await prisma.staffUser.findFirst({ where: { id: staffId, shopId: key.shopId, active: true } }) : null;
-    if (!s) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
-    staff = { id: s.id, role: s.role };
+    const load = async () => {
+      const s = await prisma.staffUser.findFirst({ where: { id: staffId as string, shopId: key.shopId, active: true } });
+      // Unknown or inactive: never cached (a thrown load keeps nothing).
+      if (!s) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
+      return { id: s.id, role: s.role };
+    };
+    if (!staffId) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
+    const cached = services.caches?.staff;
+    staff = cached ? await cached.getOrLoad(key.shopId, staffId, load) : await load();
   }
   return { kind: 'secret', shopId: key.shopId, keyId: key.id, scopes: expandScopes(key.scopes), keyScopes: key.scopes, staff };
 }

@@ -1,5 +1,5 @@
 import type { ScopedDb } from '../../db/tenant.ts';
-import type { Prisma } from '../../generated/prisma/client.ts';
+import { writeSettingsSection } from '../shops/shop-settings.ts';
 import { type AgentGrant, agentGrantsFrom } from './auth.policy.ts';
 
 /**
@@ -19,7 +19,7 @@ export async function updateAuthorizationSettings(db: ScopedDb, agentsMay: Agent
     const shop = await tx.shop.findFirst({ select: { settings: true } });
     const raw = shop?.settings && typeof shop.settings === 'object' && !Array.isArray(shop.settings) ? shop.settings : {};
     const next = { agentsMay: [...new Set(agentsMay)].sort() };
-    await tx.shop.updateMany({ data: { settings: { ...raw, authorization: next } as Prisma.InputJsonValue } });
+    await writeSettingsSection(tx, raw, 'authorization', next);
     return next;
   });
 }

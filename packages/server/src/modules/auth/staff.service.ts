@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { StaffRole } from '../../generated/prisma/enums.ts';
 import { normalizeEmail } from '../customers/customer.schema.ts';
 import { isUuid } from '../customers/customer.service.ts';
+import { emitEvent, gid } from '../events/event.service.ts';
 import { type Access, assertMayChangeStaff, assertMayGrantRole, SYSTEM } from './auth.policy.ts';
 
 export type StaffInput = { email: string; name: string; role?: StaffRole | null };
@@ -43,5 +44,13 @@ export async function updateStaffUser(
     const owners = await db.staffUser.count({ where: { role: 'OWNER', active: true } });
     if (owners <= 1) throw new ConflictError('A shop keeps at least one active owner', ['input', 'role']);
   }
-  return db.staffUser.update({ where: { id }, data });
+  const fields = Object.keys(data).filter((k) => data[k] !== current[k as keyof typeof current]);
+  if (!fields.length) return current;
+  return db.$transaction(async (tx) => {
+    const updated = await tx.staffUser.update({ where: { id }, data });
+    // The event (names of the changed fields, no values) is also what tells every instance to drop
+    // the shop's cached staff users (read-caches.ts): a deactivation or a new role holds at once.
+    await emitEvent(tx, { type: 'STAFF_USER_UPDATED', payload: { staffUserId: gid('StaffUser', id), fields } });
+    return updated;
+  });
 }

@@ -43,6 +43,8 @@ export const EVENT_TYPES = [
   'API_KEY_REVOKED',
   'IMPORT_COMPLETED',
   'CHECKOUT_ABANDONED',
+  'STAFF_USER_UPDATED',
+  'SETTINGS_UPDATED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -52,7 +54,7 @@ export type EventPayload = Record<string, string | number | boolean | null | str
 export type EmitEvent = { type: EventType; customerId?: string | null; payload: EventPayload };
 
 /** Global ids as the API hands them out (Relay: base64 of "Type:id"). */
-export const gid = (type: 'Customer' | 'Interaction' | 'Order' | 'ApiKey', id: string) => encodeGlobalID(type, id);
+export const gid = (type: 'Customer' | 'Interaction' | 'Order' | 'ApiKey' | 'StaffUser', id: string) => encodeGlobalID(type, id);
 
 /** Transactions whose events are collected instead of inserted (collectEvents). */
 const collectors = new WeakMap<object, EmitEvent[]>();

@@ -66,18 +66,20 @@ export function sectionOf(dueAt: Date, now: Date, eod: Date): AgendaSection {
 
 export type AgendaCounts = { overdue: number; dueToday: number; upcoming: number };
 
-/** The three section counts of an agenda in one statement, whatever the size. */
-export async function agendaCounts(sql: TenantSql, a: Access, args: AgendaArgs, now: Date): Promise<AgendaCounts> {
+/**
+ * The three section counts of an agenda as an SQL fragment for `shop`: one row ("shopId",
+ * overdue, "dueToday", upcoming) when the agenda has planned follow-ups, none when it is empty.
+ */
+export function agendaCountsSql(shop: Prisma.Sql, a: Access, args: AgendaArgs, now: Date): Prisma.Sql {
   const { endOfDay: eod } = agendaWhere(a, { ...args, section: null }, now);
   const { assigneeId } = agendaScope(a, args);
-  const rows = await sql<{ overdue: number; dueToday: number; upcoming: number }>((shop) => {
-    const conds = [Prisma.sql`f."shopId" = ${shop}`, Prisma.sql`f.status = 'PLANNED'`];
-    if (assigneeId) conds.push(Prisma.sql`f."assigneeId" = ${assigneeId}::uuid`);
-    const byCustomer = !!args.stages?.length || args.minLikelihood != null || args.maxLikelihood != null;
-    if (args.stages?.length) conds.push(Prisma.sql`c.stage::text IN (${Prisma.join(args.stages)})`);
-    if (args.minLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" >= ${args.minLikelihood}`);
-    if (args.maxLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" <= ${args.maxLikelihood}`);
-    return Prisma.sql`
+  const conds = [Prisma.sql`f."shopId" = ${shop}`, Prisma.sql`f.status = 'PLANNED'`];
+  if (assigneeId) conds.push(Prisma.sql`f."assigneeId" = ${assigneeId}::uuid`);
+  const byCustomer = !!args.stages?.length || args.minLikelihood != null || args.maxLikelihood != null;
+  if (args.stages?.length) conds.push(Prisma.sql`c.stage::text IN (${Prisma.join(args.stages)})`);
+  if (args.minLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" >= ${args.minLikelihood}`);
+  if (args.maxLikelihood != null) conds.push(Prisma.sql`c."dealLikelihood" <= ${args.maxLikelihood}`);
+  return Prisma.sql`
       SELECT f."shopId",
         (count(*) FILTER (WHERE f."dueAt" < ${now}::timestamptz))::int AS overdue,
         (count(*) FILTER (WHERE f."dueAt" >= ${now}::timestamptz AND f."dueAt" < ${eod}::timestamptz))::int AS "dueToday",
@@ -85,9 +87,19 @@ export async function agendaCounts(sql: TenantSql, a: Access, args: AgendaArgs, 
       FROM "FollowUp" f ${byCustomer ? Prisma.sql`JOIN "Customer" c ON c.id = f."customerId"` : Prisma.empty}
       WHERE ${Prisma.join(conds, ' AND ')}
       GROUP BY f."shopId"`;
-  });
-  const r = rows[0];
-  return { overdue: Number(r?.overdue ?? 0), dueToday: Number(r?.dueToday ?? 0), upcoming: Number(r?.upcoming ?? 0) };
+}
+
+/** Counts from a row of `agendaCountsSql` (none: an empty agenda). */
+export const agendaCountsOf = (r: { overdue?: unknown; dueToday?: unknown; upcoming?: unknown } | undefined): AgendaCounts => ({
+  overdue: Number(r?.overdue ?? 0),
+  dueToday: Number(r?.dueToday ?? 0),
+  upcoming: Number(r?.upcoming ?? 0),
+});
+
+/** The three section counts of an agenda in one statement, whatever the size. */
+export async function agendaCounts(sql: TenantSql, a: Access, args: AgendaArgs, now: Date): Promise<AgendaCounts> {
+  const rows = await sql<{ overdue: number; dueToday: number; upcoming: number }>((shop) => agendaCountsSql(shop, a, args, now));
+  return agendaCountsOf(rows[0]);
 }
 
 /** The size of an agenda (or of one section) from its counts. */

@@ -5,13 +5,14 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { MAX_PAGE_SIZE } from '../common/graphql-helpers.ts';
 import { isUuid } from '../customers/customer.service.ts';
 import * as agenda from './follow-up.agenda.ts';
-import { shopTimeZone } from './follow-up.settings.ts';
+import { requestTimeZone } from './follow-up.settings.ts';
 import { accessOf } from './follow-up.type.ts';
 
 /**
  * `agenda(...)` on the compiled path (compiled/compiler.ts): the page in one statement (each
- * follow-up's node built as JSON with its customer), the section counts in their one statement
- * (agendaCounts), the shop's time zone for "today" when none is asked. Mirrors the resolver in
+ * follow-up's node built as JSON with its customer) and, when asked, the section counts in the same
+ * statement (agendaCountsSql); the shop's time zone for "today" when none is asked comes from the
+ * request's settings (the settings cache). Mirrors the resolver in
  * follow-up.graphql.ts; tests/compiled-reads.test.ts holds both paths to the same answers.
  */
 registerRootCompiler('agenda', async (c, field, nodes) => {
@@ -35,7 +36,7 @@ registerRootCompiler('agenda', async (c, field, nodes) => {
 
   const { access } = accessOf(c.ctx);
   const now = new Date();
-  const timeZone = args.timeZone ?? (await shopTimeZone(c.ctx.db));
+  const timeZone = args.timeZone ?? (await requestTimeZone(c.ctx));
   const agendaArgs: agenda.AgendaArgs = {
     assigneeId,
     stages: args.filter?.stages,
@@ -75,29 +76,36 @@ registerRootCompiler('agenda', async (c, field, nodes) => {
     );
   const take = first + 1;
   const order = (x: string) => Prisma.sql`${col(x, 'dueAt')} ASC, ${col(x, 'id')} ASC`;
-  const rows = c.ctx.rows<{ id: string; node: string | null; dueAt: Date }>(
-    (shop) => Prisma.sql`SELECT ${col(p, 'shopId')}, ${col(p, 'id')}, ${col(p, 'dueAt')}, ${nodeSql} AS "node" FROM (
-      SELECT * FROM "FollowUp" ${Prisma.raw(f)} WHERE ${col(f, 'shopId')} = ${shop} AND ${Prisma.join(conds, ' AND ')}
-      ORDER BY ${order(f)} LIMIT ${take} OFFSET ${after === null ? 0 : 1}) ${Prisma.raw(p)}
-    ORDER BY ${order(p)}`,
-  );
-  let counts: Promise<agenda.AgendaCounts> | null = null;
-  const countsOf = () => {
-    counts ??= agenda.agendaCounts(c.ctx.sql, access, agendaArgs, now);
-    return counts;
-  };
-  // The counts' statement runs beside the page's when the selection asks for any of them.
   const COUNT_FIELDS = ['totalCount', 'overdueCount', 'dueTodayCount', 'upcomingCount'];
-  if ([...c.subfields(connType, nodes).values()].some((n) => COUNT_FIELDS.includes(n[0]?.name.value ?? ''))) countsOf().catch(() => {});
+  const wantCounts = [...c.subfields(connType, nodes).values()].some((n) => COUNT_FIELDS.includes(n[0]?.name.value ?? ''));
+  type Row = { id: string | null; node: string | null; dueAt: Date | null; overdue?: number; dueToday?: number; upcoming?: number };
+  const rows = await c.ctx.rows<Row>((shop) => {
+    const page = Prisma.sql`SELECT ${col(p, 'shopId')}, ${col(p, 'id')}, ${col(p, 'dueAt')}, ${nodeSql} AS "node" FROM (
+      SELECT * FROM "FollowUp" ${Prisma.raw(f)} WHERE ${col(f, 'shopId')} = ${shop} AND ${Prisma.join(conds, ' AND ')}
+      ORDER BY ${order(f)} LIMIT ${take} OFFSET ${after === null ? 0 : 1}) ${Prisma.raw(p)}`;
+    if (!wantCounts) return Prisma.sql`${page} ORDER BY ${order(p)}`;
+    // Page and section counts in ONE statement, each its own sub-select (so the page keeps its index
+    // order and limit): one row with NULL page columns when the page is empty, none when nothing counts.
+    const q = c.alias();
+    const k = c.alias();
+    return Prisma.sql`SELECT COALESCE(${col(q, 'shopId')}, ${col(k, 'shopId')}, ${shop}) AS "shopId", ${col(q, 'id')}, ${col(q, 'dueAt')}, ${col(q, 'node')},
+        ${col(k, 'overdue')}, ${col(k, 'dueToday')}, ${col(k, 'upcoming')}
+      FROM (SELECT 1) AS one
+      LEFT JOIN (${agenda.agendaCountsSql(shop, access, agendaArgs, now)}) ${Prisma.raw(k)} ON true
+      LEFT JOIN (${page}) ${Prisma.raw(q)} ON true
+      ORDER BY ${order(q)}`;
+  });
+  const counts = agenda.agendaCountsOf(rows[0]);
+  const pageRows = rows.filter((r): r is Row & { id: string } => r.id !== null);
   return connectionFromRows(c, connType, nodes, {
-    rows: await rows,
+    rows: pageRows,
     take,
     after: after !== null,
     fields: {
-      totalCount: () => countsOf().then((n) => agenda.agendaTotal(n, args.section)),
-      overdueCount: () => countsOf().then((n) => n.overdue),
-      dueTodayCount: () => countsOf().then((n) => n.dueToday),
-      upcomingCount: () => countsOf().then((n) => n.upcoming),
+      totalCount: () => agenda.agendaTotal(counts, args.section),
+      overdueCount: () => counts.overdue,
+      dueTodayCount: () => counts.dueToday,
+      upcomingCount: () => counts.upcoming,
     },
     edgeFields: { section: (r) => agenda.sectionOf(new Date(r.dueAt as Date), now, eod) },
   });

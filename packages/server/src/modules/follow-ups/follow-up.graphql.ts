@@ -29,7 +29,7 @@ import {
 import { LEAD_STAGES, POOL_WHERE } from './follow-up.policy.ts';
 import * as retention from './follow-up.retention.ts';
 import * as svc from './follow-up.service.ts';
-import { getFollowUpSettings, shopTimeZone, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
+import { getFollowUpSettings, requestTimeZone, updateCadenceSettings, updateLeadPoolSettings } from './follow-up.settings.ts';
 import {
   AgendaSectionEnum,
   accessOf,
@@ -155,20 +155,14 @@ const agendaArgs = (a: AgendaFieldArgs): agenda.AgendaArgs => ({
   timeZone: a.timeZone,
 });
 type AgendaCtx = Parameters<typeof accessOf>[0];
-/** The shop's time zone, read at most once per request (the agenda field, its counts and its edges share it). */
-const shopZones = new WeakMap<object, Promise<string>>();
 /**
  * The agenda's arguments with the time zone of "today" settled: the one asked for, else the shop's
  * (cadence settings `timeZone`, default UTC).
  */
 const zonedArgs = async (args: AgendaFieldArgs, ctx: AgendaCtx): Promise<AgendaFieldArgs & { timeZone: string }> => {
   if (args.timeZone) return { ...args, timeZone: args.timeZone };
-  let zone = shopZones.get(ctx);
-  if (!zone) {
-    zone = shopTimeZone(ctx.db);
-    shopZones.set(ctx, zone);
-  }
-  return { ...args, timeZone: await zone };
+  // The request's settings are read once (and come from the settings cache when it is on).
+  return { ...args, timeZone: await requestTimeZone(ctx) };
 };
 /** The section counts of one agenda field resolution: one statement shared by totalCount and the three counts. */
 const counts = new WeakMap<object, Promise<agenda.AgendaCounts>>();

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { NotFoundError } from '../../errors.ts';
-import type { Prisma } from '../../generated/prisma/client.ts';
 import { parseInput } from '../common/validate.ts';
 import { isUuid } from '../customers/customer.service.ts';
+import { writeSettingsSection } from '../shops/shop-settings.ts';
 import { type CadenceSettings, cadenceSettingsSchema, DEFAULT_CADENCE } from './follow-up.cadence.ts';
 
 /**
@@ -67,9 +67,12 @@ export async function getFollowUpSettings(db: Db): Promise<FollowUpSettings> {
   return settingsFrom(await rawSettings(db));
 }
 
-/** The shop's IANA time zone (cadence settings `timeZone`; default UTC): its days and months. */
-export async function shopTimeZone(db: Db): Promise<string> {
-  return (await getFollowUpSettings(db)).cadence.timeZone ?? 'UTC';
+/**
+ * The shop's IANA time zone (cadence settings `timeZone`; default UTC): its days and months, for a
+ * request: from its context's settings (the settings cache when it is on).
+ */
+export async function requestTimeZone(ctx: { shopSettings(): Promise<Record<string, unknown>> }): Promise<string> {
+  return settingsFrom(await ctx.shopSettings()).cadence.timeZone ?? 'UTC';
 }
 
 const dropUndefined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -95,7 +98,7 @@ export async function updateCadenceSettings(db: ScopedDb, patch: CadenceSettings
         if (!seg) throw new NotFoundError('Segment', ['input', 'offerSegmentIds', String(i)]);
       }
     }
-    await tx.shop.updateMany({ data: { settings: { ...raw, cadence: next } as Prisma.InputJsonValue } });
+    await writeSettingsSection(tx, raw, 'cadence', next);
     return settingsFrom({ ...raw, cadence: next });
   });
 }
@@ -124,7 +127,7 @@ export async function updateLeadPoolSettings(db: ScopedDb, patch: LeadPoolSettin
       next.bySource = map;
     }
     const parsed = parseInput(leadPoolSettingsSchema, next, ['input']);
-    await tx.shop.updateMany({ data: { settings: { ...raw, leadPool: parsed } as Prisma.InputJsonValue } });
+    await writeSettingsSection(tx, raw, 'leadPool', parsed);
     return settingsFrom({ ...raw, leadPool: parsed });
   });
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { ValidationError } from '../../errors.ts';
-import type { Prisma } from '../../generated/prisma/client.ts';
 import { parseInput } from '../common/validate.ts';
+import { writeSettingsSection } from '../shops/shop-settings.ts';
 import { checkRuleStage, checkStageRule } from './lifecycle.rules.ts';
 
 /**
@@ -102,7 +102,7 @@ export async function updateLifecycleSettings(db: ScopedDb, patch: LifecycleSett
       if (!next.rules) delete next.rules;
     }
     const parsed = parseInput(lifecycleSettingsSchema, next, ['input']);
-    await tx.shop.updateMany({ data: { settings: { ...raw, lifecycle: parsed } as Prisma.InputJsonValue } });
+    await writeSettingsSection(tx, raw, 'lifecycle', parsed);
     return parsed;
   });
 }

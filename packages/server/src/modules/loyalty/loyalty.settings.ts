@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
-import type { Prisma } from '../../generated/prisma/client.ts';
 import { parseInput } from '../common/validate.ts';
+import { writeSettingsSection } from '../shops/shop-settings.ts';
 
 /**
  * Per-shop loyalty settings, stored in Shop.settings under `loyalty`: indicator weights and
@@ -355,7 +355,7 @@ export async function updateLoyaltySettings(db: ScopedDb, patch: LoyaltySettings
       };
     }
     const parsed = parseInput(loyaltySettingsSchema, next, ['input']);
-    await tx.shop.updateMany({ data: { settings: { ...raw, loyalty: parsed } as Prisma.InputJsonValue } });
+    await writeSettingsSection(tx, raw, 'loyalty', parsed);
     return parsed;
   });
 }

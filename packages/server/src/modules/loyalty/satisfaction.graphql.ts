@@ -2,7 +2,7 @@ import { builder } from '../../builder.ts';
 import type { CustomerMetrics } from '../../generated/prisma/client.ts';
 import type { SurveyKind } from '../../generated/prisma/enums.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
-import { shopTimeZone } from '../follow-ups/follow-up.settings.ts';
+import { requestTimeZone } from '../follow-ups/follow-up.settings.ts';
 import { SURVEY_SCALES } from '../interactions/interaction.schema.ts';
 import { SurveyKindEnum } from '../interactions/interaction.type.ts';
 import { SATISFACTION_INDICATORS, type SatisfactionIndicator } from './loyalty.settings.ts';
@@ -257,7 +257,7 @@ builder.queryFields((t) => ({
       "The shop satisfaction index by calendar month (in the shop's time zone) from its indicators (satisfaction answers, reputation, repurchase, complaints, ticket size, price sensitivity, customers leaving), each with value, target, score and contribution. Secret key with loyalty:read.",
     args: { months: t.arg.int({ defaultValue: 12, description: 'Months to show, 1-36, the current one included.' }) },
     resolve: async (_r, { months }, ctx) => ({
-      months: await satisfactionIndex(ctx.sql, await loyaltySettingsFor(ctx), months ?? 12, new Date(), await shopTimeZone(ctx.db)),
+      months: await satisfactionIndex(ctx.sql, await loyaltySettingsFor(ctx), months ?? 12, new Date(), await requestTimeZone(ctx)),
     }),
   }),
   loyaltyIndicatorDiagnosis: t.field({
@@ -268,7 +268,7 @@ builder.queryFields((t) => ({
     args: { months: t.arg.int({ defaultValue: 6, description: 'Months of history, 3-36, the current one included.' }) },
     resolve: async (_r, { months }, ctx) => {
       await ensureFresh(ctx);
-      return indicatorDiagnosis(ctx.sql, await loyaltySettingsFor(ctx), months ?? 6, new Date(), await shopTimeZone(ctx.db));
+      return indicatorDiagnosis(ctx.sql, await loyaltySettingsFor(ctx), months ?? 6, new Date(), await requestTimeZone(ctx));
     },
   }),
   weakestIndicators: t.field({
@@ -287,7 +287,7 @@ builder.queryFields((t) => ({
         await loyaltySettingsFor(ctx),
         months ?? 6,
         new Date(),
-        await shopTimeZone(ctx.db),
+        await requestTimeZone(ctx),
       );
       return weakest(diagnosis, limit ?? 3);
     },
