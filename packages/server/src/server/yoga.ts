@@ -6,6 +6,7 @@ import { compiledReadsPlugin } from '../compiled/plugin.ts';
 import { type Context, clientIpOf, createContextInner, type Services } from '../context.ts';
 import { busyDatabaseError } from '../db/database.ts';
 import { corsGuardPlugin, corsOptions, securityHeadersPlugin } from '../edge/cors.ts';
+import { cursorGuardPlugin } from '../edge/cursor-guard.ts';
 import { inputGuardPlugin } from '../edge/input-guard.ts';
 import type { createMetrics } from '../edge/metrics.ts';
 import { queryLimitPlugins } from '../edge/query-limits.ts';
@@ -177,6 +178,7 @@ export function createYogaServer(
       limitsPlugin(services, limits, '/graphql'),
       ...queryLimitPlugins(services),
       inputGuardPlugin(),
+      cursorGuardPlugin(schema),
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),
