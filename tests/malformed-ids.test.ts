@@ -182,6 +182,46 @@ describe('malformed ids', () => {
   }, 300_000);
 });
 
+/** Connection fields of the schema: a relay connection type (edges, pageInfo) with `after` / `before`. */
+const isConnectionField = (f: GraphQLField<unknown, unknown>) => {
+  const ret = getNamedType(f.type);
+  return (
+    isObjectType(ret) && !!ret.getFields().edges && !!ret.getFields().pageInfo && f.args.some((a) => ['after', 'before'].includes(a.name))
+  );
+};
+
+/**
+ * A selection path from Query to a field of `target` ("customer(id: ...) { points {" ...), through
+ * fields whose required arguments are all ids (filled from `ids`, or a well-formed id of the type).
+ */
+function pathTo(target: string, ids: Record<string, string>): string[] | null {
+  const query = schema.getQueryType() as GraphQLObjectType;
+  if (target === query.name) return [];
+  const queue: { type: GraphQLObjectType; path: string[] }[] = [{ type: query, path: [] }];
+  const seen = new Set([query.name]);
+  while (queue.length) {
+    const { type, path } = queue.shift() as { type: GraphQLObjectType; path: string[] };
+    if (path.length >= 3) continue;
+    for (const f of Object.values(type.getFields())) {
+      const ret = getNamedType(f.type);
+      if (!isObjectType(ret) || seen.has(ret.name)) continue;
+      const args: string[] = [];
+      let fillable = true;
+      for (const a of f.args.filter((x) => isNonNullType(x.type) && x.defaultValue === undefined)) {
+        const forType = (a.extensions as Ext)?.relayGlobalIDFor?.[0]?.typename;
+        if (!isId(a.type) || !forType) fillable = false;
+        else args.push(`${a.name}: ${JSON.stringify(ids[forType] ?? b64(`${forType}:${randomUUID()}`))}`);
+      }
+      if (!fillable) continue;
+      seen.add(ret.name);
+      const next = [...path, `${f.name}${args.length ? `(${args.join(', ')})` : ''} {`];
+      if (ret.name === target) return next;
+      queue.push({ type: ret, path: next });
+    }
+  }
+  return null;
+}
+
 describe('malformed cursors', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -191,30 +231,93 @@ describe('malformed cursors', () => {
     await t?.close();
   });
 
-  it('every connection of Query and Customer, given a malformed `after`, answers with a validation error, never INTERNAL', async () => {
+  it('every cursor argument of every connection, given a malformed cursor, answers VALIDATION_FAILED naming the argument, before any SQL', async () => {
     const s = await t.newShop();
     const g = t.gql(s.secretKey);
     const created = await g<{ createCustomer: { customer: { id: string } } }>(
       'mutation { createCustomer(input: { firstName: "C" }) { ... on CreateCustomerSuccess { customer { id } } } }',
     );
     const customerId = created.data?.createCustomer.customer.id as string;
-    const cursors = [b64('GPC:S:x'), b64('GPC:S:'), b64('GPC:N:1'), b64('nope'), 'nope', '%%%'];
-    const withAfter = (f: GraphQLField<unknown, unknown>) =>
-      f.args.some((a) => a.name === 'after') && f.args.every((a) => a.name === 'after' || !isNonNullType(a.type));
-    const query = schema.getQueryType() as GraphQLObjectType;
-    const customer = schema.getType('Customer') as GraphQLObjectType;
-    const docs: string[] = [];
-    for (const f of Object.values(query.getFields()).filter(withAfter))
-      docs.push(`query($c: String) { ${f.name}(after: $c) { __typename } }`);
-    for (const f of Object.values(customer.getFields()).filter(withAfter))
-      docs.push(`query($c: String) { customer(id: "${customerId}") { ${f.name}(after: $c) { __typename } } }`);
-    expect(docs.length).toBeGreaterThan(8);
-    for (const doc of docs) {
-      for (const c of cursors) {
-        const r = await g(doc, { c });
-        const codes = (r.errors ?? []).map((e) => e.extensions?.code);
-        expect(codes, `${doc} after ${c}`).not.toContain('INTERNAL');
+    const uuid = randomUUID();
+    // Malformed for every connection: wrong tag or payload for uuid-keyed (GPC:S:<uuid>) and
+    // BigInt-keyed (GPC:I:<n>) Prisma cursors, and for the timeline's own keyset cursor.
+    const cursors = [
+      b64('GPC:S:x'),
+      b64('GPC:S:'),
+      b64(`GPC:S:${uuid}x`),
+      b64(`GPC:S:1' OR '1'='1`),
+      b64('GPC:N:1'),
+      b64('GPC:I:x'),
+      b64('GPC:I:99999999999999999999'),
+      b64(`GPC:T:["S:${uuid}"]`),
+      b64('nope'),
+      b64(JSON.stringify(['2026-01-01T00:00:00.000Z', 'order', 'x'])),
+      'nope',
+      '%%%',
+      '',
+      'x'.repeat(5000),
+    ];
+    const docs: { coord: string; arg: string; doc: (arg: string, rest?: string) => string }[] = [];
+    const unreachable: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) || type.name.startsWith('__') || type === schema.getSubscriptionType()) continue;
+      for (const f of Object.values(type.getFields()).filter(isConnectionField)) {
+        const coord = `${type.name}.${f.name}`;
+        const path = pathTo(type.name, { Customer: customerId });
+        if (!path) {
+          unreachable.push(coord);
+          continue;
+        }
+        if (f.args.some(required)) unreachable.push(coord);
+        for (const a of f.args.filter((x) => x.name === 'after' || x.name === 'before')) {
+          docs.push({
+            coord,
+            arg: a.name,
+            doc: (arg, rest = '__typename') =>
+              `query($c: String) { ${path.join(' ')} ${f.name}(${arg}: $c) { ${rest} } ${'}'.repeat(path.length)} }`,
+          });
+        }
       }
     }
+    expect(unreachable).toEqual([]);
+    // The walk found the connections (Query, Customer, Segment, CustomerPoints) and both arguments.
+    expect(new Set(docs.map((d) => d.coord)).size).toBeGreaterThanOrEqual(17);
+    expect(docs.filter((d) => d.arg === 'before').length).toBeGreaterThanOrEqual(17);
+
+    const wrong: string[] = [];
+    // No SQL for a refused cursor: the same statements as a request that reads nothing (the key lookup).
+    await g('{ __typename }');
+    t.db.resetQueryCount();
+    await g('{ __typename }');
+    const baseline = t.db.queryCount();
+    for (const d of docs) {
+      for (const c of cursors) {
+        t.db.resetQueryCount();
+        const r = await g(d.doc(d.arg), { c });
+        const statements = t.db.queryCount();
+        const codes = (r.errors ?? []).map((e) => e.extensions?.code);
+        const names = (r.errors ?? []).every((e) => e.message.startsWith(`${d.arg}: `));
+        if (codes.join() !== 'VALIDATION_FAILED' || !names || statements !== baseline) {
+          wrong.push(
+            `${d.coord}(${d.arg}: ${JSON.stringify(c.slice(0, 40))}): ${statements} statements, ${JSON.stringify(r.errors).slice(0, 200)}`,
+          );
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+
+    // Valid cursors still pass: each connection's own endCursor, where it has a row, pages on.
+    const paged: string[] = [];
+    for (const d of docs.filter((x) => x.arg === 'after')) {
+      const first = await g(d.doc('after', 'pageInfo { endCursor }').replace('(after: $c)', '(first: 1, after: $c)'), { c: null });
+      expect(first.errors, d.coord).toBeUndefined();
+      const page = JSON.stringify(first.data).match(/"endCursor":"([^"]+)"/);
+      if (!page) continue;
+      const next = await g(d.doc('after', 'pageInfo { endCursor }'), { c: page[1] });
+      expect(next.errors, `${d.coord} after its own endCursor`).toBeUndefined();
+      paged.push(d.coord);
+    }
+    // A uuid-keyed (customers), a BigInt-keyed (auditLog) and a nested (Customer.*) Prisma cursor at least.
+    expect(paged).toEqual(expect.arrayContaining(['Query.customers', 'Query.auditLog', 'Customer.stageHistory']));
   });
 });

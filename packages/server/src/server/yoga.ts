@@ -6,6 +6,7 @@ import { compiledReadsPlugin } from '../compiled/plugin.ts';
 import { type Context, clientIpOf, createContextInner, type Services } from '../context.ts';
 import { busyDatabaseError } from '../db/database.ts';
 import { corsGuardPlugin, corsOptions, securityHeadersPlugin } from '../edge/cors.ts';
+import { cursorGuardPlugin } from '../edge/cursor-guard.ts';
 import { inputGuardPlugin } from '../edge/input-guard.ts';
 import type { createMetrics } from '../edge/metrics.ts';
 import { queryLimitPlugins } from '../edge/query-limits.ts';
@@ -86,23 +87,6 @@ function maskError(logger: Logger, retryAfterSeconds: number) {
         extensions: { code: original instanceof PothosValidationError ? 'VALIDATION_FAILED' : 'GRAPHQL_VALIDATION_FAILED' },
       });
     }
-    // A value PostgreSQL refused as input (Prisma P2007: a cursor or id payload that is not a uuid):
-    // the request's fault, not a crash. Server-made ids and cursors are always well-formed.
-    // A connection cursor whose payload has the wrong type (e.g. a number where the id is a uuid) is
-    // refused by Prisma's query validation before any SQL: also the request's fault. Only that shape
-    // (a `cursor` argument with an invalid value); any other Prisma validation error stays INTERNAL.
-    const msg = String((original as Error | null)?.message ?? '');
-    const badCursor =
-      (original as Error | null)?.name === 'PrismaClientValidationError' &&
-      /\bcursor: \{/.test(msg) &&
-      msg.includes('Invalid value provided');
-    if ((original as { code?: unknown } | null)?.code === 'P2007' || badCursor) {
-      return new GraphQLError('Malformed input value (an id or cursor not in its expected format)', {
-        nodes: gqlErr?.nodes,
-        path: gqlErr?.path,
-        extensions: { code: 'VALIDATION_FAILED' },
-      });
-    }
     const errorId = randomUUID();
     logger.error('unexpected error', { errorId, error: String((original as Error)?.stack ?? original).slice(0, 2000) });
     return new GraphQLError(message, { nodes: gqlErr?.nodes, path: gqlErr?.path, extensions: { code: 'INTERNAL', errorId } });
@@ -177,6 +161,7 @@ export function createYogaServer(
       limitsPlugin(services, limits, '/graphql'),
       ...queryLimitPlugins(services),
       inputGuardPlugin(),
+      cursorGuardPlugin(schema),
       loggingPlugin(logger),
       eventPublishPlugin(events),
       segmentExportPlugin(services),

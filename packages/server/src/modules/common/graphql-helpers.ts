@@ -1,3 +1,4 @@
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { decodeGlobalID as relayDecode } from '@pothos/plugin-relay';
 import { type Context, shopIdOf } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
@@ -7,7 +8,8 @@ import { type Access, SYSTEM } from '../auth/auth.policy.ts';
 /**
  * GraphQL helpers shared by the modules' resolvers: the caller's shop and actor, page sizes, and
  * the one place global ids are parsed (the relay plugin's `decodeGlobalID` option and plain `ID`
- * arguments both come here, so a malformed id is a VALIDATION_FAILED, never a database error).
+ * arguments both come here, so a malformed id is a VALIDATION_FAILED, never a database error), and
+ * the payload check of Prisma connection cursors (`checkPrismaCursor`, used by edge/cursor-guard.ts).
  */
 
 export { shopIdOf };
@@ -58,6 +60,29 @@ export function decodeGlobalId(globalId: string, path: string[] = []): { typenam
     throw ValidationError.field(path, `Not a valid id: ${JSON.stringify(globalId.slice(0, 80))}`, 'invalid_id');
   }
   return decoded;
+}
+
+const INT8_MAX = 2n ** 63n - 1n;
+
+/**
+ * Checks a cursor of a Prisma connection paging by its model's id (`cursor: 'id'`): base64 of
+ * "GPC:S:<uuid>" for a uuid-keyed model, "GPC:I:<n>" for a BigInt-keyed one (as plugin-prisma
+ * writes them; `parsePrismaCursor` reads them). Throws a ValidationError at `path` for anything
+ * else, so the cursor never reaches Prisma or SQL.
+ */
+export function checkPrismaCursor(cursor: string, model: string, path: string[]): void {
+  let payload: unknown;
+  try {
+    payload = parsePrismaCursor(cursor);
+  } catch {
+    payload = undefined;
+  }
+  const format = ID_FORMAT[model];
+  const ok =
+    format === BIGINT
+      ? typeof payload === 'bigint' && payload > 0n && payload <= INT8_MAX
+      : typeof payload === 'string' && !!format?.test(payload);
+  if (!ok) throw ValidationError.field(path, `Not a valid cursor: ${JSON.stringify(cursor.slice(0, 80))}`, 'invalid_cursor');
 }
 
 /** The row id of a global id of `typename` (a ValidationError at `path` otherwise). */

@@ -2,12 +2,14 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
+import type { ConnectionCursorDecoder } from '../../edge/cursor-guard.ts';
 import { ValidationError } from '../../errors.ts';
 import { ConsentChangeObject, CustomerNode, StageTransitionObject } from '../customers/customer.type.ts';
 import { OrderNode } from '../orders/order.type.ts';
 import { InteractionNode } from './interaction.type.ts';
 import {
   allTimelineColumns,
+  decodeTimelineCursor,
   encodeTimelineCursor,
   loadTimelineRows,
   TIMELINE_KINDS,
@@ -112,6 +114,8 @@ builder.prismaObjectFields(CustomerNode, (t) => ({
       description:
         'Interactions, orders, stage changes, consent changes and storefront visits (one entry per session, at its first event), newest first (ties: kind, then id). Forward pagination only (first/after, at most 100).',
       args: { kinds: t.arg({ type: [TimelineKindEnum], description: 'Only these kinds (default all).' }) },
+      // Its own keyset cursor (at, kind, id): checked before any query by edge/cursor-guard.ts.
+      extensions: { connectionCursor: decodeTimelineCursor satisfies ConnectionCursorDecoder },
       resolve: async (customer, args, ctx, info) => {
         if (args.last != null || args.before != null)
           throw ValidationError.field(['last'], 'The timeline pages forward only (first/after)');
