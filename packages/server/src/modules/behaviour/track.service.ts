@@ -102,8 +102,9 @@ export type IdentifiedVia = 'LEAD' | 'TOKEN' | 'EMAIL' | 'API';
 /**
  * Records a batch with ONE statement (db/tenant-sql.ts `tenantWriteStatement`; atomic by itself,
  * no transaction round trips): the events are inserted from one JSON parameter, each with the
- * customer of its visitor read in the same statement (VisitorIdentity), so an event written right
- * after a stitch committed is the customer's. With a customer token (`tokenCustomerId`) the events
+ * customer of its visitor read in the same statement (`crm_visitor_customer`: under the visitor's
+ * stitch lock, with a fresh snapshot; migration visitor_stitch_lock), so an event is the customer's
+ * whenever its batch and a stitch of its visitor overlap, in either order. With a customer token (`tokenCustomerId`) the events
  * are the token customer's (a merged one's survivor; an erased one's token is ignored) and the
  * visitors not yet linked to it are stitched in the same statement (identity upserted with via
  * TOKEN, their earlier anonymous events given to the customer). With `audit` the call's MUTATION
@@ -158,23 +159,32 @@ export async function recordEvents(
       FROM (SELECT DISTINCT "visitorId" FROM ev) v CROSS JOIN live
       LEFT JOIN "VisitorIdentity" vi ON vi."shopId" = ${s} AND vi."visitorId" = v."visitorId"
       WHERE vi."customerId" IS DISTINCT FROM live."id"
+      ORDER BY v."visitorId"
       ON CONFLICT ("shopId", "visitorId") DO UPDATE SET "customerId" = EXCLUDED."customerId", "via" = EXCLUDED."via", "identifiedAt" = now()
       RETURNING "shopId", "visitorId", "customerId"
     ),
     stitched AS (
-      UPDATE "BehaviourEvent" b SET "customerId" = linked."customerId" FROM linked
-      WHERE b."shopId" = ${s} AND b."visitorId" = linked."visitorId" AND b."customerId" IS NULL
-      RETURNING b."shopId"
+      SELECT linked."shopId", "crm_stitch_events"(linked."shopId", linked."visitorId", linked."customerId") AS n FROM linked
     ),`
         : Prisma.empty
     }
+    ids AS MATERIALIZED (
+      SELECT v."visitorId", "crm_visitor_customer"(${s}, v."visitorId") AS "customerId"
+      FROM (SELECT DISTINCT "visitorId" FROM ev ORDER BY 1) v
+      ${
+        // With a live token customer the events are theirs whatever the links say; not reading the
+        // links also means never holding a visitor's lock shared before \`linked\` takes it exclusive
+        // (two such batches would deadlock upgrading).
+        token ? Prisma.sql`WHERE NOT EXISTS (SELECT 1 FROM live)` : Prisma.empty
+      }
+    ),
     inserted AS (
       INSERT INTO "BehaviourEvent" ("shopId", "visitorId", "sessionId", "customerId", "type", "occurredAt", "url", "referrer", "sku",
         "searchQuery", "durationMs", "utmSource", "utmMedium", "utmCampaign", "properties")
       SELECT ${s}, ev."visitorId", ev."sessionId", ${token ? Prisma.sql`COALESCE((SELECT "id" FROM live), vi."customerId")` : Prisma.sql`vi."customerId"`}, ev."type", ev."occurredAt",
         ev."url", ev."referrer", ev."sku", ev."searchQuery", ev."durationMs", ev."utmSource", ev."utmMedium", ev."utmCampaign",
         COALESCE(ev."properties", '{}'::jsonb)
-      FROM ev LEFT JOIN "VisitorIdentity" vi ON vi."shopId" = ${s} AND vi."visitorId" = ev."visitorId"
+      FROM ev LEFT JOIN ids vi ON vi."visitorId" = ev."visitorId"
       ORDER BY ev."i"
       RETURNING "shopId"
     ),
@@ -192,7 +202,8 @@ export async function recordEvents(
  * Identity stitching: the visitor is this customer from now on (VisitorIdentity), and the visitor's
  * earlier anonymous events become the customer's (one set-based UPDATE). Events already attributed
  * to someone else (a shared device, an earlier login) keep their customer. Returns how many events
- * were stitched.
+ * were stitched. Writing the identity takes the visitor's stitch lock (a trigger), so batches of
+ * the visitor in flight commit before the UPDATE starts, and it sees them.
  */
 export async function stitchVisitor(db: ScopedDb | ScopedTx, visitorId: string, customerId: string, via: IdentifiedVia): Promise<number> {
   if (!z.uuid().safeParse(visitorId).success) throw ValidationError.field(['input', 'visitorId'], 'A visitor id is a UUID');
