@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importsSettled } from '../packages/server/src/modules/imports/import.service.ts';
 import type { CreatedShop } from '../packages/server/src/modules/shops/shop.service.ts';
-import { createTestApp, rawId, type TestApp } from '../packages/server/src/testing.ts';
+import { createTestApp, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
 
 /**
  * Bulk import end to end (docs/import.md): the upload endpoint, startImport / importJob, the
@@ -306,6 +306,12 @@ describe('importing interactions', () => {
       ['c2', null, 'VISIT', 'IN_STORE', 'INBOUND', 'Store visit', null, null, 'import'],
     ]);
     expect(rows[0]?.occurredAt.toISOString()).toBe('2026-01-10T10:00:00.000Z');
+    // The source system's id is part of the API too (a partner reconciling its records).
+    const read = await t.gql(shop.secretKey)<{ node: { externalId: string | null; source: string } }>(
+      'query($id: ID!) { node(id: $id) { ... on Interaction { externalId source } } }',
+      { id: globalId('Interaction', rows[0]?.id as string) },
+    );
+    expect(read.data?.node).toEqual({ externalId: 'i-1', source: 'import' });
     // One IMPORT_COMPLETED, no per-row events; audited as one IMPORT entry per batch.
     const events = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id, type: { not: 'IMPORT_COMPLETED' } } });
     expect(events).toHaveLength(0);

@@ -44,7 +44,13 @@ export const InteractionNode = builder.prismaNode('Interaction', {
       description: 'A SURVEY_RESPONSE with a satisfaction score: CSAT or NPS.',
     }),
     score: t.exposeInt('score', { nullable: true, description: 'The satisfaction score: CSAT 1-5, NPS 0-10.' }),
-    source: t.exposeString('source', { description: '"api" (secret key) or "storefront" (publishable key).' }),
+    source: t.exposeString('source', {
+      description: '"api" (secret key), "storefront" (publishable key) or "import" (a bulk import).',
+    }),
+    externalId: t.exposeString('externalId', {
+      nullable: true,
+      description: "The interaction's id in the system it was imported from (unique per shop; bulk imports match re-runs by it).",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
