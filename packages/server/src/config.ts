@@ -69,6 +69,12 @@ const Env = z.object({
   DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** PostgreSQL statement_timeout for the pool's connections (0 = none; behind PgBouncer set it on the role instead). */
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * Compiled reads as named (server-side prepared) statements: each query shape parsed and planned
+   * once per connection. 0 behind a pooler that does not keep them (PgBouncer before 1.21 in
+   * transaction mode); such a pooler's refusal also turns them off by itself.
+   */
+  DB_PREPARED_STATEMENTS: z.enum(['0', '1', 'true', 'false']).default('1'),
   /** Interactive transactions: longest wait to start one (then UNAVAILABLE) and longest run. */
   DB_TX_MAX_WAIT_MS: z.coerce.number().int().positive().default(5_000),
   DB_TX_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
@@ -192,6 +198,7 @@ export type DatabaseConfig = {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   statementTimeoutMs: number;
+  preparedStatements: boolean;
   txMaxWaitMs: number;
   txTimeoutMs: number;
   applicationName: string;
@@ -242,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
       idleTimeoutMs: e.DB_IDLE_TIMEOUT_MS,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      preparedStatements: flag(e.DB_PREPARED_STATEMENTS),
       txMaxWaitMs: e.DB_TX_MAX_WAIT_MS,
       txTimeoutMs: e.DB_TX_TIMEOUT_MS,
       applicationName: e.DB_APPLICATION_NAME ?? `crm-${hostname()}-${process.pid}`.slice(0, 63),

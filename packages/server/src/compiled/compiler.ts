@@ -106,11 +106,10 @@ function evaluable(decl: unknown): decl is ScopeDeclaration {
   return Object.entries(decl).every(([k, v]) => ALLOWED_SCOPE_KEYS.has(k) && (k.startsWith('$') ? evaluable(v) : true));
 }
 
-let aliasCounter = 0;
-
 /** One compilation: the operation's fragments, coerced variables and the caller. */
 export class Compiler {
   private readonly caller: Caller;
+  private aliases = 0;
   constructor(
     readonly schema: GraphQLSchema,
     readonly fragments: Record<string, FragmentDefinitionNode>,
@@ -126,10 +125,13 @@ export class Compiler {
           : { kind: 'anonymous' };
   }
 
-  /** A fresh table alias. */
+  /**
+   * A fresh table alias, numbered per compilation: the same query shape gives the same statement
+   * text on every request, so PostgreSQL can keep its plan (a named statement, db/database.ts).
+   */
   alias(): string {
-    aliasCounter = (aliasCounter + 1) % 1_000_000;
-    return `t${aliasCounter}`;
+    this.aliases++;
+    return `t${this.aliases}`;
   }
 
   /** The field's and its type's scope declarations must hold for the caller (else: the executor answers with its error). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -61,6 +62,8 @@ export type DatabaseOptions = {
   idleTimeoutMs?: number;
   /** statement_timeout sent when connecting (ms; 0 or unset: the server's own). */
   statementTimeoutMs?: number;
+  /** `driverQuery` statements as named prepared statements (default true; see preparedQuery). */
+  preparedStatements?: boolean;
   /** application_name of every connection (pg_stat_activity). */
   applicationName?: string;
   /** Interactive transactions: longest wait to start one and longest run (ms; Prisma's defaults 2 s / 5 s). */
@@ -97,6 +100,7 @@ export function databaseOptions(config: Config, dataDir: string): DatabaseOption
     connectTimeoutMs: d.connectTimeoutMs,
     idleTimeoutMs: d.idleTimeoutMs,
     statementTimeoutMs: d.statementTimeoutMs,
+    preparedStatements: d.preparedStatements,
     applicationName: d.applicationName,
     txMaxWaitMs: d.txMaxWaitMs,
     txTimeoutMs: d.txTimeoutMs,
@@ -138,6 +142,58 @@ export async function migratePostgres(
   }
 }
 
+/** Codes of a pooler that does not keep a connection's prepared statements: no such statement, or one of that name already there. */
+const POOLER_LOST_STATEMENT = new Set(['26000', '42P05']);
+
+/**
+ * `driverQuery` on a pg pool with named (server-side prepared) statements: PostgreSQL parses and
+ * plans each statement text once per connection and reuses the plan, instead of parsing and
+ * planning every request's statement anew. Measured on the compiled `customer + last 20 orders`
+ * read: parse 0.25 ms + bind (planning) 0.49 ms + execute 0.25 ms of PostgreSQL time per request
+ * unnamed; PostGraphile, which prepares its statements, spends 0.19 ms (bench/README.md).
+ * Hand-written because pg only prepares what it is given a name for and keeps every name for a
+ * connection's life; what is specific here:
+ *   - at most `max` distinct texts per process get a name (the first seen; the rest run unnamed), so
+ *     arbitrary query shapes cannot grow every connection's statement cache without limit;
+ *   - a pooler that does not keep prepared statements (PgBouncer before 1.21 in transaction mode)
+ *     answers 26000 / 42P05: the statement runs again unnamed (nothing ran) and naming stops for the
+ *     process;
+ *   - a plan invalidated in a way PostgreSQL refuses to replan ("cached plan must not change result
+ *     type", after a migration changed a table under it): run unnamed, and later statements get new
+ *     names.
+ */
+function preparedQuery(pool: pg.Pool, enabled: boolean, max = 500) {
+  let on = enabled;
+  let generation = 0;
+  const names = new Map<string, string>();
+  const unnamed = async <T>(text: string, values: unknown[]) => (await pool.query(text, values)).rows as T[];
+  return async <T>(text: string, values: unknown[]): Promise<T[]> => {
+    if (!on) return unnamed<T>(text, values);
+    let name = names.get(text);
+    if (name === undefined && names.size < max) {
+      name = `crm${generation}_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    if (name === undefined) return unnamed<T>(text, values);
+    try {
+      return (await pool.query({ name, text, values })).rows as T[];
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (typeof code === 'string' && POOLER_LOST_STATEMENT.has(code)) {
+        on = false;
+        names.clear();
+        return unnamed<T>(text, values);
+      }
+      if (code === '0A000' && /cached plan/i.test(String((err as Error).message))) {
+        generation++;
+        names.clear();
+        return unnamed<T>(text, values);
+      }
+      throw err;
+    }
+  };
+}
+
 /** Wraps a client with query counting and a close that releases the driver too. */
 function withClient(
   kind: Database['kind'],
@@ -147,6 +203,7 @@ function withClient(
   listen: Database['listen'],
   onQuery?: (sql: string) => void,
   tx?: { maxWait?: number; timeout?: number },
+  driver: <T>(text: string, params: unknown[]) => Promise<T[]> = (text, params) => sql.query(text, params),
 ): Database {
   let count = 0;
   const prisma = new PrismaClient({
@@ -165,7 +222,7 @@ function withClient(
     driverQuery: <T>(text: string, params: unknown[]) => {
       count++;
       onQuery?.(text);
-      return sql.query<T>(text, params);
+      return driver<T>(text, params);
     },
     queryCount: () => count,
     resetQueryCount: () => {
@@ -217,6 +274,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       (ch, fn) => pgListen(connectionConfig(url, opts), ch, fn, opts.onPoolError),
       opts.onQuery,
       tx,
+      preparedQuery(pool, opts.preparedStatements !== false),
     );
     return Object.assign(db, { pool });
   }

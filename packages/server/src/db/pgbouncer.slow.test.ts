@@ -19,6 +19,7 @@ import {
   subscribe,
   waitFor,
 } from '../testing-processes.ts';
+import { openDatabase } from './database.ts';
 import { MIGRATION_LOCK_ID, readMigrations } from './migrate.ts';
 
 /**
@@ -109,6 +110,23 @@ describe.skipIf(!postgres || !bin)('PgBouncer (transaction pooling) in front of 
       expect(r.output).not.toContain('Headless CRM API');
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
+  });
+
+  it('named prepared statements through a pooler that does not keep them fall back to unnamed ones: every answer right', async () => {
+    // PgBouncer before 1.21 in transaction mode (Debian 12 ships 1.18) hands each transaction any
+    // server connection: a statement prepared on one is unknown (or already there) on another.
+    const through = await openDatabase({ url: bouncer.url, migrate: false, poolSize: 4 });
+    try {
+      const texts = ['SELECT $1::int AS x', 'SELECT $1::int + 0 AS x', 'SELECT $1::int * 1 AS x'];
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => through.driverQuery<{ x: number }>(texts[i % 3] as string, [i]).then((r) => r[0]?.x)),
+      );
+      expect(answers).toEqual(Array.from({ length: 60 }, (_, i) => i));
+      // Later statements run unnamed at once.
+      expect(await through.driverQuery<{ x: number }>('SELECT $1::int - 0 AS x', [7])).toEqual([{ x: 7 }]);
+    } finally {
+      await through.close();
     }
   });
 

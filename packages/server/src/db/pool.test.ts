@@ -143,3 +143,43 @@ describe.skipIf(!postgres)('a database too busy to start a transaction', () => {
     }
   });
 });
+
+// PGlite: one embedded session without the driver's named statements.
+describe.skipIf(!postgres)('compiled reads as named prepared statements (DB_PREPARED_STATEMENTS)', () => {
+  const prepared = async (db: Database) =>
+    (await db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'crm%'`))[0]?.n;
+
+  it('a statement text is prepared once per connection and its plan reused; off with DB_PREPARED_STATEMENTS=0', async () => {
+    // One connection, so the catalogue read below sees that connection's statements.
+    const on = await openDatabase({ url: base.url, migrate: false, poolSize: 1 });
+    const off = await openDatabase({ url: base.url, migrate: false, poolSize: 1, preparedStatements: false });
+    try {
+      for (const db of [on, off]) {
+        for (const v of [1, 2, 3]) expect(await db.driverQuery<{ x: number }>('SELECT $1::int AS x', [v])).toEqual([{ x: v }]);
+        expect(await db.driverQuery<{ y: string }>('SELECT $1::text AS y', ['a'])).toEqual([{ y: 'a' }]);
+      }
+      expect(await prepared(on)).toBe(2);
+      expect(await prepared(off)).toBe(0);
+    } finally {
+      await on.close();
+      await off.close();
+    }
+  });
+
+  it('a table changed under a prepared plan (a migration while serving) is read again, not an error', async () => {
+    const table = `prep_${randomBytes(4).toString('hex')}`;
+    const db = await openDatabase({ url: base.url, migrate: false, poolSize: 1 });
+    try {
+      await db.sql.exec(`CREATE TABLE ${table} (a int); INSERT INTO ${table} VALUES (1)`);
+      expect(await db.driverQuery(`SELECT * FROM ${table}`, [])).toEqual([{ a: 1 }]);
+      await db.sql.exec(`ALTER TABLE ${table} ADD COLUMN b int DEFAULT 2`);
+      // PostgreSQL refuses the old plan ("cached plan must not change result type"): run again unnamed.
+      expect(await db.driverQuery(`SELECT * FROM ${table}`, [])).toEqual([{ a: 1, b: 2 }]);
+      // And later runs get a fresh name.
+      expect(await db.driverQuery(`SELECT * FROM ${table}`, [])).toEqual([{ a: 1, b: 2 }]);
+    } finally {
+      await db.sql.exec(`DROP TABLE IF EXISTS ${table}`);
+      await db.close();
+    }
+  });
+});
