@@ -306,6 +306,25 @@ describe('malformed cursors', () => {
     }
     expect(wrong).toEqual([]);
 
+    // A variable named like a property every object inherits, left to its default: still checked.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const r = await g(`query($${name}: String = "${b64('GPC:S:nope')}") { customers(first: 1, after: $${name}) { __typename } }`);
+      expect(
+        (r.errors ?? []).map((e) => e.extensions?.code),
+        name,
+      ).toEqual(['VALIDATION_FAILED']);
+    }
+
+    // previewSegment is not a connection: its member cursor is decoded by its resolver, as strictly.
+    for (const id of ['-'.repeat(36), 'a'.repeat(36), `${uuid}`.replace(/-/g, 'g')]) {
+      const c = Buffer.from(JSON.stringify(['2026-01-01T00:00:00.000Z', id])).toString('base64url');
+      const r = await g('query($c: String) { previewSegment(rule: "stage = LEAD", after: $c) { count } }', { c });
+      expect(
+        (r.errors ?? []).map((e) => e.extensions?.code),
+        id,
+      ).toEqual(['VALIDATION_FAILED']);
+    }
+
     // Valid cursors still pass: each connection's own endCursor, where it has a row, pages on.
     const paged: string[] = [];
     for (const d of docs.filter((x) => x.arg === 'after')) {

@@ -167,7 +167,8 @@ export function cursorGuardPlugin(schema: GraphQLSchema): Plugin {
     }
     const vars = (variables && typeof variables === 'object' ? variables : {}) as Record<string, unknown>;
     for (const s of sites) {
-      const value = s.variable === undefined ? s.literal : s.variable in vars ? vars[s.variable] : s.fallback;
+      // Own keys only, as GraphQL reads variables (a variable named `constructor` is not Object's).
+      const value = s.variable === undefined ? s.literal : Object.hasOwn(vars, s.variable) ? vars[s.variable] : s.fallback;
       // null / absent: no cursor; not a string: GraphQL's coercion refuses it.
       if (typeof value === 'string') checks.get(s.coord)?.(value, [s.arg]);
     }

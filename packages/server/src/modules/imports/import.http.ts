@@ -4,6 +4,7 @@ import { type Context, createContextInner, credentialsFromHeaders, resolveViewer
 import { AppError, ForbiddenError, PayloadTooLargeError, UnauthenticatedError, ValidationError } from '../../errors.ts';
 import type { ImportFormat, ImportKind } from '../../generated/prisma/enums.ts';
 import { allows } from '../auth/auth.policy.ts';
+import { isUuid } from '../customers/customer.service.ts';
 import { IMPORT_READ_SCOPES, IMPORT_WRITE_SCOPES, importGid, rejectionsCsv, storeUpload } from './import.service.ts';
 
 /**
@@ -81,7 +82,7 @@ async function report(services: Services, request: Request, gid: string): Promis
   let id: string | null = null;
   try {
     const d = decodeGlobalID(gid);
-    if (d.typename === 'ImportJob' && /^[0-9a-f-]{36}$/i.test(d.id)) id = d.id;
+    if (d.typename === 'ImportJob' && isUuid(d.id)) id = d.id;
   } catch {
     id = null;
   }

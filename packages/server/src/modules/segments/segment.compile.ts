@@ -1,6 +1,7 @@
 import type { TenantSql } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
+import { isUuid } from '../customers/customer.service.ts';
 import { type EventAgg, eventJoins, type FieldDef, lookupField, type SqlCtx } from './segment.fields.ts';
 import { type Condition, durationMs, printValue, type Rule, relativeDate, staffRowId, type Value } from './segment.rule.ts';
 
@@ -202,7 +203,7 @@ export function decodeMemberCursor(cursor: string, path: string[] = ['after']): 
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
+    if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !isUuid(id)) throw new Error();
     return { id, createdAt };
   } catch {
     throw ValidationError.field(path, 'Invalid cursor');
