@@ -102,6 +102,51 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
     expect(await customersOf(visitor)).toEqual([rawId(customer.id)]);
   });
 
+  it('a merge moving a visitor beside a batch of it: the batch waits, then writes for the survivor (no deadlock)', async () => {
+    const g = t.gql(s.secretKey);
+    const dup = await createCustomer(g, { email: 'dup@stitch-race.test' });
+    const survivor = await createCustomer(g, { email: 'survivor@stitch-race.test' });
+    const visitor = randomUUID();
+    expect((await g(IDENTIFY, { i: { visitorId: visitor, customerId: dup.id } })).errors).toBeUndefined();
+    expect((await t.gql(s.publishableKey)(TRACK, { e: views(visitor, 1) })).errors).toBeUndefined();
+    // mergeBehaviour's statements in its order, on another connection: the link first (the visitor's
+    // lock), then the events (their rollup rows), with a batch of the visitor arriving in between.
+    await other.query('BEGIN');
+    try {
+      await other.query(`UPDATE "VisitorIdentity" SET "customerId" = $3 WHERE "shopId" = $1 AND "visitorId" = $2`, [
+        s.shop.id,
+        visitor,
+        rawId(survivor.id),
+      ]);
+      const batch = t.gql(s.publishableKey)(TRACK, { e: views(visitor, 1) });
+      batch.catch(() => {});
+      await someoneWaits();
+      await other.query(`UPDATE "BehaviourEvent" SET "customerId" = $3 WHERE "shopId" = $1 AND "customerId" = $2`, [
+        s.shop.id,
+        rawId(dup.id),
+        rawId(survivor.id),
+      ]);
+      await other.query('COMMIT');
+      expect((await batch).errors).toBeUndefined();
+    } catch (err) {
+      await other.query('ROLLBACK');
+      throw err;
+    }
+    expect(await customersOf(visitor)).toEqual([rawId(survivor.id), rawId(survivor.id)]);
+    // And the real merge beside a stream of batches of the visitors of both.
+    const a = await createCustomer(g, { email: 'a@stitch-race.test' });
+    const b = await createCustomer(g, { email: 'b@stitch-race.test' });
+    const visitors = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [i, v] of visitors.entries()) await g(IDENTIFY, { i: { visitorId: v, customerId: (i ? a : b).id } });
+    const batches = Array.from({ length: 12 }, (_, i) =>
+      t.gql(s.publishableKey)(TRACK, { e: [...views(visitors[i % 3] as string, 1), ...views(visitors[(i + 1) % 3] as string, 1)] }),
+    );
+    const merged = await succeed(g, 'mergeCustomers', { survivorId: b.id, duplicateId: a.id });
+    expect(merged.code).toBeUndefined();
+    for (const r of await Promise.all(batches)) expect(r.errors).toBeUndefined();
+    for (const v of visitors) expect(new Set(await customersOf(v))).toEqual(new Set([rawId(b.id)]));
+  });
+
   it('two batches with a customer token for the same visitors do not deadlock', async () => {
     const customer = await createCustomer(t.gql(s.secretKey), { email: 'third@stitch-race.test' });
     const token = (await succeed(t.gql(s.secretKey), 'createCustomerToken', { customerId: customer.id, ttlSeconds: 600 })).token as string;

@@ -222,4 +222,22 @@ describe('totalCount: cached per shop and filter, dropped by the shop’s events
       await exact.close();
     }
   });
+
+  it('storefront behaviour events (trackEvents) leave the shop’s caches alone; a mutation that writes an event drops them', async () => {
+    const s = await t.newShop();
+    const caches = t.app.services.caches;
+    const generations = () => [
+      caches?.counts?.generation(s.shop.id),
+      caches?.staff?.generation(s.shop.id),
+      caches?.settings?.generation(s.shop.id),
+    ];
+    const before = generations();
+    const track = await t.gql(s.publishableKey)('mutation($e: [BehaviourEventInput!]!) { trackEvents(events: $e) { __typename } }', {
+      e: [{ type: 'PAGE_VIEWED', visitorId: '6f1c1f8e-8a57-4c44-9c7e-0d0f5b3e2a10', url: 'https://shop.example/' }],
+    });
+    expect(track.errors).toBeUndefined();
+    expect(generations()).toEqual(before);
+    await createCustomer(t.gql(s.secretKey), { email: 'drop@count.test' });
+    expect(generations().every((g, i) => (g ?? 0) > (before[i] ?? 0))).toBe(true);
+  });
 });

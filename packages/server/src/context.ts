@@ -83,11 +83,17 @@ export function createContextInner(
   const db = shop.db;
   let grants: Promise<readonly AgentGrant[]> | null = null;
   let settings: Promise<Record<string, unknown>> | null = null;
-  const readSettings = () => db.shop.findFirst({ select: { settings: true } }).then((s) => ({ settings: settingsObject(s?.settings) }));
+  // Frozen: the cached value is shared by every request of the shop.
+  const readSettings = () =>
+    db.shop.findFirst({ select: { settings: true } }).then((s) => Object.freeze({ settings: deepFreeze(settingsObject(s?.settings)) }));
   const settingsCache = services.caches?.settings;
   const loadSettings = async () =>
     (viewer.kind !== 'anonymous' && settingsCache ? await settingsCache.getOrLoad(shopId, '', readSettings) : await readSettings())
       .settings;
+  const shopSettings = () => {
+    settings ??= loadSettings();
+    return settings;
+  };
   return {
     requestId,
     viewer,
@@ -97,12 +103,9 @@ export function createContextInner(
     rows: tenantRows((text, params) => services.database.driverQuery(text, params), shopId),
     shop,
     clientIp,
-    shopSettings: () => {
-      settings ??= loadSettings();
-      return settings;
-    },
+    shopSettings,
     agentGrants: () => {
-      grants ??= loadSettings().then((s) => agentGrantsFrom(s as Prisma.JsonObject));
+      grants ??= shopSettings().then((s) => agentGrantsFrom(s as Prisma.JsonObject));
       return grants;
     },
     userAgent,
@@ -129,6 +132,15 @@ export function credentialsFromHeaders(get: (name: string) => string | null | un
     staffId: get('x-crm-staff-id') ?? null,
     customerToken: get('x-customer-token') ?? null,
   };
+}
+
+/** Freezes a JSON value all the way down (cached settings are shared by requests). */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
 }
 
 /** x-crm-staff-id takes the StaffUser id the API hands out (a global id) or the raw row id. */
@@ -163,7 +175,8 @@ export async function resolveViewer(services: Services, creds: Credentials): Pro
       const s = await prisma.staffUser.findFirst({ where: { id: staffId as string, shopId: key.shopId, active: true } });
       // Unknown or inactive: never cached (a thrown load keeps nothing).
       if (!s) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
-      return { id: s.id, role: s.role };
+      // Frozen: the cached actor is shared by every request naming it.
+      return Object.freeze({ id: s.id, role: s.role });
     };
     if (!staffId) throw new UnauthenticatedError('Unknown or inactive staff user in x-crm-staff-id');
     const cached = services.caches?.staff;

@@ -13,12 +13,15 @@
 --   - the stitch then moves the visitor's anonymous events with a statement (or
 --     "crm_stitch_events", a fresh snapshot inside one statement) that starts after the lock was
 --     granted, so it sees every batch that read "no identity".
--- Locks are taken in visitor-id order on both sides (no deadlock between two multi-visitor
--- batches); the key is a 64-bit hash (a collision only makes two visitors wait for each other).
+-- The lock is per shop and first hex digit of the visitor id (16 per shop): a batch of up to 100
+-- visitors holds at most 16 locks, and a stitch holds up a sixteenth of the shop's batches for the
+-- length of its transaction. Every side takes its locks in visitor-id order, which is also the
+-- order of the keys (the first digit leads), so two multi-visitor writers cannot deadlock; a merge
+-- moves the links before the events (the rollup rows those lock come after, as in a batch).
 
 CREATE FUNCTION "crm_visitor_lock_key"(shop uuid, visitor uuid) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$
-  SELECT hashtextextended('crm.visitor:' || shop::text || ':' || visitor::text, 0)
+  SELECT hashtextextended('crm.visitor:' || shop::text || ':' || left(visitor::text, 1), 0)
 $$;
 
 CREATE FUNCTION "crm_visitor_customer"(shop uuid, visitor uuid) RETURNS uuid

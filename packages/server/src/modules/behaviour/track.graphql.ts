@@ -80,6 +80,8 @@ builder.mutationFields((t) => ({
     type: TrackEventsPayload,
     description: `Storefront behaviour events (publishable key; with an x-customer-token they are the customer's and stitch the visitor), at most ${MAX_BATCH} per call, written together or not at all. Rate-limited per key and per visitor (events a minute). Browsers flushing on page hide use POST /events (navigator.sendBeacon).`,
     errors: { types: [...COMMON_ERRORS], union: { name: 'TrackEventsResult' }, directResult: true },
+    // No outbox event: the storefront's hot path does not drop the shop's read caches (event-bus.ts eventPublishPlugin).
+    extensions: { writesNoEvents: true },
     args: { events: t.arg({ type: [BehaviourEventInput], required: true }) },
     resolve: async (_r, { events }, ctx) => {
       const v = ctx.viewer;

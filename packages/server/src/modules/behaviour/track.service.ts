@@ -242,10 +242,22 @@ export const eraseBehaviour: EraseStep = async (t, _customerId, erasure) => {
   await t.visitorIdentity.deleteMany({ where: { customerId: { in: erasure.customerIds } } });
 };
 
-/** Merge: the duplicate's events and visitors become the survivor's. */
+/**
+ * Merge: the duplicate's events and visitors become the survivor's. The links first, one by one in
+ * visitor-id order: each takes its visitor's stitch lock (migration visitor_stitch_lock) in the
+ * order every batch takes them, before the events' rollup rows, as a batch does; a batch that
+ * waited then reads the survivor.
+ */
 export const mergeBehaviour: MergeStep = async (t, survivorId, duplicateId) => {
+  const links = await t.visitorIdentity.findMany({
+    where: { customerId: duplicateId },
+    orderBy: { visitorId: 'asc' },
+    select: { visitorId: true },
+  });
+  for (const { visitorId } of links) {
+    await t.visitorIdentity.updateMany({ where: { visitorId, customerId: duplicateId }, data: { customerId: survivorId } });
+  }
   await t.behaviourEvent.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
-  await t.visitorIdentity.updateMany({ where: { customerId: duplicateId }, data: { customerId: survivorId } });
 };
 
 /** Export: the browsers (visitor ids) identified as the person. */

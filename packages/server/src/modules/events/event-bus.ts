@@ -1,4 +1,4 @@
-import { getOperationAST } from 'graphql';
+import { type GraphQLSchema, getOperationAST, Kind, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../../context.ts';
 import type { Database } from '../../db/database.ts';
@@ -328,14 +328,26 @@ export class EventBus {
 }
 
 /**
- * Yoga plugin: after a mutation (its transactions have committed), ring the other instances for
- * the caller's shop through the doorbells that need it (Redis). PostgreSQL NOTIFY needs nothing.
+ * A mutation whose every root field declares `extensions.writesNoEvents` (it writes no outbox
+ * event: trackEvents, called for every storefront page view) leaves the read caches alone.
+ */
+function writesNoEvents(schema: GraphQLSchema, op: OperationDefinitionNode): boolean {
+  const fields = schema.getMutationType()?.getFields() ?? {};
+  return op.selectionSet.selections.every(
+    (s) => s.kind === Kind.FIELD && (s.name.value === '__typename' || fields[s.name.value]?.extensions?.writesNoEvents === true),
+  );
+}
+
+/**
+ * Yoga plugin: after a mutation (its transactions have committed), drop this instance's read
+ * caches of the caller's shop and ring the other instances through the doorbells that need it
+ * (Redis). PostgreSQL NOTIFY needs nothing.
  */
 export function eventPublishPlugin(bus: EventBus): Plugin<Context> {
   return {
     onExecute({ args }) {
       const op = getOperationAST(args.document, args.operationName);
-      if (op?.operation !== 'mutation') return;
+      if (op?.operation !== 'mutation' || writesNoEvents(args.schema, op)) return;
       return {
         onExecuteDone() {
           const v = (args.contextValue as Context).viewer;
