@@ -1,8 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { clientIpOf, createContextInner, credentialsFromHeaders, resolveViewer, type Services, type Viewer } from '../context.ts';
+import { type WebSocket, WebSocketServer } from 'ws';
+import {
+  type Credentials,
+  clientIpOf,
+  createContextInner,
+  credentialsFromHeaders,
+  resolveViewer,
+  type Services,
+  type Viewer,
+} from '../context.ts';
 import type { Yoga } from './yoga.ts';
 
 /**
@@ -33,10 +42,73 @@ export type HttpServer = {
   close(): Promise<void>;
 };
 
+/** The close code of a socket whose credentials no longer hold (graphql-ws: Forbidden). */
+export const WS_CREDENTIALS_CHANGED = 4403;
+
+/**
+ * Open sockets stay who they said they were. A socket's credentials are resolved again (through
+ * the read caches, so usually without a query) before each operation, and for every open socket of
+ * a shop when the shop reports a change (a revoked key, a deactivated or demoted staff user: each
+ * is an event of the shop; at most one pass per shop every 250 ms). A socket whose credentials no
+ * longer hold, or now act as another staff role, is closed with 4403; the client reconnects with
+ * what it has now. Hand-written: graphql-ws checks credentials once, at connection_init.
+ */
+function socketRecheck(services: Services) {
+  type Live = { creds: Credentials; viewer: Viewer; socket: WebSocket };
+  const byShop = new Map<string, Set<Live>>();
+  const pending = new Map<string, NodeJS.Timeout>();
+  const same = (a: Viewer, b: Viewer) =>
+    a.kind === b.kind &&
+    (a.kind === 'anonymous' ||
+      (b.kind !== 'anonymous' &&
+        a.shopId === b.shopId &&
+        a.keyId === b.keyId &&
+        (a.kind !== 'secret' || (b.kind === 'secret' && a.staff?.id === b.staff?.id && a.staff?.role === b.staff?.role)) &&
+        (a.kind !== 'publishable' || (b.kind === 'publishable' && a.customerId === b.customerId))));
+  /** The socket's viewer now, or null (and the socket closed) when its credentials changed. */
+  const check = async (live: Live): Promise<Viewer | null> => {
+    const now = await resolveViewer(services, live.creds).catch(() => null);
+    if (now && same(now, live.viewer)) return now;
+    live.socket.close(WS_CREDENTIALS_CHANGED, 'Forbidden: the credentials were revoked or changed');
+    return null;
+  };
+  const pass = (shopId: string) => {
+    pending.delete(shopId);
+    for (const live of byShop.get(shopId) ?? []) void check(live);
+  };
+  const unsubscribe = services.events.onShopChange((shopId) => {
+    if (!byShop.has(shopId) || pending.has(shopId)) return;
+    const timer = setTimeout(() => pass(shopId), 250);
+    timer.unref();
+    pending.set(shopId, timer);
+  });
+  return {
+    check,
+    close() {
+      unsubscribe();
+      for (const t of pending.values()) clearTimeout(t);
+      pending.clear();
+    },
+    track(creds: Credentials, viewer: Viewer, socket: WebSocket): Live {
+      const live = { creds, viewer, socket };
+      if (viewer.kind === 'anonymous') return live;
+      const set = byShop.get(viewer.shopId) ?? new Set<Live>();
+      byShop.set(viewer.shopId, set);
+      set.add(live);
+      socket.once('close', () => {
+        set.delete(live);
+        if (!set.size) byShop.delete(viewer.shopId);
+      });
+      return live;
+    },
+  };
+}
+
 export function createHttpServer(yoga: Yoga, services: Services): HttpServer {
   const { config, logger } = services;
   const server = createServer(yoga);
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const sockets = socketRecheck(services);
   const wsCleanup = useServer(
     {
       execute: (args) => (args.rootValue as { execute: (a: unknown) => never }).execute(args),
@@ -44,9 +116,10 @@ export function createHttpServer(yoga: Yoga, services: Services): HttpServer {
       // Credentials come in the connection_init payload ({ authorization: "Bearer <key>" } or
       // { apiKey }) or the upgrade request's headers; bad credentials close the socket (4403).
       onConnect: async (wsCtx) => {
-        const viewer = await resolveViewer(services, wsCredentials(wsCtx)).catch(() => null);
+        const creds = wsCredentials(wsCtx);
+        const viewer = await resolveViewer(services, creds).catch(() => null);
         if (!viewer) return false;
-        (wsCtx.extra as { viewer?: Viewer }).viewer = viewer;
+        (wsCtx.extra as { live?: unknown }).live = sockets.track(creds, viewer, wsCtx.extra.socket);
         return true;
       },
       onSubscribe: async (wsCtx, _id, params) => {
@@ -62,7 +135,10 @@ export function createHttpServer(yoga: Yoga, services: Services): HttpServer {
           socket: wsCtx.extra.socket,
           params,
         });
-        const viewer = (wsCtx.extra as { viewer?: Viewer }).viewer ?? { kind: 'anonymous' as const };
+        const live = (wsCtx.extra as { live?: Parameters<typeof sockets.check>[0] }).live;
+        const viewer = live ? await sockets.check(live) : null;
+        // Closed: its credentials no longer hold.
+        if (!viewer) return [new GraphQLError('The credentials were revoked or changed', { extensions: { code: 'FORBIDDEN' } })];
         const args = {
           schema: s,
           operationName: params.operationName,
@@ -100,6 +176,7 @@ export function createHttpServer(yoga: Yoga, services: Services): HttpServer {
       return url;
     },
     async closeSockets() {
+      sockets.close();
       await wsCleanup.dispose();
       wss.close();
     },

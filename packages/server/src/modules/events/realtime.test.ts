@@ -301,3 +301,60 @@ describe('retention', () => {
     }
   });
 });
+
+describe('open sockets whose credentials change', () => {
+  const gql = async (key: string, query: string, variables?: Record<string, unknown>) =>
+    (await (
+      await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query, variables }),
+      })
+    ).json()) as { data?: Record<string, Record<string, unknown>>; errors?: unknown[] };
+  function socket(params: Record<string, string>) {
+    const state = { closedWith: null as number | null, errors: [] as unknown[] };
+    const client = createClient({
+      url: `${url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: params,
+      retryAttempts: 0,
+      on: { closed: (e) => (state.closedWith = (e as { code?: number }).code ?? -1) },
+    });
+    client.subscribe(
+      { query: 'subscription { leadCreated { id } }' },
+      { next: () => {}, error: (e) => state.errors.push(e), complete: () => {} },
+    );
+    return { state, dispose: () => client.dispose() };
+  }
+
+  it('a socket of a revoked key, or of a staff user deactivated or demoted, is closed with 4403; the others stay open', async () => {
+    const s = await t.newShop();
+    const created = (
+      await gql(
+        s.secretKey,
+        'mutation { createApiKey(input: { kind: SECRET, name: "ws" }) { ... on CreatedApiKey { key apiKey { id } } } }',
+      )
+    ).data?.createApiKey as { key: string; apiKey: { id: string } };
+    const staff = await gql(
+      s.secretKey,
+      'mutation($i: CreateStaffUserInput!) { createStaffUser(input: $i) { ... on CreateStaffUserSuccess { staffUser { id } } } }',
+      { i: { name: 'Mia', email: `mia-${randomBytes(3).toString('hex')}@ws.test`, role: 'MANAGER' } },
+    );
+    const staffId = (staff.data?.createStaffUser as { staffUser: { id: string } }).staffUser.id;
+    const revoked = socket({ authorization: `Bearer ${created.key}` });
+    const demoted = socket({ authorization: `Bearer ${s.secretKey}`, 'x-crm-staff-id': staffId });
+    const untouched = socket({ authorization: `Bearer ${s.secretKey}` });
+    await live(3, s.shop.id);
+    await gql(s.secretKey, 'mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { __typename } }', { i: { id: created.apiKey.id } });
+    await waitFor(() => revoked.state.closedWith !== null, 'the revoked key’s socket to close');
+    expect(revoked.state.closedWith).toBe(4403);
+    await gql(s.secretKey, 'mutation($i: UpdateStaffUserInput!) { updateStaffUser(input: $i) { __typename } }', {
+      i: { id: staffId, role: 'AGENT' },
+    });
+    await waitFor(() => demoted.state.closedWith !== null, 'the demoted staff user’s socket to close');
+    expect(demoted.state.closedWith).toBe(4403);
+    await sleep(500);
+    expect(untouched.state.closedWith).toBeNull();
+    for (const x of [revoked, demoted, untouched]) await x.dispose();
+  });
+});
