@@ -120,7 +120,11 @@ async function emptyPostgres(): Promise<{ url: string; drop(): Promise<void> }> 
 }
 
 const migrationLocks = (runner: { query: TestDatabase['sql']['query'] }) =>
-  runner.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ${MIGRATION_LOCK_ID}`);
+  // This database's only (advisory locks are per database; other test files migrate theirs meanwhile).
+  runner.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ${MIGRATION_LOCK_ID}
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
 
 describe('migrations apart from serving', () => {
   it('leaves no migration lock behind (the lock is transaction-scoped)', async () => {
@@ -167,10 +171,14 @@ describe('migrations apart from serving', () => {
       expect(results.flat().sort()).toEqual(readMigrations().map((m) => m.name));
       const c = new pg.Client({ connectionString: empty.url });
       await c.connect();
-      const rows = await c.query('SELECT migration_name FROM "_prisma_migrations"');
-      expect(rows.rowCount).toBe(readMigrations().length);
-      expect((await migrationLocks({ query: async (s) => (await c.query(s)).rows as never }))[0]?.n).toBe(0);
-      await c.end();
+      try {
+        const rows = await c.query('SELECT migration_name FROM "_prisma_migrations"');
+        expect(rows.rowCount).toBe(readMigrations().length);
+        expect((await migrationLocks({ query: async (s) => (await c.query(s)).rows as never }))[0]?.n).toBe(0);
+      } finally {
+        // Before the database is dropped (which would end it from the server's side).
+        await c.end();
+      }
     } finally {
       await empty.drop();
     }
