@@ -40,7 +40,8 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
     const end = Date.now() + 10_000;
     for (;;) {
       const r = await other.query(
-        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()`,
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       );
       if (r.rows[0].n > 0) return;
       if (Date.now() > end) throw new Error('nothing waited for the stitch lock');

@@ -340,7 +340,7 @@ describe('open sockets whose credentials change', () => {
       'mutation($i: CreateStaffUserInput!) { createStaffUser(input: $i) { ... on CreateStaffUserSuccess { staffUser { id } } } }',
       { i: { name: 'Mia', email: `mia-${randomBytes(3).toString('hex')}@ws.test`, role: 'MANAGER' } },
     );
-    const staffId = (staff.data?.createStaffUser as { staffUser: { id: string } }).staffUser.id;
+    const staffId = (staff.data?.createStaffUser as { staffUser: { id: string } } | undefined)?.staffUser.id as string;
     const revoked = socket({ authorization: `Bearer ${created.key}` });
     const demoted = socket({ authorization: `Bearer ${s.secretKey}`, 'x-crm-staff-id': staffId });
     const untouched = socket({ authorization: `Bearer ${s.secretKey}` });
