@@ -49,7 +49,8 @@ export const WS_CREDENTIALS_CHANGED = 4403;
  * Open sockets stay who they said they were. A socket's credentials are resolved again (through
  * the read caches, so usually without a query) before each operation, and for every open socket of
  * a shop when the shop reports a change (a revoked key, a deactivated or demoted staff user: each
- * is an event of the shop; at most one pass per shop every 250 ms). A socket whose credentials no
+ * is an event of the shop; at most one pass per shop every 250 ms, one resolution per distinct
+ * credentials). A socket whose credentials no
  * longer hold, or now act as another staff role, is closed with 4403; the client reconnects with
  * what it has now. Hand-written: graphql-ws checks credentials once, at connection_init.
  */
@@ -72,13 +73,28 @@ function socketRecheck(services: Services) {
     live.socket.close(WS_CREDENTIALS_CHANGED, 'Forbidden: the credentials were revoked or changed');
     return null;
   };
-  const pass = (shopId: string) => {
+  /** One resolution per distinct credentials of the shop's sockets (a sales floor shares one key). */
+  const pass = async (shopId: string) => {
     pending.delete(shopId);
-    for (const live of byShop.get(shopId) ?? []) void check(live);
+    const groups = new Map<string, Live[]>();
+    for (const live of byShop.get(shopId) ?? []) {
+      const k = JSON.stringify([live.creds.apiKey ?? null, live.creds.staffId ?? null, live.creds.customerToken ?? null]);
+      const group = groups.get(k);
+      if (group) group.push(live);
+      else groups.set(k, [live]);
+    }
+    for (const lives of groups.values()) {
+      const first = lives[0] as Live;
+      const now = await resolveViewer(services, first.creds).catch(() => null);
+      for (const live of lives) {
+        if (!now || !same(now, live.viewer))
+          live.socket.close(WS_CREDENTIALS_CHANGED, 'Forbidden: the credentials were revoked or changed');
+      }
+    }
   };
   const unsubscribe = services.events.onShopChange((shopId) => {
     if (!byShop.has(shopId) || pending.has(shopId)) return;
-    const timer = setTimeout(() => pass(shopId), 250);
+    const timer = setTimeout(() => void pass(shopId).catch(() => undefined), 250);
     timer.unref();
     pending.set(shopId, timer);
   });
