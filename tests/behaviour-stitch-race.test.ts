@@ -35,6 +35,19 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
       (e) => e.customerId,
     );
 
+  /** Runs `fn` inside a transaction held open on the second connection: committed when it returns, rolled back when it throws. */
+  async function openOnOther<T>(fn: () => Promise<T>): Promise<T> {
+    await other.query('BEGIN');
+    try {
+      const out = await fn();
+      await other.query('COMMIT');
+      return out;
+    } catch (err) {
+      await other.query('ROLLBACK');
+      throw err;
+    }
+  }
+
   /** Waits until a statement of this app waits on a visitor's stitch lock (an advisory lock not granted). */
   async function someoneWaits() {
     const end = Date.now() + 10_000;
@@ -52,9 +65,8 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
   it('a batch that starts while a stitch of its visitor is uncommitted waits for it and is the customer’s', async () => {
     const customer = await createCustomer(t.gql(s.secretKey), { email: 'first@stitch-race.test' });
     const visitor = randomUUID();
-    await other.query('BEGIN');
-    try {
-      // A stitch in flight on another connection: the link is written, not yet committed.
+    // A stitch in flight on another connection: the link is written, not yet committed.
+    const { batch } = await openOnOther(async () => {
       await other.query(`INSERT INTO "VisitorIdentity" ("shopId", "visitorId", "customerId", "via") VALUES ($1, $2, $3, 'API')`, [
         s.shop.id,
         visitor,
@@ -63,24 +75,18 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
       const batch = t.gql(s.publishableKey)(TRACK, { e: views(visitor, 3) });
       batch.catch(() => {});
       await someoneWaits();
-      await other.query('COMMIT');
-      const r = await batch;
-      expect(r.errors).toBeUndefined();
-    } catch (err) {
-      await other.query('ROLLBACK');
-      throw err;
-    }
+      return { batch };
+    });
+    expect((await batch).errors).toBeUndefined();
     expect(await customersOf(visitor)).toEqual([rawId(customer.id), rawId(customer.id), rawId(customer.id)]);
   });
 
   it('a stitch that starts while a batch of its visitor is uncommitted waits for it and moves the batch’s events', async () => {
     const customer = await createCustomer(t.gql(s.secretKey), { email: 'second@stitch-race.test' });
     const visitor = randomUUID();
-    await other.query('BEGIN');
-    let stitched: number;
-    try {
-      // A batch in flight on another connection, as recordEvents writes one: the visitor's customer
-      // read under its lock (none yet), the event written anonymous, not yet committed.
+    // A batch in flight on another connection, as recordEvents writes one: the visitor's customer
+    // read under its lock (none yet), the event written anonymous, not yet committed.
+    const { stitch } = await openOnOther(async () => {
       await other.query(
         `INSERT INTO "BehaviourEvent" ("shopId", "visitorId", "customerId", "type", "occurredAt")
          VALUES ($1, $2, "crm_visitor_customer"($1, $2), 'PAGE_VIEWED', now())`,
@@ -91,15 +97,11 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
       });
       stitch.catch(() => {});
       await someoneWaits();
-      await other.query('COMMIT');
-      const r = await stitch;
-      expect(r.errors).toBeUndefined();
-      stitched = r.data?.identifyVisitor.stitched as number;
-    } catch (err) {
-      await other.query('ROLLBACK');
-      throw err;
-    }
-    expect(stitched).toBe(1);
+      return { stitch };
+    });
+    const r = await stitch;
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.identifyVisitor.stitched).toBe(1);
     expect(await customersOf(visitor)).toEqual([rawId(customer.id)]);
   });
 
@@ -112,8 +114,7 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
     expect((await t.gql(s.publishableKey)(TRACK, { e: views(visitor, 1) })).errors).toBeUndefined();
     // mergeBehaviour's statements in its order, on another connection: the link first (the visitor's
     // lock), then the events (their rollup rows), with a batch of the visitor arriving in between.
-    await other.query('BEGIN');
-    try {
+    const { batch } = await openOnOther(async () => {
       await other.query(`UPDATE "VisitorIdentity" SET "customerId" = $3 WHERE "shopId" = $1 AND "visitorId" = $2`, [
         s.shop.id,
         visitor,
@@ -127,12 +128,9 @@ describe.skipIf(testBackend() !== 'postgres')('stitching beside a batch of the s
         rawId(dup.id),
         rawId(survivor.id),
       ]);
-      await other.query('COMMIT');
-      expect((await batch).errors).toBeUndefined();
-    } catch (err) {
-      await other.query('ROLLBACK');
-      throw err;
-    }
+      return { batch };
+    });
+    expect((await batch).errors).toBeUndefined();
     expect(await customersOf(visitor)).toEqual([rawId(survivor.id), rawId(survivor.id)]);
     // And the real merge beside a stream of batches of the visitors of both.
     const a = await createCustomer(g, { email: 'a@stitch-race.test' });

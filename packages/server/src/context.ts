@@ -10,7 +10,7 @@ import type { Logger } from './logger.ts';
 import { type ApiKeyCache, findActiveKey, touchKey, verifyCustomerToken } from './modules/auth/api-key.service.ts';
 import { type AgentGrant, agentGrantsFrom, expandScopes, type Scope, type StaffActor } from './modules/auth/auth.policy.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
-import { settingsObject } from './modules/shops/shop-settings.ts';
+import { readShopSettings } from './modules/shops/shop-settings.ts';
 import type { ReadCaches } from './read-caches.ts';
 
 export type { StaffActor };
@@ -84,8 +84,7 @@ export function createContextInner(
   let grants: Promise<readonly AgentGrant[]> | null = null;
   let settings: Promise<Record<string, unknown>> | null = null;
   // Frozen: the cached value is shared by every request of the shop.
-  const readSettings = () =>
-    db.shop.findFirst({ select: { settings: true } }).then((s) => Object.freeze({ settings: deepFreeze(settingsObject(s?.settings)) }));
+  const readSettings = () => readShopSettings(db).then((s) => Object.freeze({ settings: deepFreeze(s) }));
   const settingsCache = services.caches?.settings;
   const loadSettings = async () =>
     (viewer.kind !== 'anonymous' && settingsCache ? await settingsCache.getOrLoad(shopId, '', readSettings) : await readSettings())

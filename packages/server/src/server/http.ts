@@ -66,13 +66,15 @@ function socketRecheck(services: Services) {
         a.keyId === b.keyId &&
         (a.kind !== 'secret' || (b.kind === 'secret' && a.staff?.id === b.staff?.id && a.staff?.role === b.staff?.role)) &&
         (a.kind !== 'publishable' || (b.kind === 'publishable' && a.customerId === b.customerId))));
-  /** The socket's viewer now, or null (and the socket closed) when its credentials changed. */
-  const check = async (live: Live): Promise<Viewer | null> => {
-    const now = await resolveViewer(services, live.creds).catch(() => null);
+  /** `now` (the credentials resolved again) when it is who the socket was; else the socket is closed and null. */
+  const verdict = (live: Live, now: Viewer | null): Viewer | null => {
     if (now && same(now, live.viewer)) return now;
     live.socket.close(WS_CREDENTIALS_CHANGED, 'Forbidden: the credentials were revoked or changed');
     return null;
   };
+  const resolve = (creds: Credentials) => resolveViewer(services, creds).catch(() => null);
+  /** The socket's viewer now, or null (and the socket closed) when its credentials changed. */
+  const check = async (live: Live) => verdict(live, await resolve(live.creds));
   /** One resolution per distinct credentials of the shop's sockets (a sales floor shares one key). */
   const pass = async (shopId: string) => {
     pending.delete(shopId);
@@ -84,12 +86,8 @@ function socketRecheck(services: Services) {
       else groups.set(k, [live]);
     }
     for (const lives of groups.values()) {
-      const first = lives[0] as Live;
-      const now = await resolveViewer(services, first.creds).catch(() => null);
-      for (const live of lives) {
-        if (!now || !same(now, live.viewer))
-          live.socket.close(WS_CREDENTIALS_CHANGED, 'Forbidden: the credentials were revoked or changed');
-      }
+      const now = await resolve((lives[0] as Live).creds);
+      for (const live of lives) verdict(live, now);
     }
   };
   const unsubscribe = services.events.onShopChange((shopId) => {

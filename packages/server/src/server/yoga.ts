@@ -79,7 +79,7 @@ function maskError(logger: Logger, retryAfterSeconds: number) {
       });
     }
     // Bad input rejected by GraphQL or Pothos while coercing/mapping it (a variable with an unknown
-    // enum value or malformed scalar; an invalid global id or cursor): the client's, not a crash.
+    // enum value or malformed scalar; an invalid global id): the client's, not a crash.
     if (gqlErr && original instanceof GraphQLError && !original.originalError) {
       return new GraphQLError(gqlErr.message, {
         nodes: gqlErr.nodes,

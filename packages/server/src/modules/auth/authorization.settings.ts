@@ -1,5 +1,6 @@
 import type { ScopedDb } from '../../db/tenant.ts';
-import { writeSettingsSection } from '../shops/shop-settings.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { readShopSettings, writeSettingsSection } from '../shops/shop-settings.ts';
 import { type AgentGrant, agentGrantsFrom } from './auth.policy.ts';
 
 /**
@@ -9,15 +10,13 @@ import { type AgentGrant, agentGrantsFrom } from './auth.policy.ts';
 export type AuthorizationSettings = { agentsMay: AgentGrant[] };
 
 export async function getAuthorizationSettings(db: ScopedDb): Promise<AuthorizationSettings> {
-  const shop = await db.shop.findFirst({ select: { settings: true } });
-  return { agentsMay: agentGrantsFrom(shop?.settings) };
+  return { agentsMay: agentGrantsFrom((await readShopSettings(db)) as Prisma.JsonObject) };
 }
 
 /** Replaces the grants to agents (in one transaction with the other settings keys kept). */
 export async function updateAuthorizationSettings(db: ScopedDb, agentsMay: AgentGrant[]): Promise<AuthorizationSettings> {
   return db.$transaction(async (tx) => {
-    const shop = await tx.shop.findFirst({ select: { settings: true } });
-    const raw = shop?.settings && typeof shop.settings === 'object' && !Array.isArray(shop.settings) ? shop.settings : {};
+    const raw = await readShopSettings(tx);
     const next = { agentsMay: [...new Set(agentsMay)].sort() };
     await writeSettingsSection(tx, raw, 'authorization', next);
     return next;

@@ -3,7 +3,7 @@ import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { NotFoundError } from '../../errors.ts';
 import { parseInput } from '../common/validate.ts';
 import { isUuid } from '../customers/customer.service.ts';
-import { writeSettingsSection } from '../shops/shop-settings.ts';
+import { readShopSettings, writeSettingsSection } from '../shops/shop-settings.ts';
 import { type CadenceSettings, cadenceSettingsSchema, DEFAULT_CADENCE } from './follow-up.cadence.ts';
 
 /**
@@ -50,11 +50,7 @@ export type FollowUpSettings = { cadence: CadenceSettings; leadPool: LeadPoolSet
 
 type Db = ScopedDb | ScopedTx;
 
-async function rawSettings(db: Db): Promise<Record<string, unknown>> {
-  const shop = await db.shop.findFirst({ select: { settings: true } });
-  const s = shop?.settings;
-  return s && typeof s === 'object' && !Array.isArray(s) ? (s as Record<string, unknown>) : {};
-}
+const rawSettings = (db: Db) => readShopSettings(db);
 
 /** Stored settings merged over the defaults; an invalid stored value falls back to the default. */
 export function settingsFrom(raw: Record<string, unknown>): FollowUpSettings {

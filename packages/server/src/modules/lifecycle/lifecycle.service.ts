@@ -7,6 +7,7 @@ import { Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { LifecycleStage, PartnerKind } from '../../generated/prisma/enums.ts';
 import { COUNTED_WHERE } from '../orders/order.counting.ts';
 import { compileRule } from '../segments/segment.compile.ts';
+import { readShopSettings } from '../shops/shop-settings.ts';
 import { RULE_STAGES, type RuleStage, type StageRule, stageRules } from './lifecycle.rules.ts';
 import { getLifecycleSettings, type LifecycleSettings, lifecycleSettingsFrom } from './lifecycle.settings.ts';
 import { applySql, type Scope } from './lifecycle.sql.ts';
@@ -203,7 +204,5 @@ export async function checkManualStage(
  * whose orders / interactions / referred customers just changed, with churn risk already current.
  */
 export async function lifecycleAfterFold(t: ShopTx, ids: string[], now: Date) {
-  const shop = await t.db.shop.findFirst({ select: { settings: true } });
-  const raw = shop?.settings && typeof shop.settings === 'object' && !Array.isArray(shop.settings) ? shop.settings : {};
-  return applyLifecycle(t.write, { kind: 'customers', ids }, lifecycleSettingsFrom(raw as Record<string, unknown>), now);
+  return applyLifecycle(t.write, { kind: 'customers', ids }, lifecycleSettingsFrom(await readShopSettings(t.db)), now);
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { ValidationError } from '../../errors.ts';
 import { parseInput } from '../common/validate.ts';
-import { writeSettingsSection } from '../shops/shop-settings.ts';
+import { readShopSettings, writeSettingsSection } from '../shops/shop-settings.ts';
 import { checkRuleStage, checkStageRule } from './lifecycle.rules.ts';
 
 /**
@@ -51,10 +51,7 @@ type Db = ScopedDb | ScopedTx;
 
 const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
-async function rawSettings(db: Db): Promise<Record<string, unknown>> {
-  const shop = await db.shop.findFirst({ select: { settings: true } });
-  return obj(shop?.settings);
-}
+const rawSettings = (db: Db) => readShopSettings(db);
 
 /** Stored settings over the defaults; an invalid stored value falls back to the defaults. */
 export function lifecycleSettingsFrom(raw: Record<string, unknown>): LifecycleSettings {

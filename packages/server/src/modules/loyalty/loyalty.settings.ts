@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import { parseInput } from '../common/validate.ts';
-import { writeSettingsSection } from '../shops/shop-settings.ts';
+import { readShopSettings, writeSettingsSection } from '../shops/shop-settings.ts';
 
 /**
  * Per-shop loyalty settings, stored in Shop.settings under `loyalty`: indicator weights and
@@ -230,11 +230,7 @@ export const DEFAULT_LOYALTY: LoyaltySettings = {
 
 type Db = ScopedDb | ScopedTx;
 
-async function rawSettings(db: Db): Promise<Record<string, unknown>> {
-  const shop = await db.shop.findFirst({ select: { settings: true } });
-  const s = shop?.settings;
-  return s && typeof s === 'object' && !Array.isArray(s) ? (s as Record<string, unknown>) : {};
-}
+const rawSettings = (db: Db) => readShopSettings(db);
 
 const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 

@@ -1,4 +1,4 @@
-import type { ScopedTx } from '../../db/tenant.ts';
+import type { ScopedDb, ScopedTx } from '../../db/tenant.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { emitEvent } from '../events/event.service.ts';
 
@@ -24,4 +24,9 @@ export async function writeSettingsSection(
 /** A stored settings value as an object (anything else: no settings). */
 export function settingsObject(settings: Prisma.JsonValue | null | undefined): Record<string, unknown> {
   return settings && typeof settings === 'object' && !Array.isArray(settings) ? (settings as Record<string, unknown>) : {};
+}
+
+/** The shop's settings as stored (every section; `{}` when none), read through the scoped client. */
+export async function readShopSettings(db: ScopedDb | ScopedTx): Promise<Record<string, unknown>> {
+  return settingsObject((await db.shop.findFirst({ select: { settings: true } }))?.settings);
 }
