@@ -34,13 +34,27 @@ export type RawSqlClient = Pick<PrismaClient, '$queryRaw'>;
  */
 export function tenantWrite(client: RawSqlClient, shopId: string) {
   const shop = Prisma.sql`${shopId}::uuid`;
-  return async (build: (shop: Prisma.Sql) => Prisma.Sql): Promise<number> => {
+  return async (build: (shop: Prisma.Sql) => Prisma.Sql, opts?: WriteCount): Promise<number> => {
+    const n = opts ? Prisma.sql`(SELECT count(*) FROM ${cteName(opts.count)})::int` : Prisma.sql`count(*)::int`;
     const [r] = await client.$queryRaw<{ n: number; foreign: number }[]>(
-      Prisma.sql`WITH ${build(shop)} SELECT count(*)::int AS n, (count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop}))::int AS "foreign" FROM written`,
+      Prisma.sql`WITH ${build(shop)} SELECT ${n} AS n, (count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop}))::int AS "foreign" FROM written`,
     );
     if (r && r.foreign > 0) throw new Error('Cross-tenant write refused');
     return r?.n ?? 0;
   };
+}
+
+/**
+ * What a set-based write returns instead of the number of rows in `written`: the rows of one of
+ * its own CTEs (e.g. the loyalty recompute's upserted metrics rows, which are its customer count;
+ * counting them in the statement saves a second scan of the table after it).
+ */
+export type WriteCount = { count: string };
+
+function cteName(name: string): Prisma.Sql {
+  // A CTE name the statement builder chose, never input: still refuse anything but an identifier.
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`Not a CTE name: ${name}`);
+  return Prisma.raw(name);
 }
 
 const CROSS_TENANT = 'Cross-tenant write refused: ';
@@ -55,11 +69,12 @@ const CROSS_TENANT = 'Cross-tenant write refused: ';
  */
 export function tenantWriteStatement(client: RawSqlClient, shopId: string) {
   const shop = Prisma.sql`${shopId}::uuid`;
-  return async (build: (shop: Prisma.Sql) => Prisma.Sql): Promise<number> => {
+  return async (build: (shop: Prisma.Sql) => Prisma.Sql, opts?: WriteCount): Promise<number> => {
     // PostgreSQL has no RAISE outside PL/pgSQL: a failing cast of a non-constant text (so the
     // planner cannot fold it ahead of time) aborts the statement when a foreign row was written.
+    const n = opts ? Prisma.sql`(SELECT count(*) FROM ${cteName(opts.count)})::int` : Prisma.sql`count(*)::int`;
     const sql = Prisma.sql`WITH ${build(shop)}, tenant_check AS (
-        SELECT count(*)::int AS n, count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop})::int AS "foreign" FROM written)
+        SELECT ${n} AS n, count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop})::int AS "foreign" FROM written)
       SELECT n, (CASE WHEN "foreign" > 0 THEN ${CROSS_TENANT} || "foreign"::text END)::int AS refused FROM tenant_check`;
     try {
       const [r] = await client.$queryRaw<{ n: number }[]>(sql);

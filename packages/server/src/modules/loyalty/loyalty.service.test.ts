@@ -328,3 +328,19 @@ describe('scheduler', () => {
     expect((await s.tick(new Date(when.getTime() + 3_600_000))).recomputed).toBe(0);
   });
 });
+
+describe('the full recompute reports the rows it leaves', () => {
+  it('counts every customer but the merged ones, as many as CustomerMetrics holds after it', async () => {
+    const shop = shopBound(tdb.prisma, shopId);
+    const extra = await customers.createCustomer(db, actor, { email: 'merged-away@example.com' } as never);
+    const before = await recomputeLoyalty(shop, NOW);
+    expect(before.customers).toBe(await db.customerMetrics.count());
+    expect(await db.customerMetrics.count({ where: { customerId: extra.id } })).toBe(1);
+    // Marked merged (as a merge leaves it): its metrics row goes, and the count follows.
+    await tdb.prisma.customer.update({ where: { id: extra.id }, data: { status: 'MERGED' } });
+    const after = await recomputeLoyalty(shop, NOW);
+    expect(after.customers).toBe(before.customers - 1);
+    expect(after.customers).toBe(await db.customerMetrics.count());
+    expect(await db.customerMetrics.count({ where: { customerId: extra.id } })).toBe(0);
+  });
+});
