@@ -258,6 +258,36 @@ describe('importing a Shopify customers export', () => {
   });
 });
 
+describe('rejected lines across many batches', () => {
+  it('reports every rejected line once and writes every other line', async () => {
+    // Batches of 2 rows (this app's batchRows), 20 of them: bad lines found while mapping (an invalid
+    // email) and by the import's own checks (an externalId already imported) in many batches; each is
+    // reported once, with its line, and no other line is lost.
+    const shop = await t.newShop();
+    const lines = ['externalId,email,firstName'];
+    const bad: number[] = [];
+    let lastGood = '';
+    for (let i = 0; i < 40; i++) {
+      const line = i + 2;
+      if (i % 3 === 0) {
+        lines.push(`r${i},not-an-email-${i},Bad`);
+        bad.push(line);
+      } else if (i % 7 === 0) {
+        lines.push(`${lastGood},dup${i}@example.com,Dup`); // an externalId already imported: a duplicate
+        bad.push(line);
+      } else {
+        lines.push(`r${i},p${i}@example.com,P${i}`);
+        lastGood = `r${i}`;
+      }
+    }
+    const job = await runImport(shop, 'customers', `${lines.join('\n')}\n`, { mapping: 'GENERIC' });
+    expect(job.status).toBe('COMPLETED');
+    expect(counts(job)).toEqual({ rowsRead: 40, created: 40 - bad.length, updated: 0, unchanged: 0, rejected: bad.length });
+    expect([...new Set(job.rejections.map((r) => r.line))].sort((a, b) => a - b)).toEqual(bad);
+    expect(await t.db.prisma.customer.count({ where: { shopId: shop.shop.id } })).toBe(40 - bad.length);
+  });
+});
+
 describe('importing interactions', () => {
   let shop: CreatedShop;
   const HEADER = 'externalId,customerExternalId,customerEmail,kind,channel,direction,occurredAt,summary,notes,sentiment';
