@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopBound } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
+import { tenantSql } from '../../db/tenant-sql.ts';
 import { ValidationError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import { createTestDatabase, type TestDatabase } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
 import { recordInteraction } from '../interactions/interaction.service.ts';
 import { recomputeLoyalty, refreshLoyalty } from '../loyalty/loyalty.service.ts';
 import { upsertOrder } from '../orders/order.service.ts';
+import { stageRules } from './lifecycle.rules.ts';
 import { createLifecycleScheduler } from './lifecycle.scheduler.ts';
 import { evaluateLifecycle } from './lifecycle.service.ts';
 import { DEFAULT_LIFECYCLE, getLifecycleSettings, updateLifecycleSettings } from './lifecycle.settings.ts';
+import { factsSql } from './lifecycle.sql.ts';
 
 /**
  * Hand-computed fixture, "now" = 2026-06-01T00:00Z, default thresholds (3 orders over 180 days,
@@ -155,6 +159,28 @@ describe('the automatic ladder', () => {
     expect((await lastMove('tom')).reason).toBe('3 orders over 2 months');
     await updateLifecycleSettings(db, { loyalMinSpanDays: null });
     expect((await getLifecycleSettings(db)).loyalMinSpanDays).toBe(180);
+  });
+});
+
+describe('the facts', () => {
+  it('are the same read for the whole shop (grouped passes) as for a list of customers (lookups)', async () => {
+    const s = await getLifecycleSettings(db);
+    const rules = stageRules(s);
+    const sql = tenantSql(tdb.prisma, shopId);
+    const read = (scope: Parameters<typeof factsSql>[1]) =>
+      sql<Record<string, unknown>>(
+        (shop) => Prisma.sql`WITH ${factsSql(shop, scope, s, NOW, rules)}
+          SELECT "shopId", id, orders, "spanDays", positive, referrals, "churnRisk", "metricsOrders", loyal, advocate, strategic, months
+          FROM signed ORDER BY id`,
+      );
+    const whole = await read({ kind: 'shop' });
+    const listed = await read({ kind: 'customers', ids: Object.values(ids) });
+    expect(whole.length).toBeGreaterThanOrEqual(9);
+    // The fixture has every kind of fact: orders with a span, positive reviews, referred buyers.
+    expect(whole.some((f) => Number(f.positive) > 0)).toBe(true);
+    expect(whole.some((f) => Number(f.referrals) > 0)).toBe(true);
+    expect(whole.some((f) => Number(f.spanDays) > 0)).toBe(true);
+    expect(listed).toEqual(whole.filter((f) => Object.values(ids).includes(f.id as string)));
   });
 });
 
