@@ -138,7 +138,9 @@ async function open(opts: OpenOptions): Promise<BenchDatabase> {
           if (closed) return;
           closed = true;
           await db.close().catch(() => {});
-          await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+          // BENCH_KEEP_DATABASE=1: left for EXPLAIN and profiling after the run (drop it by hand).
+          if (process.env.BENCH_KEEP_DATABASE === '1') console.error(`[bench] kept database ${name}`);
+          else await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
         },
       };
     }
