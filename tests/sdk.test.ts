@@ -21,7 +21,7 @@ import {
   type ShopDocument,
   unwrap,
 } from '../packages/sdk/src/index.ts';
-import { createTestApp, type TestApp } from '../packages/server/src/testing.ts';
+import { createTestApp, rawId, type TestApp } from '../packages/server/src/testing.ts';
 
 /** The SDK (from source) against a real running server: every domain group, errors, retries, pagination. */
 
@@ -376,6 +376,15 @@ describe('interactions, orders, leads', () => {
     expect(order.order.total).toBe('499.90');
     expect((await crm.orders.get(order.order.id))?.externalId).toBe('o-1');
     expect((await crm.orders.list({ first: 5, filter: { customerId: c.id } })).totalCount).toBe(1);
+
+    // An interaction's externalId (set by a bulk import) in the interaction fragment, and in the
+    // timeline beside the order's own externalId (String! there, so asked as interactionExternalId).
+    expect(rec.externalId).toBeNull();
+    await t.db.prisma.interaction.update({ where: { id: rawId(rec.id) }, data: { externalId: 'erp-i-1' } });
+    expect((await crm.interactions.list({ first: 10, filter: { customerId: c.id } })).edges[0]?.node.externalId).toBe('erp-i-1');
+    const nodes = (await crm.customers.timeline(c.id, { first: 20, kinds: ['INTERACTION', 'ORDER'] }))?.edges.map((e) => e.node) ?? [];
+    expect(nodes.flatMap((n) => (n.__typename === 'Interaction' ? [n.interactionExternalId] : []))).toEqual(['erp-i-1']);
+    expect(nodes.flatMap((n) => (n.__typename === 'Order' ? [n.externalId] : []))).toEqual(['o-1']);
 
     expect(unwrap(await crm.interactions.delete(rec.id)).deletedId).toBe(rec.id);
 
