@@ -412,4 +412,22 @@ describe('staff', () => {
       'NOT_FOUND',
     );
   });
+
+  it('two owners demoting each other at the same moment: one wins, the shop keeps an active owner', async () => {
+    const s = await shop();
+    const first = globalId('StaffUser', s.ownerId);
+    const second = (await createStaff(s.g, { name: 'Co-Owner', email: 'co-owner@shop.test', role: 'OWNER' })).id;
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = await Promise.all([
+        mutate(s.g, 'updateStaffUser', { id: first, role: round % 2 ? 'MANAGER' : 'AGENT' }),
+        mutate(s.g, 'updateStaffUser', { id: second, active: false }),
+      ]);
+      const outcomes = [a, b].map((r) => r.__typename).sort();
+      expect(outcomes).toEqual(['ConflictError', 'UpdateStaffUserSuccess']);
+      const owners = await t.db.prisma.staffUser.count({ where: { shopId: s.shopId, role: 'OWNER', active: true } });
+      expect(owners).toBe(1);
+      // Both owners again for the next round (as the shop's system, outside the race).
+      await t.db.prisma.staffUser.updateMany({ where: { shopId: s.shopId }, data: { role: 'OWNER', active: true } });
+    }
+  });
 });

@@ -205,7 +205,7 @@ builder.mutationFields((t) => ({
       dataField: { name: 'staffUser' },
     },
     args: { input: t.arg({ type: UpdateStaffUserInput, required: true }) },
-    resolve: (_r, { input }, ctx) => updateStaffUser(ctx.db, input.id.id, input, accessOf(ctx)),
+    resolve: (_r, { input }, ctx) => updateStaffUser(ctx.shop, input.id.id, input, accessOf(ctx)),
   }),
   createCustomerToken: t.field({
     authScopes: { scope: 'contacts:write' },

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import type { ShopBound } from '../../db/shop-bound.ts';
 import type { ScopedDb } from '../../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { Prisma } from '../../generated/prisma/client.ts';
 import type { StaffRole } from '../../generated/prisma/enums.ts';
 import { normalizeEmail } from '../customers/customer.schema.ts';
 import { isUuid } from '../customers/customer.service.ts';
@@ -24,12 +26,12 @@ export async function createStaffUser(db: ScopedDb, input: StaffInput, actor: Ac
 }
 
 export async function updateStaffUser(
-  db: ScopedDb,
+  shop: ShopBound,
   id: string,
   patch: { name?: string | null; role?: StaffRole | null; active?: boolean | null },
   actor: Access = SYSTEM,
 ) {
-  const current = isUuid(id) ? await db.staffUser.findUnique({ where: { id } }) : null;
+  const current = isUuid(id) ? await shop.db.staffUser.findUnique({ where: { id } }) : null;
   if (!current) throw new NotFoundError('Staff user', ['input', 'id']);
   assertMayChangeStaff(actor, current, patch);
   const data: Record<string, unknown> = {};
@@ -40,17 +42,24 @@ export async function updateStaffUser(
   }
   if (patch.role != null) data.role = patch.role;
   if (patch.active != null) data.active = patch.active;
-  if (current.role === 'OWNER' && ((data.role && data.role !== 'OWNER') || data.active === false)) {
-    const owners = await db.staffUser.count({ where: { role: 'OWNER', active: true } });
-    if (owners <= 1) throw new ConflictError('A shop keeps at least one active owner', ['input', 'role']);
-  }
   const fields = Object.keys(data).filter((k) => data[k] !== current[k as keyof typeof current]);
   if (!fields.length) return current;
-  return db.$transaction(async (tx) => {
-    const updated = await tx.staffUser.update({ where: { id }, data });
+  const losesOwner = (data.role != null && data.role !== 'OWNER') || data.active === false;
+  return shop.transaction(async (t) => {
+    if (losesOwner) {
+      // The shop's active owners, locked: two owners demoting each other at the same moment are
+      // serialised here, so the second sees the first's change and is refused (a count outside the
+      // transaction let both pass and left the shop without an owner).
+      const owners = await t.sql<{ id: string }>(
+        (s) => Prisma.sql`SELECT "shopId", id FROM "StaffUser" WHERE "shopId" = ${s} AND role = 'OWNER' AND active ORDER BY id FOR UPDATE`,
+      );
+      if (owners.some((o) => o.id === id) && owners.length <= 1)
+        throw new ConflictError('A shop keeps at least one active owner', ['input', 'role']);
+    }
+    const updated = await t.db.staffUser.update({ where: { id }, data });
     // The event (names of the changed fields, no values) is also what tells every instance to drop
     // the shop's cached staff users (read-caches.ts): a deactivation or a new role holds at once.
-    await emitEvent(tx, { type: 'STAFF_USER_UPDATED', payload: { staffUserId: gid('StaffUser', id), fields } });
+    await emitEvent(t.db, { type: 'STAFF_USER_UPDATED', payload: { staffUserId: gid('StaffUser', id), fields } });
     return updated;
   });
 }
