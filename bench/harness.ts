@@ -83,6 +83,19 @@ export async function closeAllBenchDatabases(): Promise<void> {
 }
 
 /** A fresh database with migrations applied: `crm_bench_<random>` on PostgreSQL (dropped on close), or in-memory PGlite. */
+/** BENCH_PG_SETTINGS as [name, value] pairs; names and values are checked, not quoted blindly. */
+export function pgSettings(raw = process.env.BENCH_PG_SETTINGS ?? ''): [string, string][] {
+  return raw
+    .split(',')
+    .map((kv) => kv.trim())
+    .filter(Boolean)
+    .map((kv) => {
+      const m = /^([a-z_][a-z0-9_.]*)\s*=\s*([A-Za-z0-9_.]+)$/.exec(kv);
+      if (!m) throw new Error(`BENCH_PG_SETTINGS: not name=value: ${kv}`);
+      return [m[1] as string, m[2] as string];
+    });
+}
+
 export async function openBenchDatabase(opts: OpenOptions = {}): Promise<BenchDatabase> {
   const bench = await open(opts);
   const close = bench.close;
@@ -118,6 +131,9 @@ async function open(opts: OpenOptions): Promise<BenchDatabase> {
     else {
       const name = `crm_bench_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
       await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
+      // BENCH_PG_SETTINGS="work_mem=16MB,max_parallel_workers_per_gather=0": PostgreSQL settings for
+      // the bench database (ALTER DATABASE ... SET), e.g. those docs/performance.md recommends.
+      for (const [key, value] of pgSettings()) await adminQuery(adminUrl, `ALTER DATABASE "${name}" SET ${key} = '${value}'`);
       const u = new URL(adminUrl);
       u.pathname = `/${name}`;
       const url = u.toString();

@@ -260,10 +260,14 @@ describe('importing a Shopify customers export', () => {
 
 describe('rejected lines across many batches', () => {
   it('reports every rejected line once and writes every other line', async () => {
-    // Batches of 2 rows (this app's batchRows), 20 of them: bad lines found while mapping (an invalid
-    // email) and by the import's own checks (an externalId already imported) in many batches; each is
-    // reported once, with its line, and no other line is lost.
+    // Batches of 2 rows (this app's batchRows): bad lines found while reading (an invalid email, a
+    // repeated externalId) and while matching a batch against the stored customers (an email held by
+    // a customer with another externalId), spread over the file; each is reported exactly once, with
+    // its line, and every other line is written.
     const shop = await t.newShop();
+    expect(
+      counts(await runImport(shop, 'customers', 'externalId,email,firstName\npre-1,pre@example.com,Pre\n', { mapping: 'GENERIC' })),
+    ).toMatchObject({ created: 1, rejected: 0 });
     const lines = ['externalId,email,firstName'];
     const bad: number[] = [];
     let lastGood = '';
@@ -273,7 +277,10 @@ describe('rejected lines across many batches', () => {
         lines.push(`r${i},not-an-email-${i},Bad`);
         bad.push(line);
       } else if (i % 7 === 0) {
-        lines.push(`${lastGood},dup${i}@example.com,Dup`); // an externalId already imported: a duplicate
+        lines.push(`${lastGood},dup${i}@example.com,Dup`); // an externalId of an earlier line of the file
+        bad.push(line);
+      } else if (i === 20) {
+        lines.push(`r${i},pre@example.com,Clash`); // pre@example.com belongs to pre-1: refused at the batch
         bad.push(line);
       } else {
         lines.push(`r${i},p${i}@example.com,P${i}`);
@@ -283,8 +290,10 @@ describe('rejected lines across many batches', () => {
     const job = await runImport(shop, 'customers', `${lines.join('\n')}\n`, { mapping: 'GENERIC' });
     expect(job.status).toBe('COMPLETED');
     expect(counts(job)).toEqual({ rowsRead: 40, created: 40 - bad.length, updated: 0, unchanged: 0, rejected: bad.length });
-    expect([...new Set(job.rejections.map((r) => r.line))].sort((a, b) => a - b)).toEqual(bad);
-    expect(await t.db.prisma.customer.count({ where: { shopId: shop.shop.id } })).toBe(40 - bad.length);
+    // One reason per bad line here: the report holds each line exactly once.
+    expect(job.rejections.map((r) => r.line).sort((a, b) => a - b)).toEqual(bad);
+    expect(job.rejections.find((r) => r.line === 22)).toMatchObject({ field: 'externalId', value: 'r20' });
+    expect(await t.db.prisma.customer.count({ where: { shopId: shop.shop.id } })).toBe(1 + 40 - bad.length);
   });
 });
 
