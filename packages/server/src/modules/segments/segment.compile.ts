@@ -119,13 +119,32 @@ export function compileRule(rule: Rule, opts: CompileOptions): Compiled {
   if (eventAggs.size) {
     const ev = eventJoins(
       [...eventAggs.values()],
-      { shop: opts.shop, now: opts.now, onlyCustomers: opts.onlyCustomers ?? null },
+      { shop: opts.shop, now: opts.now, onlyCustomers: opts.onlyCustomers ?? null, seenSince: seenSince(rule, opts.now) },
       opts.events ?? 'rollup',
     );
     if (ev.rollup) joins.push(Prisma.sql`LEFT JOIN (${ev.rollup}) evr ON evr."customerId" = c.id`);
     if (ev.raw) joins.push(Prisma.sql`LEFT JOIN (${ev.raw}) evx ON evx."customerId" = c.id`);
   }
   return { joins: joins.length ? Prisma.join(joins, '\n') : Prisma.empty, where: w };
+}
+
+/**
+ * The lower bound of an `events.lastSeen >`, `>=` or `BETWEEN` condition the whole rule requires
+ * (the rule itself, or a term of its top-level AND chain; never under OR or NOT): a member must have
+ * an event after it. Any such term will do; the first is taken.
+ */
+function seenSince(rule: Rule, now: Date): Prisma.Sql | null {
+  if (rule.kind === 'and') {
+    for (const item of rule.items) {
+      const s = seenSince(item, now);
+      if (s) return s;
+    }
+    return null;
+  }
+  if (rule.kind !== 'cond' || !(rule.op === '>' || rule.op === '>=' || rule.op === 'BETWEEN')) return null;
+  const found = lookupField(rule.field);
+  if (found?.def.events !== 'last') return null;
+  return bindValue(found.def, rule.values[0] as Value, now);
 }
 
 /** A literal as a typed bound parameter. */

@@ -100,6 +100,14 @@ const BATTERY = [
   'events.lastSeen(type = PRODUCT_VIEWED) > -2d',
   'NOT events.lastSeen > -3d',
   'NOT (events.count(within = 30d) >= 2 OR events.lastSeen >= -1d)',
+  // A lastSeen lower bound the whole rule requires limits the grouping to customers seen since
+  // (compileRule seenSince); under OR or NOT it must not.
+  'events.lastSeen > -2d AND NOT events.count(within = 30d) >= 3',
+  "events.count(within = 30d) >= 1 AND events.lastSeen(type = PRODUCT_VIEWED, sku = 'LAMP-1') BETWEEN '2026-05-31T00:00:00Z' AND '2026-06-01T00:00:00Z'",
+  "events.lastSeen > '2026-05-25T10:29:59.999Z' AND events.count(type = PRODUCT_VIEWED, within = 30d) = 4",
+  'events.lastSeen >= -1h AND (events.count = 0 OR events.count(within = 7d) >= 2)',
+  '(events.lastSeen >= -1d OR events.count(within = 30d) >= 2) AND events.count >= 1',
+  'NOT events.lastSeen > -3d AND events.count >= 1',
 ];
 async function battery(now = NOW) {
   for (const rule of BATTERY) await members(rule, now);

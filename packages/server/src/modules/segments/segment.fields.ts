@@ -161,12 +161,24 @@ const orAll = (xs: Prisma.Sql[]) => (xs.length ? Prisma.sql`(${Prisma.join(xs, '
  */
 export function eventJoins(
   aggs: EventAgg[],
-  x: { shop: Prisma.Sql; now: Date; onlyCustomers: string[] | null },
+  x: { shop: Prisma.Sql; now: Date; onlyCustomers: string[] | null; seenSince?: Prisma.Sql | null },
   mode: 'rollup' | 'raw',
 ): { rollup: Prisma.Sql | null; raw: Prisma.Sql | null } {
   const now = Prisma.sql`${x.now}::timestamptz`;
   const lo = (a: EventAgg) => (a.within === undefined ? null : new Date(x.now.getTime() - a.within));
   const only = (column: Prisma.Sql) => (x.onlyCustomers ? Prisma.sql`AND ${column} = ANY(${x.onlyCustomers}::uuid[])` : Prisma.empty);
+  // `seenSince` (compileRule: the rule requires `events.lastSeen` after it): only customers with an
+  // event from then to now can be members, so the rollup's grouping is limited to them. A necessary
+  // condition, never a sufficient one (the rule's own condition still decides): a rollup row holding
+  // such an event ends at or after it and starts at or before now. Measured on 1,000,000 events: the
+  // grouping of 130,000 rows into 73,000 customers (8 MB, spilled at the stock work_mem) becomes
+  // one of the customers seen in the last 7 days.
+  const seen = (column: Prisma.Sql) =>
+    mode === 'rollup' && x.seenSince
+      ? Prisma.sql`AND ${column} IN (SELECT s."customerId" FROM "BehaviourDay" s WHERE s."shopId" = ${x.shop}
+          AND s.day >= (${x.seenSince} AT TIME ZONE 'UTC')::date AND s.day <= ${utcDay(x.now)}::date
+          AND s."lastAt" >= ${x.seenSince} AND s."firstAt" <= ${now})`
+      : Prisma.empty;
   const rolled = mode === 'rollup' ? aggs.filter((a) => a.kind !== 'sessions') : [];
   const rawAggs = aggs.filter((a) => !rolled.includes(a));
 
@@ -228,7 +240,7 @@ export function eventJoins(
     ];
     const anyRange = orAll(rolled.map(range));
     const split = Prisma.sql`(r.day = ANY(${edgeDays}::date[]) AND ${orAll(rolled.map(across))})`;
-    const rows = Prisma.sql`FROM "BehaviourDay" r WHERE r."shopId" = ${x.shop} AND r.day <= ${dNow} AND ${anyRange} ${only(Prisma.sql`r."customerId"`)}`;
+    const rows = Prisma.sql`FROM "BehaviourDay" r WHERE r."shopId" = ${x.shop} AND r.day <= ${dNow} AND ${anyRange} ${only(Prisma.sql`r."customerId"`)} ${seen(Prisma.sql`r."customerId"`)}`;
     // Over a rollup row (`r`) or over one event as a row of one (`e`).
     const aggregates = (t: 'r' | 'e', n: string) =>
       rolled.map((a) => {
@@ -256,6 +268,7 @@ export function eventJoins(
           AND e."occurredAt" >= (r.day::timestamp AT TIME ZONE 'UTC') AND e."occurredAt" < ((r.day + 1)::timestamp AT TIME ZONE 'UTC')
           AND e.type = r.type AND COALESCE(e.sku, '') = r.sku
         WHERE r."shopId" = ${x.shop} AND r.day = ANY(${edgeDays}::date[]) AND ${split} ${only(Prisma.sql`r."customerId"`)}
+          ${seen(Prisma.sql`r."customerId"`)}
         GROUP BY r."customerId") es ON es."customerId" = rs."customerId"
       OFFSET 0`;
   }
