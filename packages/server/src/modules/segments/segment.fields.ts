@@ -176,7 +176,7 @@ export function eventJoins(
   const seen = (column: Prisma.Sql) =>
     mode === 'rollup' && x.seenSince
       ? Prisma.sql`AND ${column} IN (SELECT s."customerId" FROM "BehaviourDay" s WHERE s."shopId" = ${x.shop}
-          AND s.day >= (${x.seenSince} AT TIME ZONE 'UTC')::date AND s.day <= ${utcDay(x.now)}::date
+          AND s.type = ANY(${ALL_EVENT_TYPES}::"BehaviourEventType"[]) AND s.day >= (${x.seenSince} AT TIME ZONE 'UTC')::date AND s.day <= ${utcDay(x.now)}::date
           AND s."lastAt" >= ${x.seenSince} AND s."firstAt" <= ${now})`
       : Prisma.empty;
   const rolled = mode === 'rollup' ? aggs.filter((a) => a.kind !== 'sessions') : [];
