@@ -82,7 +82,6 @@ export async function closeAllBenchDatabases(): Promise<void> {
   await Promise.allSettled([...openBench].map((b) => b.close()));
 }
 
-/** A fresh database with migrations applied: `crm_bench_<random>` on PostgreSQL (dropped on close), or in-memory PGlite. */
 /** BENCH_PG_SETTINGS as [name, value] pairs; names and values are checked, not quoted blindly. */
 export function pgSettings(raw = process.env.BENCH_PG_SETTINGS ?? ''): [string, string][] {
   return raw
@@ -96,6 +95,7 @@ export function pgSettings(raw = process.env.BENCH_PG_SETTINGS ?? ''): [string, 
     });
 }
 
+/** A fresh database with migrations applied: `crm_bench_<random>` on PostgreSQL (dropped on close), or in-memory PGlite. */
 export async function openBenchDatabase(opts: OpenOptions = {}): Promise<BenchDatabase> {
   const bench = await open(opts);
   const close = bench.close;

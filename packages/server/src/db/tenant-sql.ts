@@ -35,7 +35,7 @@ export type RawSqlClient = Pick<PrismaClient, '$queryRaw'>;
 export function tenantWrite(client: RawSqlClient, shopId: string) {
   const shop = Prisma.sql`${shopId}::uuid`;
   return async (build: (shop: Prisma.Sql) => Prisma.Sql, opts?: WriteCount): Promise<number> => {
-    const n = opts ? Prisma.sql`(SELECT count(*) FROM ${cteName(opts.count)})::int` : Prisma.sql`count(*)::int`;
+    const n = countOf(opts);
     const [r] = await client.$queryRaw<{ n: number; foreign: number }[]>(
       Prisma.sql`WITH ${build(shop)} SELECT ${n} AS n, (count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop}))::int AS "foreign" FROM written`,
     );
@@ -51,10 +51,12 @@ export function tenantWrite(client: RawSqlClient, shopId: string) {
  */
 export type WriteCount = { count: string };
 
-function cteName(name: string): Prisma.Sql {
+/** The count a write runner returns: the rows of `written` (read FROM written), or of the CTE named. */
+function countOf(opts?: WriteCount): Prisma.Sql {
+  if (!opts) return Prisma.sql`count(*)::int`;
   // A CTE name the statement builder chose, never input: still refuse anything but an identifier.
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`Not a CTE name: ${name}`);
-  return Prisma.raw(name);
+  if (!/^[a-z_][a-z0-9_]*$/.test(opts.count)) throw new Error(`Not a CTE name: ${opts.count}`);
+  return Prisma.sql`(SELECT count(*) FROM ${Prisma.raw(opts.count)})::int`;
 }
 
 const CROSS_TENANT = 'Cross-tenant write refused: ';
@@ -72,7 +74,7 @@ export function tenantWriteStatement(client: RawSqlClient, shopId: string) {
   return async (build: (shop: Prisma.Sql) => Prisma.Sql, opts?: WriteCount): Promise<number> => {
     // PostgreSQL has no RAISE outside PL/pgSQL: a failing cast of a non-constant text (so the
     // planner cannot fold it ahead of time) aborts the statement when a foreign row was written.
-    const n = opts ? Prisma.sql`(SELECT count(*) FROM ${cteName(opts.count)})::int` : Prisma.sql`count(*)::int`;
+    const n = countOf(opts);
     const sql = Prisma.sql`WITH ${build(shop)}, tenant_check AS (
         SELECT ${n} AS n, count(*) FILTER (WHERE written."shopId" IS DISTINCT FROM ${shop})::int AS "foreign" FROM written)
       SELECT n, (CASE WHEN "foreign" > 0 THEN ${CROSS_TENANT} || "foreign"::text END)::int AS refused FROM tenant_check`;

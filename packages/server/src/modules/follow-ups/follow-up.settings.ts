@@ -50,8 +50,6 @@ export type FollowUpSettings = { cadence: CadenceSettings; leadPool: LeadPoolSet
 
 type Db = ScopedDb | ScopedTx;
 
-const rawSettings = (db: Db) => readShopSettings(db);
-
 /** Stored settings merged over the defaults; an invalid stored value falls back to the default. */
 export function settingsFrom(raw: Record<string, unknown>): FollowUpSettings {
   const cadence = cadenceSettingsSchema.safeParse({ ...DEFAULT_CADENCE, ...(raw.cadence as object | undefined) });
@@ -60,7 +58,7 @@ export function settingsFrom(raw: Record<string, unknown>): FollowUpSettings {
 }
 
 export async function getFollowUpSettings(db: Db): Promise<FollowUpSettings> {
-  return settingsFrom(await rawSettings(db));
+  return settingsFrom(await readShopSettings(db));
 }
 
 /**
@@ -78,7 +76,7 @@ export type CadenceSettingsPatch = Partial<{ [K in keyof CadenceSettings]: Caden
 /** Patches settings.cadence (omitted = unchanged; null = back to the default, except nullable thresholds). */
 export async function updateCadenceSettings(db: ScopedDb, patch: CadenceSettingsPatch): Promise<FollowUpSettings> {
   return db.$transaction(async (tx) => {
-    const raw = await rawSettings(tx);
+    const raw = await readShopSettings(tx);
     const current = settingsFrom(raw).cadence;
     const nullable = new Set(['highValueThreshold', 'lowValueThreshold', 'defaultInterestValue']);
     const p = Object.fromEntries(
@@ -108,7 +106,7 @@ export type LeadPoolSettingsPatch = {
 /** Patches settings.leadPool; `bySource` replaces the whole map and must name active staff users of this shop. */
 export async function updateLeadPoolSettings(db: ScopedDb, patch: LeadPoolSettingsPatch): Promise<FollowUpSettings> {
   return db.$transaction(async (tx) => {
-    const raw = await rawSettings(tx);
+    const raw = await readShopSettings(tx);
     const current = settingsFrom(raw).leadPool;
     const next: Record<string, unknown> = { ...current };
     if (patch.mode !== undefined) next.mode = patch.mode ?? DEFAULT_LEAD_POOL.mode;

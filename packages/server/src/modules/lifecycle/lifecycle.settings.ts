@@ -51,8 +51,6 @@ type Db = ScopedDb | ScopedTx;
 
 const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
-const rawSettings = (db: Db) => readShopSettings(db);
-
 /** Stored settings over the defaults; an invalid stored value falls back to the defaults. */
 export function lifecycleSettingsFrom(raw: Record<string, unknown>): LifecycleSettings {
   const r = lifecycleSettingsSchema.safeParse({ ...DEFAULT_LIFECYCLE, ...obj(raw.lifecycle) });
@@ -60,7 +58,7 @@ export function lifecycleSettingsFrom(raw: Record<string, unknown>): LifecycleSe
 }
 
 export async function getLifecycleSettings(db: Db): Promise<LifecycleSettings> {
-  return lifecycleSettingsFrom(await rawSettings(db));
+  return lifecycleSettingsFrom(await readShopSettings(db));
 }
 
 export type StageRulePatch = { stage: string; rule?: string | null };
@@ -82,7 +80,7 @@ export async function updateLifecycleSettings(db: ScopedDb, patch: LifecycleSett
     rulePatch[r.stage] = r.rule == null ? null : checkStageRule(r.stage, r.rule, ['input', 'rules', String(i), 'rule']);
   }
   return db.$transaction(async (tx) => {
-    const raw = await rawSettings(tx);
+    const raw = await readShopSettings(tx);
     const next: Record<string, unknown> = { ...lifecycleSettingsFrom(raw) };
     for (const [k, v] of Object.entries(patch)) {
       if (v === undefined || k === 'rules') continue;

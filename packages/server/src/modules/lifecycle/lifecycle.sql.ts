@@ -34,11 +34,12 @@ function activityJoins(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, at:
   const positive = (x: string) => Prisma.sql`${Prisma.raw(x)}."deletedAt" IS NULL
           AND ${Prisma.raw(x)}.type IN ('WORD_OF_MOUTH', 'REVIEW') AND ${Prisma.raw(x)}.sentiment = 'POSITIVE'
           AND ${Prisma.raw(x)}."occurredAt" > ${at} - make_interval(days => ${s.advocateWindowDays}::int) AND ${Prisma.raw(x)}."occurredAt" <= ${at}`;
+  const orders = Prisma.sql`(count(*) FILTER (WHERE ${counted('x')}))::int AS n,
+          min(x."placedAt") FILTER (WHERE ${counted('x')}) AS first_at,
+          max(x."placedAt") FILTER (WHERE ${counted('x')}) AS last_at`;
   if (scope.kind === 'shop') {
     return Prisma.sql`LEFT JOIN (
-        SELECT x."customerId" AS cid, (count(*) FILTER (WHERE ${counted('x')}))::int AS n,
-          min(x."placedAt") FILTER (WHERE ${counted('x')}) AS first_at,
-          max(x."placedAt") FILTER (WHERE ${counted('x')}) AS last_at
+        SELECT x."customerId" AS cid, ${orders}
         FROM "Order" x WHERE x."shopId" = ${shop} GROUP BY x."customerId"
       ) o ON o.cid = c.id
       LEFT JOIN (
@@ -48,9 +49,7 @@ function activityJoins(shop: Prisma.Sql, scope: Scope, s: LifecycleSettings, at:
       ) i ON i.cid = c.id`;
   }
   return Prisma.sql`LEFT JOIN LATERAL (
-        SELECT (count(*) FILTER (WHERE ${counted('x')}))::int AS n,
-          min(x."placedAt") FILTER (WHERE ${counted('x')}) AS first_at,
-          max(x."placedAt") FILTER (WHERE ${counted('x')}) AS last_at
+        SELECT ${orders}
         FROM "Order" x WHERE x."shopId" = c."shopId" AND x."customerId" = c.id
       ) o ON true
       LEFT JOIN LATERAL (

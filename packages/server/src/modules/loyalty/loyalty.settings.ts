@@ -230,8 +230,6 @@ export const DEFAULT_LOYALTY: LoyaltySettings = {
 
 type Db = ScopedDb | ScopedTx;
 
-const rawSettings = (db: Db) => readShopSettings(db);
-
 const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 function merged(raw: unknown): Record<string, unknown> {
@@ -259,7 +257,7 @@ export function loyaltySettingsFrom(raw: Record<string, unknown>): LoyaltySettin
 }
 
 export async function getLoyaltySettings(db: Db): Promise<LoyaltySettings> {
-  return loyaltySettingsFrom(await rawSettings(db));
+  return loyaltySettingsFrom(await readShopSettings(db));
 }
 
 export type LoyaltySettingsPatch = {
@@ -302,7 +300,7 @@ function patchGroup<T extends Record<string, unknown>>(
 /** Patches settings.loyalty and validates the result as a whole (issues at input.<group>.<field>). */
 export async function updateLoyaltySettings(db: ScopedDb, patch: LoyaltySettingsPatch): Promise<LoyaltySettings> {
   return db.$transaction(async (tx) => {
-    const raw = await rawSettings(tx);
+    const raw = await readShopSettings(tx);
     const cur = loyaltySettingsFrom(raw);
     const next: Record<string, unknown> = {
       weights: patchGroup(cur.weights, DEFAULT_LOYALTY.weights, patch.weights),

@@ -38,8 +38,7 @@ export function compileRule(rule: Rule, opts: CompileOptions): Compiled {
       args[a.name] = a.value.t === 'rel' ? durationMs(a.value) : a.value.t === 'ident' || a.value.t === 'str' ? a.value.v : 0;
     const x: SqlCtx = { shop: opts.shop, now: opts.now, alias: Prisma.empty, args, onlyCustomers: opts.onlyCustomers ?? null, key };
     if (def.events) {
-      // lastSeen >, >= or BETWEEN: only events from the lower bound on can decide it.
-      const low = def.events === 'last' && (c.op === '>' || c.op === '>=' || c.op === 'BETWEEN') ? (c.values[0] as Value) : null;
+      const low = lastSeenLowerBound(c, def);
       const aggKey = `${def.events}|${c.args.map((a) => `${a.name}=${printValue(a.value)}`).join(',')}|${low ? printValue(low) : ''}`;
       let agg = eventAggs.get(aggKey);
       if (!agg) {
@@ -141,10 +140,15 @@ function seenSince(rule: Rule, now: Date): Prisma.Sql | null {
     }
     return null;
   }
-  if (rule.kind !== 'cond' || !(rule.op === '>' || rule.op === '>=' || rule.op === 'BETWEEN')) return null;
+  if (rule.kind !== 'cond') return null;
   const found = lookupField(rule.field);
-  if (found?.def.events !== 'last') return null;
-  return bindValue(found.def, rule.values[0] as Value, now);
+  const low = found ? lastSeenLowerBound(rule, found.def) : null;
+  return found && low ? bindValue(found.def, low, now) : null;
+}
+
+/** `events.lastSeen >`, `>=` or `BETWEEN`: only events from this lower bound on can decide it. */
+function lastSeenLowerBound(c: Condition, def: FieldDef): Value | null {
+  return def.events === 'last' && (c.op === '>' || c.op === '>=' || c.op === 'BETWEEN') ? (c.values[0] as Value) : null;
 }
 
 /** A literal as a typed bound parameter. */
