@@ -51,7 +51,7 @@ async function runImport(
   shop: CreatedShop,
   kind: string,
   body: string,
-  opts: { dryRun?: boolean; mapping?: string; format?: string } = {},
+  opts: { dryRun?: boolean; mapping?: string; format?: string; rowEvents?: boolean } = {},
 ) {
   const res = await upload(shop.secretKey, kind, body, opts.format);
   expect(res.status).toBe(201);
@@ -59,7 +59,9 @@ async function runImport(
   const g = t.gql(shop.secretKey);
   const started = await g<{ startImport: { __typename: string; importJob?: Job; message?: string } }>(
     `mutation($i: StartImportInput!) { startImport(input: $i) { __typename ... on StartImportSuccess { importJob { ${JOB} } } ... on Error { message } } }`,
-    { i: { uploadId: id, mapping: opts.mapping ?? 'SHOPIFY', dryRun: opts.dryRun ?? false } },
+    {
+      i: { uploadId: id, mapping: opts.mapping ?? 'SHOPIFY', dryRun: opts.dryRun ?? false, ...(opts.rowEvents ? { rowEvents: true } : {}) },
+    },
   );
   expect(started.data?.startImport.__typename, JSON.stringify(started)).toBe('StartImportSuccess');
   await importsSettled();
@@ -218,11 +220,32 @@ describe('importing a Shopify customers export', () => {
     expect(ada.stage).not.toBe('PROSPECT');
     expect(ada.metrics?.frequency).toBe(1);
     expect(ada.metrics?.lifetimeValue.toFixed(2)).toBe('124.00');
+    // Dormant since then: HIGH churn risk, stored but not emitted one event per customer (no
+    // rowEvents): the import's IMPORT_COMPLETED stands for its rows.
+    expect(ada.metrics?.churnRisk).toBe('HIGH');
+    const types = (await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } })).map((e) => e.type);
+    expect(types.filter((x) => x !== 'IMPORT_COMPLETED')).toEqual([]);
     // Again: nothing changes.
     const again = await runImport(shop, 'orders', ORDERS);
     expect(counts(again)).toEqual({ rowsRead: 5, created: 0, updated: 0, unchanged: 2, rejected: 3 });
     expect(await t.db.prisma.order.count({ where: { shopId: shop.shop.id } })).toBe(2);
     expect(await t.db.prisma.orderItem.count({ where: { shopId: shop.shop.id } })).toBe(3);
+  });
+
+  it('orders with per-row events when asked: the recompute emits the crossings into HIGH churn risk too', async () => {
+    const other = await t.newShop();
+    const job = await runImport(other, 'orders', ORDERS, { rowEvents: true });
+    expect(job.status).toBe('COMPLETED');
+    const events = await t.db.prisma.event.findMany({ where: { shopId: other.shop.id }, orderBy: { id: 'asc' } });
+    const ada = await t.db.prisma.customer.findFirstOrThrow({
+      where: { shopId: other.shop.id, email: 'ada@example.com' },
+      include: { metrics: true },
+    });
+    expect(ada.metrics?.churnRisk).toBe('HIGH');
+    const churn = events.filter((e) => e.type === 'CHURN_RISK_RAISED');
+    expect(churn.map((e) => e.customerId)).toContain(ada.id);
+    expect(events.filter((e) => e.type === 'ORDER_RECORDED')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'IMPORT_COMPLETED')).toHaveLength(1);
   });
 
   it('generic JSONL with per-row events when asked', async () => {

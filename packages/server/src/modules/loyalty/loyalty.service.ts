@@ -37,12 +37,15 @@ async function lockState(t: ShopTx): Promise<bigint> {
 }
 
 /** Returns the number of metrics rows written (`up`): in a full recompute, every customer of the shop. */
-async function runMetrics(t: ShopTx, scope: MetricsScope, s: LoyaltySettings, now: Date) {
-  return t.write((shop) => metricsCtes(shop, scope, s, now), { count: 'up' });
+async function runMetrics(t: ShopTx, scope: MetricsScope, s: LoyaltySettings, now: Date, opts: { emit?: boolean } = {}) {
+  return t.write((shop) => metricsCtes(shop, scope, s, now, opts), { count: 'up' });
 }
 
-/** Full recompute of every customer of the shop (one statement), with fresh RFM breakpoints. */
-export async function recomputeLoyalty(shop: ShopBound, now?: Date): Promise<RecomputeResult> {
+/**
+ * Full recompute of every customer of the shop (one statement), with fresh RFM breakpoints.
+ * `emit: false`: crossings into HIGH churn risk are stored but not emitted (see metricsCtes).
+ */
+export async function recomputeLoyalty(shop: ShopBound, now?: Date, opts: { emit?: boolean } = {}): Promise<RecomputeResult> {
   const started = performance.now();
   const s = await getLoyaltySettings(shop.db);
   const { computedAt, customers } = await shop.transaction(async (t) => {
@@ -52,7 +55,7 @@ export async function recomputeLoyalty(shop: ShopBound, now?: Date): Promise<Rec
     const at = now ?? new Date();
     // The full recompute upserts a row for every customer that is not merged and deletes the merged
     // ones' rows, so its upserted rows are the table's rows after it (no second scan to count them).
-    const written = await runMetrics(t, { kind: 'full' }, s, at);
+    const written = await runMetrics(t, { kind: 'full' }, s, at, opts);
     return { computedAt: at, customers: written };
   }, TX);
   return { customers, computedAt, durationMs: Math.round(performance.now() - started) };

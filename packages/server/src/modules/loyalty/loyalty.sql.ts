@@ -49,7 +49,19 @@ function only(scope: MetricsScope, column: Prisma.Sql) {
   return scope.kind === 'full' ? Prisma.empty : Prisma.sql`AND ${column} = ANY(${scope.ids}::uuid[])`;
 }
 
-export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySettings, now: Date): Prisma.Sql {
+/**
+ * `emit: false` (an import without per-row events): a crossing into HIGH churn risk is stored (and
+ * its retention follow-up created, where the shop wants one) but neither CHURN_RISK_RAISED nor
+ * FOLLOW_UP_CREATED is emitted, so importing years of history does not send one event per dormant
+ * customer to subscribers and webhooks (the import's own IMPORT_COMPLETED stands for them).
+ */
+export function metricsCtes(
+  shop: Prisma.Sql,
+  scope: MetricsScope,
+  s: LoyaltySettings,
+  now: Date,
+  opts: { emit?: boolean } = {},
+): Prisma.Sql {
   const t = Prisma.sql`${now}::timestamptz`;
   const c = s.churn;
   const window = Prisma.sql`make_interval(days => ${c.windowDays}::int)`;
@@ -61,6 +73,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
     ' + ',
   );
   const full = scope.kind === 'full';
+  const emitted = Prisma.raw(opts.emit === false ? 'false' : 'true');
   const bp = full
     ? Prisma.sql`
   nt AS (
@@ -122,7 +135,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
       'assigneeId', CASE WHEN fu."assigneeId" IS NULL THEN NULL ELSE encode(convert_to('StaffUser:' || fu."assigneeId", 'UTF8'), 'base64') END,
       'kind', 'SERVICE_REMINDER', 'dueAt', to_char(fu."dueAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'channel', NULL, 'previousId', NULL, 'reason', 'CHURN_RISK_RAISED')
-    FROM fu ORDER BY fu."customerId"
+    FROM fu WHERE ${emitted} ORDER BY fu."customerId"
     RETURNING "shopId"),`
     : Prisma.empty;
   const written = Prisma.join(
@@ -289,7 +302,7 @@ export function metricsCtes(shop: Prisma.Sql, scope: MetricsScope, s: LoyaltySet
     SELECT ${shop}, 'CHURN_RISK_RAISED', x."customerId", jsonb_build_object(
       'customerId', encode(convert_to('Customer:' || x."customerId", 'UTF8'), 'base64'),
       'from', COALESCE(x."from", 'LOW'), 'to', 'HIGH', 'reasons', to_jsonb(x."churnReasons"))
-    FROM raised x ORDER BY x."customerId"
+    FROM raised x WHERE ${emitted} ORDER BY x."customerId"
     RETURNING "shopId"),
   ${stateCte}
   ${followUps}
