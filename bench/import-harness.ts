@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -22,6 +22,13 @@ export type ImportBenchOptions = OpenOptions & {
   /** IMPORT_BATCH_ROWS of the API (default: the server's default). */
   batchRows?: number;
   samples?: number;
+  /**
+   * Reads of the other shop per second, sent at fixed times whether or not the previous one has
+   * answered (open loop), each timed from when it was due, so a stall delays every read due during
+   * it (no coordinated omission). 0: one read after another (closed loop, the bench's first form:
+   * a single client that never pauses). Default 50.
+   */
+  readRate?: number;
   log?: (s: string) => void;
 };
 
@@ -35,6 +42,8 @@ export type ImportBenchResult = {
   rawMethod: 'COPY' | 'json_to_recordset';
   ratio: number;
   p99Ms: { idle: number; during: number; ratio: number };
+  /** The reads per second of the p99 samples (0: back to back) and how many were taken during the import. */
+  reads: { rate: number; during: number };
   /** p99 of the bench process's event-loop delay (the API, the import and the reader share it), ms. */
   eventLoopDelayP99Ms: { idle: number; during: number; maxDuring: number };
   verified: { customers: number; orders: number; orderItems: number; countedTotal: string };
@@ -116,17 +125,36 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
 
     // The reader's shop: a page to read while the import runs.
     await runImport(reader.secretKey, 'customers', customersCsv(Math.min(2000, opts.customers)));
-    const samples = opts.samples ?? 400;
+    const samples = opts.samples ?? 1000;
     const query = JSON.stringify({ query: '{ customers(first: 50) { edges { node { id displayName email stage } } } }' });
-    const readOnce = async () => {
-      const t0 = performance.now();
+    const readOnce = async (due = performance.now()) => {
       const r = await fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { ...auth(reader.secretKey), 'content-type': 'application/json' },
         body: query,
       });
       await r.text();
-      return performance.now() - t0;
+      return performance.now() - due;
+    };
+    const rate = opts.readRate ?? 50;
+    /** Reads until `more()` says stop (or `n` are taken): at `rate` per second (open loop), else back to back. */
+    const readLoop = async (more: (taken: number) => boolean, sample: (ms: number, at: number) => void) => {
+      if (!rate) {
+        for (let i = 0; more(i); i++) {
+          const at = performance.now();
+          sample(await readOnce(at), at);
+        }
+        return;
+      }
+      const start = performance.now();
+      const inFlight: Promise<void>[] = [];
+      for (let i = 0; more(i); i++) {
+        const due = start + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        inFlight.push(readOnce(due).then((ms) => sample(ms, due)));
+      }
+      await Promise.all(inFlight);
     };
     // Idle: half the samples before the import (after a warm-up that is not counted) and half after
     // it, so a change of the machine's other load during the run weighs on both sides.
@@ -135,7 +163,10 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     const eldIdle = monitorEventLoopDelay({ resolution: 5 });
     const sampleIdle = async (n: number) => {
       eldIdle.enable();
-      for (let i = 0; i < n; i++) idle.push(await readOnce());
+      await readLoop(
+        (i) => i < n,
+        (ms) => idle.push(ms),
+      );
       eldIdle.disable();
     };
     await sampleIdle(Math.ceil(samples / 2));
@@ -148,24 +179,32 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     let importing = true;
     const eldDuring = monitorEventLoopDelay({ resolution: 5 });
     eldDuring.enable();
+    // Garbage collection pauses of 5 ms or more during the import (for the trace: a slow read next
+    // to one waited on the collector, not on the database).
+    const gc: [number, number][] = [];
+    const gcWatch = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.duration >= 5) gc.push([Math.round(e.startTime - T0), Math.round(e.duration * 10) / 10]);
+    });
+    gcWatch.observe({ entryTypes: ['gc'] });
     T0 = performance.now();
-    const reading = (async () => {
-      while (importing) {
-        const at = performance.now() - T0;
-        const ms = await readOnce();
+    const reading = readLoop(
+      () => importing,
+      (ms, at) => {
         during.push(ms);
-        trace.push([Math.round(at), Math.round(ms * 10) / 10]);
-      }
-    })();
+        trace.push([Math.round(at - T0), Math.round(ms * 10) / 10]);
+      },
+    );
     const cMs = await runImport(target.secretKey, 'customers', customerFile);
     const oMs = await runImport(target.secretKey, 'orders', orderFile);
     importing = false;
     await reading;
     eldDuring.disable();
+    gcWatch.disconnect();
     await sampleIdle(Math.floor(samples / 2));
-    // BENCH_IMPORT_TRACE=<file>: every sample during the import with its time, the idle samples
-    // and the jobs' progress as polled (when the rows were all read: the recompute began).
-    if (process.env.BENCH_IMPORT_TRACE) writeFileSync(process.env.BENCH_IMPORT_TRACE, JSON.stringify({ trace, idle, progress }));
+    // BENCH_IMPORT_TRACE=<file>: every sample during the import with its time, the idle samples,
+    // the jobs' progress as polled (when the rows were all read: the recompute began) and the
+    // garbage collector's pauses of 5 ms or more ([ms since the start, duration ms]).
+    if (process.env.BENCH_IMPORT_TRACE) writeFileSync(process.env.BENCH_IMPORT_TRACE, JSON.stringify({ trace, idle, progress, gc }));
 
     // Verified before reporting.
     const [v] = await prisma.$queryRawUnsafe<{ customers: number; orders: number; items: number; counted: string }[]>(
@@ -225,6 +264,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       rawMs,
       ratio: importMs.total / rawMs.total,
       p99Ms: { ...p, ratio: p.during / p.idle },
+      reads: { rate, during: during.length },
       eventLoopDelayP99Ms: {
         idle: eldIdle.percentile(99) / 1e6,
         during: eldDuring.percentile(99) / 1e6,
@@ -283,7 +323,7 @@ export function formatImportReport(r: ImportBenchResult): string {
     `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s`,
     `  raw (${r.rawMethod}) customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
     `  import / raw ${fmt(r.ratio, 2)}x`,
-    `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x)`,
+    `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during)`,
     `  event loop delay p99: idle ${fmt(r.eventLoopDelayP99Ms.idle)} ms, during ${fmt(r.eventLoopDelayP99Ms.during)} ms (max ${fmt(r.eventLoopDelayP99Ms.maxDuring)} ms)`,
   ].join('\n');
 }

@@ -6,7 +6,8 @@
  *   pnpm --filter @crm/bench exec tsx import.bench.ts
  *
  * Env: BENCH_IMPORT_CUSTOMERS (100000), BENCH_IMPORT_ORDERS (200000), BENCH_IMPORT_BATCH_ROWS (the
- * server's IMPORT_BATCH_ROWS default), BENCH_DATABASE_URL, BENCH_BACKEND.
+ * server's IMPORT_BATCH_ROWS default), BENCH_IMPORT_READ_RATE (the other shop's reads per second,
+ * open loop, default 50; 0: back to back), BENCH_DATABASE_URL, BENCH_BACKEND.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,6 +20,7 @@ const result = await runImportBench({
   customers: int('BENCH_IMPORT_CUSTOMERS', 100_000),
   orders: int('BENCH_IMPORT_ORDERS', 200_000),
   batchRows: process.env.BENCH_IMPORT_BATCH_ROWS ? int('BENCH_IMPORT_BATCH_ROWS', 2000) : undefined,
+  readRate: int('BENCH_IMPORT_READ_RATE', 50),
   backend: common.backend,
   adminUrl: common.adminUrl,
   poolSize: common.poolSize,
