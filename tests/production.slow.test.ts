@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
 import { createTestDatabase, type TestDatabase, testBackend } from '../packages/server/src/testing.ts';
 
 /**
@@ -34,7 +35,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function startProduction(): Promise<{ url: string; output: () => string }> {
+function startProduction(env: Record<string, string> = {}): Promise<{ url: string; output: () => string }> {
   child = spawn(process.execPath, ['--max-semi-space-size=64', 'packages/server/dist/main.js'], {
     cwd: root,
     env: {
@@ -44,6 +45,7 @@ function startProduction(): Promise<{ url: string; output: () => string }> {
       LOG_LEVEL: 'info',
       CUSTOMER_TOKEN_SECRET: 'a-test-secret-of-at-least-32-characters',
       ...(db?.url ? { DATABASE_URL: db.url } : { DATA_DIR: dataDir }),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -110,5 +112,40 @@ describe('production build', () => {
     expect(JSON.parse(res.text)).toEqual({ data: { __typename: 'Query' } });
     expect(await exited).toBe(0);
     expect(output()).toContain('"msg":"stopped"');
+  });
+
+  it.skipIf(testBackend() !== 'postgres')('an import runs in its worker thread from the compiled JavaScript', async () => {
+    const shop = await createShop(db!.prisma, { name: 'Worker import' });
+    const { url, output } = await startProduction({ IMPORT_WORKER_MIN_BYTES: '0' });
+    try {
+      const auth = { authorization: `Bearer ${shop.secretKey}` };
+      const up = await fetch(`${url}/imports?kind=customers`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'text/csv' },
+        body: 'externalId,email\np1,p1@example.com\np2,p2@example.com\n',
+      });
+      expect(up.status).toBe(201);
+      const { id } = (await up.json()) as { id: string };
+      const gql = async (query: string) =>
+        (await (
+          await fetch(`${url}/graphql`, {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: JSON.stringify({ query, variables: { i: { uploadId: id, mapping: 'GENERIC' }, id } }),
+          })
+        ).json()) as { data: { importJob?: { status: string; created: number } } };
+      await gql('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }');
+      let job: { status: string; created: number } | undefined;
+      for (let i = 0; i < 200 && job?.status !== 'COMPLETED' && job?.status !== 'FAILED'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        job = (await gql('query($id: ID!) { importJob(id: $id) { status created } }')).data.importJob;
+      }
+      expect(job, output()).toEqual({ status: 'COMPLETED', created: 2 });
+      expect(output()).toContain('"msg":"import runs in a worker thread"');
+      expect(output()).toContain('"msg":"import completed"');
+    } finally {
+      child?.kill('SIGTERM');
+      await new Promise((r) => child?.once('exit', r));
+    }
   });
 });

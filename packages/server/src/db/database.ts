@@ -34,6 +34,12 @@ export type Database = {
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /**
+   * PostgreSQL: the options this database was opened with (no callbacks, no migrations), to open
+   * another client on it in a worker thread (imports: import.worker.ts); absent on PGlite, whose
+   * database lives in this thread.
+   */
+  reopen?: DatabaseOptions;
   /** PostgreSQL: the connection pool's counters (metrics); absent on PGlite. */
   pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
 };
@@ -281,7 +287,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       tx,
       preparedQuery(pool, opts.preparedStatements !== false),
     );
-    return Object.assign(db, { pool });
+    const { onQuery: _q, onPoolError: _e, onProgress: _p, ...plain } = opts;
+    return Object.assign(db, { pool, reopen: { ...plain, migrate: false as const } });
   }
   const dataDir = opts.dataDir ?? './.data';
   const inMemory = dataDir.startsWith('memory://');

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { parse } from 'csv-parse';
 import { withAudit } from '../../db/audit-context.ts';
+import type { DatabaseOptions } from '../../db/database.ts';
 import type { AnalyzedTable, ShopBound, ShopTx } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
@@ -66,7 +71,14 @@ export const IMPORT_READ_SCOPES: Record<ImportKind, ScopeDeclaration & { scope: 
   INTERACTIONS: { scope: 'orders:read' },
 };
 
-export type ImportOptions = { maxBytes: number; batchRows: number; reportRetentionDays: number; uploadTtlHours: number };
+export type ImportOptions = {
+  maxBytes: number;
+  batchRows: number;
+  reportRetentionDays: number;
+  uploadTtlHours: number;
+  /** Uploads of at least this many bytes run in a worker thread on PostgreSQL (default 1 MiB; 0: every one). */
+  workerMinBytes?: number;
+};
 
 const CHUNK_BYTES = 1 << 20;
 export const importGid = (id: string) => encodeGlobalID('ImportJob', id);
@@ -212,7 +224,11 @@ async function* parsedRows(db: ScopedDb, job: ImportJob, read: { bytes: number }
 
 export type Starter = { kind: 'API_KEY' | 'STAFF'; key: string | null; staff: string | null };
 
-/** Marks an UPLOADED job RUNNING with its options and runs it in the background. */
+/**
+ * Marks an UPLOADED job RUNNING with its options and runs it in the background: on PostgreSQL, an
+ * upload of at least `workerMinBytes` in a worker thread of its own (import.worker.ts), else here.
+ * `reopen`: the database's options for the worker's own client (absent on PGlite).
+ */
 export async function startImport(
   shop: ShopBound,
   logger: Logger,
@@ -220,6 +236,7 @@ export async function startImport(
   input: { id: string; mapping: ImportMapping; dryRun: boolean; rowEvents: boolean },
   opts: ImportOptions,
   mayRun: (kind: ImportKind) => Promise<boolean>,
+  reopen?: DatabaseOptions,
 ): Promise<ImportJob> {
   const job = await shop.db.importJob.findFirst({ where: { id: input.id } });
   if (!job) throw new NotFoundError('Upload', ['input', 'uploadId']);
@@ -235,23 +252,101 @@ export async function startImport(
   });
   if (count !== 1) throw new ConflictError('This upload was already imported; upload the file again', ['input', 'uploadId']);
   const started = (await shop.db.importJob.findFirst({ where: { id: job.id } })) as ImportJob;
-  // `bulk`: the rows are audited as one IMPORT entry per batch, not one entry per row (docs/audit.md).
-  const run = withAudit({ kind: starter.kind, key: starter.key, staff: starter.staff, op: 'startImport', bulk: job.id }, () =>
-    runImport(shop, started, opts, logger),
-  );
+  const run =
+    reopen && started.bytes >= (opts.workerMinBytes ?? 1 << 20)
+      ? runInWorker(shop, started, starter, opts, logger, reopen)
+      : runImportJob(shop, started, starter, opts, logger);
   running.set(job.id, run);
   void run.finally(() => running.delete(job.id));
   return started;
 }
 
+/** Runs a RUNNING job to its end in this thread (here, or in import.worker.ts). */
+export function runImportJob(shop: ShopBound, job: ImportJob, starter: Starter, opts: ImportOptions, logger: Logger): Promise<void> {
+  // `bulk`: the rows are audited as one IMPORT entry per batch, not one entry per row (docs/audit.md).
+  return withAudit({ kind: starter.kind, key: starter.key, staff: starter.staff, op: 'startImport', bulk: job.id }, () =>
+    runImport(shop, job, opts, logger),
+  );
+}
+
 const running = new Map<string, Promise<void>>();
 
 const stopping = new Set<string>();
+const workers = new Map<string, Worker>();
 
 /** Resolves when every import of this process has ended (tests); `stop`: they end after their current batch (shutdown). */
 export async function importsSettled(opts: { stop?: boolean } = {}): Promise<void> {
-  if (opts.stop) for (const id of running.keys()) stopping.add(id);
+  if (opts.stop) {
+    for (const id of running.keys()) stopping.add(id);
+    for (const w of workers.values()) w.postMessage({ stop: true });
+  }
   while (running.size) await Promise.allSettled([...running.values()]);
+}
+
+/** In the worker thread (import.worker.ts): stop after the current batch, as at a shutdown here. */
+export function stopImport(jobId: string) {
+  stopping.add(jobId);
+}
+
+export type WorkerData = { reopen: DatabaseOptions; shopId: string; jobId: string; starter: Starter; opts: ImportOptions };
+export type WorkerLog = { log: ['debug' | 'info' | 'warn' | 'error', string, Record<string, unknown> | undefined] };
+
+/**
+ * A big import runs in a worker thread with its own database client and heap: its parsing,
+ * mapping, statements' parameters and their garbage do not stall the API's event loop (measured
+ * in the bench: most of the other shop's slow reads during an in-thread import waited on a
+ * garbage collection pause of this thread). Its log lines come back to this logger. A worker that
+ * ends without finishing its job (a crash) leaves the job FAILED with an honest reason.
+ */
+function runInWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: ImportOptions, logger: Logger, reopen: DatabaseOptions) {
+  const here = import.meta.url;
+  const data: WorkerData = { reopen, shopId: shop.shopId, jobId: job.id, starter, opts };
+  return new Promise<void>((resolve) => {
+    let w: Worker;
+    try {
+      w = here.endsWith('.ts')
+        ? // From the sources (dev, tests): the worker loads its TypeScript through tsx's API.
+          new Worker(FROM_SOURCES, {
+            eval: true,
+            workerData: { ...data, file: new URL('./import.worker.ts', here).href, tsx: tsxApi() },
+          })
+        : new Worker(new URL('./import.worker.js', here), { workerData: data });
+    } catch (e) {
+      logger.error('import worker did not start', { importId: job.id, error: String(e) });
+      void failUnfinished(shop, job.id, logger).finally(resolve);
+      return;
+    }
+    workers.set(job.id, w);
+    logger.info('import runs in a worker thread', { importId: job.id, threadId: w.threadId });
+    w.on('message', (m: WorkerLog) => {
+      if (Array.isArray(m?.log)) logger[m.log[0]](m.log[1], m.log[2]);
+    });
+    w.on('error', (e) => logger.error('import worker failed', { importId: job.id, error: String(e?.stack ?? e).slice(0, 2000) }));
+    w.on('exit', () => {
+      workers.delete(job.id);
+      void failUnfinished(shop, job.id, logger).finally(resolve);
+    });
+  });
+}
+
+/** After its worker ended: a job still RUNNING did not finish (the worker crashed): FAILED. */
+async function failUnfinished(shop: ShopBound, jobId: string, logger: Logger) {
+  try {
+    const job = await shop.db.importJob.findFirst({ where: { id: jobId } });
+    if (job?.status !== 'RUNNING') return;
+    const counts = { rowsRead: job.rowsRead, created: job.created, updated: job.updated, unchanged: job.unchanged, rejected: job.rejected };
+    await finishJob(shop, job, 'FAILED', counts, 'The import stopped unexpectedly; rows written so far stay, a re-run is safe');
+  } catch (e) {
+    logger.error('import status update failed', { importId: jobId, error: String(e) });
+  }
+}
+
+/** A worker started from the sources: tsx's `tsImport` loads the worker's TypeScript (Node 20 has no type stripping). */
+const FROM_SOURCES = `const { workerData } = require('node:worker_threads');
+import(workerData.tsx).then(({ tsImport }) => tsImport(workerData.file, workerData.file));`;
+function tsxApi(): string {
+  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+  return pathToFileURL(join(dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
 }
 
 type Counts = { rowsRead: number; created: number; updated: number; unchanged: number; rejected: number };

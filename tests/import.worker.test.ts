@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopBound } from '../packages/server/src/db/shop-bound.ts';
+import { createLogger } from '../packages/server/src/logger.ts';
+import { importsSettled, startImport } from '../packages/server/src/modules/imports/import.service.ts';
+import { createTestApp, rawId, type TestApp, testBackend } from '../packages/server/src/testing.ts';
+
+/**
+ * A big import runs in a worker thread of its own on PostgreSQL (import.service.ts runInWorker;
+ * IMPORT_WORKER_MIN_BYTES, here 0: every upload): the same job, progress, report, audit and event
+ * as in the API's thread, its log lines in the API's log, a stop at shutdown, and an honest FAILED
+ * when the worker cannot do its job. PGlite's database lives in the API's thread: no worker there.
+ */
+describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () => {
+  let t: TestApp;
+  const logLines: string[] = [];
+  beforeAll(async () => {
+    t = await createTestApp(
+      { imports: { maxBytes: 1 << 20, batchRows: 3, reportRetentionDays: 7, uploadTtlHours: 24, workerMinBytes: 0 } },
+      { logLines },
+    );
+  });
+  afterAll(async () => {
+    await importsSettled({ stop: true });
+    await t?.close();
+  });
+
+  const csv = (n: number, bad: number[] = []) =>
+    `externalId,email,firstName,tags\n${Array.from({ length: n }, (_, i) => `w${i},${bad.includes(i) ? 'not-an-email' : `w${i}@example.com`},W${i},"a,b"`).join('\n')}\n`;
+
+  async function upload(key: string, body: string) {
+    const res = await t.app.yoga.fetch('http://test/imports?kind=customers', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
+      body,
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  }
+  const JOB = 'status rowsRead created updated unchanged rejected error rejections(first: 10) { line field reason }';
+
+  it('imports, reports and audits as in the API thread; its logs reach the API log without personal data', async () => {
+    const shop = await t.newShop();
+    const id = await upload(shop.secretKey, csv(20, [4, 11]));
+    const g = t.gql(shop.secretKey);
+    const started = await g<{ startImport: { __typename: string } }>(
+      'mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }',
+      { i: { uploadId: id, mapping: 'GENERIC' } },
+    );
+    expect(started.data?.startImport.__typename).toBe('StartImportSuccess');
+    await importsSettled();
+    const job = (await g<{ importJob: Record<string, unknown> }>(`query($id: ID!) { importJob(id: $id) { ${JOB} } }`, { id })).data
+      ?.importJob;
+    expect(job).toMatchObject({ status: 'COMPLETED', rowsRead: 20, created: 18, rejected: 2, error: null });
+    expect(job?.rejections).toMatchObject([
+      { line: 6, field: 'email' },
+      { line: 13, field: 'email' },
+    ]);
+    const shopId = shop.shop.id;
+    expect(await t.db.prisma.customer.count({ where: { shopId } })).toBe(18);
+    expect(await t.db.prisma.customerTag.count({ where: { shopId } })).toBe(36);
+    const events = await t.db.prisma.event.findMany({ where: { shopId } });
+    expect(events.map((e) => e.type)).toEqual(['IMPORT_COMPLETED']);
+    const audited = await t.db.prisma.auditEntry.findMany({ where: { shopId, operation: 'startImport', action: 'IMPORT' } });
+    expect(audited.length).toBeGreaterThan(0);
+    expect(audited.every((a) => a.actorKind === 'API_KEY' && a.entityId === rawId(id))).toBe(true);
+    expect(logLines.filter((l) => l.includes('"import runs in a worker thread"') && l.includes(rawId(id)))).toHaveLength(1);
+    const completed = logLines.filter((l) => l.includes('"import completed"'));
+    expect(completed.length).toBe(1);
+    expect(completed[0]).toContain(shopId);
+    expect(logLines.join('\n')).not.toContain('@example.com');
+  });
+
+  it('a stop (shutdown) ends the job after its current batch: FAILED, interrupted, rows so far kept', async () => {
+    const shop = await t.newShop();
+    const id = await upload(shop.secretKey, csv(600));
+    const g = t.gql(shop.secretKey);
+    await g('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
+    await importsSettled({ stop: true });
+    const job = (
+      await g<{ importJob: { status: string; error: string; created: number } }>(`query($id: ID!) { importJob(id: $id) { ${JOB} } }`, {
+        id,
+      })
+    ).data?.importJob;
+    expect(job?.status).toBe('FAILED');
+    expect(job?.error).toMatch(/Interrupted: the server stopped/);
+    expect(await t.db.prisma.customer.count({ where: { shopId: shop.shop.id } })).toBe(job?.created);
+    expect(job?.created).toBeLessThan(600);
+  });
+
+  it('a worker that cannot reach its database leaves the job FAILED with a retryable reason', async () => {
+    const shop = await t.newShop();
+    const id = await upload(shop.secretKey, csv(5));
+    const bound = shopBound(t.db.prisma, shop.shop.id);
+    const lines: string[] = [];
+    await startImport(
+      bound,
+      createLogger('debug', (l) => lines.push(l)),
+      { kind: 'API_KEY', key: null, staff: null },
+      { id: rawId(id), mapping: 'GENERIC', dryRun: false, rowEvents: false },
+      { ...t.config.imports, workerMinBytes: 0 },
+      async () => true,
+      { url: 'postgres://postgres@127.0.0.1:1/nowhere', connectTimeoutMs: 500, migrate: false },
+    );
+    await importsSettled();
+    const job = await t.db.prisma.importJob.findFirstOrThrow({ where: { id: rawId(id) } });
+    expect(job).toMatchObject({
+      status: 'FAILED',
+      created: 0,
+      error: 'The import stopped unexpectedly; rows written so far stay, a re-run is safe',
+    });
+    const events = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } });
+    expect(events.map((e) => [e.type, (e.payload as { status: string }).status])).toEqual([['IMPORT_COMPLETED', 'FAILED']]);
+    expect(lines.some((l) => l.includes('"import worker failed"'))).toBe(true);
+  });
+});
