@@ -29,6 +29,8 @@ export type ImportBenchOptions = OpenOptions & {
    * a single client that never pauses). Default 50.
    */
   readRate?: number;
+  /** false: every import in the API's thread (IMPORT_WORKER_MIN_BYTES above any upload), to compare. Default true. */
+  worker?: boolean;
   log?: (s: string) => void;
 };
 
@@ -42,9 +44,15 @@ export type ImportBenchResult = {
   rawMethod: 'COPY' | 'json_to_recordset';
   ratio: number;
   p99Ms: { idle: number; during: number; ratio: number };
+  /** Big imports in a worker thread (PostgreSQL, the default) or every import in the API's thread. */
+  worker: boolean;
   /** The reads per second of the p99 samples (0: back to back) and how many were taken during the import. */
   reads: { rate: number; during: number };
-  /** p99 of the bench process's event-loop delay (the API, the import and the reader share it), ms. */
+  /**
+   * p99 of the bench process's event-loop delay, ms: the API and the reader share it, and so does
+   * the import when it runs in the API's thread (PGlite, `worker: false`, uploads under
+   * IMPORT_WORKER_MIN_BYTES); a big import on PostgreSQL runs in a worker thread of its own.
+   */
   eventLoopDelayP99Ms: { idle: number; during: number; maxDuring: number };
   verified: { customers: number; orders: number; orderItems: number; countedTotal: string };
 };
@@ -84,6 +92,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
         WEBHOOKS: '0',
         IMPORT_MAX_BYTES: String(1 << 30),
         ...(opts.batchRows ? { IMPORT_BATCH_ROWS: String(opts.batchRows) } : {}),
+        ...(opts.worker === false ? { IMPORT_WORKER_MIN_BYTES: String(2 ** 31 - 1) } : {}),
       }),
     );
     const base = api.base;
@@ -133,7 +142,8 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
         headers: { ...auth(reader.secretKey), 'content-type': 'application/json' },
         body: query,
       });
-      await r.text();
+      const text = await r.text();
+      if (!r.ok || !text.includes('"edges"')) throw new Error(`read failed: ${r.status} ${text.slice(0, 200)}`);
       return performance.now() - due;
     };
     const rate = opts.readRate ?? 50;
@@ -148,13 +158,23 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       }
       const start = performance.now();
       const inFlight: Promise<void>[] = [];
-      for (let i = 0; more(i); i++) {
+      // A failed read is kept (not an unhandled rejection meanwhile) and fails the run at the end.
+      let failed: unknown = null;
+      for (let i = 0; more(i) && !failed; i++) {
         const due = start + (i * 1000) / rate;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        inFlight.push(readOnce(due).then((ms) => sample(ms, due)));
+        inFlight.push(
+          readOnce(due).then(
+            (ms) => sample(ms, due),
+            (e) => {
+              failed ??= e;
+            },
+          ),
+        );
       }
       await Promise.all(inFlight);
+      if (failed) throw failed;
     };
     // Idle: half the samples before the import (after a warm-up that is not counted) and half after
     // it, so a change of the machine's other load during the run weighs on both sides.
@@ -265,6 +285,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       ratio: importMs.total / rawMs.total,
       p99Ms: { ...p, ratio: p.during / p.idle },
       reads: { rate, during: during.length },
+      worker: opts.worker !== false && bench.kind === 'postgres',
       eventLoopDelayP99Ms: {
         idle: eldIdle.percentile(99) / 1e6,
         during: eldDuring.percentile(99) / 1e6,
@@ -320,7 +341,7 @@ async function jsonBaseline(prisma: BenchDatabase['db']['prisma'], tables: [stri
 export function formatImportReport(r: ImportBenchResult): string {
   return [
     `bulk import (${r.backend}): ${r.customers} customers + ${r.orders} orders`,
-    `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s`,
+    `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s (${r.worker ? 'in a worker thread' : "in the API's thread"})`,
     `  raw (${r.rawMethod}) customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
     `  import / raw ${fmt(r.ratio, 2)}x`,
     `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during)`,

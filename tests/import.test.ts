@@ -232,6 +232,34 @@ describe('importing a Shopify customers export', () => {
     expect(await t.db.prisma.orderItem.count({ where: { shopId: shop.shop.id } })).toBe(3);
   });
 
+  it("an import without per-row events keeps its own customers quiet, not the shop's other customers", async () => {
+    // A bought recently (import 1): LOW churn risk. Time passes (the order moved back by hand). A
+    // later import of an unrelated customer recomputes the whole shop: A's crossing into HIGH is
+    // announced as by any recompute; the imported customer's own changes stay quiet.
+    const other = await t.newShop();
+    const today = new Date().toISOString().slice(0, 10);
+    const first = await runImport(
+      other,
+      'orders',
+      `externalId,customerExternalId,placedAt,currency,itemName,itemQuantity,itemUnitPrice\nq-1,dormant-1,${today}T10:00:00Z,EUR,Lamp,1,80.00\n`,
+      { mapping: 'GENERIC' },
+    );
+    expect(first.status).toBe('COMPLETED');
+    const a = await t.db.prisma.customer.findFirstOrThrow({
+      where: { shopId: other.shop.id, externalId: 'dormant-1' },
+      include: { metrics: true },
+    });
+    expect(a.metrics?.churnRisk).not.toBe('HIGH');
+    await t.db.prisma.order.updateMany({
+      where: { shopId: other.shop.id, externalId: 'q-1' },
+      data: { placedAt: new Date('2024-01-10T10:00:00Z') },
+    });
+    const second = await runImport(other, 'customers', 'externalId,email\nnew-1,new-1@example.com\n', { mapping: 'GENERIC' });
+    expect(second.status).toBe('COMPLETED');
+    const events = await t.db.prisma.event.findMany({ where: { shopId: other.shop.id, type: { not: 'IMPORT_COMPLETED' } } });
+    expect(events.map((e) => [e.type, e.customerId])).toEqual([['CHURN_RISK_RAISED', a.id]]);
+  });
+
   it('orders with per-row events when asked: the recompute emits the crossings into HIGH churn risk too', async () => {
     const other = await t.newShop();
     const job = await runImport(other, 'orders', ORDERS, { rowEvents: true });

@@ -87,6 +87,67 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     expect(job?.created).toBeLessThan(600);
   });
 
+  it('at most IMPORT_WORKERS_MAX workers at once: a further import waits for one; a stop reaches the waiting one too', async () => {
+    const shop = await t.newShop();
+    const bound = shopBound(t.db.prisma, shop.shop.id);
+    const lines: string[] = [];
+    const logger = createLogger('info', (l) => lines.push(l));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = rawId(await upload(shop.secretKey, `externalId,email\nm${i}-a,m${i}-a@example.com\nm${i}-b,m${i}-b@example.com\n`));
+      ids.push(id);
+      await startImport(
+        bound,
+        logger,
+        { kind: 'API_KEY', key: null, staff: null },
+        { id, mapping: 'GENERIC', dryRun: false, rowEvents: false },
+        { ...t.config.imports, workerMinBytes: 0, workersMax: 1 },
+        async () => true,
+        t.db.reopen,
+      );
+    }
+    await importsSettled();
+    const jobs = await t.db.prisma.importJob.findMany({ where: { id: { in: ids } } });
+    expect(jobs.map((j) => [j.status, j.created])).toEqual([
+      ['COMPLETED', 2],
+      ['COMPLETED', 2],
+      ['COMPLETED', 2],
+    ]);
+    // One at a time: each worker starts after the previous one's import completed.
+    const order = lines
+      .map((l) => JSON.parse(l) as { msg: string })
+      .filter((l) => /^import (runs in a worker thread|completed)$/.test(l.msg));
+    expect(order.map((l) => l.msg)).toEqual(Array(3).fill(['import runs in a worker thread', 'import completed']).flat());
+
+    // Two more, one worker: the second is still waiting when the stop comes; it ends FAILED too.
+    const more: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const id = rawId(
+        await upload(
+          shop.secretKey,
+          `externalId,email\n${Array.from({ length: 300 }, (_, k) => `s${i}-${k},s${i}-${k}@example.com`).join('\n')}\n`,
+        ),
+      );
+      more.push(id);
+      await startImport(
+        bound,
+        logger,
+        { kind: 'API_KEY', key: null, staff: null },
+        { id, mapping: 'GENERIC', dryRun: false, rowEvents: false },
+        { ...t.config.imports, workerMinBytes: 0, workersMax: 1 },
+        async () => true,
+        t.db.reopen,
+      );
+    }
+    await importsSettled({ stop: true });
+    const stopped = await t.db.prisma.importJob.findMany({ where: { id: { in: more } }, orderBy: { createdAt: 'asc' } });
+    expect(stopped.map((j) => [j.status, j.error])).toEqual([
+      ['FAILED', 'Interrupted: the server stopped; rows written so far stay, a re-run is safe'],
+      ['FAILED', 'Interrupted: the server stopped; rows written so far stay, a re-run is safe'],
+    ]);
+    expect(stopped[1]?.created).toBe(0);
+  });
+
   it('a worker that cannot reach its database leaves the job FAILED with a retryable reason', async () => {
     const shop = await t.newShop();
     const id = await upload(shop.secretKey, csv(5));
@@ -111,5 +172,36 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     const events = await t.db.prisma.event.findMany({ where: { shopId: shop.shop.id } });
     expect(events.map((e) => [e.type, (e.payload as { status: string }).status])).toEqual([['IMPORT_COMPLETED', 'FAILED']]);
     expect(lines.some((l) => l.includes('"import worker failed"'))).toBe(true);
+  });
+});
+
+describe.skipIf(testBackend() !== 'pglite')('imports on the embedded PGlite', () => {
+  it('run in the API thread whatever their size (the database lives in this thread)', async () => {
+    const logLines: string[] = [];
+    const t = await createTestApp(
+      { imports: { maxBytes: 1 << 20, batchRows: 3, reportRetentionDays: 7, uploadTtlHours: 24, workerMinBytes: 0 } },
+      { logLines },
+    );
+    try {
+      expect(t.db.reopen).toBeUndefined();
+      const shop = await t.newShop();
+      const res = await t.app.yoga.fetch('http://test/imports?kind=customers', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${shop.secretKey}`, 'content-type': 'text/csv' },
+        body: 'externalId,email\np1,p1@example.com\n',
+      });
+      const { id } = (await res.json()) as { id: string };
+      const g = t.gql(shop.secretKey);
+      await g('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
+      await importsSettled();
+      const job = (
+        await g<{ importJob: { status: string; created: number } }>('query($id: ID!) { importJob(id: $id) { status created } }', { id })
+      ).data?.importJob;
+      expect(job).toEqual({ status: 'COMPLETED', created: 1 });
+      expect(logLines.some((l) => l.includes('"import completed"'))).toBe(true);
+      expect(logLines.some((l) => l.includes('"import runs in a worker thread"'))).toBe(false);
+    } finally {
+      await t.close();
+    }
   });
 });

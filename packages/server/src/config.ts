@@ -127,6 +127,8 @@ const Env = z.object({
   IMPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(20_000).default(2000),
   /** On PostgreSQL, an upload of at least this many bytes is imported in a worker thread of its own (0: every upload). */
   IMPORT_WORKER_MIN_BYTES: z.coerce.number().int().min(0).default(1_048_576),
+  /** Import worker threads at once per process (2 connections each); further imports wait for one. */
+  IMPORT_WORKERS_MAX: z.coerce.number().int().min(1).max(32).default(2),
   /** Rejected-row reports (personal data) are deleted this many days after the import ended. */
   IMPORT_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
   /** Uploads never started are deleted after this many hours. */
@@ -186,7 +188,14 @@ export type Config = {
   /** COMPILED_READS: answer the read queries the compiled path knows in one statement. */
   compiledReads: boolean;
   /** Bulk imports (IMPORT_*; docs/import.md). */
-  imports: { maxBytes: number; batchRows: number; reportRetentionDays: number; uploadTtlHours: number; workerMinBytes?: number };
+  imports: {
+    maxBytes: number;
+    batchRows: number;
+    reportRetentionDays: number;
+    uploadTtlHours: number;
+    workerMinBytes?: number;
+    workersMax?: number;
+  };
   /** Storefront behaviour events (docs/behaviour.md): retention (pruned every RETENTION_INTERVAL_MS) and per-minute event limits. */
   behaviour: { retentionDays: number; intervalMs: number; eventsPerKey: number; eventsPerVisitor: number };
 };
@@ -287,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.IMPORT_MAX_BYTES,
       batchRows: e.IMPORT_BATCH_ROWS,
       workerMinBytes: e.IMPORT_WORKER_MIN_BYTES,
+      workersMax: e.IMPORT_WORKERS_MAX,
       reportRetentionDays: e.IMPORT_REPORT_RETENTION_DAYS,
       uploadTtlHours: e.IMPORT_UPLOAD_TTL_HOURS,
     },

@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { type ShopBound, shopBound } from './db/shop-bound.ts';
 import type { ScopedDb } from './db/tenant.ts';
-import { type TenantSql, tenantRows } from './db/tenant-sql.ts';
+import { type TenantSql, tenantDriverWriteStatement, tenantRows } from './db/tenant-sql.ts';
 import { UnauthenticatedError } from './errors.ts';
 import type { Prisma } from './generated/prisma/client.ts';
 import type { Logger } from './logger.ts';
@@ -55,6 +55,11 @@ export type Context = {
   /** `sql` on the driver itself (db/tenant-sql.ts `tenantRows`): the compiled read path's door. */
   rows: TenantSql;
   /**
+   * One set-based write statement on the driver itself, bound to the viewer's shop (db/tenant-sql.ts
+   * `tenantDriverWriteStatement`): for large parameters (an upload's chunks).
+   */
+  driverWrite: ReturnType<typeof tenantDriverWriteStatement>;
+  /**
    * The viewer's shop as one object (`db`, `sql` and shop-bound transactions with raw reads and
    * set-based writes): for services that run set-based SQL in their own transactions (loyalty,
    * segments). Modules never see the unscoped client.
@@ -100,6 +105,7 @@ export function createContextInner(
     db,
     sql: shop.sql,
     rows: tenantRows((text, params) => services.database.driverQuery(text, params), shopId),
+    driverWrite: tenantDriverWriteStatement((text, params) => services.database.driverQuery(text, params), shopId),
     shop,
     clientIp,
     shopSettings,

@@ -287,7 +287,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       tx,
       preparedQuery(pool, opts.preparedStatements !== false),
     );
-    const { onQuery: _q, onPoolError: _e, onProgress: _p, ...plain } = opts;
+    // What a second client of this database needs (no callbacks; no migration credentials or lock).
+    const { onQuery: _q, onPoolError: _e, onProgress: _p, migrationUrl: _m, migrationLockTimeoutMs: _l, dataDir: _d, ...plain } = opts;
     return Object.assign(db, { pool, reopen: { ...plain, migrate: false as const } });
   }
   const dataDir = opts.dataDir ?? './.data';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../generated/prisma/client.ts';
 import { createTestDatabase, type TestDatabase } from '../testing.ts';
 import { forShop, TenantScopeError } from './tenant.ts';
-import { tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
+import { tenantDriverWriteStatement, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
 
 let db: TestDatabase;
 let shopA: string;
@@ -50,6 +50,20 @@ describe('tenant scoping', () => {
     await expect(write(foreign)).rejects.toThrow('Cross-tenant write refused');
     expect(await db.prisma.tag.findMany({ where: { name: { startsWith: 'stmt-' } }, select: { name: true } })).toEqual([
       { name: 'stmt-own' },
+    ]);
+  });
+
+  it('the same single statement on the driver: its own rows written, a statement naming another shop refused whole', async () => {
+    const write = tenantDriverWriteStatement((text, params) => db.driverQuery(text, params), shopA);
+    const tag = (shop: Prisma.Sql, name: string) =>
+      Prisma.sql`INSERT INTO "Tag" ("shopId", "name") VALUES (${shop}, ${name}::text) RETURNING "shopId"`;
+    expect(await write((s) => Prisma.sql`a AS (${tag(s, 'drv-own')}), written AS (SELECT "shopId" FROM a)`)).toBe(1);
+    const foreign = (s: Prisma.Sql) =>
+      Prisma.sql`a AS (${tag(s, 'drv-mixed')}), b AS (${tag(Prisma.sql`${shopB}::uuid`, 'drv-foreign')}),
+        written AS (SELECT "shopId" FROM a UNION ALL SELECT "shopId" FROM b)`;
+    await expect(write(foreign)).rejects.toThrow('Cross-tenant write refused');
+    expect(await db.prisma.tag.findMany({ where: { name: { startsWith: 'drv-' } }, select: { name: true } })).toEqual([
+      { name: 'drv-own' },
     ]);
   });
 

@@ -69,7 +69,13 @@ async function upload(services: Services, url: URL, request: Request): Promise<R
   const declared = Number(request.headers.get('content-length') ?? 'NaN');
   if (declared > max) throw new PayloadTooLargeError(max);
   const v = ctx.viewer.kind === 'secret' ? ctx.viewer : null;
-  const job = await storeUpload(ctx.db, { kind, format, apiKeyId: v?.keyId ?? null, staffId: v?.staff?.id ?? null }, request.body, max);
+  const job = await storeUpload(
+    ctx.db,
+    ctx.driverWrite,
+    { kind, format, apiKeyId: v?.keyId ?? null, staffId: v?.staff?.id ?? null },
+    request.body,
+    max,
+  );
   return new Response(JSON.stringify({ id: importGid(job.id), kind: job.kind, format: job.format, bytes: job.bytes, status: job.status }), {
     status: 201,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,7 +13,7 @@ import type { DatabaseOptions } from '../../db/database.ts';
 import type { AnalyzedTable, ShopBound, ShopTx } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
-import type { ImportJob, PrismaClient } from '../../generated/prisma/client.ts';
+import { type ImportJob, Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
 import type { ImportFormat, ImportKind, ImportMapping } from '../../generated/prisma/enums.ts';
 import type { Logger } from '../../logger.ts';
 import { periodic } from '../../periodic.ts';
@@ -78,7 +79,16 @@ export type ImportOptions = {
   uploadTtlHours: number;
   /** Uploads of at least this many bytes run in a worker thread on PostgreSQL (default 1 MiB; 0: every one). */
   workerMinBytes?: number;
+  /** Import worker threads running at once in this process; more imports wait for one (default 2). */
+  workersMax?: number;
 };
+
+/** The defaults of `workerMinBytes` and `workersMax` (config.ts IMPORT_WORKER_MIN_BYTES, IMPORT_WORKERS_MAX). */
+export const WORKER_MIN_BYTES = 1 << 20;
+export const WORKERS_MAX = 2;
+/** The old-generation heap of an import's worker thread (MB): beyond it the worker ends and its job is FAILED. */
+const WORKER_HEAP_MB = 2048;
+const INTERRUPTED = 'Interrupted: the server stopped; rows written so far stay, a re-run is safe';
 
 const CHUNK_BYTES = 1 << 20;
 export const importGid = (id: string) => encodeGlobalID('ImportJob', id);
@@ -86,9 +96,15 @@ export const importGid = (id: string) => encodeGlobalID('ImportJob', id);
 // ---------------------------------------------------------------------------------------------
 // Upload
 
-/** Stores a request body as a new UPLOADED job, streamed in 1 MiB chunks; too large: nothing kept, PayloadTooLargeError. */
+/**
+ * Stores a request body as a new UPLOADED job, streamed in 1 MiB chunks; too large: nothing kept,
+ * PayloadTooLargeError. The chunks are written on the driver (`driverWrite`, bound to the shop):
+ * through Prisma each 1 MiB parameter stalled the event loop 20-25 ms (measured), so every
+ * request served beside an upload waited that long per chunk.
+ */
 export async function storeUpload(
   db: ScopedDb,
+  driverWrite: (build: (shop: Prisma.Sql) => Prisma.Sql) => Promise<number>,
   meta: { kind: ImportKind; format: ImportFormat; apiKeyId: string | null; staffId: string | null },
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
@@ -100,7 +116,16 @@ export async function storeUpload(
   let pending = 0;
   const flush = async () => {
     if (!pending) return;
-    await db.importChunk.create({ data: { jobId: job.id, seq: seq++, data: Buffer.concat(parts) } as never });
+    const data = Buffer.concat(parts);
+    const n = seq++;
+    // The job is the shop's (its id is only looked up with the shop's id), so is the chunk.
+    await driverWrite(
+      (shop) => Prisma.sql`c AS (
+        INSERT INTO "ImportChunk" ("shopId", "jobId", seq, data)
+        SELECT j."shopId", j.id, ${n}::int, ${data}::bytea FROM "ImportJob" j WHERE j."shopId" = ${shop} AND j.id = ${job.id}::uuid
+        RETURNING "shopId"),
+      written AS (SELECT "shopId" FROM c)`,
+    );
     parts = [];
     pending = 0;
   };
@@ -253,7 +278,7 @@ export async function startImport(
   if (count !== 1) throw new ConflictError('This upload was already imported; upload the file again', ['input', 'uploadId']);
   const started = (await shop.db.importJob.findFirst({ where: { id: job.id } })) as ImportJob;
   const run =
-    reopen && started.bytes >= (opts.workerMinBytes ?? 1 << 20)
+    reopen && started.bytes >= (opts.workerMinBytes ?? WORKER_MIN_BYTES)
       ? runInWorker(shop, started, starter, opts, logger, reopen)
       : runImportJob(shop, started, starter, opts, logger);
   running.set(job.id, run);
@@ -277,7 +302,8 @@ const workers = new Map<string, Worker>();
 /** Resolves when every import of this process has ended (tests); `stop`: they end after their current batch (shutdown). */
 export async function importsSettled(opts: { stop?: boolean } = {}): Promise<void> {
   if (opts.stop) {
-    for (const id of running.keys()) stopping.add(id);
+    // A worker's job stops in the worker (its own `stopping`); one waiting for a worker, here.
+    for (const id of running.keys()) if (!workers.has(id)) stopping.add(id);
     for (const w of workers.values()) w.postMessage({ stop: true });
   }
   while (running.size) await Promise.allSettled([...running.values()]);
@@ -298,7 +324,47 @@ export type WorkerLog = { log: ['debug' | 'info' | 'warn' | 'error', string, Rec
  * garbage collection pause of this thread). Its log lines come back to this logger. A worker that
  * ends without finishing its job (a crash) leaves the job FAILED with an honest reason.
  */
-function runInWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: ImportOptions, logger: Logger, reopen: DatabaseOptions) {
+async function runInWorker(
+  shop: ShopBound,
+  job: ImportJob,
+  starter: Starter,
+  opts: ImportOptions,
+  logger: Logger,
+  reopen: DatabaseOptions,
+) {
+  const release = await workerSlot(opts.workersMax ?? WORKERS_MAX);
+  try {
+    if (stopping.delete(job.id)) {
+      const zero = { rowsRead: 0, created: 0, updated: 0, unchanged: 0, rejected: 0 };
+      await finishJob(shop, job, 'FAILED', zero, INTERRUPTED).catch((e) =>
+        logger.error('import status update failed', { importId: job.id, error: String(e) }),
+      );
+      return;
+    }
+    await inWorker(shop, job, starter, opts, logger, reopen);
+  } finally {
+    release();
+  }
+}
+
+let activeWorkers = 0;
+const waitingForWorker: (() => void)[] = [];
+/**
+ * At most `max` import workers at once in this process (each holds 2 database connections and a
+ * heap of up to WORKER_HEAP_MB): a further import waits here, RUNNING without progress, for a free one.
+ */
+async function workerSlot(max: number): Promise<() => void> {
+  while (activeWorkers >= Math.max(1, max)) await new Promise<void>((r) => waitingForWorker.push(r));
+  activeWorkers++;
+  return () => {
+    activeWorkers--;
+    waitingForWorker.shift()?.();
+  };
+}
+
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+
+function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: ImportOptions, logger: Logger, reopen: DatabaseOptions) {
   const here = import.meta.url;
   const data: WorkerData = { reopen, shopId: shop.shopId, jobId: job.id, starter, opts };
   return new Promise<void>((resolve) => {
@@ -309,8 +375,9 @@ function runInWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: Im
           new Worker(FROM_SOURCES, {
             eval: true,
             workerData: { ...data, file: new URL('./import.worker.ts', here).href, tsx: tsxApi() },
+            resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
           })
-        : new Worker(new URL('./import.worker.js', here), { workerData: data });
+        : new Worker(new URL('./import.worker.js', here), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     } catch (e) {
       logger.error('import worker did not start', { importId: job.id, error: String(e) });
       void failUnfinished(shop, job.id, logger).finally(resolve);
@@ -319,7 +386,7 @@ function runInWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: Im
     workers.set(job.id, w);
     logger.info('import runs in a worker thread', { importId: job.id, threadId: w.threadId });
     w.on('message', (m: WorkerLog) => {
-      if (Array.isArray(m?.log)) logger[m.log[0]](m.log[1], m.log[2]);
+      if (Array.isArray(m?.log) && LOG_LEVELS.has(m.log[0]) && typeof m.log[1] === 'string') logger[m.log[0]](m.log[1], m.log[2]);
     });
     w.on('error', (e) => logger.error('import worker failed', { importId: job.id, error: String(e?.stack ?? e).slice(0, 2000) }));
     w.on('exit', () => {
@@ -344,9 +411,11 @@ async function failUnfinished(shop: ShopBound, jobId: string, logger: Logger) {
 /** A worker started from the sources: tsx's `tsImport` loads the worker's TypeScript (Node 20 has no type stripping). */
 const FROM_SOURCES = `const { workerData } = require('node:worker_threads');
 import(workerData.tsx).then(({ tsImport }) => tsImport(workerData.file, workerData.file));`;
+/** tsx's public `tsx/esm/api` entry for `import` (its package.json exports), as a file URL. */
 function tsxApi(): string {
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  return pathToFileURL(join(dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
+  const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  return pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']?.import.default ?? 'dist/esm/api/index.mjs')).href;
 }
 
 type Counts = { rowsRead: number; created: number; updated: number; unchanged: number; rejected: number };
@@ -381,8 +450,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
     for (const p of problems) rejections.push({ line, field: p.field, reason: p.reason, value: p.value ?? null });
   };
   const progress = async () => {
-    if (stopping.delete(job.id))
-      throw new AppError('UNAVAILABLE', 'Interrupted: the server stopped; rows written so far stay, a re-run is safe');
+    if (stopping.delete(job.id)) throw new AppError('UNAVAILABLE', INTERRUPTED);
     if (rejections.length) {
       for (let i = 0; i < rejections.length; i += 5000) {
         await db.importRejection.createMany({ data: rejections.slice(i, i + 5000).map((r) => ({ ...r, jobId: job.id })) as never });
@@ -864,17 +932,21 @@ async function interactionBatch(ctx: BatchCtx, recs: InteractionRecord[]) {
  * touched (for more than 10,000 of them: the whole shop), and saved segments.
  */
 async function recompute(shop: ShopBound, ids: string[], rowEvents: boolean) {
-  // Per-row events only where asked (rowEvents), here too: without, an import of old orders would
-  // emit one CHURN_RISK_RAISED per dormant customer (measured: 78,889 of 100,000 in the bench).
-  await recomputeLoyalty(shop, undefined, { emit: rowEvents });
+  // Per-row events only where asked (rowEvents): without, the import's own customers stay quiet
+  // (common/quiet.ts; an import of old orders would otherwise emit one CHURN_RISK_RAISED per
+  // dormant customer: 78,889 of 100,000 in the bench), while a customer the import did not touch,
+  // moved by the same shop-wide pass, is announced as by any other pass.
+  const quiet = rowEvents ? undefined : ids;
+  await recomputeLoyalty(shop, undefined, { quiet });
   const s = await getLifecycleSettings(shop.db);
   // Many customers touched: one pass over the whole shop (what the periodic ladder pass does) is
   // cheaper than 10,000-id slices (measured 100k customers + 200k orders: 15 s instead of 26 s).
   const scope = ids.length > 10_000 ? ({ kind: 'shop' } as const) : ({ kind: 'customers', ids } as const);
-  await shop.transaction((t) => applyLifecycle(t.write, scope, s, new Date(), { emit: rowEvents }), { timeout: 300_000, maxWait: 60_000 });
+  await shop.transaction((t) => applyLifecycle(t.write, scope, s, new Date(), { quiet }), { timeout: 300_000, maxWait: 60_000 });
   const segments = await shop.db.segment.findMany({ select: { id: true } });
+  const quietSet = quiet && new Set(quiet);
   for (const seg of segments) {
-    await refreshSegment(shop, seg.id, { emit: rowEvents, onlyCustomers: ids.length <= 10_000 ? ids : null });
+    await refreshSegment(shop, seg.id, { emit: true, quiet: quietSet, onlyCustomers: ids.length <= 10_000 ? ids : null });
   }
 }
 

@@ -27,7 +27,14 @@ parentPort?.on('message', (m: { stop?: boolean }) => {
 // The port alone does not keep this thread alive: it ends when the job and its client are done.
 parentPort?.unref();
 
-const database = await openDatabase({ ...data.reopen, migrate: false, poolSize: 2 });
+const database = await openDatabase({
+  ...data.reopen,
+  migrate: false,
+  poolSize: 2,
+  // Told apart in pg_stat_activity from the instance's pool.
+  ...(data.reopen.applicationName ? { applicationName: `${data.reopen.applicationName}-import` } : {}),
+  onPoolError: (err) => logger.warn('import worker: database connection lost', { importId: data.jobId, error: err.message }),
+});
 try {
   const shop = shopBound(database.prisma, data.shopId);
   const job = await shop.db.importJob.findFirst({ where: { id: data.jobId } });

@@ -37,15 +37,15 @@ async function lockState(t: ShopTx): Promise<bigint> {
 }
 
 /** Returns the number of metrics rows written (`up`): in a full recompute, every customer of the shop. */
-async function runMetrics(t: ShopTx, scope: MetricsScope, s: LoyaltySettings, now: Date, opts: { emit?: boolean } = {}) {
+async function runMetrics(t: ShopTx, scope: MetricsScope, s: LoyaltySettings, now: Date, opts: { quiet?: readonly string[] } = {}) {
   return t.write((shop) => metricsCtes(shop, scope, s, now, opts), { count: 'up' });
 }
 
 /**
  * Full recompute of every customer of the shop (one statement), with fresh RFM breakpoints.
- * `emit: false`: crossings into HIGH churn risk are stored but not emitted (see metricsCtes).
+ * `quiet`: those customers' crossings into HIGH churn risk are stored but raise nothing (see metricsCtes).
  */
-export async function recomputeLoyalty(shop: ShopBound, now?: Date, opts: { emit?: boolean } = {}): Promise<RecomputeResult> {
+export async function recomputeLoyalty(shop: ShopBound, now?: Date, opts: { quiet?: readonly string[] } = {}): Promise<RecomputeResult> {
   const started = performance.now();
   const s = await getLoyaltySettings(shop.db);
   const { computedAt, customers } = await shop.transaction(async (t) => {

@@ -1,4 +1,5 @@
 import { Prisma } from '../../generated/prisma/client.ts';
+import { notQuiet } from '../common/quiet.ts';
 import { budgetMaxSql, budgetUsedSql } from '../follow-ups/follow-up.budget.ts';
 import { churnDueSql, toleranceGapSql } from '../follow-ups/follow-up.timing-sql.ts';
 import { counted, countedAmount } from '../orders/order.counting.ts';
@@ -50,17 +51,18 @@ function only(scope: MetricsScope, column: Prisma.Sql) {
 }
 
 /**
- * `emit: false` (an import without per-row events): a crossing into HIGH churn risk is stored (and
- * its retention follow-up created, where the shop wants one) but neither CHURN_RISK_RAISED nor
- * FOLLOW_UP_CREATED is emitted, so importing years of history does not send one event per dormant
- * customer to subscribers and webhooks (the import's own IMPORT_COMPLETED stands for them).
+ * `quiet` (an import without per-row events: the customers it touched, common/quiet.ts): their
+ * crossing into HIGH churn risk is stored but raises nothing, neither CHURN_RISK_RAISED nor a
+ * retention follow-up, so importing years of history does not send one event (and create one task)
+ * per dormant customer (the import's own IMPORT_COMPLETED stands for them); every other customer's
+ * crossing is raised as always.
  */
 export function metricsCtes(
   shop: Prisma.Sql,
   scope: MetricsScope,
   s: LoyaltySettings,
   now: Date,
-  opts: { emit?: boolean } = {},
+  opts: { quiet?: readonly string[] } = {},
 ): Prisma.Sql {
   const t = Prisma.sql`${now}::timestamptz`;
   const c = s.churn;
@@ -73,7 +75,6 @@ export function metricsCtes(
     ' + ',
   );
   const full = scope.kind === 'full';
-  const emitted = Prisma.raw(opts.emit === false ? 'false' : 'true');
   const bp = full
     ? Prisma.sql`
   nt AS (
@@ -135,7 +136,7 @@ export function metricsCtes(
       'assigneeId', CASE WHEN fu."assigneeId" IS NULL THEN NULL ELSE encode(convert_to('StaffUser:' || fu."assigneeId", 'UTF8'), 'base64') END,
       'kind', 'SERVICE_REMINDER', 'dueAt', to_char(fu."dueAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'channel', NULL, 'previousId', NULL, 'reason', 'CHURN_RISK_RAISED')
-    FROM fu WHERE ${emitted} ORDER BY fu."customerId"
+    FROM fu ORDER BY fu."customerId"
     RETURNING "shopId"),`
     : Prisma.empty;
   const written = Prisma.join(
@@ -296,13 +297,13 @@ export function metricsCtes(
   raised AS (
     SELECT k."customerId", k.reasons AS "churnReasons", old."churnRisk"::text AS "from"
     FROM risk k LEFT JOIN "CustomerMetrics" old ON old."customerId" = k."customerId" AND old."shopId" = ${shop}
-    WHERE k.level = 'HIGH' AND old."churnRisk" IS DISTINCT FROM 'HIGH'),
+    WHERE k.level = 'HIGH' AND old."churnRisk" IS DISTINCT FROM 'HIGH' AND ${notQuiet(Prisma.sql`k."customerId"`, opts.quiet)}),
   ev AS (
     INSERT INTO "Event" ("shopId", type, "customerId", payload)
     SELECT ${shop}, 'CHURN_RISK_RAISED', x."customerId", jsonb_build_object(
       'customerId', encode(convert_to('Customer:' || x."customerId", 'UTF8'), 'base64'),
       'from', COALESCE(x."from", 'LOW'), 'to', 'HIGH', 'reasons', to_jsonb(x."churnReasons"))
-    FROM raised x WHERE ${emitted} ORDER BY x."customerId"
+    FROM raised x ORDER BY x."customerId"
     RETURNING "shopId"),
   ${stateCte}
   ${followUps}

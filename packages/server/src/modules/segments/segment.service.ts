@@ -137,7 +137,7 @@ export type RefreshResult = { segment: Segment; entered: number; left: number };
 export async function refreshSegment(
   shop: ShopBound,
   segmentId: string,
-  opts: { emit: boolean; onlyCustomers?: string[] | null; uptoEventId?: bigint; now?: Date },
+  opts: { emit: boolean; onlyCustomers?: string[] | null; uptoEventId?: bigint; now?: Date; quiet?: ReadonlySet<string> },
 ): Promise<RefreshResult | null> {
   const now = opts.now ?? new Date();
   const shopId = shop.shopId;
@@ -174,14 +174,17 @@ export async function refreshSegment(
       if (opts.emit) {
         // The outbox, last in the transaction (the first event insert takes the shop's event lock).
         const segmentId = segmentGid(seg.id);
-        const events = [...entered.map((c) => ({ type: 'SEGMENT_ENTERED', c })), ...left.map((c) => ({ type: 'SEGMENT_LEFT', c }))].map(
-          ({ type, c }) => ({
-            shopId,
-            type,
-            customerId: c,
-            payload: { segmentId, customerId: encodeGlobalID('Customer', c), segmentName: seg.name },
-          }),
-        );
+        // `quiet`: an import's own customers (no per-row events; common/quiet.ts).
+        const loud = (c: string) => !opts.quiet?.has(c);
+        const events = [
+          ...entered.filter(loud).map((c) => ({ type: 'SEGMENT_ENTERED', c })),
+          ...left.filter(loud).map((c) => ({ type: 'SEGMENT_LEFT', c })),
+        ].map(({ type, c }) => ({
+          shopId,
+          type,
+          customerId: c,
+          payload: { segmentId, customerId: encodeGlobalID('Customer', c), segmentName: seg.name },
+        }));
         for (let i = 0; i < events.length; i += CHUNK) await tx.event.createMany({ data: events.slice(i, i + CHUNK) });
       }
       return { segment: updated, entered: entered.length, left: left.length };
