@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
-import type { Database } from './db/database.ts';
+import type { Database, DatabaseOptions } from './db/database.ts';
 import { type ShopBound, shopBound } from './db/shop-bound.ts';
 import type { ScopedDb } from './db/tenant.ts';
 import { type TenantSql, tenantDriverWriteStatement, tenantRows } from './db/tenant-sql.ts';
@@ -60,6 +60,11 @@ export type Context = {
    */
   driverWrite: ReturnType<typeof tenantDriverWriteStatement>;
   /**
+   * PostgreSQL: the options of this database for a worker thread's own client (a big import,
+   * modules/imports/import.worker.ts, which binds it to the job's shop); absent on PGlite.
+   */
+  workerDatabase?: DatabaseOptions;
+  /**
    * The viewer's shop as one object (`db`, `sql` and shop-bound transactions with raw reads and
    * set-based writes): for services that run set-based SQL in their own transactions (loyalty,
    * segments). Modules never see the unscoped client.
@@ -106,6 +111,7 @@ export function createContextInner(
     sql: shop.sql,
     rows: tenantRows((text, params) => services.database.driverQuery(text, params), shopId),
     driverWrite: tenantDriverWriteStatement((text, params) => services.database.driverQuery(text, params), shopId),
+    workerDatabase: services.database.reopen,
     shop,
     clientIp,
     shopSettings,

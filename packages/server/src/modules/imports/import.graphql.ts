@@ -129,7 +129,7 @@ builder.mutationFields((t) => ({
         { id: input.uploadId.id, mapping: input.mapping, dryRun: input.dryRun ?? false, rowEvents: input.rowEvents ?? false },
         ctx.services.config.imports,
         async (kind) => allows(IMPORT_WRITE_SCOPES[kind], v, grants),
-        ctx.services.database.reopen,
+        ctx.workerDatabase,
       );
     },
   }),
