@@ -36,6 +36,23 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;
   }
+  /** startImport as the resolver calls it, every upload to a worker (`workerMinBytes: 0`), for a job id. */
+  const startDirect = (
+    bound: ReturnType<typeof shopBound>,
+    logger: ReturnType<typeof createLogger>,
+    id: string,
+    imports: { workersMax?: number },
+    database = t.db.reopen,
+  ) =>
+    startImport(
+      bound,
+      logger,
+      { kind: 'API_KEY', key: null, staff: null },
+      { id, mapping: 'GENERIC', dryRun: false, rowEvents: false },
+      { ...t.config.imports, workerMinBytes: 0, ...imports },
+      async () => true,
+      database,
+    );
   const JOB = 'status rowsRead created updated unchanged rejected error rejections(first: 10) { line field reason }';
 
   it('imports, reports and audits as in the API thread; its logs reach the API log without personal data', async () => {
@@ -96,15 +113,7 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     for (let i = 0; i < 3; i++) {
       const id = rawId(await upload(shop.secretKey, `externalId,email\nm${i}-a,m${i}-a@example.com\nm${i}-b,m${i}-b@example.com\n`));
       ids.push(id);
-      await startImport(
-        bound,
-        logger,
-        { kind: 'API_KEY', key: null, staff: null },
-        { id, mapping: 'GENERIC', dryRun: false, rowEvents: false },
-        { ...t.config.imports, workerMinBytes: 0, workersMax: 1 },
-        async () => true,
-        t.db.reopen,
-      );
+      await startDirect(bound, logger, id, { workersMax: 1 });
     }
     await importsSettled();
     const jobs = await t.db.prisma.importJob.findMany({ where: { id: { in: ids } } });
@@ -129,15 +138,7 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
         ),
       );
       more.push(id);
-      await startImport(
-        bound,
-        logger,
-        { kind: 'API_KEY', key: null, staff: null },
-        { id, mapping: 'GENERIC', dryRun: false, rowEvents: false },
-        { ...t.config.imports, workerMinBytes: 0, workersMax: 1 },
-        async () => true,
-        t.db.reopen,
-      );
+      await startDirect(bound, logger, id, { workersMax: 1 });
     }
     await importsSettled({ stop: true });
     const stopped = await t.db.prisma.importJob.findMany({ where: { id: { in: more } }, orderBy: { createdAt: 'asc' } });
@@ -153,14 +154,16 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     const id = await upload(shop.secretKey, csv(5));
     const bound = shopBound(t.db.prisma, shop.shop.id);
     const lines: string[] = [];
-    await startImport(
+    await startDirect(
       bound,
       createLogger('debug', (l) => lines.push(l)),
-      { kind: 'API_KEY', key: null, staff: null },
-      { id: rawId(id), mapping: 'GENERIC', dryRun: false, rowEvents: false },
-      { ...t.config.imports, workerMinBytes: 0 },
-      async () => true,
-      { url: 'postgres://postgres@127.0.0.1:1/nowhere', connectTimeoutMs: 500, migrate: false },
+      rawId(id),
+      {},
+      {
+        url: 'postgres://postgres@127.0.0.1:1/nowhere',
+        connectTimeoutMs: 500,
+        migrate: false,
+      },
     );
     await importsSettled();
     const job = await t.db.prisma.importJob.findFirstOrThrow({ where: { id: rawId(id) } });

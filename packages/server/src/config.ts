@@ -193,7 +193,9 @@ export type Config = {
     batchRows: number;
     reportRetentionDays: number;
     uploadTtlHours: number;
+    /** Uploads of at least this many bytes run in a worker thread on PostgreSQL (absent: 1 MiB; 0: every one). */
     workerMinBytes?: number;
+    /** Import worker threads running at once in this process; more imports wait for one (absent: 2). */
     workersMax?: number;
   };
   /** Storefront behaviour events (docs/behaviour.md): retention (pruned every RETENTION_INTERVAL_MS) and per-minute event limits. */

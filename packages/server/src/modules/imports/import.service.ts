@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { parse } from 'csv-parse';
+import type { Config } from '../../config.ts';
 import { withAudit } from '../../db/audit-context.ts';
 import type { DatabaseOptions } from '../../db/database.ts';
 import type { AnalyzedTable, ShopBound, ShopTx } from '../../db/shop-bound.ts';
@@ -72,16 +73,7 @@ export const IMPORT_READ_SCOPES: Record<ImportKind, ScopeDeclaration & { scope: 
   INTERACTIONS: { scope: 'orders:read' },
 };
 
-export type ImportOptions = {
-  maxBytes: number;
-  batchRows: number;
-  reportRetentionDays: number;
-  uploadTtlHours: number;
-  /** Uploads of at least this many bytes run in a worker thread on PostgreSQL (default 1 MiB; 0: every one). */
-  workerMinBytes?: number;
-  /** Import worker threads running at once in this process; more imports wait for one (default 2). */
-  workersMax?: number;
-};
+export type ImportOptions = Config['imports'];
 
 /** The defaults of `workerMinBytes` and `workersMax` (config.ts IMPORT_WORKER_MIN_BYTES, IMPORT_WORKERS_MAX). */
 export const WORKER_MIN_BYTES = 1 << 20;
@@ -367,6 +359,7 @@ const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: ImportOptions, logger: Logger, reopen: DatabaseOptions) {
   const here = import.meta.url;
   const data: WorkerData = { reopen, shopId: shop.shopId, jobId: job.id, starter, opts };
+  const resourceLimits = { maxOldGenerationSizeMb: WORKER_HEAP_MB };
   return new Promise<void>((resolve) => {
     let w: Worker;
     try {
@@ -375,9 +368,9 @@ function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: Impor
           new Worker(FROM_SOURCES, {
             eval: true,
             workerData: { ...data, file: new URL('./import.worker.ts', here).href, tsx: tsxApi() },
-            resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+            resourceLimits,
           })
-        : new Worker(new URL('./import.worker.js', here), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+        : new Worker(new URL('./import.worker.js', here), { workerData: data, resourceLimits });
     } catch (e) {
       logger.error('import worker did not start', { importId: job.id, error: String(e) });
       void failUnfinished(shop, job.id, logger).finally(resolve);

@@ -30,12 +30,12 @@ export async function applyLifecycle(
   scope: Scope,
   s: LifecycleSettings,
   now: Date = new Date(),
-  opts: { emit?: boolean; quiet?: readonly string[] } = {},
+  opts: { quiet?: readonly string[] } = {},
 ): Promise<number> {
   if (scope.kind === 'customers' && scope.ids.length === 0) return 0;
   const rules = stageRules(s);
   // The customers moved: the rows of the Customer update (`upd`).
-  return write((shop) => applySql(shop, scope, s, now, rules, opts.emit ?? true, opts.quiet), { count: 'upd' });
+  return write((shop) => applySql(shop, scope, s, now, rules, opts.quiet), { count: 'upd' });
 }
 
 /** A whole shop (or some of its customers) in its own transaction, with the shop's settings. */

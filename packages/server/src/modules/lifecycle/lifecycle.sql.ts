@@ -155,8 +155,8 @@ export function targetSql(s: LifecycleSettings, rules: StageRules): Prisma.Sql {
  * StageTransition (AUTOMATIC, with the reason) and a STAGE_CHANGED event, all in this one statement.
  * A customer staff moved by hand is left alone while the facts keep the signature of that moment.
  * The `stage = from` guard skips a customer whose stage changed meanwhile (the next pass sees it).
- * `emit: false` moves without the STAGE_CHANGED events; `quiet` (a bulk import without per-row
- * events: the customers it touched, common/quiet.ts) moves those customers without theirs.
+ * `quiet` (a bulk import without per-row events: the customers it touched, common/quiet.ts) moves
+ * those customers without their STAGE_CHANGED events.
  */
 export function applySql(
   shop: Prisma.Sql,
@@ -164,7 +164,6 @@ export function applySql(
   s: LifecycleSettings,
   now: Date,
   rules: StageRules,
-  emit = true,
   quiet?: readonly string[],
 ): Prisma.Sql {
   // `now` places the fact windows; the move itself is recorded at the moment it happens.
@@ -192,7 +191,7 @@ export function applySql(
       SELECT u."shopId", 'STAGE_CHANGED', u.id, jsonb_build_object(
         'customerId', encode(convert_to('Customer:' || u.id::text, 'UTF8'), 'base64'),
         'from', u."fromStage", 'to', u.target, 'source', 'AUTOMATIC', 'reason', u.reason)
-      FROM upd u WHERE ${emit} AND ${notQuiet(Prisma.sql`u.id`, quiet)}
+      FROM upd u WHERE ${notQuiet(Prisma.sql`u.id`, quiet)}
       RETURNING "shopId"
     ),
     written AS (SELECT "shopId" FROM upd UNION ALL SELECT "shopId" FROM tr UNION ALL SELECT "shopId" FROM ev)`;
