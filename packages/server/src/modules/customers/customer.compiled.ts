@@ -56,7 +56,8 @@ function filterSql(a: string, f: CustomerFilter | null): Prisma.Sql {
   if (f?.tagsAny?.length || f?.tagsAll?.length || f?.search?.trim()) bail('customers: tag or text filter');
   const and: Prisma.Sql[] = [];
   const statuses = f?.statuses?.length ? f.statuses.filter((s) => s !== 'MERGED') : ['ACTIVE'];
-  // One status (the default list): an equality, so the (shopId, status, createdAt) index also gives the order.
+  // One status (the default list): an equality, so the (shopId, status, createdAt, id) and
+  // (shopId, status, updatedAt, id) indexes give the whole order, tie-break included.
   and.push(
     statuses.length === 1
       ? Prisma.sql`${col(a, 'status')} = ${statuses[0]}::"CustomerStatus"`
