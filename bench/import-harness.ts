@@ -54,6 +54,11 @@ export type ImportBenchResult = {
    * IMPORT_WORKER_MIN_BYTES); a big import on PostgreSQL runs in a worker thread of its own.
    */
   eventLoopDelayP99Ms: { idle: number; during: number; maxDuring: number };
+  /**
+   * The API thread's garbage-collection pauses of 5 ms or more: per second of the import, and per
+   * second of the idle samples taken after it (same reads, no import), with the longest.
+   */
+  gcPauses: { idleMsPerS: number; duringMsPerS: number; maxDuring: number };
   verified: { customers: number; orders: number; orderItems: number; countedTotal: string };
 };
 
@@ -199,8 +204,8 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     let importing = true;
     const eldDuring = monitorEventLoopDelay({ resolution: 5 });
     eldDuring.enable();
-    // Garbage collection pauses of 5 ms or more during the import (for the trace: a slow read next
-    // to one waited on the collector, not on the database).
+    // Garbage collection pauses of 5 ms or more during the import and the idle samples after it
+    // (for the trace: a slow read next to one waited on the collector, not on the database).
     const gc: [number, number][] = [];
     const gcWatch = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) if (e.duration >= 5) gc.push([Math.round(e.startTime - T0), Math.round(e.duration * 10) / 10]);
@@ -219,8 +224,16 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     importing = false;
     await reading;
     eldDuring.disable();
-    gcWatch.disconnect();
+    const importEnd = Math.round(performance.now() - T0);
     await sampleIdle(Math.floor(samples / 2));
+    const idleEnd = Math.round(performance.now() - T0);
+    gcWatch.disconnect();
+    const pausedMs = (from: number, to: number) => gc.filter(([at]) => at >= from && at < to).reduce((sum, [, ms]) => sum + ms, 0);
+    const gcPauses = {
+      idleMsPerS: pausedMs(importEnd, idleEnd) / Math.max(1, (idleEnd - importEnd) / 1000),
+      duringMsPerS: pausedMs(0, importEnd) / Math.max(1, importEnd / 1000),
+      maxDuring: Math.max(0, ...gc.filter(([at]) => at < importEnd).map(([, ms]) => ms)),
+    };
     // BENCH_IMPORT_TRACE=<file>: every sample during the import with its time, the idle samples,
     // the jobs' progress as polled (when the rows were all read: the recompute began) and the
     // garbage collector's pauses of 5 ms or more ([ms since the start, duration ms]).
@@ -291,6 +304,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
         during: eldDuring.percentile(99) / 1e6,
         maxDuring: eldDuring.max / 1e6,
       },
+      gcPauses,
       verified,
     };
   });
@@ -346,5 +360,6 @@ export function formatImportReport(r: ImportBenchResult): string {
     `  import / raw ${fmt(r.ratio, 2)}x`,
     `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during)`,
     `  event loop delay p99: idle ${fmt(r.eventLoopDelayP99Ms.idle)} ms, during ${fmt(r.eventLoopDelayP99Ms.during)} ms (max ${fmt(r.eventLoopDelayP99Ms.maxDuring)} ms)`,
+    `  API thread GC pauses >= 5 ms: idle ${fmt(r.gcPauses.idleMsPerS)} ms/s, during ${fmt(r.gcPauses.duringMsPerS)} ms/s (longest ${fmt(r.gcPauses.maxDuring)} ms)`,
   ].join('\n');
 }
