@@ -588,51 +588,101 @@ describe('compiled reads answer exactly as the executor', () => {
   });
 });
 
-describe('query plans of the customers list', () => {
-  it('reads CREATED_AT and UPDATED_AT pages (both directions, after a cursor) off an index and stops at the page, when many customers share one timestamp', async () => {
+describe('query plans of the lists', () => {
+  /** The statements on `table` the compiled path sends while `run` runs, observed (each call goes through unchanged). */
+  async function sentDuring(table: string, run: () => Promise<void>) {
+    const sent: { text: string; params: unknown[] }[] = [];
+    const driverQuery = t.db.driverQuery;
+    t.db.driverQuery = <T>(text: string, params: unknown[]) => {
+      if (text.includes(`FROM "${table}"`)) sent.push({ text, params });
+      return driverQuery.call(t.db, text, params) as Promise<T[]>;
+    };
+    try {
+      await run();
+    } finally {
+      t.db.driverQuery = driverQuery;
+    }
+    return sent;
+  }
+  /** EXPLAIN of one sent statement with its parameters. */
+  const planOf = (text: string, params: unknown[]) =>
+    t.db.prisma.$transaction(async (tx) => {
+      // Tiny tables: without these the planner rightly prefers a scan of the shop's rows and a sort.
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
+      const rows = await tx.$queryRawUnsafe<Record<string, string>[]>(`EXPLAIN ${text}`, ...params);
+      return rows.map((r) => Object.values(r)[0]).join('\n');
+    });
+  type Page = { data: Record<string, { edges: { cursor: string }[] }> };
+
+  it('customers: CREATED_AT and UPDATED_AT pages (both directions, after a cursor) come off an index and stop at the page, when many customers share one timestamp', async () => {
     // 300 customers with one createdAt and one updatedAt, as an import batch's transaction or a
     // set-based recompute leaves them. With (shopId, status, createdAt) alone PostgreSQL read the
     // whole tie group and sorted it by id (an Incremental Sort) for every page
     // (migration 20261128080000_customer_list_order_indexes).
     const shop = await t.newShop('Plans');
-    const sql = t.db.prisma;
-    await sql.$executeRaw`INSERT INTO "Customer" ("shopId", "firstName", "createdAt", "updatedAt")
+    await t.db.prisma.$executeRaw`INSERT INTO "Customer" ("shopId", "firstName", "createdAt", "updatedAt")
       SELECT ${shop.shop.id}::uuid, 'Tied ' || g, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z' FROM generate_series(1, 300) g`;
-    await sql.$executeRawUnsafe('ANALYZE "Customer"');
-    // The statements the compiled path really sends, observed (the call goes through unchanged).
-    const sent: { text: string; params: unknown[] }[] = [];
-    const driverQuery = t.db.driverQuery;
-    t.db.driverQuery = <T>(text: string, params: unknown[]) => {
-      if (text.includes('FROM "Customer"')) sent.push({ text, params });
-      return driverQuery.call(t.db, text, params) as Promise<T[]>;
-    };
-    try {
+    await t.db.prisma.$executeRawUnsafe('ANALYZE "Customer"');
+    const sent = await sentDuring('Customer', async () => {
       for (const field of ['CREATED_AT', 'UPDATED_AT']) {
         for (const direction of ['ASC', 'DESC']) {
-          const page = (after: string | null) =>
-            post(
-              t.app,
-              shop.secretKey,
-              LIST('id', `first: 20, orderBy: { field: ${field}, direction: ${direction} }${after ? `, after: "${after}"` : ''}`),
-            );
-          const first = JSON.parse((await page(null)).text) as { data: { customers: { edges: { cursor: string }[] } } };
-          expect(first.data.customers.edges).toHaveLength(20);
-          await page(first.data.customers.edges.at(-1)?.cursor ?? null);
+          const page = async (after: string | null) =>
+            JSON.parse(
+              (
+                await post(
+                  t.app,
+                  shop.secretKey,
+                  LIST('id', `first: 20, orderBy: { field: ${field}, direction: ${direction} }${after ? `, after: "${after}"` : ''}`),
+                )
+              ).text,
+            ) as Page;
+          const first = await page(null);
+          expect(first.data.customers?.edges).toHaveLength(20);
+          await page(first.data.customers?.edges.at(-1)?.cursor ?? null);
         }
       }
-    } finally {
-      t.db.driverQuery = driverQuery;
-    }
+    });
     expect(sent).toHaveLength(8);
     for (const { text, params } of sent) {
-      const plan = await sql.$transaction(async (tx) => {
-        // Tiny table: without these the planner rightly prefers a scan of the shop's rows and a sort.
-        await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
-        await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
-        const rows = await tx.$queryRawUnsafe<Record<string, string>[]>(`EXPLAIN ${text}`, ...params);
-        return rows.map((r) => Object.values(r)[0]).join('\n');
-      });
+      const plan = await planOf(text, params);
       expect(plan, text).toMatch(/Index (Only )?Scan (Backward )?using "Customer_shopId_status_(createdAt|updatedAt)_id_idx"/);
+      expect(plan, text).not.toMatch(/Sort/);
+    }
+  });
+
+  it("agenda: the shop's and an assignee's pages (and after a cursor) come off an index and stop at the page, when many follow-ups share one dueAt", async () => {
+    // 300 retention follow-ups due at one time, as one loyalty run raises them
+    // (migration 20261128081000_follow_up_agenda_order_indexes).
+    const shop = await t.newShop('Agenda plans');
+    const g = t.gql(shop.secretKey);
+    const staff = await createStaff(g, { name: 'Tess Tied', email: 'tess@example.com' });
+    const customer = await createCustomer(g, { firstName: 'Tom' });
+    await t.db.prisma.$executeRaw`INSERT INTO "FollowUp" ("shopId", "customerId", "assigneeId", "dueAt", goal, "updatedAt")
+      SELECT ${shop.shop.id}::uuid, ${rawId(customer.id)}::uuid, ${rawId(staff.id)}::uuid, '2026-01-01T00:00:00Z', 'Tied ' || g, now()
+      FROM generate_series(1, 300) g`;
+    await t.db.prisma.$executeRawUnsafe('ANALYZE "FollowUp"');
+    const sent = await sentDuring('FollowUp', async () => {
+      for (const assignee of ['', `assigneeId: "${staff.id}", `]) {
+        const page = async (after: string | null) =>
+          JSON.parse(
+            (
+              await post(
+                t.app,
+                shop.secretKey,
+                `{ agenda(${assignee}first: 20${after ? `, after: "${after}"` : ''}) { edges { cursor node { id } } } }`,
+              )
+            ).text,
+          ) as Page;
+        const first = await page(null);
+        expect(first.data.agenda?.edges).toHaveLength(20);
+        await page(first.data.agenda?.edges.at(-1)?.cursor ?? null);
+      }
+    });
+    expect(sent).toHaveLength(4);
+    for (const { text, params } of sent) {
+      const plan = await planOf(text, params);
+      expect(plan, text).toMatch(/Index (Only )?Scan using "FollowUp_shopId_(assigneeId_)?status_dueAt_id_idx"/);
       expect(plan, text).not.toMatch(/Sort/);
     }
   });
