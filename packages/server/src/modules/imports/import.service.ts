@@ -984,7 +984,10 @@ export function rejectionsOf(
   return db.importRejection.findMany({
     where: {
       jobId,
-      ...(after ? { OR: [{ line: { gt: after.line } }, { line: after.line, id: { gt: after.id } }] } : {}),
+      // `line >= after.line` repeats what the OR implies: Prisma sends the OR as a filter only, and
+      // this bound lets PostgreSQL start the (jobId, line, id) index at the page instead of reading
+      // every earlier rejection again for each page (quadratic over a big report).
+      ...(after ? { line: { gte: after.line }, OR: [{ line: { gt: after.line } }, { line: after.line, id: { gt: after.id } }] } : {}),
     },
     orderBy: [{ line: 'asc' }, { id: 'asc' }],
     take,
