@@ -241,6 +241,35 @@ describe('FOLLOW_UP_DUE', () => {
   });
 });
 
+describe('FOLLOW_UP_DUE query plan', () => {
+  it('a tick reads only the due, not yet notified follow-ups (not the backlog of notified ones) off an index', async () => {
+    // 300 overdue PLANNED follow-ups already notified (the backlog nobody acted on) and 3 not yet.
+    const s = await t.newShop();
+    const c = await newCustomer(s);
+    const now = new Date();
+    await t.db.prisma.$executeRaw`INSERT INTO "FollowUp" ("shopId", "customerId", "dueAt", "dueNotifiedAt", "updatedAt")
+      SELECT ${s.shop.id}::uuid, ${c.id}::uuid, ${now}::timestamptz - make_interval(mins => g), CASE WHEN g > 3 THEN ${now}::timestamptz END, now()
+      FROM generate_series(1, 303) g`;
+    await t.db.prisma.$executeRawUnsafe('ANALYZE "FollowUp"');
+    // The statement the tick's candidate read sends, observed through Prisma's query events.
+    const seen: { query: string; params: string }[] = [];
+    t.db.prisma.$on('query', (e) => {
+      if (e.query.includes('"dueNotifiedAt" IS NULL') && e.query.startsWith('SELECT')) seen.push(e);
+    });
+    expect(await notifyDueFollowUps(scoped(s), new Date(now.getTime() + 1000))).toBe(3);
+    const read = seen[0] ?? expect.unreachable('the candidate read was not seen');
+    const plan = await t.db.prisma.$transaction(async (tx) => {
+      // Tiny table: without these the planner rightly prefers a scan of the shop's rows.
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
+      const rows = await tx.$queryRawUnsafe<Record<string, string>[]>(`EXPLAIN ${read.query}`, ...(JSON.parse(read.params) as unknown[]));
+      return rows.map((r) => Object.values(r)[0]).join('\n');
+    });
+    expect(plan).toMatch(/Index (Only )?Scan using "FollowUp_shopId_status_dueNotifiedAt_dueAt_id_idx"/);
+    expect(plan).toMatch(/Index Cond: .*"dueNotifiedAt" IS NULL/);
+  });
+});
+
 describe('retention', () => {
   it('prunes old events as a prefix (keeping the newest), finished deliveries and idempotency keys; resuming before the oldest kept is EVENTS_EXPIRED', async () => {
     const s = await t.newShop();
