@@ -253,7 +253,9 @@ describe('FOLLOW_UP_DUE query plan', () => {
     await t.db.prisma.$executeRawUnsafe('ANALYZE "FollowUp"');
     // The statement the tick's candidate read sends, observed through Prisma's query events.
     const seen: { query: string; params: string }[] = [];
-    t.db.prisma.$on('query', (e) => {
+    // (The client is opened with query events on, db/database.ts; its exported type does not say so.)
+    const events = t.db.prisma as unknown as { $on(ev: 'query', cb: (e: { query: string; params: string }) => void): void };
+    events.$on('query', (e) => {
       if (e.query.includes('"dueNotifiedAt" IS NULL') && e.query.startsWith('SELECT')) seen.push(e);
     });
     expect(await notifyDueFollowUps(scoped(s), new Date(now.getTime() + 1000))).toBe(3);
