@@ -686,4 +686,46 @@ describe('query plans of the lists', () => {
       expect(plan, text).not.toMatch(/Sort/);
     }
   });
+  it('orders, interactions and webhookDeliveries: a first page comes off the (shopId, time, id) index and stops at the page, when many rows share one time', async () => {
+    // 300 rows each at one time: a day of date-only imported orders and interactions, a dispatcher
+    // statement's deliveries (migration 20261128084000_shop_list_order_indexes). These lists are
+    // answered by the executor (Prisma): its statements are observed through Prisma's query events
+    // (the client is opened with them on, db/database.ts; its exported type does not say so).
+    const shop = await t.newShop('Shop list plans');
+    const customer = await createCustomer(t.gql(shop.secretKey), { firstName: 'Una' });
+    const [s, c] = [shop.shop.id, rawId(customer.id)];
+    const sql = t.db.prisma;
+    await sql.$executeRaw`INSERT INTO "Order" ("shopId", "customerId", "externalId", "placedAt", currency, subtotal, total)
+      SELECT ${s}::uuid, ${c}::uuid, 'o' || g, '2026-01-01T00:00:00Z', (SELECT "baseCurrency" FROM "Shop" WHERE id = ${s}::uuid), 10, 10
+      FROM generate_series(1, 300) g`;
+    await sql.$executeRaw`INSERT INTO "Interaction" ("shopId", "customerId", channel, direction, type, "occurredAt")
+      SELECT ${s}::uuid, ${c}::uuid, 'EMAIL', 'INBOUND', 'INQUIRY', '2026-01-01T00:00:00Z' FROM generate_series(1, 300) g`;
+    await sql.$executeRaw`WITH e AS (INSERT INTO "WebhookEndpoint" ("shopId", url, secret) VALUES (${s}::uuid, 'https://hooks.example.com/x', 'x') RETURNING id),
+        ev AS (INSERT INTO "Event" ("shopId", type, payload) SELECT ${s}::uuid, 'CUSTOMER_CREATED', '{}' FROM generate_series(1, 300) RETURNING id)
+      INSERT INTO "WebhookDelivery" ("shopId", "endpointId", "eventId", "eventType", payload, "createdAt")
+      SELECT ${s}::uuid, e.id, ev.id, 'CUSTOMER_CREATED', '{}', '2026-01-01T00:00:00Z' FROM e, ev`;
+    await sql.$executeRawUnsafe('ANALYZE "Order", "Interaction", "WebhookDelivery"');
+    const seen: { query: string; params: string }[] = [];
+    const events = sql as unknown as { $on(ev: 'query', cb: (e: { query: string; params: string }) => void): void };
+    let observing = true;
+    events.$on('query', (e) => {
+      if (observing && / FROM "public"\."(Order|Interaction|WebhookDelivery)" .*ORDER BY/.test(e.query)) seen.push(e);
+    });
+    try {
+      for (const list of ['orders', 'interactions', 'webhookDeliveries']) {
+        const body = JSON.parse((await post(t.app, shop.secretKey, `{ ${list}(first: 20) { edges { node { id } } } }`)).text) as Page;
+        expect(body.data[list]?.edges, list).toHaveLength(20);
+      }
+    } finally {
+      observing = false;
+    }
+    expect(seen.map((e) => /FROM "public"\."(\w+)"/.exec(e.query)?.[1])).toEqual(['Order', 'Interaction', 'WebhookDelivery']);
+    for (const { query, params } of seen) {
+      const plan = await planOf(query, JSON.parse(params) as unknown[]);
+      expect(plan, query).toMatch(
+        /Index (Only )?Scan Backward using "(Order_shopId_placedAt|Interaction_shopId_occurredAt|WebhookDelivery_shopId_createdAt)_id_idx"/,
+      );
+      expect(plan, query).not.toMatch(/Sort/);
+    }
+  });
 });
