@@ -4,7 +4,7 @@ import { type App, buildApp } from '../packages/server/src/app.ts';
 import { compiledReadStats } from '../packages/server/src/compiled/plugin.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
 import { schema } from '../packages/server/src/schema.ts';
-import { createTestApp, globalId, rawId, type TestApp } from '../packages/server/src/testing.ts';
+import { createTestApp, globalId, onPrismaQuery, planOf, rawId, type TestApp } from '../packages/server/src/testing.ts';
 import {
   type GraphQLObjectType,
   getNamedType,
@@ -604,16 +604,15 @@ describe('query plans of the lists', () => {
     }
     return sent;
   }
-  /** EXPLAIN of one sent statement with its parameters. */
-  const planOf = (text: string, params: unknown[]) =>
-    t.db.prisma.$transaction(async (tx) => {
-      // Tiny tables: without these the planner rightly prefers a scan of the shop's rows and a sort.
-      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
-      await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
-      const rows = await tx.$queryRawUnsafe<Record<string, string>[]>(`EXPLAIN ${text}`, ...params);
-      return rows.map((r) => Object.values(r)[0]).join('\n');
-    });
   type Page = { data: Record<string, { edges: { cursor: string }[] }> };
+  /** A first page of `list` (20 rows expected) and the page after it; `query(after)` builds the query. */
+  async function firstAndNext(key: string, list: string, query: (after: string | null) => string) {
+    const page = async (after: string | null) => JSON.parse((await post(t.app, key, query(after))).text) as Page;
+    const first = await page(null);
+    expect(first.data[list]?.edges, list).toHaveLength(20);
+    await page(first.data[list]?.edges.at(-1)?.cursor ?? null);
+  }
+  const afterArg = (after: string | null) => (after ? `, after: "${after}"` : '');
 
   it('customers: CREATED_AT and UPDATED_AT pages (both directions, after a cursor) come off an index and stop at the page, when many customers share one timestamp', async () => {
     // 300 customers with one createdAt and one updatedAt, as an import batch's transaction or a
@@ -627,25 +626,15 @@ describe('query plans of the lists', () => {
     const sent = await sentDuring('Customer', async () => {
       for (const field of ['CREATED_AT', 'UPDATED_AT']) {
         for (const direction of ['ASC', 'DESC']) {
-          const page = async (after: string | null) =>
-            JSON.parse(
-              (
-                await post(
-                  t.app,
-                  shop.secretKey,
-                  LIST('id', `first: 20, orderBy: { field: ${field}, direction: ${direction} }${after ? `, after: "${after}"` : ''}`),
-                )
-              ).text,
-            ) as Page;
-          const first = await page(null);
-          expect(first.data.customers?.edges).toHaveLength(20);
-          await page(first.data.customers?.edges.at(-1)?.cursor ?? null);
+          await firstAndNext(shop.secretKey, 'customers', (after) =>
+            LIST('id', `first: 20, orderBy: { field: ${field}, direction: ${direction} }${afterArg(after)}`),
+          );
         }
       }
     });
     expect(sent).toHaveLength(8);
     for (const { text, params } of sent) {
-      const plan = await planOf(text, params);
+      const plan = await planOf(t.db, text, params);
       expect(plan, text).toMatch(/Index (Only )?Scan (Backward )?using "Customer_shopId_status_(createdAt|updatedAt)_id_idx"/);
       expect(plan, text).not.toMatch(/Sort/);
     }
@@ -664,24 +653,16 @@ describe('query plans of the lists', () => {
     await t.db.prisma.$executeRawUnsafe('ANALYZE "FollowUp"');
     const sent = await sentDuring('FollowUp', async () => {
       for (const assignee of ['', `assigneeId: "${staff.id}", `]) {
-        const page = async (after: string | null) =>
-          JSON.parse(
-            (
-              await post(
-                t.app,
-                shop.secretKey,
-                `{ agenda(${assignee}first: 20${after ? `, after: "${after}"` : ''}) { edges { cursor node { id } } } }`,
-              )
-            ).text,
-          ) as Page;
-        const first = await page(null);
-        expect(first.data.agenda?.edges).toHaveLength(20);
-        await page(first.data.agenda?.edges.at(-1)?.cursor ?? null);
+        await firstAndNext(
+          shop.secretKey,
+          'agenda',
+          (after) => `{ agenda(${assignee}first: 20${afterArg(after)}) { edges { cursor node { id } } } }`,
+        );
       }
     });
     expect(sent).toHaveLength(4);
     for (const { text, params } of sent) {
-      const plan = await planOf(text, params);
+      const plan = await planOf(t.db, text, params);
       expect(plan, text).toMatch(/Index (Only )?Scan using "FollowUp_shopId_(assigneeId_)?status_dueAt_id_idx"/);
       expect(plan, text).not.toMatch(/Sort/);
     }
@@ -705,11 +686,9 @@ describe('query plans of the lists', () => {
       INSERT INTO "WebhookDelivery" ("shopId", "endpointId", "eventId", "eventType", payload, "createdAt")
       SELECT ${s}::uuid, e.id, ev.id, 'CUSTOMER_CREATED', '{}', '2026-01-01T00:00:00Z' FROM e, ev`;
     await sql.$executeRawUnsafe('ANALYZE "Order", "Interaction", "WebhookDelivery"');
-    const seen: { query: string; params: string }[] = [];
-    const events = sql as unknown as { $on(ev: 'query', cb: (e: { query: string; params: string }) => void): void };
-    let observing = true;
-    events.$on('query', (e) => {
-      if (observing && / FROM "public"\."(Order|Interaction|WebhookDelivery)" .*ORDER BY/.test(e.query)) seen.push(e);
+    const seen: { query: string; params: unknown[] }[] = [];
+    const stop = onPrismaQuery(t.db, (query, params) => {
+      if (/ FROM "public"\."(Order|Interaction|WebhookDelivery)" .*ORDER BY/.test(query)) seen.push({ query, params });
     });
     try {
       for (const list of ['orders', 'interactions', 'webhookDeliveries']) {
@@ -717,11 +696,11 @@ describe('query plans of the lists', () => {
         expect(body.data[list]?.edges, list).toHaveLength(20);
       }
     } finally {
-      observing = false;
+      stop();
     }
     expect(seen.map((e) => /FROM "public"\."(\w+)"/.exec(e.query)?.[1])).toEqual(['Order', 'Interaction', 'WebhookDelivery']);
     for (const { query, params } of seen) {
-      const plan = await planOf(query, JSON.parse(params) as unknown[]);
+      const plan = await planOf(t.db, query, params);
       expect(plan, query).toMatch(
         /Index (Only )?Scan Backward using "(Order_shopId_placedAt|Interaction_shopId_occurredAt|WebhookDelivery_shopId_createdAt)_id_idx"/,
       );

@@ -130,3 +130,31 @@ export async function createTestApp(overrides: Partial<Config> = {}, opts: { log
 /** Decodes a Relay global id to its row id. */
 export const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1] as string;
 export const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+
+/**
+ * EXPLAIN of a statement with its parameters, as plan tests read it. Sequential and bitmap scans
+ * are off: on a test's tiny tables the planner rightly prefers them, and the tests check that an
+ * index can give the order.
+ */
+export const planOf = (db: TestDatabase, text: string, params: unknown[]) =>
+  db.prisma.$transaction(async (tx) => {
+    await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+    await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
+    const rows = await tx.$queryRawUnsafe<Record<string, string>[]>(`EXPLAIN ${text}`, ...params);
+    return rows.map((r) => Object.values(r)[0]).join('\n');
+  });
+
+/**
+ * Observes the statements Prisma sends (the client is opened with query events on,
+ * db/database.ts; its exported type does not say so) until the returned function is called.
+ */
+export function onPrismaQuery(db: TestDatabase, seen: (query: string, params: unknown[]) => void): () => void {
+  let on = true;
+  const events = db.prisma as unknown as { $on(ev: 'query', cb: (e: { query: string; params: string }) => void): void };
+  events.$on('query', (e) => {
+    if (on) seen(e.query, JSON.parse(e.params) as unknown[]);
+  });
+  return () => {
+    on = false;
+  };
+}

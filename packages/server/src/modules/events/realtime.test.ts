@@ -3,7 +3,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
-import { createTestApp, globalId, type TestApp } from '../../testing.ts';
+import { createTestApp, globalId, onPrismaQuery, planOf, type TestApp } from '../../testing.ts';
 import * as customers from '../customers/customer.service.ts';
 import { SYSTEM } from '../follow-ups/follow-up.policy.ts';
 import * as followUps from '../follow-ups/follow-up.service.ts';
@@ -252,21 +252,17 @@ describe('FOLLOW_UP_DUE query plan', () => {
       FROM generate_series(1, 303) g`;
     await t.db.prisma.$executeRawUnsafe('ANALYZE "FollowUp"');
     // The statement the tick's candidate read sends, observed through Prisma's query events.
-    const seen: { query: string; params: string }[] = [];
-    // (The client is opened with query events on, db/database.ts; its exported type does not say so.)
-    const events = t.db.prisma as unknown as { $on(ev: 'query', cb: (e: { query: string; params: string }) => void): void };
-    events.$on('query', (e) => {
-      if (e.query.includes('"dueNotifiedAt" IS NULL') && e.query.startsWith('SELECT')) seen.push(e);
+    const seen: { query: string; params: unknown[] }[] = [];
+    const stop = onPrismaQuery(t.db, (query, params) => {
+      if (query.includes('"dueNotifiedAt" IS NULL') && query.startsWith('SELECT')) seen.push({ query, params });
     });
-    expect(await notifyDueFollowUps(scoped(s), new Date(now.getTime() + 1000))).toBe(3);
+    try {
+      expect(await notifyDueFollowUps(scoped(s), new Date(now.getTime() + 1000))).toBe(3);
+    } finally {
+      stop();
+    }
     const read = seen[0] ?? expect.unreachable('the candidate read was not seen');
-    const plan = await t.db.prisma.$transaction(async (tx) => {
-      // Tiny table: without these the planner rightly prefers a scan of the shop's rows.
-      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
-      await tx.$executeRawUnsafe('SET LOCAL enable_bitmapscan = off');
-      const rows = await tx.$queryRawUnsafe<Record<string, string>[]>(`EXPLAIN ${read.query}`, ...(JSON.parse(read.params) as unknown[]));
-      return rows.map((r) => Object.values(r)[0]).join('\n');
-    });
+    const plan = await planOf(t.db, read.query, read.params);
     expect(plan).toMatch(/Index (Only )?Scan using "FollowUp_shopId_status_dueNotifiedAt_dueAt_id_idx"/);
     expect(plan).toMatch(/Index Cond: .*"dueNotifiedAt" IS NULL/);
   });
