@@ -9,6 +9,7 @@
  */
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { serveChild } from './child.ts';
 
 export type PoolStart = { url: string; key: string; subscribers: number; query: string; field: string };
 export type PoolResult = { deliveries: number; duplicates: number; outOfOrder: number; latencies: number[]; last: number };
@@ -118,25 +119,14 @@ export function subscriberPool() {
 }
 
 // Forked by the harness: serve the pool over IPC.
-if (process.env.FANOUT_CLIENTS_CHILD === '1' && process.send) {
-  const pool = subscriberPool();
-  const send = (m: unknown) => process.send?.(m);
-  process.on('message', async (m: { id: number; op: 'start' | 'count' | 'collect' | 'stop'; arg?: unknown }) => {
-    try {
-      let value: unknown;
-      if (m.op === 'start') value = await pool.start(m.arg as PoolStart);
-      else if (m.op === 'count') value = { count: pool.count(), errors: pool.errors() };
-      else if (m.op === 'collect') value = pool.collect(m.arg as Record<string, number>);
-      else {
-        await pool.stop();
-        send({ id: m.id, value: null });
-        process.disconnect();
-        return;
-      }
-      send({ id: m.id, value });
-    } catch (err) {
-      send({ id: m.id, error: String(err) });
-    }
-  });
-  send({ ready: true });
-}
+const pool = process.env.FANOUT_CLIENTS_CHILD === '1' ? subscriberPool() : null;
+if (pool)
+  serveChild(
+    'FANOUT_CLIENTS_CHILD',
+    {
+      start: (s: PoolStart) => pool.start(s),
+      count: () => ({ count: pool.count(), errors: pool.errors() }),
+      collect: (sentAt: Record<string, number>) => pool.collect(sentAt),
+    },
+    () => pool.stop(),
+  );

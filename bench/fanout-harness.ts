@@ -9,15 +9,13 @@
  * server for one event loop. `clients: 'inline'` keeps them in the server's process (the original
  * set-up) for comparison. Both sides timestamp with performance.timeOrigin + performance.now().
  */
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildApp } from '../packages/server/src/app.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
+import { forkChild, semiSpaceFlag } from './child.ts';
 import { clock, type PoolResult, type PoolStart, subscriberPool } from './fanout-clients.ts';
 import { captureLeads, fanoutConfig, type LeadRun, type WriterRun } from './fanout-writer.ts';
 import { openBenchDatabase } from './harness.ts';
@@ -217,55 +215,6 @@ async function writerInstance(url: string, poolSize: number) {
     stop: () => child.stop(),
   };
 }
-
-/** A bench module forked as a Node process (tsx loader) with `flag`=1 set, driven over IPC ({id, op, arg} -> {id, value | error}). */
-async function forkChild(file: string, flag: string, nodeFlags: string[] = []) {
-  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-    // tsx's loader by absolute URL: the child may start in any working directory.
-    execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, ...nodeFlags],
-    env: { ...process.env, [flag]: '1' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  let seq = 0;
-  let exited = false;
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      exited = true;
-      const err = new Error(`${file} process exited (${code})`);
-      reject(err);
-      for (const w of waiting.values()) w.reject(err);
-    });
-    child.on('message', (m: { ready?: true; id?: number; value?: unknown; error?: string }) => {
-      if (m.ready) return resolve();
-      const w = waiting.get(m.id as number);
-      waiting.delete(m.id as number);
-      if (m.error) w?.reject(new Error(m.error));
-      else w?.resolve(m.value);
-    });
-  });
-  await ready;
-  const call = <T>(op: string, arg?: unknown) =>
-    new Promise<T>((resolve, reject) => {
-      const id = ++seq;
-      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ id, op, arg });
-    });
-  return {
-    call,
-    async stop() {
-      if (exited) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      await Promise.race([call('stop').catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
-      if (!exited) child.kill();
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000).unref())]);
-    },
-  };
-}
-
-/** `--max-semi-space-size=n` when this process was started with it (tsx passes it in execArgv). */
-const semiSpaceFlag = () => process.execArgv.filter((a) => a.startsWith('--max-semi-space-size'));
 
 /** A V8 CPU profile of this process through the inspector (the window the CPU figure covers, not the set-up). */
 async function startProfile() {

@@ -13,6 +13,7 @@ import { buildApp } from '../packages/server/src/app.ts';
 import { loadConfig } from '../packages/server/src/config.ts';
 import { openDatabase } from '../packages/server/src/db/database.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
+import { serveChild } from './child.ts';
 import { clock } from './fanout-clients.ts';
 
 /** The configuration both instances of the bench run with: production, silent, no rate limits in the way. */
@@ -72,44 +73,34 @@ export async function captureLeads(base: string, key: string, leads: number, con
 }
 
 // Forked by the harness: a second API instance on the bench database, sending the leads to itself.
-if (process.env.FANOUT_WRITER_CHILD === '1' && process.send) {
-  let stop: (() => Promise<void>) | undefined;
-  let base = '';
-  const send = (m: unknown) => process.send?.(m);
-  process.on('message', async (m: { id: number; op: 'start' | 'run' | 'stop'; arg?: unknown }) => {
-    try {
-      let value: unknown = null;
-      if (m.op === 'start') {
-        const { url, poolSize } = m.arg as { url: string; poolSize: number };
-        // The subscribers' instance migrated the database already.
-        const database = await openDatabase({ url, poolSize, migrate: false });
-        const app = buildApp({
-          config: fanoutConfig(),
-          database,
-          logger: createLogger('silent'),
-          tokenSecret: randomBytes(32).toString('hex'),
-        });
-        base = await app.start();
-        stop = async () => {
-          await app.stop();
-          await database.close();
-        };
-      } else if (m.op === 'run') {
-        const { key, leads, concurrency } = m.arg as { key: string; leads: number; concurrency: number };
-        const cpu0 = process.cpuUsage();
-        const run = await captureLeads(base, key, leads, concurrency);
-        const cpu = process.cpuUsage(cpu0);
-        value = { ...run, cpuUs: cpu.user + cpu.system } satisfies WriterRun;
-      } else {
-        await stop?.();
-        send({ id: m.id, value: null });
-        process.disconnect();
-        return;
-      }
-      send({ id: m.id, value });
-    } catch (err) {
-      send({ id: m.id, error: String((err as Error)?.stack ?? err) });
-    }
-  });
-  send({ ready: true });
-}
+let stopInstance: (() => Promise<void>) | undefined;
+let instanceBase = '';
+serveChild(
+  'FANOUT_WRITER_CHILD',
+  {
+    async start({ url, poolSize }: { url: string; poolSize: number }) {
+      // The subscribers' instance migrated the database already.
+      const database = await openDatabase({ url, poolSize, migrate: false });
+      const app = buildApp({
+        config: fanoutConfig(),
+        database,
+        logger: createLogger('silent'),
+        tokenSecret: randomBytes(32).toString('hex'),
+      });
+      instanceBase = await app.start();
+      stopInstance = async () => {
+        await app.stop();
+        await database.close();
+      };
+    },
+    async run({ key, leads, concurrency }: { key: string; leads: number; concurrency: number }) {
+      const cpu0 = process.cpuUsage();
+      const run = await captureLeads(instanceBase, key, leads, concurrency);
+      const cpu = process.cpuUsage(cpu0);
+      return { ...run, cpuUs: cpu.user + cpu.system } satisfies WriterRun;
+    },
+  },
+  async () => {
+    await stopInstance?.();
+  },
+);

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createShop } from '../packages/server/src/modules/shops/shop.service.ts';
+import { forkChild } from './child.ts';
+import { clock } from './fanout-clients.ts';
 import { type BenchDatabase, fmt, type OpenOptions, startApi, withBenchDatabase } from './harness.ts';
+import { type ImportClient, type ImportRun, type ImportSpec, importClient, type ReadSpec } from './import-client.ts';
 
 /**
  * Bulk import (docs/import.md): N customers then 2N orders through the real path (POST /imports,
@@ -31,6 +36,12 @@ export type ImportBenchOptions = OpenOptions & {
   readRate?: number;
   /** false: every import in the API's thread (IMPORT_WORKER_MIN_BYTES above any upload), to compare. Default true. */
   worker?: boolean;
+  /**
+   * Where the clients (the uploader and the reader, import-client.ts) run: 'process' (default) in
+   * a process of their own, as real clients do; 'inline' in the API's process, sharing its event
+   * loop and heap (the bench's set-up until 2026-11-28), to compare.
+   */
+  clients?: 'process' | 'inline';
   log?: (s: string) => void;
 };
 
@@ -48,10 +59,12 @@ export type ImportBenchResult = {
   worker: boolean;
   /** The reads per second of the p99 samples (0: back to back) and how many were taken during the import. */
   reads: { rate: number; during: number };
+  /** Where the uploader and the reader ran (ImportBenchOptions.clients). */
+  clients: 'process' | 'inline';
   /**
-   * p99 of the bench process's event-loop delay, ms: the API and the reader share it, and so does
-   * the import when it runs in the API's thread (PGlite, `worker: false`, uploads under
-   * IMPORT_WORKER_MIN_BYTES); a big import on PostgreSQL runs in a worker thread of its own.
+   * p99 of the API process's event-loop delay, ms (with `clients: 'inline'` the uploader and the
+   * reader share it); the import itself runs in the API's thread on PGlite, with `worker: false`
+   * and for uploads under IMPORT_WORKER_MIN_BYTES, and otherwise in a worker thread of its own.
    */
   eventLoopDelayP99Ms: { idle: number; during: number; maxDuring: number };
   /**
@@ -105,139 +118,75 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     const target = await createShop(prisma, { name: 'Import bench' });
     const reader = await createShop(prisma, { name: 'Reader' });
     const rawShop = await createShop(prisma, { name: 'Raw baseline' });
-    const auth = (k: string) => ({ authorization: `Bearer ${k}` });
 
-    const progress: [number, string, number, string][] = [];
-    let T0 = performance.now();
-    const runImport = async (key: string, kind: string, body: string) => {
-      const t0 = performance.now();
-      const up = await fetch(`${base}/imports?kind=${kind}`, {
-        method: 'POST',
-        headers: { ...auth(key), 'content-type': 'text/csv' },
-        body,
-      });
-      const { id } = (await up.json()) as { id: string };
-      const gql = async (query: string, variables: object) =>
-        (await (
-          await fetch(`${base}/graphql`, {
-            method: 'POST',
-            headers: { ...auth(key), 'content-type': 'application/json' },
-            body: JSON.stringify({ query, variables }),
-          })
-        ).json()) as { data: Record<string, { status?: string; rejected?: number; error?: string | null; rowsRead?: number }> };
-      await gql('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
-      for (;;) {
-        const j = (await gql('query($id: ID!) { importJob(id: $id) { status rejected error rowsRead } }', { id })).data.importJob;
-        progress.push([Math.round(performance.now() - T0), kind, j?.rowsRead ?? 0, j?.status ?? '']);
-        if (j?.status === 'COMPLETED' || j?.status === 'FAILED') {
-          if (j.status !== 'COMPLETED' || j.rejected) throw new Error(`import ${kind}: ${JSON.stringify(j)}`);
-          return performance.now() - t0;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    // The clients (uploader and reader) in their own process by default, as real clients are
+    // (import-client.ts); their files written before anything is timed.
+    const client: ImportClient = opts.clients === 'inline' ? { ...importClient(), stop: async () => {} } : await childImportClient();
+    track(client);
+    const dir = mkdtempSync(join(tmpdir(), 'crm-import-bench-'));
+    track({ stop: async () => rmSync(dir, { recursive: true, force: true }) });
+    const file = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
     };
+    const read: ReadSpec = { base, key: reader.secretKey, rate: opts.readRate ?? 50 };
 
     // The reader's shop: a page to read while the import runs.
-    await runImport(reader.secretKey, 'customers', customersCsv(Math.min(2000, opts.customers)));
+    await client.run({
+      base,
+      imports: [{ key: reader.secretKey, kind: 'customers', path: file('reader.csv', customersCsv(Math.min(2000, opts.customers))) }],
+    });
     const samples = opts.samples ?? 1000;
-    const query = JSON.stringify({ query: '{ customers(first: 50) { edges { node { id displayName email stage } } } }' });
-    const readOnce = async (due = performance.now()) => {
-      const r = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { ...auth(reader.secretKey), 'content-type': 'application/json' },
-        body: query,
-      });
-      const text = await r.text();
-      if (!r.ok || !text.includes('"edges"')) throw new Error(`read failed: ${r.status} ${text.slice(0, 200)}`);
-      return performance.now() - due;
-    };
-    const rate = opts.readRate ?? 50;
-    /** Reads until `more()` says stop (or `n` are taken): at `rate` per second (open loop), else back to back. */
-    const readLoop = async (more: (taken: number) => boolean, sample: (ms: number, at: number) => void) => {
-      if (!rate) {
-        for (let i = 0; more(i); i++) {
-          const at = performance.now();
-          sample(await readOnce(at), at);
-        }
-        return;
-      }
-      const start = performance.now();
-      const inFlight: Promise<void>[] = [];
-      // A failed read is kept (not an unhandled rejection meanwhile) and fails the run at the end.
-      let failed: unknown = null;
-      for (let i = 0; more(i) && !failed; i++) {
-        const due = start + (i * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        inFlight.push(
-          readOnce(due).then(
-            (ms) => sample(ms, due),
-            (e) => {
-              failed ??= e;
-            },
-          ),
-        );
-      }
-      await Promise.all(inFlight);
-      if (failed) throw failed;
-    };
-    // Idle: half the samples before the import (after a warm-up that is not counted) and half after
-    // it, so a change of the machine's other load during the run weighs on both sides.
-    for (let i = 0; i < 50; i++) await readOnce();
+    await client.warm({ read, n: 50 });
+    // Idle: half the samples before the import and half after it, so a change of the machine's
+    // other load during the run weighs on both sides.
     const idle: number[] = [];
     const eldIdle = monitorEventLoopDelay({ resolution: 5 });
     const sampleIdle = async (n: number) => {
+      const t0 = clock();
       eldIdle.enable();
-      await readLoop(
-        (i) => i < n,
-        (ms) => idle.push(ms),
-      );
+      idle.push(...(await client.idle({ read, n })));
       eldIdle.disable();
+      return { t0, end: clock() };
     };
+    // Garbage collection pauses of the API's thread of 5 ms or more ([clock, ms]): a slow read next
+    // to one waited on the collector, not on the database.
+    const gcAt: [number, number][] = [];
+    const gcWatch = new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        if (e.duration >= 5) gcAt.push([performance.timeOrigin + e.startTime, Math.round(e.duration * 10) / 10]);
+    });
+    gcWatch.observe({ entryTypes: ['gc'] });
     await sampleIdle(Math.ceil(samples / 2));
 
     log(`importing ${opts.customers} customers and ${opts.orders} orders ...`);
-    const customerFile = customersCsv(opts.customers);
-    const orderFile = ordersCsv(opts.orders, opts.customers);
-    const during: number[] = [];
-    const trace: [number, number][] = [];
-    let importing = true;
+    const imports: ImportSpec[] = [
+      { key: target.secretKey, kind: 'customers', path: file('customers.csv', customersCsv(opts.customers)) },
+      { key: target.secretKey, kind: 'orders', path: file('orders.csv', ordersCsv(opts.orders, opts.customers)) },
+    ];
     const eldDuring = monitorEventLoopDelay({ resolution: 5 });
     eldDuring.enable();
-    // Garbage collection pauses of 5 ms or more during the import and the idle samples after it
-    // (for the trace: a slow read next to one waited on the collector, not on the database).
-    const gc: [number, number][] = [];
-    const gcWatch = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if (e.duration >= 5) gc.push([Math.round(e.startTime - T0), Math.round(e.duration * 10) / 10]);
-    });
-    gcWatch.observe({ entryTypes: ['gc'] });
-    T0 = performance.now();
-    const reading = readLoop(
-      () => importing,
-      (ms, at) => {
-        during.push(ms);
-        trace.push([Math.round(at - T0), Math.round(ms * 10) / 10]);
-      },
-    );
-    const cMs = await runImport(target.secretKey, 'customers', customerFile);
-    const oMs = await runImport(target.secretKey, 'orders', orderFile);
-    importing = false;
-    await reading;
+    const run = await client.run({ base, imports, read });
     eldDuring.disable();
-    const importEnd = Math.round(performance.now() - T0);
-    await sampleIdle(Math.floor(samples / 2));
-    const idleEnd = Math.round(performance.now() - T0);
+    const after = await sampleIdle(Math.floor(samples / 2));
     gcWatch.disconnect();
+    const [cMs = 0, oMs = 0] = run.ms;
+    const during = run.during;
+    const gc = gcAt.map(([at, ms]): [number, number] => [Math.round(at - run.t0), ms]);
+    const importEnd = Math.round(run.end - run.t0);
+    const idleEnd = Math.round(after.end - run.t0);
     const pausedMs = (from: number, to: number) => gc.filter(([at]) => at >= from && at < to).reduce((sum, [, ms]) => sum + ms, 0);
     const gcPauses = {
-      idleMsPerS: pausedMs(importEnd, idleEnd) / Math.max(1, (idleEnd - importEnd) / 1000),
+      idleMsPerS: pausedMs(Math.round(after.t0 - run.t0), idleEnd) / Math.max(1, (idleEnd - Math.round(after.t0 - run.t0)) / 1000),
       duringMsPerS: pausedMs(0, importEnd) / Math.max(1, importEnd / 1000),
-      maxDuring: Math.max(0, ...gc.filter(([at]) => at < importEnd).map(([, ms]) => ms)),
+      maxDuring: Math.max(0, ...gc.filter(([at]) => at >= 0 && at < importEnd).map(([, ms]) => ms)),
     };
     // BENCH_IMPORT_TRACE=<file>: every sample during the import with its time, the idle samples,
     // the jobs' progress as polled (when the rows were all read: the recompute began) and the
     // garbage collector's pauses of 5 ms or more ([ms since the start, duration ms]).
-    if (process.env.BENCH_IMPORT_TRACE) writeFileSync(process.env.BENCH_IMPORT_TRACE, JSON.stringify({ trace, idle, progress, gc }));
+    if (process.env.BENCH_IMPORT_TRACE)
+      writeFileSync(process.env.BENCH_IMPORT_TRACE, JSON.stringify({ trace: run.trace, idle, progress: run.progress, gc }));
 
     // Verified before reporting.
     const [v] = await prisma.$queryRawUnsafe<{ customers: number; orders: number; items: number; counted: string }[]>(
@@ -297,7 +246,8 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       rawMs,
       ratio: importMs.total / rawMs.total,
       p99Ms: { ...p, ratio: p.during / p.idle },
-      reads: { rate, during: during.length },
+      reads: { rate: read.rate, during: during.length },
+      clients: opts.clients === 'inline' ? 'inline' : 'process',
       worker: opts.worker !== false && bench.kind === 'postgres',
       eventLoopDelayP99Ms: {
         idle: eldIdle.percentile(99) / 1e6,
@@ -308,6 +258,17 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       verified,
     };
   });
+}
+
+/** The clients in a forked process (import-client.ts), driven over IPC. */
+async function childImportClient(): Promise<ImportClient> {
+  const child = await forkChild('./import-client.ts', 'IMPORT_CLIENT_CHILD');
+  return {
+    warm: (arg) => child.call('warm', arg),
+    idle: (arg) => child.call<number[]>('idle', arg),
+    run: (arg) => child.call<ImportRun>('run', arg),
+    stop: () => child.stop(),
+  };
 }
 
 type RowOf = (j: number) => string[];
@@ -358,7 +319,7 @@ export function formatImportReport(r: ImportBenchResult): string {
     `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s (${r.worker ? 'in a worker thread' : "in the API's thread"})`,
     `  raw (${r.rawMethod}) customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
     `  import / raw ${fmt(r.ratio, 2)}x`,
-    `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during)`,
+    `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during; clients ${r.clients === 'process' ? 'in their own process' : "in the API's process"})`,
     `  event loop delay p99: idle ${fmt(r.eventLoopDelayP99Ms.idle)} ms, during ${fmt(r.eventLoopDelayP99Ms.during)} ms (max ${fmt(r.eventLoopDelayP99Ms.maxDuring)} ms)`,
     `  API thread GC pauses >= 5 ms: idle ${fmt(r.gcPauses.idleMsPerS)} ms/s, during ${fmt(r.gcPauses.duringMsPerS)} ms/s (longest ${fmt(r.gcPauses.maxDuring)} ms)`,
   ].join('\n');
