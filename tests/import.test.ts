@@ -614,3 +614,53 @@ describe('pnpm crm import', () => {
     expect(noKey[0]).toContain('CRM_SECRET_KEY');
   });
 });
+
+describe('an upload stored in several chunks', () => {
+  it('reads back every row whole, multi-byte characters cut at chunk and slice boundaries included', async () => {
+    // Its own app: the suite's 64,000-byte limit is below one stored chunk (256 KiB).
+    const big = await createTestApp({ imports: { maxBytes: 1 << 20, batchRows: 500, reportRetentionDays: 7, uploadTtlHours: 24 } });
+    try {
+      const shop = await big.newShop();
+      // 3- and 4-byte characters throughout, so the chunk boundaries (wherever the request's pieces
+      // end) and the parser's 16 KiB slices fall inside characters and inside rows.
+      const name = (i: number) => `${'日本語'.repeat(20)}${i}😀`;
+      const n = 3000;
+      const text = `externalId,email,firstName,lastName\n${Array.from({ length: n }, (_, i) => `m${i},m${i}@example.com,${name(i)},Ünïcødé-${i}`).join('\n')}\n`;
+      const bytes = new TextEncoder().encode(text);
+      expect(bytes.byteLength).toBeGreaterThan(2.5 * (256 << 10));
+      // Sent in pieces of an odd size, as a network delivers them.
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let at = 0; at < bytes.byteLength; at += 7001) c.enqueue(bytes.subarray(at, at + 7001));
+          c.close();
+        },
+      });
+      const res = await big.app.yoga.fetch('http://test/imports?kind=customers', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${shop.secretKey}`, 'content-type': 'text/csv' },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.status).toBe(201);
+      const { id, bytes: stored } = (await res.json()) as { id: string; bytes: number };
+      expect(stored).toBe(bytes.byteLength);
+      expect(await big.db.prisma.importChunk.count({ where: { shopId: shop.shop.id } })).toBeGreaterThanOrEqual(3);
+      const g = big.gql(shop.secretKey);
+      await g('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
+      await importsSettled();
+      const job = (await g<{ importJob: Job }>(`query($id: ID!) { importJob(id: $id) { ${JOB} } }`, { id })).data?.importJob as Job;
+      expect(counts(job)).toEqual({ rowsRead: n, created: n, updated: 0, unchanged: 0, rejected: 0 });
+      const rows = await big.db.prisma.customer.findMany({
+        where: { shopId: shop.shop.id },
+        select: { externalId: true, firstName: true, lastName: true },
+      });
+      expect(rows.length).toBe(n);
+      for (const r of rows) {
+        const i = Number(r.externalId?.slice(1));
+        expect([r.firstName, r.lastName]).toEqual([name(i), `Ünïcødé-${i}`]);
+      }
+    } finally {
+      await big.close();
+    }
+  });
+});

@@ -11,7 +11,7 @@ import { IMPORT_READ_SCOPES, IMPORT_WRITE_SCOPES, importGid, rejectionsCsv, stor
  * The HTTP side of bulk imports (docs/import.md):
  * - POST /imports?kind=customers|orders|interactions[&format=csv|jsonl]: the file as the request body
  *   (secret key with contacts:write for customers, orders:write for orders and interactions), streamed into the database in
- *   1 MiB chunks, at most IMPORT_MAX_BYTES (else 413 PAYLOAD_TOO_LARGE, nothing kept). Answers 201
+ *   256 KiB chunks, at most IMPORT_MAX_BYTES (else 413 PAYLOAD_TOO_LARGE, nothing kept). Answers 201
  *   with the upload's id for `startImport`.
  * - GET /imports/{id}/rejections: the rejected rows as CSV (line, field, reason, value), with the
  *   read scope of the import's kind.
