@@ -613,6 +613,7 @@ describe('query plans of the lists', () => {
     await page(first.data[list]?.edges.at(-1)?.cursor ?? null);
   }
   const afterArg = (after: string | null) => (after ? `, after: "${after}"` : '');
+  const PAGE = 'edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage }';
 
   it('customers: CREATED_AT and UPDATED_AT pages (both directions, after a cursor) come off an index and stop at the page, when many customers share one timestamp', async () => {
     // 300 customers with one createdAt and one updatedAt, as an import batch's transaction or a
@@ -706,5 +707,109 @@ describe('query plans of the lists', () => {
       );
       expect(plan, query).not.toMatch(/Sort/);
     }
+  });
+
+  it('orders, interactions, webhookDeliveries, leadPool and segment members: a page after (or before) a cursor is the same rows, and reads from the cursor on, not every row before it', async () => {
+    // 60 rows of each list in 6 times of 10 ties each. Prisma's cursor condition is an OR that
+    // PostgreSQL applies as a filter (page N read every row before the cursor); the lists repeat
+    // its leading column as a bound (common/graphql-helpers.ts cursorBound), an index condition.
+    const shop = await t.newShop('Deep pages');
+    const g = t.gql(shop.secretKey);
+    const customer = await createCustomer(g, { firstName: 'Olga' });
+    const [s, c] = [shop.shop.id, rawId(customer.id)];
+    const sql = t.db.prisma;
+    const at = `'2026-01-01T00:00:00Z'::timestamptz + (g % 6) * interval '1 hour'`;
+    await sql.$executeRawUnsafe(
+      `INSERT INTO "Order" ("shopId", "customerId", "externalId", "placedAt", currency, subtotal, total)
+       SELECT $1::uuid, $2::uuid, 'd' || g, ${at}, (SELECT "baseCurrency" FROM "Shop" WHERE id = $1::uuid), 10, 10 FROM generate_series(1, 60) g`,
+      s,
+      c,
+    );
+    await sql.$executeRawUnsafe(
+      `INSERT INTO "Interaction" ("shopId", "customerId", channel, direction, type, "occurredAt")
+       SELECT $1::uuid, $2::uuid, 'EMAIL', 'INBOUND', 'INQUIRY', ${at} FROM generate_series(1, 60) g`,
+      s,
+      c,
+    );
+    await sql.$executeRawUnsafe(
+      `WITH e AS (INSERT INTO "WebhookEndpoint" ("shopId", url, secret) VALUES ($1::uuid, 'https://hooks.example.com/d', 'x') RETURNING id),
+         ev AS (INSERT INTO "Event" ("shopId", type, payload) SELECT $1::uuid, 'CUSTOMER_CREATED', '{}' FROM generate_series(1, 60) RETURNING id)
+       INSERT INTO "WebhookDelivery" ("shopId", "endpointId", "eventId", "eventType", payload, "createdAt")
+       SELECT $1::uuid, e.id, ev.id, 'CUSTOMER_CREATED', '{}', '2026-01-01T00:00:00Z'::timestamptz + (ev.id % 6) * interval '1 hour' FROM e, ev`,
+      s,
+    );
+    await sql.$executeRawUnsafe(
+      `INSERT INTO "Customer" ("shopId", "firstName", stage, "createdAt") SELECT $1::uuid, 'Lead ' || g, 'PROSPECT', ${at} FROM generate_series(1, 60) g`,
+      s,
+    );
+    const seg = await g<{ createSegment: { __typename: string } }>(
+      'mutation($i: CreateSegmentInput!) { createSegment(input: $i) { __typename } }',
+      { i: { name: 'No orders', rule: 'orders.count = 0' } },
+    );
+    expect(seg.data?.createSegment.__typename, JSON.stringify(seg)).toBe('CreateSegmentSuccess');
+    await sql.$executeRawUnsafe('ANALYZE "Order", "Interaction", "WebhookDelivery", "Customer"');
+
+    const lists: [string, (args: string) => string, (d: Record<string, unknown>) => unknown][] = [
+      ['orders', (a) => `{ orders(${a}) { ${PAGE} } }`, (d) => d.orders],
+      ['interactions', (a) => `{ interactions(${a}) { ${PAGE} } }`, (d) => d.interactions],
+      ['webhookDeliveries', (a) => `{ webhookDeliveries(${a}) { ${PAGE} } }`, (d) => d.webhookDeliveries],
+      ['leadPool', (a) => `{ leadPool(${a}) { ${PAGE} } }`, (d) => d.leadPool],
+      [
+        'members',
+        (a) => `{ segments(first: 1) { edges { node { members(${a}) { ${PAGE} } } } } }`,
+        (d) => (d.segments as Conn<{ members: unknown }>).edges[0]?.node.members,
+      ],
+    ];
+    type Conn<N> = { edges: { cursor: string; node: N }[]; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean } };
+    const seen: { query: string; params: unknown[] }[] = [];
+    const stop = onPrismaQuery(t.db, (query, params) => {
+      // The page statements after a cursor: Prisma's cursor reads the cursor row in a subselect.
+      if (/ORDER BY/.test(query) && /WHERE \("public"\."(Order|Interaction|WebhookDelivery|Customer)"\."id"\) = /.test(query))
+        seen.push({ query, params });
+    });
+    try {
+      for (const [name, query, pick] of lists) {
+        const conn = async (args: string) => {
+          const body = JSON.parse((await post(t.app, shop.secretKey, query(args))).text) as {
+            data: Record<string, unknown>;
+            errors?: unknown;
+          };
+          expect(body.errors, name).toBeUndefined();
+          return pick(body.data) as Conn<{ id: string }>;
+        };
+        const all = (await conn('first: 100')).edges.map((e) => e.node.id);
+        expect(all.length, name).toBeGreaterThanOrEqual(60);
+        const forward: string[] = [];
+        for (let after: string | null = null; ; ) {
+          const page: Conn<{ id: string }> = await conn(`first: 7${after ? `, after: "${after}"` : ''}`);
+          forward.push(...page.edges.map((e) => e.node.id));
+          if (!page.pageInfo.hasNextPage) break;
+          after = page.edges.at(-1)?.cursor ?? null;
+        }
+        expect(forward, name).toEqual(all);
+        const backward: string[][] = [];
+        for (let before: string | null = null; ; ) {
+          const page: Conn<{ id: string }> = await conn(`last: 7${before ? `, before: "${before}"` : ''}`);
+          backward.unshift(page.edges.map((e) => e.node.id));
+          if (!page.pageInfo.hasPreviousPage) break;
+          before = page.edges[0]?.cursor ?? null;
+        }
+        expect(backward.flat(), name).toEqual(all);
+      }
+    } finally {
+      stop();
+    }
+    const tables = new Set(seen.map((e) => /FROM "public"\."(\w+)"/.exec(e.query)?.[1]));
+    expect([...tables].sort()).toEqual(['Customer', 'Interaction', 'Order', 'WebhookDelivery']);
+    for (const { query, params } of seen) {
+      // The bound is sent (after the cursor or before it)...
+      expect(query).toMatch(/"(placedAt|occurredAt|createdAt)" [<>]= \$\d+ AND/);
+      // ...and, for the shop-wide lists, is the index condition. A segment's members are read from
+      // its membership rows first when the planner expects few; the bound is then a filter on them.
+      if (query.includes('"SegmentMember"')) continue;
+      const plan = await planOf(t.db, query, params);
+      expect(plan, query).toMatch(/Index Cond: .*"(placedAt|occurredAt|createdAt)" [<>]= /);
+    }
+    expect(seen.filter((e) => e.query.includes('"SegmentMember"')).length).toBeGreaterThan(0);
   });
 });

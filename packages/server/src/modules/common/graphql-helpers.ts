@@ -98,3 +98,29 @@ export function customerSelfOf(ctx: Context): { db: Context['db']; customerId: s
   if (v.kind !== 'publishable' || !v.customerId) throw new ValidationError([], 'A publishable key with an x-customer-token is required');
   return { db: ctx.db, customerId: v.customerId };
 }
+
+/**
+ * The keyset bound of a page after (or before) a cursor, for a Prisma connection ordered by
+ * (`field`, id). Prisma sends the cursor as `(field = v AND id <= c) OR field < v`, which
+ * PostgreSQL applies as a filter to every row before the cursor: page N of a list read N pages
+ * (measured: page 31 of 50 orders removed 1,499 rows by filter). Repeating the leading column as a
+ * plain bound (`field <= v`; `>=` ascending; reversed for `last`/`before`, where Prisma's `take`
+ * is negative) changes no result and is an index condition on the list's (shopId, field, id)
+ * index, so a page reads the page and the cursor's ties. `valueAt` reads the cursor row's `field`
+ * in the caller's shop; no row (gone, or not the shop's): no bound (Prisma's own condition then
+ * finds nothing). Hand-written: Prisma's cursor has no such option, and Pothos passes its query on.
+ */
+export async function cursorBound<F extends string>(
+  query: { cursor?: { id?: unknown }; take?: number },
+  field: F,
+  direction: 'asc' | 'desc',
+  valueAt: (id: string) => Promise<Date | string | null | undefined>,
+): Promise<{ [K in F]?: { lte: Date | string } | { gte: Date | string } }> {
+  const id = query.cursor?.id;
+  if (typeof id !== 'string') return {};
+  const v = await valueAt(id);
+  if (v == null) return {};
+  const before = (query.take ?? 0) < 0;
+  const down = (direction === 'desc') !== before;
+  return { [field]: down ? { lte: v } : { gte: v } } as { [K in F]?: { lte: Date | string } | { gte: Date | string } };
+}

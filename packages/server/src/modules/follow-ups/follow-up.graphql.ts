@@ -3,7 +3,7 @@ import { builder } from '../../builder.ts';
 import { VersionConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { checkPageSize } from '../common/graphql-helpers.ts';
+import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import * as agenda from './follow-up.agenda.ts';
 import { endOfDay } from './follow-up.cadence.ts';
@@ -268,10 +268,20 @@ builder.queryFields((t) => ({
         checkPageSize(args);
         return accessOf(ctx).db.customer.count({ where: poolWhere(args.filter) });
       },
-      resolve: (query, _r, args, ctx) => {
+      resolve: async (query, _r, args, ctx) => {
         const { db } = accessOf(ctx);
         checkPageSize(args);
-        return db.customer.findMany({ ...query, where: poolWhere(args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+        const bound = await cursorBound(
+          query,
+          'createdAt',
+          'desc',
+          async (id) => (await db.customer.findFirst({ where: { id }, select: { createdAt: true } }))?.createdAt,
+        );
+        return db.customer.findMany({
+          ...query,
+          where: { AND: [poolWhere(args.filter), bound] },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        });
       },
     },
     { name: 'LeadPoolConnection' },

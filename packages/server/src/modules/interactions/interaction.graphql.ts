@@ -3,7 +3,7 @@ import { builder } from '../../builder.ts';
 import { IdempotencyConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { actorOf, checkPageSize } from '../common/graphql-helpers.ts';
+import { actorOf, checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { OrderNode } from '../orders/order.type.ts';
 import * as svc from './interaction.service.ts';
@@ -104,12 +104,18 @@ builder.queryFields((t) => ({
         checkPageSize(args);
         return ctx.db.interaction.count({ where: interactionListWhere(args.filter) });
       },
-      resolve: (query, _r, args, ctx) => {
+      resolve: async (query, _r, args, ctx) => {
         const { db } = ctx;
         checkPageSize(args);
+        const bound = await cursorBound(
+          query,
+          'occurredAt',
+          'desc',
+          async (id) => (await db.interaction.findFirst({ where: { id }, select: { occurredAt: true } }))?.occurredAt,
+        );
         return db.interaction.findMany({
           ...query,
-          where: interactionListWhere(args.filter),
+          where: { AND: [interactionListWhere(args.filter), bound] },
           orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }],
         });
       },

@@ -3,7 +3,7 @@ import { IdempotencyConflictError } from '../../errors.ts';
 import { ShopObject } from '../auth/auth.schema.ts';
 import { batchResultFields, itemResultUnion } from '../common/batch.graphql.ts';
 import { COMMON_ERRORS, ErrorInterface } from '../common/common.type.ts';
-import { actorOf, checkPageSize } from '../common/graphql-helpers.ts';
+import { actorOf, checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { ORDER_ITEM_ERRORS, upsertOrders } from './order.batch.ts';
 import {
@@ -128,10 +128,20 @@ builder.queryFields((t) => ({
         checkPageSize(args);
         return ctx.db.order.count({ where: listWhere(args.filter) });
       },
-      resolve: (query, _r, args, ctx) => {
+      resolve: async (query, _r, args, ctx) => {
         const { db } = ctx;
         checkPageSize(args);
-        return db.order.findMany({ ...query, where: listWhere(args.filter), orderBy: [{ placedAt: 'desc' }, { id: 'desc' }] });
+        const bound = await cursorBound(
+          query,
+          'placedAt',
+          'desc',
+          async (id) => (await db.order.findFirst({ where: { id }, select: { placedAt: true } }))?.placedAt,
+        );
+        return db.order.findMany({
+          ...query,
+          where: { AND: [listWhere(args.filter), bound] },
+          orderBy: [{ placedAt: 'desc' }, { id: 'desc' }],
+        });
       },
     },
     {},

@@ -3,7 +3,7 @@ import type { Context } from '../../context.ts';
 import { skipQuery } from '../../db/loaders.ts';
 import { NotFoundError, VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { checkPageSize } from '../common/graphql-helpers.ts';
+import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { AFTER, EventRef, parseAfter, stream } from '../events/event.graphql.ts';
 import { FIELDS, operatorsOf } from './segment.fields.ts';
@@ -116,11 +116,17 @@ export const SegmentNode = builder.prismaNode('Segment', {
         cursor: 'id',
         description: 'Current members (as of refreshedAt), newest customers first.',
         totalCount: (s) => s.memberCount,
-        resolve: (query, s, args, ctx) => {
+        resolve: async (query, s, args, ctx) => {
           checkPageSize(args);
+          const bound = await cursorBound(
+            query,
+            'createdAt',
+            'desc',
+            async (id) => (await ctx.db.customer.findFirst({ where: { id }, select: { createdAt: true } }))?.createdAt,
+          );
           return ctx.db.customer.findMany({
             ...query,
-            where: { status: 'ACTIVE', segmentMemberships: { some: { segmentId: s.id } } },
+            where: { status: 'ACTIVE', segmentMemberships: { some: { segmentId: s.id } }, ...bound },
             orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
           });
         },

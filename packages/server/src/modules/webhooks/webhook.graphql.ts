@@ -5,7 +5,7 @@ import { ValidationError } from '../../errors.ts';
 import type { WebhookEndpoint } from '../../generated/prisma/client.ts';
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { checkPageSize } from '../common/graphql-helpers.ts';
+import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
 import { EventTypeEnum } from '../events/event.graphql.ts';
 import * as svc from './webhook.service.ts';
 
@@ -90,11 +90,18 @@ builder.queryFields((t) => ({
         checkPageSize(args);
         return manage(ctx).webhookDelivery.count({ where: deliveryWhere(args.filter) });
       },
-      resolve: (query, _r, args, ctx) => {
+      resolve: async (query, _r, args, ctx) => {
         checkPageSize(args);
-        return manage(ctx).webhookDelivery.findMany({
+        const deliveries = manage(ctx).webhookDelivery;
+        const bound = await cursorBound(
+          query,
+          'createdAt',
+          'desc',
+          async (id) => (await deliveries.findFirst({ where: { id }, select: { createdAt: true } }))?.createdAt,
+        );
+        return deliveries.findMany({
           ...query,
-          where: deliveryWhere(args.filter),
+          where: { AND: [deliveryWhere(args.filter), bound] },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },
