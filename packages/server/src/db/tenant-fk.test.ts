@@ -65,4 +65,38 @@ describe('cross-tenant links', () => {
     }
     expect(single).toEqual([]);
   });
+
+  it("every tenant model's shopId is a shop's: by its own key to Shop, or by a required (shopId, …) key to a tenant model that has one", async () => {
+    type Field = { name: string; kind: string; type: string; isRequired: boolean; relationFromFields?: readonly string[] | null };
+    const models = Object.entries(getDatamodel().datamodel.models) as [string, { fields: readonly Field[] }][];
+    const tenant = new Map(models.filter(([, m]) => m.fields.some((f) => f.name === 'shopId')));
+    const toShop = (m: { fields: readonly Field[] }) =>
+      m.fields.some((f) => f.kind === 'object' && f.type === 'Shop' && f.relationFromFields?.includes('shopId'));
+    // Rows hanging off a customer or an order carry no key to Shop of their own (migration
+    // 20261128090000_drop_implied_shop_keys): a chain of required keys through shopId (an item ->
+    // its order -> its customer) reaches a model that has one.
+    const anchored = new Set([...tenant].filter(([, m]) => toShop(m)).map(([n]) => n));
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [name, m] of tenant) {
+        if (anchored.has(name)) continue;
+        if (
+          m.fields.some((f) => f.kind === 'object' && f.isRequired && anchored.has(f.type) && !!f.relationFromFields?.includes('shopId'))
+        ) {
+          anchored.add(name);
+          grew = true;
+        }
+      }
+    }
+    const unanchored = [...tenant.keys()].filter((n) => !anchored.has(n));
+    expect(unanchored).toEqual([]);
+    // And the database refuses a shop that does not exist on such a row (here: a tag of shop A's
+    // customer written under an unknown shop id).
+    const tag = (await db.prisma.tag.create({ data: { shopId: shopA, name: 'anchor' } as never })).id;
+    const nowhere = '00000000-0000-4000-8000-000000000000';
+    await expect(
+      db.prisma
+        .$executeRaw`INSERT INTO "CustomerTag" ("shopId", "customerId", "tagId") VALUES (${nowhere}::uuid, ${customerA}::uuid, ${tag}::uuid)`,
+    ).rejects.toThrow(/foreign key|violates|constraint/i);
+  });
 });
