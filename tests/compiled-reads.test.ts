@@ -709,7 +709,7 @@ describe('query plans of the lists', () => {
     }
   });
 
-  it('orders, interactions, webhookDeliveries, leadPool and segment members: a page after (or before) a cursor is the same rows, and reads from the cursor on, not every row before it', async () => {
+  it("orders, interactions, webhookDeliveries, leadPool, segment members, and the executor's customers and agenda: a page after (or before) a cursor is the same rows, and reads from the cursor on, not every row before it", async () => {
     // 60 rows of each list in 6 times of 10 ties each. Prisma's cursor condition is an OR that
     // PostgreSQL applies as a filter (page N read every row before the cursor); the lists repeat
     // its leading column as a bound (common/graphql-helpers.ts cursorBound), an index condition.
@@ -747,30 +747,51 @@ describe('query plans of the lists', () => {
       { i: { name: 'No orders', rule: 'orders.count = 0' } },
     );
     expect(seg.data?.createSegment.__typename, JSON.stringify(seg)).toBe('CreateSegmentSuccess');
-    await sql.$executeRawUnsafe('ANALYZE "Order", "Interaction", "WebhookDelivery", "Customer"');
+    await sql.$executeRawUnsafe(
+      `INSERT INTO "FollowUp" ("shopId", "customerId", "dueAt", goal, "updatedAt") SELECT $1::uuid, $2::uuid, ${at}, 'Call ' || g, now() FROM generate_series(1, 60) g`,
+      s,
+      c,
+    );
+    await sql.$executeRawUnsafe('ANALYZE "Order", "Interaction", "WebhookDelivery", "Customer", "FollowUp"');
 
-    const lists: [string, (args: string) => string, (d: Record<string, unknown>) => unknown][] = [
-      ['orders', (a) => `{ orders(${a}) { ${PAGE} } }`, (d) => d.orders],
-      ['interactions', (a) => `{ interactions(${a}) { ${PAGE} } }`, (d) => d.interactions],
-      ['webhookDeliveries', (a) => `{ webhookDeliveries(${a}) { ${PAGE} } }`, (d) => d.webhookDeliveries],
-      ['leadPool', (a) => `{ leadPool(${a}) { ${PAGE} } }`, (d) => d.leadPool],
+    // The executor answers these five; `customers` and `agenda` have a compiled path, and the
+    // executor's (compiledReads off) is their fallback.
+    const lists: [string, App, (args: string) => string, (d: Record<string, unknown>) => unknown][] = [
+      ['orders', t.app, (a) => `{ orders(${a}) { ${PAGE} } }`, (d) => d.orders],
+      ['interactions', t.app, (a) => `{ interactions(${a}) { ${PAGE} } }`, (d) => d.interactions],
+      ['webhookDeliveries', t.app, (a) => `{ webhookDeliveries(${a}) { ${PAGE} } }`, (d) => d.webhookDeliveries],
+      ['leadPool', t.app, (a) => `{ leadPool(${a}) { ${PAGE} } }`, (d) => d.leadPool],
       [
         'members',
+        t.app,
         (a) => `{ segments(first: 1) { edges { node { members(${a}) { ${PAGE} } } } } }`,
         (d) => (d.segments as Conn<{ members: unknown }>).edges[0]?.node.members,
       ],
+      [
+        'customers',
+        executorApp,
+        (a) => `{ customers(${a}, orderBy: { field: CREATED_AT, direction: DESC }) { ${PAGE} } }`,
+        (d) => d.customers,
+      ],
+      [
+        'customers',
+        executorApp,
+        (a) => `{ customers(${a}, orderBy: { field: UPDATED_AT, direction: ASC }) { ${PAGE} } }`,
+        (d) => d.customers,
+      ],
+      ['agenda', executorApp, (a) => `{ agenda(${a}) { ${PAGE} } }`, (d) => d.agenda],
     ];
     type Conn<N> = { edges: { cursor: string; node: N }[]; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean } };
     const seen: { query: string; params: unknown[] }[] = [];
     const stop = onPrismaQuery(t.db, (query, params) => {
       // The page statements after a cursor: Prisma's cursor reads the cursor row in a subselect.
-      if (/ORDER BY/.test(query) && /WHERE \("public"\."(Order|Interaction|WebhookDelivery|Customer)"\."id"\) = /.test(query))
+      if (/ORDER BY/.test(query) && /WHERE \("public"\."(Order|Interaction|WebhookDelivery|Customer|FollowUp)"\."id"\) = /.test(query))
         seen.push({ query, params });
     });
     try {
-      for (const [name, query, pick] of lists) {
+      for (const [name, app, query, pick] of lists) {
         const conn = async (args: string) => {
-          const body = JSON.parse((await post(t.app, shop.secretKey, query(args))).text) as {
+          const body = JSON.parse((await post(app, shop.secretKey, query(args))).text) as {
             data: Record<string, unknown>;
             errors?: unknown;
           };
@@ -800,15 +821,15 @@ describe('query plans of the lists', () => {
       stop();
     }
     const tables = new Set(seen.map((e) => /FROM "public"\."(\w+)"/.exec(e.query)?.[1]));
-    expect([...tables].sort()).toEqual(['Customer', 'Interaction', 'Order', 'WebhookDelivery']);
+    expect([...tables].sort()).toEqual(['Customer', 'FollowUp', 'Interaction', 'Order', 'WebhookDelivery']);
     for (const { query, params } of seen) {
       // The bound is sent (after the cursor or before it)...
-      expect(query).toMatch(/"(placedAt|occurredAt|createdAt)" [<>]= \$\d+ AND/);
+      expect(query).toMatch(/"(placedAt|occurredAt|createdAt|updatedAt|dueAt)" [<>]= \$\d+ AND/);
       // ...and, for the shop-wide lists, is the index condition. A segment's members are read from
       // its membership rows first when the planner expects few; the bound is then a filter on them.
       if (query.includes('"SegmentMember"')) continue;
       const plan = await planOf(t.db, query, params);
-      expect(plan, query).toMatch(/Index Cond: .*"(placedAt|occurredAt|createdAt)" [<>]= /);
+      expect(plan, query).toMatch(/Index Cond: .*"(placedAt|occurredAt|createdAt|updatedAt|dueAt)" [<>]= /);
     }
     expect(seen.filter((e) => e.query.includes('"SegmentMember"')).length).toBeGreaterThan(0);
   });

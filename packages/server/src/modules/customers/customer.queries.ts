@@ -2,7 +2,7 @@ import { builder } from '../../builder.ts';
 import { type Context, shopIdOf } from '../../context.ts';
 import { skipQuery } from '../../db/loaders.ts';
 import { cachedCount } from '../../read-caches.ts';
-import { checkPageSize } from '../common/graphql-helpers.ts';
+import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
 import { buildCustomerExport, CUSTOMER_EXPORT_SCOPES, exportScope, recordDataRequest } from './customer.export.ts';
 import { customerOrderBy, customerWhere } from './customer.filters.ts';
 import { CustomerFilterInput, CustomerOrderInput } from './customer.inputs.ts';
@@ -59,13 +59,24 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CustomerFilterInput }),
         orderBy: t.arg({ type: CustomerOrderInput }),
       },
-      resolve: (query, _root, args, ctx) => {
+      resolve: async (query, _root, args, ctx) => {
         const { db } = ctx;
         checkPageSize(args);
+        const field = args.orderBy?.field ?? 'CREATED_AT';
+        const direction = args.orderBy?.direction ?? 'DESC';
+        // The bound only for the columns without nulls: the others sort their nulls last in both
+        // directions, so `col <= v` would drop them.
+        const col = field === 'CREATED_AT' ? 'createdAt' : field === 'UPDATED_AT' ? 'updatedAt' : null;
+        const bound = col
+          ? await cursorBound(query, col, direction === 'ASC' ? 'asc' : 'desc', async (id) => {
+              const row = await db.customer.findFirst({ where: { id }, select: { createdAt: true, updatedAt: true } });
+              return row?.[col];
+            })
+          : {};
         return db.customer.findMany({
           ...query,
-          where: listWhere(args.filter),
-          orderBy: customerOrderBy(args.orderBy?.field, args.orderBy?.direction ?? 'DESC'),
+          where: { AND: [listWhere(args.filter), bound] },
+          orderBy: customerOrderBy(field, direction),
         });
       },
     },

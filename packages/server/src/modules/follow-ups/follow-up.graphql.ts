@@ -219,7 +219,13 @@ builder.queryFields((t) => ({
         // (Pothos then selects only the cursor column).
         const sel = (query as { select?: Record<string, unknown> }).select;
         const q = (sel ? { ...query, select: { ...sel, dueAt: true } } : query) as typeof query;
-        return db.followUp.findMany({ ...q, where, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
+        const bound = await cursorBound(
+          query,
+          'dueAt',
+          'asc',
+          async (id) => (await db.followUp.findFirst({ where: { id }, select: { dueAt: true } }))?.dueAt,
+        );
+        return db.followUp.findMany({ ...q, where: { AND: [where, bound] }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
       },
     },
     {
