@@ -106,19 +106,20 @@ export function customerSelfOf(ctx: Context): { db: Context['db']; customerId: s
  * (measured: page 31 of 50 orders removed 1,499 rows by filter). Repeating the leading column as a
  * plain bound (`field <= v`; `>=` ascending; reversed for `last`/`before`, where Prisma's `take`
  * is negative) changes no result and is an index condition on the list's (shopId, field, id)
- * index, so a page reads the page and the cursor's ties. `valueAt` reads the cursor row's `field`
- * in the caller's shop; no row (gone, or not the shop's): no bound (Prisma's own condition then
- * finds nothing). Hand-written: Prisma's cursor has no such option, and Pothos passes its query on.
+ * index, so a page reads the page and the cursor's ties. `rowAt` reads the cursor row (at least
+ * `field`) in the caller's shop, e.g. `(id) => db.order.findFirst({ where: { id }, select: { placedAt: true } })`;
+ * no row (gone, or not the shop's): no bound (Prisma's own condition then finds nothing).
+ * Hand-written: Prisma's cursor has no such option, and Pothos passes its query on.
  */
 export async function cursorBound<F extends string>(
   query: { cursor?: { id?: unknown }; take?: number },
   field: F,
   direction: 'asc' | 'desc',
-  valueAt: (id: string) => Promise<Date | string | null | undefined>,
+  rowAt: (id: string) => Promise<{ [K in F]: Date | string | null } | null>,
 ): Promise<{ [K in F]?: { lte: Date | string } | { gte: Date | string } }> {
   const id = query.cursor?.id;
   if (typeof id !== 'string') return {};
-  const v = await valueAt(id);
+  const v = (await rowAt(id))?.[field];
   if (v == null) return {};
   const before = (query.take ?? 0) < 0;
   const down = (direction === 'desc') !== before;

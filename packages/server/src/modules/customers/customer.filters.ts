@@ -73,6 +73,18 @@ const SORT_COLUMN: Record<CustomerSortField, keyof Prisma.CustomerOrderByWithRel
   EXPECTED_PURCHASE_AT: 'expectedPurchaseAt',
 };
 
+/** The sort columns that may be null: sorted with their nulls last in both directions. */
+const NULLABLE_SORT = new Set<CustomerSortField>(['LAST_NAME', 'DEAL_LIKELIHOOD', 'EXPECTED_PURCHASE_AT']);
+
+/**
+ * The column a page after a cursor may be bounded by (common/graphql-helpers.ts cursorBound): the
+ * sort column when it has no nulls (`col <= v` would drop the nulls sorted after it), else none.
+ */
+export function customerKeysetColumn(field: CustomerSortField = 'CREATED_AT'): 'createdAt' | 'updatedAt' | null {
+  const col = SORT_COLUMN[field];
+  return !NULLABLE_SORT.has(field) && (col === 'createdAt' || col === 'updatedAt') ? col : null;
+}
+
 /** Order for a customer list; `id` breaks ties so cursors are stable. */
 export function customerOrderBy(
   field: CustomerSortField = 'CREATED_AT',
@@ -80,6 +92,6 @@ export function customerOrderBy(
 ): Prisma.CustomerOrderByWithRelationInput[] {
   const dir = direction === 'ASC' ? 'asc' : 'desc';
   const col = SORT_COLUMN[field];
-  const nullable = field === 'LAST_NAME' || field === 'DEAL_LIKELIHOOD' || field === 'EXPECTED_PURCHASE_AT';
+  const nullable = NULLABLE_SORT.has(field);
   return [{ [col]: nullable ? { sort: dir, nulls: 'last' } : dir } as Prisma.CustomerOrderByWithRelationInput, { id: dir }];
 }

@@ -4,7 +4,7 @@ import { skipQuery } from '../../db/loaders.ts';
 import { cachedCount } from '../../read-caches.ts';
 import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
 import { buildCustomerExport, CUSTOMER_EXPORT_SCOPES, exportScope, recordDataRequest } from './customer.export.ts';
-import { customerOrderBy, customerWhere } from './customer.filters.ts';
+import { customerKeysetColumn, customerOrderBy, customerWhere } from './customer.filters.ts';
 import { CustomerFilterInput, CustomerOrderInput } from './customer.inputs.ts';
 import { findCustomerBy, isUuid } from './customer.service.ts';
 import { CustomerNode, TagObject } from './customer.type.ts';
@@ -64,14 +64,11 @@ builder.queryFields((t) => ({
         checkPageSize(args);
         const field = args.orderBy?.field ?? 'CREATED_AT';
         const direction = args.orderBy?.direction ?? 'DESC';
-        // The bound only for the columns without nulls: the others sort their nulls last in both
-        // directions, so `col <= v` would drop them.
-        const col = field === 'CREATED_AT' ? 'createdAt' : field === 'UPDATED_AT' ? 'updatedAt' : null;
+        const col = customerKeysetColumn(field);
         const bound = col
-          ? await cursorBound(query, col, direction === 'ASC' ? 'asc' : 'desc', async (id) => {
-              const row = await db.customer.findFirst({ where: { id }, select: { createdAt: true, updatedAt: true } });
-              return row?.[col];
-            })
+          ? await cursorBound(query, col, direction === 'ASC' ? 'asc' : 'desc', (id) =>
+              db.customer.findFirst({ where: { id }, select: { createdAt: true, updatedAt: true } }),
+            )
           : {};
         return db.customer.findMany({
           ...query,

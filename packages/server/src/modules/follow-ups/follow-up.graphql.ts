@@ -219,12 +219,7 @@ builder.queryFields((t) => ({
         // (Pothos then selects only the cursor column).
         const sel = (query as { select?: Record<string, unknown> }).select;
         const q = (sel ? { ...query, select: { ...sel, dueAt: true } } : query) as typeof query;
-        const bound = await cursorBound(
-          query,
-          'dueAt',
-          'asc',
-          async (id) => (await db.followUp.findFirst({ where: { id }, select: { dueAt: true } }))?.dueAt,
-        );
+        const bound = await cursorBound(query, 'dueAt', 'asc', (id) => db.followUp.findFirst({ where: { id }, select: { dueAt: true } }));
         return db.followUp.findMany({ ...q, where: { AND: [where, bound] }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
       },
     },
@@ -277,11 +272,8 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         const { db } = accessOf(ctx);
         checkPageSize(args);
-        const bound = await cursorBound(
-          query,
-          'createdAt',
-          'desc',
-          async (id) => (await db.customer.findFirst({ where: { id }, select: { createdAt: true } }))?.createdAt,
+        const bound = await cursorBound(query, 'createdAt', 'desc', (id) =>
+          db.customer.findFirst({ where: { id }, select: { createdAt: true } }),
         );
         return db.customer.findMany({
           ...query,

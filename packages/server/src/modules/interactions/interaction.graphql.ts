@@ -107,11 +107,8 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         const { db } = ctx;
         checkPageSize(args);
-        const bound = await cursorBound(
-          query,
-          'occurredAt',
-          'desc',
-          async (id) => (await db.interaction.findFirst({ where: { id }, select: { occurredAt: true } }))?.occurredAt,
+        const bound = await cursorBound(query, 'occurredAt', 'desc', (id) =>
+          db.interaction.findFirst({ where: { id }, select: { occurredAt: true } }),
         );
         return db.interaction.findMany({
           ...query,

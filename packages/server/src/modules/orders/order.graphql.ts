@@ -131,11 +131,8 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         const { db } = ctx;
         checkPageSize(args);
-        const bound = await cursorBound(
-          query,
-          'placedAt',
-          'desc',
-          async (id) => (await db.order.findFirst({ where: { id }, select: { placedAt: true } }))?.placedAt,
+        const bound = await cursorBound(query, 'placedAt', 'desc', (id) =>
+          db.order.findFirst({ where: { id }, select: { placedAt: true } }),
         );
         return db.order.findMany({
           ...query,

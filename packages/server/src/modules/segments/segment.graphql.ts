@@ -118,11 +118,8 @@ export const SegmentNode = builder.prismaNode('Segment', {
         totalCount: (s) => s.memberCount,
         resolve: async (query, s, args, ctx) => {
           checkPageSize(args);
-          const bound = await cursorBound(
-            query,
-            'createdAt',
-            'desc',
-            async (id) => (await ctx.db.customer.findFirst({ where: { id }, select: { createdAt: true } }))?.createdAt,
+          const bound = await cursorBound(query, 'createdAt', 'desc', (id) =>
+            ctx.db.customer.findFirst({ where: { id }, select: { createdAt: true } }),
           );
           return ctx.db.customer.findMany({
             ...query,

@@ -93,11 +93,8 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         checkPageSize(args);
         const deliveries = manage(ctx).webhookDelivery;
-        const bound = await cursorBound(
-          query,
-          'createdAt',
-          'desc',
-          async (id) => (await deliveries.findFirst({ where: { id }, select: { createdAt: true } }))?.createdAt,
+        const bound = await cursorBound(query, 'createdAt', 'desc', (id) =>
+          deliveries.findFirst({ where: { id }, select: { createdAt: true } }),
         );
         return deliveries.findMany({
           ...query,
