@@ -125,3 +125,21 @@ export async function cursorBound<F extends string>(
   const down = (direction === 'desc') !== before;
   return { [field]: down ? { lte: v } : { gte: v } } as { [K in F]?: { lte: Date | string } | { gte: Date | string } };
 }
+
+type Dir = 'asc' | 'desc';
+
+/**
+ * A Prisma connection ordered by (`field`, id): its `orderBy` and the `where` bound of a page after
+ * a cursor (cursorBound), from the one declaration, so the bound is always the order's own leading
+ * column. Each list's resolver then reads `findMany({ ...query, where: { AND: [filter, page.where] },
+ * orderBy: page.orderBy })`.
+ */
+export async function keysetPage<F extends string>(
+  query: { cursor?: { id?: unknown }; take?: number },
+  field: F,
+  direction: Dir,
+  rowAt: (id: string) => Promise<{ [K in F]: Date | string | null } | null>,
+): Promise<{ where: { [K in F]?: { lte: Date | string } | { gte: Date | string } }; orderBy: [{ [K in F]: Dir }, { id: Dir }] }> {
+  const orderBy = [{ [field]: direction } as { [K in F]: Dir }, { id: direction }] as [{ [K in F]: Dir }, { id: Dir }];
+  return { where: await cursorBound(query, field, direction, rowAt), orderBy };
+}

@@ -3,7 +3,7 @@ import { builder } from '../../builder.ts';
 import { VersionConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
+import { checkPageSize, keysetPage } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import * as agenda from './follow-up.agenda.ts';
 import { endOfDay } from './follow-up.cadence.ts';
@@ -219,8 +219,8 @@ builder.queryFields((t) => ({
         // (Pothos then selects only the cursor column).
         const sel = (query as { select?: Record<string, unknown> }).select;
         const q = (sel ? { ...query, select: { ...sel, dueAt: true } } : query) as typeof query;
-        const bound = await cursorBound(query, 'dueAt', 'asc', (id) => db.followUp.findFirst({ where: { id }, select: { dueAt: true } }));
-        return db.followUp.findMany({ ...q, where: { AND: [where, bound] }, orderBy: [{ dueAt: 'asc' }, { id: 'asc' }] });
+        const page = await keysetPage(query, 'dueAt', 'asc', (id) => db.followUp.findFirst({ where: { id }, select: { dueAt: true } }));
+        return db.followUp.findMany({ ...q, where: { AND: [where, page.where] }, orderBy: page.orderBy });
       },
     },
     {
@@ -272,14 +272,10 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         const { db } = accessOf(ctx);
         checkPageSize(args);
-        const bound = await cursorBound(query, 'createdAt', 'desc', (id) =>
+        const page = await keysetPage(query, 'createdAt', 'desc', (id) =>
           db.customer.findFirst({ where: { id }, select: { createdAt: true } }),
         );
-        return db.customer.findMany({
-          ...query,
-          where: { AND: [poolWhere(args.filter), bound] },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        });
+        return db.customer.findMany({ ...query, where: { AND: [poolWhere(args.filter), page.where] }, orderBy: page.orderBy });
       },
     },
     { name: 'LeadPoolConnection' },

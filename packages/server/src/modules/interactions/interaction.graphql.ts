@@ -3,7 +3,7 @@ import { builder } from '../../builder.ts';
 import { IdempotencyConflictError } from '../../errors.ts';
 import { StaffUserNode } from '../auth/staff.type.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { actorOf, checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
+import { actorOf, checkPageSize, keysetPage } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { OrderNode } from '../orders/order.type.ts';
 import * as svc from './interaction.service.ts';
@@ -107,13 +107,13 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         const { db } = ctx;
         checkPageSize(args);
-        const bound = await cursorBound(query, 'occurredAt', 'desc', (id) =>
+        const page = await keysetPage(query, 'occurredAt', 'desc', (id) =>
           db.interaction.findFirst({ where: { id }, select: { occurredAt: true } }),
         );
         return db.interaction.findMany({
           ...query,
-          where: { AND: [interactionListWhere(args.filter), bound] },
-          orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }],
+          where: { AND: [interactionListWhere(args.filter), page.where] },
+          orderBy: page.orderBy,
         });
       },
     },

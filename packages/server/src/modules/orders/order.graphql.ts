@@ -3,7 +3,7 @@ import { IdempotencyConflictError } from '../../errors.ts';
 import { ShopObject } from '../auth/auth.schema.ts';
 import { batchResultFields, itemResultUnion } from '../common/batch.graphql.ts';
 import { COMMON_ERRORS, ErrorInterface } from '../common/common.type.ts';
-import { actorOf, checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
+import { actorOf, checkPageSize, keysetPage } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { ORDER_ITEM_ERRORS, upsertOrders } from './order.batch.ts';
 import {
@@ -131,14 +131,8 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         const { db } = ctx;
         checkPageSize(args);
-        const bound = await cursorBound(query, 'placedAt', 'desc', (id) =>
-          db.order.findFirst({ where: { id }, select: { placedAt: true } }),
-        );
-        return db.order.findMany({
-          ...query,
-          where: { AND: [listWhere(args.filter), bound] },
-          orderBy: [{ placedAt: 'desc' }, { id: 'desc' }],
-        });
+        const page = await keysetPage(query, 'placedAt', 'desc', (id) => db.order.findFirst({ where: { id }, select: { placedAt: true } }));
+        return db.order.findMany({ ...query, where: { AND: [listWhere(args.filter), page.where] }, orderBy: page.orderBy });
       },
     },
     {},

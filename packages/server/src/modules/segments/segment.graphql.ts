@@ -3,7 +3,7 @@ import type { Context } from '../../context.ts';
 import { skipQuery } from '../../db/loaders.ts';
 import { NotFoundError, VersionConflictError } from '../../errors.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
+import { checkPageSize, keysetPage } from '../common/graphql-helpers.ts';
 import { CustomerNode } from '../customers/customer.type.ts';
 import { AFTER, EventRef, parseAfter, stream } from '../events/event.graphql.ts';
 import { FIELDS, operatorsOf } from './segment.fields.ts';
@@ -118,13 +118,13 @@ export const SegmentNode = builder.prismaNode('Segment', {
         totalCount: (s) => s.memberCount,
         resolve: async (query, s, args, ctx) => {
           checkPageSize(args);
-          const bound = await cursorBound(query, 'createdAt', 'desc', (id) =>
+          const page = await keysetPage(query, 'createdAt', 'desc', (id) =>
             ctx.db.customer.findFirst({ where: { id }, select: { createdAt: true } }),
           );
           return ctx.db.customer.findMany({
             ...query,
-            where: { status: 'ACTIVE', segmentMemberships: { some: { segmentId: s.id } }, ...bound },
-            orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+            where: { status: 'ACTIVE', segmentMemberships: { some: { segmentId: s.id } }, ...page.where },
+            orderBy: page.orderBy,
           });
         },
       },

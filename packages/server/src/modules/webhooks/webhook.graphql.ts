@@ -5,7 +5,7 @@ import { ValidationError } from '../../errors.ts';
 import type { WebhookEndpoint } from '../../generated/prisma/client.ts';
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums.ts';
 import { COMMON_ERRORS } from '../common/common.type.ts';
-import { checkPageSize, cursorBound } from '../common/graphql-helpers.ts';
+import { checkPageSize, keysetPage } from '../common/graphql-helpers.ts';
 import { EventTypeEnum } from '../events/event.graphql.ts';
 import * as svc from './webhook.service.ts';
 
@@ -93,14 +93,10 @@ builder.queryFields((t) => ({
       resolve: async (query, _r, args, ctx) => {
         checkPageSize(args);
         const deliveries = manage(ctx).webhookDelivery;
-        const bound = await cursorBound(query, 'createdAt', 'desc', (id) =>
+        const page = await keysetPage(query, 'createdAt', 'desc', (id) =>
           deliveries.findFirst({ where: { id }, select: { createdAt: true } }),
         );
-        return deliveries.findMany({
-          ...query,
-          where: { AND: [deliveryWhere(args.filter), bound] },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        });
+        return deliveries.findMany({ ...query, where: { AND: [deliveryWhere(args.filter), page.where] }, orderBy: page.orderBy });
       },
     },
     {},
