@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopBound } from '../packages/server/src/db/shop-bound.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
-import { importsSettled, startImport } from '../packages/server/src/modules/imports/import.service.ts';
+import { importsSettled, importWorkers, startImport } from '../packages/server/src/modules/imports/import.service.ts';
 import { createTestApp, rawId, type TestApp, testBackend } from '../packages/server/src/testing.ts';
 
 /**
@@ -147,6 +147,56 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
       ['FAILED', 'Interrupted: the server stopped; rows written so far stay, a re-run is safe'],
     ]);
     expect(stopped[1]?.created).toBe(0);
+  });
+
+  it('workers are kept warm: a big upload starts one, the next import reuses it, a stop ends it', async () => {
+    await importsSettled({ stop: true });
+    expect(importWorkers()).toEqual({ idle: [], busy: [] });
+    const shop = await t.newShop();
+    const g = t.gql(shop.secretKey);
+    const threadOf = (id: string) =>
+      logLines
+        .map((l) => JSON.parse(l) as { msg: string; importId?: string; threadId?: number })
+        .find((l) => l.msg === 'import runs in a worker thread' && l.importId === rawId(id))?.threadId;
+    const run = async (id: string) => {
+      await g('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
+      await importsSettled();
+      return (
+        await g<{ importJob: { status: string; created: number } }>('query($id: ID!) { importJob(id: $id) { status created } }', { id })
+      ).data?.importJob;
+    };
+    // The upload (at least IMPORT_WORKER_MIN_BYTES, here 0) started a worker before any import.
+    const first = await upload(shop.secretKey, csv(10).replaceAll(',w', ',k'));
+    const warm = importWorkers().idle;
+    expect(warm).toHaveLength(1);
+    expect(await run(first)).toEqual({ status: 'COMPLETED', created: 10 });
+    expect(threadOf(first)).toBe(warm[0]);
+    // It waits for the next import (IMPORT_WORKER_IDLE_MS): a second upload starts no other one.
+    expect(importWorkers()).toEqual({ idle: warm, busy: [] });
+    const second = await upload(shop.secretKey, 'externalId,email\nk-next,k-next@example.com\n');
+    expect(importWorkers().idle).toEqual(warm);
+    expect(await run(second)).toEqual({ status: 'COMPLETED', created: 1 });
+    expect(threadOf(second)).toBe(warm[0]);
+    await importsSettled({ stop: true });
+    expect(importWorkers()).toEqual({ idle: [], busy: [] });
+  });
+
+  it('IMPORT_WORKER_IDLE_MS: a finished worker ends after it (0: at once)', async () => {
+    const shop = await t.newShop();
+    const bound = shopBound(t.db.prisma, shop.shop.id);
+    const logger = createLogger('info', () => undefined);
+    const at = async (workerIdleMs: number) => {
+      const id = rawId(await upload(shop.secretKey, `externalId,email\ni${workerIdleMs},i${workerIdleMs}@example.com\n`));
+      await importsSettled({ stop: true });
+      await startDirect(bound, logger, id, { workerIdleMs });
+      await importsSettled();
+      expect((await t.db.prisma.importJob.findFirstOrThrow({ where: { id } })).status).toBe('COMPLETED');
+    };
+    await at(0);
+    expect(importWorkers().idle).toEqual([]);
+    await at(300);
+    expect(importWorkers().idle).toHaveLength(1);
+    await expect.poll(() => importWorkers().idle, { timeout: 10_000, interval: 100 }).toEqual([]);
   });
 
   it('a worker that cannot reach its database leaves the job FAILED with a retryable reason', async () => {

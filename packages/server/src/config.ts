@@ -129,6 +129,8 @@ const Env = z.object({
   IMPORT_WORKER_MIN_BYTES: z.coerce.number().int().min(0).default(1_048_576),
   /** Import worker threads at once per process (2 connections each); further imports wait for one. */
   IMPORT_WORKERS_MAX: z.coerce.number().int().min(1).max(32).default(2),
+  /** An import worker waits this long for the next import before it ends (0: it ends after each one, and uploads start none ahead). */
+  IMPORT_WORKER_IDLE_MS: z.coerce.number().int().min(0).default(60_000),
   /** Rejected-row reports (personal data) are deleted this many days after the import ended. */
   IMPORT_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
   /** Uploads never started are deleted after this many hours. */
@@ -197,6 +199,8 @@ export type Config = {
     workerMinBytes?: number;
     /** Import worker threads running at once in this process; more imports wait for one (absent: 2). */
     workersMax?: number;
+    /** How long a finished import's worker waits for the next import, ms (absent: 60,000; 0: none waits). */
+    workerIdleMs?: number;
   };
   /** Storefront behaviour events (docs/behaviour.md): retention (pruned every RETENTION_INTERVAL_MS) and per-minute event limits. */
   behaviour: { retentionDays: number; intervalMs: number; eventsPerKey: number; eventsPerVisitor: number };
@@ -299,6 +303,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchRows: e.IMPORT_BATCH_ROWS,
       workerMinBytes: e.IMPORT_WORKER_MIN_BYTES,
       workersMax: e.IMPORT_WORKERS_MAX,
+      workerIdleMs: e.IMPORT_WORKER_IDLE_MS,
       reportRetentionDays: e.IMPORT_REPORT_RETENTION_DAYS,
       uploadTtlHours: e.IMPORT_UPLOAD_TTL_HOURS,
     },

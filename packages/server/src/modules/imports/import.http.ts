@@ -1,11 +1,20 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Plugin } from 'graphql-yoga';
 import { type Context, createContextInner, credentialsFromHeaders, resolveViewer, type Services } from '../../context.ts';
+import type { DatabaseOptions } from '../../db/database.ts';
 import { AppError, ForbiddenError, PayloadTooLargeError, UnauthenticatedError, ValidationError } from '../../errors.ts';
 import type { ImportFormat, ImportKind } from '../../generated/prisma/enums.ts';
 import { allows } from '../auth/auth.policy.ts';
 import { isUuid } from '../customers/customer.service.ts';
-import { IMPORT_READ_SCOPES, IMPORT_WRITE_SCOPES, importGid, rejectionsCsv, storeUpload } from './import.service.ts';
+import {
+  IMPORT_READ_SCOPES,
+  IMPORT_WRITE_SCOPES,
+  importGid,
+  prewarmImportWorker,
+  rejectionsCsv,
+  storeUpload,
+  WORKER_MIN_BYTES,
+} from './import.service.ts';
 
 /**
  * The HTTP side of bulk imports (docs/import.md):
@@ -75,12 +84,19 @@ async function upload(services: Services, url: URL, request: Request): Promise<R
     { kind, format, apiKeyId: v?.keyId ?? null, staffId: v?.staff?.id ?? null },
     request.body,
     max,
+    ctx.workerDatabase ? warmWorker(services, ctx.workerDatabase) : undefined,
   );
   return new Response(JSON.stringify({ id: importGid(job.id), kind: job.kind, format: job.format, bytes: job.bytes, status: job.status }), {
     status: 201,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
   });
 }
+
+/** An upload big enough to run in a worker thread starts one while its bytes arrive. */
+const warmWorker = (services: Services, reopen: DatabaseOptions) => ({
+  atBytes: services.config.imports.workerMinBytes ?? WORKER_MIN_BYTES,
+  start: () => prewarmImportWorker(reopen, services.logger, services.config.imports),
+});
 
 async function report(services: Services, request: Request, gid: string): Promise<Response> {
   if (request.method !== 'GET') return jsonError(new AppError('VALIDATION_FAILED', 'Use GET'));

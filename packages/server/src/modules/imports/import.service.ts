@@ -99,7 +99,8 @@ export const importGid = (id: string) => encodeGlobalID('ImportJob', id);
  * Stores a request body as a new UPLOADED job, streamed in chunks of CHUNK_BYTES; too large:
  * nothing kept, PayloadTooLargeError. The chunks are written on the driver (`driverWrite`, bound
  * to the shop): through Prisma each 1 MiB parameter stalled the event loop 20-25 ms (measured),
- * so every request served beside an upload waited that long per chunk.
+ * so every request served beside an upload waited that long per chunk. `warm`: called once when
+ * the body has reached `atBytes` (the API starts an import worker then).
  */
 export async function storeUpload(
   db: ScopedDb,
@@ -107,9 +108,11 @@ export async function storeUpload(
   meta: { kind: ImportKind; format: ImportFormat; apiKeyId: string | null; staffId: string | null },
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
+  warm?: { atBytes: number; start: () => void },
 ): Promise<ImportJob> {
   const job = await db.importJob.create({ data: { ...meta } as never });
   let bytes = 0;
+  let warmed = !warm;
   let seq = 0;
   let parts: Uint8Array[] = [];
   let pending = 0;
@@ -138,6 +141,11 @@ export async function storeUpload(
         if (bytes > maxBytes) {
           await reader.cancel().catch(() => undefined);
           throw new PayloadTooLargeError(maxBytes);
+        }
+        if (!warmed && bytes >= (warm?.atBytes ?? 0)) {
+          // Big enough for a worker thread: one starts while the rest arrives (WORKER_IDLE_MS).
+          warmed = true;
+          warm?.start();
         }
         parts.push(value);
         pending += value.byteLength;
@@ -296,16 +304,28 @@ export function runImportJob(shop: ShopBound, job: ImportJob, starter: Starter, 
 const running = new Map<string, Promise<void>>();
 
 const stopping = new Set<string>();
-const workers = new Map<string, Worker>();
 
-/** Resolves when every import of this process has ended (tests); `stop`: they end after their current batch (shutdown). */
+/**
+ * Resolves when every import of this process has ended (tests); `stop` (shutdown): they end after
+ * their current batch, and every import worker closes its database client and ends.
+ */
 export async function importsSettled(opts: { stop?: boolean } = {}): Promise<void> {
-  if (opts.stop) {
+  if (!opts.stop) {
+    while (running.size) await Promise.allSettled([...running.values()]);
+    return;
+  }
+  draining = true;
+  try {
     // A worker's job stops in the worker (its own `stopping`); one waiting for a worker, here.
     for (const id of running.keys()) if (!workers.has(id)) stopping.add(id);
-    for (const w of workers.values()) w.postMessage({ stop: true });
+    for (const [id, pw] of workers) pw.w.postMessage({ stop: id } satisfies ToWorker);
+    for (const pw of [...idleWorkers]) closeWorker(pw);
+    while (running.size) await Promise.allSettled([...running.values()]);
+    // Every worker closes its database client before this resolves.
+    await Promise.all([...closing].map((pw) => pw.exited));
+  } finally {
+    draining = false;
   }
-  while (running.size) await Promise.allSettled([...running.values()]);
 }
 
 /** In the worker thread (import.worker.ts): stop after the current batch, as at a shutdown here. */
@@ -313,8 +333,13 @@ export function stopImport(jobId: string) {
   stopping.add(jobId);
 }
 
-export type WorkerData = { reopen: DatabaseOptions; shopId: string; jobId: string; starter: Starter; opts: ImportOptions };
+/** What a worker thread is started with: the database it opens once, for every import it runs. */
+export type WorkerData = { reopen: DatabaseOptions };
+/** One import for a worker thread to run (import.worker.ts). */
+export type WorkerJob = { shopId: string; jobId: string; starter: Starter; opts: ImportOptions };
+export type ToWorker = { run: WorkerJob } | { stop: string } | { close: true };
 export type WorkerLog = { log: ['debug' | 'info' | 'warn' | 'error', string, Record<string, unknown> | undefined] };
+export type FromWorker = WorkerLog | { done: string };
 
 /**
  * A big import runs in a worker thread with its own database client and heap: its parsing,
@@ -363,36 +388,161 @@ async function workerSlot(max: number): Promise<() => void> {
 
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 
-function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: ImportOptions, logger: Logger, reopen: DatabaseOptions) {
+/**
+ * Import worker threads are kept warm: starting one costs seconds of CPU (loading the modules and
+ * the Prisma client, opening its connections: 2-3 s of a 100,000-customer import in the bench), so
+ * the upload of a big file starts one while its bytes arrive (`prewarmImportWorker`), and a worker
+ * that finished an import waits `workerIdleMs` (IMPORT_WORKER_IDLE_MS, default 60 s) for the next one (a customers file is often followed
+ * by its orders) before it closes its connections and ends. One idle worker at most; an idle worker
+ * does not keep the process alive, and a shutdown (`importsSettled({ stop: true })`) closes it.
+ * Hand-written: a generic pool (piscina, tinypool) runs stateless tasks and has no notion of a job
+ * stopped after its current batch, nor of a worker holding database connections.
+ */
+export const WORKER_IDLE_MS = 60_000;
+const idleMsOf = (opts: ImportOptions) => opts.workerIdleMs ?? WORKER_IDLE_MS;
+type PooledWorker = {
+  readonly w: Worker;
+  /** The database it opened (reopen options): a worker only runs imports of that database. */
+  readonly key: string;
+  job: { id: string; logger: Logger; done: () => void } | null;
+  idleTimer: NodeJS.Timeout | null;
+  exited: Promise<void>;
+  gone: boolean;
+};
+const idleWorkers: PooledWorker[] = [];
+const closing = new Set<PooledWorker>();
+/** Busy workers by the job they run. */
+const workers = new Map<string, PooledWorker>();
+let draining = false;
+
+function spawnWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
   const here = import.meta.url;
-  const data: WorkerData = { reopen, shopId: shop.shopId, jobId: job.id, starter, opts };
+  const data: WorkerData = { reopen };
   const resourceLimits = { maxOldGenerationSizeMb: WORKER_HEAP_MB };
+  const w = here.endsWith('.ts')
+    ? // From the sources (dev, tests): the worker loads its TypeScript through tsx's API.
+      new Worker(FROM_SOURCES, {
+        eval: true,
+        workerData: { ...data, file: new URL('./import.worker.ts', here).href, tsx: tsxApi() },
+        resourceLimits,
+      })
+    : new Worker(new URL('./import.worker.js', here), { workerData: data, resourceLimits });
+  let exited!: () => void;
+  const pw: PooledWorker = {
+    w,
+    key: JSON.stringify(reopen),
+    job: null,
+    idleTimer: null,
+    exited: new Promise((r) => (exited = r)),
+    gone: false,
+  };
+  w.on('message', (m: FromWorker) => {
+    if ('done' in m) {
+      const j = pw.job;
+      if (j?.id === m.done) {
+        pw.job = null;
+        j.done();
+      }
+      return;
+    }
+    if (Array.isArray(m?.log) && LOG_LEVELS.has(m.log[0]) && typeof m.log[1] === 'string')
+      (pw.job?.logger ?? logger)[m.log[0]](m.log[1], m.log[2]);
+  });
+  w.on('error', (e) =>
+    (pw.job?.logger ?? logger).error('import worker failed', { importId: pw.job?.id, error: String(e?.stack ?? e).slice(0, 2000) }),
+  );
+  w.on('exit', () => {
+    pw.gone = true;
+    forget(pw);
+    closing.delete(pw);
+    const j = pw.job;
+    pw.job = null;
+    j?.done();
+    exited();
+  });
+  return pw;
+}
+
+function forget(pw: PooledWorker) {
+  if (pw.idleTimer) clearTimeout(pw.idleTimer);
+  pw.idleTimer = null;
+  const i = idleWorkers.indexOf(pw);
+  if (i >= 0) idleWorkers.splice(i, 1);
+}
+
+/** Ends a worker that runs nothing: it closes its database client and its thread ends. */
+function closeWorker(pw: PooledWorker) {
+  forget(pw);
+  if (pw.gone || closing.has(pw)) return;
+  closing.add(pw);
+  pw.w.postMessage({ close: true } satisfies ToWorker);
+}
+
+/** A worker that finished its import waits for the next one (or ends: one waits at most, none at a shutdown). */
+function keepIdle(pw: PooledWorker, idleMs: number) {
+  if (pw.gone || closing.has(pw)) return;
+  if (draining || idleWorkers.length || idleMs <= 0) return closeWorker(pw);
+  pw.w.unref();
+  pw.idleTimer = setTimeout(() => closeWorker(pw), idleMs);
+  pw.idleTimer.unref();
+  idleWorkers.push(pw);
+}
+
+/** This process's import worker threads by thread id: waiting for an import, and running one. */
+export function importWorkers(): { idle: number[]; busy: number[] } {
+  return { idle: idleWorkers.map((x) => x.w.threadId), busy: [...workers.values()].map((x) => x.w.threadId) };
+}
+
+/** The idle worker on this database, else a new one (an idle worker on another database ends). */
+function takeWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
+  const key = JSON.stringify(reopen);
+  for (const pw of [...idleWorkers]) if (pw.key !== key) closeWorker(pw);
+  const pw = idleWorkers.find((x) => x.key === key);
+  if (!pw) return spawnWorker(reopen, logger);
+  forget(pw);
+  pw.w.ref();
+  return pw;
+}
+
+/**
+ * Starts a worker for an import about to come (an upload of at least `workerMinBytes` is arriving),
+ * unless one is idle or every worker slot is taken; it waits like any idle worker.
+ */
+export function prewarmImportWorker(reopen: DatabaseOptions, logger: Logger, opts: ImportOptions) {
+  if (draining || idleMsOf(opts) <= 0 || idleWorkers.some((x) => x.key === JSON.stringify(reopen))) return;
+  if (activeWorkers >= Math.max(1, opts.workersMax ?? WORKERS_MAX)) return;
+  try {
+    keepIdle(spawnWorker(reopen, logger), idleMsOf(opts));
+  } catch (e) {
+    logger.warn('import worker did not start', { error: String(e) });
+  }
+}
+
+function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: ImportOptions, logger: Logger, reopen: DatabaseOptions) {
   return new Promise<void>((resolve) => {
-    let w: Worker;
+    let pw: PooledWorker;
     try {
-      w = here.endsWith('.ts')
-        ? // From the sources (dev, tests): the worker loads its TypeScript through tsx's API.
-          new Worker(FROM_SOURCES, {
-            eval: true,
-            workerData: { ...data, file: new URL('./import.worker.ts', here).href, tsx: tsxApi() },
-            resourceLimits,
-          })
-        : new Worker(new URL('./import.worker.js', here), { workerData: data, resourceLimits });
+      pw = takeWorker(reopen, logger);
     } catch (e) {
       logger.error('import worker did not start', { importId: job.id, error: String(e) });
       void failUnfinished(shop, job.id, logger).finally(resolve);
       return;
     }
-    workers.set(job.id, w);
-    logger.info('import runs in a worker thread', { importId: job.id, threadId: w.threadId });
-    w.on('message', (m: WorkerLog) => {
-      if (Array.isArray(m?.log) && LOG_LEVELS.has(m.log[0]) && typeof m.log[1] === 'string') logger[m.log[0]](m.log[1], m.log[2]);
-    });
-    w.on('error', (e) => logger.error('import worker failed', { importId: job.id, error: String(e?.stack ?? e).slice(0, 2000) }));
-    w.on('exit', () => {
-      workers.delete(job.id);
-      void failUnfinished(shop, job.id, logger).finally(resolve);
-    });
+    workers.set(job.id, pw);
+    logger.info('import runs in a worker thread', { importId: job.id, threadId: pw.w.threadId });
+    pw.job = {
+      id: job.id,
+      logger,
+      // The job's end (its `done`, or the worker's exit): a job the worker left RUNNING is FAILED.
+      done: () => {
+        workers.delete(job.id);
+        void failUnfinished(shop, job.id, logger).finally(() => {
+          keepIdle(pw, idleMsOf(opts));
+          resolve();
+        });
+      },
+    };
+    pw.w.postMessage({ run: { shopId: shop.shopId, jobId: job.id, starter, opts } } satisfies ToWorker);
   });
 }
 

@@ -2,30 +2,31 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../../db/database.ts';
 import { shopBound } from '../../db/shop-bound.ts';
 import type { Logger } from '../../logger.ts';
-import { runImportJob, stopImport, type WorkerData, type WorkerLog } from './import.service.ts';
+import { type FromWorker, runImportJob, stopImport, type ToWorker, type WorkerData, type WorkerJob } from './import.service.ts';
 
 /**
- * The worker thread of one big import (import.service.ts `runInWorker`): its own database client
- * (two connections) and heap, the same `runImportJob` as in the API's thread. Log lines go back to
- * the API's logger (its level, redaction and destination); a `{ stop: true }` message ends the job
- * after its current batch, as a shutdown does in the API's thread.
+ * An import worker thread (import.service.ts `runInWorker`): its own database client (two
+ * connections) and heap, opened once; it runs the imports it is sent one at a time with the same
+ * `runImportJob` as the API's thread, and answers each with `{ done }`. Between imports it waits
+ * (the API keeps one warm for the next import) until told to close. Log lines go back to the API's
+ * logger (its level, redaction and destination); `{ stop: jobId }` ends that job after its current
+ * batch, as a shutdown does in the API's thread.
  */
 const data = workerData as WorkerData;
+const port = parentPort ?? fail('import.worker.ts runs as a worker thread');
+function fail(msg: string): never {
+  throw new Error(msg);
+}
 const post =
-  (level: WorkerLog['log'][0]) =>
+  (level: 'debug' | 'info' | 'warn' | 'error') =>
   (msg: string, fields?: Record<string, unknown>): void => {
     try {
-      parentPort?.postMessage({ log: [level, msg, fields] } satisfies WorkerLog);
+      port.postMessage({ log: [level, msg, fields] } satisfies FromWorker);
     } catch {
-      parentPort?.postMessage({ log: [level, msg, undefined] } satisfies WorkerLog);
+      port.postMessage({ log: [level, msg, undefined] } satisfies FromWorker);
     }
   };
 const logger: Logger = { debug: post('debug'), info: post('info'), warn: post('warn'), error: post('error') };
-parentPort?.on('message', (m: { stop?: boolean }) => {
-  if (m?.stop) stopImport(data.jobId);
-});
-// The port alone does not keep this thread alive: it ends when the job and its client are done.
-parentPort?.unref();
 
 const database = await openDatabase({
   ...data.reopen,
@@ -33,12 +34,30 @@ const database = await openDatabase({
   poolSize: 2,
   // Told apart in pg_stat_activity from the instance's pool.
   ...(data.reopen.applicationName ? { applicationName: `${data.reopen.applicationName}-import` } : {}),
-  onPoolError: (err) => logger.warn('import worker: database connection lost', { importId: data.jobId, error: err.message }),
+  onPoolError: (err) => logger.warn('import worker: database connection lost', { error: err.message }),
 });
-try {
-  const shop = shopBound(database.prisma, data.shopId);
-  const job = await shop.db.importJob.findFirst({ where: { id: data.jobId } });
-  if (job?.status === 'RUNNING') await runImportJob(shop, job, data.starter, data.opts, logger);
-} finally {
-  await database.close();
+
+async function run(r: WorkerJob) {
+  try {
+    const shop = shopBound(database.prisma, r.shopId);
+    const job = await shop.db.importJob.findFirst({ where: { id: r.jobId } });
+    if (job?.status === 'RUNNING') await runImportJob(shop, job, r.starter, r.opts, logger);
+  } catch (e) {
+    logger.error('import worker failed', { importId: r.jobId, error: String((e as Error)?.stack ?? e).slice(0, 2000) });
+  } finally {
+    port.postMessage({ done: r.jobId } satisfies FromWorker);
+  }
 }
+
+// Messages sent while the client was opening waited in the port's queue until now.
+let queue = Promise.resolve();
+port.on('message', (m: ToWorker) => {
+  if ('stop' in m) stopImport(m.stop);
+  else if ('run' in m) queue = queue.then(() => run(m.run));
+  else if ('close' in m) {
+    queue = queue.then(async () => {
+      await database.close();
+      port.close();
+    });
+  }
+});
