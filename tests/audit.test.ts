@@ -124,6 +124,23 @@ describe('row changes', () => {
     expect(calls.map((e) => e.outcome)).toEqual(['OK', 'VERSION_CONFLICT']);
   });
 
+  it('a transaction with crm.audit_rows off queues no row entry (bulk imports); one without it is audited as before', async () => {
+    const c = await createCustomer(g, { email: 'rows@audit.test' });
+    const id = rawId(c.id);
+    const ctx = JSON.stringify({ kind: 'SYSTEM', op: 'auditRowsTest' });
+    const rename = (name: string, rows: string) =>
+      t.db.prisma.$transaction([
+        t.db.prisma.$queryRaw`SELECT set_config('crm.audit', ${ctx}, true), set_config('crm.audit_rows', ${rows}, true)`,
+        t.db.prisma.$executeRaw`UPDATE "Customer" SET "firstName" = ${name} WHERE id = ${id}::uuid`,
+      ]);
+    await rename('Off', 'off');
+    expect(await entries({ entityId: id, operation: 'auditRowsTest' })).toEqual([]);
+    // An instance that does not set it (one from before migration 20261128160000, mid-deploy).
+    await rename('On', '');
+    const logged = await entries({ entityId: id, operation: 'auditRowsTest' });
+    expect(logged.map((e) => [e.action, e.actorKind, e.changes])).toEqual([['UPDATE', 'SYSTEM', { firstName: ['Off', 'On'] }]]);
+  });
+
   it('reads write nothing', async () => {
     const before = await t.db.prisma.auditEntry.count({ where: { shopId } });
     await ok(g, '{ customers(first: 5) { edges { node { id email } } } shop { name } }');

@@ -56,9 +56,12 @@ export function outsideAuditContext<T>(fn: () => T): T {
 // Only string literals reach SQL: the JSON of ids and names, quoted (standard_conforming_strings).
 // A bulk import's transactions also commit without waiting for the WAL flush (synchronous_commit
 // off, for that transaction only): a crash can lose the last batches committed, never half of one,
-// and a re-run of the import is safe (docs/import.md); it saves a disk flush per batch.
+// and a re-run of the import is safe (docs/import.md); it saves a disk flush per batch. They set
+// crm.audit_rows off too: the audit row trigger's WHEN (migration 20261128160000_audit_trigger_when)
+// then does not even queue it for their rows (the import writes one IMPORT entry per batch).
+const BULK = ", set_config('synchronous_commit', 'off', true), set_config('crm.audit_rows', 'off', true)";
 const setConfig = (ctx: AuditContext): SqlQuery => ({
-  sql: `SELECT set_config('crm.audit', '${JSON.stringify(ctx).replaceAll("'", "''")}', true)${ctx.bulk ? ", set_config('synchronous_commit', 'off', true)" : ''}`,
+  sql: `SELECT set_config('crm.audit', '${JSON.stringify(ctx).replaceAll("'", "''")}', true)${ctx.bulk ? BULK : ''}`,
   args: [],
   argTypes: [],
 });
