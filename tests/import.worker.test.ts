@@ -149,6 +149,38 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     expect(stopped[1]?.created).toBe(0);
   });
 
+  it('a row the database refuses is rejected alone (its batch rolled back and split on the driver), the rest written', async () => {
+    const shop = await t.newShop();
+    await t.db.sql.exec(`ALTER TABLE "Customer" ADD CONSTRAINT "test_refused" CHECK ("firstName" IS DISTINCT FROM 'Refused') NOT VALID`);
+    try {
+      const id = await upload(
+        shop.secretKey,
+        'externalId,email,firstName,tags\nr1,r1@example.com,Ann,vip\nr2,r2@example.com,Refused,vip\nr3,r3@example.com,Bob,vip\n',
+      );
+      const g = t.gql(shop.secretKey);
+      await g('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
+      await importsSettled();
+      const job = (await g<{ importJob: Record<string, unknown> }>(`query($id: ID!) { importJob(id: $id) { ${JOB} } }`, { id })).data
+        ?.importJob;
+      expect(job).toMatchObject({ status: 'COMPLETED', rowsRead: 3, created: 2, rejected: 1 });
+      expect(job?.rejections).toEqual([{ line: 3, field: 'row', reason: 'Conflicts with another record (test_refused)' }]);
+      const shopId = shop.shop.id;
+      const customers = await t.db.prisma.customer.findMany({
+        where: { shopId },
+        select: { externalId: true },
+        orderBy: { externalId: 'asc' },
+      });
+      expect(customers.map((c) => c.externalId)).toEqual(['r1', 'r3']);
+      // Nothing of the refused row stays: its tag, stage history and batch audit went with its rollback.
+      expect(await t.db.prisma.customerTag.count({ where: { shopId } })).toBe(2);
+      expect(await t.db.prisma.stageTransition.count({ where: { shopId } })).toBe(2);
+      const audited = await t.db.prisma.auditEntry.findMany({ where: { shopId, action: 'IMPORT' } });
+      expect(audited.flatMap((a) => (a.changes as { created: { Customer: string[] } }).created.Customer ?? [])).toHaveLength(2);
+    } finally {
+      await t.db.sql.exec(`ALTER TABLE "Customer" DROP CONSTRAINT "test_refused"`);
+    }
+  });
+
   it('workers are kept warm: a big upload starts one, the next import reuses it, a stop ends it', async () => {
     await importsSettled({ stop: true });
     expect(importWorkers()).toEqual({ idle: [], busy: [] });

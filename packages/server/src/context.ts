@@ -89,7 +89,7 @@ export function createContextInner(
   userAgent: string | null = null,
 ): Context {
   const shopId = viewer.kind === 'anonymous' ? NO_SHOP : viewer.shopId;
-  const shop = shopBound(services.database.prisma, shopId);
+  const shop = shopBound(services.database.prisma, shopId, services.database);
   const db = shop.db;
   let grants: Promise<readonly AgentGrant[]> | null = null;
   let settings: Promise<Record<string, unknown>> | null = null;

@@ -66,6 +66,12 @@ const setConfig = (ctx: AuditContext): SqlQuery => ({
   argTypes: [],
 });
 
+/** The statement that opens a transaction of the current audit context (none outside one): for transactions on the driver. */
+export function auditConfigStatement(): string | null {
+  const ctx = storage.getStore();
+  return ctx ? setConfig(ctx).sql : null;
+}
+
 const WRITE = /^\s*(INSERT|UPDATE|DELETE|MERGE|WITH)\b/i;
 const plain = (sql: string): SqlQuery => ({ sql, args: [], argTypes: [] });
 

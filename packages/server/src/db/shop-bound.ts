@@ -1,7 +1,8 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Database } from './database.ts';
 import { eraseShop } from './shop-erasure.ts';
 import { forShop, type ScopedDb, type ScopedTx, scopeArgs } from './tenant.ts';
-import { type TenantSql, tenantSql, tenantWrite, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
+import { type TenantSql, tenantDriverWriteRows, tenantSql, tenantWrite, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
 
 /** The set-based write door of one shop (db/tenant-sql.ts `tenantWrite`): returns the rows written. */
 export type TenantWrite = ReturnType<typeof tenantWrite>;
@@ -23,6 +24,9 @@ export type ShopTx = {
  * a transaction (loyalty, segments); schedulers build one per shop with `shopBound(prisma, shopId)`.
  * The unscoped client never leaves this file.
  */
+/** What a `writeTransaction` callback may do: set-based writes that return the rows written. */
+export type WriteTx = Pick<ShopTx, 'shopId' | 'writeRows'>;
+
 export type ShopBound = {
   readonly shopId: string;
   readonly db: ScopedDb;
@@ -33,6 +37,12 @@ export type ShopBound = {
    */
   readonly write: TenantWrite;
   transaction<T>(fn: (t: ShopTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
+  /**
+   * A transaction of set-based writes that return rows (`writeRows` only), on the driver when the
+   * database has one (PostgreSQL: Database.driverTransaction, with the same audit context), else a
+   * Prisma transaction: for statements with a large parameter, such as an import batch's JSON.
+   */
+  writeTransaction<T>(fn: (t: WriteTx) => Promise<T>, opts?: { timeout?: number; maxWait?: number }): Promise<T>;
   /**
    * Refreshes the planner's statistics of tables a bulk write has grown (`ANALYZE`). Without it, a
    * table that grows from empty within minutes (an import into a new database) keeps the plans
@@ -69,7 +79,8 @@ function scopedTx(tx: object, shopId: string): ScopedTx {
   }) as ScopedTx;
 }
 
-export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
+export function shopBound(prisma: PrismaClient, shopId: string, database?: Pick<Database, 'driverTransaction'>): ShopBound {
+  const onDriver = database?.driverTransaction?.bind(database);
   return {
     shopId,
     db: forShop(prisma, shopId),
@@ -87,6 +98,10 @@ export function shopBound(prisma: PrismaClient, shopId: string): ShopBound {
           }),
         opts,
       ),
+    writeTransaction: (fn, opts) =>
+      onDriver
+        ? onDriver((query) => fn({ shopId, writeRows: tenantDriverWriteRows(query, shopId) }))
+        : prisma.$transaction((tx) => fn({ shopId, writeRows: tenantWriteRows(tx, shopId) }), opts),
     analyze: async (tables) => {
       if (!tables.length || tables.some((t) => !ANALYZED.includes(t))) throw new Error('analyze: unknown table');
       await prisma.$executeRawUnsafe(`ANALYZE ${tables.map((t) => `"${t}"`).join(', ')}`);

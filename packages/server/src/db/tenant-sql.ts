@@ -119,11 +119,24 @@ async function refusingForeign(run: () => Promise<number>): Promise<number> {
 export function tenantWriteRows(client: RawSqlClient, shopId: string) {
   const shop = Prisma.sql`${shopId}::uuid`;
   return async <T extends { shopId: string; id: string | null }>(build: (shop: Prisma.Sql) => Prisma.Sql): Promise<T[]> => {
-    const rows = await client.$queryRaw<T[]>(
-      Prisma.sql`WITH ${build(shop)} SELECT DISTINCT * FROM written WHERE written.id IS NOT NULL OR written."shopId" IS DISTINCT FROM ${shop}`,
-    );
-    if (rows.some((r) => r.shopId !== shopId)) throw new Error('Cross-tenant write refused');
-    return rows;
+    return refusingForeignRows(shopId, await client.$queryRaw<T[]>(writeRowsStatement(shop, build)));
+  };
+}
+
+const writeRowsStatement = (shop: Prisma.Sql, build: (shop: Prisma.Sql) => Prisma.Sql) =>
+  Prisma.sql`WITH ${build(shop)} SELECT DISTINCT * FROM written WHERE written.id IS NOT NULL OR written."shopId" IS DISTINCT FROM ${shop}`;
+
+function refusingForeignRows<T extends { shopId: string }>(shopId: string, rows: T[]): T[] {
+  if (rows.some((r) => r.shopId !== shopId)) throw new Error('Cross-tenant write refused');
+  return rows;
+}
+
+/** `tenantWriteRows` on the driver (Database.driverTransaction's statements): same contract and check. */
+export function tenantDriverWriteRows(query: <R>(text: string, params: unknown[]) => Promise<R[]>, shopId: string) {
+  const shop = Prisma.sql`${shopId}::uuid`;
+  return async <T extends { shopId: string; id: string | null }>(build: (shop: Prisma.Sql) => Prisma.Sql): Promise<T[]> => {
+    const q = writeRowsStatement(shop, build);
+    return refusingForeignRows(shopId, await query<T>(q.text, q.values));
   };
 }
 

@@ -11,7 +11,7 @@ import { parse } from 'csv-parse';
 import type { Config } from '../../config.ts';
 import { withAudit } from '../../db/audit-context.ts';
 import type { DatabaseOptions } from '../../db/database.ts';
-import type { AnalyzedTable, ShopBound, ShopTx } from '../../db/shop-bound.ts';
+import type { AnalyzedTable, ShopBound, WriteTx } from '../../db/shop-bound.ts';
 import { forShop, type ScopedDb } from '../../db/tenant.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors.ts';
 import { type ImportJob, Prisma, type PrismaClient } from '../../generated/prisma/client.ts';
@@ -583,7 +583,9 @@ function dbReason(e: unknown): string {
   const m =
     /violates [a-z ]*constraint "([^"]+)"/.exec(msg) ?? /Unique constraint failed on the (?:fields|constraint): \(?`?([^`)]+)/.exec(msg);
   if (m) return `Conflicts with another record (${m[1]})`;
-  const code = /Code: `(\w+)`/.exec(msg)?.[1];
+  // Prisma puts the SQLSTATE in its message; the driver (a batch on the driver) on the error.
+  const own = (e as { code?: unknown } | null)?.code;
+  const code = /Code: `(\w+)`/.exec(msg)?.[1] ?? (typeof own === 'string' && /^[0-9A-Z]{5}$/.test(own) ? own : undefined);
   return `The database refused the row${code ? ` (${code})` : ''}`;
 }
 const transient = (e: unknown) => /ECONNREFUSED|ECONNRESET|terminat|timeout|Timed out|connection/i.test(String((e as Error)?.message ?? e));
@@ -609,10 +611,12 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
     }
     await db.importJob.update({ where: { id: job.id }, data: { ...counts, bytesRead: read.bytes } });
   };
-  const tx = async <T>(fn: (t: ShopTx) => Promise<T>): Promise<T> => {
-    if (!job.dryRun) return shop.transaction(fn, { timeout: 300_000, maxWait: 60_000 });
+  // Each batch is one transaction on the driver (PostgreSQL): its JSON parameter does not go
+  // through Prisma's query layer (ShopBound.writeTransaction).
+  const tx = async <T>(fn: (t: WriteTx) => Promise<T>): Promise<T> => {
+    if (!job.dryRun) return shop.writeTransaction(fn, { timeout: 300_000, maxWait: 60_000 });
     try {
-      await shop.transaction(async (t) => {
+      await shop.writeTransaction(async (t) => {
         throw new Rollback(await fn(t));
       });
     } catch (e) {
@@ -622,7 +626,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
     throw new Error('unreachable');
   };
   /** Writes records in one transaction; a refused batch is split until the refused record is found. */
-  const writeSafely = async <R extends { line: number }, T>(recs: R[], write: (t: ShopTx, recs: R[]) => Promise<T>): Promise<T[]> => {
+  const writeSafely = async <R extends { line: number }, T>(recs: R[], write: (t: WriteTx, recs: R[]) => Promise<T>): Promise<T[]> => {
     if (!recs.length) return [];
     try {
       return [await tx((t) => write(t, recs))];
@@ -848,7 +852,7 @@ type BatchCtx = {
   shop: ShopBound;
   job: ImportJob;
   reject: (line: number, problems: Problem[]) => void;
-  writeSafely: <R extends { line: number }, T>(recs: R[], write: (t: ShopTx, recs: R[]) => Promise<T>) => Promise<T[]>;
+  writeSafely: <R extends { line: number }, T>(recs: R[], write: (t: WriteTx, recs: R[]) => Promise<T>) => Promise<T[]>;
   counts: Counts;
   touched: Set<string>;
 };

@@ -189,7 +189,7 @@ export function customerWriteSql(shop: Prisma.Sql, rows: string, rowEvents: bool
         UNION ALL
         SELECT DISTINCT ON (t.id) t."shopId", 'CUSTOMER_UPDATED', t.id, jsonb_build_object('customerId', ${customerGid('t.id')},
           'fields', jsonb_build_array('import')), 3 FROM touched t WHERE t.kind <> 'c' AND t.id NOT IN (SELECT id FROM ins)
-      ) e WHERE ${rowEvents}
+      ) e WHERE ${rowEvents}::boolean
       ORDER BY e.id, e.o
       RETURNING "shopId"
     ),
@@ -238,7 +238,7 @@ export function guestCustomersSql(shop: Prisma.Sql, rows: string, rowEvents: boo
     ev AS (
       INSERT INTO "Event" ("shopId", type, "customerId", payload)
       SELECT "shopId", 'CUSTOMER_CREATED', id, jsonb_build_object('customerId', ${customerGid('id')}, 'stage', stage, 'origin', 'import')
-      FROM ins WHERE ${rowEvents} ORDER BY id
+      FROM ins WHERE ${rowEvents}::boolean ORDER BY id
       RETURNING "shopId"
     ),
     ${auditSql(shop, ['Customer'], Prisma.sql`jsonb_build_object('created', jsonb_build_object('Customer', ${ids('ins')}))`)},
@@ -315,7 +315,7 @@ export function orderWriteSql(shop: Prisma.Sql, rows: string, rowEvents: boolean
         'externalId', "externalId", 'status', status, 'channel', channel, 'currency', currency, 'total', total::text,
         'refunded', refunded::text, 'baseCurrency', ${baseCurrency}::text, 'countedTotal', "countedTotal"::text, 'excluded', excluded,
         'created', created, 'origin', 'import')
-      FROM touched WHERE ${rowEvents} ORDER BY id
+      FROM touched WHERE ${rowEvents}::boolean ORDER BY id
       RETURNING "shopId"
     ),
     ${auditSql(
@@ -391,7 +391,7 @@ export function interactionWriteSql(shop: Prisma.Sql, rows: string, rowEvents: b
       INSERT INTO "Event" ("shopId", type, "customerId", payload)
       SELECT "shopId", 'INTERACTION_RECORDED', "customerId", jsonb_build_object('interactionId', ${interactionGid('id')},
         'customerId', ${customerGid('"customerId"')}, 'channel', channel, 'direction', direction, 'type', type, 'source', 'import')
-      FROM ins WHERE ${rowEvents} ORDER BY id
+      FROM ins WHERE ${rowEvents}::boolean ORDER BY id
       RETURNING "shopId"
     ),
     ${auditSql(

@@ -39,7 +39,7 @@ const database = await openDatabase({
 
 async function run(r: WorkerJob) {
   try {
-    const shop = shopBound(database.prisma, r.shopId);
+    const shop = shopBound(database.prisma, r.shopId, database);
     const job = await shop.db.importJob.findFirst({ where: { id: r.jobId } });
     if (job?.status === 'RUNNING') await runImportJob(shop, job, r.starter, r.opts, logger);
   } catch (e) {
