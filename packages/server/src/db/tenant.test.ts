@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../generated/prisma/client.ts';
 import { createTestDatabase, type TestDatabase } from '../testing.ts';
+import { shopBound } from './shop-bound.ts';
 import { forShop, TenantScopeError } from './tenant.ts';
 import { tenantDriverWriteStatement, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
 
@@ -81,6 +82,25 @@ describe('tenant scoping', () => {
     await expect(db.prisma.$transaction((tx) => tenantWriteRows(tx, shopA)(foreign))).rejects.toThrow('Cross-tenant write refused');
     expect(await db.prisma.tag.findMany({ where: { name: { startsWith: 'rows-' } }, select: { name: true } })).toEqual([
       { name: 'rows-own' },
+    ]);
+  });
+
+  it('the same in a writeTransaction (on the driver on PostgreSQL, Prisma on PGlite): a write naming another shop rolls back whole', async () => {
+    const tag = (shop: Prisma.Sql, name: string) =>
+      Prisma.sql`INSERT INTO "Tag" ("shopId", "name") VALUES (${shop}, ${name}::text) RETURNING "shopId", id`;
+    const bound = shopBound(db.prisma, shopA, db);
+    const rows = await bound.writeTransaction((t) =>
+      t.writeRows<{ shopId: string; id: string | null }>(
+        (s) => Prisma.sql`a AS (${tag(s, 'wtx-own')}), written AS (SELECT "shopId", id FROM a)`,
+      ),
+    );
+    expect(rows).toEqual([{ shopId: shopA, id: expect.any(String) }]);
+    const foreign = (s: Prisma.Sql) =>
+      Prisma.sql`a AS (${tag(s, 'wtx-mixed')}), b AS (${tag(Prisma.sql`${shopB}::uuid`, 'wtx-foreign')}),
+          written AS (SELECT "shopId", NULL::uuid AS id FROM a UNION ALL SELECT "shopId", NULL::uuid FROM b)`;
+    await expect(bound.writeTransaction((t) => t.writeRows(foreign))).rejects.toThrow('Cross-tenant write refused');
+    expect(await db.prisma.tag.findMany({ where: { name: { startsWith: 'wtx-' } }, select: { name: true } })).toEqual([
+      { name: 'wtx-own' },
     ]);
   });
 
