@@ -232,6 +232,33 @@ describe('importing a Shopify customers export', () => {
     expect(await t.db.prisma.orderItem.count({ where: { shopId: shop.shop.id } })).toBe(3);
   });
 
+  it("converts orders to the base currency: the row's own rate, else the shop's, else 1 in the base currency", async () => {
+    const fx = await t.newShop();
+    const g = t.gql(fx.secretKey);
+    const set = await g('mutation($input: SetExchangeRateInput!) { setExchangeRate(input: $input) { __typename } }', {
+      input: { currency: 'USD', rate: '0.9' },
+    });
+    expect(set.errors).toBeUndefined();
+    const job = await runImport(
+      fx,
+      'orders',
+      [
+        'externalId,customerExternalId,placedAt,currency,exchangeRate,itemName,itemQuantity,itemUnitPrice',
+        'fx-1,fx-c,2025-03-01T10:00:00Z,USD,,Lamp,1,100.00',
+        'fx-2,fx-c,2025-03-02T10:00:00Z,USD,0.5,Lamp,1,100.00',
+        'fx-3,fx-c,2025-03-03T10:00:00Z,EUR,,Lamp,1,100.00',
+      ].join('\n'),
+      { mapping: 'GENERIC' },
+    );
+    expect(counts(job)).toEqual({ rowsRead: 3, created: 3, updated: 0, unchanged: 0, rejected: 0 });
+    const orders = await t.db.prisma.order.findMany({ where: { shopId: fx.shop.id }, orderBy: { externalId: 'asc' } });
+    expect(orders.map((o) => [o.externalId, o.exchangeRate?.toString(), o.countedTotal?.toFixed(2)])).toEqual([
+      ['fx-1', '0.9', '90.00'],
+      ['fx-2', '0.5', '50.00'],
+      ['fx-3', '1', '100.00'],
+    ]);
+  });
+
   it("an import without per-row events keeps its own customers quiet, not the shop's other customers", async () => {
     // A bought recently (import 1): LOW churn risk. Time passes (the order moved back by hand). A
     // later import of an unrelated customer recomputes the whole shop: A's crossing into HIGH is

@@ -260,14 +260,17 @@ const ITEMS_OF = (alias: string) =>
 /**
  * Writes one batch of orders: new ones inserted, existing ones (same externalId) updated with
  * their items replaced when anything differs. The exchange rate: the row's, else the shop's rate
- * for the currency (the counting trigger takes 1 for the base currency). Returns c (created) and
+ * for the currency, else 1 for the base currency. Returns c (created) and
  * u (updated) rows with the order's customer.
  */
 export function orderWriteSql(shop: Prisma.Sql, rows: string, rowEvents: boolean, baseCurrency: string): Prisma.Sql {
   return Prisma.sql`
     src AS (
-      SELECT r.*, COALESCE(r."exchangeRate", (SELECT x.rate FROM "ExchangeRate" x WHERE x."shopId" = ${shop} AND x.currency = r.currency)) AS rate
+      -- The base currency's rate is 1 (what the counting trigger would take), given here so the
+      -- trigger does not look up the shop per row; other currencies: the shop's rate, by hash join.
+      SELECT r.*, COALESCE(r."exchangeRate", x.rate, CASE WHEN r.currency = ${baseCurrency}::text THEN 1 END) AS rate
       FROM json_to_recordset(${rows}::json) AS r(${ORDER_RECORD})
+      LEFT JOIN "ExchangeRate" x ON x."shopId" = ${shop} AND x.currency = r.currency
     ),
     chg AS (
       SELECT r.* FROM src r JOIN "Order" o ON o."shopId" = ${shop} AND o.id = r.id
