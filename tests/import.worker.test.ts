@@ -41,7 +41,7 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     bound: ReturnType<typeof shopBound>,
     logger: ReturnType<typeof createLogger>,
     id: string,
-    imports: { workersMax?: number },
+    imports: { workersMax?: number; workerIdleMs?: number },
     database = t.db.reopen,
   ) =>
     startImport(
