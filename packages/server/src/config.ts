@@ -130,7 +130,7 @@ const Env = z.object({
   /** Import worker threads at once per process (2 connections each); further imports wait for one. */
   IMPORT_WORKERS_MAX: z.coerce.number().int().min(1).max(32).default(2),
   /** An import worker waits this long for the next import before it ends (0: it ends after each one, and uploads start none ahead). */
-  IMPORT_WORKER_IDLE_MS: z.coerce.number().int().min(0).default(60_000),
+  IMPORT_WORKER_IDLE_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** Rejected-row reports (personal data) are deleted this many days after the import ended. */
   IMPORT_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
   /** Uploads never started are deleted after this many hours. */

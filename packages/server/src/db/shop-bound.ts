@@ -100,7 +100,7 @@ export function shopBound(prisma: PrismaClient, shopId: string, database?: Pick<
       ),
     writeTransaction: (fn, opts) =>
       onDriver
-        ? onDriver((query) => fn({ shopId, writeRows: tenantDriverWriteRows(query, shopId) }))
+        ? onDriver((query) => fn({ shopId, writeRows: tenantDriverWriteRows(query, shopId) }), opts)
         : prisma.$transaction((tx) => fn({ shopId, writeRows: tenantWriteRows(tx, shopId) }), opts),
     analyze: async (tables) => {
       if (!tables.length || tables.some((t) => !ANALYZED.includes(t))) throw new Error('analyze: unknown table');

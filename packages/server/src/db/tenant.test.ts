@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../generated/prisma/client.ts';
-import { createTestDatabase, type TestDatabase } from '../testing.ts';
+import { createTestDatabase, type TestDatabase, testBackend } from '../testing.ts';
 import { shopBound } from './shop-bound.ts';
 import { forShop, TenantScopeError } from './tenant.ts';
 import { tenantDriverWriteStatement, tenantWriteRows, tenantWriteStatement } from './tenant-sql.ts';
@@ -103,6 +103,25 @@ describe('tenant scoping', () => {
       { name: 'wtx-own' },
     ]);
   });
+
+  it.skipIf(testBackend() !== 'postgres')(
+    "a driver transaction keeps Prisma's limits: a statement past `timeout` fails and rolls back, the connection goes back clean",
+    async () => {
+      const tx = db.driverTransaction;
+      if (!tx) throw new Error('PostgreSQL has driverTransaction');
+      const slow = tx(
+        async (q) => {
+          await q(`INSERT INTO "Tag" ("shopId", "name") VALUES ($1::uuid, 'timeout-tag')`, [shopA]);
+          await q('SELECT pg_sleep(2)', []);
+        },
+        { timeout: 200 },
+      );
+      await expect(slow).rejects.toThrow(/statement timeout/);
+      expect(await db.prisma.tag.count({ where: { name: 'timeout-tag' } })).toBe(0);
+      // The pooled connection is reused without the limit (it was local to the transaction).
+      expect(await tx(async (q) => (await q<{ t: string }>("SELECT current_setting('statement_timeout') AS t", []))[0]?.t)).toBe('0');
+    },
+  );
 
   it('shows only its own shop row', async () => {
     const a = forShop(db.prisma, shopA);

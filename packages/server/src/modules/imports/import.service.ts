@@ -542,7 +542,15 @@ function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: Impor
         });
       },
     };
-    pw.w.postMessage({ run: { shopId: shop.shopId, jobId: job.id, starter, opts } } satisfies ToWorker);
+    try {
+      pw.w.postMessage({ run: { shopId: shop.shopId, jobId: job.id, starter, opts } } satisfies ToWorker);
+    } catch (e) {
+      logger.error('import worker did not take the job', { importId: job.id, error: String(e) });
+      pw.job = null;
+      workers.delete(job.id);
+      closeWorker(pw);
+      void failUnfinished(shop, job.id, logger).finally(resolve);
+    }
   });
 }
 
@@ -608,7 +616,13 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
       const stored = rejections;
       rejections = [];
       for (let i = 0; i < stored.length; i += 5000) {
-        await db.importRejection.createMany({ data: stored.slice(i, i + 5000).map((r) => ({ ...r, jobId: job.id })) as never });
+        try {
+          await db.importRejection.createMany({ data: stored.slice(i, i + 5000).map((r) => ({ ...r, jobId: job.id })) as never });
+        } catch (e) {
+          // Not stored: kept for the next try (the failure's own `progress`).
+          rejections = [...stored.slice(i), ...rejections];
+          throw e;
+        }
       }
     }
     await db.importJob.update({ where: { id: job.id }, data: { ...counts, bytesRead: read.bytes } });

@@ -267,8 +267,10 @@ export function orderWriteSql(shop: Prisma.Sql, rows: string, rowEvents: boolean
   return Prisma.sql`
     src AS (
       -- The base currency's rate is 1 (what the counting trigger would take), given here so the
-      -- trigger does not look up the shop per row; other currencies: the shop's rate, by hash join.
-      SELECT r.*, COALESCE(r."exchangeRate", x.rate, CASE WHEN r.currency = ${baseCurrency}::text THEN 1 END) AS rate
+      -- trigger does not look up the shop per row (the shop's currency now, read once per
+      -- statement); other currencies: the shop's rate, by hash join.
+      SELECT r.*, COALESCE(r."exchangeRate", x.rate,
+        CASE WHEN r.currency = (SELECT s."baseCurrency" FROM "Shop" s WHERE s.id = ${shop}) THEN 1 END) AS rate
       FROM json_to_recordset(${rows}::json) AS r(${ORDER_RECORD})
       LEFT JOIN "ExchangeRate" x ON x."shopId" = ${shop} AND x.currency = r.currency
     ),
