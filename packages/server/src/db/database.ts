@@ -48,7 +48,7 @@ export type Database = {
    */
   driverTransaction?<T>(
     fn: (query: <R>(text: string, params: unknown[]) => Promise<R[]>) => Promise<T>,
-    opts?: { timeout?: number; maxWait?: number },
+    opts?: { timeout?: number },
   ): Promise<T>;
   /** PostgreSQL: the connection pool's counters (metrics); absent on PGlite. */
   pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number };
@@ -218,15 +218,15 @@ function preparedQuery(pool: pg.Pool, enabled: boolean, max = PREPARED_SHAPES) {
 /**
  * `Database.driverTransaction` on a pg pool. Hand-written: Prisma's interactive transaction copies
  * each large parameter through its query layer (measured: an import batch's 0.6 MB of JSON cost
- * 10 ms more CPU and 10-20 ms more time per batch than on the driver). Its limits, as Prisma's
- * transaction options give them: `maxWait` for a pooled connection, `timeout` for each statement
- * and lock wait (`statement_timeout` / `lock_timeout` for this transaction only), so a batch blocked
- * on another session's lock fails, retryable, instead of holding the import (and a shutdown)
- * forever. A connection whose ROLLBACK failed is discarded, not returned to the pool.
+ * 10 ms more CPU and 10-20 ms more time per batch than on the driver). `timeout` bounds each
+ * statement and lock wait (`statement_timeout` / `lock_timeout` for this transaction only), so a
+ * batch blocked on another session's lock fails, retryable, instead of holding the import (and a
+ * shutdown) forever; the wait for a pooled connection is the pool's own (DB_CONNECT_TIMEOUT_MS).
+ * A connection whose ROLLBACK failed is discarded, not returned to the pool.
  */
 function poolTransaction(pool: pg.Pool): NonNullable<Database['driverTransaction']> {
   return async (fn, opts = {}) => {
-    const client = await connectWithin(pool, opts.maxWait);
+    const client = await pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -248,32 +248,6 @@ function poolTransaction(pool: pg.Pool): NonNullable<Database['driverTransaction
       client.release(broken);
     }
   };
-}
-
-/** A pooled connection, or UNAVAILABLE after `maxWait` ms (the connection, if it comes later, goes back). */
-async function connectWithin(pool: pg.Pool, maxWait?: number): Promise<pg.PoolClient> {
-  if (!maxWait) return pool.connect();
-  let timer: NodeJS.Timeout | undefined;
-  let late = false;
-  const connecting = pool.connect();
-  try {
-    return await Promise.race([
-      connecting,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          late = true;
-          reject(new UnavailableError('No database connection became free in time; retry'));
-        }, maxWait);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (late)
-      void connecting.then(
-        (c) => c.release(),
-        () => undefined,
-      );
-  }
 }
 
 /** Wraps a client with query counting and a close that releases the driver too. */

@@ -143,7 +143,7 @@ export async function storeUpload(
           throw new PayloadTooLargeError(maxBytes);
         }
         if (!warmed && bytes >= (warm?.atBytes ?? 0)) {
-          // Big enough for a worker thread: one starts while the rest arrives (WORKER_IDLE_MS).
+          // Big enough for a worker thread: one starts while the rest arrives (prewarmImportWorker).
           warmed = true;
           warm?.start();
         }
@@ -392,17 +392,19 @@ const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
  * Import worker threads are kept warm: starting one costs seconds of CPU (loading the modules and
  * the Prisma client, opening its connections: 2-3 s of a 100,000-customer import in the bench), so
  * the upload of a big file starts one while its bytes arrive (`prewarmImportWorker`), and a worker
- * that finished an import waits `workerIdleMs` (IMPORT_WORKER_IDLE_MS, default 60 s) for the next one (a customers file is often followed
- * by its orders) before it closes its connections and ends. One idle worker at most; an idle worker
+ * that finished an import waits `workerIdleMs` (IMPORT_WORKER_IDLE_MS, default 60 s) for the next
+ * one (a customers file is often followed by its orders) before it closes its connections and ends. One idle worker at most; an idle worker
  * does not keep the process alive, and a shutdown (`importsSettled({ stop: true })`) closes it.
  * Hand-written: a generic pool (piscina, tinypool) runs stateless tasks and has no notion of a job
  * stopped after its current batch, nor of a worker holding database connections.
  */
 export const WORKER_IDLE_MS = 60_000;
 const idleMsOf = (opts: ImportOptions) => opts.workerIdleMs ?? WORKER_IDLE_MS;
+/** A worker only runs imports of the database it opened. */
+const databaseKey = (reopen: DatabaseOptions) => JSON.stringify(reopen);
 type PooledWorker = {
   readonly w: Worker;
-  /** The database it opened (reopen options): a worker only runs imports of that database. */
+  /** `databaseKey` of the database it opened. */
   readonly key: string;
   job: { id: string; logger: Logger; done: () => void } | null;
   idleTimer: NodeJS.Timeout | null;
@@ -430,7 +432,7 @@ function spawnWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
   let exited!: () => void;
   const pw: PooledWorker = {
     w,
-    key: JSON.stringify(reopen),
+    key: databaseKey(reopen),
     job: null,
     idleTimer: null,
     exited: new Promise((r) => (exited = r)),
@@ -495,7 +497,7 @@ export function importWorkers(): { idle: number[]; busy: number[] } {
 
 /** The idle worker on this database, else a new one (an idle worker on another database ends). */
 function takeWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
-  const key = JSON.stringify(reopen);
+  const key = databaseKey(reopen);
   for (const pw of [...idleWorkers]) if (pw.key !== key) closeWorker(pw);
   const pw = idleWorkers.find((x) => x.key === key);
   if (!pw) return spawnWorker(reopen, logger);
@@ -509,7 +511,7 @@ function takeWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
  * unless one is idle or every worker slot is taken; it waits like any idle worker.
  */
 export function prewarmImportWorker(reopen: DatabaseOptions, logger: Logger, opts: ImportOptions) {
-  if (draining || idleMsOf(opts) <= 0 || idleWorkers.some((x) => x.key === JSON.stringify(reopen))) return;
+  if (draining || idleMsOf(opts) <= 0 || idleWorkers.some((x) => x.key === databaseKey(reopen))) return;
   if (activeWorkers >= Math.max(1, opts.workersMax ?? WORKERS_MAX)) return;
   try {
     keepIdle(spawnWorker(reopen, logger), idleMsOf(opts));
@@ -676,9 +678,8 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
   const ahead = async (write: () => Promise<void>) => {
     await writing;
     writing = write();
-    writing.catch(() => undefined); // its failure surfaces at the next `ahead` or `written`
+    writing.catch(() => undefined); // its failure surfaces at the next `ahead` or the final `await writing`
   };
-  const written = () => writing;
 
   try {
     const ctx = { shop, job, reject, writeSafely, counts, touched };
@@ -730,7 +731,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
           });
         }
       }
-      await written();
+      await writing;
       await customerBatch(ctx, batch);
     } else if (job.kind === 'INTERACTIONS') {
       let batch: InteractionRecord[] = [];
@@ -776,7 +777,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
           });
         }
       }
-      await written();
+      await writing;
       await interactionBatch(ctx, batch);
     } else {
       const shopRow = await db.shop.findFirstOrThrow({ select: { baseCurrency: true } });
@@ -843,7 +844,7 @@ async function runImport(shop: ShopBound, job: ImportJob, opts: ImportOptions, l
         group = { line: r.line, key, rows: [row] };
       }
       await finish();
-      await written();
+      await writing;
       await orderBatch(ctx, batch, shopRow.baseCurrency);
     }
     await progress();
