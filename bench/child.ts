@@ -11,9 +11,15 @@ import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** Forks `file` (a bench module, relative to this directory) under tsx's loader with `flag`=1 set. */
-export async function forkChild(file: string, flag: string, nodeFlags: string[] = []) {
+/**
+ * Forks `file` (a bench module, relative to this directory) under tsx's loader with `flag`=1 set.
+ * `ownSession`: in a session of its own (setsid), as a client on its own machine would be: Linux
+ * shares the CPU between sessions first (autogroup), so a client in the bench's session takes its
+ * CPU out of the measured server's share (the server runs in the bench's process).
+ */
+export async function forkChild(file: string, flag: string, nodeFlags: string[] = [], ownSession = false) {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
+    detached: ownSession,
     // tsx's loader by absolute URL: the child may start in any working directory.
     execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, ...nodeFlags],
     env: { ...process.env, [flag]: '1' },
@@ -64,9 +70,11 @@ export async function forkChild(file: string, flag: string, nodeFlags: string[] 
 export function serveChild(flag: string, ops: Record<string, (arg: never) => unknown>, onStop: () => Promise<void> | void = () => {}) {
   if (process.env[flag] !== '1' || !process.send) return;
   const send = (m: unknown) => process.send?.(m);
+  let stopped = false;
   process.on('message', async (m: { id: number; op: string; arg?: unknown }) => {
     try {
       if (m.op === 'stop') {
+        stopped = true;
         await onStop();
         send({ id: m.id, value: null });
         process.disconnect();
@@ -78,6 +86,11 @@ export function serveChild(flag: string, ops: Record<string, (arg: never) => unk
     } catch (err) {
       send({ id: m.id, error: String((err as Error)?.stack ?? err) });
     }
+  });
+  // Its bench gone (killed, crashed) without a stop: this process ends too (one in a session of
+  // its own would otherwise outlive it).
+  process.on('disconnect', () => {
+    if (!stopped) process.exit(0);
   });
   send({ ready: true });
 }

@@ -55,7 +55,7 @@ export type ImportBenchResult = {
   rawMethod: 'COPY' | 'json_to_recordset';
   ratio: number;
   p99Ms: { idle: number; during: number; ratio: number };
-  /** Big imports in a worker thread (PostgreSQL, the default) or every import in the API's thread. */
+  /** Big imports in a worker process (PostgreSQL, the default) or every import in the API's thread. */
   worker: boolean;
   /** The reads per second of the p99 samples (0: back to back) and how many were taken during the import. */
   reads: { rate: number; during: number };
@@ -64,7 +64,7 @@ export type ImportBenchResult = {
   /**
    * p99 of the API process's event-loop delay, ms (with `clients: 'inline'` the uploader and the
    * reader share it); the import itself runs in the API's thread on PGlite, with `worker: false`
-   * and for uploads under IMPORT_WORKER_MIN_BYTES, and otherwise in a worker thread of its own.
+   * and for uploads under IMPORT_WORKER_MIN_BYTES, and otherwise in a worker process of its own.
    */
   eventLoopDelayP99Ms: { idle: number; during: number; maxDuring: number };
   /**
@@ -133,8 +133,9 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
     const reader = await createShop(prisma, { name: 'Reader' });
     const rawShop = await createShop(prisma, { name: 'Raw baseline' });
 
-    // The clients (uploader and reader) in their own process by default, as real clients are
-    // (import-client.ts); their files written before anything is timed.
+    // The clients (uploader and reader) in their own process and session by default, as real
+    // clients on their own machines are (import-client.ts; child.ts forkChild on sessions); their
+    // files written before anything is timed.
     const client: ImportClient = opts.clients === 'inline' ? { ...importClient(), stop: async () => {} } : await childImportClient();
     track(client);
     const dir = mkdtempSync(join(tmpdir(), 'crm-import-bench-'));
@@ -284,7 +285,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
 
 /** The clients in a forked process (import-client.ts), driven over IPC. */
 async function childImportClient(): Promise<ImportClient> {
-  const child = await forkChild('./import-client.ts', 'IMPORT_CLIENT_CHILD');
+  const child = await forkChild('./import-client.ts', 'IMPORT_CLIENT_CHILD', [], true);
   return {
     warm: (arg) => child.call('warm', arg),
     idle: (arg) => child.call<number[]>('idle', arg),
@@ -338,7 +339,7 @@ async function jsonBaseline(prisma: BenchDatabase['db']['prisma'], tables: [stri
 export function formatImportReport(r: ImportBenchResult): string {
   return [
     `bulk import (${r.backend}): ${r.customers} customers + ${r.orders} orders`,
-    `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s (${r.worker ? 'in a worker thread' : "in the API's thread"})`,
+    `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s (${r.worker ? 'in a worker process' : "in the API's thread"})`,
     `  raw (${r.rawMethod}) customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
     `  import / raw ${fmt(r.ratio, 2)}x`,
     `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during; clients ${r.clients === 'process' ? 'in their own process' : "in the API's process"})`,

@@ -8,7 +8,7 @@
  * Env: BENCH_IMPORT_CUSTOMERS (100000), BENCH_IMPORT_ORDERS (200000), BENCH_IMPORT_BATCH_ROWS (the
  * server's IMPORT_BATCH_ROWS default), BENCH_IMPORT_READ_RATE (the other shop's reads per second,
  * open loop, default 50; 0: back to back), BENCH_IMPORT_WORKER=0 (every import in the API's thread,
- * to compare with the worker thread), BENCH_IMPORT_CLIENTS=inline (the uploader and the reader in the
+ * to compare with the worker process), BENCH_IMPORT_CLIENTS=inline (the uploader and the reader in the
  * API's process instead of their own, to compare), BENCH_DATABASE_URL, BENCH_BACKEND.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

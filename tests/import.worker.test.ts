@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopBound } from '../packages/server/src/db/shop-bound.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
@@ -5,12 +6,15 @@ import { importsSettled, importWorkers, startImport } from '../packages/server/s
 import { createTestApp, rawId, type TestApp, testBackend } from '../packages/server/src/testing.ts';
 
 /**
- * A big import runs in a worker thread of its own on PostgreSQL (import.service.ts runInWorker;
+ * A big import runs in a worker process of its own on PostgreSQL (import.service.ts runInWorker;
  * IMPORT_WORKER_MIN_BYTES, here 0: every upload): the same job, progress, report, audit and event
  * as in the API's thread, its log lines in the API's log, a stop at shutdown, and an honest FAILED
  * when the worker cannot do its job. PGlite's database lives in the API's thread: no worker there.
  */
-describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () => {
+/** A process's session id (Linux: /proc/<pid>/stat, the fields after the command's closing parenthesis). */
+const sessionOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.split(' ')[3];
+
+describe.skipIf(testBackend() !== 'postgres')('imports in a worker process', () => {
   let t: TestApp;
   const logLines: string[] = [];
   beforeAll(async () => {
@@ -80,7 +84,7 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     const audited = await t.db.prisma.auditEntry.findMany({ where: { shopId, operation: 'startImport', action: 'IMPORT' } });
     expect(audited.length).toBeGreaterThan(0);
     expect(audited.every((a) => a.actorKind === 'API_KEY' && a.entityId === rawId(id))).toBe(true);
-    expect(logLines.filter((l) => l.includes('"import runs in a worker thread"') && l.includes(rawId(id)))).toHaveLength(1);
+    expect(logLines.filter((l) => l.includes('"import runs in a worker process"') && l.includes(rawId(id)))).toHaveLength(1);
     const completed = logLines.filter((l) => l.includes('"import completed"'));
     expect(completed.length).toBe(1);
     expect(completed[0]).toContain(shopId);
@@ -125,8 +129,8 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     // One at a time: each worker starts after the previous one's import completed.
     const order = lines
       .map((l) => JSON.parse(l) as { msg: string })
-      .filter((l) => /^import (runs in a worker thread|completed)$/.test(l.msg));
-    expect(order.map((l) => l.msg)).toEqual(Array(3).fill(['import runs in a worker thread', 'import completed']).flat());
+      .filter((l) => /^import (runs in a worker process|completed)$/.test(l.msg));
+    expect(order.map((l) => l.msg)).toEqual(Array(3).fill(['import runs in a worker process', 'import completed']).flat());
 
     // Two more, one worker: the second is still waiting when the stop comes; it ends FAILED too.
     const more: string[] = [];
@@ -186,10 +190,10 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     expect(importWorkers()).toEqual({ idle: [], busy: [] });
     const shop = await t.newShop();
     const g = t.gql(shop.secretKey);
-    const threadOf = (id: string) =>
+    const processOf = (id: string) =>
       logLines
-        .map((l) => JSON.parse(l) as { msg: string; importId?: string; threadId?: number })
-        .find((l) => l.msg === 'import runs in a worker thread' && l.importId === rawId(id))?.threadId;
+        .map((l) => JSON.parse(l) as { msg: string; importId?: string; pid?: number })
+        .find((l) => l.msg === 'import runs in a worker process' && l.importId === rawId(id))?.pid;
     const run = async (id: string) => {
       await g('mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }', { i: { uploadId: id, mapping: 'GENERIC' } });
       await importsSettled();
@@ -201,14 +205,17 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker thread', () =
     const first = await upload(shop.secretKey, csv(10).replaceAll(',w', ',k'));
     const warm = importWorkers().idle;
     expect(warm).toHaveLength(1);
+    // A process of its own, in a session of its own (scheduled apart from the API: import.service.ts).
+    expect(warm[0]).not.toBe(process.pid);
+    if (existsSync('/proc/self/stat')) expect(sessionOf(warm[0] as number)).not.toBe(sessionOf(process.pid));
     expect(await run(first)).toEqual({ status: 'COMPLETED', created: 10 });
-    expect(threadOf(first)).toBe(warm[0]);
+    expect(processOf(first)).toBe(warm[0]);
     // It waits for the next import (IMPORT_WORKER_IDLE_MS): a second upload starts no other one.
     expect(importWorkers()).toEqual({ idle: warm, busy: [] });
     const second = await upload(shop.secretKey, 'externalId,email\nk-next,k-next@example.com\n');
     expect(importWorkers().idle).toEqual(warm);
     expect(await run(second)).toEqual({ status: 'COMPLETED', created: 1 });
-    expect(threadOf(second)).toBe(warm[0]);
+    expect(processOf(second)).toBe(warm[0]);
     await importsSettled({ stop: true });
     expect(importWorkers()).toEqual({ idle: [], busy: [] });
   });
@@ -284,7 +291,7 @@ describe.skipIf(testBackend() !== 'pglite')('imports on the embedded PGlite', ()
       ).data?.importJob;
       expect(job).toEqual({ status: 'COMPLETED', created: 1 });
       expect(logLines.some((l) => l.includes('"import completed"'))).toBe(true);
-      expect(logLines.some((l) => l.includes('"import runs in a worker thread"'))).toBe(false);
+      expect(logLines.some((l) => l.includes('"import runs in a worker process"'))).toBe(false);
     } finally {
       await t.close();
     }

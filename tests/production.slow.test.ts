@@ -35,6 +35,25 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/**
+ * Whether a process runs (signal 0 checks without signalling; EPERM: it runs as someone else). An
+ * ended process its parent has not reaped yet (a zombie, state Z in /proc on Linux) does not.
+ */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return true;
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(stat, 'utf8'));
+  } catch {
+    return false; // gone between the two reads
+  }
+}
+
 function startProduction(env: Record<string, string> = {}): Promise<{ url: string; output: () => string }> {
   child = spawn(process.execPath, ['--max-semi-space-size=64', 'packages/server/dist/main.js'], {
     cwd: root,
@@ -114,9 +133,10 @@ describe('production build', () => {
     expect(output()).toContain('"msg":"stopped"');
   });
 
-  it.skipIf(testBackend() !== 'postgres')('an import runs in its worker thread from the compiled JavaScript', async () => {
+  it.skipIf(testBackend() !== 'postgres')('an import runs in its worker process from the compiled JavaScript', async () => {
     const shop = await createShop(db!.prisma, { name: 'Worker import' });
-    const { url, output } = await startProduction({ IMPORT_WORKER_MIN_BYTES: '0' });
+    // Idle connections kept (DB_IDLE_TIMEOUT_MS): a worker would not end by itself for lack of work.
+    const { url, output } = await startProduction({ IMPORT_WORKER_MIN_BYTES: '0', IMPORT_BATCH_ROWS: '20', DB_IDLE_TIMEOUT_MS: '120000' });
     try {
       const auth = { authorization: `Bearer ${shop.secretKey}` };
       const up = await fetch(`${url}/imports?kind=customers`, {
@@ -141,11 +161,58 @@ describe('production build', () => {
         job = (await gql('query($id: ID!) { importJob(id: $id) { status created } }')).data.importJob;
       }
       expect(job, output()).toEqual({ status: 'COMPLETED', created: 2 });
-      expect(output()).toContain('"msg":"import runs in a worker thread"');
+      expect(output()).toContain('"msg":"import runs in a worker process"');
       expect(output()).toContain('"msg":"import completed"');
-    } finally {
-      child?.kill('SIGTERM');
+
+      // The worker waits for the next import (IMPORT_WORKER_IDLE_MS) and runs it. Its API killed
+      // outright mid-import (no shutdown to stop it): the worker stops after its current batch,
+      // leaves the job FAILED as interrupted with the rows so far, and ends.
+      const workerPid = () =>
+        output()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg?: string; pid?: number; importId?: string })
+          .filter((l) => l.msg === 'import runs in a worker process')
+          .map((l) => l.pid);
+      const [pid] = workerPid();
+      expect(pid).toBeGreaterThan(0);
+      const rows = 6000;
+      const big = await fetch(`${url}/imports?kind=customers`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'text/csv' },
+        body: `externalId,email\n${Array.from({ length: rows }, (_, i) => `k${i},k${i}@example.com`).join('\n')}\n`,
+      });
+      expect(big.status).toBe(201);
+      const bigId = ((await big.json()) as { id: string }).id;
+      await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: 'mutation($i: StartImportInput!) { startImport(input: $i) { __typename } }',
+          variables: { i: { uploadId: bigId, mapping: 'GENERIC' } },
+        }),
+      });
+      const jobRow = () => db!.prisma.importJob.findFirstOrThrow({ where: { shopId: shop.shop.id }, orderBy: { createdAt: 'desc' } });
+      await expect.poll(async () => (await jobRow()).created, { timeout: 30_000, interval: 20 }).toBeGreaterThan(0);
+      expect(workerPid()).toEqual([pid, pid]);
+      expect(alive(pid as number)).toBe(true);
+      child?.kill('SIGKILL');
       await new Promise((r) => child?.once('exit', r));
+      await expect.poll(() => alive(pid as number), { timeout: 10_000, interval: 50 }).toBe(false);
+      const interrupted = await jobRow();
+      expect(interrupted).toMatchObject({
+        status: 'FAILED',
+        error: 'Interrupted: the server stopped; rows written so far stay, a re-run is safe',
+      });
+      expect(interrupted.created).toBeLessThan(rows);
+      expect(await db!.prisma.customer.count({ where: { shopId: shop.shop.id, externalId: { startsWith: 'k' } } })).toBe(
+        interrupted.created,
+      );
+    } finally {
+      if (child?.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child?.once('exit', r));
+      }
     }
   });
 });

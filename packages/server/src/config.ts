@@ -125,9 +125,9 @@ const Env = z.object({
   IMPORT_MAX_BYTES: z.coerce.number().int().positive().default(268_435_456),
   /** Rows per set-based batch (one statement, one transaction each). */
   IMPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(20_000).default(2000),
-  /** On PostgreSQL, an upload of at least this many bytes is imported in a worker thread of its own (0: every upload). */
+  /** On PostgreSQL, an upload of at least this many bytes is imported in a worker process of its own (0: every upload). */
   IMPORT_WORKER_MIN_BYTES: z.coerce.number().int().min(0).default(1_048_576),
-  /** Import worker threads at once per process (2 connections each); further imports wait for one. */
+  /** Import worker processes at once per instance (2 connections each); further imports wait for one. */
   IMPORT_WORKERS_MAX: z.coerce.number().int().min(1).max(32).default(2),
   /** An import worker waits this long for the next import before it ends (0: it ends after each one, and uploads start none ahead). */
   IMPORT_WORKER_IDLE_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
@@ -195,9 +195,9 @@ export type Config = {
     batchRows: number;
     reportRetentionDays: number;
     uploadTtlHours: number;
-    /** Uploads of at least this many bytes run in a worker thread on PostgreSQL (absent: 1 MiB; 0: every one). */
+    /** Uploads of at least this many bytes run in a worker process on PostgreSQL (absent: 1 MiB; 0: every one). */
     workerMinBytes?: number;
-    /** Import worker threads running at once in this process; more imports wait for one (absent: 2). */
+    /** Import worker processes running at once for this instance; more imports wait for one (absent: 2). */
     workersMax?: number;
     /** How long a finished import's worker waits for the next import, ms (absent: 60,000; 0: none waits). */
     workerIdleMs?: number;

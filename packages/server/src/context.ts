@@ -60,7 +60,7 @@ export type Context = {
    */
   driverWrite: ReturnType<typeof tenantDriverWriteStatement>;
   /**
-   * PostgreSQL: the options of this database for a worker thread's own client (a big import,
+   * PostgreSQL: the options of this database for an import worker process's own client (a big import,
    * modules/imports/import.worker.ts, which binds it to the job's shop); absent on PGlite.
    */
   workerDatabase?: DatabaseOptions;

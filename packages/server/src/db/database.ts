@@ -36,7 +36,7 @@ export type Database = {
   close(): Promise<void>;
   /**
    * PostgreSQL: the options this database was opened with (no callbacks, no migrations), to open
-   * another client on it in a worker thread (imports: import.worker.ts); absent on PGlite, whose
+   * another client on it in a worker process (imports: import.worker.ts); absent on PGlite, whose
    * database lives in this thread.
    */
   reopen?: DatabaseOptions;

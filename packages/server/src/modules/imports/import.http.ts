@@ -92,7 +92,7 @@ async function upload(services: Services, url: URL, request: Request): Promise<R
   });
 }
 
-/** An upload big enough to run in a worker thread starts one while its bytes arrive. */
+/** An upload big enough to run in a worker process starts one while its bytes arrive. */
 const warmWorker = (services: Services, reopen: DatabaseOptions) => ({
   atBytes: services.config.imports.workerMinBytes ?? WORKER_MIN_BYTES,
   start: () => prewarmImportWorker(reopen, services.logger, services.config.imports),

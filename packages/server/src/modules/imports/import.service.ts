@@ -1,11 +1,9 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { parse } from 'csv-parse';
 import type { Config } from '../../config.ts';
@@ -78,7 +76,7 @@ export type ImportOptions = Config['imports'];
 /** The defaults of `workerMinBytes` and `workersMax` (config.ts IMPORT_WORKER_MIN_BYTES, IMPORT_WORKERS_MAX). */
 export const WORKER_MIN_BYTES = 1 << 20;
 export const WORKERS_MAX = 2;
-/** The old-generation heap of an import's worker thread (MB): beyond it the worker ends and its job is FAILED. */
+/** The old-generation heap of an import's worker process (MB): beyond it the worker ends and its job is FAILED. */
 const WORKER_HEAP_MB = 2048;
 const INTERRUPTED = 'Interrupted: the server stopped; rows written so far stay, a re-run is safe';
 
@@ -143,7 +141,7 @@ export async function storeUpload(
           throw new PayloadTooLargeError(maxBytes);
         }
         if (!warmed && bytes >= (warm?.atBytes ?? 0)) {
-          // Big enough for a worker thread: one starts while the rest arrives (prewarmImportWorker).
+          // Big enough for a worker process: one starts while the rest arrives (prewarmImportWorker).
           warmed = true;
           warm?.start();
         }
@@ -258,7 +256,7 @@ export type Starter = { kind: 'API_KEY' | 'STAFF'; key: string | null; staff: st
 
 /**
  * Marks an UPLOADED job RUNNING with its options and runs it in the background: on PostgreSQL, an
- * upload of at least `workerMinBytes` in a worker thread of its own (import.worker.ts), else here.
+ * upload of at least `workerMinBytes` in a worker process of its own (import.worker.ts), else here.
  * `reopen`: the database's options for the worker's own client (absent on PGlite).
  */
 export async function startImport(
@@ -318,7 +316,7 @@ export async function importsSettled(opts: { stop?: boolean } = {}): Promise<voi
   try {
     // A worker's job stops in the worker (its own `stopping`); one waiting for a worker, here.
     for (const id of running.keys()) if (!workers.has(id)) stopping.add(id);
-    for (const [id, pw] of workers) pw.w.postMessage({ stop: id } satisfies ToWorker);
+    for (const [id, pw] of workers) send(pw, { stop: id });
     for (const pw of [...idleWorkers]) closeWorker(pw);
     while (running.size) await Promise.allSettled([...running.values()]);
     // Every worker closes its database client before this resolves.
@@ -328,21 +326,21 @@ export async function importsSettled(opts: { stop?: boolean } = {}): Promise<voi
   }
 }
 
-/** In the worker thread (import.worker.ts): stop after the current batch, as at a shutdown here. */
+/** In the worker process (import.worker.ts): stop after the current batch, as at a shutdown here. */
 export function stopImport(jobId: string) {
   stopping.add(jobId);
 }
 
-/** What a worker thread is started with: the database it opens once, for every import it runs. */
+/** What a worker process is started with: the database it opens once, for every import it runs. */
 export type WorkerData = { reopen: DatabaseOptions };
-/** One import for a worker thread to run (import.worker.ts). */
+/** One import for a worker process to run (import.worker.ts). */
 export type WorkerJob = { shopId: string; jobId: string; starter: Starter; opts: ImportOptions };
 export type ToWorker = { run: WorkerJob } | { stop: string } | { close: true };
 export type WorkerLog = { log: ['debug' | 'info' | 'warn' | 'error', string, Record<string, unknown> | undefined] };
 export type FromWorker = WorkerLog | { done: string };
 
 /**
- * A big import runs in a worker thread with its own database client and heap: its parsing,
+ * A big import runs in a worker process with its own database client and heap: its parsing,
  * mapping, statements' parameters and their garbage do not stall the API's event loop (measured
  * in the bench: most of the other shop's slow reads during an in-thread import waited on a
  * garbage collection pause of this thread). Its log lines come back to this logger. A worker that
@@ -389,12 +387,22 @@ async function workerSlot(max: number): Promise<() => void> {
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 
 /**
- * Import worker threads are kept warm: starting one costs seconds of CPU (loading the modules and
- * the Prisma client, opening its connections: 2-3 s of a 100,000-customer import in the bench), so
- * the upload of a big file starts one while its bytes arrive (`prewarmImportWorker`), and a worker
- * that finished an import waits `workerIdleMs` (IMPORT_WORKER_IDLE_MS, default 60 s) for the next
- * one (a customers file is often followed by its orders) before it closes its connections and ends. One idle worker at most; an idle worker
- * does not keep the process alive, and a shutdown (`importsSettled({ stop: true })`) closes it.
+ * An import runs in a worker process of its own (import.worker.ts), not a thread of the API's: in
+ * a session of its own (setsid), it is scheduled apart from the API. Linux's scheduler shares the
+ * CPU fairly between sessions first ("autogroup", on in most distributions' kernels), so a worker
+ * thread's parsing and its garbage collector's helper threads counted against the API's own share
+ * and delayed the wake-ups of the thread serving reads (measured in the bench on two cores: 17
+ * waits of 5-12 ms in 8 s for the API's thread, the other shop's read p99 2.1-2.9x idle during an
+ * import). Its own process also has its own garbage collector helpers and its own heap limit.
+ *
+ * Workers are kept warm: starting one costs seconds of CPU (loading the modules and the Prisma
+ * client, opening its connections: 2-3 s of a 100,000-customer import in the bench), so the upload
+ * of a big file starts one while its bytes arrive (`prewarmImportWorker`), and a worker that
+ * finished an import waits `workerIdleMs` (IMPORT_WORKER_IDLE_MS, default 60 s) for the next one (a
+ * customers file is often followed by its orders) before it closes its connections and ends. One
+ * idle worker at most; an idle worker does not keep the API's process alive, a shutdown
+ * (`importsSettled({ stop: true })`) closes it, and a worker whose API is gone (its IPC channel
+ * closed) stops after its current batch and ends.
  * Hand-written: a generic pool (piscina, tinypool) runs stateless tasks and has no notion of a job
  * stopped after its current batch, nor of a worker holding database connections.
  */
@@ -402,8 +410,10 @@ export const WORKER_IDLE_MS = 60_000;
 const idleMsOf = (opts: ImportOptions) => opts.workerIdleMs ?? WORKER_IDLE_MS;
 /** A worker only runs imports of the database it opened. */
 const databaseKey = (reopen: DatabaseOptions) => JSON.stringify(reopen);
+/** The environment variable a worker process reads its `WorkerData` from (JSON). */
+export const WORKER_DATA_ENV = 'CRM_IMPORT_WORKER';
 type PooledWorker = {
-  readonly w: Worker;
+  readonly w: ChildProcess;
   /** `databaseKey` of the database it opened. */
   readonly key: string;
   job: { id: string; logger: Logger; done: () => void } | null;
@@ -417,18 +427,34 @@ const closing = new Set<PooledWorker>();
 const workers = new Map<string, PooledWorker>();
 let draining = false;
 
+/**
+ * Sends a message to a worker; false when its channel is closed (it ended or is ending: its 'exit'
+ * follows). A send that fails later means the same; 'exit' handles it.
+ */
+function send(pw: PooledWorker, m: ToWorker): boolean {
+  if (pw.gone || !pw.w.connected) return false;
+  try {
+    // (`send`'s own false only says that messages are queued.)
+    pw.w.send(m, () => undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function spawnWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
   const here = import.meta.url;
-  const data: WorkerData = { reopen };
-  const resourceLimits = { maxOldGenerationSizeMb: WORKER_HEAP_MB };
-  const w = here.endsWith('.ts')
-    ? // From the sources (dev, tests): the worker loads its TypeScript through tsx's API.
-      new Worker(FROM_SOURCES, {
-        eval: true,
-        workerData: { ...data, file: new URL('./import.worker.ts', here).href, tsx: tsxApi() },
-        resourceLimits,
-      })
-    : new Worker(new URL('./import.worker.js', here), { workerData: data, resourceLimits });
+  const fromSources = here.endsWith('.ts');
+  const w = fork(fileURLToPath(new URL(fromSources ? './import.worker.ts' : './import.worker.js', here)), [], {
+    // A session of its own: see above.
+    detached: true,
+    // Its own flags, not the API's (an --inspect port would clash): its heap's limit, the API's
+    // young generation, and tsx's loader from the sources (dev, tests; Node 20 has no type stripping).
+    execArgv: [`--max-old-space-size=${WORKER_HEAP_MB}`, ...semiSpaceFlags(), ...(fromSources ? ['--import', tsxLoader()] : [])],
+    env: { ...process.env, [WORKER_DATA_ENV]: JSON.stringify({ reopen } satisfies WorkerData) },
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let exited!: () => void;
   const pw: PooledWorker = {
     w,
@@ -437,6 +463,16 @@ function spawnWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
     idleTimer: null,
     exited: new Promise((r) => (exited = r)),
     gone: false,
+  };
+  const ended = () => {
+    if (pw.gone) return;
+    pw.gone = true;
+    forget(pw);
+    closing.delete(pw);
+    const j = pw.job;
+    pw.job = null;
+    j?.done();
+    exited();
   };
   w.on('message', (m: FromWorker) => {
     if ('done' in m) {
@@ -450,17 +486,14 @@ function spawnWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
     if (Array.isArray(m?.log) && LOG_LEVELS.has(m.log[0]) && typeof m.log[1] === 'string')
       (pw.job?.logger ?? logger)[m.log[0]](m.log[1], m.log[2]);
   });
-  w.on('error', (e) =>
-    (pw.job?.logger ?? logger).error('import worker failed', { importId: pw.job?.id, error: String(e?.stack ?? e).slice(0, 2000) }),
-  );
-  w.on('exit', () => {
-    pw.gone = true;
-    forget(pw);
-    closing.delete(pw);
-    const j = pw.job;
-    pw.job = null;
-    j?.done();
-    exited();
+  w.on('error', (e) => {
+    (pw.job?.logger ?? logger).error('import worker failed', { importId: pw.job?.id, error: String(e?.stack ?? e).slice(0, 2000) });
+    // A process that never started emits no 'exit'.
+    if (w.pid === undefined) ended();
+  });
+  w.on('exit', (code, signal) => {
+    if (code || signal) (pw.job?.logger ?? logger).warn('import worker ended', { importId: pw.job?.id, code, signal });
+    ended();
   });
   return pw;
 }
@@ -477,7 +510,8 @@ function closeWorker(pw: PooledWorker) {
   forget(pw);
   if (pw.gone || closing.has(pw)) return;
   closing.add(pw);
-  pw.w.postMessage({ close: true } satisfies ToWorker);
+  // A worker whose channel already closed is ending by itself.
+  send(pw, { close: true });
 }
 
 /** A worker that finished its import waits for the next one (or ends: one waits at most, none at a shutdown). */
@@ -485,14 +519,16 @@ function keepIdle(pw: PooledWorker, idleMs: number) {
   if (pw.gone || closing.has(pw)) return;
   if (draining || idleWorkers.length || idleMs <= 0) return closeWorker(pw);
   pw.w.unref();
+  pw.w.channel?.unref();
   pw.idleTimer = setTimeout(() => closeWorker(pw), idleMs);
   pw.idleTimer.unref();
   idleWorkers.push(pw);
 }
 
-/** This process's import worker threads by thread id: waiting for an import, and running one. */
+/** This process's import worker processes by pid: waiting for an import, and running one. */
 export function importWorkers(): { idle: number[]; busy: number[] } {
-  return { idle: idleWorkers.map((x) => x.w.threadId), busy: [...workers.values()].map((x) => x.w.threadId) };
+  const pid = (x: PooledWorker) => x.w.pid ?? 0;
+  return { idle: idleWorkers.map(pid), busy: [...workers.values()].map(pid) };
 }
 
 /** The idle worker on this database, else a new one (an idle worker on another database ends). */
@@ -503,6 +539,7 @@ function takeWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
   if (!pw) return spawnWorker(reopen, logger);
   forget(pw);
   pw.w.ref();
+  pw.w.channel?.ref();
   return pw;
 }
 
@@ -531,7 +568,7 @@ function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: Impor
       return;
     }
     workers.set(job.id, pw);
-    logger.info('import runs in a worker thread', { importId: job.id, threadId: pw.w.threadId });
+    logger.info('import runs in a worker process', { importId: job.id, pid: pw.w.pid });
     pw.job = {
       id: job.id,
       logger,
@@ -544,10 +581,8 @@ function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: Impor
         });
       },
     };
-    try {
-      pw.w.postMessage({ run: { shopId: shop.shopId, jobId: job.id, starter, opts } } satisfies ToWorker);
-    } catch (e) {
-      logger.error('import worker did not take the job', { importId: job.id, error: String(e) });
+    if (!send(pw, { run: { shopId: shop.shopId, jobId: job.id, starter, opts } })) {
+      logger.error('import worker did not take the job', { importId: job.id });
       pw.job = null;
       workers.delete(job.id);
       closeWorker(pw);
@@ -568,15 +603,12 @@ async function failUnfinished(shop: ShopBound, jobId: string, logger: Logger) {
   }
 }
 
-/** A worker started from the sources: tsx's `tsImport` loads the worker's TypeScript (Node 20 has no type stripping). */
-const FROM_SOURCES = `const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then(({ tsImport }) => tsImport(workerData.file, workerData.file));`;
-/** tsx's public `tsx/esm/api` entry for `import` (its package.json exports), as a file URL. */
-function tsxApi(): string {
-  const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']?.import.default ?? 'dist/esm/api/index.mjs')).href;
+/** tsx's loader (its package's main entry, what `node --import tsx` loads), as a file URL. */
+function tsxLoader(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
+/** The API's young-generation size, when it was started with one (docs/deployment.md): the worker's too. */
+const semiSpaceFlags = () => process.execArgv.filter((a) => a.startsWith('--max-semi-space-size='));
 
 type Counts = { rowsRead: number; created: number; updated: number; unchanged: number; rejected: number };
 type Rejection = { line: number; field: string; reason: string; value?: string | null };

@@ -1,34 +1,51 @@
-import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../../db/database.ts';
 import { shopBound } from '../../db/shop-bound.ts';
 import type { Logger } from '../../logger.ts';
-import { type FromWorker, runImportJob, stopImport, type ToWorker, type WorkerData, type WorkerJob } from './import.service.ts';
+import {
+  type FromWorker,
+  runImportJob,
+  stopImport,
+  type ToWorker,
+  WORKER_DATA_ENV,
+  type WorkerData,
+  type WorkerJob,
+} from './import.service.ts';
 
 /**
- * An import worker thread (import.service.ts `runInWorker`): its own database client (two
- * connections) and heap, opened once; it runs the imports it is sent one at a time with the same
- * `runImportJob` as the API's thread, and answers each with `{ done }`. Between imports it waits
- * (the API keeps one warm for the next import) until told to close. Log lines go back to the API's
- * logger (its level, redaction and destination); `{ stop: jobId }` ends that job after its current
- * batch, as a shutdown does in the API's thread.
+ * An import worker process (import.service.ts `spawnWorker`, in a session of its own): its own
+ * database client (two connections) and heap, opened once; it runs the imports it is sent one at a
+ * time with the same `runImportJob` as the API's thread, and answers each with `{ done }`. Between
+ * imports it waits (the API keeps one warm for the next import) until told to close. Log lines go
+ * back to the API's logger over the IPC channel (its level, redaction and destination); `{ stop:
+ * jobId }` ends that job after its current batch, as a shutdown does in the API's thread. When the
+ * API is gone (the channel closed: it ended or was killed), the job in hand stops after its current
+ * batch and the process ends: no import outlives its API.
  */
-const data = workerData as WorkerData;
-const port = parentPort ?? fail('import.worker.ts runs as a worker thread');
+const send = process.send?.bind(process) ?? fail('import.worker.ts runs as a child process with an IPC channel');
+const raw = process.env[WORKER_DATA_ENV] ?? fail(`import.worker.ts needs ${WORKER_DATA_ENV}`);
+const data = JSON.parse(raw) as WorkerData;
+// Not handed down further (it names the database), nor left in this process's environment.
+delete process.env[WORKER_DATA_ENV];
 function fail(msg: string): never {
   throw new Error(msg);
 }
-const post =
+const post = (m: FromWorker) => {
+  if (process.connected) send(m, undefined, {}, () => undefined);
+};
+const log =
   (level: 'debug' | 'info' | 'warn' | 'error') =>
   (msg: string, fields?: Record<string, unknown>): void => {
     try {
-      port.postMessage({ log: [level, msg, fields] } satisfies FromWorker);
+      post({ log: [level, msg, fields] });
     } catch {
-      port.postMessage({ log: [level, msg, undefined] } satisfies FromWorker);
+      post({ log: [level, msg, undefined] });
     }
   };
-const logger: Logger = { debug: post('debug'), info: post('info'), warn: post('warn'), error: post('error') };
+const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
-const database = await openDatabase({
+const running = new Set<string>();
+// Messages that arrive while the client opens wait on this queue.
+let queue: Promise<unknown> = openDatabase({
   ...data.reopen,
   migrate: false,
   poolSize: 2,
@@ -36,28 +53,49 @@ const database = await openDatabase({
   ...(data.reopen.applicationName ? { applicationName: `${data.reopen.applicationName}-import` } : {}),
   onPoolError: (err) => logger.warn('import worker: database connection lost', { error: err.message }),
 });
+const database = queue as ReturnType<typeof openDatabase>;
+// A client that cannot open fails each job already sent (FAILED by the API), then this process ends.
+database.catch((e) => {
+  logger.error('import worker failed', { error: String((e as Error)?.stack ?? e).slice(0, 2000) });
+  process.exitCode = 1;
+  queue = queue.then(close, close);
+});
 
 async function run(r: WorkerJob) {
+  running.add(r.jobId);
   try {
-    const shop = shopBound(database.prisma, r.shopId, database);
+    const db = await database;
+    const shop = shopBound(db.prisma, r.shopId, db);
     const job = await shop.db.importJob.findFirst({ where: { id: r.jobId } });
     if (job?.status === 'RUNNING') await runImportJob(shop, job, r.starter, r.opts, logger);
   } catch (e) {
     logger.error('import worker failed', { importId: r.jobId, error: String((e as Error)?.stack ?? e).slice(0, 2000) });
   } finally {
-    port.postMessage({ done: r.jobId } satisfies FromWorker);
+    running.delete(r.jobId);
+    post({ done: r.jobId });
   }
 }
 
-// Messages sent while the client was opening waited in the port's queue until now.
-let queue = Promise.resolve();
-port.on('message', (m: ToWorker) => {
+let closed = false;
+async function close() {
+  if (closed) return;
+  closed = true;
+  await (await database.catch(() => null))?.close();
+  if (process.connected) process.disconnect();
+  // Nothing should be left to keep it alive; if something is, it still ends.
+  setTimeout(() => process.exit(), 5000).unref();
+}
+
+process.on('message', (m: ToWorker) => {
   if ('stop' in m) stopImport(m.stop);
-  else if ('run' in m) queue = queue.then(() => run(m.run));
-  else if ('close' in m) {
-    queue = queue.then(async () => {
-      await database.close();
-      port.close();
-    });
-  }
+  else if ('run' in m)
+    queue = queue.then(
+      () => run(m.run),
+      () => run(m.run),
+    );
+  else if ('close' in m) queue = queue.then(close, close);
+});
+process.on('disconnect', () => {
+  for (const id of running) stopImport(id);
+  queue = queue.then(close, close);
 });
