@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopBound } from '../packages/server/src/db/shop-bound.ts';
 import { createLogger } from '../packages/server/src/logger.ts';
@@ -45,7 +46,7 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker process', () 
     bound: ReturnType<typeof shopBound>,
     logger: ReturnType<typeof createLogger>,
     id: string,
-    imports: { workersMax?: number; workerIdleMs?: number },
+    imports: { workersMax?: number; workerIdleMs?: number; workerNice?: number },
     database = t.db.reopen,
   ) =>
     startImport(
@@ -208,6 +209,12 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker process', () 
     // A process of its own, in a session of its own (scheduled apart from the API: import.service.ts).
     expect(warm[0]).not.toBe(process.pid);
     if (existsSync('/proc/self/stat')) expect(sessionOf(warm[0] as number)).not.toBe(sessionOf(process.pid));
+    // Background work: it lowered its CPU priority (IMPORT_WORKER_NICE, default 10), its session's
+    // too where Linux groups by session.
+    await expect.poll(() => getPriority(warm[0]), { timeout: 10_000, interval: 50 }).toBe(10);
+    const grouped = '/proc/sys/kernel/sched_autogroup_enabled';
+    if (existsSync(grouped) && readFileSync(grouped, 'utf8').trim() === '1')
+      expect(readFileSync(`/proc/${warm[0]}/autogroup`, 'utf8')).toMatch(/ nice 10\n?$/);
     expect(await run(first)).toEqual({ status: 'COMPLETED', created: 10 });
     expect(processOf(first)).toBe(warm[0]);
     // It waits for the next import (IMPORT_WORKER_IDLE_MS): a second upload starts no other one.
@@ -224,10 +231,12 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker process', () 
     const shop = await t.newShop();
     const bound = shopBound(t.db.prisma, shop.shop.id);
     const logger = createLogger('info', () => undefined);
-    const at = async (workerIdleMs: number) => {
-      const id = rawId(await upload(shop.secretKey, `externalId,email\ni${workerIdleMs},i${workerIdleMs}@example.com\n`));
+    const at = async (workerIdleMs: number, workerNice?: number) => {
+      const id = rawId(
+        await upload(shop.secretKey, `externalId,email\ni${workerIdleMs}-${workerNice},i${workerIdleMs}-${workerNice}@example.com\n`),
+      );
       await importsSettled({ stop: true });
-      await startDirect(bound, logger, id, { workerIdleMs });
+      await startDirect(bound, logger, id, { workerIdleMs, workerNice });
       await importsSettled();
       expect((await t.db.prisma.importJob.findFirstOrThrow({ where: { id } })).status).toBe('COMPLETED');
     };
@@ -235,7 +244,13 @@ describe.skipIf(testBackend() !== 'postgres')('imports in a worker process', () 
     expect(importWorkers().idle).toEqual([]);
     await at(300);
     expect(importWorkers().idle).toHaveLength(1);
+    expect(getPriority(importWorkers().idle[0])).toBe(10);
     await expect.poll(() => importWorkers().idle, { timeout: 10_000, interval: 100 }).toEqual([]);
+    // IMPORT_WORKER_NICE=0: the worker keeps the API's priority.
+    await at(60_000, 0);
+    expect(importWorkers().idle).toHaveLength(1);
+    expect(getPriority(importWorkers().idle[0])).toBe(0);
+    await importsSettled({ stop: true });
   });
 
   it('a worker that cannot reach its database leaves the job FAILED with a retryable reason', async () => {

@@ -131,6 +131,8 @@ const Env = z.object({
   IMPORT_WORKERS_MAX: z.coerce.number().int().min(1).max(32).default(2),
   /** An import worker waits this long for the next import before it ends (0: it ends after each one, and uploads start none ahead). */
   IMPORT_WORKER_IDLE_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  /** The CPU priority an import worker lowers itself to (nice 0-19; 0: the API's own): imports are background work. */
+  IMPORT_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Rejected-row reports (personal data) are deleted this many days after the import ended. */
   IMPORT_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
   /** Uploads never started are deleted after this many hours. */
@@ -201,6 +203,8 @@ export type Config = {
     workersMax?: number;
     /** How long a finished import's worker waits for the next import, ms (absent: 60,000; 0: none waits). */
     workerIdleMs?: number;
+    /** The nice value an import worker process runs at (absent: 10; 0: the API's priority). */
+    workerNice?: number;
   };
   /** Storefront behaviour events (docs/behaviour.md): retention (pruned every RETENTION_INTERVAL_MS) and per-minute event limits. */
   behaviour: { retentionDays: number; intervalMs: number; eventsPerKey: number; eventsPerVisitor: number };
@@ -304,6 +308,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workerMinBytes: e.IMPORT_WORKER_MIN_BYTES,
       workersMax: e.IMPORT_WORKERS_MAX,
       workerIdleMs: e.IMPORT_WORKER_IDLE_MS,
+      workerNice: e.IMPORT_WORKER_NICE,
       reportRetentionDays: e.IMPORT_REPORT_RETENTION_DAYS,
       uploadTtlHours: e.IMPORT_UPLOAD_TTL_HOURS,
     },

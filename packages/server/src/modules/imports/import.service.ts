@@ -331,8 +331,11 @@ export function stopImport(jobId: string) {
   stopping.add(jobId);
 }
 
-/** What a worker process is started with: the database it opens once, for every import it runs. */
-export type WorkerData = { reopen: DatabaseOptions };
+/**
+ * What a worker process is started with: the database it opens once, for every import it runs,
+ * and the CPU priority it lowers itself to (import.worker.ts).
+ */
+export type WorkerData = { reopen: DatabaseOptions; nice: number };
 /** One import for a worker process to run (import.worker.ts). */
 export type WorkerJob = { shopId: string; jobId: string; starter: Starter; opts: ImportOptions };
 export type ToWorker = { run: WorkerJob } | { stop: string } | { close: true };
@@ -393,7 +396,8 @@ const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
  * thread's parsing and its garbage collector's helper threads counted against the API's own share
  * and delayed the wake-ups of the thread serving reads (measured in the bench on two cores: 17
  * waits of 5-12 ms in 8 s for the API's thread, the other shop's read p99 2.1-2.9x idle during an
- * import). Its own process also has its own garbage collector helpers and its own heap limit.
+ * import). Its own process also has its own garbage collector helpers and its own heap limit,
+ * and it lowers its own CPU priority (`workerNice`, IMPORT_WORKER_NICE: import.worker.ts).
  *
  * Workers are kept warm: starting one costs seconds of CPU (loading the modules and the Prisma
  * client, opening its connections: 2-3 s of a 100,000-customer import in the bench), so the upload
@@ -408,13 +412,17 @@ const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
  */
 export const WORKER_IDLE_MS = 60_000;
 const idleMsOf = (opts: ImportOptions) => opts.workerIdleMs ?? WORKER_IDLE_MS;
-/** A worker only runs imports of the database it opened. */
-const databaseKey = (reopen: DatabaseOptions) => JSON.stringify(reopen);
+/** The default of `workerNice` (config.ts IMPORT_WORKER_NICE). */
+export const WORKER_NICE = 10;
+/** What a worker process is started with (read from WORKER_DATA_ENV). */
+const workerDataOf = (reopen: DatabaseOptions, opts: ImportOptions): WorkerData => ({ reopen, nice: opts.workerNice ?? WORKER_NICE });
+/** A worker only runs imports of the database it opened, at the priority it set. */
+const workerKey = (data: WorkerData) => JSON.stringify(data);
 /** The environment variable a worker process reads its `WorkerData` from (JSON). */
 export const WORKER_DATA_ENV = 'CRM_IMPORT_WORKER';
 type PooledWorker = {
   readonly w: ChildProcess;
-  /** `databaseKey` of the database it opened. */
+  /** `workerKey` of what it was started with. */
   readonly key: string;
   job: { id: string; logger: Logger; done: () => void } | null;
   idleTimer: NodeJS.Timeout | null;
@@ -442,7 +450,7 @@ function send(pw: PooledWorker, m: ToWorker): boolean {
   }
 }
 
-function spawnWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
+function spawnWorker(data: WorkerData, logger: Logger): PooledWorker {
   const here = import.meta.url;
   const fromSources = here.endsWith('.ts');
   const w = fork(fileURLToPath(new URL(fromSources ? './import.worker.ts' : './import.worker.js', here)), [], {
@@ -451,14 +459,14 @@ function spawnWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
     // Its own flags, not the API's (an --inspect port would clash): its heap's limit, the API's
     // young generation, and tsx's loader from the sources (dev, tests; Node 20 has no type stripping).
     execArgv: [`--max-old-space-size=${WORKER_HEAP_MB}`, ...semiSpaceFlags(), ...(fromSources ? ['--import', tsxLoader()] : [])],
-    env: { ...process.env, [WORKER_DATA_ENV]: JSON.stringify({ reopen } satisfies WorkerData) },
+    env: { ...process.env, [WORKER_DATA_ENV]: JSON.stringify(data) },
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let exited!: () => void;
   const pw: PooledWorker = {
     w,
-    key: databaseKey(reopen),
+    key: workerKey(data),
     job: null,
     idleTimer: null,
     exited: new Promise((r) => (exited = r)),
@@ -531,12 +539,12 @@ export function importWorkers(): { idle: number[]; busy: number[] } {
   return { idle: idleWorkers.map(pid), busy: [...workers.values()].map(pid) };
 }
 
-/** The idle worker on this database, else a new one (an idle worker on another database ends). */
-function takeWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
-  const key = databaseKey(reopen);
+/** The idle worker started with `data`, else a new one (an idle worker on another database ends). */
+function takeWorker(data: WorkerData, logger: Logger): PooledWorker {
+  const key = workerKey(data);
   for (const pw of [...idleWorkers]) if (pw.key !== key) closeWorker(pw);
   const pw = idleWorkers.find((x) => x.key === key);
-  if (!pw) return spawnWorker(reopen, logger);
+  if (!pw) return spawnWorker(data, logger);
   forget(pw);
   pw.w.ref();
   pw.w.channel?.ref();
@@ -548,10 +556,11 @@ function takeWorker(reopen: DatabaseOptions, logger: Logger): PooledWorker {
  * unless one is idle or every worker slot is taken; it waits like any idle worker.
  */
 export function prewarmImportWorker(reopen: DatabaseOptions, logger: Logger, opts: ImportOptions) {
-  if (draining || idleMsOf(opts) <= 0 || idleWorkers.some((x) => x.key === databaseKey(reopen))) return;
+  const data = workerDataOf(reopen, opts);
+  if (draining || idleMsOf(opts) <= 0 || idleWorkers.some((x) => x.key === workerKey(data))) return;
   if (activeWorkers >= Math.max(1, opts.workersMax ?? WORKERS_MAX)) return;
   try {
-    keepIdle(spawnWorker(reopen, logger), idleMsOf(opts));
+    keepIdle(spawnWorker(data, logger), idleMsOf(opts));
   } catch (e) {
     logger.warn('import worker did not start', { error: String(e) });
   }
@@ -561,7 +570,7 @@ function inWorker(shop: ShopBound, job: ImportJob, starter: Starter, opts: Impor
   return new Promise<void>((resolve) => {
     let pw: PooledWorker;
     try {
-      pw = takeWorker(reopen, logger);
+      pw = takeWorker(workerDataOf(reopen, opts), logger);
     } catch (e) {
       logger.error('import worker did not start', { importId: job.id, error: String(e) });
       void failUnfinished(shop, job.id, logger).finally(resolve);
