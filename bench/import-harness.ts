@@ -61,6 +61,8 @@ export type ImportBenchResult = {
   reads: { rate: number; during: number };
   /** Where the uploader and the reader ran (ImportBenchOptions.clients). */
   clients: 'process' | 'inline';
+  /** With `clients: 'process'`: whether their process had a session of its own (forkChild). */
+  clientSession?: 'own' | 'bench';
   /**
    * p99 of the API process's event-loop delay, ms (with `clients: 'inline'` the uploader and the
    * reader share it); the import itself runs in the API's thread on PGlite, with `worker: false`
@@ -271,6 +273,7 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
       p99Ms: { ...p, ratio: p.during / p.idle },
       reads: { rate: read.rate, during: during.length },
       clients: opts.clients === 'inline' ? 'inline' : 'process',
+      ...(opts.clients === 'inline' ? {} : { clientSession: clientSessionOwn() ? ('own' as const) : ('bench' as const) }),
       worker: opts.worker !== false && bench.kind === 'postgres',
       eventLoopDelayP99Ms: {
         idle: eldIdle.percentile(99) / 1e6,
@@ -283,9 +286,12 @@ export async function runImportBench(opts: ImportBenchOptions): Promise<ImportBe
   });
 }
 
+const clientSessionOwn = () => process.env.BENCH_IMPORT_CLIENT_SESSION !== 'bench';
+
 /** The clients in a forked process (import-client.ts), driven over IPC. */
 async function childImportClient(): Promise<ImportClient> {
-  const child = await forkChild('./import-client.ts', 'IMPORT_CLIENT_CHILD', [], true);
+  // BENCH_IMPORT_CLIENT_SESSION=bench: in the bench's session instead (to compare; see forkChild).
+  const child = await forkChild('./import-client.ts', 'IMPORT_CLIENT_CHILD', [], clientSessionOwn());
   return {
     warm: (arg) => child.call('warm', arg),
     idle: (arg) => child.call<number[]>('idle', arg),
@@ -342,7 +348,7 @@ export function formatImportReport(r: ImportBenchResult): string {
     `  import   customers ${fmt(r.importMs.customers / 1000)} s, orders ${fmt(r.importMs.orders / 1000)} s, total ${fmt(r.importMs.total / 1000)} s (${r.worker ? 'in a worker process' : "in the API's thread"})`,
     `  raw (${r.rawMethod}) customers ${fmt(r.rawMs.customers / 1000)} s, orders ${fmt(r.rawMs.orders / 1000)} s, total ${fmt(r.rawMs.total / 1000)} s`,
     `  import / raw ${fmt(r.ratio, 2)}x`,
-    `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during; clients ${r.clients === 'process' ? 'in their own process' : "in the API's process"})`,
+    `  customers(first: 50) p99: idle ${fmt(r.p99Ms.idle)} ms, during the import ${fmt(r.p99Ms.during)} ms (${fmt(r.p99Ms.ratio, 2)}x; ${r.reads.rate ? `${r.reads.rate} reads/s, open loop` : 'back to back'}, ${r.reads.during} reads during; clients ${r.clients === 'process' ? (r.clientSession === 'bench' ? "in their own process, the bench's session" : 'in their own process and session') : "in the API's process"})`,
     `  event loop delay p99: idle ${fmt(r.eventLoopDelayP99Ms.idle)} ms, during ${fmt(r.eventLoopDelayP99Ms.during)} ms (max ${fmt(r.eventLoopDelayP99Ms.maxDuring)} ms)`,
     `  API thread GC pauses >= 5 ms: idle ${fmt(r.gcPauses.idleMsPerS)} ms/s, during ${fmt(r.gcPauses.duringMsPerS)} ms/s (longest ${fmt(r.gcPauses.maxDuring)} ms)`,
   ].join('\n');

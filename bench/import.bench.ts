@@ -9,7 +9,8 @@
  * server's IMPORT_BATCH_ROWS default), BENCH_IMPORT_READ_RATE (the other shop's reads per second,
  * open loop, default 50; 0: back to back), BENCH_IMPORT_WORKER=0 (every import in the API's thread,
  * to compare with the worker process), BENCH_IMPORT_CLIENTS=inline (the uploader and the reader in the
- * API's process instead of their own, to compare), BENCH_DATABASE_URL, BENCH_BACKEND.
+ * API's process instead of their own, to compare), BENCH_IMPORT_CLIENT_SESSION=bench (their process in
+ * the bench's session instead of one of its own, to compare), BENCH_DATABASE_URL, BENCH_BACKEND.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
